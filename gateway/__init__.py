@@ -1,0 +1,1 @@
+"""The HTTP gateway: authenticate, bound, parse, publish to Kafka, answer."""

@@ -1,0 +1,186 @@
+"""The gateway's ASGI application.
+
+A handler authenticates, bounds the size, decodes with the dialect's msgspec
+types, publishes the body to Kafka and answers only after Kafka's
+acknowledgement. Anything else belongs to the workers.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from typing import Awaitable, Callable
+
+from gateway import errors
+from gateway.errors import ApiError
+from gateway.publisher import Publisher
+from gateway.routes import ROUTES, AuthStyle, IngestRoute
+from schemas.envelope import Envelope
+from schemas.formats import InvalidBody, decode
+from sluice import metrics
+from sluice.keys import Registry
+from sluice.settings import Settings
+
+log = logging.getLogger(__name__)
+
+Scope = dict
+Receive = Callable[[], Awaitable[dict]]
+Send = Callable[[dict], Awaitable[None]]
+_JSON = (b"content-type", b"application/json")
+
+
+def new_request_id() -> str:
+    return "req_" + secrets.token_hex(12)
+
+
+class Gateway:
+    """ASGI app. ``registry`` is kept current by its owner (see sluice.registry)."""
+
+    def __init__(self, settings: Settings, registry: Registry, publisher: Publisher,
+                 on_startup: Callable[[], Awaitable[None]] | None = None,
+                 on_shutdown: Callable[[], Awaitable[None]] | None = None):
+        self.settings = settings
+        self.registry = registry
+        self.publisher = publisher
+        self._on_startup = on_startup
+        self._on_shutdown = on_shutdown
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+        elif scope["type"] == "http":
+            await self._http(scope, receive, send)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    if self._on_startup:
+                        await self._on_startup()
+                except Exception as exc:
+                    log.exception("gateway start-up failed")
+                    await send({"type": "lifespan.startup.failed", "message": repr(exc)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                if self._on_shutdown:
+                    await self._on_shutdown()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path, method = scope["path"], scope["method"]
+        if path == "/health" and method in ("GET", "HEAD"):
+            await _respond(send, 200, b'{"status":"ok"}')
+            return
+        if path == "/metrics" and method == "GET":
+            body, content_type = metrics.exposition()
+            await _respond(send, 200, body, ((b"content-type", content_type.encode()),))
+            return
+        route = ROUTES.get(path)
+        request_id = new_request_id()
+        if route is None:
+            await _respond_error(send, errors.NOT_FOUND, request_id)
+            return
+        started = time.perf_counter()
+        try:
+            if method != "POST":
+                raise errors.method_not_allowed("POST")
+            status, body = await self._ingest(route, scope, receive, request_id)
+            await _respond(send, status, body, ((b"x-request-id", request_id.encode()),))
+        except ApiError as err:
+            metrics.GATEWAY_REJECTIONS.labels(route.dialect, err.code).inc()
+            status = err.status
+            await _respond_error(send, err, request_id)
+        metrics.GATEWAY_REQUESTS.labels(route.dialect, str(status)).inc()
+        metrics.GATEWAY_REQUEST_SECONDS.labels(route.dialect).observe(time.perf_counter() - started)
+
+    async def _ingest(self, route: IngestRoute, scope: Scope, receive: Receive, request_id: str) -> tuple[int, bytes]:
+        headers = _headers(scope)
+        key = self._authenticate(route.auth, headers)
+        _check_content_type(headers)
+        body = await _read_body(receive, headers, self.settings.max_body_bytes)
+        metrics.GATEWAY_BYTES_IN.labels(route.dialect).inc(len(body))
+        try:
+            entries = decode(route.format, body)
+        except InvalidBody as exc:
+            raise ApiError(400, exc.code, exc.message) from None
+        if not entries:
+            raise ApiError(400, "empty_batch", "The request holds no log entries.")
+        if len(entries) > route.max_entries:
+            raise errors.too_many_entries(len(entries), route.max_entries)
+        envelope = Envelope(route.format.value, key.tenant, request_id, time.time_ns())
+        await self.publisher.publish(body, envelope)
+        metrics.GATEWAY_RECORDS_ACCEPTED.labels(route.dialect).inc(len(entries))
+        return route.success_status, route.success_body(len(entries), request_id)
+
+    def _authenticate(self, style: AuthStyle, headers: dict[bytes, bytes]):
+        if style is AuthStyle.API_KEY:
+            token = headers.get(b"x-api-key", b"").decode("latin-1").strip()
+        else:
+            raw = headers.get(b"authorization", b"").decode("latin-1").strip()
+            scheme, _, rest = raw.partition(" ")
+            if scheme.lower() == "bearer":
+                token = rest.strip()
+            elif style is AuthStyle.AUTHORIZATION:
+                token = raw
+            elif raw:
+                raise ApiError(401, "invalid_auth_scheme", "Use the header Authorization: Bearer <API key>.")
+            else:
+                token = ""
+        if not token:
+            raise errors.missing_key(style.value)
+        record = self.registry.authenticate(token)
+        if record is None:
+            raise errors.INVALID_KEY
+        return record
+
+
+def _headers(scope: Scope) -> dict[bytes, bytes]:
+    # ASGI servers give lower-cased header names.
+    return dict(scope["headers"])
+
+
+def _check_content_type(headers: dict[bytes, bytes]) -> None:
+    media_type = headers.get(b"content-type", b"").split(b";", 1)[0].strip().lower()
+    if media_type != b"application/json":
+        raise errors.UNSUPPORTED_MEDIA_TYPE
+    encoding = headers.get(b"content-encoding", b"identity").strip().lower()
+    if encoding not in (b"identity", b""):
+        raise errors.unsupported_encoding(encoding.decode("latin-1"))
+
+
+async def _read_body(receive: Receive, headers: dict[bytes, bytes], limit: int) -> bytes:
+    """The whole body, or a 413 as soon as it is known to exceed ``limit``."""
+    declared = headers.get(b"content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise errors.body_too_large(limit)
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ApiError(400, "client_disconnected", "The client went away before sending the whole body.")
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise errors.body_too_large(limit)
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+async def _respond(send: Send, status: int, body: bytes,
+                   extra: tuple[tuple[bytes, bytes], ...] = ()) -> None:
+    headers = [_JSON, (b"content-length", str(len(body)).encode())]
+    headers.extend(extra)
+    if any(name == b"content-type" for name, _ in extra):
+        headers.pop(0)
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _respond_error(send: Send, err: ApiError, request_id: str) -> None:
+    await _respond(send, err.status, err.body(request_id), ((b"x-request-id", request_id.encode()), *err.headers))

@@ -1,0 +1,60 @@
+"""The ingest endpoints: one row per dialect path, straight from the dialects' docs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import Callable
+
+import msgspec
+
+from schemas.formats import Format
+
+
+class AuthStyle(Enum):
+    #: ``Authorization: <key>`` (AstraLog); a ``Bearer`` scheme is tolerated.
+    AUTHORIZATION = "Authorization"
+    #: ``Authorization: Bearer <key>`` (LogTrace).
+    BEARER = "Authorization: Bearer"
+    #: ``X-API-Key: <key>`` (LogInformant).
+    API_KEY = "X-API-Key"
+
+
+_encode = msgspec.json.encode
+
+
+@dataclass(frozen=True)
+class IngestRoute:
+    path: str
+    format: Format
+    auth: AuthStyle
+    max_entries: int
+    success_status: int
+    success_body: Callable[[int, str], bytes]  # (entries accepted, request id) -> body
+
+    @property
+    def dialect(self) -> str:
+        return self.format.dialect
+
+
+ROUTES: dict[str, IngestRoute] = {
+    r.path: r
+    for r in (
+        IngestRoute(
+            "/v1/drain", Format.ASTRALOG_DRAIN, AuthStyle.AUTHORIZATION, 10_000, 200,
+            lambda n, rid: b'{"status":"accepted"}',
+        ),
+        IngestRoute(
+            "/v1/logs/ingest", Format.LOGTRACE_INGEST, AuthStyle.BEARER, 5_000, 202,
+            lambda n, rid: _encode({"status": "accepted", "accepted": n, "request_id": rid}),
+        ),
+        IngestRoute(
+            "/api/ingest/batch", Format.LOGINFORMANT_BATCH, AuthStyle.API_KEY, 500, 200,
+            lambda n, rid: _encode({"status": "accepted", "accepted": n, "request_id": rid}),
+        ),
+        IngestRoute(
+            "/api/ingest", Format.LOGINFORMANT_SINGLE, AuthStyle.API_KEY, 1, 200,
+            lambda n, rid: _encode({"status": "accepted", "accepted": n, "request_id": rid}),
+        ),
+    )
+}

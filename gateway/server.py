@@ -1,0 +1,41 @@
+"""Running the gateway: wire the registry follower and the publisher into the app, serve with uvicorn."""
+
+from __future__ import annotations
+
+import uvicorn
+
+from gateway.app import Gateway
+from gateway.publisher import Publisher
+from sluice.registry import RegistryFollower
+from sluice.settings import Settings
+
+
+def build(settings: Settings) -> Gateway:
+    """The ASGI app; its lifespan starts and stops the Kafka clients."""
+    follower = RegistryFollower(settings)
+    publisher = Publisher(settings)
+
+    async def startup() -> None:
+        await follower.start()
+        await publisher.start()
+
+    async def shutdown() -> None:
+        await publisher.stop()
+        await follower.stop()
+
+    return Gateway(settings, follower.registry, publisher, on_startup=startup, on_shutdown=shutdown)
+
+
+def serve(settings: Settings) -> None:
+    config = uvicorn.Config(
+        build(settings),
+        host=settings.gateway_host,
+        port=settings.gateway_port,
+        loop="uvloop",
+        http="httptools",
+        lifespan="on",
+        access_log=False,
+        log_config=None,  # sluice.logs configures logging
+        timeout_graceful_shutdown=max(10, int(settings.publish_timeout_s) + 5),
+    )
+    uvicorn.Server(config).run()

@@ -1,0 +1,92 @@
+"""ClickHouse DDL as numbered, reversible migrations, applied in order at start-up.
+
+``logs`` follows the OpenTelemetry Collector's ``otel_logs`` layout, so
+Grafana's ClickHouse data source and other OTel tools read it as is, plus the
+columns multi-tenancy needs. The tenant leads the sort key: every query is
+scoped to one tenant. Retention counts from when Sluice received a record
+(``ReceivedAt``), so backfilled history is kept as long as fresh logs, and
+whole daily partitions are dropped when they expire. ``ingest_batches`` records each batch's Kafka offset
+range before its rows are inserted (see workers/batches.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    forwards: tuple[str, ...]
+    backwards: tuple[str, ...]
+
+
+LOGS_COLUMNS = """
+    TenantId LowCardinality(String) CODEC(ZSTD(1)),
+    Environment LowCardinality(String) CODEC(ZSTD(1)),
+    Source LowCardinality(String) CODEC(ZSTD(1)),
+    RequestId String CODEC(ZSTD(1)),
+    ReceivedAt DateTime64(9) CODEC(Delta(8), ZSTD(1)),
+    Timestamp DateTime64(9) CODEC(Delta(8), ZSTD(1)),
+    TimestampTime DateTime DEFAULT toDateTime(Timestamp),
+    TraceId String CODEC(ZSTD(1)),
+    SpanId String CODEC(ZSTD(1)),
+    TraceFlags UInt8,
+    SeverityText LowCardinality(String) CODEC(ZSTD(1)),
+    SeverityNumber UInt8,
+    ServiceName LowCardinality(String) CODEC(ZSTD(1)),
+    Body String CODEC(ZSTD(1)),
+    ResourceSchemaUrl LowCardinality(String) CODEC(ZSTD(1)),
+    ResourceAttributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+    ScopeSchemaUrl LowCardinality(String) CODEC(ZSTD(1)),
+    ScopeName String CODEC(ZSTD(1)),
+    ScopeVersion LowCardinality(String) CODEC(ZSTD(1)),
+    ScopeAttributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+    LogAttributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+    INDEX idx_trace_id TraceId TYPE bloom_filter(0.001) GRANULARITY 1,
+    INDEX idx_res_attr_key mapKeys(ResourceAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+    INDEX idx_log_attr_key mapKeys(LogAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+    INDEX idx_log_attr_value mapValues(LogAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+    INDEX idx_lower_body lower(Body) TYPE text(tokenizer = 'splitByNonAlpha')
+"""
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        1,
+        "logs",
+        forwards=(
+            f"""CREATE TABLE IF NOT EXISTS {{db}}.logs ({LOGS_COLUMNS})
+            ENGINE = MergeTree
+            PARTITION BY toDate(ReceivedAt)
+            ORDER BY (TenantId, toStartOfFiveMinutes(Timestamp), ServiceName, Timestamp)
+            TTL toDateTime(ReceivedAt) + toIntervalDay({{retention_days}})
+            SETTINGS ttl_only_drop_parts = 1,
+                     non_replicated_deduplication_window = {{dedup_window}}""",
+        ),
+        backwards=("DROP TABLE IF EXISTS {db}.logs",),
+    ),
+    Migration(
+        2,
+        "ingest_batches",
+        forwards=(
+            """CREATE TABLE IF NOT EXISTS {db}.ingest_batches (
+                Topic LowCardinality(String),
+                Partition UInt32,
+                FirstOffset UInt64,
+                LastOffset UInt64,
+                Rows UInt32,
+                CreatedAt DateTime DEFAULT now()
+            ) ENGINE = MergeTree
+            ORDER BY (Topic, Partition, LastOffset)
+            TTL CreatedAt + toIntervalDay(7)""",
+        ),
+        backwards=("DROP TABLE IF EXISTS {db}.ingest_batches",),
+    ),
+)
+
+MIGRATIONS_TABLE = """CREATE TABLE IF NOT EXISTS {db}.schema_migrations (
+    Version UInt32,
+    Name String,
+    AppliedAt DateTime DEFAULT now()
+) ENGINE = MergeTree ORDER BY Version"""

@@ -1,0 +1,161 @@
+"""The ``sluice`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import urllib.error
+import urllib.request
+
+from schemas.registry import TenantRecord
+from sluice import registry as registry_topic
+from sluice.keys import new_key, now_iso, validate_tenant_name
+from sluice.settings import Settings, load_settings
+
+
+def _cmd_up(s: Settings, args) -> int:
+    from sluice.topology import up
+    return up(s)
+
+
+def _cmd_gateway(s: Settings, args) -> int:
+    from gateway.server import serve
+    from sluice import logs
+    logs.setup(s.log_level)
+    serve(s)
+    return 0
+
+
+def _cmd_worker(s: Settings, args) -> int:
+    from workers.main import run
+    run(s)
+    return 0
+
+
+def _cmd_broker(s: Settings, args) -> int:
+    from sluice.kafka import local
+    if args.action == "fetch":
+        print(local.fetch(s.cache_dir, s.kafka_version))
+        return 0
+    from sluice.topology import broker_for
+    broker = broker_for(s)
+    if args.action == "start":
+        broker.start()
+        print(f"Kafka {s.kafka_version} running on {s.kafka_bootstrap} (pid {broker.running_pid()})")
+    else:
+        broker.stop()
+    return 0
+
+
+def _cmd_migrate(s: Settings, args) -> int:
+    from sluice.storage import Storage, migrate
+    storage = Storage(s)
+    try:
+        applied = storage.run_sync(migrate, s)
+    finally:
+        storage.close()
+    print(f"applied {applied}" if applied else "schema up to date")
+    return 0
+
+
+def _cmd_sql(s: Settings, args) -> int:
+    """Through the running worker when the engine is embedded (it owns the data), else directly."""
+    if s.embedded_clickhouse:
+        request = urllib.request.Request(s.worker_url + "/internal/sql", data=args.statement.encode())
+        try:
+            with urllib.request.urlopen(request, timeout=60) as resp:
+                result = json.loads(resp.read())
+        except urllib.error.HTTPError as exc:
+            print(json.loads(exc.read()).get("error"), file=sys.stderr)
+            return 1
+        except OSError:
+            print("sluice: no worker is running; start Sluice with `make run`", file=sys.stderr)
+            return 1
+        rows = result["rows"]
+    else:
+        from sluice.storage import connect
+        rows = connect(s).query(args.statement).result_rows
+    for row in rows:
+        print("\t".join(str(v) for v in row))
+    return 0
+
+
+def _cmd_tenants(s: Settings, args) -> int:
+    if args.action == "create":
+        name = validate_tenant_name(args.name)
+        asyncio.run(registry_topic.publish(s, TenantRecord(name, now_iso())))
+        print(name)
+        return 0
+    registry = asyncio.run(registry_topic.load_registry(s))
+    for tenant in sorted(registry.tenants):
+        print(tenant)
+    return 0
+
+
+def _cmd_keys(s: Settings, args) -> int:
+    if args.action == "create":
+        tenant = validate_tenant_name(args.tenant)
+        registry = asyncio.run(registry_topic.load_registry(s))
+        records = [] if tenant in registry.tenants else [TenantRecord(tenant, now_iso())]
+        key, record = new_key(tenant)
+        asyncio.run(registry_topic.publish(s, *records, record))
+        print(key)  # the key alone on stdout: KEY=$(sluice keys create --tenant t)
+        print(f"key id {record.key_id} for tenant {tenant}; it is shown only once", file=sys.stderr)
+        return 0
+    registry = asyncio.run(registry_topic.load_registry(s))
+    if args.action == "list":
+        for k in sorted(registry.keys.values(), key=lambda k: (k.tenant, k.created_at)):
+            if args.tenant and k.tenant != args.tenant:
+                continue
+            state = f"revoked {k.revoked_at}" if k.revoked_at else "active"
+            print(f"{k.key_id}\t{k.tenant}\t{k.created_at}\t{state}")
+        return 0
+    record = registry.keys.get(args.key_id)
+    if record is None:
+        print(f"sluice: no key with id {args.key_id}", file=sys.stderr)
+        return 1
+    import msgspec
+    asyncio.run(registry_topic.publish(s, msgspec.structs.replace(record, revoked_at=now_iso())))
+    print(f"revoked {args.key_id}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="sluice", description="Self-hosted log ingestion on Kafka and ClickHouse.")
+    sub = p.add_subparsers(dest="command", required=True)
+    sub.add_parser("up", help="run broker, gateway and worker on this machine").set_defaults(fn=_cmd_up)
+    sub.add_parser("gateway", help="run one gateway process").set_defaults(fn=_cmd_gateway)
+    sub.add_parser("worker", help="run one worker process").set_defaults(fn=_cmd_worker)
+    b = sub.add_parser("broker", help="the local Kafka broker")
+    b.add_argument("action", choices=["fetch", "start", "stop"])
+    b.set_defaults(fn=_cmd_broker)
+    sub.add_parser("migrate", help="apply ClickHouse migrations").set_defaults(fn=_cmd_migrate)
+    q = sub.add_parser("sql", help="run a read-only SQL query")
+    q.add_argument("statement")
+    q.set_defaults(fn=_cmd_sql)
+    t = sub.add_parser("tenants", help="manage tenants")
+    t.add_argument("action", choices=["create", "list"])
+    t.add_argument("name", nargs="?")
+    t.set_defaults(fn=_cmd_tenants)
+    k = sub.add_parser("keys", help="manage API keys")
+    ks = k.add_subparsers(dest="action", required=True)
+    kc = ks.add_parser("create", help="create a key and print it")
+    kc.add_argument("--tenant", required=True)
+    kl = ks.add_parser("list", help="list keys (ids, never the keys)")
+    kl.add_argument("--tenant")
+    kr = ks.add_parser("revoke", help="revoke a key by id")
+    kr.add_argument("key_id")
+    k.set_defaults(fn=_cmd_keys)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    settings = load_settings()
+    try:
+        return args.fn(settings, args)
+    except ValueError as exc:
+        print(f"sluice: {exc}", file=sys.stderr)
+        return 2

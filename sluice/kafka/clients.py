@@ -1,0 +1,60 @@
+"""Kafka client construction and topic set-up, shared by the gateway, workers and CLI."""
+
+from __future__ import annotations
+
+import logging
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+from sluice.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def producer(settings: Settings, **overrides) -> AIOKafkaProducer:
+    """An idempotent producer whose acknowledgement means the write is on every in-sync replica."""
+    options = dict(
+        bootstrap_servers=settings.kafka_bootstrap,
+        acks="all",
+        enable_idempotence=True,
+        compression_type="lz4",
+        linger_ms=2,
+        max_request_size=settings.max_record_bytes,
+        request_timeout_ms=int(settings.publish_timeout_s * 1000) + 1000,
+        client_id="sluice",
+    )
+    options.update(overrides)
+    return AIOKafkaProducer(**options)
+
+
+async def ensure_topics(settings: Settings) -> None:
+    """Create Sluice's topics when missing. Existing topics are left as they are."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, client_id="sluice-admin")
+    await admin.start()
+    try:
+        wanted = [
+            NewTopic(
+                settings.ingest_topic,
+                num_partitions=settings.topic_partitions,
+                replication_factor=settings.topic_replication,
+                topic_configs={"max.message.bytes": str(settings.max_record_bytes)},
+            ),
+            NewTopic(
+                settings.registry_topic,
+                num_partitions=1,
+                replication_factor=settings.topic_replication,
+                topic_configs={"cleanup.policy": "compact", "min.compaction.lag.ms": "0"},
+            ),
+        ]
+        existing = set(await admin.list_topics())
+        missing = [t for t in wanted if t.name not in existing]
+        if missing:
+            try:
+                await admin.create_topics(missing)
+            except TopicAlreadyExistsError:
+                pass  # created concurrently by another process
+            log.info("created topics %s", [t.name for t in missing])
+    finally:
+        await admin.close()

@@ -1,0 +1,67 @@
+"""Every Prometheus metric Sluice exports, defined once.
+
+Labels stay bounded: dialect, route, status class and reason come from fixed
+sets in the code; tenants and keys never become labels.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+
+_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+
+# --- gateway ---------------------------------------------------------------
+# HTTP requests answered, by dialect and status code.
+GATEWAY_REQUESTS = Counter(
+    "sluice_gateway_requests_total", "HTTP requests answered.", ["dialect", "status"]
+)
+# Requests refused, by the machine-readable error code returned to the client.
+GATEWAY_REJECTIONS = Counter(
+    "sluice_gateway_rejections_total", "Requests refused, by reason.", ["dialect", "reason"]
+)
+# Log records in requests that Kafka acknowledged.
+GATEWAY_RECORDS_ACCEPTED = Counter(
+    "sluice_gateway_records_accepted_total", "Log records accepted.", ["dialect"]
+)
+# Request body bytes read, before decoding.
+GATEWAY_BYTES_IN = Counter("sluice_gateway_bytes_in_total", "Request body bytes read.", ["dialect"])
+# Time from the first byte of a request to its answer.
+GATEWAY_REQUEST_SECONDS = Histogram(
+    "sluice_gateway_request_seconds", "Request latency.", ["dialect"], buckets=_LATENCY_BUCKETS
+)
+# Time from handing a record to the producer to Kafka's acknowledgement.
+GATEWAY_PUBLISH_SECONDS = Histogram(
+    "sluice_gateway_publish_seconds", "Kafka produce latency.", buckets=_LATENCY_BUCKETS
+)
+
+# --- workers ---------------------------------------------------------------
+# Kafka records consumed from the ingest topic.
+WORKER_RECORDS_CONSUMED = Counter(
+    "sluice_worker_records_consumed_total", "Kafka records consumed.", ["format"]
+)
+# Kafka records that could not be turned into rows, by reason.
+WORKER_RECORDS_REJECTED = Counter(
+    "sluice_worker_records_rejected_total", "Kafka records rejected.", ["reason"]
+)
+# Log rows ClickHouse accepted.
+WORKER_ROWS_STORED = Counter("sluice_worker_rows_stored_total", "Rows inserted into ClickHouse.")
+# Rows per insert.
+WORKER_BATCH_ROWS = Histogram(
+    "sluice_worker_batch_rows", "Rows per ClickHouse insert.",
+    buckets=(1, 10, 100, 500, 1000, 5000, 10000, 50000, 100000),
+)
+# Time one ClickHouse insert took, retries excluded.
+WORKER_INSERT_SECONDS = Histogram(
+    "sluice_worker_insert_seconds", "ClickHouse insert latency.", buckets=_LATENCY_BUCKETS
+)
+# Inserts that failed and were retried.
+WORKER_INSERT_RETRIES = Counter("sluice_worker_insert_retries_total", "ClickHouse insert retries.")
+# Batches rebuilt over a recorded offset range after a restart or rebalance.
+WORKER_REPLAYED_BATCHES = Counter(
+    "sluice_worker_replayed_batches_total", "Batches replayed over a recorded offset range."
+)
+
+
+def exposition() -> tuple[bytes, str]:
+    """The current metrics in the Prometheus text format, and its content type."""
+    return generate_latest(), CONTENT_TYPE_LATEST

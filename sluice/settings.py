@@ -1,0 +1,158 @@
+"""One frozen settings object, read once at start-up and passed down.
+
+Every field can be set from the environment as ``SLUICE_<FIELD>`` (upper case)
+or from a TOML file named by ``SLUICE_CONFIG``; the environment wins. Nothing
+in Sluice reads the environment anywhere else.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Mapping
+
+
+class Secret(str):
+    """A string that never shows itself in ``repr`` (settings dumps, logs)."""
+
+    def __repr__(self) -> str:
+        return "Secret('***')" if self else "Secret('')"
+
+
+@dataclass(frozen=True)
+class Settings:
+    # Where the local broker, the embedded ClickHouse and pid files live.
+    state_dir: Path = Path(".sluice")
+    # Where downloaded broker jars are cached across clones and state dirs.
+    cache_dir: Path = Path.home() / ".cache" / "sluice"
+
+    # Kafka bootstrap servers. With `local_broker` Sluice starts its own broker there.
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    local_broker: bool = True
+    local_broker_controller_port: int = 9093
+    kafka_version: str = "4.1.1"
+    # Topic the gateway writes accepted requests to (contract in schemas/envelope.py).
+    ingest_topic: str = "sluice-ingest"
+    # Compacted topic holding tenants and hashed API keys.
+    registry_topic: str = "sluice-registry"
+    topic_partitions: int = 4
+    # Replication factor for topics Sluice creates; use 3 on a production cluster.
+    topic_replication: int = 1
+    # Largest Kafka record; broker, topic, producer and consumer are all set to it.
+    max_record_bytes: int = 16 * 1024 * 1024
+
+    # Gateway.
+    gateway_host: str = "127.0.0.1"
+    gateway_port: int = 8080
+    max_body_bytes: int = 10 * 1024 * 1024
+    # How long a request may wait for Kafka's acknowledgement before a 503.
+    publish_timeout_s: float = 5.0
+    retry_after_s: int = 5
+
+    # ClickHouse. Empty URL: the embedded engine at <state_dir>/clickhouse.
+    clickhouse_url: Secret = Secret("")
+    clickhouse_database: str = "sluice"
+    retention_days: int = 30
+    # Blocks remembered per table for insert deduplication after a replay.
+    dedup_window: int = 1000
+
+    # Workers.
+    worker_group: str = "sluice-workers"
+    worker_host: str = "127.0.0.1"
+    worker_port: int = 6066
+    # A batch closes at this many Kafka records or rows, or after `batch_max_wait_s`.
+    batch_max_records: int = 500
+    batch_max_rows: int = 100_000
+    batch_max_wait_s: float = 1.0
+    insert_retry_max_backoff_s: float = 5.0
+    kafka_session_timeout_s: float = 10.0
+
+    log_level: str = "INFO"
+
+    extra: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def clickhouse_dsn(self) -> str:
+        """The clickhouse-connect DSN: a server URL, or the embedded chDB engine."""
+        if self.clickhouse_url:
+            return str(self.clickhouse_url)
+        return f"chdb://{(self.state_dir / 'clickhouse').resolve()}"
+
+    @property
+    def embedded_clickhouse(self) -> bool:
+        return not self.clickhouse_url
+
+    @property
+    def gateway_url(self) -> str:
+        return f"http://{self.gateway_host}:{self.gateway_port}"
+
+    @property
+    def worker_url(self) -> str:
+        return f"http://{self.worker_host}:{self.worker_port}"
+
+    def replace(self, **changes: Any) -> "Settings":
+        return dataclasses.replace(self, **changes)
+
+    def to_env(self) -> dict[str, str]:
+        """The settings as SLUICE_* variables, to hand to child processes."""
+        env = {}
+        for f in fields(self):
+            if f.name == "extra":
+                continue
+            value = getattr(self, f.name)
+            env[f"SLUICE_{f.name.upper()}"] = _format(value)
+        return env
+
+
+def _format(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _parse(kind: Any, raw: Any, name: str) -> Any:
+    if kind in (bool, "bool"):
+        if isinstance(raw, bool):
+            return raw
+        text = str(raw).strip().lower()
+        if text in ("1", "true", "yes", "on"):
+            return True
+        if text in ("0", "false", "no", "off"):
+            return False
+        raise ValueError(f"setting {name}: expected true/false, got {raw!r}")
+    for type_, label in ((int, "int"), (float, "float")):
+        if kind in (type_, label):
+            try:
+                return type_(raw)
+            except (TypeError, ValueError):
+                raise ValueError(f"setting {name}: expected {label}, got {raw!r}") from None
+    if kind in (Path, "Path"):
+        return Path(raw)
+    if kind in (Secret, "Secret"):
+        return Secret(raw)
+    return str(raw)
+
+
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    """Build the settings from defaults, the optional TOML file, the environment
+    and explicit overrides, in that order of precedence (last wins)."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    config_file = environ.get("SLUICE_CONFIG")
+    if config_file:
+        with open(config_file, "rb") as fh:
+            values.update(tomllib.load(fh))
+    known = {f.name: f.type for f in fields(Settings) if f.name != "extra"}
+    for name in known:
+        env_name = f"SLUICE_{name.upper()}"
+        if env_name in environ:
+            values[name] = environ[env_name]
+    values.update(overrides)
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        raise ValueError(f"unknown settings: {', '.join(unknown)}")
+    parsed = {name: _parse(known[name], raw, name) for name, raw in values.items()}
+    return Settings(**parsed)

@@ -1,0 +1,95 @@
+"""The ClickHouse connection and schema migrations.
+
+One ``Storage`` per process. With the embedded engine (chDB) that process owns
+the data directory exclusively, so every call goes through one thread: chDB
+clients are not safe to share across threads, and the async callers stay
+responsive while ClickHouse works.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable, TypeVar
+
+import clickhouse_connect
+from clickhouse_connect.driver.client import Client
+
+from schemas.clickhouse import MIGRATIONS, MIGRATIONS_TABLE
+from sluice.settings import Settings
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+def connect(settings: Settings) -> Client:
+    """A clickhouse-connect client: the embedded engine, or the server of ``clickhouse_url``."""
+    if settings.embedded_clickhouse:
+        (settings.state_dir / "clickhouse").mkdir(parents=True, exist_ok=True)
+    return clickhouse_connect.get_client(dsn=settings.clickhouse_dsn)
+
+
+def migrate(client: Client, settings: Settings) -> list[int]:
+    """Apply the migrations not applied yet; return their versions.
+
+    Also keeps the ``logs`` TTL equal to ``retention_days``, so changing the
+    setting and restarting is all it takes.
+    """
+    params = {
+        "db": settings.clickhouse_database,
+        "retention_days": int(settings.retention_days),
+        "dedup_window": int(settings.dedup_window),
+    }
+    db = settings.clickhouse_database
+    client.command(f"CREATE DATABASE IF NOT EXISTS {db}")
+    client.command(MIGRATIONS_TABLE.format(**params))
+    done = {row[0] for row in client.query(f"SELECT Version FROM {db}.schema_migrations").result_rows}
+    applied = []
+    for migration in MIGRATIONS:
+        if migration.version in done:
+            continue
+        for statement in migration.forwards:
+            client.command(statement.format(**params))
+        client.insert(f"{db}.schema_migrations", [[migration.version, migration.name]],
+                      column_names=["Version", "Name"])
+        log.info("applied migration %04d_%s", migration.version, migration.name)
+        applied.append(migration.version)
+    _sync_retention(client, settings)
+    return applied
+
+
+def _sync_retention(client: Client, settings: Settings) -> None:
+    db = settings.clickhouse_database
+    ddl = client.command(f"SHOW CREATE TABLE {db}.logs")
+    match = re.search(r"toIntervalDay\((\d+)\)", str(ddl))
+    if match and int(match.group(1)) != settings.retention_days:
+        client.command(
+            f"ALTER TABLE {db}.logs MODIFY TTL toDateTime(ReceivedAt) + toIntervalDay({int(settings.retention_days)})",
+            settings={"materialize_ttl_after_modify": 0},
+        )
+        log.info("logs retention set to %d days", settings.retention_days)
+
+
+class Storage:
+    """A ClickHouse client confined to one thread, with async wrappers."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clickhouse")
+        self.client: Client = self._executor.submit(connect, settings).result()
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(client, *args)`` on the ClickHouse thread."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, fn, self.client, *args)
+
+    def run_sync(self, fn: Callable[..., T], *args: Any) -> T:
+        return self._executor.submit(fn, self.client, *args).result()
+
+    def close(self) -> None:
+        try:
+            self._executor.submit(self.client.close).result()
+        finally:
+            self._executor.shutdown(wait=True)

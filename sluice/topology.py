@@ -1,0 +1,129 @@
+"""``sluice up``: the whole pipeline on one machine.
+
+Processes: the Kafka broker (JVM), one gateway process and one worker
+process. The worker owns the embedded ClickHouse engine, since chDB allows one
+engine per data directory and the worker is the one that writes; everything
+else reads through it. Two Python processes keep both cores busy: the gateway
+parses and publishes while the worker normalizes and inserts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+
+from sluice import registry as registry_topic
+from sluice.kafka import local
+from sluice.kafka.clients import ensure_topics
+from sluice.keys import new_key, now_iso
+from sluice.settings import Settings
+from schemas.registry import TenantRecord
+
+
+def broker_for(settings: Settings) -> local.LocalBroker:
+    port = int(settings.kafka_bootstrap.rsplit(":", 1)[1])
+    config = local.BrokerConfig(
+        state_dir=settings.state_dir / "kafka",
+        port=port,
+        controller_port=settings.local_broker_controller_port,
+        partitions=settings.topic_partitions,
+        max_record_bytes=settings.max_record_bytes,
+    )
+    return local.LocalBroker(config, local.fetch(settings.cache_dir, settings.kafka_version))
+
+
+async def bootstrap_dev_tenant(settings: Settings) -> str | None:
+    """On a registry without tenants, create tenant ``dev`` and return a key for it."""
+    current = await registry_topic.load_registry(settings)
+    if current.tenants:
+        return None
+    key, record = new_key("dev")
+    await registry_topic.publish(settings, TenantRecord("dev", now_iso()), record)
+    return key
+
+
+def _spawn(settings: Settings, role: str) -> subprocess.Popen:
+    env = {**os.environ, **settings.to_env()}
+    return subprocess.Popen([sys.executable, "-m", "sluice", role], env=env)
+
+
+def wait_http(url: str, timeout_s: float, proc: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"{url} process exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=1) as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer within {timeout_s:.0f}s")
+
+
+def stop_process(proc: subprocess.Popen, timeout_s: float) -> None:
+    if proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def up(settings: Settings) -> int:
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    broker = broker_for(settings) if settings.local_broker else None
+    if broker:
+        print(f"sluice: starting Kafka {settings.kafka_version} on {settings.kafka_bootstrap}", file=sys.stderr)
+        broker.start()
+    asyncio.run(ensure_topics(settings))
+    worker = _spawn(settings, "worker")
+    gateway = _spawn(settings, "gateway")
+    stopping = False
+
+    def _stop(signum, frame):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        wait_http(settings.gateway_url + "/health", 60, gateway)
+        wait_http(settings.worker_url + "/health", 120, worker)
+        dev_key = asyncio.run(bootstrap_dev_tenant(settings))
+        _banner(settings, dev_key)
+        while not stopping and gateway.poll() is None and worker.poll() is None:
+            time.sleep(0.5)
+    finally:
+        print("sluice: stopping ...", file=sys.stderr)
+        # Gateway first, so nothing new is accepted, then the worker flushes and commits.
+        stop_process(gateway, 30)
+        stop_process(worker, 60)
+        if broker:
+            broker.stop()
+    return 0 if stopping else 1
+
+
+def _banner(settings: Settings, dev_key: str | None) -> None:
+    url = settings.gateway_url
+    key_line = (f"  dev API key (tenant dev): {dev_key}\n" if dev_key else
+                "  create a key with: sluice keys create --tenant dev\n")
+    print(
+        "\nSluice is running.\n"
+        f"{key_line}"
+        f"  AstraLog      POST {url}/v1/drain            Authorization: <key>\n"
+        f"  LogTrace      POST {url}/v1/logs/ingest      Authorization: Bearer <key>\n"
+        f"  LogInformant  POST {url}/api/ingest[/batch]  X-API-Key: <key>\n"
+        f"  metrics       {url}/metrics  {settings.worker_url}/metrics\n"
+        f"  query         sluice sql \"SELECT count() FROM {settings.clickhouse_database}.logs\"\n"
+        "Ctrl-C stops everything.\n",
+        flush=True,
+    )

@@ -1,0 +1,1 @@
+"""The workers: decode → normalize → batch → insert into ClickHouse → commit offsets."""

@@ -1,0 +1,89 @@
+"""The Faust shell around the pipeline: consume, hand over, acknowledge.
+
+Acknowledgement happens only after ClickHouse accepted a batch, and Faust
+commits only acknowledged offsets. ``noack_take`` is used because ``take``
+acknowledges a chunk even when the loop body raised.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import faust
+import msgspec
+
+from sluice import metrics
+from sluice.settings import Settings
+from sluice.storage import Storage
+from workers.batches import BatchPlanner
+from workers.pipeline import Consumed, Pipeline
+from workers.sink import ClickHouseSink
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings, storage: Storage) -> faust.App:
+    app = faust.App(
+        settings.worker_group,
+        broker=";".join(f"kafka://{h.strip()}" for h in settings.kafka_bootstrap.split(",")),
+        autodiscover=False,
+        store="memory://",
+        topic_partitions=settings.topic_partitions,
+        topic_replication_factor=settings.topic_replication,
+        topic_disable_leader=True,
+        consumer_auto_offset_reset="earliest",
+        consumer_max_fetch_size=settings.max_record_bytes,
+        producer_max_request_size=settings.max_record_bytes,
+        broker_session_timeout=settings.kafka_session_timeout_s,
+        broker_heartbeat_interval=min(3.0, settings.kafka_session_timeout_s / 3),
+        web_enabled=True,
+        web_bind=settings.worker_host,
+        web_host=settings.worker_host,
+        web_port=settings.worker_port,
+    )
+    pipeline = Pipeline(ClickHouseSink(storage, settings), BatchPlanner(settings.batch_max_rows))
+    topic = app.topic(settings.ingest_topic, value_type=bytes, key_type=bytes,
+                      value_serializer="raw", key_serializer="raw")
+
+    @app.agent(topic, concurrency=1)  # concurrency > 1 can commit past unacked records (faust#606)
+    async def ingest(stream):
+        async for events in stream.noack_take(settings.batch_max_records, within=settings.batch_max_wait_s):
+            consumed = [
+                Consumed(e.message.topic, e.message.partition, e.message.offset,
+                         e.message.value, e.message.headers or (), e)
+                for e in events
+            ]
+            for batch in await pipeline.process(consumed):
+                for event in batch.handles:
+                    await stream.ack(event)
+            # Rejected records ride in their batch with no rows, so they are
+            # acknowledged with it (dead-lettering them comes with the DLQ topic).
+
+    @app.on_partitions_revoked.connect
+    async def on_revoked(app, revoked, **kwargs):
+        pipeline.forget([(tp.topic, tp.partition) for tp in revoked])
+
+    @app.page("/metrics")
+    async def prometheus(web, request):
+        body, content_type = metrics.exposition()
+        return web.bytes(body, content_type=content_type.split(";")[0])
+
+    @app.page("/internal/sql")
+    class ReadOnlySQL(faust.web.View):
+        """Read-only SQL for the local topology, whose embedded engine only this process can open."""
+
+        async def post(self, request):
+            statement = (await request.read()).decode()
+            try:
+                result = await storage.run(lambda client: client.query(statement, settings={"readonly": 2}))
+            except Exception as exc:
+                return self.bytes(msgspec.json.encode({"error": str(exc)}), status=400,
+                                  content_type="application/json")
+            body = {"columns": list(result.column_names), "rows": [list(r) for r in result.result_rows]}
+            return self.bytes(msgspec.json.encode(body, enc_hook=str), content_type="application/json")
+
+    @app.page("/health")
+    async def health(web, request):
+        return web.json({"status": "ok"})
+
+    return app

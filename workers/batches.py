@@ -1,0 +1,130 @@
+"""Deterministic batch boundaries, so a replay after a crash inserts nothing twice.
+
+Each batch is a run of consecutive records of one partition, identified by
+its offset range; ClickHouse drops an insert whose deduplication token
+(``topic:partition:first-last``) it has seen recently. For that to catch a
+replay, the replay must rebuild exactly the same ranges, although Kafka may
+redeliver the records in different chunks. So before inserting a new batch
+the sink records its range (an *intent*, in ``ingest_batches``); when a
+partition starts or jumps, the planner loads the intents at or after the
+position and regroups the replayed records along them. Records past the last
+intent are batched freely.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from workers.normalize import LogRow
+
+TopicPartition = tuple[str, int]
+
+
+class Intent(NamedTuple):
+    first: int
+    last: int
+
+
+class Pending(NamedTuple):
+    offset: int
+    rows: list[LogRow]
+    handle: Any  # what the consumer needs to acknowledge the record
+
+
+@dataclass
+class Batch:
+    topic: str
+    partition: int
+    first: int
+    last: int
+    items: list[Pending]
+    replay: bool  # True when rebuilt over a recorded intent
+
+    @property
+    def token(self) -> str:
+        return f"{self.topic}:{self.partition}:{self.first}-{self.last}"
+
+    @property
+    def rows(self) -> list[LogRow]:
+        return [row for item in self.items for row in item.rows]
+
+    @property
+    def handles(self) -> list[Any]:
+        return [item.handle for item in self.items]
+
+
+@dataclass
+class _Partition:
+    next_offset: int
+    intents: deque[Intent]
+    held: list[Pending] = field(default_factory=list)
+
+
+class BatchPlanner:
+    """Groups records into batches per partition. Pure: the caller loads intents."""
+
+    def __init__(self, max_rows: int):
+        self.max_rows = max_rows
+        self._partitions: dict[TopicPartition, _Partition] = {}
+
+    def needs_intents(self, tp: TopicPartition, offset: int) -> bool:
+        """True when ``offset`` does not continue where this partition left off."""
+        state = self._partitions.get(tp)
+        return state is None or state.next_offset != offset
+
+    def load(self, tp: TopicPartition, offset: int, intents: list[Intent]) -> None:
+        """Restart ``tp`` at ``offset`` with the recorded intents that reach it."""
+        relevant = sorted(i for i in intents if i.last >= offset)
+        self._partitions[tp] = _Partition(offset, deque(relevant))
+
+    def forget(self, tps: list[TopicPartition]) -> None:
+        """Drop partitions this consumer no longer owns; their records will be redelivered."""
+        for tp in tps:
+            self._partitions.pop(tp, None)
+
+    def plan(self, tp: TopicPartition, items: list[Pending]) -> list[Batch]:
+        """Batches that are complete once ``items`` (consecutive, ascending) are added.
+
+        Records inside an intent whose last record has not arrived yet are held
+        back until it does.
+        """
+        state = self._partitions[tp]
+        topic, partition = tp
+        out: list[Batch] = []
+        fresh: list[Pending] = []
+        for item in items:
+            while state.intents and item.offset > state.intents[0].last:
+                # The intent's last record is gone (retention): close what arrived.
+                self._close_intent(state, topic, partition, out)
+            if state.intents and item.offset >= state.intents[0].first:
+                self._flush(fresh, topic, partition, out)
+                state.held.append(item)
+                if item.offset == state.intents[0].last:
+                    self._close_intent(state, topic, partition, out)
+            else:
+                fresh.append(item)
+            state.next_offset = item.offset + 1
+        self._flush(fresh, topic, partition, out)
+        return out
+
+    def _close_intent(self, state: _Partition, topic: str, partition: int, out: list[Batch]) -> None:
+        intent = state.intents.popleft()
+        if state.held:
+            out.append(Batch(topic, partition, intent.first, intent.last, state.held, replay=True))
+        state.held = []
+
+    def _flush(self, fresh: list[Pending], topic: str, partition: int, out: list[Batch]) -> None:
+        """Cut ``fresh`` into batches of at most ``max_rows`` rows (a bigger record stands alone)."""
+        current: list[Pending] = []
+        rows = 0
+        for item in fresh:
+            if current and rows + len(item.rows) > self.max_rows:
+                out.append(Batch(topic, partition, current[0].offset, current[-1].offset, current, replay=False))
+                current, rows = [], 0
+            current.append(item)
+            rows += len(item.rows)
+        if current:
+            out.append(Batch(topic, partition, current[0].offset, current[-1].offset, current, replay=False))
+        fresh.clear()

@@ -1,0 +1,114 @@
+"""Every dialect's entries turned into one row shape, ``LogRow``.
+
+Plain functions of (entries, envelope): deterministic, so a replayed Kafka
+record yields exactly the rows it yielded the first time (a missing
+timestamp becomes the gateway's receive time, carried in the envelope, never
+the worker's clock).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable, Iterable, NamedTuple
+
+import msgspec
+
+from schemas import dialects as d
+from schemas.envelope import Envelope
+from schemas.formats import Format
+from workers.severity import severity_number
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_NS = timedelta(microseconds=1)
+_json = msgspec.json.Encoder()
+
+
+class LogRow(NamedTuple):
+    tenant: str  # envelope: the API key's tenant
+    environment: str  # the key's environment; "production" until keys carry one
+    source: str  # the dialect the record came in through
+    request_id: str  # envelope: the id the client got back
+    received_ns: int  # envelope: when the gateway accepted the request
+    timestamp_ns: int  # the entry's own time, UTC, or received_ns when it has none
+    severity_text: str  # the level as the client spelled it
+    severity_number: int  # OTel SeverityNumber, see workers/severity.py
+    service: str  # the emitting service (AstraLog/LogTrace service, LogInformant source)
+    body: str  # the message
+    trace_id: str
+    span_id: str
+    resource_attributes: dict[str, str]  # describes the emitter (project, host)
+    log_attributes: dict[str, str]  # the entry's own structured data, flattened
+
+
+def to_ns(ts: datetime) -> int:
+    """Nanoseconds since the epoch; a naive timestamp is UTC."""
+    if ts.tzinfo is None:
+        ts = ts.replace(tzinfo=timezone.utc)
+    return (ts - _EPOCH) // _NS * 1000
+
+
+def flatten(values: dict[str, Any] | None, out: dict[str, str] | None = None, prefix: str = "") -> dict[str, str]:
+    """Flatten JSON values into string attributes.
+
+    Nested objects become dotted keys (``{"user": {"id": 7}}`` → ``user.id``);
+    strings stay as they are; numbers, booleans, null and arrays are stored as
+    their JSON text (``42``, ``true``, ``null``, ``[1,2]``), so presence and
+    type survive the Map(String, String) column.
+    """
+    out = {} if out is None else out
+    if not values:
+        return out
+    for key, value in values.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, str):
+            out[name] = value
+        elif isinstance(value, dict):
+            if value:
+                flatten(value, out, name + ".")
+            else:
+                out[name] = "{}"
+        else:
+            out[name] = _json.encode(value).decode()
+    return out
+
+
+def _astralog(entries: list[d.AstraLogEntry], env: Envelope) -> Iterable[LogRow]:
+    for e in entries:
+        yield LogRow(
+            env.tenant, "production", "astralog", env.request_id, env.received_ns,
+            to_ns(e.timestamp), e.level, severity_number(e.level), e.service, e.message, "", "",
+            {"project_id": e.project_id}, flatten(e.metadata),
+        )
+
+
+def _logtrace(entries: list[d.LogTraceEvent], env: Envelope) -> Iterable[LogRow]:
+    for e in entries:
+        yield LogRow(
+            env.tenant, "production", "logtrace", env.request_id, env.received_ns,
+            to_ns(e.timestamp), e.level, severity_number(e.level), e.service, e.message,
+            e.trace_id, e.span_id, {"host.name": e.host} if e.host else {}, flatten(e.attributes),
+        )
+
+
+def _loginformant(entries: list[d.LogInformantLog], env: Envelope) -> Iterable[LogRow]:
+    for e in entries:
+        attributes = flatten(e.properties)
+        if e.exception is not None:
+            attributes["exception.stacktrace"] = e.exception
+        ts = env.received_ns if e.timestamp is None else to_ns(e.timestamp)
+        yield LogRow(
+            env.tenant, "production", "loginformant", env.request_id, env.received_ns,
+            ts, e.level, severity_number(e.level), e.source, e.message, "", "", {}, attributes,
+        )
+
+
+NORMALIZERS: dict[Format, Callable[[list, Envelope], Iterable[LogRow]]] = {
+    Format.ASTRALOG_DRAIN: _astralog,
+    Format.LOGTRACE_INGEST: _logtrace,
+    Format.LOGINFORMANT_BATCH: _loginformant,
+    Format.LOGINFORMANT_SINGLE: _loginformant,
+}
+
+
+def normalize(fmt: Format, entries: list, env: Envelope) -> list[LogRow]:
+    return list(NORMALIZERS[fmt](entries, env))

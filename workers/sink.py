@@ -1,0 +1,109 @@
+"""The ClickHouse sink: record the batch's intent, insert its rows with a dedup token, retry until accepted."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+import pyarrow as pa
+from clickhouse_connect.driver.client import Client
+
+from sluice import metrics
+from sluice.settings import Settings
+from sluice.storage import Storage
+from workers.batches import Batch, Intent
+from workers.normalize import LogRow
+
+log = logging.getLogger(__name__)
+
+_TS = pa.timestamp("ns", tz="UTC")
+_MAP = pa.map_(pa.string(), pa.string())
+
+
+def to_arrow(rows: list[LogRow]) -> pa.Table:
+    """Rows as an Arrow table named after the ``logs`` columns (the fastest chDB insert path)."""
+    cols = list(zip(*rows)) if rows else [[] for _ in LogRow._fields]
+    c = dict(zip(LogRow._fields, cols))
+    return pa.table({
+        "TenantId": pa.array(c["tenant"], pa.string()),
+        "Environment": pa.array(c["environment"], pa.string()),
+        "Source": pa.array(c["source"], pa.string()),
+        "RequestId": pa.array(c["request_id"], pa.string()),
+        "ReceivedAt": pa.array(c["received_ns"], pa.int64()).cast(_TS),
+        "Timestamp": pa.array(c["timestamp_ns"], pa.int64()).cast(_TS),
+        "SeverityText": pa.array(c["severity_text"], pa.string()),
+        "SeverityNumber": pa.array(c["severity_number"], pa.uint8()),
+        "ServiceName": pa.array(c["service"], pa.string()),
+        "Body": pa.array(c["body"], pa.string()),
+        "TraceId": pa.array(c["trace_id"], pa.string()),
+        "SpanId": pa.array(c["span_id"], pa.string()),
+        "ResourceAttributes": pa.array([list(m.items()) for m in c["resource_attributes"]], _MAP),
+        "LogAttributes": pa.array([list(m.items()) for m in c["log_attributes"]], _MAP),
+    })
+
+
+class ClickHouseSink:
+    """Writes batches to ``<db>.logs``; safe to call again with the same batch."""
+
+    def __init__(self, storage: Storage, settings: Settings):
+        self.storage = storage
+        self.settings = settings
+        self.db = settings.clickhouse_database
+
+    def insert(self, client: Client, batch: Batch) -> None:
+        """One attempt, on the ClickHouse thread. The intent goes first: if the
+        rows then fail or the process dies, a replay rebuilds the same range."""
+        rows = batch.rows
+        if not rows:
+            return
+        if not batch.replay:
+            client.insert(
+                f"{self.db}.ingest_batches",
+                [[batch.topic, batch.partition, batch.first, batch.last, len(rows)]],
+                column_names=["Topic", "Partition", "FirstOffset", "LastOffset", "Rows"],
+            )
+        client.insert_arrow(
+            f"{self.db}.logs", to_arrow(rows),
+            settings={"insert_deduplicate": 1, "insert_deduplication_token": batch.token},
+        )
+
+    def intents(self, client: Client, topic: str, partition: int, offset: int) -> list[Intent]:
+        """Recorded batch ranges of ``topic``/``partition`` that end at or after ``offset``."""
+        result = client.query(
+            f"SELECT DISTINCT FirstOffset, LastOffset FROM {self.db}.ingest_batches "
+            "WHERE Topic = {t:String} AND Partition = {p:UInt32} AND LastOffset >= {o:UInt64} "
+            "ORDER BY FirstOffset",
+            parameters={"t": topic, "p": partition, "o": offset},
+        )
+        return [Intent(int(a), int(b)) for a, b in result.result_rows]
+
+    async def write(self, batch: Batch) -> None:
+        """Insert ``batch``, retrying with capped exponential backoff until ClickHouse accepts it.
+
+        Never gives up on its own: skipping would lose data, so a ClickHouse
+        outage stalls the partition (lag grows, offsets stay uncommitted) until
+        ClickHouse is back or the worker is stopped.
+        """
+        attempt = 0
+        while True:
+            started = time.perf_counter()
+            try:
+                await self.storage.run(self.insert, batch)
+            except Exception as exc:
+                attempt += 1
+                metrics.WORKER_INSERT_RETRIES.inc()
+                delay = min(self.settings.insert_retry_max_backoff_s, 0.05 * 2 ** attempt)
+                log.warning("insert of %s failed (attempt %d), retrying in %.2fs: %s",
+                            batch.token, attempt, delay, exc)
+                await asyncio.sleep(delay)
+                continue
+            metrics.WORKER_INSERT_SECONDS.observe(time.perf_counter() - started)
+            metrics.WORKER_BATCH_ROWS.observe(sum(len(i.rows) for i in batch.items))
+            metrics.WORKER_ROWS_STORED.inc(sum(len(i.rows) for i in batch.items))
+            if batch.replay:
+                metrics.WORKER_REPLAYED_BATCHES.inc()
+            return
+
+    async def load_intents(self, topic: str, partition: int, offset: int) -> list[Intent]:
+        return await self.storage.run(self.intents, topic, partition, offset)
