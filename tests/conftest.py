@@ -1,0 +1,26 @@
+"""Shared fixtures. Integration tests get one real Kafka broker per test session."""
+
+from __future__ import annotations
+
+import pytest
+
+from sluice.kafka import local
+from sluice.settings import load_settings
+from tests.support import free_port
+
+
+@pytest.fixture(scope="session")
+def broker(tmp_path_factory):
+    """A real Kafka broker on free loopback ports, in a state directory of its own."""
+    base = load_settings(environ={})
+    libs = local.fetch(base.cache_dir, base.kafka_version)
+    config = local.BrokerConfig(
+        state_dir=tmp_path_factory.mktemp("kafka"),
+        port=free_port(),
+        controller_port=free_port(),
+        partitions=4,
+    )
+    b = local.LocalBroker(config, libs)
+    b.start()
+    yield b
+    b.stop()

@@ -1,0 +1,52 @@
+import pytest
+
+from schemas import registry as records
+from schemas.registry import TenantRecord
+from sluice.keys import Registry, hash_key, new_key, validate_tenant_name
+from sluice.settings import Secret, load_settings
+
+
+def test_new_key_is_stored_only_as_its_hash():
+    key, record = new_key("acme")
+    assert key.startswith("slk_") and len(key) > 40
+    assert record.key_hash == hash_key(key) and key not in records.encode(record).decode()
+
+
+def test_registry_authenticates_until_revoked():
+    registry = Registry()
+    key, record = new_key("acme")
+    registry.apply(records.decode(records.encode(TenantRecord("acme", "t"))))
+    registry.apply(records.decode(records.encode(record)))
+    assert registry.authenticate(key).tenant == "acme"
+    assert registry.authenticate(key + "x") is None
+    assert registry.authenticate("") is None
+    revoked = records.decode(records.encode(record.__class__(**{**{f: getattr(record, f) for f in record.__struct_fields__}, "revoked_at": "now"})))
+    registry.apply(revoked)
+    assert registry.authenticate(key) is None
+    assert registry.keys[record.key_id].revoked_at == "now"
+
+
+def test_tenant_names_are_validated():
+    assert validate_tenant_name("acme-1") == "acme-1"
+    for bad in ("", "Acme", "a b", "-x", "x" * 64):
+        with pytest.raises(ValueError):
+            validate_tenant_name(bad)
+
+
+def test_settings_precedence_and_types(tmp_path):
+    config = tmp_path / "sluice.toml"
+    config.write_text('gateway_port = 9000\nretention_days = 7\n')
+    s = load_settings({"SLUICE_CONFIG": str(config), "SLUICE_GATEWAY_PORT": "9100", "SLUICE_LOCAL_BROKER": "false"})
+    assert (s.gateway_port, s.retention_days, s.local_broker) == (9100, 7, False)
+    assert load_settings({}, gateway_port=1).gateway_port == 1
+    with pytest.raises(ValueError, match="expected int"):
+        load_settings({"SLUICE_GATEWAY_PORT": "eighty"})
+    with pytest.raises(ValueError, match="unknown settings"):
+        load_settings({}, nope=1)
+
+
+def test_secret_settings_are_masked():
+    s = load_settings({"SLUICE_CLICKHOUSE_URL": "http://u:hunter2@ch:8123"})
+    assert "hunter2" not in repr(s)
+    assert isinstance(s.clickhouse_url, Secret) and s.clickhouse_dsn.endswith("ch:8123")
+    assert load_settings({}).clickhouse_dsn.startswith("chdb:///")
