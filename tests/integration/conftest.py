@@ -1,0 +1,83 @@
+"""A whole Sluice (gateway and worker processes) per test, on the session's real broker."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import dataclass
+
+import pytest
+
+from schemas.registry import TenantRecord
+from sluice import registry as registry_topic
+from sluice.kafka.clients import ensure_topics
+from sluice.keys import new_key, now_iso
+from sluice.settings import Settings, load_settings
+from tests.support import Process, free_port
+
+
+def pipeline_settings(bootstrap: str, state_dir, **overrides) -> Settings:
+    uid = uuid.uuid4().hex[:8]
+    values = dict(
+        state_dir=state_dir,
+        kafka_bootstrap=bootstrap,
+        local_broker=False,
+        ingest_topic=f"ingest-{uid}",
+        registry_topic=f"registry-{uid}",
+        worker_group=f"workers-{uid}",
+        gateway_port=free_port(),
+        worker_port=free_port(),
+        batch_max_wait_s=0.3,
+        kafka_session_timeout_s=6.0,
+        publish_timeout_s=3.0,
+        retry_after_s=2,
+    )
+    values.update(overrides)
+    return load_settings(environ={}, **values)
+
+
+@dataclass
+class Sluice:
+    settings: Settings
+    key: str
+    worker: Process
+    gateway: Process
+
+    def url(self, path: str) -> str:
+        return self.settings.gateway_url + path
+
+
+def provision(settings: Settings, tenant: str = "acme") -> str:
+    """Topics, a tenant and a key; returns the key."""
+    key, record = new_key(tenant)
+
+    async def go():
+        await ensure_topics(settings)
+        await registry_topic.publish(settings, TenantRecord(tenant, now_iso()), record)
+
+    asyncio.run(go())
+    return key
+
+
+@pytest.fixture
+def make_sluice(tmp_path):
+    started: list[Sluice] = []
+
+    def make(bootstrap: str, **overrides) -> Sluice:
+        settings = pipeline_settings(bootstrap, tmp_path / f"state{len(started)}", **overrides)
+        key = provision(settings)
+        worker = Process(settings, "worker", tmp_path).start()
+        gateway = Process(settings, "gateway", tmp_path).start()
+        s = Sluice(settings, key, worker, gateway)
+        started.append(s)
+        return s
+
+    yield make
+    for s in started:
+        s.gateway.stop()
+        s.worker.stop()
+
+
+@pytest.fixture
+def sluice(broker, make_sluice) -> Sluice:
+    return make_sluice(broker.config.bootstrap)

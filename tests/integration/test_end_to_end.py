@@ -1,0 +1,94 @@
+"""10,000 records through gateway → Kafka → worker → ClickHouse, each exactly once."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from tests.support import post, sql, wait_for
+
+pytestmark = pytest.mark.integration
+
+
+def astralog_requests(n_requests: int, per_request: int):
+    for r in range(n_requests):
+        logs = [{"project_id": "org-xyz", "timestamp": "2024-05-31 15:30:45", "level": "warning",
+                 "service": "api", "message": f"astra-{r}-{i}", "metadata": {"n": i, "ok": True}}
+                for i in range(per_request)]
+        yield "/v1/drain", {"logs": logs}, "Authorization", "{key}", 200
+
+
+def logtrace_requests(n_requests: int, per_request: int):
+    for r in range(n_requests):
+        logs = [{"timestamp": "2024-03-15T10:22:01.5+02:00", "level": "ERROR", "message": f"trace-{r}-{i}",
+                 "service": "payment-gateway", "trace_id": f"t{r}"} for i in range(per_request)]
+        yield "/v1/logs/ingest", {"logs": logs}, "Authorization", "Bearer {key}", 202
+
+
+def loginformant_requests(n_batches: int, per_batch: int, n_single: int):
+    for r in range(n_batches):
+        logs = [{"level": "Information", "message": f"inf-{r}-{i}", "source": "OrderService",
+                 "properties": {"orderId": f"ORD-{i}", "nested": {"a": None}}} for i in range(per_batch)]
+        yield "/api/ingest/batch", {"logs": logs}, "X-API-Key", "{key}", 200
+    for i in range(n_single):
+        yield "/api/ingest", {"level": "Fatal", "message": f"single-{i}", "source": "Cron",
+                              "timestamp": "2026-04-08T18:30:00.000Z"}, "X-API-Key", "{key}", 200
+
+
+def test_ten_thousand_records_arrive_exactly_once_with_normalized_fields(sluice):
+    requests = [
+        *astralog_requests(20, 200),  # 4,000
+        *logtrace_requests(6, 500),  # 3,000
+        *loginformant_requests(5, 500, 500),  # 3,000
+    ]
+
+    def send(req):
+        path, body, header, template, expected = req
+        status, payload, _ = post(sluice.url(path), body, {header: template.format(key=sluice.key),
+                                                           "Content-Type": "application/json"})
+        assert status == expected, payload
+        return len(body.get("logs", [body]))
+
+    with ThreadPoolExecutor(8) as pool:
+        sent = sum(pool.map(send, requests))
+    assert sent == 10_000
+
+    wait_for(lambda: sql(sluice.settings, "SELECT count() FROM sluice.logs")[0][0] >= sent, 120, what="rows")
+    total, distinct = sql(sluice.settings, "SELECT count(), uniqExact(Body) FROM sluice.logs")[0]
+    assert (total, distinct) == (10_000, 10_000)
+
+    by_source = dict(map(tuple, sql(sluice.settings, "SELECT Source, count() FROM sluice.logs GROUP BY Source")))
+    assert by_source == {"astralog": 4000, "logtrace": 3000, "loginformant": 3000}
+
+    astra = sql(sluice.settings, "SELECT TenantId, toString(Timestamp), SeverityText, SeverityNumber, ServiceName, "
+                                 "ResourceAttributes['project_id'], LogAttributes['n'], LogAttributes['ok'] "
+                                 "FROM sluice.logs WHERE Body = 'astra-3-7'")
+    assert astra == [["acme", "2024-05-31 15:30:45.000000000", "warning", 13, "api", "org-xyz", "7", "true"]]
+    trace = sql(sluice.settings, "SELECT toString(Timestamp), SeverityNumber, ServiceName, TraceId "
+                                 "FROM sluice.logs WHERE Body = 'trace-2-9'")
+    assert trace == [["2024-03-15 08:22:01.500000000", 17, "payment-gateway", "t2"]]
+    inf = sql(sluice.settings, "SELECT SeverityText, SeverityNumber, ServiceName, LogAttributes['orderId'], "
+                               "LogAttributes['nested.a'], Timestamp = ReceivedAt FROM sluice.logs WHERE Body = 'inf-1-4'")
+    assert inf == [["Information", 9, "OrderService", "ORD-4", "null", True]]
+    single = sql(sluice.settings, "SELECT toString(Timestamp), SeverityNumber FROM sluice.logs WHERE Body = 'single-9'")
+    assert single == [["2026-04-08 18:30:00.000000000", 21]]
+    request_ids = sql(sluice.settings, "SELECT uniqExact(RequestId) FROM sluice.logs")[0][0]
+    assert request_ids == len(requests)
+
+
+def test_new_key_works_without_restart_and_revoked_key_stops(sluice):
+    import asyncio
+
+    import msgspec
+
+    from sluice import registry as registry_topic
+    from sluice.keys import new_key, now_iso
+
+    key, record = new_key("acme")
+    asyncio.run(registry_topic.publish(sluice.settings, record))
+    headers = {"X-API-Key": key, "Content-Type": "application/json"}
+    body = {"level": "Debug", "message": "hello"}
+    wait_for(lambda: post(sluice.url("/api/ingest"), body, headers)[0] == 200, 10, what="new key accepted")
+    asyncio.run(registry_topic.publish(sluice.settings, msgspec.structs.replace(record, revoked_at=now_iso())))
+    wait_for(lambda: post(sluice.url("/api/ingest"), body, headers)[0] == 401, 10, what="revoked key refused")

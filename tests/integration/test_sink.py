@@ -1,0 +1,106 @@
+"""The worker chain against the real ClickHouse engine, in this process: retries and replays."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from schemas.envelope import Envelope, to_headers
+from sluice import metrics
+from sluice.settings import load_settings
+from sluice.storage import Storage, migrate
+from workers.batches import BatchPlanner
+from workers.pipeline import Consumed, Pipeline
+from workers.sink import ClickHouseSink
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="session")
+def storage(tmp_path_factory):
+    # chDB allows one engine per process, so the whole session shares this one.
+    settings = load_settings({}, state_dir=tmp_path_factory.mktemp("chdb"), insert_retry_max_backoff_s=0.05)
+    s = Storage(settings)
+    s.run_sync(migrate, settings)
+    yield s
+    s.close()
+
+
+def records(topic: str, offsets, per_record: int = 3) -> list[Consumed]:
+    env = Envelope("loginformant.batch.v1", "acme", "req", time.time_ns())
+    out = []
+    for o in offsets:
+        body = ('{"logs": [%s]}' % ",".join(
+            '{"level": "Error", "message": "%s-%d-%d"}' % (topic, o, i) for i in range(per_record))).encode()
+        out.append(Consumed(topic, 0, o, body, to_headers(env), f"h{o}"))
+    return out
+
+
+def count(storage, topic: str) -> tuple[int, int]:
+    return storage.run_sync(lambda c: c.query(
+        "SELECT count(), uniqExact(Body) FROM sluice.logs WHERE startsWith(Body, {t:String})",
+        parameters={"t": topic + "-"}).result_rows[0])
+
+
+def pipeline(storage) -> Pipeline:
+    return Pipeline(ClickHouseSink(storage, storage.settings), BatchPlanner(max_rows=1000))
+
+
+async def test_replay_after_crash_inserts_nothing_twice(storage):
+    first_life = pipeline(storage)
+    stored = await first_life.process(records("replay", range(0, 10)))
+    stored += await first_life.process(records("replay", range(10, 16)))
+    assert [(b.first, b.last) for b in stored] == [(0, 9), (10, 15)]
+    # Crash before the commit of offset 16: the next life starts at the committed
+    # offset 4 and gets the records in different chunks, plus new ones.
+    second_life = pipeline(storage)
+    replayed = []
+    for chunk in (range(4, 7), range(7, 13), range(13, 20)):
+        replayed += await second_life.process(records("replay", chunk))
+    assert [(b.first, b.last, b.replay) for b in replayed] == [(0, 9, True), (10, 15, True), (16, 19, False)]
+    assert count(storage, "replay") == (60, 60)
+
+
+async def test_failed_insert_is_retried_and_nothing_returns_until_stored(storage):
+    class Flaky:
+        """Storage whose first inserts fail, as during a ClickHouse outage."""
+
+        def __init__(self, inner, failures):
+            self.inner, self.failures, self.settings = inner, failures, inner.settings
+
+        async def run(self, fn, *args):
+            if fn.__name__ == "insert" and self.failures:
+                self.failures -= 1
+                raise ConnectionError("ClickHouse is down")
+            return await self.inner.run(fn, *args)
+
+    flaky = Flaky(storage, failures=4)
+    retries_before = metrics.WORKER_INSERT_RETRIES._value.get()
+    task = asyncio.create_task(pipeline(flaky).process(records("flaky", range(0, 5))))
+    await asyncio.sleep(0.05)
+    assert not task.done()  # nothing handed back for acknowledgement while failing
+    stored = await asyncio.wait_for(task, 30)
+    assert [b.handles for b in stored] == [["h0", "h1", "h2", "h3", "h4"]]
+    assert metrics.WORKER_INSERT_RETRIES._value.get() - retries_before == 4
+    assert count(storage, "flaky") == (15, 15)
+
+
+async def test_rejected_record_is_acknowledged_without_rows(storage):
+    bad = Consumed("rejects", 0, 1, b"not json", to_headers(Envelope("logtrace.ingest.v1", "acme", "r", 1)), "bad")
+    good = records("rejects", [2])
+    before = metrics.WORKER_RECORDS_REJECTED.labels("malformed_json")._value.get()
+    stored = await pipeline(storage).process([*records("rejects", [0]), bad, *good])
+    assert [h for b in stored for h in b.handles] == ["h0", "bad", "h2"]
+    assert count(storage, "rejects") == (6, 6)
+    assert metrics.WORKER_RECORDS_REJECTED.labels("malformed_json")._value.get() == before + 1
+
+
+def test_migrations_are_idempotent_and_retention_follows_settings(storage):
+    assert storage.run_sync(migrate, storage.settings) == []
+    shorter = storage.settings.replace(retention_days=3)
+    storage.run_sync(migrate, shorter)
+    ddl = storage.run_sync(lambda c: c.command("SHOW CREATE TABLE sluice.logs"))
+    assert "toIntervalDay(3)" in ddl
+    storage.run_sync(migrate, storage.settings)
