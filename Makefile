@@ -1,0 +1,38 @@
+# The two commands: `make run` and `make test`. Everything else is optional.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test test-unit test-integration bench broker clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## run: set up everything and run Sluice (local Kafka + embedded ClickHouse + gateway + worker)
+run: $(STAMP)
+	$(BIN)/sluice up
+
+## test: the whole suite, against a real Kafka broker and the real ClickHouse engine
+test: $(STAMP)
+	$(BIN)/sluice broker fetch >/dev/null
+	$(BIN)/python -m pytest -q
+
+test-unit: $(STAMP)
+	$(BIN)/python -m pytest -q tests/unit
+
+test-integration: $(STAMP)
+	$(BIN)/python -m pytest -q -m integration
+
+## bench: end-to-end throughput of the local topology against its ceilings
+bench: $(STAMP)
+	$(BIN)/python -m bench.e2e
+
+broker: $(STAMP)
+	$(BIN)/sluice broker fetch
+
+clean:
+	rm -rf $(VENV) .sluice .pytest_cache

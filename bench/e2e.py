@@ -1,0 +1,167 @@
+"""End-to-end throughput of the local topology, against ceilings measured in the same run.
+
+    python -m bench.e2e [--records 200000] [--batch 500] [--concurrency 16]
+
+Starts its own Kafka broker, gateway and worker (fresh state, free ports) and
+measures, on the same request bodies:
+
+* kafka ceiling   — aiokafka producing the bodies straight to a topic with the
+                    gateway's producer settings (acks=all, idempotent, lz4):
+                    what the gateway could do if HTTP, auth and parsing were free;
+* storage ceiling — decode + normalize + insert_arrow into the embedded
+                    ClickHouse in this process: what one worker could do if
+                    Kafka were free;
+* sluice accept   — HTTP requests answered 2xx by the gateway (records/s);
+* sluice e2e      — first request sent until the last row is in ClickHouse.
+
+The load generator shares the machine's cores with everything it measures;
+the ratios, not the absolute figures, are what compares across machines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import aiohttp
+
+from schemas.envelope import Envelope, to_headers
+from schemas.formats import Format, decode
+from schemas.registry import TenantRecord
+from sluice import registry as registry_topic
+from sluice.kafka import local
+from sluice.kafka.clients import ensure_topics, producer
+from sluice.keys import new_key, now_iso
+from sluice.settings import load_settings
+from sluice.storage import Storage, migrate
+from tests.support import Process, free_port, sql, wait_for
+from workers.normalize import normalize
+from workers.sink import to_arrow
+
+
+def make_bodies(records: int, batch: int) -> list[bytes]:
+    bodies = []
+    for r in range(records // batch):
+        logs = [{"timestamp": "2026-11-23T10:22:01.123Z", "level": "ERROR" if i % 10 == 0 else "INFO",
+                 "message": f"request {r}-{i} GET /api/v1/orders/{i} took {i % 250} ms",
+                 "service": f"svc-{i % 8}", "trace_id": uuid.uuid4().hex,
+                 "attributes": {"http.status": 200 + i % 5, "user": f"u{i % 1000}"}} for i in range(batch)]
+        bodies.append(json.dumps({"logs": logs}).encode())
+    return bodies
+
+
+async def kafka_ceiling(settings, bodies: list[bytes], concurrency: int) -> float:
+    p = producer(settings)
+    await p.start()
+    env = Envelope(Format.LOGTRACE_INGEST.value, "bench", "req", time.time_ns())
+    queue = list(bodies)
+    started = time.perf_counter()
+
+    async def lane():
+        while queue:
+            await p.send_and_wait(settings.ingest_topic + "-ceiling", queue.pop(), headers=to_headers(env))
+
+    await asyncio.gather(*(lane() for _ in range(concurrency)))
+    elapsed = time.perf_counter() - started
+    await p.stop()
+    return elapsed
+
+
+def storage_ceiling(state: Path, bodies: list[bytes], max_rows: int) -> float:
+    settings = load_settings({}, state_dir=state)
+    storage = Storage(settings)
+    storage.run_sync(migrate, settings)
+    env = Envelope(Format.LOGTRACE_INGEST.value, "bench", "req", time.time_ns())
+    started = time.perf_counter()
+    rows = []
+    for body in bodies:
+        rows += normalize(Format.LOGTRACE_INGEST, decode(Format.LOGTRACE_INGEST, body), env)
+        if len(rows) >= max_rows:
+            storage.run_sync(lambda c, t: c.insert_arrow("sluice.logs", t), to_arrow(rows))
+            rows = []
+    if rows:
+        storage.run_sync(lambda c, t: c.insert_arrow("sluice.logs", t), to_arrow(rows))
+    elapsed = time.perf_counter() - started
+    storage.close()
+    return elapsed
+
+
+async def send_all(url: str, key: str, bodies: list[bytes], concurrency: int) -> float:
+    queue = list(bodies)
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency)) as session:
+        started = time.perf_counter()
+
+        async def lane():
+            while queue:
+                body = queue.pop()
+                async with session.post(url, data=body, headers=headers) as resp:
+                    if resp.status != 202:
+                        raise RuntimeError(f"gateway answered {resp.status}: {await resp.text()}")
+
+        await asyncio.gather(*(lane() for _ in range(concurrency)))
+        return time.perf_counter() - started
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--records", type=int, default=200_000)
+    ap.add_argument("--batch", type=int, default=500)
+    ap.add_argument("--concurrency", type=int, default=16)
+    ap.add_argument("--json", type=Path, help="also write the results here")
+    args = ap.parse_args()
+    bodies = make_bodies(args.records, args.batch)
+    records = len(bodies) * args.batch
+    tmp = Path(tempfile.mkdtemp(prefix="sluice-bench-"))
+    base = load_settings({})
+    config = local.BrokerConfig(state_dir=tmp / "kafka", port=free_port(), controller_port=free_port())
+    broker = local.LocalBroker(config, local.fetch(base.cache_dir, base.kafka_version))
+    broker.start()
+    procs: list[Process] = []
+    try:
+        settings = load_settings(
+            {}, state_dir=tmp / "sluice", kafka_bootstrap=config.bootstrap, local_broker=False,
+            gateway_port=free_port(), worker_port=free_port(),
+        )
+        key, record = new_key("bench")
+
+        async def provision():
+            await ensure_topics(settings)
+            await ensure_topics(settings.replace(ingest_topic=settings.ingest_topic + "-ceiling"))
+            await registry_topic.publish(settings, TenantRecord("bench", now_iso()), record)
+
+        asyncio.run(provision())
+        results = {"records": records, "batch": args.batch, "concurrency": args.concurrency,
+                   "body_bytes": sum(map(len, bodies))}
+        results["kafka_ceiling_rps"] = records / asyncio.run(kafka_ceiling(settings, bodies, args.concurrency))
+        results["storage_ceiling_rps"] = records / storage_ceiling(tmp / "ceiling", bodies, settings.batch_max_rows)
+
+        procs.append(Process(settings, "worker", tmp).start())
+        procs.append(Process(settings, "gateway", tmp).start())
+        started = time.perf_counter()
+        accept_s = asyncio.run(send_all(settings.gateway_url + "/v1/logs/ingest", key, bodies, args.concurrency))
+        wait_for(lambda: sql(settings, "SELECT count() FROM sluice.logs")[0][0] >= records, 600, 0.1, "rows")
+        e2e_s = time.perf_counter() - started
+        results["sluice_accept_rps"] = records / accept_s
+        results["sluice_e2e_rps"] = records / e2e_s
+        results["accept_vs_kafka_ceiling"] = results["sluice_accept_rps"] / results["kafka_ceiling_rps"]
+        results["e2e_vs_storage_ceiling"] = results["sluice_e2e_rps"] / results["storage_ceiling_rps"]
+    finally:
+        for p in reversed(procs):
+            p.stop()
+        broker.stop()
+    for name, value in results.items():
+        print(f"{name:26} {value:,.2f}" if isinstance(value, float) else f"{name:26} {value:,}")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
