@@ -6,6 +6,7 @@ import uvicorn
 
 from gateway.app import Gateway
 from gateway.publisher import Publisher
+from sluice.kafka.clients import ensure_topics
 from sluice.registry import RegistryFollower
 from sluice.settings import Settings
 
@@ -16,6 +17,7 @@ def build(settings: Settings) -> Gateway:
     publisher = Publisher(settings)
 
     async def startup() -> None:
+        await ensure_topics(settings)
         await follower.start()
         await publisher.start()
 

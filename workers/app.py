@@ -68,9 +68,9 @@ def create_app(settings: Settings, storage: Storage) -> faust.App:
         body, content_type = metrics.exposition()
         return web.bytes(body, content_type=content_type.split(";")[0])
 
-    @app.page("/internal/sql")
     class ReadOnlySQL(faust.web.View):
-        """Read-only SQL for the local topology, whose embedded engine only this process can open."""
+        """Read-only SQL for the local topology, whose embedded engine only this process can open.
+        Not served with a ClickHouse server: there, read ClickHouse directly with its own access control."""
 
         async def post(self, request):
             statement = (await request.read()).decode()
@@ -81,6 +81,9 @@ def create_app(settings: Settings, storage: Storage) -> faust.App:
                                   content_type="application/json")
             body = {"columns": list(result.column_names), "rows": [list(r) for r in result.result_rows]}
             return self.bytes(msgspec.json.encode(body, enc_hook=str), content_type="application/json")
+
+    if settings.embedded_clickhouse:
+        app.page("/internal/sql")(ReadOnlySQL)
 
     @app.page("/health")
     async def health(web, request):

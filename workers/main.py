@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import faust
 
 from sluice import logs
+from sluice.kafka.clients import ensure_topics
 from sluice.settings import Settings
 from sluice.storage import Storage, migrate
 from workers.app import create_app
@@ -12,6 +15,7 @@ from workers.app import create_app
 
 def run(settings: Settings) -> None:
     logs.setup(settings.log_level)
+    asyncio.run(ensure_topics(settings))
     storage = Storage(settings)
     storage.run_sync(migrate, settings)
     app = create_app(settings, storage)
