@@ -1,9 +1,11 @@
 """The contract of the ingest topic, which the gateway writes and the workers read.
 
-Record value: the request body exactly as the client sent it (after HTTP
-content decoding), in the format the ``sluice-format`` header names.
-Record key: none; records spread over partitions, since no ordering across
-requests is promised.
+Two topics share it. ``sluice-ingest`` is written by the gateway: the value
+is the request body exactly as the client sent it, the key is empty (records
+spread over partitions; no order across requests is promised).
+``sluice-records`` is written by Kafka-native producers: the value is a
+``schemas.native`` record or batch, the key is the producer's choice (the
+service name keeps one service's records in order).
 Headers (all UTF-8):
 
 ========================  ===========================================================
@@ -11,6 +13,8 @@ Headers (all UTF-8):
 ``sluice-tenant``         the tenant the API key belongs to
 ``sluice-request-id``     the id returned to the client in ``X-Request-Id``
 ``sluice-received-at``    nanoseconds since the epoch when the gateway accepted the body
+                          (native records: optional, the Kafka timestamp otherwise)
+``content-type``          optional; when present, ``application/json``
 ========================  ===========================================================
 """
 
@@ -22,6 +26,7 @@ FORMAT = "sluice-format"
 TENANT = "sluice-tenant"
 REQUEST_ID = "sluice-request-id"
 RECEIVED_AT = "sluice-received-at"
+CONTENT_TYPE = "content-type"
 
 
 class Envelope(NamedTuple):
@@ -44,15 +49,25 @@ def to_headers(env: Envelope) -> list[tuple[str, bytes]]:
     ]
 
 
-def from_headers(headers: Iterable[tuple[str, bytes]] | dict) -> Envelope:
-    """Read the envelope from Kafka headers; raise ``EnvelopeError`` naming what is wrong."""
+def from_headers(headers: Iterable[tuple[str, bytes]] | dict, default_received_ns: int | None = None) -> Envelope:
+    """Read the envelope from Kafka headers; raise ``EnvelopeError`` naming what is wrong.
+
+    ``default_received_ns`` (the Kafka record's timestamp) stands in for a
+    missing ``sluice-received-at``; without it the header is required.
+    """
     items = headers.items() if isinstance(headers, dict) else headers
-    found = {k: v for k, v in items}
+    found = {k.lower(): v for k, v in items}
+    content_type = found.get(CONTENT_TYPE, b"application/json").split(b";")[0].strip().lower()
+    if content_type != b"application/json":
+        raise EnvelopeError(f"unsupported content-type {content_type.decode(errors='replace')!r}")
     try:
         fmt = found[FORMAT].decode()
         tenant = found[TENANT].decode()
         request_id = found.get(REQUEST_ID, b"").decode()
-        received_ns = int(found[RECEIVED_AT])
+        raw_received = found.get(RECEIVED_AT)
+        if raw_received is None and default_received_ns is None:
+            raise KeyError(RECEIVED_AT)
+        received_ns = default_received_ns if raw_received is None else int(raw_received)
     except KeyError as exc:
         raise EnvelopeError(f"missing header {exc.args[0]}") from None
     except (UnicodeDecodeError, ValueError) as exc:

@@ -15,6 +15,7 @@ from typing import Any, Callable
 import msgspec
 
 from schemas import dialects as d
+from schemas import native as n
 
 
 class Format(str, enum.Enum):
@@ -22,10 +23,14 @@ class Format(str, enum.Enum):
     LOGTRACE_INGEST = "logtrace.ingest.v1"
     LOGINFORMANT_BATCH = "loginformant.batch.v1"
     LOGINFORMANT_SINGLE = "loginformant.single.v1"
+    NATIVE_RECORD = "sluice.record.v1"
+    NATIVE_BATCH = "sluice.batch.v1"
 
     @property
     def dialect(self) -> str:
-        return self.value.split(".", 1)[0]
+        """The label for metrics and the ``Source`` column: the HTTP dialect, or ``native``."""
+        prefix = self.value.split(".", 1)[0]
+        return "native" if prefix == "sluice" else prefix
 
 
 class InvalidBody(ValueError):
@@ -48,7 +53,10 @@ _SPECS: dict[Format, _Spec] = {
     Format.LOGTRACE_INGEST: _Spec(msgspec.json.Decoder(d.LogTraceIngest), lambda b: b.logs),
     Format.LOGINFORMANT_BATCH: _Spec(msgspec.json.Decoder(d.LogInformantBatch), lambda b: b.logs),
     Format.LOGINFORMANT_SINGLE: _Spec(msgspec.json.Decoder(d.LogInformantLog), lambda b: [b]),
+    Format.NATIVE_RECORD: _Spec(msgspec.json.Decoder(n.LogRecord), lambda b: [b]),
+    Format.NATIVE_BATCH: _Spec(msgspec.json.Decoder(n.LogBatch), lambda b: b.records),
 }
+_SINGLE = (Format.LOGINFORMANT_SINGLE, Format.NATIVE_RECORD)
 
 
 def decode(fmt: Format, body: bytes) -> list:
@@ -67,7 +75,7 @@ def decode(fmt: Format, body: bytes) -> list:
     for index, entry in enumerate(entries):
         ts: datetime | None = entry.timestamp
         if ts is not None and not d.MIN_YEAR <= ts.year <= d.MAX_YEAR:
-            path = "$" if fmt is Format.LOGINFORMANT_SINGLE else f"$.logs[{index}]"
+            path = "$" if fmt in _SINGLE else f"$.{'records' if fmt is Format.NATIVE_BATCH else 'logs'}[{index}]"
             raise InvalidBody(
                 "invalid_field",
                 f"Timestamp year {ts.year} is outside {d.MIN_YEAR}-{d.MAX_YEAR} - at `{path}.timestamp`",

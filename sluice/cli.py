@@ -30,8 +30,7 @@ def _cmd_gateway(s: Settings, args) -> int:
 
 def _cmd_worker(s: Settings, args) -> int:
     from workers.main import run
-    run(s)
-    return 0
+    return run(s)
 
 
 def _cmd_broker(s: Settings, args) -> int:

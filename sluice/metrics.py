@@ -39,9 +39,13 @@ GATEWAY_PUBLISH_SECONDS = Histogram(
 WORKER_RECORDS_CONSUMED = Counter(
     "sluice_worker_records_consumed_total", "Kafka records consumed.", ["format"]
 )
-# Kafka records that could not be turned into rows, by reason.
-WORKER_RECORDS_REJECTED = Counter(
-    "sluice_worker_records_rejected_total", "Kafka records rejected.", ["reason"]
+# Records written to the dead-letter topic, by reason.
+WORKER_DEAD_LETTERS = Counter(
+    "sluice_worker_dead_letters_total", "Records sent to the dead-letter topic.", ["reason"]
+)
+# Times a worker stopped because it was dead-lettering most of its input.
+WORKER_DLQ_LIMIT_EXCEEDED = Counter(
+    "sluice_worker_dlq_limit_exceeded_total", "Worker stops caused by the dead-letter limit."
 )
 # Log rows ClickHouse accepted.
 WORKER_ROWS_STORED = Counter("sluice_worker_rows_stored_total", "Rows inserted into ClickHouse.")

@@ -36,6 +36,10 @@ class Settings:
     kafka_version: str = "4.1.1"
     # Topic the gateway writes accepted requests to (contract in schemas/envelope.py).
     ingest_topic: str = "sluice-ingest"
+    # Topic Kafka-native producers write canonical records to (schemas/native.py).
+    native_topic: str = "sluice-records"
+    # Records a worker cannot store, with headers saying why (workers/deadletter.py).
+    dlq_topic: str = "sluice-dlq"
     # Compacted topic holding tenants and hashed API keys.
     registry_topic: str = "sluice-registry"
     topic_partitions: int = 4
@@ -69,6 +73,12 @@ class Settings:
     batch_max_wait_s: float = 1.0
     insert_retry_max_backoff_s: float = 5.0
     kafka_session_timeout_s: float = 10.0
+    # A worker stops when more than this share of the last `dlq_window` records
+    # (and at least `dlq_min_records`) went to the dead-letter topic: that is
+    # misconfiguration, not bad data.
+    dlq_max_ratio: float = 0.5
+    dlq_window: int = 1000
+    dlq_min_records: int = 100
 
     log_level: str = "INFO"
 

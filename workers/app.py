@@ -8,21 +8,31 @@ acknowledges a chunk even when the loop body raised.
 from __future__ import annotations
 
 import logging
+import os
+import signal
 
 import faust
 import msgspec
 
 from sluice import metrics
+from sluice.registry import RegistryFollower
 from sluice.settings import Settings
 from sluice.storage import Storage
 from workers.batches import BatchPlanner
+from workers.deadletter import DeadLetterLimit, DeadLetterLimitExceeded, DeadLetters
 from workers.pipeline import Consumed, Pipeline
 from workers.sink import ClickHouseSink
 
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings, storage: Storage) -> faust.App:
+class Fatal:
+    """Why the worker stopped itself, for the process's exit code."""
+
+    reason: BaseException | None = None
+
+
+def create_app(settings: Settings, storage: Storage, fatal: Fatal | None = None) -> faust.App:
     app = faust.App(
         settings.worker_group,
         broker=";".join(f"kafka://{h.strip()}" for h in settings.kafka_bootstrap.split(",")),
@@ -41,23 +51,41 @@ def create_app(settings: Settings, storage: Storage) -> faust.App:
         web_host=settings.worker_host,
         web_port=settings.worker_port,
     )
-    pipeline = Pipeline(ClickHouseSink(storage, settings), BatchPlanner(settings.batch_max_rows))
-    topic = app.topic(settings.ingest_topic, value_type=bytes, key_type=bytes,
-                      value_serializer="raw", key_serializer="raw")
+    fatal = fatal or Fatal()
+    registry = RegistryFollower(settings)
+    pipeline = Pipeline(
+        ClickHouseSink(storage, settings),
+        BatchPlanner(settings.batch_max_rows),
+        DeadLetters(settings),
+        DeadLetterLimit(settings.dlq_max_ratio, settings.dlq_window, settings.dlq_min_records),
+        tenant_known=lambda tenant: tenant in registry.registry.tenants,
+    )
+    topics = app.topic(settings.ingest_topic, settings.native_topic, value_type=bytes, key_type=bytes,
+                       value_serializer="raw", key_serializer="raw")
 
-    @app.agent(topic, concurrency=1)  # concurrency > 1 can commit past unacked records (faust#606)
+    @app.agent(topics, concurrency=1)  # concurrency > 1 can commit past unacked records (faust#606)
     async def ingest(stream):
-        async for events in stream.noack_take(settings.batch_max_records, within=settings.batch_max_wait_s):
-            consumed = [
-                Consumed(e.message.topic, e.message.partition, e.message.offset,
-                         e.message.value, e.message.headers or (), e)
-                for e in events
-            ]
-            for batch in await pipeline.process(consumed):
-                for event in batch.handles:
-                    await stream.ack(event)
-            # Rejected records ride in their batch with no rows, so they are
-            # acknowledged with it (dead-lettering them comes with the DLQ topic).
+        await registry.start()  # tenants must be known before the first record is judged
+        try:
+            async for events in stream.noack_take(settings.batch_max_records, within=settings.batch_max_wait_s):
+                consumed = [
+                    Consumed(m.topic, m.partition, m.offset, m.key, m.value, m.headers or (),
+                             round(m.timestamp * 1000) * 1_000_000, e)
+                    for e in events
+                    for m in (e.message,)
+                ]
+                # Dead-lettered records ride in their batch, so they are acknowledged with it.
+                for batch in await pipeline.process(consumed):
+                    for event in batch.handles:
+                        await stream.ack(event)
+        except DeadLetterLimitExceeded as exc:
+            log.critical("dead-letter limit exceeded: %s", exc)
+            fatal.reason = exc
+            # Stop like on SIGTERM: acknowledged offsets are committed, the rest is re-read.
+            os.kill(os.getpid(), signal.SIGTERM)
+        finally:
+            await registry.stop()
+            await pipeline.dead_letters.stop()
 
     @app.on_partitions_revoked.connect
     async def on_revoked(app, revoked, **kwargs):

@@ -31,6 +31,7 @@ class Pending(NamedTuple):
     offset: int
     rows: list[LogRow]
     handle: Any  # what the consumer needs to acknowledge the record
+    dead: Any = None  # a workers.deadletter.DeadLetter when the record cannot be stored
 
 
 @dataclass

@@ -10,17 +10,24 @@ from sluice import logs
 from sluice.kafka.clients import ensure_topics
 from sluice.settings import Settings
 from sluice.storage import Storage, migrate
-from workers.app import create_app
+from workers.app import Fatal, create_app
 
 
-def run(settings: Settings) -> None:
+EXIT_DLQ_LIMIT = 3
+
+
+def run(settings: Settings) -> int:
     logs.setup(settings.log_level)
     asyncio.run(ensure_topics(settings))
     storage = Storage(settings)
     storage.run_sync(migrate, settings)
-    app = create_app(settings, storage)
+    fatal = Fatal()
+    app = create_app(settings, storage, fatal)
     worker = faust.Worker(app, loglevel=settings.log_level.lower(), quiet=True, redirect_stdouts=False)
     try:
         worker.execute_from_commandline()
+    except SystemExit:
+        pass
     finally:
         storage.close()
+    return EXIT_DLQ_LIMIT if fatal.reason is not None else 0

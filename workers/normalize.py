@@ -14,6 +14,7 @@ from typing import Any, Callable, Iterable, NamedTuple
 import msgspec
 
 from schemas import dialects as d
+from schemas import native as n
 from schemas.envelope import Envelope
 from schemas.formats import Format
 from workers.severity import severity_number
@@ -38,6 +39,9 @@ class LogRow(NamedTuple):
     span_id: str
     resource_attributes: dict[str, str]  # describes the emitter (project, host)
     log_attributes: dict[str, str]  # the entry's own structured data, flattened
+    trace_flags: int = 0  # W3C trace flags (native records only)
+    scope_name: str = ""  # instrumentation scope (native records only)
+    scope_version: str = ""
 
 
 def to_ns(ts: datetime) -> int:
@@ -102,11 +106,25 @@ def _loginformant(entries: list[d.LogInformantLog], env: Envelope) -> Iterable[L
         )
 
 
+def _native(entries: list[n.LogRecord], env: Envelope) -> Iterable[LogRow]:
+    for e in entries:
+        number = severity_number(e.severity_text) if e.severity_number is None else e.severity_number
+        ts = env.received_ns if e.timestamp is None else to_ns(e.timestamp)
+        yield LogRow(
+            env.tenant, "production", "native", env.request_id, env.received_ns, ts,
+            e.severity_text, number, e.service_name, e.body, e.trace_id, e.span_id,
+            flatten(e.resource_attributes), flatten(e.attributes),
+            e.trace_flags, e.scope_name, e.scope_version,
+        )
+
+
 NORMALIZERS: dict[Format, Callable[[list, Envelope], Iterable[LogRow]]] = {
     Format.ASTRALOG_DRAIN: _astralog,
     Format.LOGTRACE_INGEST: _logtrace,
     Format.LOGINFORMANT_BATCH: _loginformant,
     Format.LOGINFORMANT_SINGLE: _loginformant,
+    Format.NATIVE_RECORD: _native,
+    Format.NATIVE_BATCH: _native,
 }
 
 

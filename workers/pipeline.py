@@ -1,16 +1,17 @@
-"""The worker's chain, free of Faust: records → rows → batches → ClickHouse.
+"""The worker's chain, free of Faust: records → rows → batches → ClickHouse (+ dead letters).
 
 The Faust agent (workers/app.py) feeds ``process`` chunks of consumed
 records and acknowledges each batch's records after ``process`` returned it
-as stored. Everything here runs and is tested without a broker.
+as stored. Everything here runs and is tested without Faust.
 """
 
 from __future__ import annotations
 
-from typing import Any, Iterable, NamedTuple
+from typing import Any, Callable, Iterable, NamedTuple
 
 from workers.batches import Batch, BatchPlanner, Pending, TopicPartition
-from workers.records import rows_or_nothing
+from workers.deadletter import DeadLetter, DeadLetterLimit, DeadLetters
+from workers.records import Rejected, rows_of
 from workers.sink import ClickHouseSink
 
 
@@ -18,20 +19,31 @@ class Consumed(NamedTuple):
     topic: str
     partition: int
     offset: int
+    key: bytes | None
     value: bytes | None
     headers: Any
+    timestamp_ns: int  # the Kafka record's timestamp
     handle: Any  # passed back untouched for acknowledgement
 
 
 class Pipeline:
-    def __init__(self, sink: ClickHouseSink, planner: BatchPlanner):
+    def __init__(self, sink: ClickHouseSink, planner: BatchPlanner, dead_letters: DeadLetters,
+                 limit: DeadLetterLimit, tenant_known: Callable[[str], bool]):
         self.sink = sink
         self.planner = planner
+        self.dead_letters = dead_letters
+        self.limit = limit
+        self.tenant_known = tenant_known
 
     async def process(self, records: Iterable[Consumed]) -> list[Batch]:
-        """Store every batch the records complete, in offset order per partition;
-        return them once ClickHouse accepted all. Records held back for an
-        incomplete replay range are not in the result."""
+        """Store every batch the records complete, in offset order per partition,
+        dead-letter the batch's unstorable records, and return the batches once
+        ClickHouse and the dead-letter topic accepted all of it. Records held
+        back for an incomplete replay range are not in the result.
+
+        Raises ``DeadLetterLimitExceeded`` before storing anything of a chunk
+        that pushes the dead-letter share over the limit.
+        """
         stored: list[Batch] = []
         for tp, items in self._group(records).items():
             if self.planner.needs_intents(tp, items[0].offset):
@@ -39,17 +51,24 @@ class Pipeline:
                 self.planner.load(tp, items[0].offset, intents)
             for batch in self.planner.plan(tp, items):
                 await self.sink.write(batch)
+                for item in batch.items:
+                    if item.dead is not None:
+                        await self.dead_letters.send(item.dead)
                 stored.append(batch)
         return stored
 
     def forget(self, tps: list[TopicPartition]) -> None:
         self.planner.forget(tps)
 
-    @staticmethod
-    def _group(records: Iterable[Consumed]) -> dict[TopicPartition, list[Pending]]:
+    def _group(self, records: Iterable[Consumed]) -> dict[TopicPartition, list[Pending]]:
         groups: dict[TopicPartition, list[Pending]] = {}
         for r in records:
-            where = f"{r.topic}/{r.partition}@{r.offset}"
-            rows = rows_or_nothing(r.value, r.headers, where)
-            groups.setdefault((r.topic, r.partition), []).append(Pending(r.offset, rows, r.handle))
+            result = rows_of(r.value, r.headers, r.timestamp_ns, self.tenant_known)
+            self.limit.record(isinstance(result, Rejected))
+            if isinstance(result, Rejected):
+                dead = DeadLetter(r.topic, r.partition, r.offset, r.key, r.value, r.headers, *result)
+                pending = Pending(r.offset, [], r.handle, dead)
+            else:
+                pending = Pending(r.offset, result, r.handle)
+            groups.setdefault((r.topic, r.partition), []).append(pending)
         return groups

@@ -34,13 +34,12 @@ async def ensure_topics(settings: Settings) -> None:
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, client_id="sluice-admin")
     await admin.start()
     try:
+        big_records = {"max.message.bytes": str(settings.max_record_bytes)}
         wanted = [
-            NewTopic(
-                settings.ingest_topic,
-                num_partitions=settings.topic_partitions,
-                replication_factor=settings.topic_replication,
-                topic_configs={"max.message.bytes": str(settings.max_record_bytes)},
-            ),
+            NewTopic(name, num_partitions=settings.topic_partitions,
+                     replication_factor=settings.topic_replication, topic_configs=big_records)
+            for name in (settings.ingest_topic, settings.native_topic, settings.dlq_topic)
+        ] + [
             NewTopic(
                 settings.registry_topic,
                 num_partitions=1,

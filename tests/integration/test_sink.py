@@ -12,6 +12,7 @@ from sluice import metrics
 from sluice.settings import load_settings
 from sluice.storage import Storage, migrate
 from workers.batches import BatchPlanner
+from workers.deadletter import DeadLetterLimit
 from workers.pipeline import Consumed, Pipeline
 from workers.sink import ClickHouseSink
 
@@ -34,7 +35,7 @@ def records(topic: str, offsets, per_record: int = 3) -> list[Consumed]:
     for o in offsets:
         body = ('{"logs": [%s]}' % ",".join(
             '{"level": "Error", "message": "%s-%d-%d"}' % (topic, o, i) for i in range(per_record))).encode()
-        out.append(Consumed(topic, 0, o, body, to_headers(env), f"h{o}"))
+        out.append(Consumed(topic, 0, o, None, body, to_headers(env), env.received_ns, f"h{o}"))
     return out
 
 
@@ -44,8 +45,17 @@ def count(storage, topic: str) -> tuple[int, int]:
         parameters={"t": topic + "-"}).result_rows[0])
 
 
-def pipeline(storage) -> Pipeline:
-    return Pipeline(ClickHouseSink(storage, storage.settings), BatchPlanner(max_rows=1000))
+class RecordingDeadLetters:
+    def __init__(self):
+        self.sent = []
+
+    async def send(self, letter):
+        self.sent.append(letter)
+
+
+def pipeline(storage, dead_letters=None) -> Pipeline:
+    return Pipeline(ClickHouseSink(storage, storage.settings), BatchPlanner(max_rows=1000),
+                    dead_letters or RecordingDeadLetters(), DeadLetterLimit(0.99, 100, 100), lambda t: True)
 
 
 async def test_replay_after_crash_inserts_nothing_twice(storage):
@@ -87,14 +97,16 @@ async def test_failed_insert_is_retried_and_nothing_returns_until_stored(storage
     assert count(storage, "flaky") == (15, 15)
 
 
-async def test_rejected_record_is_acknowledged_without_rows(storage):
-    bad = Consumed("rejects", 0, 1, b"not json", to_headers(Envelope("logtrace.ingest.v1", "acme", "r", 1)), "bad")
-    good = records("rejects", [2])
-    before = metrics.WORKER_RECORDS_REJECTED.labels("malformed_json")._value.get()
-    stored = await pipeline(storage).process([*records("rejects", [0]), bad, *good])
+async def test_rejected_record_is_dead_lettered_and_acknowledged_with_its_batch(storage):
+    headers = to_headers(Envelope("logtrace.ingest.v1", "acme", "r", 1))
+    bad = Consumed("rejects", 0, 1, b"k", b"not json", headers, 5, "bad")
+    dead_letters = RecordingDeadLetters()
+    stored = await pipeline(storage, dead_letters).process([*records("rejects", [0]), bad, *records("rejects", [2])])
     assert [h for b in stored for h in b.handles] == ["h0", "bad", "h2"]
     assert count(storage, "rejects") == (6, 6)
-    assert metrics.WORKER_RECORDS_REJECTED.labels("malformed_json")._value.get() == before + 1
+    (letter,) = dead_letters.sent
+    assert (letter.reason, letter.offset, letter.key, letter.value, letter.headers) == (
+        "malformed_json", 1, b"k", b"not json", headers)
 
 
 def test_migrations_are_idempotent_and_retention_follows_settings(storage):

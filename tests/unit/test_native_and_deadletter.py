@@ -1,0 +1,90 @@
+import pytest
+
+from schemas.envelope import Envelope, to_headers
+from schemas.formats import Format, InvalidBody, decode
+from schemas.native import JSON_DIR, json_schemas, render
+from workers.deadletter import DeadLetter, DeadLetterLimit, DeadLetterLimitExceeded, dlq_headers
+from workers.normalize import normalize
+from workers.records import rows_of
+
+ENV = Envelope(Format.NATIVE_RECORD.value, "acme", "", 1_800_000_000_000_000_000)
+
+
+def test_checked_in_json_schemas_match_the_code():
+    for name, schema in json_schemas().items():
+        path = JSON_DIR / name
+        assert path.exists(), f"{path} missing: run python -m schemas.native"
+        assert path.read_text() == render(schema), f"{path} is stale: run python -m schemas.native"
+
+
+def test_native_record_maps_onto_otel_columns():
+    body = b"""{"body": "payment failed", "timestamp": "2026-11-23T10:00:00Z", "severity_text": "WARN",
+      "service_name": "billing", "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736", "span_id": "00f067aa0ba902b7",
+      "trace_flags": 1, "scope_name": "billing.http", "scope_version": "1.2",
+      "resource_attributes": {"host": {"name": "h1"}}, "attributes": {"order": {"id": 7}, "retry": false},
+      "field_from_the_future": 1}"""
+    (row,) = normalize(Format.NATIVE_RECORD, decode(Format.NATIVE_RECORD, body), ENV)
+    assert (row.source, row.body, row.severity_number, row.service) == ("native", "payment failed", 13, "billing")
+    assert (row.trace_flags, row.scope_name, row.scope_version) == (1, "billing.http", "1.2")
+    assert row.resource_attributes == {"host.name": "h1"}
+    assert row.log_attributes == {"order.id": "7", "retry": "false"}
+
+
+def test_native_defaults_explicit_severity_and_kafka_time():
+    body = b'{"records": [{"body": "a", "severity_number": 17}, {"body": "b"}]}'
+    rows = normalize(Format.NATIVE_BATCH, decode(Format.NATIVE_BATCH, body), ENV)
+    assert [(r.severity_number, r.timestamp_ns) for r in rows] == [(17, ENV.received_ns), (0, ENV.received_ns)]
+
+
+def test_native_validation_names_the_record():
+    with pytest.raises(InvalidBody, match=r"\$\.records\[1\]"):
+        decode(Format.NATIVE_BATCH, b'{"records": [{"body": "a"}, {"severity_text": "x"}]}')
+    with pytest.raises(InvalidBody, match="severity_number"):
+        decode(Format.NATIVE_RECORD, b'{"body": "a", "severity_number": 25}')
+
+
+def test_native_record_without_received_header_uses_the_kafka_timestamp():
+    headers = [("sluice-format", b"sluice.record.v1"), ("sluice-tenant", b"acme")]
+    (row,) = rows_of(b'{"body": "x"}', headers, timestamp_ns=123_000_000)
+    assert (row.received_ns, row.timestamp_ns, row.tenant) == (123_000_000, 123_000_000, "acme")
+    assert rows_of(b'{"body": "x"}', headers).reason == "bad_envelope"  # no fallback: header required
+
+
+@pytest.mark.parametrize("headers, value, reason", [
+    ([("sluice-format", b"sluice.record.v1")], b'{"body": "x"}', "bad_envelope"),
+    ([("sluice-format", b"sluice.record.v1"), ("sluice-tenant", b"acme"), ("content-type", b"text/csv")],
+     b'{"body": "x"}', "bad_envelope"),
+    ([("sluice-format", b"sluice.record.v7"), ("sluice-tenant", b"acme")], b'{"body": "x"}', "unknown_format"),
+    ([("sluice-format", b"sluice.record.v1"), ("sluice-tenant", b"ghost")], b'{"body": "x"}', "unknown_tenant"),
+    ([("sluice-format", b"sluice.record.v1"), ("sluice-tenant", b"acme")], b'{"body": 1}', "invalid_field"),
+    ([("sluice-format", b"sluice.record.v1"), ("sluice-tenant", b"acme")], b'\xff\xfe', "malformed_json"),
+    ([("sluice-format", b"sluice.record.v1"), ("sluice-tenant", b"acme")], None, "empty_value"),
+])
+def test_every_unstorable_kind_has_a_reason(headers, value, reason):
+    result = rows_of(value, headers, timestamp_ns=1, tenant_known=lambda t: t == "acme")
+    assert result.reason == reason and result.detail
+
+
+def test_dead_letter_headers_keep_the_originals_and_say_why():
+    original = to_headers(ENV) + [("sluice-dlq-reason", b"old")]
+    letter = DeadLetter("sluice-records", 3, 42, b"k", b"v", original, "unknown_tenant", "no tenant named 'x'")
+    headers = dict(dlq_headers(letter, now=0))
+    assert headers["sluice-tenant"] == b"acme" and headers["sluice-format"] == ENV.format.encode()
+    assert headers["sluice-dlq-reason"] == b"unknown_tenant"
+    assert (headers["sluice-dlq-topic"], headers["sluice-dlq-partition"], headers["sluice-dlq-offset"]) == (
+        b"sluice-records", b"3", b"42")
+    assert headers["sluice-dlq-time"] == b"1970-01-01T00:00:00+00:00"
+    assert [k for k, _ in dlq_headers(letter)].count("sluice-dlq-reason") == 1
+
+
+def test_dead_letter_limit_trips_on_a_mostly_invalid_window_only():
+    limit = DeadLetterLimit(max_ratio=0.5, window=10, min_records=5)
+    for invalid in (True, True):  # too few records for a verdict
+        limit.record(invalid)
+    for _ in range(20):  # a healthy stream pushes the invalid ones out of the window
+        limit.record(False)
+    for invalid in (True, False, True, False, True):
+        limit.record(invalid)
+    with pytest.raises(DeadLetterLimitExceeded, match="stopping"):
+        for _ in range(5):
+            limit.record(True)
