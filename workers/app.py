@@ -42,6 +42,9 @@ def create_app(settings: Settings, storage: Storage, fatal: Fatal | None = None)
         topic_replication_factor=settings.topic_replication,
         topic_disable_leader=True,
         consumer_auto_offset_reset="earliest",
+        # Stopping must not wait for records we never acknowledge (held replays,
+        # a failing insert, a dead-letter stop): they are simply re-read.
+        stream_wait_empty=False,
         consumer_max_fetch_size=settings.max_record_bytes,
         producer_max_request_size=settings.max_record_bytes,
         broker_session_timeout=settings.kafka_session_timeout_s,
