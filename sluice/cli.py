@@ -121,6 +121,16 @@ def _cmd_keys(s: Settings, args) -> int:
     return 0
 
 
+def _cmd_dlq(s: Settings, args) -> int:
+    from sluice import dlq
+    if args.action == "list":
+        print(dlq.summary(asyncio.run(dlq.read(s)), samples=args.samples))
+        return 0
+    count = asyncio.run(dlq.replay(s, args.reason, progress=dlq.progress_bar))
+    print(f"replayed {count} dead letters" + (f" with reason {args.reason}" if args.reason else ""))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="sluice", description="Self-hosted log ingestion on Kafka and ClickHouse.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -135,8 +145,9 @@ def parser() -> argparse.ArgumentParser:
     q.add_argument("statement")
     q.set_defaults(fn=_cmd_sql)
     t = sub.add_parser("tenants", help="manage tenants")
-    t.add_argument("action", choices=["create", "list"])
-    t.add_argument("name", nargs="?")
+    ts = t.add_subparsers(dest="action", required=True)
+    ts.add_parser("create", help="create a tenant").add_argument("name")
+    ts.add_parser("list", help="list tenants")
     t.set_defaults(fn=_cmd_tenants)
     k = sub.add_parser("keys", help="manage API keys")
     ks = k.add_subparsers(dest="action", required=True)
@@ -147,6 +158,13 @@ def parser() -> argparse.ArgumentParser:
     kr = ks.add_parser("revoke", help="revoke a key by id")
     kr.add_argument("key_id")
     k.set_defaults(fn=_cmd_keys)
+    d = sub.add_parser("dlq", help="inspect and replay the dead-letter topic")
+    ds = d.add_subparsers(dest="action", required=True)
+    dl = ds.add_parser("list", help="counts by reason, with samples")
+    dl.add_argument("--samples", type=int, default=3)
+    dr = ds.add_parser("replay", help="re-publish dead letters to their source topics")
+    dr.add_argument("--reason", help="only letters with this reason, e.g. unknown_tenant")
+    d.set_defaults(fn=_cmd_dlq)
     return p
 
 

@@ -32,6 +32,7 @@ class Pending(NamedTuple):
     rows: list[LogRow]
     handle: Any  # what the consumer needs to acknowledge the record
     dead: Any = None  # a workers.deadletter.DeadLetter when the record cannot be stored
+    replay_of: str | None = None  # "topic:partition:offset" of the dead letter this record re-publishes
 
 
 @dataclass
@@ -45,6 +46,10 @@ class Batch:
 
     @property
     def token(self) -> str:
+        # A dead letter re-published by `sluice dlq replay` stands alone and is
+        # named after its original position, so replaying it twice stores it once.
+        if len(self.items) == 1 and self.items[0].replay_of:
+            return f"replay:{self.items[0].replay_of}"
         return f"{self.topic}:{self.partition}:{self.first}-{self.last}"
 
     @property
@@ -117,11 +122,12 @@ class BatchPlanner:
         state.held = []
 
     def _flush(self, fresh: list[Pending], topic: str, partition: int, out: list[Batch]) -> None:
-        """Cut ``fresh`` into batches of at most ``max_rows`` rows (a bigger record stands alone)."""
+        """Cut ``fresh`` into batches of at most ``max_rows`` rows (a bigger record, or a
+        re-published dead letter, stands alone)."""
         current: list[Pending] = []
         rows = 0
         for item in fresh:
-            if current and rows + len(item.rows) > self.max_rows:
+            if current and (rows + len(item.rows) > self.max_rows or item.replay_of or current[-1].replay_of):
                 out.append(Batch(topic, partition, current[0].offset, current[-1].offset, current, replay=False))
                 current, rows = [], 0
             current.append(item)

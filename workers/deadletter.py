@@ -20,19 +20,22 @@ from typing import Any, NamedTuple
 
 from aiokafka import AIOKafkaProducer
 
+from schemas.deadletter import (
+    DETAIL, DLQ_HEADERS, REASON, REPLAY_OF, SOURCE_OFFSET, SOURCE_PARTITION, SOURCE_TOPIC, TIME,
+)
 from sluice import metrics
 from sluice.kafka.clients import producer
 from sluice.settings import Settings
 
 log = logging.getLogger(__name__)
 
-REASON = "sluice-dlq-reason"
-DETAIL = "sluice-dlq-detail"
-SOURCE_TOPIC = "sluice-dlq-topic"
-SOURCE_PARTITION = "sluice-dlq-partition"
-SOURCE_OFFSET = "sluice-dlq-offset"
-TIME = "sluice-dlq-time"
-DLQ_HEADERS = (REASON, DETAIL, SOURCE_TOPIC, SOURCE_PARTITION, SOURCE_OFFSET, TIME)
+
+def replay_origin(headers: Any) -> str | None:
+    items = headers.items() if isinstance(headers, dict) else (headers or ())
+    for key, value in items:
+        if key == REPLAY_OF:
+            return value.decode(errors="replace")
+    return None
 
 
 class DeadLetter(NamedTuple):
@@ -77,7 +80,7 @@ class DeadLetterLimit:
 def dlq_headers(letter: DeadLetter, now: float | None = None) -> list[tuple[str, bytes]]:
     """The original headers (minus any earlier dead-letter headers) plus why and where from."""
     items = letter.headers.items() if isinstance(letter.headers, dict) else (letter.headers or ())
-    kept = [(k, v) for k, v in items if k not in DLQ_HEADERS]
+    kept = [(k, v) for k, v in items if k not in DLQ_HEADERS and k != REPLAY_OF]
     stamp = datetime.fromtimestamp(time.time() if now is None else now, timezone.utc).isoformat()
     return kept + [
         (REASON, letter.reason.encode()),

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Callable, Iterable, NamedTuple
 
 from workers.batches import Batch, BatchPlanner, Pending, TopicPartition
-from workers.deadletter import DeadLetter, DeadLetterLimit, DeadLetters
+from workers.deadletter import DeadLetter, DeadLetterLimit, DeadLetters, replay_origin
 from workers.records import Rejected, rows_of
 from workers.sink import ClickHouseSink
 
@@ -69,6 +69,6 @@ class Pipeline:
                 dead = DeadLetter(r.topic, r.partition, r.offset, r.key, r.value, r.headers, *result)
                 pending = Pending(r.offset, [], r.handle, dead)
             else:
-                pending = Pending(r.offset, result, r.handle)
+                pending = Pending(r.offset, result, r.handle, replay_of=replay_origin(r.headers))
             groups.setdefault((r.topic, r.partition), []).append(pending)
         return groups

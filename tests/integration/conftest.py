@@ -24,6 +24,8 @@ def pipeline_settings(bootstrap: str, state_dir, **overrides) -> Settings:
         local_broker=False,
         ingest_topic=f"ingest-{uid}",
         registry_topic=f"registry-{uid}",
+        native_topic=f"records-{uid}",
+        dlq_topic=f"dlq-{uid}",
         worker_group=f"workers-{uid}",
         gateway_port=free_port(),
         worker_port=free_port(),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -98,3 +99,35 @@ def test_dead_letter_limit_stops_the_worker(broker, make_sluice):
     wait_for(lambda: proc.poll() is not None, 60, what="worker to stop itself")
     assert proc.returncode == 3
     assert "dead-letter limit exceeded" in sluice.worker.log_path.read_text()
+
+
+def test_dead_letters_replayed_after_the_fix_are_stored_once(sluice):
+    from sluice import dlq
+    from sluice import registry as registry_topic
+    from schemas.registry import TenantRecord
+
+    s = sluice.settings
+    letters = [(json.dumps({"body": f"late-{i}"}).encode(), native(tenant="newco", fmt=b"sluice.record.v1"))
+               for i in range(5)]
+    produce(s.kafka_bootstrap, s.native_topic, letters)
+    wait_for(lambda: len(asyncio.run(dlq.read(s)).letters) == 5, 30, what="dead letters")
+    assert "unknown_tenant\t5" in dlq.summary(asyncio.run(dlq.read(s)))
+    assert asyncio.run(dlq.replay(s, reason="malformed_json")) == 0
+
+    asyncio.run(registry_topic.publish(s, TenantRecord("newco", "now")))  # the fix
+    time.sleep(2)  # the worker follows the registry within about a second
+    progress = []
+    assert asyncio.run(dlq.replay(s, reason="unknown_tenant", progress=lambda d, t: progress.append((d, t)))) == 5
+    assert progress[-1] == (5, 5)
+    wait_for(lambda: sql(s, "SELECT count() FROM sluice.logs WHERE TenantId = 'newco'")[0][0] == 5, 30,
+             what="replayed rows")
+    assert asyncio.run(dlq.replay(s)) == 0  # markers: nothing left to replay
+
+    # Even a letter re-published twice (a replay that died before writing its
+    # marker) is stored once: its rows carry a token named after its origin.
+    first = [m for m in consume_all(s.kafka_bootstrap, s.native_topic, 10)
+             if dict(m.headers).get("sluice-replay-of")][0]
+    produce(s.kafka_bootstrap, s.native_topic, [(first.value, list(first.headers))])
+    time.sleep(3 * s.batch_max_wait_s + 2)
+    assert sql(s, "SELECT count(), uniqExact(Body) FROM sluice.logs WHERE TenantId = 'newco'") == [[5, 5]]
+    assert asyncio.run(dlq.read(s)).letters == []

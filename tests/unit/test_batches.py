@@ -69,3 +69,15 @@ def test_jump_in_offsets_asks_for_intents_again_and_forget_drops_state():
     assert planner.needs_intents(TP, 7)
     planner.forget([TP])
     assert planner.needs_intents(TP, 2)
+
+
+def test_republished_dead_letter_stands_alone_and_is_named_after_its_origin():
+    planner = BatchPlanner(max_rows=100)
+    planner.load(TP, 0, [])
+    chunk = [Pending(0, [0], "a"), Pending(1, [1], "b", replay_of="src:2:99"), Pending(2, [2], "c")]
+    batches = planner.plan(TP, chunk)
+    assert [b.token for b in batches] == ["t:0:0-0", "replay:src:2:99", "t:0:2-2"]
+    # After a crash the recorded range [1..1] is rebuilt around the same record: same token.
+    planner.load(TP, 1, [Intent(1, 1)])
+    (again,) = planner.plan(TP, [chunk[1]])
+    assert again.token == "replay:src:2:99"
