@@ -63,14 +63,19 @@ def flatten(values: dict[str, Any] | None, out: dict[str, str] | None = None, pr
     if not values:
         return out
     for key, value in values.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, str):
+        name = prefix + key if prefix else key
+        kind = type(value)  # exact types: bool must not pass as int
+        if kind is str:
             out[name] = value
-        elif isinstance(value, dict):
+        elif kind is int:
+            out[name] = str(value)
+        elif kind is dict:
             if value:
                 flatten(value, out, name + ".")
             else:
                 out[name] = "{}"
+        elif value is None:
+            out[name] = "null"
         else:
             out[name] = _json.encode(value).decode()
     return out
