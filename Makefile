@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-unit test-integration bench broker clean
+.PHONY: run test test-unit test-integration bench bench-worker broker clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ test-integration: $(STAMP)
 ## bench: end-to-end throughput of the local topology against its ceilings
 bench: $(STAMP)
 	$(BIN)/python -m bench.e2e
+
+## bench-worker: the worker stage alone against raw ClickHouse inserts
+bench-worker: $(STAMP)
+	$(BIN)/python -m bench.worker
 
 broker: $(STAMP)
 	$(BIN)/sluice broker fetch
