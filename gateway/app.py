@@ -8,6 +8,7 @@ acknowledgement. Anything else belongs to the workers.
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 import time
 from typing import Awaitable, Callable
@@ -91,22 +92,23 @@ class Gateway:
             status, body = await self._ingest(route, scope, receive, request_id)
             await _respond(send, status, body, ((b"x-request-id", request_id.encode()),))
         except ApiError as err:
-            metrics.GATEWAY_REJECTIONS.labels(route.dialect, err.code).inc()
+            code = route.error_codes(err.code)
+            metrics.GATEWAY_REJECTIONS.labels(route.dialect, code).inc()
             status = err.status
-            await _respond_error(send, err, request_id)
+            await _respond_error(send, err, request_id, code)
         metrics.GATEWAY_REQUESTS.labels(route.dialect, str(status)).inc()
         metrics.GATEWAY_REQUEST_SECONDS.labels(route.dialect).observe(time.perf_counter() - started)
 
     async def _ingest(self, route: IngestRoute, scope: Scope, receive: Receive, request_id: str) -> tuple[int, bytes]:
         headers = _headers(scope)
-        key = self._authenticate(route.auth, headers)
+        key = self._authenticate(route, headers)
         _check_content_type(headers)
         body = await _read_body(receive, headers, self.settings.max_body_bytes)
         metrics.GATEWAY_BYTES_IN.labels(route.dialect).inc(len(body))
         try:
             entries = decode(route.format, body)
         except InvalidBody as exc:
-            raise ApiError(400, exc.code, exc.message) from None
+            raise ApiError(exc.status, exc.code, exc.message, details=exc.details) from None
         if not entries:
             raise ApiError(400, "empty_batch", "The request holds no log entries.")
         if len(entries) > route.max_entries:
@@ -116,7 +118,10 @@ class Gateway:
         metrics.GATEWAY_RECORDS_ACCEPTED.labels(route.dialect).inc(len(entries))
         return route.success_status, route.success_body(len(entries), request_id)
 
-    def _authenticate(self, style: AuthStyle, headers: dict[bytes, bytes]):
+    def _authenticate(self, route: IngestRoute, headers: dict[bytes, bytes]):
+        """The key's record, or a 401. A host named ``<customer>.ingest.<region>.<domain>``
+        accepts only keys of that customer (tenant)."""
+        style = route.auth
         if style is AuthStyle.API_KEY:
             token = headers.get(b"x-api-key", b"").decode("latin-1").strip()
         else:
@@ -132,10 +137,24 @@ class Gateway:
                 token = ""
         if not token:
             raise errors.missing_key(style.value)
+        if not token.startswith(route.key_prefix):
+            raise errors.wrong_key_format(route.key_prefix)
         record = self.registry.authenticate(token)
         if record is None:
             raise errors.INVALID_KEY
+        customer = customer_of(headers.get(b"host", b""))
+        if customer is not None and customer != record.tenant:
+            raise errors.wrong_customer(customer)
         return record
+
+
+_CUSTOMER_HOST = re.compile(rb"^([a-z0-9][a-z0-9-]*)\.ingest\.[a-z0-9-]+\.")
+
+
+def customer_of(host: bytes) -> str | None:
+    """The customer id of a customer-specific host name, or None for a plain host."""
+    match = _CUSTOMER_HOST.match(host.lower())
+    return match.group(1).decode() if match else None
 
 
 def _headers(scope: Scope) -> dict[bytes, bytes]:
@@ -182,5 +201,5 @@ async def _respond(send: Send, status: int, body: bytes,
     await send({"type": "http.response.body", "body": body})
 
 
-async def _respond_error(send: Send, err: ApiError, request_id: str) -> None:
-    await _respond(send, err.status, err.body(request_id), ((b"x-request-id", request_id.encode()), *err.headers))
+async def _respond_error(send: Send, err: ApiError, request_id: str, code: str | None = None) -> None:
+    await _respond(send, err.status, err.body(request_id, code), ((b"x-request-id", request_id.encode()), *err.headers))

@@ -13,11 +13,13 @@ class ApiError(Exception):
     code: str
     message: str
     headers: tuple[tuple[bytes, bytes], ...] = field(default=())
+    details: str = ""
 
-    def body(self, request_id: str) -> bytes:
-        return msgspec.json.encode(
-            {"status": "error", "error": {"code": self.code, "message": self.message}, "request_id": request_id}
-        )
+    def body(self, request_id: str, code: str | None = None) -> bytes:
+        error = {"code": code or self.code, "message": self.message}
+        if self.details:
+            error["details"] = self.details
+        return msgspec.json.encode({"status": "error", "error": error, "request_id": request_id})
 
 
 def missing_key(header: str) -> ApiError:
@@ -25,6 +27,15 @@ def missing_key(header: str) -> ApiError:
 
 
 INVALID_KEY = ApiError(401, "invalid_api_key", "The API key is not valid or has been revoked.")
+
+
+def wrong_key_format(prefix: str) -> ApiError:
+    return ApiError(401, "invalid_api_key", "The provided API key is invalid", details=f"API key must start with '{prefix}'")
+
+
+def wrong_customer(customer: str) -> ApiError:
+    return ApiError(401, "invalid_api_key", "The API key does not belong to this endpoint's customer",
+                    details=f"customer {customer!r} in the host name")
 NOT_FOUND = ApiError(404, "not_found", "No endpoint at this path.")
 
 

@@ -31,10 +31,25 @@ class IngestRoute:
     max_entries: int
     success_status: int
     success_body: Callable[[int, str], bytes]  # (entries accepted, request id) -> body
+    key_prefix: str = ""  # keys for this dialect must start with it
+    # The dialect's own names for our error codes; LogFlux documents upper-case codes.
+    error_codes: Callable[[str], str] = str
 
     @property
     def dialect(self) -> str:
         return self.format.dialect
+
+
+def _logflux_code(code: str) -> str:
+    # LogFlux has one code for a missing, malformed or unknown key.
+    if code in ("missing_api_key", "invalid_auth_scheme"):
+        return "INVALID_API_KEY"
+    return code.upper()
+
+
+def _logflux_success(n: int, rid: str) -> bytes:
+    message = "Log entry processed successfully" if n == 1 else f"{n} log entries processed successfully"
+    return _encode({"status": "success", "message": message, "request_id": rid})
 
 
 ROUTES: dict[str, IngestRoute] = {
@@ -56,5 +71,10 @@ ROUTES: dict[str, IngestRoute] = {
             "/api/ingest", Format.LOGINFORMANT_SINGLE, AuthStyle.API_KEY, 1, 200,
             lambda n, rid: _encode({"status": "accepted", "accepted": n, "request_id": rid}),
         ),
+        # 202: the answer comes once Kafka has the entry; the worker decrypts it later.
+        IngestRoute("/v1/ingest", Format.LOGFLUX_SINGLE, AuthStyle.BEARER, 1, 202, _logflux_success,
+                    key_prefix="lf_", error_codes=_logflux_code),
+        IngestRoute("/v1/batch", Format.LOGFLUX_BATCH, AuthStyle.BEARER, 100, 202, _logflux_success,
+                    key_prefix="lf_", error_codes=_logflux_code),
     )
 }

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, Callable
 
 import msgspec
 
 from schemas import dialects as d
+from schemas import logflux as lf
 from schemas import native as n
 
 
@@ -23,6 +23,8 @@ class Format(str, enum.Enum):
     LOGTRACE_INGEST = "logtrace.ingest.v1"
     LOGINFORMANT_BATCH = "loginformant.batch.v1"
     LOGINFORMANT_SINGLE = "loginformant.single.v1"
+    LOGFLUX_BATCH = "logflux.batch.v1"
+    LOGFLUX_SINGLE = "logflux.ingest.v1"
     NATIVE_RECORD = "sluice.record.v1"
     NATIVE_BATCH = "sluice.batch.v1"
 
@@ -34,29 +36,54 @@ class Format(str, enum.Enum):
 
 
 class InvalidBody(ValueError):
-    """A body that does not match its format; ``code`` is machine-readable."""
+    """A body that does not match its format: an HTTP status, a machine-readable
+    code, a message for a person and, where useful, details (a JSON path)."""
 
-    def __init__(self, code: str, message: str):
+    def __init__(self, code: str, message: str, details: str = "", status: int = 400):
         super().__init__(message)
-        self.code = code
-        self.message = message
+        self.code, self.message, self.details, self.status = code, message, details, status
+
+
+def _check_year(entry: Any, where: str) -> None:
+    ts = entry.timestamp
+    if ts is not None and not d.MIN_YEAR <= ts.year <= d.MAX_YEAR:
+        raise InvalidBody("invalid_field",
+                          f"Timestamp year {ts.year} is outside {d.MIN_YEAR}-{d.MAX_YEAR} - at `{where}.timestamp`")
+
+
+def _check_logflux(entry: lf.LogFluxEntry, where: str) -> None:
+    try:
+        lf.check(entry, where)
+    except lf.EntryError as exc:
+        raise InvalidBody(exc.code, exc.message, exc.details, exc.status) from None
 
 
 @dataclass(frozen=True)
 class _Spec:
-    decoder: msgspec.json.Decoder
-    unwrap: Callable[[Any], list]
+    type: Any
+    field: str | None  # the list of entries in a batch body; None for a single entry
+    check: Callable[[Any, str], None] = _check_year
+    # Error codes: LogFlux documents upper-case ones, the others use ours.
+    missing: str = "invalid_field"
+    invalid: str = "invalid_field"
+    malformed: str = "malformed_json"
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "decoder", msgspec.json.Decoder(self.type))
+
+
+_LOGFLUX_CODES = dict(check=_check_logflux, missing="MISSING_FIELD", invalid="INVALID_FIELD", malformed="INVALID_JSON")
 
 _SPECS: dict[Format, _Spec] = {
-    Format.ASTRALOG_DRAIN: _Spec(msgspec.json.Decoder(d.AstraLogDrain), lambda b: b.logs),
-    Format.LOGTRACE_INGEST: _Spec(msgspec.json.Decoder(d.LogTraceIngest), lambda b: b.logs),
-    Format.LOGINFORMANT_BATCH: _Spec(msgspec.json.Decoder(d.LogInformantBatch), lambda b: b.logs),
-    Format.LOGINFORMANT_SINGLE: _Spec(msgspec.json.Decoder(d.LogInformantLog), lambda b: [b]),
-    Format.NATIVE_RECORD: _Spec(msgspec.json.Decoder(n.LogRecord), lambda b: [b]),
-    Format.NATIVE_BATCH: _Spec(msgspec.json.Decoder(n.LogBatch), lambda b: b.records),
+    Format.ASTRALOG_DRAIN: _Spec(d.AstraLogDrain, "logs"),
+    Format.LOGTRACE_INGEST: _Spec(d.LogTraceIngest, "logs"),
+    Format.LOGINFORMANT_BATCH: _Spec(d.LogInformantBatch, "logs"),
+    Format.LOGINFORMANT_SINGLE: _Spec(d.LogInformantLog, None),
+    Format.LOGFLUX_BATCH: _Spec(lf.LogFluxBatch, "entries", **_LOGFLUX_CODES),
+    Format.LOGFLUX_SINGLE: _Spec(lf.LogFluxEntry, None, **_LOGFLUX_CODES),
+    Format.NATIVE_RECORD: _Spec(n.LogRecord, None),
+    Format.NATIVE_BATCH: _Spec(n.LogBatch, "records"),
 }
-_SINGLE = (Format.LOGINFORMANT_SINGLE, Format.NATIVE_RECORD)
 
 
 def decode(fmt: Format, body: bytes) -> list:
@@ -67,17 +94,18 @@ def decode(fmt: Format, body: bytes) -> list:
     """
     spec = _SPECS[fmt]
     try:
-        entries = spec.unwrap(spec.decoder.decode(body))
+        decoded = spec.decoder.decode(body)
     except msgspec.ValidationError as exc:
-        raise InvalidBody("invalid_field", str(exc)) from None
+        text = str(exc)
+        code = spec.missing if text.startswith("Object missing required field") else spec.invalid
+        path = text.rpartition(" - at ")[2].strip("`") if " - at " in text else ""
+        raise InvalidBody(code, text, path) from None
     except msgspec.DecodeError as exc:
-        raise InvalidBody("malformed_json", f"The body is not valid JSON: {exc}") from None
+        raise InvalidBody(spec.malformed, f"The body is not valid JSON: {exc}") from None
+    if spec.field is None:
+        spec.check(decoded, "$")
+        return [decoded]
+    entries = getattr(decoded, spec.field)
     for index, entry in enumerate(entries):
-        ts: datetime | None = entry.timestamp
-        if ts is not None and not d.MIN_YEAR <= ts.year <= d.MAX_YEAR:
-            path = "$" if fmt in _SINGLE else f"$.{'records' if fmt is Format.NATIVE_BATCH else 'logs'}[{index}]"
-            raise InvalidBody(
-                "invalid_field",
-                f"Timestamp year {ts.year} is outside {d.MIN_YEAR}-{d.MAX_YEAR} - at `{path}.timestamp`",
-            )
+        spec.check(entry, f"$.{spec.field}[{index}]")
     return entries

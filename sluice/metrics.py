@@ -47,6 +47,14 @@ WORKER_DEAD_LETTERS = Counter(
 WORKER_DLQ_LIMIT_EXCEEDED = Counter(
     "sluice_worker_dlq_limit_exceeded_total", "Worker stops caused by the dead-letter limit."
 )
+# Derived-key cache lookups for LogFlux decryption, by result (hit, miss).
+WORKER_KDF_CACHE = Counter(
+    "sluice_worker_kdf_cache_total", "Derived-key cache lookups.", ["result"]
+)
+# Time one PBKDF2 key derivation took.
+WORKER_KDF_SECONDS = Histogram(
+    "sluice_worker_kdf_seconds", "PBKDF2 derivation time.", buckets=(0.01, 0.05, 0.1, 0.2, 0.5, 1, 2)
+)
 # Log rows ClickHouse accepted.
 WORKER_ROWS_STORED = Counter("sluice_worker_rows_stored_total", "Rows inserted into ClickHouse.")
 # Rows per insert.

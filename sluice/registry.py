@@ -7,76 +7,17 @@ on every gateway, without a restart or a shared database.
 
 from __future__ import annotations
 
-import asyncio
-import logging
-
-from aiokafka import AIOKafkaConsumer, TopicPartition
-
 from schemas import registry as records
+from sluice.follower import CompactedFollower
 from sluice.kafka.clients import producer
 from sluice.keys import Registry
 from sluice.settings import Settings
 
-log = logging.getLogger(__name__)
 
-
-class RegistryFollower:
-    """Reads the registry topic from the beginning and keeps following it."""
-
+class RegistryFollower(CompactedFollower):
     def __init__(self, settings: Settings, registry: Registry | None = None):
-        self.settings = settings
         self.registry = registry or Registry()
-        self._consumer: AIOKafkaConsumer | None = None
-        self._task: asyncio.Task | None = None
-
-    async def start(self) -> None:
-        """Return once everything written before the call has been applied."""
-        self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.settings.kafka_bootstrap,
-            enable_auto_commit=False,
-            fetch_max_wait_ms=200,
-            client_id="sluice-registry",
-        )
-        await self._consumer.start()
-        tp = TopicPartition(self.settings.registry_topic, 0)
-        self._consumer.assign([tp])
-        await self._consumer.seek_to_beginning(tp)
-        end = (await self._consumer.end_offsets([tp]))[tp]
-        while await self._consumer.position(tp) < end:
-            await self._poll_once(timeout_ms=500)
-        self._task = asyncio.create_task(self._follow(), name="registry-follower")
-
-    async def _poll_once(self, timeout_ms: int) -> None:
-        assert self._consumer is not None
-        batches = await self._consumer.getmany(timeout_ms=timeout_ms)
-        for messages in batches.values():
-            for message in messages:
-                if message.value is None:
-                    continue
-                try:
-                    self.registry.apply(records.decode(message.value))
-                except Exception:  # one bad record must not stop authentication
-                    log.exception("skipping unreadable registry record at offset %d", message.offset)
-
-    async def _follow(self) -> None:
-        while True:
-            try:
-                await self._poll_once(timeout_ms=1000)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("registry follower error; retrying")
-                await asyncio.sleep(1)
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-        if self._consumer is not None:
-            await self._consumer.stop()
+        super().__init__(settings, settings.registry_topic, lambda value: self.registry.apply(records.decode(value)))
 
 
 async def load_registry(settings: Settings) -> Registry:
@@ -87,12 +28,17 @@ async def load_registry(settings: Settings) -> Registry:
     return follower.registry
 
 
-async def publish(settings: Settings, *items: records.RegistryRecord) -> None:
-    """Write registry records and wait until Kafka acknowledged all of them."""
+async def publish_to(settings: Settings, topic: str, items: list[tuple[bytes, bytes]]) -> None:
+    """Write (key, value) records to a compacted topic, waiting for every acknowledgement."""
     p = producer(settings, compression_type=None)
     await p.start()
     try:
-        for item in items:
-            await p.send_and_wait(settings.registry_topic, records.encode(item), key=records.record_key(item))
+        for key, value in items:
+            await p.send_and_wait(topic, value, key=key)
     finally:
         await p.stop()
+
+
+async def publish(settings: Settings, *items: records.RegistryRecord) -> None:
+    """Write registry records and wait until Kafka acknowledged all of them."""
+    await publish_to(settings, settings.registry_topic, [(records.record_key(i), records.encode(i)) for i in items])

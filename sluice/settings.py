@@ -42,6 +42,11 @@ class Settings:
     dlq_topic: str = "sluice-dlq"
     # Compacted topic holding tenants and hashed API keys.
     registry_topic: str = "sluice-registry"
+    # Compacted topic holding tenants' LogFlux secrets, sealed with `secrets_key`.
+    secrets_topic: str = "sluice-secrets"
+    # The master key (base64, 32 bytes) for workers and the CLI; never give it to
+    # gateways. Empty: <state_dir>/secrets.key, created on first use.
+    secrets_key: Secret = Secret("")
     topic_partitions: int = 4
     # Replication factor for topics Sluice creates; use 3 on a production cluster.
     topic_replication: int = 1
@@ -72,6 +77,8 @@ class Settings:
     batch_max_rows: int = 100_000
     batch_max_wait_s: float = 1.0
     insert_retry_max_backoff_s: float = 5.0
+    # Derived LogFlux keys kept per worker (about 200 bytes each).
+    kdf_cache_entries: int = 100_000
     kafka_session_timeout_s: float = 10.0
     # A worker stops when more than this share of the last `dlq_window` records
     # (and at least `dlq_min_records`) went to the dead-letter topic: that is

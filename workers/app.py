@@ -16,11 +16,14 @@ import msgspec
 
 from sluice import metrics
 from sluice.registry import RegistryFollower
+from sluice.secrets import SecretsFollower, SecretStore, master_key
 from sluice.settings import Settings
 from sluice.storage import Storage
 from workers.batches import BatchPlanner
 from workers.deadletter import DeadLetterLimit, DeadLetterLimitExceeded, DeadLetters
+from workers.decrypt import Decryptor, KeyCache
 from workers.pipeline import Consumed, Pipeline
+from workers.records import Context
 from workers.sink import ClickHouseSink
 
 log = logging.getLogger(__name__)
@@ -56,19 +59,25 @@ def create_app(settings: Settings, storage: Storage, fatal: Fatal | None = None)
     )
     fatal = fatal or Fatal()
     registry = RegistryFollower(settings)
+    secrets = SecretsFollower(settings, SecretStore(master_key(settings, create=True)))
     pipeline = Pipeline(
         ClickHouseSink(storage, settings),
         BatchPlanner(settings.batch_max_rows),
         DeadLetters(settings),
         DeadLetterLimit(settings.dlq_max_ratio, settings.dlq_window, settings.dlq_min_records),
-        tenant_known=lambda tenant: tenant in registry.registry.tenants,
+        Context(
+            tenant_known=lambda tenant: tenant in registry.registry.tenants,
+            decryptor=Decryptor(secrets.store.for_tenant, KeyCache(settings.kdf_cache_entries)),
+        ),
     )
     topics = app.topic(settings.ingest_topic, settings.native_topic, value_type=bytes, key_type=bytes,
                        value_serializer="raw", key_serializer="raw")
 
     @app.agent(topics, concurrency=1)  # concurrency > 1 can commit past unacked records (faust#606)
     async def ingest(stream):
-        await registry.start()  # tenants must be known before the first record is judged
+        # Tenants and secrets must be known before the first record is judged.
+        await registry.start()
+        await secrets.start()
         try:
             async for events in stream.noack_take(settings.batch_max_records, within=settings.batch_max_wait_s):
                 consumed = [
@@ -88,6 +97,7 @@ def create_app(settings: Settings, storage: Storage, fatal: Fatal | None = None)
             os.kill(os.getpid(), signal.SIGTERM)
         finally:
             await registry.stop()
+            await secrets.stop()
             await pipeline.dead_letters.stop()
 
     @app.on_partitions_revoked.connect

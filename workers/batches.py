@@ -31,7 +31,7 @@ class Pending(NamedTuple):
     offset: int
     rows: list[LogRow]
     handle: Any  # what the consumer needs to acknowledge the record
-    dead: Any = None  # a workers.deadletter.DeadLetter when the record cannot be stored
+    dead: tuple = ()  # workers.deadletter.DeadLetter for what of the record cannot be stored
     replay_of: str | None = None  # "topic:partition:offset" of the dead letter this record re-publishes
 
 

@@ -7,11 +7,11 @@ as stored. Everything here runs and is tested without Faust.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, NamedTuple
+from typing import Any, Iterable, NamedTuple
 
 from workers.batches import Batch, BatchPlanner, Pending, TopicPartition
 from workers.deadletter import DeadLetter, DeadLetterLimit, DeadLetters, replay_origin
-from workers.records import Rejected, rows_of
+from workers.records import Context, rows_of
 from workers.sink import ClickHouseSink
 
 
@@ -28,12 +28,12 @@ class Consumed(NamedTuple):
 
 class Pipeline:
     def __init__(self, sink: ClickHouseSink, planner: BatchPlanner, dead_letters: DeadLetters,
-                 limit: DeadLetterLimit, tenant_known: Callable[[str], bool]):
+                 limit: DeadLetterLimit, context: Context):
         self.sink = sink
         self.planner = planner
         self.dead_letters = dead_letters
         self.limit = limit
-        self.tenant_known = tenant_known
+        self.context = context
 
     async def process(self, records: Iterable[Consumed]) -> list[Batch]:
         """Store every batch the records complete, in offset order per partition,
@@ -52,8 +52,8 @@ class Pipeline:
             for batch in self.planner.plan(tp, items):
                 await self.sink.write(batch)
                 for item in batch.items:
-                    if item.dead is not None:
-                        await self.dead_letters.send(item.dead)
+                    for letter in item.dead:
+                        await self.dead_letters.send(letter)
                 stored.append(batch)
         return stored
 
@@ -63,12 +63,10 @@ class Pipeline:
     def _group(self, records: Iterable[Consumed]) -> dict[TopicPartition, list[Pending]]:
         groups: dict[TopicPartition, list[Pending]] = {}
         for r in records:
-            result = rows_of(r.value, r.headers, r.timestamp_ns, self.tenant_known)
-            self.limit.record(isinstance(result, Rejected))
-            if isinstance(result, Rejected):
-                dead = DeadLetter(r.topic, r.partition, r.offset, r.key, r.value, r.headers, *result)
-                pending = Pending(r.offset, [], r.handle, dead)
-            else:
-                pending = Pending(r.offset, result, r.handle, replay_of=replay_origin(r.headers))
+            rows, rejected = rows_of(r.value, r.headers, r.timestamp_ns, self.context)
+            self.limit.record(not rows and bool(rejected))
+            dead = tuple(DeadLetter(r.topic, r.partition, r.offset, r.key, value, r.headers, *why)
+                         for value, why in rejected)
+            pending = Pending(r.offset, rows, r.handle, dead, replay_origin(r.headers))
             groups.setdefault((r.topic, r.partition), []).append(pending)
         return groups

@@ -1,13 +1,18 @@
-"""From one Kafka record (ingest or native topic) to the rows it holds, or why it has none."""
+"""From one Kafka record (ingest or native topic) to the rows it holds, and what cannot be stored."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable, Iterable, NamedTuple
 
 from schemas.envelope import EnvelopeError, from_headers
 from schemas.formats import Format, InvalidBody, decode
 from sluice import metrics
+from workers.decrypt import Decryptor
+from workers.logflux import entry_value, normalize_logflux
 from workers.normalize import LogRow, normalize
+
+_LOGFLUX = (Format.LOGFLUX_BATCH, Format.LOGFLUX_SINGLE)
 
 
 class Rejected(NamedTuple):
@@ -15,14 +20,28 @@ class Rejected(NamedTuple):
     detail: str  # for the operator; never holds secrets or record contents beyond a path
 
 
-def _any_tenant(tenant: str) -> bool:
-    return True
+class Outcome(NamedTuple):
+    rows: list[LogRow]
+    # What to dead-letter: the whole value when the record is unreadable, or
+    # one value per failed entry (LogFlux), each with why.
+    rejected: list[tuple[bytes | None, Rejected]]
+
+
+@dataclass(frozen=True)
+class Context:
+    """What judging a record needs beyond the record."""
+
+    tenant_known: Callable[[str], bool] = lambda tenant: True
+    decryptor: Decryptor | None = None
+
+
+def _refuse(value: bytes | None, reason: str, detail: str) -> Outcome:
+    return Outcome([], [(value, Rejected(reason, detail))])
 
 
 def rows_of(value: bytes | None, headers: Iterable[tuple[str, bytes]] | dict,
-            timestamp_ns: int | None = None,
-            tenant_known: Callable[[str], bool] = _any_tenant) -> list[LogRow] | Rejected:
-    """The normalized rows of one record, or why it cannot be stored.
+            timestamp_ns: int | None = None, context: Context = Context()) -> Outcome:
+    """The normalized rows of one record, and what of it cannot be stored.
 
     ``timestamp_ns`` is the Kafka record's timestamp, the receive time of
     native records that carry none in their headers.
@@ -30,18 +49,24 @@ def rows_of(value: bytes | None, headers: Iterable[tuple[str, bytes]] | dict,
     try:
         envelope = from_headers(headers, timestamp_ns)
     except EnvelopeError as exc:
-        return Rejected("bad_envelope", str(exc))
+        return _refuse(value, "bad_envelope", str(exc))
     try:
         fmt = Format(envelope.format)
     except ValueError:
-        return Rejected("unknown_format", f"unknown format {envelope.format!r}")
-    if not tenant_known(envelope.tenant):
-        return Rejected("unknown_tenant", f"no tenant named {envelope.tenant!r}")
+        return _refuse(value, "unknown_format", f"unknown format {envelope.format!r}")
+    if not context.tenant_known(envelope.tenant):
+        return _refuse(value, "unknown_tenant", f"no tenant named {envelope.tenant!r}")
     if value is None:
-        return Rejected("empty_value", "record has no value")
+        return _refuse(value, "empty_value", "record has no value")
     try:
         entries = decode(fmt, value)
     except InvalidBody as exc:
-        return Rejected(exc.code, exc.message)
+        return _refuse(value, exc.code.lower(), exc.message)
     metrics.WORKER_RECORDS_CONSUMED.labels(fmt.value).inc()
-    return normalize(fmt, entries, envelope)
+    if fmt not in _LOGFLUX:
+        return Outcome(normalize(fmt, entries, envelope), [])
+    if context.decryptor is None:
+        return _refuse(value, "no_encryption_secret", "this worker has no master key for tenants' secrets")
+    rows, failures = normalize_logflux(entries, envelope, context.decryptor)
+    batch = fmt is Format.LOGFLUX_BATCH
+    return Outcome(rows, [(entry_value(batch, value, f.index), Rejected(f.reason, f.detail)) for f in failures])

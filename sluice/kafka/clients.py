@@ -40,12 +40,9 @@ async def ensure_topics(settings: Settings) -> None:
                      replication_factor=settings.topic_replication, topic_configs=big_records)
             for name in (settings.ingest_topic, settings.native_topic, settings.dlq_topic)
         ] + [
-            NewTopic(
-                settings.registry_topic,
-                num_partitions=1,
-                replication_factor=settings.topic_replication,
-                topic_configs={"cleanup.policy": "compact", "min.compaction.lag.ms": "0"},
-            ),
+            NewTopic(name, num_partitions=1, replication_factor=settings.topic_replication,
+                     topic_configs={"cleanup.policy": "compact", "min.compaction.lag.ms": "0"})
+            for name in (settings.registry_topic, settings.secrets_topic)
         ]
         existing = set(await admin.list_topics())
         missing = [t for t in wanted if t.name not in existing]

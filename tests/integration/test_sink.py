@@ -14,6 +14,7 @@ from sluice.storage import Storage, migrate
 from workers.batches import BatchPlanner
 from workers.deadletter import DeadLetterLimit
 from workers.pipeline import Consumed, Pipeline
+from workers.records import Context
 from workers.sink import ClickHouseSink
 
 pytestmark = pytest.mark.integration
@@ -55,7 +56,7 @@ class RecordingDeadLetters:
 
 def pipeline(storage, dead_letters=None) -> Pipeline:
     return Pipeline(ClickHouseSink(storage, storage.settings), BatchPlanner(max_rows=1000),
-                    dead_letters or RecordingDeadLetters(), DeadLetterLimit(0.99, 100, 100), lambda t: True)
+                    dead_letters or RecordingDeadLetters(), DeadLetterLimit(0.99, 100, 100), Context())
 
 
 async def test_replay_after_crash_inserts_nothing_twice(storage):

@@ -5,7 +5,7 @@ from schemas.formats import Format, InvalidBody, decode
 from schemas.native import JSON_DIR, json_schemas, render
 from workers.deadletter import DeadLetter, DeadLetterLimit, DeadLetterLimitExceeded, dlq_headers
 from workers.normalize import normalize
-from workers.records import rows_of
+from workers.records import Context, rows_of
 
 ENV = Envelope(Format.NATIVE_RECORD.value, "acme", "", 1_800_000_000_000_000_000)
 
@@ -45,9 +45,10 @@ def test_native_validation_names_the_record():
 
 def test_native_record_without_received_header_uses_the_kafka_timestamp():
     headers = [("sluice-format", b"sluice.record.v1"), ("sluice-tenant", b"acme")]
-    (row,) = rows_of(b'{"body": "x"}', headers, timestamp_ns=123_000_000)
-    assert (row.received_ns, row.timestamp_ns, row.tenant) == (123_000_000, 123_000_000, "acme")
-    assert rows_of(b'{"body": "x"}', headers).reason == "bad_envelope"  # no fallback: header required
+    (row,), rejected = rows_of(b'{"body": "x"}', headers, timestamp_ns=123_000_000)
+    assert (row.received_ns, row.timestamp_ns, row.tenant, rejected) == (123_000_000, 123_000_000, "acme", [])
+    rows, [(_, why)] = rows_of(b'{"body": "x"}', headers)
+    assert (rows, why.reason) == ([], "bad_envelope")  # no fallback: the header is required
 
 
 @pytest.mark.parametrize("headers, value, reason", [
@@ -61,8 +62,8 @@ def test_native_record_without_received_header_uses_the_kafka_timestamp():
     ([("sluice-format", b"sluice.record.v1"), ("sluice-tenant", b"acme")], None, "empty_value"),
 ])
 def test_every_unstorable_kind_has_a_reason(headers, value, reason):
-    result = rows_of(value, headers, timestamp_ns=1, tenant_known=lambda t: t == "acme")
-    assert result.reason == reason and result.detail
+    rows, [(kept, why)] = rows_of(value, headers, timestamp_ns=1, context=Context(tenant_known=lambda t: t == "acme"))
+    assert rows == [] and kept == value and why.reason == reason and why.detail
 
 
 def test_dead_letter_headers_keep_the_originals_and_say_why():

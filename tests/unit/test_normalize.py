@@ -68,8 +68,8 @@ def test_envelope_round_trips_through_headers():
 
 def test_rows_of_rejects_with_reasons():
     headers = to_headers(ENV)
-    assert isinstance(rows_of(b'{"logs": []}', headers), list)
-    assert rows_of(b"{", headers).reason == "malformed_json"
-    assert rows_of(b"{}", [h for h in headers if h[0] != "sluice-tenant"]).reason == "bad_envelope"
+    assert rows_of(b'{"logs": []}', headers) == ([], [])
+    assert rows_of(b"{", headers).rejected[0][1].reason == "malformed_json"
+    assert rows_of(b"{}", [h for h in headers if h[0] != "sluice-tenant"]).rejected[0][1].reason == "bad_envelope"
     bad_format = [("sluice-format", b"nope.v9")] + headers[1:]
-    assert rows_of(b"{}", bad_format) == Rejected("unknown_format", "unknown format 'nope.v9'")
+    assert rows_of(b"{}", bad_format).rejected == [(b"{}", Rejected("unknown_format", "unknown format 'nope.v9'"))]

@@ -1,0 +1,70 @@
+"""LogFlux entries to rows: decrypt-verify each entry, then map it like any other dialect.
+
+Entries fail one by one: an entry that does not decrypt is dead-lettered alone
+and the rest of its request is stored.
+"""
+
+from __future__ import annotations
+
+import binascii
+from typing import Any, NamedTuple
+
+import msgspec
+
+from schemas import logflux as lf
+from schemas.envelope import Envelope
+from workers.decrypt import DecryptError, Decryptor
+from workers.normalize import LogRow, flatten, to_ns
+
+_object = msgspec.json.Decoder(dict[str, Any])
+BODY_FIELDS = ("message", "msg", "event")
+
+
+class EntryFailure(NamedTuple):
+    index: int
+    reason: str
+    detail: str
+
+
+def body_and_attributes(plaintext: bytes) -> tuple[str, dict[str, str]]:
+    """A JSON object's message/msg/event field is the body and the rest attributes;
+    anything else is the body as text."""
+    if plaintext[:1] == b"{":
+        try:
+            fields = _object.decode(plaintext)
+        except msgspec.DecodeError:
+            fields = None
+        if fields is not None:
+            body = next((fields.pop(k) for k in BODY_FIELDS if isinstance(fields.get(k), str)), "")
+            return body, flatten(fields)
+    return plaintext.decode("utf-8", errors="replace"), {}
+
+
+def normalize_logflux(entries: list[lf.LogFluxEntry], env: Envelope,
+                      decryptor: Decryptor) -> tuple[list[LogRow], list[EntryFailure]]:
+    rows: list[LogRow] = []
+    failures: list[EntryFailure] = []
+    for index, e in enumerate(entries):
+        try:
+            plaintext = decryptor.decrypt(env.tenant, binascii.a2b_base64(e.iv), binascii.a2b_base64(e.salt),
+                                          binascii.a2b_base64(e.payload))
+        except DecryptError as exc:
+            failures.append(EntryFailure(index, exc.reason, exc.detail))
+            continue
+        body, attributes = body_and_attributes(plaintext)
+        level_text, level_number = lf.LEVELS[e.loglevel]
+        rows.append(LogRow(
+            env.tenant, "production", "logflux", env.request_id, env.received_ns,
+            to_ns(lf.parse_timestamp(e.timestamp, "")), level_text, level_number, e.node, body, "", "",
+            {"host.name": e.node, "service.name": e.node}, attributes,
+        ))
+    return rows, failures
+
+
+def entry_value(fmt_is_batch: bool, value: bytes, index: int) -> bytes:
+    """The bytes to dead-letter for one failed entry: the entry as sent, wrapped
+    in a one-entry batch so that a replay is a valid request."""
+    if not fmt_is_batch:
+        return value
+    raw = msgspec.json.decode(value, type=lf.RawBatch).entries[index]
+    return b'{"entries":[' + bytes(raw) + b"]}"
