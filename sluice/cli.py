@@ -98,7 +98,7 @@ def _cmd_keys(s: Settings, args) -> int:
         tenant = validate_tenant_name(args.tenant)
         registry = asyncio.run(registry_topic.load_registry(s))
         records = [] if tenant in registry.tenants else [TenantRecord(tenant, now_iso())]
-        key, record = new_key(tenant)
+        key, record = new_key(tenant, args.prefix)
         asyncio.run(registry_topic.publish(s, *records, record))
         print(key)  # the key alone on stdout: KEY=$(sluice keys create --tenant t)
         print(f"key id {record.key_id} for tenant {tenant}; it is shown only once", file=sys.stderr)
@@ -118,6 +118,39 @@ def _cmd_keys(s: Settings, args) -> int:
     import msgspec
     asyncio.run(registry_topic.publish(s, msgspec.structs.replace(record, revoked_at=now_iso())))
     print(f"revoked {args.key_id}")
+    return 0
+
+
+def _cmd_secrets(s: Settings, args) -> int:
+    from sluice import secrets
+    if args.action == "add":
+        tenant = validate_tenant_name(args.tenant)
+        if args.generate:
+            value = secrets.generate()
+        elif sys.stdin.isatty():
+            import getpass
+            value = getpass.getpass("secret: ")
+        else:
+            value = sys.stdin.readline().rstrip("\n")
+        if not value:
+            print("sluice: empty secret", file=sys.stderr)
+            return 2
+        version = asyncio.run(secrets.add(s, tenant, value.encode()))
+        if args.generate:
+            print(value)  # shown once: configure it in the tenant's LogFlux SDK
+        print(f"secret version {version} added for tenant {tenant}", file=sys.stderr)
+        return 0
+    store = asyncio.run(secrets.load(s))
+    if args.action == "list":
+        for (tenant, version), record in sorted(store.records.items()):
+            if args.tenant in (None, tenant):
+                state = f"removed {record.removed_at}" if record.removed_at else "active"
+                print(f"{tenant}\t{version}\t{record.created_at}\t{state}")
+        return 0
+    if not asyncio.run(secrets.remove(s, args.tenant, args.version)):
+        print(f"sluice: tenant {args.tenant} has no active secret version {args.version}", file=sys.stderr)
+        return 1
+    print(f"removed secret version {args.version} of tenant {args.tenant}")
     return 0
 
 
@@ -153,11 +186,23 @@ def parser() -> argparse.ArgumentParser:
     ks = k.add_subparsers(dest="action", required=True)
     kc = ks.add_parser("create", help="create a key and print it")
     kc.add_argument("--tenant", required=True)
+    kc.add_argument("--prefix", default="slk_", help="key prefix; LogFlux endpoints require lf_")
     kl = ks.add_parser("list", help="list keys (ids, never the keys)")
     kl.add_argument("--tenant")
     kr = ks.add_parser("revoke", help="revoke a key by id")
     kr.add_argument("key_id")
     k.set_defaults(fn=_cmd_keys)
+    sc = sub.add_parser("secrets", help="tenants' LogFlux encryption secrets (never shown again)")
+    scs = sc.add_subparsers(dest="action", required=True)
+    sa = scs.add_parser("add", help="add a secret, read from stdin (or --generate one)")
+    sa.add_argument("--tenant", required=True)
+    sa.add_argument("--generate", action="store_true", help="generate a random secret and print it once")
+    sl = scs.add_parser("list", help="versions and states, never values")
+    sl.add_argument("--tenant")
+    sr = scs.add_parser("remove", help="remove one version; entries encrypted with it stop verifying")
+    sr.add_argument("--tenant", required=True)
+    sr.add_argument("--version", type=int, required=True)
+    sc.set_defaults(fn=_cmd_secrets)
     d = sub.add_parser("dlq", help="inspect and replay the dead-letter topic")
     ds = d.add_subparsers(dest="action", required=True)
     dl = ds.add_parser("list", help="counts by reason, with samples")

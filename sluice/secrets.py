@@ -12,6 +12,7 @@ import secrets as random
 from pathlib import Path
 
 import msgspec
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from schemas import secrets as records
@@ -36,14 +37,26 @@ def master_key(settings: Settings, create: bool = False) -> bytes:
         if not path.exists():
             if not create:
                 raise MasterKeyError(f"no master key: set SLUICE_SECRETS_KEY or create {path} with `sluice secrets add`")
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as fh:
-                fh.write(base64.b64encode(AESGCM.generate_key(256)).decode())
+            _create_key_file(path)
         key = base64.b64decode(path.read_text().strip())
     if len(key) != 32:
         raise MasterKeyError("the master key must be 32 bytes, base64-encoded")
     return key
+
+
+def _create_key_file(path: Path) -> None:
+    """Write a new key to ``path`` atomically; if another process won the race, keep its key."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(base64.b64encode(AESGCM.generate_key(256)).decode())
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink()
 
 
 def _aad(tenant: str, version: int) -> bytes:
@@ -57,7 +70,12 @@ def seal(master: bytes, tenant: str, version: int, secret: bytes) -> str:
 
 def unseal(master: bytes, record: SecretRecord) -> bytes:
     raw = base64.b64decode(record.sealed)
-    return AESGCM(master).decrypt(raw[:12], raw[12:], _aad(record.tenant, record.version))
+    try:
+        return AESGCM(master).decrypt(raw[:12], raw[12:], _aad(record.tenant, record.version))
+    except InvalidTag:
+        raise MasterKeyError(
+            f"secret {record.tenant}/{record.version} was sealed with another master key; "
+            "give every worker and the CLI the same SLUICE_SECRETS_KEY") from None
 
 
 class SecretStore:

@@ -16,8 +16,10 @@ import subprocess
 import sys
 import time
 import urllib.request
+from dataclasses import dataclass
 
 from sluice import registry as registry_topic
+from sluice import secrets
 from sluice.kafka import local
 from sluice.kafka.clients import ensure_topics
 from sluice.keys import new_key, now_iso
@@ -37,14 +39,24 @@ def broker_for(settings: Settings) -> local.LocalBroker:
     return local.LocalBroker(config, local.fetch(settings.cache_dir, settings.kafka_version))
 
 
-async def bootstrap_dev_tenant(settings: Settings) -> str | None:
-    """On a registry without tenants, create tenant ``dev`` and return a key for it."""
+@dataclass(frozen=True)
+class DevCredentials:
+    key: str  # for AstraLog, LogTrace, LogInformant
+    logflux_key: str  # LogFlux requires the lf_ prefix
+    logflux_secret: str  # the tenant's encryption secret
+
+
+async def bootstrap_dev_tenant(settings: Settings) -> DevCredentials | None:
+    """On a registry without tenants, create tenant ``dev`` with keys and a LogFlux secret."""
     current = await registry_topic.load_registry(settings)
     if current.tenants:
         return None
     key, record = new_key("dev")
-    await registry_topic.publish(settings, TenantRecord("dev", now_iso()), record)
-    return key
+    lf_key, lf_record = new_key("dev", prefix="lf_")
+    await registry_topic.publish(settings, TenantRecord("dev", now_iso()), record, lf_record)
+    secret = secrets.generate()
+    await secrets.add(settings, "dev", secret.encode())
+    return DevCredentials(key, lf_key, secret)
 
 
 def _spawn(settings: Settings, role: str) -> subprocess.Popen:
@@ -98,8 +110,8 @@ def up(settings: Settings) -> int:
     try:
         wait_http(settings.gateway_url + "/health", 60, gateway)
         wait_http(settings.worker_url + "/health", 120, worker)
-        dev_key = asyncio.run(bootstrap_dev_tenant(settings))
-        _banner(settings, dev_key)
+        dev = asyncio.run(bootstrap_dev_tenant(settings))
+        _banner(settings, dev)
         while not stopping and gateway.poll() is None and worker.poll() is None:
             time.sleep(0.5)
     finally:
@@ -112,16 +124,18 @@ def up(settings: Settings) -> int:
     return 0 if stopping else 1
 
 
-def _banner(settings: Settings, dev_key: str | None) -> None:
+def _banner(settings: Settings, dev: DevCredentials | None) -> None:
     url = settings.gateway_url
-    key_line = (f"  dev API key (tenant dev): {dev_key}\n" if dev_key else
-                "  create a key with: sluice keys create --tenant dev\n")
+    key_line = (f"  dev API key (tenant dev): {dev.key}\n"
+                f"  LogFlux key: {dev.logflux_key}   LogFlux encryption secret: {dev.logflux_secret}\n"
+                if dev else "  create a key with: sluice keys create --tenant dev\n")
     print(
         "\nSluice is running.\n"
         f"{key_line}"
         f"  AstraLog      POST {url}/v1/drain            Authorization: <key>\n"
         f"  LogTrace      POST {url}/v1/logs/ingest      Authorization: Bearer <key>\n"
         f"  LogInformant  POST {url}/api/ingest[/batch]  X-API-Key: <key>\n"
+        f"  LogFlux       POST {url}/v1/ingest, /v1/batch Authorization: Bearer <lf_ key>\n"
         f"  metrics       {url}/metrics  {settings.worker_url}/metrics\n"
         f"  query         sluice sql \"SELECT count() FROM {settings.clickhouse_database}.logs\"\n"
         "Ctrl-C stops everything.\n",
