@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-unit test-integration bench bench-worker broker clean
+.PHONY: run test test-unit test-integration bench bench-worker bench-logflux broker clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,10 @@ bench: $(STAMP)
 ## bench-worker: the worker stage alone against raw ClickHouse inserts
 bench-worker: $(STAMP)
 	$(BIN)/python -m bench.worker
+
+## bench-logflux: encrypted entries with a warm key cache, and during a fresh-salt flood
+bench-logflux: $(STAMP)
+	$(BIN)/python -m bench.logflux
 
 broker: $(STAMP)
 	$(BIN)/sluice broker fetch

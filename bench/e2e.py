@@ -24,23 +24,16 @@ import argparse
 import asyncio
 import json
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
 
-import aiohttp
-
+from bench.harness import broker, processes, provision, report, send_all
 from schemas.envelope import Envelope, to_headers
 from schemas.formats import Format, decode
-from schemas.registry import TenantRecord
-from sluice import registry as registry_topic
-from sluice.kafka import local
 from sluice.kafka.clients import ensure_topics, producer
-from sluice.keys import new_key, now_iso
 from sluice.settings import load_settings
 from sluice.storage import Storage, migrate
-from tests.support import Process, free_port, sql, wait_for
 from workers.normalize import normalize
 from workers.sink import to_arrow
 
@@ -57,6 +50,8 @@ def make_bodies(records: int, batch: int) -> list[bytes]:
 
 
 async def kafka_ceiling(settings, bodies: list[bytes], concurrency: int) -> float:
+    topic = settings.ingest_topic + "-ceiling"
+    await ensure_topics(settings.replace(ingest_topic=topic))
     p = producer(settings)
     await p.start()
     env = Envelope(Format.LOGTRACE_INGEST.value, "bench", "req", time.time_ns())
@@ -65,7 +60,7 @@ async def kafka_ceiling(settings, bodies: list[bytes], concurrency: int) -> floa
 
     async def lane():
         while queue:
-            await p.send_and_wait(settings.ingest_topic + "-ceiling", queue.pop(), headers=to_headers(env))
+            await p.send_and_wait(topic, queue.pop(), headers=to_headers(env))
 
     await asyncio.gather(*(lane() for _ in range(concurrency)))
     elapsed = time.perf_counter() - started
@@ -78,35 +73,19 @@ def storage_ceiling(state: Path, bodies: list[bytes], max_rows: int) -> float:
     storage = Storage(settings)
     storage.run_sync(migrate, settings)
     env = Envelope(Format.LOGTRACE_INGEST.value, "bench", "req", time.time_ns())
+    insert = lambda c, t: c.insert_arrow("sluice.logs", t)  # noqa: E731
     started = time.perf_counter()
     rows = []
     for body in bodies:
         rows += normalize(Format.LOGTRACE_INGEST, decode(Format.LOGTRACE_INGEST, body), env)
         if len(rows) >= max_rows:
-            storage.run_sync(lambda c, t: c.insert_arrow("sluice.logs", t), to_arrow(rows))
+            storage.run_sync(insert, to_arrow(rows))
             rows = []
     if rows:
-        storage.run_sync(lambda c, t: c.insert_arrow("sluice.logs", t), to_arrow(rows))
+        storage.run_sync(insert, to_arrow(rows))
     elapsed = time.perf_counter() - started
     storage.close()
     return elapsed
-
-
-async def send_all(url: str, key: str, bodies: list[bytes], concurrency: int) -> float:
-    queue = list(bodies)
-    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency)) as session:
-        started = time.perf_counter()
-
-        async def lane():
-            while queue:
-                body = queue.pop()
-                async with session.post(url, data=body, headers=headers) as resp:
-                    if resp.status != 202:
-                        raise RuntimeError(f"gateway answered {resp.status}: {await resp.text()}")
-
-        await asyncio.gather(*(lane() for _ in range(concurrency)))
-        return time.perf_counter() - started
 
 
 def main() -> int:
@@ -118,48 +97,25 @@ def main() -> int:
     args = ap.parse_args()
     bodies = make_bodies(args.records, args.batch)
     records = len(bodies) * args.batch
-    tmp = Path(tempfile.mkdtemp(prefix="sluice-bench-"))
-    base = load_settings({})
-    config = local.BrokerConfig(state_dir=tmp / "kafka", port=free_port(), controller_port=free_port())
-    broker = local.LocalBroker(config, local.fetch(base.cache_dir, base.kafka_version))
-    broker.start()
-    procs: list[Process] = []
-    try:
-        settings = load_settings(
-            {}, state_dir=tmp / "sluice", kafka_bootstrap=config.bootstrap, local_broker=False,
-            gateway_port=free_port(), worker_port=free_port(),
-        )
-        key, record = new_key("bench")
-
-        async def provision():
-            await ensure_topics(settings)
-            await ensure_topics(settings.replace(ingest_topic=settings.ingest_topic + "-ceiling"))
-            await registry_topic.publish(settings, TenantRecord("bench", now_iso()), record)
-
-        asyncio.run(provision())
-        results = {"records": records, "batch": args.batch, "concurrency": args.concurrency,
-                   "body_bytes": sum(map(len, bodies))}
-        results["kafka_ceiling_rps"] = records / asyncio.run(kafka_ceiling(settings, bodies, args.concurrency))
-        results["storage_ceiling_rps"] = records / storage_ceiling(tmp / "ceiling", bodies, settings.batch_max_rows)
-
-        procs.append(Process(settings, "worker", tmp).start())
-        procs.append(Process(settings, "gateway", tmp).start())
-        started = time.perf_counter()
-        accept_s = asyncio.run(send_all(settings.gateway_url + "/v1/logs/ingest", key, bodies, args.concurrency))
-        wait_for(lambda: sql(settings, "SELECT count() FROM sluice.logs")[0][0] >= records, 600, 0.1, "rows")
-        e2e_s = time.perf_counter() - started
-        results["sluice_accept_rps"] = records / accept_s
-        results["sluice_e2e_rps"] = records / e2e_s
-        results["accept_vs_kafka_ceiling"] = results["sluice_accept_rps"] / results["kafka_ceiling_rps"]
-        results["e2e_vs_storage_ceiling"] = results["sluice_e2e_rps"] / results["storage_ceiling_rps"]
-    finally:
-        for p in reversed(procs):
-            p.stop()
-        broker.stop()
-    for name, value in results.items():
-        print(f"{name:26} {value:,.2f}" if isinstance(value, float) else f"{name:26} {value:,}")
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=2))
+    results = {"records": records, "batch": args.batch, "concurrency": args.concurrency,
+               "body_bytes": sum(map(len, bodies))}
+    with broker() as (b, tmp):
+        bench = provision(b.config.bootstrap, tmp)
+        s = bench.settings
+        results["kafka_ceiling_rps"] = records / asyncio.run(kafka_ceiling(s, bodies, args.concurrency))
+        results["storage_ceiling_rps"] = records / storage_ceiling(tmp / "ceiling", bodies, s.batch_max_rows)
+        with processes(bench, "worker", "gateway"):
+            started = time.perf_counter()
+            headers = {"Authorization": f"Bearer {bench.key}", "Content-Type": "application/json"}
+            accept_s = asyncio.run(send_all(s.gateway_url + "/v1/logs/ingest", headers, bodies,
+                                            args.concurrency, expect=202))
+            bench.wait_rows(records)
+            e2e_s = time.perf_counter() - started
+    results["sluice_accept_rps"] = records / accept_s
+    results["sluice_e2e_rps"] = records / e2e_s
+    results["accept_vs_kafka_ceiling"] = results["sluice_accept_rps"] / results["kafka_ceiling_rps"]
+    results["e2e_vs_storage_ceiling"] = results["sluice_e2e_rps"] / results["storage_ceiling_rps"]
+    report(results, args.json)
     return 0
 
 

@@ -18,20 +18,15 @@ import argparse
 import asyncio
 import json
 import sys
-import tempfile
 import time
 from pathlib import Path
 
+from bench.harness import broker, processes, provision, report
 from schemas.envelope import Envelope
 from schemas.formats import Format, decode
-from schemas.registry import TenantRecord
-from sluice import registry as registry_topic
-from sluice.kafka import local
-from sluice.kafka.clients import ensure_topics, producer
-from sluice.keys import now_iso
+from sluice.kafka.clients import producer
 from sluice.settings import load_settings
 from sluice.storage import Storage, migrate
-from tests.support import Process, free_port, sql
 from workers.normalize import normalize
 from workers.sink import to_arrow
 
@@ -99,42 +94,21 @@ def main() -> int:
     args = ap.parse_args()
     messages = make_messages(args.records, args.per_message)
     records = len(messages) * args.per_message
-    tmp = Path(tempfile.mkdtemp(prefix="sluice-bench-worker-"))
-    base = load_settings({})
-    config = local.BrokerConfig(state_dir=tmp / "kafka", port=free_port(), controller_port=free_port())
-    broker = local.LocalBroker(config, local.fetch(base.cache_dir, base.kafka_version))
-    broker.start()
-    worker = None
-    try:
-        settings = load_settings({}, state_dir=tmp / "sluice", kafka_bootstrap=config.bootstrap,
-                                 local_broker=False, worker_port=free_port())
-        results: dict = {"records": records, "per_message": args.per_message}
-        raw_s, chain_s = in_process(tmp / "ceiling", messages, settings.batch_max_rows)
+    results: dict = {"records": records, "per_message": args.per_message}
+    with broker() as (b, tmp):
+        bench = provision(b.config.bootstrap, tmp)
+        raw_s, chain_s = in_process(tmp / "ceiling", messages, bench.settings.batch_max_rows)
         results["raw_insert_rps"] = records / raw_s
         results["chain_rps"] = records / chain_s
-
-        async def provision():
-            await ensure_topics(settings)
-            await registry_topic.publish(settings, TenantRecord("bench", now_iso()))
-            await prefill(settings, messages)
-
-        asyncio.run(provision())
+        asyncio.run(prefill(bench.settings, messages))
         # From the moment the worker answers (its group join included) to the last row.
-        worker = Process(settings, "worker", tmp).start()
-        started = time.perf_counter()
-        while sql(settings, "SELECT count() FROM sluice.logs")[0][0] < records:
-            time.sleep(0.05)
-        results["worker_rps"] = records / (time.perf_counter() - started)
-        results["worker_vs_raw_insert"] = results["worker_rps"] / results["raw_insert_rps"]
-        results["worker_vs_chain"] = results["worker_rps"] / results["chain_rps"]
-    finally:
-        if worker:
-            worker.stop()
-        broker.stop()
-    for name, value in results.items():
-        print(f"{name:22} {value:,.2f}" if isinstance(value, float) else f"{name:22} {value:,}")
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=2))
+        with processes(bench, "worker"):
+            started = time.perf_counter()
+            bench.wait_rows(records)
+            results["worker_rps"] = records / (time.perf_counter() - started)
+    results["worker_vs_raw_insert"] = results["worker_rps"] / results["raw_insert_rps"]
+    results["worker_vs_chain"] = results["worker_rps"] / results["chain_rps"]
+    report(results, args.json)
     return 0
 
 

@@ -7,6 +7,8 @@ as stored. Everything here runs and is tested without Faust.
 
 from __future__ import annotations
 
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Iterable, NamedTuple
 
 from workers.batches import Batch, BatchPlanner, Pending, TopicPartition
@@ -34,6 +36,10 @@ class Pipeline:
         self.dead_letters = dead_letters
         self.limit = limit
         self.context = context
+        # Decoding, decrypting and normalizing run off the event loop: a key
+        # derivation takes a tenth of a second, and the consumer's heartbeats
+        # and the web server share that loop.
+        self._cpu = ThreadPoolExecutor(max_workers=1, thread_name_prefix="normalize")
 
     async def process(self, records: Iterable[Consumed]) -> list[Batch]:
         """Store every batch the records complete, in offset order per partition,
@@ -45,7 +51,8 @@ class Pipeline:
         that pushes the dead-letter share over the limit.
         """
         stored: list[Batch] = []
-        for tp, items in self._group(records).items():
+        groups = await asyncio.get_running_loop().run_in_executor(self._cpu, self._group, list(records))
+        for tp, items in groups.items():
             if self.planner.needs_intents(tp, items[0].offset):
                 intents = await self.sink.load_intents(tp[0], tp[1], items[0].offset)
                 self.planner.load(tp, items[0].offset, intents)

@@ -1,0 +1,107 @@
+"""What every benchmark needs: a broker, a provisioned Sluice, an HTTP load generator."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import aiohttp
+
+from schemas.registry import TenantRecord
+from sluice import registry as registry_topic
+from sluice import secrets
+from sluice.kafka import local
+from sluice.kafka.clients import ensure_topics
+from sluice.keys import new_key, now_iso
+from sluice.settings import Settings, load_settings
+from tests.support import Process, free_port, sql
+
+
+@dataclass
+class Bench:
+    settings: Settings
+    tmp: Path
+    key: str  # slk_ key of tenant "bench"
+    logflux_key: str  # lf_ key of tenant "bench"
+
+    def rows(self, tenant: str = "bench") -> int:
+        return sql(self.settings, f"SELECT count() FROM sluice.logs WHERE TenantId = '{tenant}'")[0][0]
+
+    def wait_rows(self, n: int, tenant: str = "bench", timeout_s: float = 600) -> None:
+        deadline = time.monotonic() + timeout_s
+        while self.rows(tenant) < n:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"only {self.rows(tenant)} of {n} rows after {timeout_s}s")
+            time.sleep(0.1)
+
+
+@contextlib.contextmanager
+def broker() -> Iterator[tuple[local.LocalBroker, Path]]:
+    tmp = Path(tempfile.mkdtemp(prefix="sluice-bench-"))
+    base = load_settings({})
+    config = local.BrokerConfig(state_dir=tmp / "kafka", port=free_port(), controller_port=free_port())
+    b = local.LocalBroker(config, local.fetch(base.cache_dir, base.kafka_version))
+    b.start()
+    try:
+        yield b, tmp
+    finally:
+        b.stop()
+
+
+def provision(bootstrap: str, tmp: Path, secret: bytes | None = None, **overrides) -> Bench:
+    settings = load_settings({}, state_dir=tmp / "sluice", kafka_bootstrap=bootstrap, local_broker=False,
+                             gateway_port=free_port(), worker_port=free_port(), **overrides)
+    key, record = new_key("bench")
+    lf_key, lf_record = new_key("bench", prefix="lf_")
+
+    async def go():
+        await ensure_topics(settings)
+        await registry_topic.publish(settings, TenantRecord("bench", now_iso()), record, lf_record)
+        if secret is not None:
+            await secrets.add(settings, "bench", secret)
+
+    asyncio.run(go())
+    return Bench(settings, tmp, key, lf_key)
+
+
+@contextlib.contextmanager
+def processes(bench: Bench, *roles: str) -> Iterator[None]:
+    started = []
+    try:
+        for role in roles:
+            started.append(Process(bench.settings, role, bench.tmp).start())
+        yield
+    finally:
+        for p in reversed(started):
+            p.stop()
+
+
+async def send_all(url: str, headers: dict[str, str], bodies: list[bytes], concurrency: int,
+                   expect: int) -> float:
+    """POST every body over ``concurrency`` connections; seconds taken. Any other status than ``expect`` fails."""
+    queue = list(bodies)
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency)) as session:
+        started = time.perf_counter()
+
+        async def lane():
+            while queue:
+                body = queue.pop()
+                async with session.post(url, data=body, headers=headers) as resp:
+                    if resp.status != expect:
+                        raise RuntimeError(f"gateway answered {resp.status}: {await resp.text()}")
+
+        await asyncio.gather(*(lane() for _ in range(concurrency)))
+        return time.perf_counter() - started
+
+
+def report(results: dict, json_path: Path | None) -> None:
+    import json
+    for name, value in results.items():
+        print(f"{name:30} {value:,.2f}" if isinstance(value, float) else f"{name:30} {value:,}")
+    if json_path:
+        json_path.write_text(json.dumps(results, indent=2))
