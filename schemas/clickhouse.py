@@ -83,6 +83,14 @@ MIGRATIONS: tuple[Migration, ...] = (
         ),
         backwards=("DROP TABLE IF EXISTS {db}.ingest_batches",),
     ),
+    Migration(
+        3,
+        "ingest_batches_diverted",
+        # Offsets of a batch sent to the slow lane instead of being stored, so a
+        # replay diverts exactly the same records (workers/slowlane.py).
+        forwards=("ALTER TABLE {db}.ingest_batches ADD COLUMN IF NOT EXISTS Diverted Array(UInt64)",),
+        backwards=("ALTER TABLE {db}.ingest_batches DROP COLUMN IF EXISTS Diverted",),
+    ),
 )
 
 MIGRATIONS_TABLE = """CREATE TABLE IF NOT EXISTS {db}.schema_migrations (

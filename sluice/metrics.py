@@ -55,6 +55,11 @@ WORKER_KDF_CACHE = Counter(
 WORKER_KDF_SECONDS = Histogram(
     "sluice_worker_kdf_seconds", "PBKDF2 derivation time.", buckets=(0.01, 0.05, 0.1, 0.2, 0.5, 1, 2)
 )
+# LogFlux records moved to the slow lane and stored from it, by tenant (tenants
+# are bounded by the registry). diverted - stored is the tenant's backlog.
+WORKER_SLOW_LANE = Counter(
+    "sluice_worker_slow_lane_records_total", "Slow-lane records by tenant and event.", ["tenant", "event"]
+)
 # Log rows ClickHouse accepted.
 WORKER_ROWS_STORED = Counter("sluice_worker_rows_stored_total", "Rows inserted into ClickHouse.")
 # Rows per insert.

@@ -79,6 +79,13 @@ class Settings:
     insert_retry_max_backoff_s: float = 5.0
     # Derived LogFlux keys kept per worker (about 200 bytes each).
     kdf_cache_entries: int = 100_000
+    # New key derivations each tenant may cost per second (and in a burst);
+    # records needing more go to the slow lane (workers/slowlane.py).
+    kdf_budget_per_s: float = 20.0
+    kdf_budget_burst: float = 100.0
+    # Derivations per second the slow lane performs, for the whole worker.
+    slow_lane_kdf_per_s: float = 5.0
+    slow_topic: str = "sluice-slow"
     kafka_session_timeout_s: float = 10.0
     # A worker stops when more than this share of the last `dlq_window` records
     # (and at least `dlq_min_records`) went to the dead-letter topic: that is

@@ -1,8 +1,9 @@
-"""The Faust shell around the pipeline: consume, hand over, acknowledge.
+"""The Faust shell around the pipelines: consume, hand over, acknowledge.
 
-Acknowledgement happens only after ClickHouse accepted a batch, and Faust
-commits only acknowledged offsets. ``noack_take`` is used because ``take``
-acknowledges a chunk even when the loop body raised.
+Acknowledgement happens only after ClickHouse (and the dead-letter or
+slow-lane topic) accepted a batch, and Faust commits only acknowledged
+offsets. ``noack_take`` is used because ``take`` acknowledges a chunk even
+when the loop body raised.
 """
 
 from __future__ import annotations
@@ -10,21 +11,18 @@ from __future__ import annotations
 import logging
 import os
 import signal
+from typing import Callable
 
 import faust
 import msgspec
 
 from sluice import metrics
-from sluice.registry import RegistryFollower
-from sluice.secrets import SecretsFollower, SecretStore, master_key
 from sluice.settings import Settings
 from sluice.storage import Storage
-from workers.batches import BatchPlanner
-from workers.deadletter import DeadLetterLimit, DeadLetterLimitExceeded, DeadLetters
-from workers.decrypt import Decryptor, KeyCache
+from workers.batches import Batch
+from workers.deadletter import DeadLetterLimitExceeded
+from workers.lanes import Lanes
 from workers.pipeline import Consumed, Pipeline
-from workers.records import Context
-from workers.sink import ClickHouseSink
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +33,8 @@ class Fatal:
     reason: BaseException | None = None
 
 
-def create_app(settings: Settings, storage: Storage, fatal: Fatal | None = None) -> faust.App:
-    app = faust.App(
+def _faust_app(settings: Settings) -> faust.App:
+    return faust.App(
         settings.worker_group,
         broker=";".join(f"kafka://{h.strip()}" for h in settings.kafka_bootstrap.split(",")),
         autodiscover=False,
@@ -57,52 +55,58 @@ def create_app(settings: Settings, storage: Storage, fatal: Fatal | None = None)
         web_host=settings.worker_host,
         web_port=settings.worker_port,
     )
-    fatal = fatal or Fatal()
-    registry = RegistryFollower(settings)
-    secrets = SecretsFollower(settings, SecretStore(master_key(settings, create=True)))
-    pipeline = Pipeline(
-        ClickHouseSink(storage, settings),
-        BatchPlanner(settings.batch_max_rows),
-        DeadLetters(settings),
-        DeadLetterLimit(settings.dlq_max_ratio, settings.dlq_window, settings.dlq_min_records),
-        Context(
-            tenant_known=lambda tenant: tenant in registry.registry.tenants,
-            decryptor=Decryptor(secrets.store.for_tenant, KeyCache(settings.kdf_cache_entries)),
-        ),
-    )
-    topics = app.topic(settings.ingest_topic, settings.native_topic, value_type=bytes, key_type=bytes,
-                       value_serializer="raw", key_serializer="raw")
 
-    @app.agent(topics, concurrency=1)  # concurrency > 1 can commit past unacked records (faust#606)
+
+async def _consume(stream, pipeline: Pipeline, settings: Settings, lanes: Lanes, fatal: Fatal,
+                   on_stored: Callable[[Batch], None] = lambda batch: None) -> None:
+    await lanes.ready()
+    try:
+        async for events in stream.noack_take(settings.batch_max_records, within=settings.batch_max_wait_s):
+            consumed = [
+                Consumed(m.topic, m.partition, m.offset, m.key, m.value, m.headers or (),
+                         round(m.timestamp * 1000) * 1_000_000, e)
+                for e in events
+                for m in (e.message,)
+            ]
+            # Dead-lettered and moved records ride in their batch and are acknowledged with it.
+            for batch in await pipeline.process(consumed):
+                on_stored(batch)
+                for event in batch.handles:
+                    await stream.ack(event)
+    except DeadLetterLimitExceeded as exc:
+        log.critical("dead-letter limit exceeded: %s", exc)
+        fatal.reason = exc
+        # Stop like on SIGTERM: acknowledged offsets are committed, the rest is re-read.
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _count_slow(batch: Batch) -> None:
+    for item in batch.items:
+        if item.rows:
+            metrics.WORKER_SLOW_LANE.labels(item.rows[0].tenant, "stored").inc()
+
+
+def create_app(settings: Settings, storage: Storage, fatal: Fatal | None = None) -> faust.App:
+    app = _faust_app(settings)
+    fatal = fatal or Fatal()
+    lanes = Lanes(settings, storage)
+    raw = dict(value_type=bytes, key_type=bytes, value_serializer="raw", key_serializer="raw")
+
+    # concurrency > 1 can commit past unacknowledged records (faust#606)
+    @app.agent(app.topic(settings.ingest_topic, settings.native_topic, **raw), concurrency=1)
     async def ingest(stream):
-        # Tenants and secrets must be known before the first record is judged.
-        await registry.start()
-        await secrets.start()
         try:
-            async for events in stream.noack_take(settings.batch_max_records, within=settings.batch_max_wait_s):
-                consumed = [
-                    Consumed(m.topic, m.partition, m.offset, m.key, m.value, m.headers or (),
-                             round(m.timestamp * 1000) * 1_000_000, e)
-                    for e in events
-                    for m in (e.message,)
-                ]
-                # Dead-lettered records ride in their batch, so they are acknowledged with it.
-                for batch in await pipeline.process(consumed):
-                    for event in batch.handles:
-                        await stream.ack(event)
-        except DeadLetterLimitExceeded as exc:
-            log.critical("dead-letter limit exceeded: %s", exc)
-            fatal.reason = exc
-            # Stop like on SIGTERM: acknowledged offsets are committed, the rest is re-read.
-            os.kill(os.getpid(), signal.SIGTERM)
+            await _consume(stream, lanes.main, settings, lanes, fatal)
         finally:
-            await registry.stop()
-            await secrets.stop()
-            await pipeline.dead_letters.stop()
+            await lanes.stop()
+
+    @app.agent(app.topic(settings.slow_topic, **raw), concurrency=1)
+    async def slow_lane(stream):
+        await _consume(stream, lanes.slow, settings, lanes, fatal, on_stored=_count_slow)
 
     @app.on_partitions_revoked.connect
     async def on_revoked(app, revoked, **kwargs):
-        pipeline.forget([(tp.topic, tp.partition) for tp in revoked])
+        lanes.forget([(tp.topic, tp.partition) for tp in revoked])
 
     @app.page("/metrics")
     async def prometheus(web, request):

@@ -25,6 +25,7 @@ TopicPartition = tuple[str, int]
 class Intent(NamedTuple):
     first: int
     last: int
+    diverted: tuple[int, ...] = ()  # offsets sent to the slow lane, not stored
 
 
 class Pending(NamedTuple):
@@ -32,7 +33,8 @@ class Pending(NamedTuple):
     rows: list[LogRow]
     handle: Any  # what the consumer needs to acknowledge the record
     dead: tuple = ()  # workers.deadletter.DeadLetter for what of the record cannot be stored
-    replay_of: str | None = None  # "topic:partition:offset" of the dead letter this record re-publishes
+    replay_of: str | None = None  # "topic:partition:offset" of the record this one re-publishes
+    divert: Any = None  # the consumed record, when it goes to the slow lane instead
 
 
 @dataclass
@@ -60,12 +62,17 @@ class Batch:
     def handles(self) -> list[Any]:
         return [item.handle for item in self.items]
 
+    @property
+    def diverted(self) -> list[int]:
+        return [item.offset for item in self.items if item.divert is not None]
+
 
 @dataclass
 class _Partition:
     next_offset: int
     intents: deque[Intent]
     held: list[Pending] = field(default_factory=list)
+    diverted: frozenset[int] = frozenset()
 
 
 class BatchPlanner:
@@ -83,7 +90,13 @@ class BatchPlanner:
     def load(self, tp: TopicPartition, offset: int, intents: list[Intent]) -> None:
         """Restart ``tp`` at ``offset`` with the recorded intents that reach it."""
         relevant = sorted(i for i in intents if i.last >= offset)
-        self._partitions[tp] = _Partition(offset, deque(relevant))
+        diverted = frozenset(o for i in relevant for o in i.diverted if o >= offset)
+        self._partitions[tp] = _Partition(offset, deque(relevant), diverted=diverted)
+
+    def diverted(self, tp: TopicPartition) -> frozenset[int]:
+        """Offsets of ``tp`` that a recorded intent sent to the slow lane: a replay must too."""
+        state = self._partitions.get(tp)
+        return state.diverted if state else frozenset()
 
     def forget(self, tps: list[TopicPartition]) -> None:
         """Drop partitions this consumer no longer owns; their records will be redelivered."""

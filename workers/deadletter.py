@@ -18,14 +18,12 @@ from collections import deque
 from datetime import datetime, timezone
 from typing import Any, NamedTuple
 
-from aiokafka import AIOKafkaProducer
-
 from schemas.deadletter import (
     DETAIL, DLQ_HEADERS, REASON, REPLAY_OF, SOURCE_OFFSET, SOURCE_PARTITION, SOURCE_TOPIC, TIME,
 )
 from sluice import metrics
-from sluice.kafka.clients import producer
 from sluice.settings import Settings
+from workers.forward import Forwarder
 
 log = logging.getLogger(__name__)
 
@@ -97,18 +95,13 @@ class DeadLetters:
 
     def __init__(self, settings: Settings):
         self.settings = settings
-        self._producer: AIOKafkaProducer | None = None
+        self._forwarder = Forwarder(settings)
 
     async def send(self, letter: DeadLetter) -> None:
-        if self._producer is None:  # made lazily: aiokafka binds to the running loop
-            self._producer = producer(self.settings, request_timeout_ms=30_000)
-            await self._producer.start()
-        await self._producer.send_and_wait(
-            self.settings.dlq_topic, letter.value, key=letter.key, headers=dlq_headers(letter))
+        await self._forwarder.send(self.settings.dlq_topic, letter.value, letter.key, dlq_headers(letter))
         metrics.WORKER_DEAD_LETTERS.labels(letter.reason).inc()
         log.warning("dead-lettered %s/%d@%d: %s", letter.topic, letter.partition, letter.offset, letter.detail,
                     extra={"reason": letter.reason})
 
     async def stop(self) -> None:
-        if self._producer is not None:
-            await self._producer.stop()
+        await self._forwarder.stop()

@@ -9,6 +9,7 @@ none of the tenant's secrets is never stored.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import OrderedDict
 from typing import Callable
@@ -40,21 +41,32 @@ class KeyCache:
         self.max_entries = max_entries
         self._derive = derive_fn
         self._keys: OrderedDict[tuple[str, int, bytes], AESGCM] = OrderedDict()
+        self._lock = threading.Lock()  # the main and the slow lane share the cache
 
-    def cipher(self, tenant: str, version: int, secret: bytes, salt: bytes) -> AESGCM:
+    def __contains__(self, slot: tuple[str, int, bytes]) -> bool:
+        with self._lock:
+            return slot in self._keys
+
+    def cipher(self, tenant: str, version: int, secret: bytes, salt: bytes,
+               before_derive: Callable[[], None] | None = None) -> AESGCM:
         slot = (tenant, version, salt)
-        found = self._keys.get(slot)
+        with self._lock:
+            found = self._keys.get(slot)
+            if found is not None:
+                self._keys.move_to_end(slot)
         if found is not None:
-            self._keys.move_to_end(slot)
             metrics.WORKER_KDF_CACHE.labels("hit").inc()
             return found
         metrics.WORKER_KDF_CACHE.labels("miss").inc()
+        if before_derive is not None:
+            before_derive()
         started = time.perf_counter()
-        cipher = AESGCM(self._derive(secret, salt))
+        cipher = AESGCM(self._derive(secret, salt))  # outside the lock: it takes a while
         metrics.WORKER_KDF_SECONDS.observe(time.perf_counter() - started)
-        self._keys[slot] = cipher
-        if len(self._keys) > self.max_entries:
-            self._keys.popitem(last=False)
+        with self._lock:
+            self._keys[slot] = cipher
+            if len(self._keys) > self.max_entries:
+                self._keys.popitem(last=False)
         return cipher
 
     def __len__(self) -> int:
@@ -62,11 +74,22 @@ class KeyCache:
 
 
 class Decryptor:
-    """Tries a tenant's secrets, newest first; ``secrets_of`` gives (version, secret) pairs."""
+    """Tries a tenant's secrets, newest first; ``secrets_of`` gives (version, secret) pairs.
+    ``before_derive`` (the slow lane's pacer) runs before every key derivation."""
 
-    def __init__(self, secrets_of: Callable[[str], list[tuple[int, bytes]]], cache: KeyCache):
+    def __init__(self, secrets_of: Callable[[str], list[tuple[int, bytes]]], cache: KeyCache,
+                 before_derive: Callable[[], None] | None = None):
         self.secrets_of = secrets_of
         self.cache = cache
+        self.before_derive = before_derive
+
+    def derivations_needed(self, tenant: str, salts: set[bytes]) -> int:
+        """How many of ``salts`` have no cached key for the tenant's newest secret."""
+        candidates = self.secrets_of(tenant)
+        if not candidates:
+            return 0
+        version = candidates[0][0]
+        return sum((tenant, version, salt) not in self.cache for salt in salts)
 
     def decrypt(self, tenant: str, iv: bytes, salt: bytes, payload: bytes) -> bytes:
         candidates = self.secrets_of(tenant)
@@ -74,7 +97,8 @@ class Decryptor:
             raise DecryptError("no_encryption_secret", f"tenant {tenant!r} has no encryption secret")
         for version, secret in candidates:
             try:
-                return self.cache.cipher(tenant, version, secret, salt).decrypt(iv, payload, None)
+                cipher = self.cache.cipher(tenant, version, secret, salt, self.before_derive)
+                return cipher.decrypt(iv, payload, None)
             except InvalidTag:
                 continue
         raise DecryptError("decrypt_failed",

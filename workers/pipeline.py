@@ -12,9 +12,11 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Iterable, NamedTuple
 
 from workers.batches import Batch, BatchPlanner, Pending, TopicPartition
+from schemas.envelope import TENANT
 from workers.deadletter import DeadLetter, DeadLetterLimit, DeadLetters, replay_origin
-from workers.records import Context, rows_of
+from workers.records import Context, Outcome, rows_of
 from workers.sink import ClickHouseSink
+from workers.slowlane import SlowLane
 
 
 class Consumed(NamedTuple):
@@ -30,12 +32,13 @@ class Consumed(NamedTuple):
 
 class Pipeline:
     def __init__(self, sink: ClickHouseSink, planner: BatchPlanner, dead_letters: DeadLetters,
-                 limit: DeadLetterLimit, context: Context):
+                 limit: DeadLetterLimit, context: Context, slow_lane: SlowLane | None = None):
         self.sink = sink
         self.planner = planner
         self.dead_letters = dead_letters
         self.limit = limit
         self.context = context
+        self.slow_lane = slow_lane  # None for the slow lane's own pipeline
         # Decoding, decrypting and normalizing run off the event loop: a key
         # derivation takes a tenth of a second, and the consumer's heartbeats
         # and the web server share that loop.
@@ -50,30 +53,49 @@ class Pipeline:
         Raises ``DeadLetterLimitExceeded`` before storing anything of a chunk
         that pushes the dead-letter share over the limit.
         """
+        records = list(records)
+        firsts: dict[TopicPartition, int] = {}
+        for r in records:
+            firsts.setdefault((r.topic, r.partition), r.offset)
+        for tp, offset in firsts.items():
+            if self.planner.needs_intents(tp, offset):
+                self.planner.load(tp, offset, await self.sink.load_intents(tp[0], tp[1], offset))
+        # A replay moves to the slow lane exactly what its first life moved.
+        moved = {tp: self.planner.diverted(tp) for tp in firsts}
+        groups = await asyncio.get_running_loop().run_in_executor(self._cpu, self._group, records, moved)
         stored: list[Batch] = []
-        groups = await asyncio.get_running_loop().run_in_executor(self._cpu, self._group, list(records))
         for tp, items in groups.items():
-            if self.planner.needs_intents(tp, items[0].offset):
-                intents = await self.sink.load_intents(tp[0], tp[1], items[0].offset)
-                self.planner.load(tp, items[0].offset, intents)
             for batch in self.planner.plan(tp, items):
-                await self.sink.write(batch)
+                await self.sink.write(batch)  # records the moved offsets with the intent
                 for item in batch.items:
                     for letter in item.dead:
                         await self.dead_letters.send(letter)
+                    if item.divert is not None:
+                        await self.slow_lane.send(item.divert, _tenant(item.divert.headers))
                 stored.append(batch)
         return stored
 
     def forget(self, tps: list[TopicPartition]) -> None:
         self.planner.forget(tps)
 
-    def _group(self, records: Iterable[Consumed]) -> dict[TopicPartition, list[Pending]]:
+    def _group(self, records: list[Consumed],
+               moved: dict[TopicPartition, frozenset[int]]) -> dict[TopicPartition, list[Pending]]:
         groups: dict[TopicPartition, list[Pending]] = {}
         for r in records:
-            rows, rejected = rows_of(r.value, r.headers, r.timestamp_ns, self.context)
+            tp = (r.topic, r.partition)
+            if r.offset in moved[tp]:
+                outcome = Outcome([], [], divert_for=_tenant(r.headers))
+            else:
+                outcome = rows_of(r.value, r.headers, r.timestamp_ns, self.context)
+            rows, rejected, divert_for = outcome
             self.limit.record(not rows and bool(rejected))
             dead = tuple(DeadLetter(r.topic, r.partition, r.offset, r.key, value, r.headers, *why)
                          for value, why in rejected)
-            pending = Pending(r.offset, rows, r.handle, dead, replay_origin(r.headers))
-            groups.setdefault((r.topic, r.partition), []).append(pending)
+            divert = r if divert_for is not None and self.slow_lane is not None else None
+            groups.setdefault(tp, []).append(Pending(r.offset, rows, r.handle, dead, replay_origin(r.headers), divert))
         return groups
+
+
+def _tenant(headers: Any) -> str:
+    items = headers.items() if isinstance(headers, dict) else (headers or ())
+    return next((v.decode(errors="replace") for k, v in items if k == TENANT), "")

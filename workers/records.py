@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import binascii
 from dataclasses import dataclass
 from typing import Callable, Iterable, NamedTuple
 
 from schemas.envelope import EnvelopeError, from_headers
 from schemas.formats import Format, InvalidBody, decode
 from sluice import metrics
+from workers.budget import TokenBuckets
 from workers.decrypt import Decryptor
 from workers.logflux import entry_value, normalize_logflux
 from workers.normalize import LogRow, normalize
@@ -25,6 +27,9 @@ class Outcome(NamedTuple):
     # What to dead-letter: the whole value when the record is unreadable, or
     # one value per failed entry (LogFlux), each with why.
     rejected: list[tuple[bytes | None, Rejected]]
+    # The tenant whose budget of key derivations this record exceeds: move it
+    # to the slow lane instead (workers/slowlane.py).
+    divert_for: str | None = None
 
 
 @dataclass(frozen=True)
@@ -33,6 +38,8 @@ class Context:
 
     tenant_known: Callable[[str], bool] = lambda tenant: True
     decryptor: Decryptor | None = None
+    # Per-tenant budget of new key derivations; None in the slow lane itself.
+    kdf_budget: TokenBuckets | None = None
 
 
 def _refuse(value: bytes | None, reason: str, detail: str) -> Outcome:
@@ -67,6 +74,10 @@ def rows_of(value: bytes | None, headers: Iterable[tuple[str, bytes]] | dict,
         return Outcome(normalize(fmt, entries, envelope), [])
     if context.decryptor is None:
         return _refuse(value, "no_encryption_secret", "this worker has no master key for tenants' secrets")
+    if context.kdf_budget is not None:
+        needed = context.decryptor.derivations_needed(envelope.tenant, {binascii.a2b_base64(e.salt) for e in entries})
+        if needed and not context.kdf_budget.take(envelope.tenant, needed):
+            return Outcome([], [], divert_for=envelope.tenant)
     rows, failures = normalize_logflux(entries, envelope, context.decryptor)
     batch = fmt is Format.LOGFLUX_BATCH
     return Outcome(rows, [(entry_value(batch, value, f.index), Rejected(f.reason, f.detail)) for f in failures])

@@ -67,15 +67,17 @@ class ClickHouseSink:
     def insert(self, client: Client, batch: Batch) -> None:
         """One attempt, on the ClickHouse thread. The intent goes first: if the
         rows then fail or the process dies, a replay rebuilds the same range."""
-        rows = batch.rows
-        if not rows:
+        rows, diverted = batch.rows, batch.diverted
+        if not rows and not diverted:
             return
         if not batch.replay:
             client.insert(
                 f"{self.db}.ingest_batches",
-                [[batch.topic, batch.partition, batch.first, batch.last, len(rows)]],
-                column_names=["Topic", "Partition", "FirstOffset", "LastOffset", "Rows"],
+                [[batch.topic, batch.partition, batch.first, batch.last, len(rows), diverted]],
+                column_names=["Topic", "Partition", "FirstOffset", "LastOffset", "Rows", "Diverted"],
             )
+        if not rows:
+            return
         client.insert_arrow(
             f"{self.db}.logs", to_arrow(rows),
             settings={"insert_deduplicate": 1, "insert_deduplication_token": batch.token},
@@ -84,12 +86,12 @@ class ClickHouseSink:
     def intents(self, client: Client, topic: str, partition: int, offset: int) -> list[Intent]:
         """Recorded batch ranges of ``topic``/``partition`` that end at or after ``offset``."""
         result = client.query(
-            f"SELECT DISTINCT FirstOffset, LastOffset FROM {self.db}.ingest_batches "
+            f"SELECT FirstOffset, LastOffset, any(Diverted) FROM {self.db}.ingest_batches "
             "WHERE Topic = {t:String} AND Partition = {p:UInt32} AND LastOffset >= {o:UInt64} "
-            "ORDER BY FirstOffset",
+            "GROUP BY FirstOffset, LastOffset ORDER BY FirstOffset",
             parameters={"t": topic, "p": partition, "o": offset},
         )
-        return [Intent(int(a), int(b)) for a, b in result.result_rows]
+        return [Intent(int(a), int(b), tuple(map(int, d))) for a, b, d in result.result_rows]
 
     async def write(self, batch: Batch) -> None:
         """Insert ``batch``, retrying with capped exponential backoff until ClickHouse accepts it.

@@ -65,6 +65,7 @@ def test_stopped_broker_gets_503_and_nothing_acknowledged_is_lost(tmp_path_facto
                                 controller_port=free_port())
     broker = local.LocalBroker(config, libs)
     broker.start()
+    sluice = None
     try:
         sluice = make_sluice(config.bootstrap)
         before = Sender(sluice, 20, 20)
@@ -84,4 +85,7 @@ def test_stopped_broker_gets_503_and_nothing_acknowledged_is_lost(tmp_path_facto
         stored = lambda: {r[0] for r in sql(sluice.settings, "SELECT Body FROM sluice.logs")}  # noqa: E731
         wait_for(lambda: set(accepted) <= stored(), 120, 1, "every acknowledged record stored")
     finally:
+        if sluice is not None:  # before their broker goes away, or they wait for it
+            sluice.gateway.stop()
+            sluice.worker.stop()
         broker.stop()

@@ -45,9 +45,9 @@ def test_native_validation_names_the_record():
 
 def test_native_record_without_received_header_uses_the_kafka_timestamp():
     headers = [("sluice-format", b"sluice.record.v1"), ("sluice-tenant", b"acme")]
-    (row,), rejected = rows_of(b'{"body": "x"}', headers, timestamp_ns=123_000_000)
+    (row,), rejected, _ = rows_of(b'{"body": "x"}', headers, timestamp_ns=123_000_000)
     assert (row.received_ns, row.timestamp_ns, row.tenant, rejected) == (123_000_000, 123_000_000, "acme", [])
-    rows, [(_, why)] = rows_of(b'{"body": "x"}', headers)
+    rows, [(_, why)], _ = rows_of(b'{"body": "x"}', headers)
     assert (rows, why.reason) == ([], "bad_envelope")  # no fallback: the header is required
 
 
@@ -62,7 +62,7 @@ def test_native_record_without_received_header_uses_the_kafka_timestamp():
     ([("sluice-format", b"sluice.record.v1"), ("sluice-tenant", b"acme")], None, "empty_value"),
 ])
 def test_every_unstorable_kind_has_a_reason(headers, value, reason):
-    rows, [(kept, why)] = rows_of(value, headers, timestamp_ns=1, context=Context(tenant_known=lambda t: t == "acme"))
+    rows, [(kept, why)], _ = rows_of(value, headers, timestamp_ns=1, context=Context(tenant_known=lambda t: t == "acme"))
     assert rows == [] and kept == value and why.reason == reason and why.detail
 
 

@@ -68,7 +68,7 @@ def test_envelope_round_trips_through_headers():
 
 def test_rows_of_rejects_with_reasons():
     headers = to_headers(ENV)
-    assert rows_of(b'{"logs": []}', headers) == ([], [])
+    assert rows_of(b'{"logs": []}', headers) == ([], [], None)
     assert rows_of(b"{", headers).rejected[0][1].reason == "malformed_json"
     assert rows_of(b"{}", [h for h in headers if h[0] != "sluice-tenant"]).rejected[0][1].reason == "bad_envelope"
     bad_format = [("sluice-format", b"nope.v9")] + headers[1:]

@@ -1,0 +1,45 @@
+"""Rate budgets: per-tenant token buckets, and a blocking limiter for the slow lane."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Callable
+
+
+class TokenBuckets:
+    """One bucket per key, refilled at ``rate`` per second up to ``burst``."""
+
+    def __init__(self, rate: float, burst: float, clock: Callable[[], float] = time.monotonic):
+        self.rate, self.burst, self.clock = rate, burst, clock
+        self._buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, at)
+
+    def take(self, key: str, n: int) -> bool:
+        """Spend ``n`` tokens if the bucket holds them; otherwise spend nothing."""
+        now = self.clock()
+        tokens, at = self._buckets.get(key, (self.burst, now))
+        tokens = min(self.burst, tokens + (now - at) * self.rate)
+        if tokens >= n:
+            self._buckets[key] = (tokens - n, now)
+            return True
+        self._buckets[key] = (tokens, now)
+        return False
+
+
+class Pacer:
+    """Blocks callers so that ``wait`` returns at most ``rate`` times per second, process-wide."""
+
+    def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep):
+        self.interval = 1.0 / rate
+        self.clock, self.sleep = clock, sleep
+        self._next = 0.0
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        with self._lock:
+            now = self.clock()
+            start = max(now, self._next)
+            self._next = start + self.interval
+        if start > now:
+            self.sleep(start - now)

@@ -1,0 +1,26 @@
+"""Producing from a worker to another topic (dead letters, the slow lane), acknowledged before the source is."""
+
+from __future__ import annotations
+
+from aiokafka import AIOKafkaProducer
+
+from sluice.kafka.clients import producer
+from sluice.settings import Settings
+
+
+class Forwarder:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self._producer: AIOKafkaProducer | None = None
+
+    async def send(self, topic: str, value: bytes | None, key: bytes | None, headers: list[tuple[str, bytes]]) -> None:
+        """Return once Kafka acknowledged the record."""
+        if self._producer is None:  # made lazily: aiokafka binds to the running loop
+            self._producer = producer(self.settings, request_timeout_ms=30_000)
+            await self._producer.start()
+        await self._producer.send_and_wait(topic, value, key=key, headers=headers)
+
+    async def stop(self) -> None:
+        if self._producer is not None:
+            await self._producer.stop()
+            self._producer = None

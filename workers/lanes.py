@@ -1,0 +1,70 @@
+"""What a worker process holds: the followed registry and secrets, and its two pipelines.
+
+The main lane reads the ingest and native topics; the slow lane reads the
+slow-lane topic with paced key derivations. They share the ClickHouse sink,
+the dead-letter producer and the derived-key cache, so keys the slow lane
+derives serve the main lane too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from sluice.registry import RegistryFollower
+from sluice.secrets import SecretsFollower, SecretStore, master_key
+from sluice.settings import Settings
+from sluice.storage import Storage
+from workers.batches import BatchPlanner
+from workers.budget import Pacer, TokenBuckets
+from workers.deadletter import DeadLetterLimit, DeadLetters
+from workers.decrypt import Decryptor, KeyCache
+from workers.pipeline import Pipeline
+from workers.records import Context
+from workers.sink import ClickHouseSink
+from workers.slowlane import SlowLane
+
+
+class Lanes:
+    def __init__(self, settings: Settings, storage: Storage):
+        self.registry = RegistryFollower(settings)
+        self.secrets = SecretsFollower(settings, SecretStore(master_key(settings, create=True)))
+        self.dead_letters = DeadLetters(settings)
+        self.slow_lane = SlowLane(settings)
+        sink = ClickHouseSink(storage, settings)
+        cache = KeyCache(settings.kdf_cache_entries)
+
+        def known(tenant: str) -> bool:
+            return tenant in self.registry.registry.tenants
+
+        def pipeline(context: Context, slow_lane: SlowLane | None) -> Pipeline:
+            limit = DeadLetterLimit(settings.dlq_max_ratio, settings.dlq_window, settings.dlq_min_records)
+            return Pipeline(sink, BatchPlanner(settings.batch_max_rows), self.dead_letters, limit, context, slow_lane)
+
+        self.main = pipeline(Context(
+            tenant_known=known,
+            decryptor=Decryptor(self.secrets.store.for_tenant, cache),
+            kdf_budget=TokenBuckets(settings.kdf_budget_per_s, settings.kdf_budget_burst),
+        ), self.slow_lane)
+        self.slow = pipeline(Context(
+            tenant_known=known,
+            decryptor=Decryptor(self.secrets.store.for_tenant, cache, Pacer(settings.slow_lane_kdf_per_s).wait),
+        ), None)
+        self._started: asyncio.Task | None = None
+
+    async def ready(self) -> None:
+        """Tenants and secrets loaded; both agents wait for it before judging a record."""
+        if self._started is None:
+            self._started = asyncio.ensure_future(self._start())
+        await asyncio.shield(self._started)
+
+    async def _start(self) -> None:
+        await self.registry.start()
+        await self.secrets.start()
+
+    async def stop(self) -> None:
+        for closer in (self.registry.stop, self.secrets.stop, self.dead_letters.stop, self.slow_lane.stop):
+            await closer()
+
+    def forget(self, tps: list[tuple[str, int]]) -> None:
+        self.main.forget(tps)
+        self.slow.forget(tps)

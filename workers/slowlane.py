@@ -1,0 +1,42 @@
+"""The slow lane: LogFlux records whose tenant is over its budget of key derivations.
+
+A derivation costs a tenth of a second of CPU, so a client sending a fresh
+salt with every entry could otherwise starve every other tenant. Each tenant
+gets ``kdf_budget_per_s`` new derivations per second (bursts up to
+``kdf_budget_burst``); a record that needs more is not decrypted but moved,
+unchanged, to the slow-lane topic. A second agent works that topic with at
+most ``slow_lane_kdf_per_s`` derivations per second for the whole worker:
+delayed, never dropped.
+
+Replays stay exact: the moved offsets are recorded with the batch's intent,
+so a replay moves the same records again, and the moved copy carries
+``sluice-replay-of`` with its origin, so it is stored once however often it
+is moved.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from schemas.deadletter import REPLAY_OF
+from sluice import metrics
+from sluice.settings import Settings
+from workers.deadletter import replay_origin
+from workers.forward import Forwarder
+
+
+class SlowLane:
+    def __init__(self, settings: Settings):
+        self.topic = settings.slow_topic
+        self._forwarder = Forwarder(settings)
+
+    async def send(self, record: Any, tenant: str) -> None:
+        """Move a consumed record to the slow-lane topic, naming where it came from."""
+        origin = replay_origin(record.headers) or f"{record.topic}:{record.partition}:{record.offset}"
+        items = record.headers.items() if isinstance(record.headers, dict) else (record.headers or ())
+        headers = [(k, v) for k, v in items if k != REPLAY_OF] + [(REPLAY_OF, origin.encode())]
+        await self._forwarder.send(self.topic, record.value, record.key, headers)
+        metrics.WORKER_SLOW_LANE.labels(tenant, "diverted").inc()
+
+    async def stop(self) -> None:
+        await self._forwarder.stop()
