@@ -81,3 +81,29 @@ def test_rotation_keeps_old_secret_valid_until_removed(logflux):
     assert post(sluice.url("/v1/ingest"), entry("old again", "your-secret"), headers)[0] == 202
     letters = consume_all(s.kafka_bootstrap, s.dlq_topic, 1)
     assert [dict(m.headers)["sluice-dlq-reason"] for m in letters] == [b"decrypt_failed"]
+
+
+def test_fresh_salt_flood_goes_to_the_slow_lane_and_is_stored_late_not_lost(broker, make_sluice):
+    import urllib.request
+
+    sluice = make_sluice(broker.config.bootstrap, kdf_budget_per_s=0.5, kdf_budget_burst=2.0,
+                         slow_lane_kdf_per_s=4.0)
+    s = sluice.settings
+    asyncio.run(secrets.add(s, "acme", b"your-secret"))
+    key, record = new_key("acme", prefix="lf_")
+    asyncio.run(registry_topic.publish(s, record))
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+    wait_for(lambda: post(sluice.url("/v1/ingest"), entry("first", "your-secret"), headers)[0] == 202, 10,
+             what="key accepted")
+    # Every entry carries a fresh salt, as in the LogFlux doc's snippet: 3 requests x 4 derivations.
+    for r in range(3):
+        batch = {"entries": [entry(f"flood-{r}-{i}", "your-secret") for i in range(4)]}
+        assert post(sluice.url("/v1/batch"), batch, headers)[0] == 202
+    wait_for(lambda: sql(s, "SELECT count() FROM sluice.logs WHERE startsWith(Body, 'flood-')")[0][0] == 12, 90,
+             what="every flooded entry stored")
+    assert sql(s, "SELECT count(), uniqExact(Body) FROM sluice.logs") == [[13, 13]]
+    with urllib.request.urlopen(s.worker_url + "/metrics") as resp:
+        text = resp.read().decode()
+    diverted = [line for line in text.splitlines()
+                if line.startswith('sluice_worker_slow_lane_records_total{event="diverted",tenant="acme"}')]
+    assert diverted and float(diverted[0].split()[-1]) >= 2

@@ -117,3 +117,44 @@ def test_migrations_are_idempotent_and_retention_follows_settings(storage):
     ddl = storage.run_sync(lambda c: c.command("SHOW CREATE TABLE sluice.logs"))
     assert "toIntervalDay(3)" in ddl
     storage.run_sync(migrate, storage.settings)
+
+
+class RecordingSlowLane:
+    def __init__(self):
+        self.moved = []
+
+    async def send(self, record, tenant):
+        self.moved.append((record.offset, tenant))
+
+
+async def test_moved_records_are_moved_again_on_replay(storage):
+    from workers.budget import TokenBuckets
+    from workers.decrypt import Decryptor, KeyCache
+    from tests.unit.test_logflux import fast_cache, fast_entry
+    import json
+
+    def logflux_records(offsets):
+        env = Envelope("logflux.ingest.v1", "acme", "req", time.time_ns())
+        return [Consumed("lf", 0, o, None, json.dumps(fast_entry(f"lf-{o}", "s")).encode(), to_headers(env),
+                         env.received_ns, f"h{o}") for o in offsets]
+
+    def lane(budget):
+        context = Context(decryptor=Decryptor(lambda t: [(1, b"s")], fast_cache()), kdf_budget=budget)
+        slow = RecordingSlowLane()
+        return Pipeline(ClickHouseSink(storage, storage.settings), BatchPlanner(max_rows=1000),
+                        RecordingDeadLetters(), DeadLetterLimit(0.99, 100, 100), context, slow), slow
+
+    # One derivation allowed: the first record is decrypted, the second moved.
+    first, moved = lane(TokenBuckets(rate=0.0001, burst=1))
+    # (all fast_entry records share one salt: the first derivation warms the cache for later ones)
+    stored = await first.process(logflux_records([0]))
+    assert [b.handles for b in stored] == [["h0"]]
+    rows = [Consumed("lf", 0, 1, None, json.dumps({**fast_entry("lf-1", "s"), "salt": "A" * 43 + "="}).encode(),
+                     logflux_records([1])[0].headers, 0, "h1")]
+    stored = await first.process(rows)
+    assert moved.moved == [(1, "acme")] and [b.handles for b in stored] == [["h1"]]
+    # Second life, generous budget: the recorded intent still moves offset 1.
+    second, moved_again = lane(TokenBuckets(rate=1000, burst=1000))
+    await second.process(rows)
+    assert moved_again.moved == [(1, "acme")]
+    assert count(storage, "lf") == (1, 1)
