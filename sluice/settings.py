@@ -81,10 +81,11 @@ class Settings:
     kdf_cache_entries: int = 100_000
     # New key derivations each tenant may cost per second (and in a burst);
     # records needing more go to the slow lane (workers/slowlane.py).
-    kdf_budget_per_s: float = 20.0
-    kdf_budget_burst: float = 100.0
-    # Derivations per second the slow lane performs, for the whole worker.
-    slow_lane_kdf_per_s: float = 5.0
+    kdf_budget_per_s: float = 2.0
+    kdf_budget_burst: float = 5.0
+    # Derivations per second the slow lane performs, for the whole worker
+    # (one costs about 0.1 s of a core).
+    slow_lane_kdf_per_s: float = 2.0
     slow_topic: str = "sluice-slow"
     kafka_session_timeout_s: float = 10.0
     # A worker stops when more than this share of the last `dlq_window` records
