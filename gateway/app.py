@@ -13,7 +13,7 @@ import secrets
 import time
 from typing import Awaitable, Callable
 
-from gateway import errors
+from gateway import encoding, errors
 from gateway.errors import ApiError
 from gateway.publisher import Publisher
 from gateway.routes import ROUTES, AuthStyle, IngestRoute
@@ -103,8 +103,10 @@ class Gateway:
         headers = _headers(scope)
         key = self._authenticate(route, headers)
         _check_content_type(headers)
-        body = await _read_body(receive, headers, self.settings.max_body_bytes)
-        metrics.GATEWAY_BYTES_IN.labels(route.dialect).inc(len(body))
+        wire = await _read_body(receive, headers, self.settings.max_body_bytes)
+        body = encoding.decode(headers.get(b"content-encoding", b""), wire, self.settings.max_decoded_bytes)
+        metrics.GATEWAY_BYTES_IN.labels(route.dialect, "wire").inc(len(wire))
+        metrics.GATEWAY_BYTES_IN.labels(route.dialect, "decoded").inc(len(body))
         try:
             entries = decode(route.format, body)
         except InvalidBody as exc:
@@ -166,9 +168,6 @@ def _check_content_type(headers: dict[bytes, bytes]) -> None:
     media_type = headers.get(b"content-type", b"").split(b";", 1)[0].strip().lower()
     if media_type != b"application/json":
         raise errors.UNSUPPORTED_MEDIA_TYPE
-    encoding = headers.get(b"content-encoding", b"identity").strip().lower()
-    if encoding not in (b"identity", b""):
-        raise errors.unsupported_encoding(encoding.decode("latin-1"))
 
 
 async def _read_body(receive: Receive, headers: dict[bytes, bytes], limit: int) -> bytes:

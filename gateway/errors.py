@@ -55,7 +55,12 @@ UNSUPPORTED_MEDIA_TYPE = ApiError(415, "unsupported_media_type", "Send the body 
 
 
 def unsupported_encoding(encoding: str) -> ApiError:
-    return ApiError(415, "unsupported_content_encoding", f"Content-Encoding {encoding!r} is not supported.")
+    return ApiError(415, "unsupported_content_encoding",
+                    f"Content-Encoding {encoding!r} is not supported; use gzip, deflate or zstd.")
+
+
+def decoded_too_large(limit: int) -> ApiError:
+    return ApiError(413, "decoded_body_too_large", f"The decompressed body exceeds {limit} bytes; send smaller batches.")
 
 
 def unavailable(retry_after_s: int) -> ApiError:

@@ -23,8 +23,8 @@ GATEWAY_REJECTIONS = Counter(
 GATEWAY_RECORDS_ACCEPTED = Counter(
     "sluice_gateway_records_accepted_total", "Log records accepted.", ["dialect"]
 )
-# Request body bytes read, before decoding.
-GATEWAY_BYTES_IN = Counter("sluice_gateway_bytes_in_total", "Request body bytes read.", ["dialect"])
+# Request body bytes, as sent ("wire") and after Content-Encoding was undone ("decoded").
+GATEWAY_BYTES_IN = Counter("sluice_gateway_bytes_in_total", "Request body bytes.", ["dialect", "form"])
 # Time from the first byte of a request to its answer.
 GATEWAY_REQUEST_SECONDS = Histogram(
     "sluice_gateway_request_seconds", "Request latency.", ["dialect"], buckets=_LATENCY_BUCKETS

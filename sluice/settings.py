@@ -56,7 +56,9 @@ class Settings:
     # Gateway.
     gateway_host: str = "127.0.0.1"
     gateway_port: int = 8080
+    # Request bodies as sent, and after gzip/deflate/zstd decoding.
     max_body_bytes: int = 10 * 1024 * 1024
+    max_decoded_bytes: int = 10 * 1024 * 1024
     # How long a request may wait for Kafka's acknowledgement before a 503.
     publish_timeout_s: float = 5.0
     retry_after_s: int = 5
