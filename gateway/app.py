@@ -18,7 +18,6 @@ from gateway.errors import ApiError
 from gateway.publisher import Publisher
 from gateway.routes import ROUTES, AuthStyle, IngestRoute
 from schemas.envelope import Envelope
-from schemas.formats import InvalidBody, decode
 from sluice import metrics
 from sluice.keys import Registry
 from sluice.settings import Settings
@@ -92,10 +91,9 @@ class Gateway:
             status, body = await self._ingest(route, scope, receive, request_id)
             await _respond(send, status, body, ((b"x-request-id", request_id.encode()),))
         except ApiError as err:
-            code = route.error_codes(err.code)
-            metrics.GATEWAY_REJECTIONS.labels(route.dialect, code).inc()
-            status = err.status
-            await _respond_error(send, err, request_id, code)
+            metrics.GATEWAY_REJECTIONS.labels(route.dialect, route.error_codes(err.code)).inc()
+            status, body = route.render_error(route, err, request_id)
+            await _respond(send, status, body, ((b"x-request-id", request_id.encode()), *err.headers))
         metrics.GATEWAY_REQUESTS.labels(route.dialect, str(status)).inc()
         metrics.GATEWAY_REQUEST_SECONDS.labels(route.dialect).observe(time.perf_counter() - started)
 
@@ -107,18 +105,12 @@ class Gateway:
         body = encoding.decode(headers.get(b"content-encoding", b""), wire, self.settings.max_decoded_bytes)
         metrics.GATEWAY_BYTES_IN.labels(route.dialect, "wire").inc(len(wire))
         metrics.GATEWAY_BYTES_IN.labels(route.dialect, "decoded").inc(len(body))
-        try:
-            entries = decode(route.format, body)
-        except InvalidBody as exc:
-            raise ApiError(exc.status, exc.code, exc.message, details=exc.details) from None
-        if not entries:
-            raise ApiError(400, "empty_batch", "The request holds no log entries.")
-        if len(entries) > route.max_entries:
-            raise errors.too_many_entries(len(entries), route.max_entries)
-        envelope = Envelope(route.format.value, key.tenant, request_id, time.time_ns())
-        await self.publisher.publish(body, envelope)
-        metrics.GATEWAY_RECORDS_ACCEPTED.labels(route.dialect).inc(len(entries))
-        return route.success_status, route.success_body(len(entries), request_id)
+        prepared = route.prepare(route, body, self.settings)
+        if prepared.count:
+            envelope = Envelope(route.format.value, key.tenant, request_id, time.time_ns())
+            await self.publisher.publish(prepared.value, envelope)
+            metrics.GATEWAY_RECORDS_ACCEPTED.labels(route.dialect).inc(prepared.count)
+        return route.success_status, prepared.response(request_id)
 
     def _authenticate(self, route: IngestRoute, headers: dict[bytes, bytes]):
         """The key's record, or a 401. A host named ``<customer>.ingest.<region>.<domain>``

@@ -8,7 +8,11 @@ from typing import Callable
 
 import msgspec
 
+from gateway.errors import ApiError
+from gateway.prepare import Prepared, whole_body
+from gateway.profound import accept_valid_entries
 from schemas.formats import Format
+from sluice.settings import Settings
 
 
 class AuthStyle(Enum):
@@ -23,6 +27,10 @@ class AuthStyle(Enum):
 _encode = msgspec.json.encode
 
 
+def error_envelope(route: "IngestRoute", err: ApiError, request_id: str) -> tuple[int, bytes]:
+    return err.status, err.body(request_id, route.error_codes(err.code))
+
+
 @dataclass(frozen=True)
 class IngestRoute:
     path: str
@@ -30,10 +38,14 @@ class IngestRoute:
     auth: AuthStyle
     max_entries: int
     success_status: int
-    success_body: Callable[[int, str], bytes]  # (entries accepted, request id) -> body
+    success_body: Callable[[int, str], bytes] = lambda n, rid: b""  # (entries, request id) -> body
     key_prefix: str = ""  # keys for this dialect must start with it
     # The dialect's own names for our error codes; LogFlux documents upper-case codes.
     error_codes: Callable[[str], str] = str
+    # How a body becomes what is published (Profound accepts entries one by one).
+    prepare: Callable[["IngestRoute", bytes, Settings], Prepared] = whole_body
+    # How an error is answered: (status, body).
+    render_error: Callable[["IngestRoute", ApiError, str], tuple[int, bytes]] = error_envelope
 
     @property
     def dialect(self) -> str:
@@ -50,6 +62,12 @@ def _logflux_code(code: str) -> str:
 def _logflux_success(n: int, rid: str) -> bytes:
     message = "Log entry processed successfully" if n == 1 else f"{n} log entries processed successfully"
     return _encode({"status": "success", "message": message, "request_id": rid})
+
+
+def _profound_error(route: IngestRoute, err: ApiError, request_id: str) -> tuple[int, bytes]:
+    # Profound answers {"detail": ...}; a failure to publish is its documented 500.
+    status = 500 if err.code == "kafka_unavailable" else err.status
+    return status, _encode({"detail": err.message, "request_id": request_id})
 
 
 ROUTES: dict[str, IngestRoute] = {
@@ -76,5 +94,7 @@ ROUTES: dict[str, IngestRoute] = {
                     key_prefix="lf_", error_codes=_logflux_code),
         IngestRoute("/v1/batch", Format.LOGFLUX_BATCH, AuthStyle.BEARER, 100, 202, _logflux_success,
                     key_prefix="lf_", error_codes=_logflux_code),
+        IngestRoute("/v1/logs/custom", Format.PROFOUND_CUSTOM, AuthStyle.API_KEY, 1000, 200,
+                    prepare=accept_valid_entries, render_error=_profound_error),
     )
 }

@@ -51,6 +51,42 @@ LOGS_COLUMNS = """
     INDEX idx_lower_body lower(Body) TYPE text(tokenizer = 'splitByNonAlpha')
 """
 
+HTTP_LOGS_COLUMNS = """
+    TenantId LowCardinality(String) CODEC(ZSTD(1)),
+    Environment LowCardinality(String) CODEC(ZSTD(1)),
+    Source LowCardinality(String) CODEC(ZSTD(1)),
+    RequestId String CODEC(ZSTD(1)),
+    ReceivedAt DateTime64(9) CODEC(Delta(8), ZSTD(1)),
+    VisitId UUID,
+    Timestamp DateTime64(9) CODEC(Delta(8), ZSTD(1)),
+    TimestampTime DateTime DEFAULT toDateTime(Timestamp),
+    ServiceName LowCardinality(String) CODEC(ZSTD(1)),
+    SeverityText LowCardinality(String) CODEC(ZSTD(1)),
+    SeverityNumber UInt8,
+    Body String CODEC(ZSTD(1)),
+    LogAttributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+    Host LowCardinality(String) CODEC(ZSTD(1)),
+    Method LowCardinality(String),
+    Path String CODEC(ZSTD(1)),
+    Status UInt16,
+    ClientIP IPv6,
+    UserAgent String CODEC(ZSTD(1)),
+    Referer String CODEC(ZSTD(1)),
+    QueryParams Map(String, String) CODEC(ZSTD(1)),
+    Bytes Nullable(UInt64),
+    DurationMs Nullable(Float64),
+    Browser LowCardinality(String),
+    BrowserVersion LowCardinality(String),
+    OS LowCardinality(String),
+    Device LowCardinality(String),
+    BotName LowCardinality(String),
+    BotKind LowCardinality(String),
+    ReferralSource LowCardinality(String),
+    ReferralName LowCardinality(String),
+    INDEX idx_path Path TYPE text(tokenizer = 'splitByNonAlpha'),
+    INDEX idx_lower_body lower(Body) TYPE text(tokenizer = 'splitByNonAlpha')
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
@@ -90,6 +126,22 @@ MIGRATIONS: tuple[Migration, ...] = (
         # replay diverts exactly the same records (workers/slowlane.py).
         forwards=("ALTER TABLE {db}.ingest_batches ADD COLUMN IF NOT EXISTS Diverted Array(UInt64)",),
         backwards=("ALTER TABLE {db}.ingest_batches DROP COLUMN IF EXISTS Diverted",),
+    ),
+    Migration(
+        4,
+        "http_logs",
+        # Access logs (Profound): typed HTTP columns, enrichment, and the OTel
+        # columns a log browser expects (Body is the Combined Log Format line).
+        forwards=(
+            f"""CREATE TABLE IF NOT EXISTS {{db}}.http_logs ({HTTP_LOGS_COLUMNS})
+            ENGINE = MergeTree
+            PARTITION BY toDate(ReceivedAt)
+            ORDER BY (TenantId, toStartOfFiveMinutes(Timestamp), Host, Timestamp)
+            TTL toDateTime(ReceivedAt) + toIntervalDay({{retention_days}})
+            SETTINGS ttl_only_drop_parts = 1,
+                     non_replicated_deduplication_window = {{dedup_window}}""",
+        ),
+        backwards=("DROP TABLE IF EXISTS {db}.http_logs",),
     ),
 )
 

@@ -16,6 +16,7 @@ import msgspec
 from schemas import dialects as d
 from schemas import logflux as lf
 from schemas import native as n
+from schemas import profound as pf
 
 
 class Format(str, enum.Enum):
@@ -25,6 +26,7 @@ class Format(str, enum.Enum):
     LOGINFORMANT_SINGLE = "loginformant.single.v1"
     LOGFLUX_BATCH = "logflux.batch.v1"
     LOGFLUX_SINGLE = "logflux.ingest.v1"
+    PROFOUND_CUSTOM = "profound.custom.v1"
     NATIVE_RECORD = "sluice.record.v1"
     NATIVE_BATCH = "sluice.batch.v1"
 
@@ -81,6 +83,8 @@ _SPECS: dict[Format, _Spec] = {
     Format.LOGINFORMANT_SINGLE: _Spec(d.LogInformantLog, None),
     Format.LOGFLUX_BATCH: _Spec(lf.LogFluxBatch, "entries", **_LOGFLUX_CODES),
     Format.LOGFLUX_SINGLE: _Spec(lf.LogFluxEntry, None, **_LOGFLUX_CODES),
+    # The gateway checked each entry against the clock; the worker only decodes.
+    Format.PROFOUND_CUSTOM: _Spec(pf.Published, None, check=lambda published, where: None),
     Format.NATIVE_RECORD: _Spec(n.LogRecord, None),
     Format.NATIVE_BATCH: _Spec(n.LogBatch, "records"),
 }

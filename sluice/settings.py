@@ -61,6 +61,9 @@ class Settings:
     max_decoded_bytes: int = 10 * 1024 * 1024
     # How long a request may wait for Kafka's acknowledgement before a 503.
     publish_timeout_s: float = 5.0
+    # Profound entries older or further ahead than this are validation errors.
+    profound_max_age_s: float = 7 * 86400
+    profound_max_ahead_s: float = 86400
     retry_after_s: int = 5
 
     # ClickHouse. Empty URL: the embedded engine at <state_dir>/clickhouse.

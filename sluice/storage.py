@@ -62,14 +62,15 @@ def migrate(client: Client, settings: Settings) -> list[int]:
 
 def _sync_retention(client: Client, settings: Settings) -> None:
     db = settings.clickhouse_database
-    ddl = client.command(f"SHOW CREATE TABLE {db}.logs")
-    match = re.search(r"toIntervalDay\((\d+)\)", str(ddl))
-    if match and int(match.group(1)) != settings.retention_days:
-        client.command(
-            f"ALTER TABLE {db}.logs MODIFY TTL toDateTime(ReceivedAt) + toIntervalDay({int(settings.retention_days)})",
-            settings={"materialize_ttl_after_modify": 0},
-        )
-        log.info("logs retention set to %d days", settings.retention_days)
+    for table in ("logs", "http_logs"):
+        ddl = client.command(f"SHOW CREATE TABLE {db}.{table}")
+        match = re.search(r"toIntervalDay\((\d+)\)", str(ddl))
+        if match and int(match.group(1)) != settings.retention_days:
+            client.command(
+                f"ALTER TABLE {db}.{table} MODIFY TTL toDateTime(ReceivedAt) + toIntervalDay({int(settings.retention_days)})",
+                settings={"materialize_ttl_after_modify": 0},
+            )
+            log.info("%s retention set to %d days", table, settings.retention_days)
 
 
 class Storage:

@@ -10,6 +10,7 @@ from schemas.envelope import EnvelopeError, from_headers
 from schemas.formats import Format, InvalidBody, decode
 from sluice import metrics
 from workers.budget import TokenBuckets
+from workers.access import normalize_profound
 from workers.decrypt import Decryptor
 from workers.logflux import entry_value, normalize_logflux
 from workers.normalize import LogRow, normalize
@@ -70,6 +71,8 @@ def rows_of(value: bytes | None, headers: Iterable[tuple[str, bytes]] | dict,
     except InvalidBody as exc:
         return _refuse(value, exc.code.lower(), exc.message)
     metrics.WORKER_RECORDS_CONSUMED.labels(fmt.value).inc()
+    if fmt is Format.PROFOUND_CUSTOM:
+        return Outcome(normalize_profound(entries, envelope), [])
     if fmt not in _LOGFLUX:
         return Outcome(normalize(fmt, entries, envelope), [])
     if context.decryptor is None:

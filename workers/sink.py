@@ -12,23 +12,13 @@ from clickhouse_connect.driver.client import Client
 from sluice import metrics
 from sluice.settings import Settings
 from sluice.storage import Storage
+from workers.access import HttpRow, http_arrow
+from workers.arrow import map_array, timestamps
 from workers.batches import Batch, Intent
 from workers.normalize import LogRow
 
 log = logging.getLogger(__name__)
 
-_TS = pa.timestamp("ns", tz="UTC")
-
-
-def _map_array(maps: tuple[dict[str, str], ...]) -> pa.MapArray:
-    # Built from flat key/value arrays: several times faster than lists of pairs.
-    offsets, keys, values = [0], [], []
-    for m in maps:
-        keys.extend(m)
-        values.extend(m.values())
-        offsets.append(len(keys))
-    return pa.MapArray.from_arrays(pa.array(offsets, pa.int32()), pa.array(keys, pa.string()),
-                                   pa.array(values, pa.string()))
 
 
 def to_arrow(rows: list[LogRow]) -> pa.Table:
@@ -40,8 +30,8 @@ def to_arrow(rows: list[LogRow]) -> pa.Table:
         "Environment": pa.array(c["environment"], pa.string()),
         "Source": pa.array(c["source"], pa.string()),
         "RequestId": pa.array(c["request_id"], pa.string()),
-        "ReceivedAt": pa.array(c["received_ns"], pa.int64()).cast(_TS),
-        "Timestamp": pa.array(c["timestamp_ns"], pa.int64()).cast(_TS),
+        "ReceivedAt": timestamps(c["received_ns"]),
+        "Timestamp": timestamps(c["timestamp_ns"]),
         "SeverityText": pa.array(c["severity_text"], pa.string()),
         "SeverityNumber": pa.array(c["severity_number"], pa.uint8()),
         "ServiceName": pa.array(c["service"], pa.string()),
@@ -51,8 +41,8 @@ def to_arrow(rows: list[LogRow]) -> pa.Table:
         "TraceFlags": pa.array(c["trace_flags"], pa.uint8()),
         "ScopeName": pa.array(c["scope_name"], pa.string()),
         "ScopeVersion": pa.array(c["scope_version"], pa.string()),
-        "ResourceAttributes": _map_array(c["resource_attributes"]),
-        "LogAttributes": _map_array(c["log_attributes"]),
+        "ResourceAttributes": map_array(c["resource_attributes"]),
+        "LogAttributes": map_array(c["log_attributes"]),
     })
 
 
@@ -70,18 +60,20 @@ class ClickHouseSink:
         rows, diverted = batch.rows, batch.diverted
         if not rows and not diverted:
             return
+        logs = [r for r in rows if type(r) is LogRow]
+        http = [r for r in rows if type(r) is HttpRow]
         if not batch.replay:
             client.insert(
                 f"{self.db}.ingest_batches",
                 [[batch.topic, batch.partition, batch.first, batch.last, len(rows), diverted]],
                 column_names=["Topic", "Partition", "FirstOffset", "LastOffset", "Rows", "Diverted"],
             )
-        if not rows:
-            return
-        client.insert_arrow(
-            f"{self.db}.logs", to_arrow(rows),
-            settings={"insert_deduplicate": 1, "insert_deduplication_token": batch.token},
-        )
+        # Each table keeps its own deduplication log, so one token serves both.
+        dedup = {"insert_deduplicate": 1, "insert_deduplication_token": batch.token}
+        if logs:
+            client.insert_arrow(f"{self.db}.logs", to_arrow(logs), settings=dedup)
+        if http:
+            client.insert_arrow(f"{self.db}.http_logs", http_arrow(http), settings=dedup)
 
     def intents(self, client: Client, topic: str, partition: int, offset: int) -> list[Intent]:
         """Recorded batch ranges of ``topic``/``partition`` that end at or after ``offset``."""

@@ -1,0 +1,31 @@
+"""From a request body to what is published: all or nothing, or entry by entry."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, NamedTuple
+
+from gateway import errors
+from gateway.errors import ApiError
+from schemas.formats import InvalidBody, decode
+from sluice.settings import Settings
+
+
+class Prepared(NamedTuple):
+    value: bytes  # the Kafka record's value
+    count: int  # entries in it; with none, nothing is published
+    response: Callable[[str], bytes]  # request id -> the success body
+
+
+def whole_body(route: Any, body: bytes, settings: Settings) -> Prepared:
+    """All or nothing: the body is published as sent when every entry is valid."""
+    try:
+        entries = decode(route.format, body)
+    except InvalidBody as exc:
+        raise ApiError(exc.status, exc.code, exc.message, details=exc.details) from None
+    if not entries:
+        raise ApiError(400, "empty_batch", "The request holds no log entries.")
+    if len(entries) > route.max_entries:
+        raise errors.too_many_entries(len(entries), route.max_entries)
+    return Prepared(body, len(entries), lambda rid: route.success_body(len(entries), rid))
+
+

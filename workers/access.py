@@ -1,0 +1,104 @@
+"""Profound access-log entries to ``HttpRow``s for ``sluice.http_logs``, enriched."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import NamedTuple
+from urllib.parse import urlencode
+
+import pyarrow as pa
+
+from schemas.envelope import Envelope
+from schemas.profound import Published, timestamp_s
+from workers.arrow import map_array, timestamps
+from workers.enrich import classify, referral
+from workers.normalize import flatten
+
+
+
+class HttpRow(NamedTuple):
+    tenant: str
+    request_id: str
+    received_ns: int
+    visit_id: str  # assigned by the gateway, returned to the client as first_visit_id
+    timestamp_ns: int
+    severity_text: str  # from the status class: 5xx ERROR, 4xx WARN, else INFO
+    severity_number: int
+    body: str  # the request as a Combined Log Format line
+    host: str
+    method: str
+    path: str
+    status: int
+    client_ip: str
+    user_agent: str
+    referer: str
+    query_params: dict[str, str]
+    bytes_sent: int | None
+    duration_ms: float | None
+    browser: str
+    browser_version: str
+    os: str
+    device: str
+    bot_name: str
+    bot_kind: str
+    referral_source: str
+    referral_name: str
+
+
+def _severity(status: int) -> tuple[str, int]:
+    if status >= 500:
+        return "ERROR", 17
+    if status >= 400:
+        return "WARN", 13
+    return "INFO", 9
+
+
+def combined_log_line(ts_s: float, ip: str, method: str, path: str, query: dict[str, str], status: int,
+                      bytes_sent: int | None, referer: str, user_agent: str) -> str:
+    when = datetime.fromtimestamp(ts_s, timezone.utc).strftime("%d/%b/%Y:%H:%M:%S +0000")
+    target = f"{path}?{urlencode(query)}" if query else path
+    size = "-" if bytes_sent is None else str(bytes_sent)
+    return f'{ip} - - [{when}] "{method} {target} HTTP/1.1" {status} {size} "{referer or "-"}" "{user_agent}"'
+
+
+def normalize_profound(published: list[Published], env: Envelope) -> list[HttpRow]:
+    rows = []
+    for batch in published:
+        for visit_id, e in zip(batch.visit_ids, batch.entries):
+            ts = timestamp_s(e.timestamp)
+            query = flatten(e.query_params)
+            client = classify(e.user_agent)
+            source = referral(e.referer, query, e.host)
+            rows.append(HttpRow(
+                env.tenant, env.request_id, env.received_ns, visit_id, round(ts * 1e9),
+                *_severity(e.status_code),
+                combined_log_line(ts, e.ip, e.method, e.path, query, e.status_code, e.bytes_sent,
+                                  e.referer or "", e.user_agent),
+                e.host, e.method, e.path, e.status_code, e.ip, e.user_agent, e.referer or "", query,
+                e.bytes_sent, e.duration_ms, *client, *source,
+            ))
+    return rows
+
+
+def http_arrow(rows: list[HttpRow]) -> pa.Table:
+    c = dict(zip(HttpRow._fields, zip(*rows)))
+    strings = {
+        "TenantId": "tenant", "RequestId": "request_id", "VisitId": "visit_id", "SeverityText": "severity_text",
+        "Body": "body", "Host": "host", "ServiceName": "host", "Method": "method", "Path": "path",
+        "ClientIP": "client_ip", "UserAgent": "user_agent", "Referer": "referer", "Browser": "browser",
+        "BrowserVersion": "browser_version", "OS": "os", "Device": "device", "BotName": "bot_name",
+        "BotKind": "bot_kind", "ReferralSource": "referral_source", "ReferralName": "referral_name",
+    }
+    table = {column: pa.array(c[field], pa.string()) for column, field in strings.items()}
+    table.update({
+        "Environment": pa.array(["production"] * len(rows), pa.string()),
+        "Source": pa.array(["profound"] * len(rows), pa.string()),
+        "ReceivedAt": timestamps(c["received_ns"]),
+        "Timestamp": timestamps(c["timestamp_ns"]),
+        "SeverityNumber": pa.array(c["severity_number"], pa.uint8()),
+        "Status": pa.array(c["status"], pa.uint16()),
+        "QueryParams": map_array(c["query_params"]),
+        "Bytes": pa.array(c["bytes_sent"], pa.uint64()),
+        "DurationMs": pa.array(c["duration_ms"], pa.float64()),
+    })
+    return pa.table(table)
