@@ -27,6 +27,7 @@ def pipeline_settings(bootstrap: str, state_dir, **overrides) -> Settings:
         native_topic=f"records-{uid}",
         dlq_topic=f"dlq-{uid}",
         secrets_topic=f"secrets-{uid}",
+        slow_topic=f"slow-{uid}",
         worker_group=f"workers-{uid}",
         gateway_port=free_port(),
         worker_port=free_port(),
