@@ -74,7 +74,17 @@ async def read(settings: Settings) -> Snapshot:
                     pending.discard(tp)
     finally:
         await consumer.stop()
-    snap.letters = [x for x in snap.letters if x.position not in snap.replayed]
+    # A worker that restarts between dead-lettering and committing sends the
+    # letter again: keep one letter per source record and value.
+    seen: set[tuple[str, str, str, int]] = set()
+    unique = []
+    for x in snap.letters:
+        origin = (x.header(dl.SOURCE_TOPIC), x.header(dl.SOURCE_PARTITION), x.header(dl.SOURCE_OFFSET),
+                  hash(x.value))
+        if origin not in seen and x.position not in snap.replayed:
+            seen.add(origin)
+            unique.append(x)
+    snap.letters = unique
     return snap
 
 

@@ -1,0 +1,155 @@
+import json
+import time
+from datetime import datetime, timezone
+
+import httpx
+import pytest
+
+from gateway.app import Gateway
+from gateway.errors import unavailable
+from schemas.envelope import Envelope
+from schemas.formats import Format, decode
+from schemas.profound import LIMITS
+from schemas.registry import TenantRecord
+from sluice.keys import Registry, new_key
+from sluice.settings import load_settings
+from tests.unit.test_gateway import RecordingPublisher
+from workers.access import combined_log_line, normalize_profound
+from workers.enrich import classify, referral
+
+NOW = time.time()
+
+
+def good(**changes):
+    entry = {"timestamp": datetime.fromtimestamp(NOW, timezone.utc).isoformat(), "method": "GET",
+             "host": "example.com", "path": "/products", "status_code": 200, "ip": "192.168.1.1",
+             "user_agent": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+                           "Chrome/120.0.0.0 Safari/537.36"}
+    entry.update(changes)
+    return {k: v for k, v in entry.items() if v is not ...}
+
+
+@pytest.fixture
+def client():
+    registry = Registry()
+    key, record = new_key("acme")
+    registry.apply(TenantRecord("acme", "t"))
+    registry.apply(record)
+    publisher = RecordingPublisher()
+    app = Gateway(load_settings({}), registry, publisher)
+    c = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw")
+    return c, {"X-API-KEY": key}, publisher
+
+
+async def post(client, body):
+    c, headers, _ = client
+    return await c.post("/v1/logs/custom", json=body, headers=headers)
+
+
+@pytest.mark.parametrize("field", sorted(LIMITS))
+async def test_every_length_limit_at_its_boundary(client, field):
+    limit = LIMITS[field]
+    at = "1" * limit if field != "ip" else "::ffff:192.168.1.1".rjust(limit, "0")[:limit]
+    over = "1" * (limit + 1)
+    ok, bad = good(**{field: at}), good(**{field: over})
+    if field == "ip":  # the longest valid IPv6 text form is 45 characters
+        ok = good(ip="ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255")
+        assert len(ok["ip"]) == 45
+    r = await post(client, [ok, bad])
+    assert r.status_code == 200
+    body = r.json()
+    assert body["message"] == "Processing 1 log entries"
+    assert body["errors"] == [f"Invalid log format: entry 1: {field} must be at most {limit} characters"]
+
+
+@pytest.mark.parametrize("change, error", [
+    ({"status_code": 99}, "status_code must be between 100 and 599"),
+    ({"status_code": 600}, "status_code must be between 100 and 599"),
+    ({"ip": "999.1.1.1"}, "ip must be an IPv4 or IPv6 address"),
+    ({"bytes_sent": -1}, "bytes_sent must be >= 0"),
+    ({"duration_ms": -0.5}, "duration_ms must be >= 0"),
+    ({"timestamp": NOW - 8 * 86400}, "timestamp out of reasonable range"),
+    ({"timestamp": NOW + 2 * 86400}, "timestamp out of reasonable range"),
+    ({"timestamp": "soon"}, "timestamp must be a Unix timestamp or an ISO 8601 string"),
+    ({"query_params": {"k" * 101: "v"}}, "query_params keys must be at most 100 characters"),
+    ({"query_params": {"k": "v" * 1001}}, "query_params values must be at most 1000 characters"),
+    ({"ip": ...}, "ip is required"),
+    ({"status_code": "200"}, "status_code: Expected `int`, got `str`"),
+])
+async def test_invalid_entries_are_reported_and_valid_ones_published(client, change, error):
+    r = await post(client, [good(), good(**change), good(path="/third")])
+    body = r.json()
+    assert r.status_code == 200 and body["status"] == "accepted"
+    assert body["message"] == "Processing 2 log entries"
+    assert body["errors"] == [f"Invalid log format: entry 1: {error}"]
+    (value, env), = client[2].published
+    published = decode(Format.PROFOUND_CUSTOM, value)[0]
+    assert [e.path for e in published.entries] == ["/products", "/third"]
+    assert published.visit_ids[0] == body["first_visit_id"] and len(set(published.visit_ids)) == 2
+    assert env.format == "profound.custom.v1"
+
+
+@pytest.mark.parametrize("ts", [NOW, NOW * 1000, int(NOW), datetime.fromtimestamp(NOW, timezone.utc).isoformat(),
+                                datetime.fromtimestamp(NOW, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")])
+async def test_both_timestamp_forms(client, ts):
+    r = await post(client, [good(timestamp=ts, ip="2001:db8::1", query_params={"page": "1"},
+                                 referer="https://chatgpt.com/", bytes_sent=0, duration_ms=0)])
+    assert r.json()["errors"] == [] and r.json()["message"] == "Processing 1 log entries"
+
+
+async def test_limits_of_the_request(client):
+    c, headers, publisher = client
+    r = await c.post("/v1/logs/custom", json={"logs": []}, headers=headers)
+    assert r.status_code == 400 and "array" in r.json()["detail"]
+    r = await post(client, [good()] * 1001)
+    assert r.status_code == 413
+    r = await post(client, [good(status_code=1)])
+    assert r.json() == {"status": "accepted", "message": "Processing 0 log entries", "first_visit_id": None,
+                        "errors": ["Invalid log format: entry 0: status_code must be between 100 and 599"],
+                        "request_id": r.headers["x-request-id"]}
+    assert publisher.published == []  # nothing valid, nothing published
+    r = await c.post("/v1/logs/custom", json=[good()], headers={"x-api-key": "wrong"})
+    assert r.status_code == 401 and r.json()["detail"]
+
+
+async def test_kafka_failure_is_500_with_detail_and_nothing_published(client):
+    c, headers, publisher = client
+    publisher.fail = True
+    r = await post(client, [good(), good()])
+    assert r.status_code == 500 and "detail" in r.json()
+    assert publisher.published == []
+
+
+def test_rows_are_enriched_and_browsable():
+    body = json.dumps({"visit_ids": ["11111111-1111-1111-1111-111111111111"], "entries": [good(
+        timestamp=1_700_000_000, status_code=503, ip="2001:db8::1", query_params={"utm_source": "chatgpt.com"},
+        referer="https://chatgpt.com/", bytes_sent=512, duration_ms=12.5,
+        user_agent="Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; GPTBot/1.2; +https://openai.com/gptbot)",
+    )]}).encode()
+    (row,) = normalize_profound(decode(Format.PROFOUND_CUSTOM, body), Envelope("profound.custom.v1", "acme", "r", 5))
+    assert (row.severity_text, row.severity_number, row.status, row.client_ip) == ("ERROR", 17, 503, "2001:db8::1")
+    assert (row.bot_name, row.bot_kind, row.referral_source, row.referral_name) == ("GPTBot", "ai_agent", "ai_assistant", "chatgpt")
+    assert row.timestamp_ns == 1_700_000_000 * 10**9 and row.visit_id.startswith("1111")
+    assert row.body == ('2001:db8::1 - - [14/Nov/2023:22:13:20 +0000] "GET /products?utm_source=chatgpt.com HTTP/1.1" '
+                        '503 512 "https://chatgpt.com/" "' + row.user_agent + '"')
+
+
+def test_classification_and_referrals():
+    iphone = classify("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
+                      "(KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1")
+    assert (iphone.browser, iphone.os, iphone.device, iphone.bot_kind) == ("Mobile Safari", "iOS", "iPhone", "")
+    assert classify("Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)").bot_kind == "search_engine"
+    assert classify("Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; ClaudeBot/1.0; "
+                    "+claudebot@anthropic.com)")[4:] == ("ClaudeBot", "ai_agent")
+    assert referral("https://www.google.com/search?q=x", {}, "example.com") == ("search", "google")
+    assert referral("https://www.perplexity.ai/search", {}, "example.com") == ("ai_assistant", "perplexity")
+    assert referral("https://t.co/abc", {}, "example.com") == ("social", "x")
+    assert referral(None, {}, "example.com") == ("direct", "")
+    assert referral("https://example.com/a", {}, "example.com:443") == ("internal", "example.com")
+    assert referral(None, {"utm_source": "newsletter"}, "example.com") == ("campaign", "newsletter")
+    assert referral("https://blog.example.net/", {}, "example.com") == ("other", "blog.example.net")
+
+
+def test_combined_log_line_without_optional_fields():
+    assert combined_log_line(0, "1.2.3.4", "POST", "/x", {}, 201, None, "", "curl/8") == \
+        '1.2.3.4 - - [01/Jan/1970:00:00:00 +0000] "POST /x HTTP/1.1" 201 - "-" "curl/8"'
