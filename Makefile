@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-unit test-integration bench bench-worker bench-logflux broker clean
+.PHONY: run test test-unit test-integration bench bench-worker bench-logflux bench-profound broker clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ bench-worker: $(STAMP)
 ## bench-logflux: encrypted entries with a warm key cache, and during a fresh-salt flood
 bench-logflux: $(STAMP)
 	$(BIN)/python -m bench.logflux
+
+## bench-profound: access logs end to end with enrichment, against plain logs
+bench-profound: $(STAMP)
+	$(BIN)/python -m bench.profound
 
 broker: $(STAMP)
 	$(BIN)/sluice broker fetch

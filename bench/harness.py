@@ -29,14 +29,14 @@ class Bench:
     key: str  # slk_ key of tenant "bench"
     logflux_key: str  # lf_ key of tenant "bench"
 
-    def rows(self, tenant: str = "bench") -> int:
-        return sql(self.settings, f"SELECT count() FROM sluice.logs WHERE TenantId = '{tenant}'")[0][0]
+    def rows(self, tenant: str = "bench", table: str = "logs") -> int:
+        return sql(self.settings, f"SELECT count() FROM sluice.{table} WHERE TenantId = '{tenant}'")[0][0]
 
-    def wait_rows(self, n: int, tenant: str = "bench", timeout_s: float = 600) -> None:
+    def wait_rows(self, n: int, tenant: str = "bench", table: str = "logs", timeout_s: float = 600) -> None:
         deadline = time.monotonic() + timeout_s
-        while self.rows(tenant) < n:
+        while self.rows(tenant, table) < n:
             if time.monotonic() > deadline:
-                raise TimeoutError(f"only {self.rows(tenant)} of {n} rows after {timeout_s}s")
+                raise TimeoutError(f"only {self.rows(tenant, table)} of {n} rows after {timeout_s}s")
             time.sleep(0.1)
 
 
