@@ -87,19 +87,23 @@ HTTP_LOGS_COLUMNS = """
     INDEX idx_lower_body lower(Body) TYPE text(tokenizer = 'splitByNonAlpha')
 """
 
+def _log_table(name: str, columns: str, sort_key: str) -> str:
+    """A tenant-first log table: daily partitions by receive time, dropped whole by the
+    retention TTL, and a deduplication window so a replayed insert is ignored."""
+    return f"""CREATE TABLE IF NOT EXISTS {{db}}.{name} ({columns})
+            ENGINE = MergeTree
+            PARTITION BY toDate(ReceivedAt)
+            ORDER BY (TenantId, toStartOfFiveMinutes(Timestamp), {sort_key}, Timestamp)
+            TTL toDateTime(ReceivedAt) + toIntervalDay({{retention_days}})
+            SETTINGS ttl_only_drop_parts = 1,
+                     non_replicated_deduplication_window = {{dedup_window}}"""
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
         "logs",
-        forwards=(
-            f"""CREATE TABLE IF NOT EXISTS {{db}}.logs ({LOGS_COLUMNS})
-            ENGINE = MergeTree
-            PARTITION BY toDate(ReceivedAt)
-            ORDER BY (TenantId, toStartOfFiveMinutes(Timestamp), ServiceName, Timestamp)
-            TTL toDateTime(ReceivedAt) + toIntervalDay({{retention_days}})
-            SETTINGS ttl_only_drop_parts = 1,
-                     non_replicated_deduplication_window = {{dedup_window}}""",
-        ),
+        forwards=(_log_table("logs", LOGS_COLUMNS, "ServiceName"),),
         backwards=("DROP TABLE IF EXISTS {db}.logs",),
     ),
     Migration(
@@ -132,15 +136,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         "http_logs",
         # Access logs (Profound): typed HTTP columns, enrichment, and the OTel
         # columns a log browser expects (Body is the Combined Log Format line).
-        forwards=(
-            f"""CREATE TABLE IF NOT EXISTS {{db}}.http_logs ({HTTP_LOGS_COLUMNS})
-            ENGINE = MergeTree
-            PARTITION BY toDate(ReceivedAt)
-            ORDER BY (TenantId, toStartOfFiveMinutes(Timestamp), Host, Timestamp)
-            TTL toDateTime(ReceivedAt) + toIntervalDay({{retention_days}})
-            SETTINGS ttl_only_drop_parts = 1,
-                     non_replicated_deduplication_window = {{dedup_window}}""",
-        ),
+        forwards=(_log_table("http_logs", HTTP_LOGS_COLUMNS, "Host"),),
         backwards=("DROP TABLE IF EXISTS {db}.http_logs",),
     ),
 )

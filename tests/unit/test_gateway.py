@@ -31,15 +31,23 @@ class RecordingPublisher:
         self.published.append((body, envelope))
 
 
+def make_gateway(tenant: str = "acme", prefixes: tuple[str, ...] = ("slk_",), **settings):
+    """A gateway over an in-memory registry holding one key per prefix, and its recording publisher."""
+    registry = Registry()
+    registry.apply(TenantRecord(tenant, "t"))
+    keys = []
+    for prefix in prefixes:
+        key, record = new_key(tenant, prefix=prefix)
+        registry.apply(record)
+        keys.append(key)
+    publisher = RecordingPublisher()
+    app = Gateway(load_settings({}, **settings), registry, publisher)
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw"), keys, publisher
+
+
 @pytest.fixture
 def setup():
-    registry = Registry()
-    key, record = new_key("acme")
-    registry.apply(TenantRecord("acme", "t"))
-    registry.apply(record)
-    publisher = RecordingPublisher()
-    app = Gateway(load_settings({}, max_body_bytes=4096), registry, publisher)
-    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw")
+    client, (key,), publisher = make_gateway(max_body_bytes=4096)
     return client, key, publisher
 
 

@@ -2,18 +2,14 @@ import base64
 import json
 from pathlib import Path
 
-import httpx
 import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from gateway.app import Gateway, customer_of
+from gateway.app import customer_of
 from schemas.envelope import Envelope
 from schemas.formats import Format, InvalidBody, decode
-from schemas.registry import TenantRecord
-from sluice.keys import Registry, new_key
-from sluice.settings import load_settings
 from tests.logflux_client import entry
-from tests.unit.test_gateway import RecordingPublisher
+from tests.unit.test_gateway import make_gateway
 from workers.decrypt import DecryptError, Decryptor, KeyCache, derive
 from workers.logflux import body_and_attributes, entry_value, normalize_logflux
 
@@ -145,14 +141,8 @@ def test_customer_host_names():
 
 @pytest.fixture
 def gateway():
-    registry = Registry()
-    lf_key, lf_record = new_key("c12345", prefix="lf_")
-    plain_key, plain_record = new_key("c12345")
-    for r in (TenantRecord("c12345", "t"), lf_record, plain_record):
-        registry.apply(r)
-    publisher = RecordingPublisher()
-    app = Gateway(load_settings({}), registry, publisher)
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw"), lf_key, plain_key, publisher
+    client, (lf_key, plain_key), publisher = make_gateway("c12345", ("lf_", "slk_"))
+    return client, lf_key, plain_key, publisher
 
 
 async def test_logflux_endpoints_answer_as_documented(gateway):

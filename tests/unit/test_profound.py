@@ -2,18 +2,12 @@ import json
 import time
 from datetime import datetime, timezone
 
-import httpx
 import pytest
 
-from gateway.app import Gateway
-from gateway.errors import unavailable
 from schemas.envelope import Envelope
 from schemas.formats import Format, decode
 from schemas.profound import LIMITS
-from schemas.registry import TenantRecord
-from sluice.keys import Registry, new_key
-from sluice.settings import load_settings
-from tests.unit.test_gateway import RecordingPublisher
+from tests.unit.test_gateway import make_gateway
 from workers.access import combined_log_line, normalize_profound
 from workers.enrich import classify, referral
 
@@ -31,13 +25,7 @@ def good(**changes):
 
 @pytest.fixture
 def client():
-    registry = Registry()
-    key, record = new_key("acme")
-    registry.apply(TenantRecord("acme", "t"))
-    registry.apply(record)
-    publisher = RecordingPublisher()
-    app = Gateway(load_settings({}), registry, publisher)
-    c = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw")
+    c, (key,), publisher = make_gateway()
     return c, {"X-API-KEY": key}, publisher
 
 
