@@ -13,13 +13,14 @@ import secrets
 import time
 from typing import Awaitable, Callable
 
-from gateway import encoding, errors
+from gateway import encoding, errors, query
 from gateway.errors import ApiError
 from gateway.publisher import Publisher
 from gateway.routes import ROUTES, AuthStyle, IngestRoute
 from schemas.envelope import Envelope
 from sluice import metrics
 from sluice.keys import Registry
+from sluice.query.backend import QueryBackend
 from sluice.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,7 @@ class Gateway:
         self.settings = settings
         self.registry = registry
         self.publisher = publisher
+        self.query_backend = QueryBackend(settings)
         self._on_startup = on_startup
         self._on_shutdown = on_shutdown
 
@@ -79,6 +81,9 @@ class Gateway:
             body, content_type = metrics.exposition()
             await _respond(send, 200, body, ((b"content-type", content_type.encode()),))
             return
+        if path == "/v1/logs/query":
+            await self._query(scope, receive, send)
+            return
         route = ROUTES.get(path)
         request_id = new_request_id()
         if route is None:
@@ -96,6 +101,25 @@ class Gateway:
             await _respond(send, status, body, ((b"x-request-id", request_id.encode()), *err.headers))
         metrics.GATEWAY_REQUESTS.labels(route.dialect, str(status)).inc()
         metrics.GATEWAY_REQUEST_SECONDS.labels(route.dialect).observe(time.perf_counter() - started)
+
+    async def _query(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request_id = new_request_id()
+        started = time.perf_counter()
+        try:
+            if scope["method"] not in ("GET", "POST"):
+                raise errors.method_not_allowed("GET, POST")
+            headers = _headers(scope)
+            tenant = query.tenant_of(self.registry, headers)
+            body = await _read_body(receive, headers, 1 << 20) if scope["method"] == "POST" else b""
+            request = query.parse_request(scope["method"], scope.get("query_string", b""), body)
+            status, payload = 200, await query.search(self.settings, self.query_backend, tenant, request)
+            await _respond(send, 200, payload, ((b"x-request-id", request_id.encode()),))
+        except ApiError as err:
+            metrics.GATEWAY_REJECTIONS.labels("query", err.code).inc()
+            status = err.status
+            await _respond_error(send, err, request_id)
+        metrics.GATEWAY_REQUESTS.labels("query", str(status)).inc()
+        metrics.GATEWAY_REQUEST_SECONDS.labels("query").observe(time.perf_counter() - started)
 
     async def _ingest(self, route: IngestRoute, scope: Scope, receive: Receive, request_id: str) -> tuple[int, bytes]:
         headers = _headers(scope)

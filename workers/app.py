@@ -118,9 +118,13 @@ def create_app(settings: Settings, storage: Storage, fatal: Fatal | None = None)
         Not served with a ClickHouse server: there, read ClickHouse directly with its own access control."""
 
         async def post(self, request):
-            statement = (await request.read()).decode()
+            # Plain SQL text, or JSON {"sql", "parameters", "settings"} from the query API.
+            raw = await request.read()
+            query = msgspec.json.decode(raw) if raw[:1] == b"{" else {"sql": raw.decode()}
+            options = {**query.get("settings", {}), "readonly": 2}
             try:
-                result = await storage.run(lambda client: client.query(statement, settings={"readonly": 2}))
+                result = await storage.run(lambda client: client.query(
+                    query["sql"], parameters=query.get("parameters"), settings=options))
             except Exception as exc:
                 return self.bytes(msgspec.json.encode({"error": str(exc)}), status=400,
                                   content_type="application/json")

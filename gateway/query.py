@@ -1,0 +1,53 @@
+"""``/v1/logs/query`` (POST JSON, or GET with query-string parameters): LogTrace's search API."""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import parse_qsl
+
+import msgspec
+
+from gateway.errors import ApiError
+from sluice.keys import Registry
+from sluice.query.backend import QueryBackend
+from sluice.query.search import SearchRequest, QueryError, build, page
+from sluice.settings import Settings
+
+_request = msgspec.json.Decoder(SearchRequest)
+
+
+def parse_request(method: str, query_string: bytes, body: bytes) -> SearchRequest:
+    try:
+        if method == "GET":
+            fields = dict(parse_qsl(query_string.decode("latin-1")))
+            if "limit" in fields:
+                fields["limit"] = int(fields["limit"])
+            return msgspec.convert(fields, SearchRequest)
+        return _request.decode(body or b"{}")
+    except (msgspec.ValidationError, ValueError) as exc:
+        raise ApiError(400, "invalid_request", f"Bad search request: {exc}") from None
+
+
+async def search(settings: Settings, backend: QueryBackend, tenant: str, request: SearchRequest) -> bytes:
+    """The response body for one page of results; QueryError becomes an ApiError."""
+    started = time.perf_counter()
+    try:
+        sql, params = build(request, tenant, settings.clickhouse_database, time.time_ns())
+        rows = await backend.rows(sql, params)
+    except QueryError as exc:
+        raise ApiError(exc.status, exc.code, exc.message) from None
+    records, more, cursor = page(rows, request.limit)
+    meta = {"count": len(records), "has_more": more, "next_cursor": cursor,
+            "took_ms": round((time.perf_counter() - started) * 1000, 1)}
+    return msgspec.json.encode({"logs": records, "meta": meta})
+
+
+def tenant_of(registry: Registry, headers: dict[bytes, bytes]) -> str:
+    raw = headers.get(b"authorization", b"").decode("latin-1").strip()
+    scheme, _, token = raw.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(401, "missing_api_key", "Send your API key as Authorization: Bearer <key>.")
+    record = registry.authenticate(token.strip())
+    if record is None:
+        raise ApiError(401, "invalid_api_key", "The API key is not valid or has been revoked.")
+    return record.tenant

@@ -1,0 +1,1 @@
+"""The LogTrace query language (KQL-style) and its translation to parameterized ClickHouse SQL."""

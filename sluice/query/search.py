@@ -1,0 +1,101 @@
+"""A search request to one tenant-scoped, keyset-paginated SQL query, and its rows back to JSON.
+
+Results are newest first. The cursor is the last row's (Timestamp, row key):
+the next page continues strictly below it, so rows arriving meanwhile never
+shift a page (they are newer than the first page). The row key is a hash of
+the row's content, so identical rows at the same nanosecond are one position.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import datetime, timezone
+
+import msgspec
+
+from sluice.query.kql import KqlError, parse
+from sluice.query.sql import Compiled, where
+from sluice.query.times import instant_ns
+
+DEFAULT_LIMIT, MAX_LIMIT = 100, 1000
+# Per query, so one search cannot take the engine down (see QueryError codes).
+LIMITS = {"max_execution_time": 10, "max_rows_to_read": 200_000_000, "max_memory_usage": 2 << 30,
+          "timeout_overflow_mode": "throw", "read_overflow_mode": "throw", "readonly": 2}
+_ROW_KEY = "cityHash64(RequestId, Body, ServiceName, SeverityText, toString(LogAttributes))"
+
+
+class SearchRequest(msgspec.Struct, forbid_unknown_fields=True):
+    filter: str = ""
+    from_: str = msgspec.field(name="from", default="-24h")
+    to: str = "now"
+    limit: int = DEFAULT_LIMIT
+    cursor: str | None = None
+
+
+class QueryError(ValueError):
+    def __init__(self, status: int, code: str, message: str):
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def _cursor(value: str) -> tuple[int, int]:
+    try:
+        ts, key = msgspec.json.decode(base64.urlsafe_b64decode(value.encode() + b"=="), type=tuple[int, int])
+        return ts, key
+    except (binascii.Error, msgspec.DecodeError, ValueError):
+        raise QueryError(400, "invalid_cursor", "The cursor is not one this API returned.") from None
+
+
+def build(request: SearchRequest, tenant: str, database: str, now_ns: int) -> tuple[str, dict]:
+    """The SQL and parameters for one page; raises QueryError for a bad request."""
+    if not 1 <= request.limit <= MAX_LIMIT:
+        raise QueryError(400, "invalid_limit", f"limit must be between 1 and {MAX_LIMIT}")
+    try:
+        start, end = instant_ns(request.from_, now_ns), instant_ns(request.to, now_ns)
+    except ValueError as exc:
+        raise QueryError(400, "invalid_time", str(exc)) from None
+    if start > end:
+        raise QueryError(400, "invalid_time_range", "`from` is after `to`")
+    try:
+        tree = parse(request.filter)
+        c = Compiled()
+        condition = where(tree, c)
+    except KqlError as exc:
+        raise QueryError(400, "invalid_filter", str(exc)) from None
+    params = {**c.params, "tenant": tenant, "start": start, "end": end, "limit": request.limit + 1}
+    page = ""
+    if request.cursor:
+        params["cts"], params["ckey"] = _cursor(request.cursor)
+        page = " AND (toUnixTimestamp64Nano(Timestamp), row_key) < ({cts:Int64}, {ckey:UInt64})"
+    sql = (
+        "SELECT toUnixTimestamp64Nano(Timestamp) AS ts, SeverityText, SeverityNumber, ServiceName, Body, "
+        "TraceId, SpanId, RequestId, Source, Environment, ResourceAttributes, LogAttributes, "
+        f"{_ROW_KEY} AS row_key FROM {database}.logs "
+        "WHERE TenantId = {tenant:String} "
+        "AND Timestamp >= fromUnixTimestamp64Nano({start:Int64}) AND Timestamp <= fromUnixTimestamp64Nano({end:Int64}) "
+        f"AND ({condition}){page} "
+        "ORDER BY Timestamp DESC, row_key DESC LIMIT {limit:UInt32}"
+    )
+    return sql, params
+
+
+def _iso(ns: int) -> str:
+    seconds, rest = divmod(int(ns), 1_000_000_000)
+    return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S") + f".{rest:09d}Z"
+
+
+def page(rows: list[list], limit: int) -> tuple[list[dict], bool, str | None]:
+    """(records, whether more exist, the cursor of the next page)."""
+    more = len(rows) > limit
+    rows = rows[:limit]
+    records = [{
+        "timestamp": _iso(r[0]), "level": r[1], "severity_number": r[2], "service": r[3], "message": r[4],
+        "trace_id": r[5], "span_id": r[6], "request_id": r[7], "dialect": r[8], "environment": r[9],
+        "resource": r[10], "attributes": r[11],
+    } for r in rows]
+    cursor = None
+    if more and rows:
+        last = rows[-1]
+        cursor = base64.urlsafe_b64encode(msgspec.json.encode([int(last[0]), int(last[12])])).decode().rstrip("=")
+    return records, more, cursor

@@ -1,0 +1,135 @@
+"""KQL syntax trees to ClickHouse WHERE clauses, with every value a bound parameter.
+
+Field names of every dialect map onto the normalized columns; ``a.b`` paths
+under ``metadata``/``properties``/``attributes`` reach ``LogAttributes``,
+under ``resource`` reach ``ResourceAttributes``, and any other unknown field
+is looked up in ``LogAttributes``. Nothing from the filter is ever pasted
+into the SQL text: values, attribute keys and patterns are all parameters.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from sluice.query.kql import And, Compare, KqlError, Match, Node, Not, Or, Text
+from sluice.query.times import instant_ns
+
+# field name -> (SQL expression, kind)
+COLUMNS: dict[str, tuple[str, str]] = {
+    **{f: ("SeverityText", "level") for f in ("level", "severity", "severity_text", "levelname")},
+    "severity_number": ("SeverityNumber", "number"),
+    **{f: ("ServiceName", "string") for f in ("service", "service_name", "source", "node", "logger_name")},
+    **{f: ("Body", "text") for f in ("message", "msg", "body")},
+    "trace_id": ("TraceId", "string"),
+    "span_id": ("SpanId", "string"),
+    "request_id": ("RequestId", "string"),
+    "dialect": ("Source", "string"),
+    **{f: ("Environment", "string") for f in ("environment", "env")},
+    "tenant": ("TenantId", "string"),
+    **{f: ("Timestamp", "time") for f in ("timestamp", "@timestamp", "time")},
+}
+# Attributes kept in ResourceAttributes under another name.
+RESOURCE = {"host": "host.name", "hostname": "host.name", "project_id": "project_id"}
+LOG_PREFIXES = ("metadata.", "properties.", "attributes.", "attr.", "log.")
+RESOURCE_PREFIX = "resource."
+_NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
+_TOKEN_SPLIT = re.compile(r"[^0-9A-Za-z\u0080-\U0010ffff]+")
+
+
+@dataclass
+class Compiled:
+    """A WHERE fragment and its parameters, named p0, p1, ..."""
+
+    params: dict[str, object] = field(default_factory=dict)
+
+    def bind(self, value: object, type_: str) -> str:
+        name = f"p{len(self.params)}"
+        self.params[name] = value
+        return f"{{{name}:{type_}}}"
+
+
+def _like(value: str) -> str:
+    """A KQL wildcard (``*``) as a LIKE pattern with everything else literal."""
+    out = []
+    for ch in value:
+        if ch == "*":
+            out.append("%")
+        elif ch in "%_\\":
+            out.append("\\" + ch)
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def _resolve(name: str, c: Compiled) -> tuple[str, str]:
+    if name in COLUMNS:
+        return COLUMNS[name]
+    if name in RESOURCE:
+        return f"ResourceAttributes[{c.bind(RESOURCE[name], 'String')}]", "map"
+    if name.startswith(RESOURCE_PREFIX):
+        return f"ResourceAttributes[{c.bind(name[len(RESOURCE_PREFIX):], 'String')}]", "map"
+    key = next((name[len(p):] for p in LOG_PREFIXES if name.startswith(p)), name)
+    return f"LogAttributes[{c.bind(key, 'String')}]", "map"
+
+
+def _text(value: str, quoted: bool, c: Compiled) -> str:
+    if not quoted and "*" in value:
+        return f"Body ILIKE {c.bind(_like(value), 'String')}"
+    if not _TOKEN_SPLIT.sub("", value):
+        raise KqlError(f"{value!r} has nothing to search for", 0)
+    # The text index answers hasAllTokens; the position check keeps the words together.
+    return (f"(hasAllTokens(lower(Body), {c.bind(value.lower(), 'String')})"
+            f" AND positionCaseInsensitiveUTF8(Body, {c.bind(value, 'String')}) > 0)")
+
+
+def _match(node: Match, c: Compiled) -> str:
+    expr, kind = _resolve(node.field, c)
+    if kind == "text":
+        return _text(node.value, node.quoted, c)
+    if node.value == "*" and not node.quoted:
+        if kind == "map":
+            container, _, key = expr.partition("[")
+            return f"mapContains({container}, {key[:-1]})"
+        return "1" if kind in ("number", "time") else f"{expr} != ''"
+    if kind == "number":
+        if not _NUMBER.match(node.value):
+            raise KqlError(f"{node.field} takes a number, not {node.value!r}", 0)
+        return f"{expr} = {c.bind(float(node.value), 'Float64')}"
+    if kind == "time":
+        return f"Timestamp = fromUnixTimestamp64Nano({c.bind(instant_ns(node.value), 'Int64')})"
+    if not node.quoted and "*" in node.value:
+        target = f"upper({expr})" if kind == "level" else expr
+        pattern = node.value.upper() if kind == "level" else node.value
+        return f"{target} LIKE {c.bind(_like(pattern), 'String')}"
+    if kind == "level":
+        return f"upper({expr}) = {c.bind(node.value.upper(), 'String')}"
+    return f"{expr} = {c.bind(node.value, 'String')}"
+
+
+def _compare(node: Compare, c: Compiled) -> str:
+    expr, kind = _resolve(node.field, c)
+    if kind == "time":
+        return f"Timestamp {node.op} fromUnixTimestamp64Nano({c.bind(instant_ns(node.value), 'Int64')})"
+    if _NUMBER.match(node.value):
+        number = expr if kind == "number" else f"toFloat64OrNull({expr})"
+        return f"{number} {node.op} {c.bind(float(node.value), 'Float64')}"
+    if kind in ("number", "text"):
+        raise KqlError(f"{node.field} {node.op} needs a number", 0)
+    return f"{expr} {node.op} {c.bind(node.value, 'String')}"
+
+
+def where(node: Node | None, c: Compiled) -> str:
+    """The WHERE fragment for ``node``; ``1`` for an empty filter."""
+    if node is None:
+        return "1"
+    if isinstance(node, Match):
+        return _match(node, c)
+    if isinstance(node, Compare):
+        return _compare(node, c)
+    if isinstance(node, Text):
+        return _text(node.value, node.quoted, c)
+    if isinstance(node, Not):
+        return f"NOT ({where(node.item, c)})"
+    joiner = " AND " if isinstance(node, And) else " OR "
+    return "(" + joiner.join(where(item, c) for item in node.items) + ")"

@@ -1,0 +1,28 @@
+"""Instants in queries: relative (``-15m``, ``-24h``, ``-7d``, ``now``) or ISO 8601, to nanoseconds."""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import datetime, timedelta, timezone
+
+_RELATIVE = re.compile(r"^(now)?-(\d+)(s|m|h|d|w)$")
+_UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def instant_ns(value: str, now_ns: int | None = None) -> int:
+    """Nanoseconds since the epoch; raise ValueError naming the accepted forms."""
+    now_ns = time.time_ns() if now_ns is None else now_ns
+    text = value.strip()
+    if text.lower() == "now":
+        return now_ns
+    match = _RELATIVE.match(text.lower())
+    if match:
+        return now_ns - int(match.group(2)) * _UNIT_S[match.group(3)] * 1_000_000_000
+    try:
+        ts = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a time: use now, -15m, -24h, -7d or ISO 8601") from None
+    if ts.tzinfo is None:
+        ts = ts.replace(tzinfo=timezone.utc)
+    return (ts - datetime(1970, 1, 1, tzinfo=timezone.utc)) // timedelta(microseconds=1) * 1000
