@@ -154,6 +154,45 @@ def _cmd_secrets(s: Settings, args) -> int:
     return 0
 
 
+def render(records: list[dict], fmt: str) -> str:
+    """Search results as a readable table, JSON lines or CSV."""
+    if fmt == "json":
+        return "\n".join(json.dumps(r, ensure_ascii=False) for r in records)
+    columns = ("timestamp", "level", "service", "message")
+    if fmt == "csv":
+        import csv
+        import io
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(records)
+        return out.getvalue().rstrip("\n")
+    widths = {c: max([len(c)] + [len(str(r[c])) for r in records]) for c in columns[:-1]}
+    lines = ["  ".join(c.upper().ljust(widths.get(c, 0)) for c in columns).rstrip()]
+    for r in records:
+        lines.append("  ".join(str(r[c]).ljust(widths.get(c, 0)) for c in columns[:-1]) + "  " + r["message"])
+    return "\n".join(lines)
+
+
+def _cmd_query(s: Settings, args) -> int:
+    """An operator's search: any tenant, through the same compiler and limits as the API."""
+    import time
+    from sluice.query.backend import QueryBackend
+    from sluice.query.search import QueryError, SearchRequest, build, page
+    request = SearchRequest(filter=args.filter, from_=args.from_, to=args.to, limit=args.limit)
+    try:
+        sql, params = build(request, args.tenant, s.clickhouse_database, time.time_ns())
+        rows = asyncio.run(QueryBackend(s).rows(sql, params))
+    except QueryError as exc:
+        print(f"sluice: {exc.message}", file=sys.stderr)
+        return 1
+    records, more, _ = page(rows, args.limit)
+    print(render(records, args.format))
+    if more:
+        print(f"(more than {args.limit} matches; raise --limit or narrow the filter)", file=sys.stderr)
+    return 0
+
+
 def _cmd_dlq(s: Settings, args) -> int:
     from sluice import dlq
     if args.action == "list":
@@ -192,6 +231,14 @@ def parser() -> argparse.ArgumentParser:
     kr = ks.add_parser("revoke", help="revoke a key by id")
     kr.add_argument("key_id")
     k.set_defaults(fn=_cmd_keys)
+    qy = sub.add_parser("query", help="search a tenant's logs with the KQL-style filter language")
+    qy.add_argument("filter", nargs="?", default="")
+    qy.add_argument("--tenant", default="dev")
+    qy.add_argument("--from", dest="from_", default="-1h")
+    qy.add_argument("--to", default="now")
+    qy.add_argument("--limit", type=int, default=50)
+    qy.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    qy.set_defaults(fn=_cmd_query)
     sc = sub.add_parser("secrets", help="tenants' LogFlux encryption secrets (never shown again)")
     scs = sc.add_subparsers(dest="action", required=True)
     sa = scs.add_parser("add", help="add a secret, read from stdin (or --generate one)")

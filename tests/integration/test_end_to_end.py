@@ -92,3 +92,32 @@ def test_new_key_works_without_restart_and_revoked_key_stops(sluice):
     wait_for(lambda: post(sluice.url("/api/ingest"), body, headers)[0] == 200, 10, what="new key accepted")
     asyncio.run(registry_topic.publish(sluice.settings, msgspec.structs.replace(record, revoked_at=now_iso())))
     wait_for(lambda: post(sluice.url("/api/ingest"), body, headers)[0] == 401, 10, what="revoked key refused")
+
+
+def test_the_query_doc_example_returns_what_was_ingested(sluice):
+    import json
+    import urllib.parse
+    import urllib.request
+    from datetime import datetime, timezone
+
+    now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    auth = {"Authorization": f"Bearer {sluice.key}", "Content-Type": "application/json"}
+    ingest = {"logs": [{"timestamp": now, "level": "ERROR", "message": "Connection timeout on db-primary-03",
+                        "service": "payment-gateway"},
+                       {"timestamp": now, "level": "INFO", "message": "healthy", "service": "payment-gateway"}]}
+    assert post(sluice.url("/v1/logs/ingest"), ingest, auth)[0] == 202
+    doc_query = {"filter": "service:payment-gateway AND level:ERROR", "from": "-24h", "limit": 50}
+    found = wait_for(lambda: (lambda r: r[1]["logs"] if r[0] == 200 and r[1]["logs"] else None)(
+        post(sluice.url("/v1/logs/query"), doc_query, auth)), 30, what="query results")
+    assert [(r["service"], r["level"], r["message"]) for r in found] == [
+        ("payment-gateway", "ERROR", "Connection timeout on db-primary-03")]
+    status, body, _ = post(sluice.url("/v1/logs/query"), doc_query, auth)
+    assert body["meta"]["count"] == 1 and body["meta"]["has_more"] is False and body["meta"]["took_ms"] >= 0
+
+    url = sluice.url("/v1/logs/query?" + urllib.parse.urlencode({"filter": '"db-primary-03"', "from": "-1h"}))
+    with urllib.request.urlopen(urllib.request.Request(url, headers=auth)) as resp:
+        assert [r["message"] for r in json.loads(resp.read())["logs"]] == ["Connection timeout on db-primary-03"]
+
+    status, body, _ = post(sluice.url("/v1/logs/query"), {"filter": "level:ERROR AND"}, auth)
+    assert status == 400 and body["error"]["code"] == "invalid_filter" and "position" in body["error"]["message"]
+    assert post(sluice.url("/v1/logs/query"), doc_query, {"Content-Type": "application/json"})[0] == 401

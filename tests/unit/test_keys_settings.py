@@ -50,3 +50,15 @@ def test_secret_settings_are_masked():
     assert "hunter2" not in repr(s)
     assert isinstance(s.clickhouse_url, Secret) and s.clickhouse_dsn.endswith("ch:8123")
     assert load_settings({}).clickhouse_dsn.startswith("chdb:///")
+
+
+def test_query_results_render_as_table_json_and_csv():
+    from sluice.cli import render
+
+    records = [{"timestamp": "2026-11-23T10:00:00.000000000Z", "level": "ERROR", "service": "api",
+                "message": "boom, \"quoted\""}]
+    table = render(records, "table").splitlines()
+    assert table[0].split() == ["TIMESTAMP", "LEVEL", "SERVICE", "MESSAGE"]
+    assert table[1].endswith('boom, "quoted"') and "ERROR" in table[1]
+    assert render(records, "json") == '{"timestamp": "2026-11-23T10:00:00.000000000Z", "level": "ERROR", "service": "api", "message": "boom, \\"quoted\\""}'
+    assert render(records, "csv").splitlines()[1] == '2026-11-23T10:00:00.000000000Z,ERROR,api,"boom, ""quoted"""'
