@@ -260,8 +260,19 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def _glue_relative_times(argv: list[str]) -> list[str]:
+    """``--from -1h`` reads as an option to argparse; make it ``--from=-1h``."""
+    out: list[str] = []
+    for arg in argv:
+        if out and out[-1] in ("--from", "--to") and arg.startswith("-"):
+            out[-1] = f"{out[-1]}={arg}"
+        else:
+            out.append(arg)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    args = parser().parse_args(_glue_relative_times(sys.argv[1:] if argv is None else argv))
     settings = load_settings()
     try:
         return args.fn(settings, args)

@@ -62,3 +62,10 @@ def test_query_results_render_as_table_json_and_csv():
     assert table[1].endswith('boom, "quoted"') and "ERROR" in table[1]
     assert render(records, "json") == '{"timestamp": "2026-11-23T10:00:00.000000000Z", "level": "ERROR", "service": "api", "message": "boom, \\"quoted\\""}'
     assert render(records, "csv").splitlines()[1] == '2026-11-23T10:00:00.000000000Z,ERROR,api,"boom, ""quoted"""'
+
+
+def test_relative_times_may_follow_their_option_as_separate_words():
+    from sluice.cli import _glue_relative_times
+
+    assert _glue_relative_times(["query", "level:ERROR", "--from", "-24h", "--to", "-1h", "--limit", "5"]) == [
+        "query", "level:ERROR", "--from=-24h", "--to=-1h", "--limit", "5"]
