@@ -13,7 +13,9 @@ import secrets
 import time
 from typing import Awaitable, Callable
 
-from gateway import encoding, errors, query
+import msgspec
+
+from gateway import encoding, errors, health, query
 from gateway.errors import ApiError
 from gateway.publisher import Publisher
 from gateway.routes import ROUTES, AuthStyle, IngestRoute
@@ -45,6 +47,8 @@ class Gateway:
         self.registry = registry
         self.publisher = publisher
         self.query_backend = QueryBackend(settings)
+        self.rate = health.IngestionRate()
+        self.started = time.monotonic()
         self._on_startup = on_startup
         self._on_shutdown = on_shutdown
 
@@ -83,6 +87,16 @@ class Gateway:
             return
         if path == "/v1/logs/query":
             await self._query(scope, receive, send)
+            return
+        if path == "/v1/health" and method == "GET":
+            request_id = new_request_id()
+            try:
+                query.tenant_of(self.registry, _headers(scope))
+            except ApiError as err:
+                await _respond_error(send, err, request_id)
+                return
+            status, body = await health.report(self.settings, self.query_backend, self.rate, self.started)
+            await _respond(send, status, msgspec.json.encode(body), ((b"x-request-id", request_id.encode()),))
             return
         route = ROUTES.get(path)
         request_id = new_request_id()
@@ -134,6 +148,7 @@ class Gateway:
             envelope = Envelope(route.format.value, key.tenant, request_id, time.time_ns())
             await self.publisher.publish(prepared.value, envelope)
             metrics.GATEWAY_RECORDS_ACCEPTED.labels(route.dialect).inc(prepared.count)
+            self.rate.add(prepared.count)
         return route.success_status, prepared.response(request_id)
 
     def _authenticate(self, route: IngestRoute, headers: dict[bytes, bytes]):

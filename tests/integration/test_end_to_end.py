@@ -121,3 +121,29 @@ def test_the_query_doc_example_returns_what_was_ingested(sluice):
     status, body, _ = post(sluice.url("/v1/logs/query"), {"filter": "level:ERROR AND"}, auth)
     assert status == 400 and body["error"]["code"] == "invalid_filter" and "position" in body["error"]["message"]
     assert post(sluice.url("/v1/logs/query"), doc_query, {"Content-Type": "application/json"})[0] == 401
+
+
+def test_health_reports_real_figures_and_names_what_is_down(sluice):
+    import json
+    import urllib.error
+    import urllib.request
+
+    auth = {"Authorization": f"Bearer {sluice.key}", "Content-Type": "application/json"}
+
+    def health() -> tuple[int, dict]:
+        request = urllib.request.Request(sluice.url("/v1/health"), headers=auth)
+        try:
+            with urllib.request.urlopen(request, timeout=30) as resp:
+                return resp.status, json.loads(resp.read())
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read())
+
+    logs = {"logs": [{"timestamp": "2026-01-01T00:00:00Z", "level": "INFO", "message": f"m{i}"} for i in range(120)]}
+    assert post(sluice.url("/v1/logs/ingest"), logs, auth)[0] == 202
+    status, body = wait_for(lambda: (lambda r: r if r[1].get("workers") == 1 else None)(health()), 30,
+                            what="one live worker")
+    assert status == 200 and body["status"] == "healthy"
+    assert body["ingestion_rps"] == 2.0  # 120 records over the last minute
+    sluice.worker.stop()
+    status, body = health()
+    assert status == 503 and body["status"] == "degraded" and "clickhouse" in body["down"]

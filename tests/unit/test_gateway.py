@@ -146,3 +146,18 @@ async def test_routing_health_and_metrics(setup):
     assert r.status_code == 405 and r.headers["allow"] == "POST"
     m = await client.get("/metrics")
     assert m.status_code == 200 and b"sluice_gateway_requests_total" in m.content
+
+
+def test_ingestion_rate_is_a_sliding_minute():
+    from gateway.health import IngestionRate
+
+    now = [1000.0]
+    rate = IngestionRate(clock=lambda: now[0])
+    rate.add(60)
+    now[0] += 30
+    rate.add(60)
+    assert rate.per_second() == 2.0
+    now[0] += 31  # the first second left the window
+    assert rate.per_second() == 1.0
+    now[0] += 60
+    assert rate.per_second() == 0.0
