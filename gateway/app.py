@@ -12,10 +12,11 @@ import re
 import secrets
 import time
 from typing import Awaitable, Callable
+from urllib.parse import parse_qsl
 
 import msgspec
 
-from gateway import encoding, errors, health, query
+from gateway import encoding, errors, health, query, tail
 from gateway.errors import ApiError
 from gateway.publisher import Publisher
 from gateway.routes import ROUTES, AuthStyle, IngestRoute
@@ -23,6 +24,7 @@ from schemas.envelope import Envelope
 from sluice import metrics
 from sluice.keys import Registry
 from sluice.query.backend import QueryBackend
+from sluice.query.search import QueryError
 from sluice.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -87,6 +89,18 @@ class Gateway:
             return
         if path == "/v1/logs/query":
             await self._query(scope, receive, send)
+            return
+        if path == "/v1/logs/tail" and method == "GET":
+            request_id = new_request_id()
+            try:
+                tenant = query.tenant_of(self.registry, _headers(scope))
+                filter_text = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"))).get("filter", "")
+                await tail.stream(self.settings, self.query_backend, tenant, filter_text, send, receive,
+                                  ((b"x-request-id", request_id.encode()),))
+            except ApiError as err:
+                await _respond_error(send, err, request_id)
+            except QueryError as exc:
+                await _respond_error(send, ApiError(exc.status, exc.code, exc.message), request_id)
             return
         if path == "/v1/health" and method == "GET":
             request_id = new_request_id()

@@ -193,6 +193,27 @@ def _cmd_query(s: Settings, args) -> int:
     return 0
 
 
+def _cmd_tail(s: Settings, args) -> int:
+    """Print matching records as they arrive, until Ctrl-C."""
+    from sluice.query.backend import QueryBackend
+    from sluice.query.follow import follow
+    from sluice.query.search import QueryError
+
+    async def run() -> None:
+        async for item in follow(QueryBackend(s), args.tenant, args.filter, s.clickhouse_database, asyncio.Event()):
+            if item is not None:
+                print(render([item], args.format).splitlines()[-1], flush=True)
+
+    try:
+        asyncio.run(run())
+    except QueryError as exc:
+        print(f"sluice: {exc.message}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
 def _cmd_dlq(s: Settings, args) -> int:
     from sluice import dlq
     if args.action == "list":
@@ -239,6 +260,11 @@ def parser() -> argparse.ArgumentParser:
     qy.add_argument("--limit", type=int, default=50)
     qy.add_argument("--format", choices=["table", "json", "csv"], default="table")
     qy.set_defaults(fn=_cmd_query)
+    tl = sub.add_parser("tail", help="follow a tenant's matching logs as they arrive")
+    tl.add_argument("filter", nargs="?", default="")
+    tl.add_argument("--tenant", default="dev")
+    tl.add_argument("--format", choices=["table", "json"], default="table")
+    tl.set_defaults(fn=_cmd_tail)
     sc = sub.add_parser("secrets", help="tenants' LogFlux encryption secrets (never shown again)")
     scs = sc.add_subparsers(dest="action", required=True)
     sa = scs.add_parser("add", help="add a secret, read from stdin (or --generate one)")

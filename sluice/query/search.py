@@ -57,21 +57,14 @@ def build(request: SearchRequest, tenant: str, database: str, now_ns: int) -> tu
         raise QueryError(400, "invalid_time", str(exc)) from None
     if start > end:
         raise QueryError(400, "invalid_time_range", "`from` is after `to`")
-    try:
-        tree = parse(request.filter)
-        c = Compiled()
-        condition = where(tree, c)
-    except KqlError as exc:
-        raise QueryError(400, "invalid_filter", str(exc)) from None
-    params = {**c.params, "tenant": tenant, "start": start, "end": end, "limit": request.limit + 1}
+    condition, filter_params = compile_filter(request.filter)
+    params = {**filter_params, "tenant": tenant, "start": start, "end": end, "limit": request.limit + 1}
     page = ""
     if request.cursor:
         params["cts"], params["ckey"] = _cursor(request.cursor)
         page = " AND (toUnixTimestamp64Nano(Timestamp), row_key) < ({cts:Int64}, {ckey:UInt64})"
     sql = (
-        "SELECT toUnixTimestamp64Nano(Timestamp) AS ts, SeverityText, SeverityNumber, ServiceName, Body, "
-        "TraceId, SpanId, RequestId, Source, Environment, ResourceAttributes, LogAttributes, "
-        f"{_ROW_KEY} AS row_key FROM {database}.logs "
+        f"SELECT {_COLUMNS}, {_ROW_KEY} AS row_key FROM {database}.logs "
         "WHERE TenantId = {tenant:String} "
         "AND Timestamp >= fromUnixTimestamp64Nano({start:Int64}) AND Timestamp <= fromUnixTimestamp64Nano({end:Int64}) "
         f"AND ({condition}){page} "
@@ -80,20 +73,48 @@ def build(request: SearchRequest, tenant: str, database: str, now_ns: int) -> tu
     return sql, params
 
 
+_COLUMNS = ("toUnixTimestamp64Nano(Timestamp) AS ts, SeverityText, SeverityNumber, ServiceName, Body, "
+            "TraceId, SpanId, RequestId, Source, Environment, ResourceAttributes, LogAttributes")
+
+
+def compile_filter(text: str) -> tuple[str, dict]:
+    try:
+        c = Compiled()
+        return where(parse(text), c), c.params
+    except KqlError as exc:
+        raise QueryError(400, "invalid_filter", str(exc)) from None
+
+
+def tail_query(condition: str, params: dict, tenant: str, database: str, after_ns: int,
+               limit: int = 500) -> tuple[str, dict]:
+    """Rows that arrived after ``after_ns`` (their ReceivedAt), oldest first: what a live tail shows next.
+    The last column is the row's ReceivedAt, the position to continue from."""
+    sql = (f"SELECT {_COLUMNS}, {_ROW_KEY} AS row_key, toUnixTimestamp64Nano(ReceivedAt) AS received "
+           f"FROM {database}.logs WHERE TenantId = {{tenant:String}} "
+           "AND ReceivedAt > fromUnixTimestamp64Nano({after:Int64}) "
+           f"AND ({condition}) ORDER BY ReceivedAt LIMIT {{limit:UInt32}}")
+    return sql, {**params, "tenant": tenant, "after": after_ns, "limit": limit}
+
+
 def _iso(ns: int) -> str:
     seconds, rest = divmod(int(ns), 1_000_000_000)
     return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S") + f".{rest:09d}Z"
+
+
+def record(r: list) -> dict:
+    """One result row (in ``_COLUMNS`` order) as the API's JSON object."""
+    return {
+        "timestamp": _iso(r[0]), "level": r[1], "severity_number": r[2], "service": r[3], "message": r[4],
+        "trace_id": r[5], "span_id": r[6], "request_id": r[7], "dialect": r[8], "environment": r[9],
+        "resource": r[10], "attributes": r[11],
+    }
 
 
 def page(rows: list[list], limit: int) -> tuple[list[dict], bool, str | None]:
     """(records, whether more exist, the cursor of the next page)."""
     more = len(rows) > limit
     rows = rows[:limit]
-    records = [{
-        "timestamp": _iso(r[0]), "level": r[1], "severity_number": r[2], "service": r[3], "message": r[4],
-        "trace_id": r[5], "span_id": r[6], "request_id": r[7], "dialect": r[8], "environment": r[9],
-        "resource": r[10], "attributes": r[11],
-    } for r in rows]
+    records = [record(r) for r in rows]
     cursor = None
     if more and rows:
         last = rows[-1]

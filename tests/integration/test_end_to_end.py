@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -147,3 +148,39 @@ def test_health_reports_real_figures_and_names_what_is_down(sluice):
     sluice.worker.stop()
     status, body = health()
     assert status == 503 and body["status"] == "degraded" and "clickhouse" in body["down"]
+
+
+def test_live_tail_streams_new_matching_records(sluice):
+    import http.client
+    import json
+    import threading
+    from urllib.parse import quote
+
+    auth = {"Authorization": f"Bearer {sluice.key}", "Content-Type": "application/json"}
+    conn = http.client.HTTPConnection(sluice.settings.gateway_host, sluice.settings.gateway_port, timeout=30)
+    conn.request("GET", "/v1/logs/tail?filter=" + quote("level:ERROR AND service:api"), headers=auth)
+    resp = conn.getresponse()
+    assert resp.status == 200 and resp.getheader("content-type") == "text/event-stream"
+    events = []
+
+    def read():
+        try:
+            for line in resp:
+                if line.startswith(b"data: "):
+                    events.append(json.loads(line[6:]))
+        except (OSError, ValueError, AttributeError):
+            pass  # the test closed the connection
+
+    threading.Thread(target=read, daemon=True).start()
+    logs = {"logs": [{"timestamp": "2026-01-01T00:00:00Z", "level": "ERROR", "service": "api", "message": "wanted"},
+                     {"timestamp": "2026-01-01T00:00:00Z", "level": "INFO", "service": "api", "message": "not this"}]}
+    assert post(sluice.url("/v1/logs/ingest"), logs, auth)[0] == 202
+    wait_for(lambda: events, 20, what="a tailed record")
+    time.sleep(2.5)  # later polls must not send it again
+    assert [e["message"] for e in events] == ["wanted"]
+    conn.close()
+    conn = http.client.HTTPConnection(sluice.settings.gateway_host, sluice.settings.gateway_port, timeout=30)
+    conn.request("GET", "/v1/logs/tail?filter=" + quote("a AND"), headers=auth)
+    bad = conn.getresponse()
+    assert bad.status == 400 and json.loads(bad.read())["error"]["code"] == "invalid_filter"
+    conn.close()
