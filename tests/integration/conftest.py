@@ -13,6 +13,7 @@ from sluice import registry as registry_topic
 from sluice.kafka.clients import ensure_topics
 from sluice.keys import new_key, now_iso
 from sluice.settings import Settings, load_settings
+from sluice.storage import Storage, migrate
 from tests.support import Process, free_port
 
 
@@ -80,6 +81,17 @@ def make_sluice(tmp_path):
     for s in started:
         s.gateway.stop()
         s.worker.stop()
+
+
+@pytest.fixture(scope="session")
+def storage(tmp_path_factory):
+    """The embedded ClickHouse engine of this test process: chDB allows one per
+    process, so every in-process test shares it."""
+    settings = load_settings(environ={}, state_dir=tmp_path_factory.mktemp("chdb"), insert_retry_max_backoff_s=0.05)
+    s = Storage(settings)
+    s.run_sync(migrate, settings)
+    yield s
+    s.close()
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ import pytest
 
 from sluice.query.kql import And, Compare, Match, Not, Or, Text, parse
 from sluice.query.search import SearchRequest, build, page
-from tests.integration.test_sink import storage  # noqa: F401  (the session's engine)
 from workers.normalize import LogRow
 from workers.sink import to_arrow
 
@@ -104,7 +103,7 @@ def evaluate(node, row: LogRow):
 
 
 @pytest.fixture(scope="module")
-def loaded(storage):  # noqa: F811
+def loaded(storage):
     rnd = random.Random(20261123)
     rows = dataset(400, rnd)
     decoys = [r._replace(tenant="other", request_id=f"other-{i}") for i, r in enumerate(dataset(50, rnd))]
@@ -112,13 +111,13 @@ def loaded(storage):  # noqa: F811
     return rows
 
 
-def run(storage, request: SearchRequest, tenant: str = "q") -> list[dict]:  # noqa: F811
+def run(storage, request: SearchRequest, tenant: str = "q") -> list[dict]:
     sql, params = build(request, tenant, "sluice", time.time_ns())
     rows = storage.run_sync(lambda c: [list(r) for r in c.query(sql, parameters=params).result_rows])
     return page(rows, request.limit)
 
 
-def test_random_filters_match_a_brute_force_filter(storage, loaded):  # noqa: F811
+def test_random_filters_match_a_brute_force_filter(storage, loaded):
     rnd = random.Random(7)
     checked = 0
     for _ in range(220):
@@ -132,7 +131,7 @@ def test_random_filters_match_a_brute_force_filter(storage, loaded):  # noqa: F8
     assert checked > 50  # most filters select something, so equality is not trivially empty
 
 
-def test_pages_return_every_record_exactly_once_while_rows_arrive(storage, loaded):  # noqa: F811
+def test_pages_return_every_record_exactly_once_while_rows_arrive(storage, loaded):
     seen, cursor = [], None
     while True:
         records, more, cursor = run(storage, SearchRequest(filter="", from_="-1h", limit=37, cursor=cursor))
@@ -151,7 +150,7 @@ def test_pages_return_every_record_exactly_once_while_rows_arrive(storage, loade
     "message:\\", "NOT tenant:q", "level:ERROR) OR (1=1", "metadata.user:1 OR TenantId:other",
     "𝔘𝔫𝔦𝔠𝔬𝔡𝔢 OR service:*", "resource.tenant:other", "SELECT", "x:1 UNION ALL SELECT",
 ])
-def test_injection_attempts_never_leave_the_tenant(storage, loaded, attack):  # noqa: F811
+def test_injection_attempts_never_leave_the_tenant(storage, loaded, attack):
     try:
         records, _, _ = run(storage, SearchRequest(filter=attack, from_="-1h", limit=1000))
     except Exception as exc:  # a 400 for a malformed filter is fine; a leak is not

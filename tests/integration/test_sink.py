@@ -9,8 +9,7 @@ import pytest
 
 from schemas.envelope import Envelope, to_headers
 from sluice import metrics
-from sluice.settings import load_settings
-from sluice.storage import Storage, migrate
+from sluice.storage import migrate
 from workers.batches import BatchPlanner
 from workers.deadletter import DeadLetterLimit
 from workers.pipeline import Consumed, Pipeline
@@ -18,16 +17,6 @@ from workers.records import Context
 from workers.sink import ClickHouseSink
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="session")
-def storage(tmp_path_factory):
-    # chDB allows one engine per process, so the whole session shares this one.
-    settings = load_settings({}, state_dir=tmp_path_factory.mktemp("chdb"), insert_retry_max_backoff_s=0.05)
-    s = Storage(settings)
-    s.run_sync(migrate, settings)
-    yield s
-    s.close()
 
 
 def records(topic: str, offsets, per_record: int = 3) -> list[Consumed]:
