@@ -154,66 +154,6 @@ def _cmd_secrets(s: Settings, args) -> int:
     return 0
 
 
-def render(records: list[dict], fmt: str) -> str:
-    """Search results as a readable table, JSON lines or CSV."""
-    if fmt == "json":
-        return "\n".join(json.dumps(r, ensure_ascii=False) for r in records)
-    columns = ("timestamp", "level", "service", "message")
-    if fmt == "csv":
-        import csv
-        import io
-        out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(records)
-        return out.getvalue().rstrip("\n")
-    widths = {c: max([len(c)] + [len(str(r[c])) for r in records]) for c in columns[:-1]}
-    lines = ["  ".join(c.upper().ljust(widths.get(c, 0)) for c in columns).rstrip()]
-    for r in records:
-        lines.append("  ".join(str(r[c]).ljust(widths.get(c, 0)) for c in columns[:-1]) + "  " + r["message"])
-    return "\n".join(lines)
-
-
-def _cmd_query(s: Settings, args) -> int:
-    """An operator's search: any tenant, through the same compiler and limits as the API."""
-    import time
-    from sluice.query.backend import QueryBackend
-    from sluice.query.search import QueryError, SearchRequest, build, page
-    request = SearchRequest(filter=args.filter, from_=args.from_, to=args.to, limit=args.limit)
-    try:
-        sql, params = build(request, args.tenant, s.clickhouse_database, time.time_ns())
-        rows = asyncio.run(QueryBackend(s).rows(sql, params))
-    except QueryError as exc:
-        print(f"sluice: {exc.message}", file=sys.stderr)
-        return 1
-    records, more, _ = page(rows, args.limit)
-    print(render(records, args.format))
-    if more:
-        print(f"(more than {args.limit} matches; raise --limit or narrow the filter)", file=sys.stderr)
-    return 0
-
-
-def _cmd_tail(s: Settings, args) -> int:
-    """Print matching records as they arrive, until Ctrl-C."""
-    from sluice.query.backend import QueryBackend
-    from sluice.query.follow import follow
-    from sluice.query.search import QueryError
-
-    async def run() -> None:
-        async for item in follow(QueryBackend(s), args.tenant, args.filter, s.clickhouse_database, asyncio.Event()):
-            if item is not None:
-                print(render([item], args.format).splitlines()[-1], flush=True)
-
-    try:
-        asyncio.run(run())
-    except QueryError as exc:
-        print(f"sluice: {exc.message}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        pass
-    return 0
-
-
 def _cmd_dlq(s: Settings, args) -> int:
     from sluice import dlq
     if args.action == "list":
@@ -222,6 +162,16 @@ def _cmd_dlq(s: Settings, args) -> int:
     count = asyncio.run(dlq.replay(s, args.reason, progress=dlq.progress_bar))
     print(f"replayed {count} dead letters" + (f" with reason {args.reason}" if args.reason else ""))
     return 0
+
+
+def _cmd_query(s: Settings, args) -> int:
+    from sluice.search_cli import query
+    return query(s, args)
+
+
+def _cmd_tail(s: Settings, args) -> int:
+    from sluice.search_cli import tail
+    return tail(s, args)
 
 
 def parser() -> argparse.ArgumentParser:

@@ -53,7 +53,7 @@ def test_secret_settings_are_masked():
 
 
 def test_query_results_render_as_table_json_and_csv():
-    from sluice.cli import render
+    from sluice.search_cli import render
 
     records = [{"timestamp": "2026-11-23T10:00:00.000000000Z", "level": "ERROR", "service": "api",
                 "message": "boom, \"quoted\""}]
