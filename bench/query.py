@@ -38,6 +38,11 @@ def vocabulary(rnd: random.Random, n: int = 5000) -> np.ndarray:
     return np.array([" ".join(rnd.choice(WORDS) for _ in range(rnd.randint(4, 10))) + f" #{i}" for i in range(n)])
 
 
+def _flat(values, type_=None) -> pa.Array:
+    array = pa.array(values, type_)
+    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+
+
 def chunk(rows: int, now_ns: int, messages: np.ndarray, gen: np.random.Generator) -> pa.Table:
     tenants = np.char.add("t", gen.integers(0, 20, rows).astype(str))
     services = np.char.add("svc-", gen.integers(0, 50, rows).astype(str))
@@ -47,7 +52,7 @@ def chunk(rows: int, now_ns: int, messages: np.ndarray, gen: np.random.Generator
     values[0::2] = np.char.add("u", gen.integers(0, 100_000, rows).astype(str))
     values[1::2] = gen.choice(np.array(["200", "201", "404", "500", "503"]), rows)
     attrs = pa.MapArray.from_arrays(pa.array(np.arange(0, rows * 2 + 1, 2, dtype=np.int32)),
-                                    pa.array(keys), pa.array(values, pa.string()))
+                                    _flat(keys, pa.string()), _flat(values, pa.string()))
     stamps = pa.array(ts, pa.int64()).cast(pa.timestamp("ns", tz="UTC"))
     return pa.table({
         "TenantId": pa.array(tenants), "Environment": pa.array(np.full(rows, "production")),

@@ -157,3 +157,16 @@ def test_injection_attempts_never_leave_the_tenant(storage, loaded, attack):
         assert "QueryError" in type(exc).__name__ or "Kql" in type(exc).__name__, exc
         return
     assert not [r for r in records if r["request_id"].startswith("other-")]
+
+
+def test_a_query_that_reads_too_much_is_a_422_and_a_slow_one_a_408(storage, loaded):
+    from sluice.query.backend import _classify
+
+    sql, params = build(SearchRequest(filter="", from_="-1h"), "q", "sluice", time.time_ns())
+    with pytest.raises(Exception) as info:
+        storage.run_sync(lambda c: c.query(sql, parameters=params, settings={"max_rows_to_read": 10}))
+    assert (_classify(str(info.value)).status, _classify(str(info.value)).code) == (422, "query_too_broad")
+    with pytest.raises(Exception) as info:
+        storage.run_sync(lambda c: c.query("SELECT sleepEachRow(0.01) FROM numbers(1000)",
+                                           settings={"max_execution_time": 0.1, "max_block_size": 1}))
+    assert (_classify(str(info.value)).status, _classify(str(info.value)).code) == (408, "query_timeout")
