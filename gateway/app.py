@@ -93,7 +93,7 @@ class Gateway:
         if path == "/v1/logs/tail" and method == "GET":
             request_id = new_request_id()
             try:
-                tenant = query.tenant_of(self.registry, _headers(scope))
+                tenant = query.key_of(self.registry, _headers(scope)).tenant
                 filter_text = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"))).get("filter", "")
                 await tail.stream(self.settings, self.query_backend, tenant, filter_text, send, receive,
                                   ((b"x-request-id", request_id.encode()),))
@@ -105,7 +105,7 @@ class Gateway:
         if path == "/v1/health" and method == "GET":
             request_id = new_request_id()
             try:
-                query.tenant_of(self.registry, _headers(scope))
+                query.key_of(self.registry, _headers(scope))
             except ApiError as err:
                 await _respond_error(send, err, request_id)
                 return
@@ -137,10 +137,10 @@ class Gateway:
             if scope["method"] not in ("GET", "POST"):
                 raise errors.method_not_allowed("GET, POST")
             headers = _headers(scope)
-            tenant = query.tenant_of(self.registry, headers)
+            key = query.key_of(self.registry, headers)
             body = await _read_body(receive, headers, 1 << 20) if scope["method"] == "POST" else b""
             request = query.parse_request(scope["method"], scope.get("query_string", b""), body)
-            status, payload = 200, await query.search(self.settings, self.query_backend, tenant, request)
+            status, payload = 200, await query.search(self.settings, self.query_backend, key, request)
             await _respond(send, 200, payload, ((b"x-request-id", request_id.encode()),))
         except ApiError as err:
             metrics.GATEWAY_REJECTIONS.labels("query", err.code).inc()

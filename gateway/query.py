@@ -8,6 +8,7 @@ from urllib.parse import parse_qsl
 import msgspec
 
 from gateway.errors import ApiError
+from schemas.registry import KeyRecord
 from sluice.keys import Registry
 from sluice.query.backend import QueryBackend
 from sluice.query.search import SearchRequest, QueryError, build, page
@@ -28,21 +29,21 @@ def parse_request(method: str, query_string: bytes, body: bytes) -> SearchReques
         raise ApiError(400, "invalid_request", f"Bad search request: {exc}") from None
 
 
-async def search(settings: Settings, backend: QueryBackend, tenant: str, request: SearchRequest) -> bytes:
-    """The response body for one page of results; QueryError becomes an ApiError."""
+async def search(settings: Settings, backend: QueryBackend, key: KeyRecord, request: SearchRequest) -> bytes:
+    """The response body for one page of the key's tenant and environment; QueryError becomes an ApiError."""
     started = time.perf_counter()
     try:
-        sql, params = build(request, tenant, settings.clickhouse_database, time.time_ns())
+        sql, params = build(request, key.tenant, settings.clickhouse_database, time.time_ns(), key.environment)
         rows = await backend.rows(sql, params)
     except QueryError as exc:
         raise ApiError(exc.status, exc.code, exc.message) from None
-    records, more, cursor = page(rows, request.limit)
+    records, more, cursor = page(rows, request.limit, request.table)
     meta = {"count": len(records), "has_more": more, "next_cursor": cursor,
             "took_ms": round((time.perf_counter() - started) * 1000, 1)}
     return msgspec.json.encode({"logs": records, "meta": meta})
 
 
-def tenant_of(registry: Registry, headers: dict[bytes, bytes]) -> str:
+def key_of(registry: Registry, headers: dict[bytes, bytes]) -> KeyRecord:
     raw = headers.get(b"authorization", b"").decode("latin-1").strip()
     scheme, _, token = raw.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -50,4 +51,4 @@ def tenant_of(registry: Registry, headers: dict[bytes, bytes]) -> str:
     record = registry.authenticate(token.strip())
     if record is None:
         raise ApiError(401, "invalid_api_key", "The API key is not valid or has been revoked.")
-    return record.tenant
+    return record

@@ -208,6 +208,7 @@ def parser() -> argparse.ArgumentParser:
     qy.add_argument("--from", dest="from_", default="-1h")
     qy.add_argument("--to", default="now")
     qy.add_argument("--limit", type=int, default=50)
+    qy.add_argument("--table", choices=["logs", "access"], default="logs", help="access: Profound's access logs")
     qy.add_argument("--format", choices=["table", "json", "csv"], default="table")
     qy.set_defaults(fn=_cmd_query)
     tl = sub.add_parser("tail", help="follow a tenant's matching logs as they arrive")

@@ -13,7 +13,8 @@ def render(records: list[dict], fmt: str) -> str:
     """Search results as a readable table, JSON lines or CSV."""
     if fmt == "json":
         return "\n".join(json.dumps(r, ensure_ascii=False) for r in records)
-    columns = ("timestamp", "level", "service", "message")
+    columns = ("timestamp", "level", "service", "message") if "message" in (records or [{"message": 1}])[0] else (
+        "timestamp", "status_code", "method", "path")
     if fmt == "csv":
         import csv
         import io
@@ -34,14 +35,14 @@ def query(s: Settings, args) -> int:
     import time
     from sluice.query.backend import QueryBackend
     from sluice.query.search import QueryError, SearchRequest, build, page
-    request = SearchRequest(filter=args.filter, from_=args.from_, to=args.to, limit=args.limit)
+    request = SearchRequest(filter=args.filter, table=args.table, from_=args.from_, to=args.to, limit=args.limit)
     try:
         sql, params = build(request, args.tenant, s.clickhouse_database, time.time_ns())
         rows = asyncio.run(QueryBackend(s).rows(sql, params))
     except QueryError as exc:
         print(f"sluice: {exc.message}", file=sys.stderr)
         return 1
-    records, more, _ = page(rows, args.limit)
+    records, more, _ = page(rows, args.limit, args.table)
     print(render(records, args.format))
     if more:
         print(f"(more than {args.limit} matches; raise --limit or narrow the filter)", file=sys.stderr)

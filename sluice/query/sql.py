@@ -29,18 +29,48 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "tenant": ("TenantId", "string"),
     **{f: ("Timestamp", "time") for f in ("timestamp", "@timestamp", "time")},
 }
-# Attributes kept in ResourceAttributes under another name.
-RESOURCE = {"host": "host.name", "hostname": "host.name", "project_id": "project_id"}
-LOG_PREFIXES = ("metadata.", "properties.", "attributes.", "attr.", "log.")
-RESOURCE_PREFIX = "resource."
+# Fields of sluice.http_logs (access logs) beyond the shared ones.
+ACCESS_COLUMNS: dict[str, tuple[str, str]] = {
+    **{f: COLUMNS[f] for f in ("level", "severity", "severity_text", "severity_number", "message", "msg", "body",
+                               "request_id", "dialect", "environment", "env", "tenant", "timestamp", "@timestamp",
+                               "time", "service", "service_name")},
+    "method": ("Method", "string"), "host": ("Host", "string"), "path": ("Path", "string"),
+    **{f: ("Status", "number") for f in ("status", "status_code")},
+    **{f: ("ClientIP", "ip") for f in ("ip", "client_ip")},
+    "user_agent": ("UserAgent", "string"), "referer": ("Referer", "string"),
+    **{f: ("Bytes", "number") for f in ("bytes", "bytes_sent")},
+    "duration_ms": ("DurationMs", "number"), "visit_id": ("toString(VisitId)", "string"),
+    "browser": ("Browser", "string"), "browser_version": ("BrowserVersion", "string"), "os": ("OS", "string"),
+    "device": ("Device", "string"), "bot_name": ("BotName", "string"), "bot_kind": ("BotKind", "string"),
+    "referral_source": ("ReferralSource", "string"), "referral_name": ("ReferralName", "string"),
+}
+_LOG_PREFIXES = ("metadata.", "properties.", "attributes.", "attr.", "log.")
+
+
+@dataclass(frozen=True)
+class Fields:
+    """How one table names its fields: columns, map-valued paths and aliases into maps."""
+
+    columns: dict[str, tuple[str, str]]
+    prefixes: tuple[tuple[str, str], ...]  # ("resource.", "ResourceAttributes"): path prefix -> map column
+    aliases: dict[str, tuple[str, str]]  # "host" -> ("ResourceAttributes", "host.name")
+    fallback: str = "LogAttributes"  # the map any other name is looked up in
+
+
+LOGS = Fields(COLUMNS, (("resource.", "ResourceAttributes"), *((p, "LogAttributes") for p in _LOG_PREFIXES)),
+              {"host": ("ResourceAttributes", "host.name"), "hostname": ("ResourceAttributes", "host.name"),
+               "project_id": ("ResourceAttributes", "project_id")})
+ACCESS = Fields(ACCESS_COLUMNS, (("query.", "QueryParams"), ("query_params.", "QueryParams"),
+                                 *((p, "LogAttributes") for p in _LOG_PREFIXES)), {})
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 _TOKEN_SPLIT = re.compile(r"[^0-9A-Za-z\u0080-\U0010ffff]+")
 
 
 @dataclass
 class Compiled:
-    """A WHERE fragment and its parameters, named p0, p1, ..."""
+    """A WHERE fragment's parameters, named p0, p1, ..., for the table whose ``fields`` it uses."""
 
+    fields: Fields = LOGS
     params: dict[str, object] = field(default_factory=dict)
 
     def bind(self, value: object, type_: str) -> str:
@@ -63,14 +93,15 @@ def _like(value: str) -> str:
 
 
 def _resolve(name: str, c: Compiled) -> tuple[str, str]:
-    if name in COLUMNS:
-        return COLUMNS[name]
-    if name in RESOURCE:
-        return f"ResourceAttributes[{c.bind(RESOURCE[name], 'String')}]", "map"
-    if name.startswith(RESOURCE_PREFIX):
-        return f"ResourceAttributes[{c.bind(name[len(RESOURCE_PREFIX):], 'String')}]", "map"
-    key = next((name[len(p):] for p in LOG_PREFIXES if name.startswith(p)), name)
-    return f"LogAttributes[{c.bind(key, 'String')}]", "map"
+    fields = c.fields
+    if name in fields.columns:
+        return fields.columns[name]
+    if name in fields.aliases:
+        column, key = fields.aliases[name]
+        return f"{column}[{c.bind(key, 'String')}]", "map"
+    column, key = next(((col, name[len(p):]) for p, col in fields.prefixes if name.startswith(p)),
+                       (fields.fallback, name))
+    return f"{column}[{c.bind(key, 'String')}]", "map"
 
 
 def _text(value: str, quoted: bool, c: Compiled) -> str:
@@ -91,7 +122,9 @@ def _match(node: Match, c: Compiled) -> str:
         if kind == "map":
             container, _, key = expr.partition("[")
             return f"mapContains({container}, {key[:-1]})"
-        return "1" if kind in ("number", "time") else f"{expr} != ''"
+        return "1" if kind in ("number", "time", "ip") else f"{expr} != ''"
+    if kind == "ip":
+        return f"{expr} = toIPv6OrNull({c.bind(node.value, 'String')})"
     if kind == "number":
         if not _NUMBER.match(node.value):
             raise KqlError(f"{node.field} takes a number, not {node.value!r}", 0)

@@ -67,3 +67,24 @@ def test_the_doc_examples_shape_works_unchanged(sluice):
     status, body = send(sluice, json.dumps(logs).encode())
     assert status == 200 and body["errors"] == [] and body["first_visit_id"]
     wait_for(lambda: sql(sluice.settings, "SELECT count() FROM sluice.http_logs")[0][0] == 1, 30, what="row")
+
+
+def test_access_logs_are_searchable_with_their_own_fields(sluice):
+    from tests.support import post
+
+    s = sluice.settings
+    entries = [entry(i) for i in range(30)] + [entry(100, status_code=503, path="/checkout")]
+    assert send(sluice, json.dumps(entries).encode())[0] == 200
+    wait_for(lambda: sql(s, "SELECT count() FROM sluice.http_logs")[0][0] == 31, 60, what="access rows")
+    auth = {"Authorization": f"Bearer {sluice.key}", "Content-Type": "application/json"}
+
+    def search(text: str) -> list[dict]:
+        status, body, _ = post(sluice.url("/v1/logs/query"), {"table": "access", "filter": text, "from": "-1h"}, auth)
+        assert status == 200, body
+        return body["logs"]
+
+    (hit,) = search("status_code>=500 AND path:/check*")
+    assert (hit["path"], hit["status_code"], hit["level"], hit["ip"]) == ("/checkout", 503, "ERROR", "2001:db8::1")
+    assert len(search("bot_kind:ai_agent")) == 4  # entries 0, 10, 20 and 100
+    assert {r["ip"] for r in search("ip:192.168.1.1")} == {"::ffff:192.168.1.1"}
+    assert len(search("referral_name:chatgpt query.utm_source:*")) == 5  # entries 0, 7, 14, 21 and 28
