@@ -184,3 +184,39 @@ def test_live_tail_streams_new_matching_records(sluice):
     bad = conn.getresponse()
     assert bad.status == 400 and json.loads(bad.read())["error"]["code"] == "invalid_filter"
     conn.close()
+
+
+def test_metrics_count_a_known_workload_exactly(sluice):
+    import urllib.request
+
+    from tests.integration.test_native import native, produce
+
+    def scrape(url: str) -> dict[str, float]:
+        with urllib.request.urlopen(url + "/metrics") as resp:
+            lines = resp.read().decode().splitlines()
+        return {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1]) for line in lines
+                if line.startswith("sluice_") and not line.startswith(("sluice_gateway_request_seconds", "#"))}
+
+    auth = {"X-API-Key": sluice.key, "Content-Type": "application/json"}
+    for n in (1, 2, 3):
+        body = {"logs": [{"level": "Error", "message": f"m{n}-{i}"} for i in range(n)]}
+        assert post(sluice.url("/api/ingest/batch"), body, auth)[0] == 200
+    assert post(sluice.url("/api/ingest/batch"), b"{", auth)[0] == 400
+    assert post(sluice.url("/api/ingest/batch"), {"logs": [{"level": "Nope", "message": "x"}]}, auth)[0] == 400
+    assert post(sluice.url("/api/ingest/batch"), {"logs": []}, {**auth, "X-API-Key": "wrong"})[0] == 401
+    produce(sluice.settings.kafka_bootstrap, sluice.settings.native_topic, [(b"not json", native())])
+    wait_for(lambda: scrape(sluice.settings.worker_url).get("sluice_worker_rows_stored_total") == 6, 30,
+             what="six stored rows")
+    wait_for(lambda: scrape(sluice.settings.worker_url).get(
+        'sluice_worker_dead_letters_total{reason="malformed_json"}') == 1, 30, what="one dead letter")
+    gateway = scrape(sluice.settings.gateway_url)
+    assert gateway['sluice_gateway_records_accepted_total{dialect="loginformant"}'] == 6
+    assert gateway['sluice_gateway_requests_total{dialect="loginformant",status="200"}'] == 3
+    assert gateway['sluice_gateway_requests_total{dialect="loginformant",status="400"}'] == 2
+    assert gateway['sluice_gateway_requests_total{dialect="loginformant",status="401"}'] == 1
+    assert gateway['sluice_gateway_rejections_total{dialect="loginformant",reason="malformed_json"}'] == 1
+    assert gateway['sluice_gateway_rejections_total{dialect="loginformant",reason="invalid_field"}'] == 1
+    assert gateway['sluice_gateway_rejections_total{dialect="loginformant",reason="invalid_api_key"}'] == 1
+    worker = scrape(sluice.settings.worker_url)
+    assert worker['sluice_worker_records_consumed_total{format="loginformant.batch.v1"}'] == 3
+    assert worker["sluice_worker_batch_rows_count"] >= 1 and worker["sluice_worker_batch_rows_sum"] == 6
