@@ -86,6 +86,26 @@ class Storage:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, fn, self.client, *args)
 
+    async def read(self, sql: str, parameters: dict | None, settings: dict) -> tuple[list[str], list[list]]:
+        """A read-only query's column names and rows. With chDB a query that fails
+        midway leaves the connection unusable, so a failure reconnects before re-raising."""
+
+        def run(client: Client) -> tuple[list[str], list[list]]:
+            try:
+                result = client.query(sql, parameters=parameters, settings={**settings, "readonly": 2})
+                return list(result.column_names), [list(r) for r in result.result_rows]
+            except Exception:
+                self._reconnect()
+                raise
+
+        return await self.run(run)
+
+    def _reconnect(self) -> None:
+        try:
+            self.client.close()
+        finally:
+            self.client = connect(self.settings)
+
     def run_sync(self, fn: Callable[..., T], *args: Any) -> T:
         return self._executor.submit(fn, self.client, *args).result()
 

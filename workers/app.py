@@ -121,14 +121,12 @@ def create_app(settings: Settings, storage: Storage, fatal: Fatal | None = None)
             # Plain SQL text, or JSON {"sql", "parameters", "settings"} from the query API.
             raw = await request.read()
             query = msgspec.json.decode(raw) if raw[:1] == b"{" else {"sql": raw.decode()}
-            options = {**query.get("settings", {}), "readonly": 2}
             try:
-                result = await storage.run(lambda client: client.query(
-                    query["sql"], parameters=query.get("parameters"), settings=options))
+                columns, rows = await storage.read(query["sql"], query.get("parameters"), query.get("settings", {}))
             except Exception as exc:
                 return self.bytes(msgspec.json.encode({"error": str(exc)}), status=400,
                                   content_type="application/json")
-            body = {"columns": list(result.column_names), "rows": [list(r) for r in result.result_rows]}
+            body = {"columns": columns, "rows": rows}
             return self.bytes(msgspec.json.encode(body, enc_hook=str), content_type="application/json")
 
     if settings.embedded_clickhouse:
