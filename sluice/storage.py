@@ -95,12 +95,13 @@ class Storage:
                 result = client.query(sql, parameters=parameters, settings={**settings, "readonly": 2})
                 return list(result.column_names), [list(r) for r in result.result_rows]
             except Exception:
-                self._reconnect()
+                self.reconnect()
                 raise
 
         return await self.run(run)
 
-    def _reconnect(self) -> None:
+    def reconnect(self) -> None:
+        """Replace the client (call on the ClickHouse thread, i.e. through ``run``)."""
         try:
             self.client.close()
         finally:

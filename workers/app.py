@@ -75,9 +75,18 @@ async def _consume(stream, pipeline: Pipeline, settings: Settings, lanes: Lanes,
                     await stream.ack(event)
     except DeadLetterLimitExceeded as exc:
         log.critical("dead-letter limit exceeded: %s", exc)
-        fatal.reason = exc
-        # Stop like on SIGTERM: acknowledged offsets are committed, the rest is re-read.
-        os.kill(os.getpid(), signal.SIGTERM)
+        _stop(fatal, exc)
+    except Exception as exc:
+        # Faust would leave a crashed agent stopped in a live process: exit instead,
+        # so whatever supervises the worker restarts it and the records are re-read.
+        log.critical("worker stopping after an unexpected error: %r", exc, exc_info=True)
+        _stop(fatal, exc)
+
+
+def _stop(fatal: Fatal, reason: BaseException) -> None:
+    """Stop like on SIGTERM: acknowledged offsets are committed, the rest is re-read."""
+    fatal.reason = reason
+    os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _count_slow(batch: Batch) -> None:

@@ -11,9 +11,11 @@ from sluice.kafka.clients import ensure_topics
 from sluice.settings import Settings
 from sluice.storage import Storage, migrate
 from workers.app import Fatal, create_app
+from workers.deadletter import DeadLetterLimitExceeded
 
 
-EXIT_DLQ_LIMIT = 3
+EXIT_DLQ_LIMIT = 3  # dead-lettering most of the input: a misconfiguration
+EXIT_ERROR = 1  # an unexpected error stopped the worker
 
 
 def run(settings: Settings) -> int:
@@ -30,4 +32,6 @@ def run(settings: Settings) -> int:
         pass
     finally:
         storage.close()
-    return EXIT_DLQ_LIMIT if fatal.reason is not None else 0
+    if fatal.reason is None:
+        return 0
+    return EXIT_DLQ_LIMIT if isinstance(fatal.reason, DeadLetterLimitExceeded) else EXIT_ERROR

@@ -71,6 +71,13 @@ def rows_of(value: bytes | None, headers: Iterable[tuple[str, bytes]] | dict,
     except InvalidBody as exc:
         return _refuse(value, exc.code.lower(), exc.message)
     metrics.WORKER_RECORDS_CONSUMED.labels(fmt.value).inc()
+    try:
+        return _normalize(fmt, entries, envelope, value, context)
+    except Exception as exc:  # a record no normalizer foresaw must not stop the partition
+        return _refuse(value, "normalize_failed", f"{type(exc).__name__}: {exc}"[:500])
+
+
+def _normalize(fmt: Format, entries: list, envelope, value: bytes, context: Context) -> Outcome:
     if fmt is Format.PROFOUND_CUSTOM:
         return Outcome(normalize_profound(entries, envelope), [])
     if fmt not in _LOGFLUX:

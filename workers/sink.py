@@ -104,6 +104,7 @@ class ClickHouseSink:
                 log.warning("insert of %s failed (attempt %d), retrying in %.2fs: %s",
                             batch.token, attempt, delay, exc)
                 await asyncio.sleep(delay)
+                await self._reconnect()
                 continue
             metrics.WORKER_INSERT_SECONDS.observe(time.perf_counter() - started)
             metrics.WORKER_BATCH_ROWS.observe(sum(len(i.rows) for i in batch.items))
@@ -111,6 +112,13 @@ class ClickHouseSink:
             if batch.replay:
                 metrics.WORKER_REPLAYED_BATCHES.inc()
             return
+
+    async def _reconnect(self) -> None:
+        """A fresh connection for the retry: a failed call can leave the old one unusable."""
+        try:
+            await self.storage.run(lambda client: self.storage.reconnect())
+        except Exception as exc:  # the retry will fail and come back here
+            log.warning("reconnecting to ClickHouse failed: %s", exc)
 
     async def load_intents(self, topic: str, partition: int, offset: int) -> list[Intent]:
         return await self.storage.run(self.intents, topic, partition, offset)

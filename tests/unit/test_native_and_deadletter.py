@@ -89,3 +89,13 @@ def test_dead_letter_limit_trips_on_a_mostly_invalid_window_only():
     with pytest.raises(DeadLetterLimitExceeded, match="stopping"):
         for _ in range(5):
             limit.record(True)
+
+
+def test_a_record_no_normalizer_foresaw_is_dead_lettered_not_fatal():
+    # A native producer can write the Profound format without the gateway's checks.
+    headers = [("sluice-format", b"profound.custom.v1"), ("sluice-tenant", b"acme")]
+    value = b'{"visit_ids": ["v1"], "entries": [{"timestamp": "not a time", "method": "GET", "host": "h", ' \
+            b'"path": "/", "status_code": 200, "ip": "1.2.3.4", "user_agent": "ua"}]}'
+    rows, [(kept, why)], _ = rows_of(value, headers, timestamp_ns=1)
+    assert rows == [] and kept == value
+    assert why.reason == "normalize_failed" and "BadTimestamp" in why.detail
