@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-unit test-integration bench bench-worker bench-logflux bench-profound broker clean
+.PHONY: run test test-unit test-integration bench bench-worker bench-logflux bench-profound bench-query broker clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ bench-logflux: $(STAMP)
 ## bench-profound: access logs end to end with enrichment, against plain logs
 bench-profound: $(STAMP)
 	$(BIN)/python -m bench.profound
+
+## bench-query: search latency (p50/p99) over 10 million rows
+bench-query: $(STAMP)
+	$(BIN)/python -m bench.query
 
 broker: $(STAMP)
 	$(BIN)/sluice broker fetch
