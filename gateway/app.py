@@ -90,27 +90,8 @@ class Gateway:
         if path == "/v1/logs/query":
             await self._query(scope, receive, send)
             return
-        if path == "/v1/logs/tail" and method == "GET":
-            request_id = new_request_id()
-            try:
-                tenant = query.key_of(self.registry, _headers(scope)).tenant
-                filter_text = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"))).get("filter", "")
-                await tail.stream(self.settings, self.query_backend, tenant, filter_text, send, receive,
-                                  ((b"x-request-id", request_id.encode()),))
-            except ApiError as err:
-                await _respond_error(send, err, request_id)
-            except QueryError as exc:
-                await _respond_error(send, ApiError(exc.status, exc.code, exc.message), request_id)
-            return
-        if path == "/v1/health" and method == "GET":
-            request_id = new_request_id()
-            try:
-                query.key_of(self.registry, _headers(scope))
-            except ApiError as err:
-                await _respond_error(send, err, request_id)
-                return
-            status, body = await health.report(self.settings, self.query_backend, self.rate, self.started)
-            await _respond(send, status, msgspec.json.encode(body), ((b"x-request-id", request_id.encode()),))
+        if path in ("/v1/logs/tail", "/v1/health") and method == "GET":
+            await (self._tail if path == "/v1/logs/tail" else self._health)(scope, receive, send)
             return
         route = ROUTES.get(path)
         request_id = new_request_id()
@@ -129,6 +110,28 @@ class Gateway:
             await _respond(send, status, body, ((b"x-request-id", request_id.encode()), *err.headers))
         metrics.GATEWAY_REQUESTS.labels(route.dialect, str(status)).inc()
         metrics.GATEWAY_REQUEST_SECONDS.labels(route.dialect).observe(time.perf_counter() - started)
+
+    async def _tail(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request_id = new_request_id()
+        try:
+            tenant = query.key_of(self.registry, _headers(scope)).tenant
+            filter_text = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"))).get("filter", "")
+            await tail.stream(self.settings, self.query_backend, tenant, filter_text, send, receive,
+                              ((b"x-request-id", request_id.encode()),))
+        except ApiError as err:
+            await _respond_error(send, err, request_id)
+        except QueryError as exc:
+            await _respond_error(send, ApiError(exc.status, exc.code, exc.message), request_id)
+
+    async def _health(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request_id = new_request_id()
+        try:
+            query.key_of(self.registry, _headers(scope))
+        except ApiError as err:
+            await _respond_error(send, err, request_id)
+            return
+        status, body = await health.report(self.settings, self.query_backend, self.rate, self.started)
+        await _respond(send, status, msgspec.json.encode(body), ((b"x-request-id", request_id.encode()),))
 
     async def _query(self, scope: Scope, receive: Receive, send: Send) -> None:
         request_id = new_request_id()
