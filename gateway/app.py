@@ -102,8 +102,9 @@ class Gateway:
         try:
             if method != "POST":
                 raise errors.method_not_allowed("POST")
-            status, body = await self._ingest(route, scope, receive, request_id)
-            await _respond(send, status, body, ((b"x-request-id", request_id.encode()),))
+            status, body, content_type = await self._ingest(route, scope, receive, request_id)
+            await _respond(send, status, body, ((b"x-request-id", request_id.encode()),
+                                                (b"content-type", content_type)))
         except ApiError as err:
             metrics.GATEWAY_REJECTIONS.labels(route.dialect, route.error_codes(err.code)).inc()
             status, body = route.render_error(route, err, request_id)
@@ -152,27 +153,30 @@ class Gateway:
         metrics.GATEWAY_REQUESTS.labels("query", str(status)).inc()
         metrics.GATEWAY_REQUEST_SECONDS.labels("query").observe(time.perf_counter() - started)
 
-    async def _ingest(self, route: IngestRoute, scope: Scope, receive: Receive, request_id: str) -> tuple[int, bytes]:
+    async def _ingest(self, route: IngestRoute, scope: Scope, receive: Receive,
+                      request_id: str) -> tuple[int, bytes, bytes]:
         headers = _headers(scope)
         key = self._authenticate(route, headers)
-        _check_content_type(headers)
+        fmt = route.format_for(headers.get(b"content-type", b"").split(b";", 1)[0].strip().lower())
+        if fmt is None:
+            raise errors.UNSUPPORTED_MEDIA_TYPE
         wire = await _read_body(receive, headers, self.settings.max_body_bytes)
         body = encoding.decode(headers.get(b"content-encoding", b""), wire, self.settings.max_decoded_bytes)
         metrics.GATEWAY_BYTES_IN.labels(route.dialect, "wire").inc(len(wire))
         metrics.GATEWAY_BYTES_IN.labels(route.dialect, "decoded").inc(len(body))
-        prepared = route.prepare(route, body, self.settings)
+        prepared = route.prepare(route, fmt, body, self.settings)
         if prepared.count:
-            envelope = Envelope(route.format.value, key.tenant, request_id, time.time_ns())
+            envelope = Envelope(fmt.value, key.tenant, request_id, time.time_ns())
             await self.publisher.publish(prepared.value, envelope)
             metrics.GATEWAY_RECORDS_ACCEPTED.labels(route.dialect).inc(prepared.count)
             self.rate.add(prepared.count)
-        return route.success_status, prepared.response(request_id)
+        return route.success_status, prepared.response(request_id), prepared.content_type
 
     def _authenticate(self, route: IngestRoute, headers: dict[bytes, bytes]):
         """The key's record, or a 401. A host named ``<customer>.ingest.<region>.<domain>``
         accepts only keys of that customer (tenant)."""
         style = route.auth
-        if style is AuthStyle.API_KEY:
+        if style is AuthStyle.API_KEY or (style is AuthStyle.BEARER_OR_API_KEY and b"x-api-key" in headers):
             token = headers.get(b"x-api-key", b"").decode("latin-1").strip()
         else:
             raw = headers.get(b"authorization", b"").decode("latin-1").strip()
@@ -210,12 +214,6 @@ def customer_of(host: bytes) -> str | None:
 def _headers(scope: Scope) -> dict[bytes, bytes]:
     # ASGI servers give lower-cased header names.
     return dict(scope["headers"])
-
-
-def _check_content_type(headers: dict[bytes, bytes]) -> None:
-    media_type = headers.get(b"content-type", b"").split(b";", 1)[0].strip().lower()
-    if media_type != b"application/json":
-        raise errors.UNSUPPORTED_MEDIA_TYPE
 
 
 async def _read_body(receive: Receive, headers: dict[bytes, bytes], limit: int) -> bytes:

@@ -6,7 +6,7 @@ from typing import Any, Callable, NamedTuple
 
 from gateway import errors
 from gateway.errors import ApiError
-from schemas.formats import InvalidBody, decode
+from schemas.formats import Format, InvalidBody, decode
 from sluice.settings import Settings
 
 
@@ -14,12 +14,13 @@ class Prepared(NamedTuple):
     value: bytes  # the Kafka record's value
     count: int  # entries in it; with none, nothing is published
     response: Callable[[str], bytes]  # request id -> the success body
+    content_type: bytes = b"application/json"  # of the success body
 
 
-def whole_body(route: Any, body: bytes, settings: Settings) -> Prepared:
+def whole_body(route: Any, fmt: Format, body: bytes, settings: Settings) -> Prepared:
     """All or nothing: the body is published as sent when every entry is valid."""
     try:
-        entries = decode(route.format, body)
+        entries = decode(fmt, body)
     except InvalidBody as exc:
         raise ApiError(exc.status, exc.code, exc.message, details=exc.details) from None
     if not entries:

@@ -31,7 +31,7 @@ def _readable(exc: msgspec.ValidationError) -> str:
     return text
 
 
-def accept_valid_entries(route: Any, body: bytes, settings: Settings) -> Prepared:
+def accept_valid_entries(route: Any, fmt: Any, body: bytes, settings: Settings) -> Prepared:
     """Publish the valid entries with a visit id each; report the rest as
     "Invalid log format: entry <i>: <what>". A body that is not a JSON array is a 400."""
     try:

@@ -10,6 +10,7 @@ import msgspec
 
 from gateway.errors import ApiError
 from gateway.prepare import Prepared, whole_body
+from gateway.otlp import accept_otlp
 from gateway.profound import accept_valid_entries
 from schemas.formats import Format
 from sluice.settings import Settings
@@ -22,6 +23,8 @@ class AuthStyle(Enum):
     BEARER = "Authorization: Bearer"
     #: ``X-API-Key: <key>`` (LogInformant).
     API_KEY = "X-API-Key"
+    #: either of the two (OTLP exporters are configured with arbitrary headers).
+    BEARER_OR_API_KEY = "Authorization: Bearer or X-API-Key"
 
 
 _encode = msgspec.json.encode
@@ -43,13 +46,21 @@ class IngestRoute:
     # The dialect's own names for our error codes; LogFlux documents upper-case codes.
     error_codes: Callable[[str], str] = str
     # How a body becomes what is published (Profound accepts entries one by one).
-    prepare: Callable[["IngestRoute", bytes, Settings], Prepared] = whole_body
+    prepare: Callable[["IngestRoute", Format, bytes, Settings], Prepared] = whole_body
+    # Content types other than application/json, and the format each one carries.
+    media: tuple[tuple[bytes, Format], ...] = ()
     # How an error is answered: (status, body).
     render_error: Callable[["IngestRoute", ApiError, str], tuple[int, bytes]] = error_envelope
 
     @property
     def dialect(self) -> str:
         return self.format.dialect
+
+    def format_for(self, media_type: bytes) -> Format | None:
+        """The format a body of ``media_type`` carries here, or None when it is not accepted."""
+        if not self.media:
+            return self.format if media_type == b"application/json" else None
+        return dict(self.media).get(media_type)
 
 
 def _logflux_code(code: str) -> str:
@@ -96,5 +107,8 @@ ROUTES: dict[str, IngestRoute] = {
                     key_prefix="lf_", error_codes=_logflux_code),
         IngestRoute("/v1/logs/custom", Format.PROFOUND_CUSTOM, AuthStyle.API_KEY, 1000, 200,
                     prepare=accept_valid_entries, render_error=_profound_error),
+        IngestRoute("/v1/logs", Format.OTLP_PROTOBUF, AuthStyle.BEARER_OR_API_KEY, 1_000_000, 200,
+                    prepare=accept_otlp, media=((b"application/x-protobuf", Format.OTLP_PROTOBUF),
+                                                (b"application/json", Format.OTLP_JSON))),
     )
 }

@@ -16,6 +16,7 @@ import msgspec
 from schemas import dialects as d
 from schemas import logflux as lf
 from schemas import native as n
+from schemas import otlp
 from schemas import profound as pf
 
 
@@ -27,6 +28,8 @@ class Format(str, enum.Enum):
     LOGFLUX_BATCH = "logflux.batch.v1"
     LOGFLUX_SINGLE = "logflux.ingest.v1"
     PROFOUND_CUSTOM = "profound.custom.v1"
+    OTLP_PROTOBUF = "otlp.logs.v1.protobuf"
+    OTLP_JSON = "otlp.logs.v1.json"
     NATIVE_RECORD = "sluice.record.v1"
     NATIVE_BATCH = "sluice.batch.v1"
 
@@ -95,7 +98,13 @@ def decode(fmt: Format, body: bytes) -> list:
 
     Error messages name the JSON path of the offending value, such as
     ``$.logs[3].timestamp``, so a client can find the entry and the field.
+    OTLP bodies decode to one ExportLogsServiceRequest (protobuf, not msgspec).
     """
+    if fmt in (Format.OTLP_PROTOBUF, Format.OTLP_JSON):
+        try:
+            return [otlp.parse(body, as_json=fmt is Format.OTLP_JSON)]
+        except otlp.OtlpError as exc:
+            raise InvalidBody("invalid_otlp", str(exc)) from None
     spec = _SPECS[fmt]
     try:
         decoded = spec.decoder.decode(body)

@@ -42,6 +42,7 @@ class LogRow(NamedTuple):
     trace_flags: int = 0  # W3C trace flags (native records only)
     scope_name: str = ""  # instrumentation scope (native records only)
     scope_version: str = ""
+    scope_attributes: dict[str, str] = {}  # shared default, never mutated
 
 
 def to_ns(ts: datetime) -> int:

@@ -14,6 +14,7 @@ from workers.access import normalize_profound
 from workers.decrypt import Decryptor
 from workers.logflux import entry_value, normalize_logflux
 from workers.normalize import LogRow, normalize
+from workers.otlp import normalize_otlp
 
 _LOGFLUX = (Format.LOGFLUX_BATCH, Format.LOGFLUX_SINGLE)
 
@@ -80,6 +81,8 @@ def rows_of(value: bytes | None, headers: Iterable[tuple[str, bytes]] | dict,
 def _normalize(fmt: Format, entries: list, envelope, value: bytes, context: Context) -> Outcome:
     if fmt is Format.PROFOUND_CUSTOM:
         return Outcome(normalize_profound(entries, envelope), [])
+    if fmt in (Format.OTLP_PROTOBUF, Format.OTLP_JSON):
+        return Outcome(normalize_otlp(entries, envelope), [])
     if fmt not in _LOGFLUX:
         return Outcome(normalize(fmt, entries, envelope), [])
     if context.decryptor is None:

@@ -43,6 +43,7 @@ def to_arrow(rows: list[LogRow]) -> pa.Table:
         "ScopeVersion": pa.array(c["scope_version"], pa.string()),
         "ResourceAttributes": map_array(c["resource_attributes"]),
         "LogAttributes": map_array(c["log_attributes"]),
+        "ScopeAttributes": map_array(c["scope_attributes"]),
     })
 
 

@@ -220,3 +220,24 @@ def test_metrics_count_a_known_workload_exactly(sluice):
     worker = scrape(sluice.settings.worker_url)
     assert worker['sluice_worker_records_consumed_total{format="loginformant.batch.v1"}'] == 3
     assert worker["sluice_worker_batch_rows_count"] >= 1 and worker["sluice_worker_batch_rows_sum"] == 6
+
+
+def test_otlp_protobuf_and_json_land_on_the_otel_columns(sluice):
+    import urllib.request
+
+    from tests.unit.test_otlp import OTLP_JSON, SPAN, TRACE, request
+
+    body = request().SerializeToString()
+    req = urllib.request.Request(sluice.url("/v1/logs"), data=body, method="POST",
+                                 headers={"Content-Type": "application/x-protobuf", "Authorization": f"Bearer {sluice.key}"})
+    with urllib.request.urlopen(req) as resp:
+        assert resp.status == 200 and resp.headers["content-type"] == "application/x-protobuf"
+    assert post(sluice.url("/v1/logs"), OTLP_JSON, {"X-API-Key": sluice.key, "Content-Type": "application/json"})[0] == 200
+    s = sluice.settings
+    wait_for(lambda: sql(s, "SELECT count() FROM sluice.logs WHERE Source = 'otlp'")[0][0] == 3, 30, what="otlp rows")
+    row = sql(s, "SELECT ServiceName, SeverityNumber, TraceId, SpanId, TraceFlags, ScopeName, ScopeVersion, "
+                 "ScopeAttributes['sampled'], ResourceAttributes['host.name'], LogAttributes['order.id'], "
+                 "toString(Timestamp) FROM sluice.logs WHERE Body = 'payment failed'")
+    assert row == [["checkout", 17, TRACE, SPAN, 1, "checkout.http", "1.4.0", "true", "h1", "42",
+                    "2023-11-14 22:13:20.123456789"]]
+    assert sql(s, "SELECT TraceId FROM sluice.logs WHERE Body = 'hello'") == [[TRACE]]
