@@ -5,6 +5,7 @@ from __future__ import annotations
 import uvicorn
 
 from gateway.app import Gateway
+from gateway.logstash import Listeners
 from gateway.publisher import Publisher
 from sluice.kafka.clients import ensure_topics
 from sluice.registry import RegistryFollower
@@ -15,13 +16,16 @@ def build(settings: Settings) -> Gateway:
     """The ASGI app; its lifespan starts and stops the Kafka clients."""
     follower = RegistryFollower(settings)
     publisher = Publisher(settings)
+    listeners = Listeners(settings, follower.registry, publisher)
 
     async def startup() -> None:
         await ensure_topics(settings)
         await follower.start()
         await publisher.start()
+        await listeners.start()
 
     async def shutdown() -> None:
+        await listeners.stop()
         await publisher.stop()
         await follower.stop()
 

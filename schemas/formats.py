@@ -14,6 +14,7 @@ from typing import Any, Callable
 import msgspec
 
 from schemas import dialects as d
+from schemas import logstash
 from schemas import logflux as lf
 from schemas import native as n
 from schemas import otlp
@@ -30,6 +31,7 @@ class Format(str, enum.Enum):
     PROFOUND_CUSTOM = "profound.custom.v1"
     OTLP_PROTOBUF = "otlp.logs.v1.protobuf"
     OTLP_JSON = "otlp.logs.v1.json"
+    LOGSTASH_LINES = "logstash.lines.v1"
     NATIVE_RECORD = "sluice.record.v1"
     NATIVE_BATCH = "sluice.batch.v1"
 
@@ -100,6 +102,11 @@ def decode(fmt: Format, body: bytes) -> list:
     ``$.logs[3].timestamp``, so a client can find the entry and the field.
     OTLP bodies decode to one ExportLogsServiceRequest (protobuf, not msgspec).
     """
+    if fmt is Format.LOGSTASH_LINES:
+        try:
+            return [logstash.parse_batch(body)]
+        except msgspec.DecodeError as exc:
+            raise InvalidBody("malformed_json", f"not a JSON array of events: {exc}") from None
     if fmt in (Format.OTLP_PROTOBUF, Format.OTLP_JSON):
         try:
             return [otlp.parse(body, as_json=fmt is Format.OTLP_JSON)]

@@ -34,6 +34,12 @@ GATEWAY_PUBLISH_SECONDS = Histogram(
     "sluice_gateway_publish_seconds", "Kafka produce latency.", buckets=_LATENCY_BUCKETS
 )
 
+# Logstash listener events by transport (tcp, udp) and outcome (accepted,
+# bad_json, bad_token, too_long, dropped).
+LISTENER_EVENTS = Counter(
+    "sluice_listener_events_total", "Logstash listener events.", ["transport", "outcome"]
+)
+
 # --- workers ---------------------------------------------------------------
 # Kafka records consumed from the ingest topic.
 WORKER_RECORDS_CONSUMED = Counter(

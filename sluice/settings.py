@@ -61,6 +61,15 @@ class Settings:
     max_decoded_bytes: int = 10 * 1024 * 1024
     # How long a request may wait for Kafka's acknowledgement before a 503.
     publish_timeout_s: float = 5.0
+    # Logstash-compatible listeners (gateway/logstash.py); port 0 turns one off.
+    logstash_host: str = "127.0.0.1"
+    logstash_tcp_port: int = 5000
+    logstash_udp_port: int = 5000
+    # Events without a token are taken as this tenant's (empty: a token is required).
+    logstash_tenant: str = ""
+    logstash_max_line_bytes: int = 1024 * 1024
+    logstash_batch_events: int = 500
+    logstash_batch_wait_s: float = 0.2
     # Profound entries older or further ahead than this are validation errors.
     profound_max_age_s: float = 7 * 86400
     profound_max_ahead_s: float = 86400

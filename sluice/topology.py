@@ -136,6 +136,9 @@ def _banner(settings: Settings, dev: DevCredentials | None) -> None:
         f"  LogTrace      POST {url}/v1/logs/ingest      Authorization: Bearer <key>\n"
         f"  LogInformant  POST {url}/api/ingest[/batch]  X-API-Key: <key>\n"
         f"  LogFlux       POST {url}/v1/ingest, /v1/batch Authorization: Bearer <lf_ key>\n"
+        f"  OTLP/HTTP     POST {url}/v1/logs               Authorization: Bearer <key>\n"
+        f"  Logstash      tcp/udp {settings.logstash_host}:{settings.logstash_tcp_port} json_lines, \"sluice_token\": <key>\n"
+        f"  Profound      POST {url}/v1/logs/custom        x-api-key: <key>\n"
         f"  metrics       {url}/metrics  {settings.worker_url}/metrics\n"
         f"  query         sluice sql \"SELECT count() FROM {settings.clickhouse_database}.logs\"\n"
         "Ctrl-C stops everything.\n",

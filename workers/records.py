@@ -14,6 +14,7 @@ from workers.access import normalize_profound
 from workers.decrypt import Decryptor
 from workers.logflux import entry_value, normalize_logflux
 from workers.normalize import LogRow, normalize
+from workers.logstash import normalize_logstash
 from workers.otlp import normalize_otlp
 
 _LOGFLUX = (Format.LOGFLUX_BATCH, Format.LOGFLUX_SINGLE)
@@ -83,6 +84,8 @@ def _normalize(fmt: Format, entries: list, envelope, value: bytes, context: Cont
         return Outcome(normalize_profound(entries, envelope), [])
     if fmt in (Format.OTLP_PROTOBUF, Format.OTLP_JSON):
         return Outcome(normalize_otlp(entries, envelope), [])
+    if fmt is Format.LOGSTASH_LINES:
+        return Outcome(normalize_logstash(entries, envelope), [])
     if fmt not in _LOGFLUX:
         return Outcome(normalize(fmt, entries, envelope), [])
     if context.decryptor is None:

@@ -32,6 +32,8 @@ def pipeline_settings(bootstrap: str, state_dir, **overrides) -> Settings:
         worker_group=f"workers-{uid}",
         gateway_port=free_port(),
         worker_port=free_port(),
+        logstash_tcp_port=free_port(),
+        logstash_udp_port=free_port(),
         batch_max_wait_s=0.3,
         kafka_session_timeout_s=6.0,
         publish_timeout_s=3.0,

@@ -88,3 +88,15 @@ async def test_otlp_endpoint_answers_in_the_request_encoding():
                                                                      "X-API-Key": key})
     assert (r.status_code, r.json()["error"]["code"]) == (400, "invalid_otlp")
     assert (await client.post("/v1/logs", json=OTLP_JSON)).status_code == 401
+
+
+def test_logstash_events_map_onto_the_row():
+    from workers.logstash import normalize_logstash
+
+    events = [{"@timestamp": "2026-11-23T10:00:00Z", "@version": "1", "message": "m", "level": "INFO",
+               "logger_name": "app", "service": "billing", "host": "h1", "extra": {"k": 1}, "sluice_token": "x"},
+              {"message": "no time", "host": {"hostname": "h2"}}]
+    first, second = normalize_logstash([events], Envelope("logstash.lines.v1", "acme", "r", 99))
+    assert (first.body, first.severity_number, first.scope_name, first.service) == ("m", 9, "app", "billing")
+    assert first.resource_attributes == {"host.name": "h1"} and first.log_attributes == {"extra.k": "1"}
+    assert (second.timestamp_ns, second.resource_attributes) == (99, {"host.name": "h2"})

@@ -1,0 +1,189 @@
+"""Logstash-compatible listeners: newline-delimited JSON over TCP, one JSON event per UDP datagram.
+
+Authentication: each event's ``sluice_token`` field (an API key, removed
+before publishing), or a listener bound to one tenant (``logstash_tenant``).
+Events are published per tenant, ``logstash_batch_events`` at a time or
+after ``logstash_batch_wait_s``.
+
+Delivery, honestly: TCP has no acknowledgements in this protocol. The reader
+stops reading while Kafka is slow or down (the client's socket buffer fills
+and its writes block), so nothing is dropped while the connection lives, but
+events in flight when a connection breaks can be lost. UDP drops what does
+not fit in the queue, and counts it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+from typing import Any
+
+from gateway.errors import ApiError
+from gateway.publisher import Publisher
+from schemas import logstash as ls
+from schemas.envelope import Envelope
+from schemas.formats import Format
+from sluice import metrics
+from sluice.keys import Registry
+from sluice.settings import Settings
+
+log = logging.getLogger(__name__)
+# A connection that sent this many events without one good token is closed.
+MAX_BAD_BEFORE_CLOSE = 100
+
+
+class Batches:
+    """Per-tenant buffers of encoded events; ``flush`` publishes and waits for Kafka."""
+
+    def __init__(self, settings: Settings, publisher: Publisher, transport: str):
+        self.settings, self.publisher, self.transport = settings, publisher, transport
+        self.events: dict[str, list[bytes]] = {}
+        self.since = time.monotonic()
+
+    def add(self, tenant: str, event: bytes) -> bool:
+        """Buffer an event; True when a buffer is full."""
+        if not self.events:
+            self.since = time.monotonic()
+        bucket = self.events.setdefault(tenant, [])
+        bucket.append(event)
+        return len(bucket) >= self.settings.logstash_batch_events
+
+    def due_in(self) -> float | None:
+        if not self.events:
+            return None
+        return max(0.0, self.settings.logstash_batch_wait_s - (time.monotonic() - self.since))
+
+    async def flush(self, retry: bool) -> None:
+        """Publish every buffer. With ``retry`` (TCP), wait out a Kafka outage instead of dropping."""
+        events, self.events = self.events, {}
+        for tenant, items in events.items():
+            value = b"[" + b",".join(items) + b"]"
+            while True:
+                envelope = Envelope(Format.LOGSTASH_LINES.value, tenant, "ls_" + secrets.token_hex(12), time.time_ns())
+                try:
+                    await self.publisher.publish(value, envelope)
+                    metrics.LISTENER_EVENTS.labels(self.transport, "accepted").inc(len(items))
+                    break
+                except ApiError:
+                    if not retry:
+                        metrics.LISTENER_EVENTS.labels(self.transport, "dropped").inc(len(items))
+                        break
+                    await asyncio.sleep(self.settings.retry_after_s)
+
+
+def accept(line: bytes, registry: Registry, settings: Settings, transport: str) -> tuple[str, bytes] | None:
+    """(tenant, event to publish) for a good event; None (counted) otherwise."""
+    try:
+        event: dict[str, Any] = ls.parse_event(line)
+    except ls.BadEvent:
+        metrics.LISTENER_EVENTS.labels(transport, "bad_json").inc()
+        return None
+    token = event.pop(ls.TOKEN_FIELD, None)
+    if isinstance(token, str) and token:
+        record = registry.authenticate(token)
+        tenant = record.tenant if record is not None else None
+    else:
+        tenant = settings.logstash_tenant or None
+    if tenant is None:
+        metrics.LISTENER_EVENTS.labels(transport, "bad_token").inc()
+        return None
+    return tenant, ls.encode(event)
+
+
+class Listeners:
+    def __init__(self, settings: Settings, registry: Registry, publisher: Publisher):
+        self.settings, self.registry, self.publisher = settings, registry, publisher
+        self._servers: list[Any] = []
+        self._udp_task: asyncio.Task | None = None
+
+    async def start(self) -> None:
+        s = self.settings
+        if s.logstash_tcp_port:
+            server = await asyncio.start_server(self._connection, s.logstash_host, s.logstash_tcp_port,
+                                                limit=s.logstash_max_line_bytes)
+            self._servers.append(server)
+        if s.logstash_udp_port:
+            queue: asyncio.Queue = asyncio.Queue(maxsize=10_000)
+            transport, _ = await asyncio.get_running_loop().create_datagram_endpoint(
+                lambda: _Udp(queue), local_addr=(s.logstash_host, s.logstash_udp_port))
+            self._servers.append(transport)
+            self._udp_task = asyncio.create_task(self._drain_udp(queue))
+
+    async def stop(self) -> None:
+        if self._udp_task is not None:
+            self._udp_task.cancel()
+        for server in self._servers:
+            server.close()
+
+    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        batches = Batches(self.settings, self.publisher, "tcp")
+        good = bad = 0
+        try:
+            while True:
+                try:
+                    line = await asyncio.wait_for(reader.readuntil(b"\n"), batches.due_in())
+                except asyncio.TimeoutError:
+                    await batches.flush(retry=True)
+                    continue
+                except asyncio.IncompleteReadError as exc:
+                    if exc.partial.strip():
+                        accepted = accept(exc.partial, self.registry, self.settings, "tcp")
+                        if accepted:
+                            batches.add(*accepted)
+                    break
+                except asyncio.LimitOverrunError:
+                    metrics.LISTENER_EVENTS.labels("tcp", "too_long").inc()
+                    await _skip_line(reader, self.settings.logstash_max_line_bytes)
+                    continue
+                if not line.strip():
+                    continue
+                accepted = accept(line, self.registry, self.settings, "tcp")
+                if accepted is None:
+                    bad += 1
+                    if not good and bad >= MAX_BAD_BEFORE_CLOSE:
+                        log.warning("closing a logstash connection that sent only bad events")
+                        break
+                    continue
+                good += 1
+                if batches.add(*accepted):
+                    await batches.flush(retry=True)  # reading waits: backpressure, not buffering
+        finally:
+            await batches.flush(retry=True)
+            writer.close()
+
+    async def _drain_udp(self, queue: asyncio.Queue) -> None:
+        batches = Batches(self.settings, self.publisher, "udp")
+        while True:
+            try:
+                datagram = await asyncio.wait_for(queue.get(), batches.due_in())
+            except asyncio.TimeoutError:
+                await batches.flush(retry=False)
+                continue
+            accepted = accept(datagram, self.registry, self.settings, "udp")
+            if accepted and batches.add(*accepted):
+                await batches.flush(retry=False)
+
+
+async def _skip_line(reader: asyncio.StreamReader, limit: int) -> None:
+    """Discard the rest of an over-long line, a buffer at a time."""
+    while True:
+        try:
+            await reader.readuntil(b"\n")
+            return
+        except asyncio.LimitOverrunError as exc:
+            await reader.readexactly(exc.consumed)
+        except asyncio.IncompleteReadError:
+            return
+
+
+class _Udp(asyncio.DatagramProtocol):
+    def __init__(self, queue: asyncio.Queue):
+        self.queue = queue
+
+    def datagram_received(self, data: bytes, addr: Any) -> None:
+        try:
+            self.queue.put_nowait(data)
+        except asyncio.QueueFull:
+            metrics.LISTENER_EVENTS.labels("udp", "dropped").inc()

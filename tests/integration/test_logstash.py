@@ -1,0 +1,57 @@
+"""Logstash json_lines over TCP and UDP, end to end."""
+
+from __future__ import annotations
+
+import json
+import socket
+import urllib.request
+
+import pytest
+
+from tests.support import sql, wait_for
+
+pytestmark = pytest.mark.integration
+
+
+def metric(sluice, name: str) -> float:
+    with urllib.request.urlopen(sluice.url("/metrics")) as resp:
+        for line in resp.read().decode().splitlines():
+            if line.startswith(name + " "):
+                return float(line.split()[-1])
+    return 0.0
+
+
+def test_tcp_and_udp_events_are_stored_and_bad_ones_counted(sluice):
+    s = sluice.settings
+    good = [{"@timestamp": "2026-11-23T10:00:00.250Z", "@version": "1", "message": f"tcp {i}", "levelname": "ERROR",
+             "logger_name": "app.db", "host": {"name": "web-1"}, "tags": ["a", "b"], "user_id": i,
+             "sluice_token": sluice.key} for i in range(3)]
+    with socket.create_connection((s.logstash_host, s.logstash_tcp_port)) as conn:
+        conn.sendall(b"".join(json.dumps(e).encode() + b"\n" for e in good))
+        conn.sendall(json.dumps({"message": "no token"}).encode() + b"\n")
+        conn.sendall(b"not json\n")
+        conn.sendall(b"x" * (s.logstash_max_line_bytes + 10) + b"\n")
+        conn.sendall(json.dumps({"message": "after the long line", "sluice_token": sluice.key}).encode() + b"\n")
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+        udp.sendto(json.dumps({"message": "udp", "level": "warn", "sluice_token": sluice.key}).encode(),
+                   (s.logstash_host, s.logstash_udp_port))
+    wait_for(lambda: sql(s, "SELECT count() FROM sluice.logs WHERE Source = 'logstash'")[0][0] == 5, 30,
+             what="logstash rows")
+    row = sql(s, "SELECT toString(Timestamp), SeverityNumber, ScopeName, ResourceAttributes['host.name'], "
+                 "LogAttributes['tags'], LogAttributes['user_id'], mapContains(LogAttributes, 'sluice_token') "
+                 "FROM sluice.logs WHERE Body = 'tcp 1'")
+    assert row == [["2026-11-23 10:00:00.250000000", 17, "app.db", "web-1", '["a","b"]', "1", False]]
+    assert sql(s, "SELECT SeverityNumber FROM sluice.logs WHERE Body = 'udp'") == [[13]]
+    assert metric(sluice, 'sluice_listener_events_total{outcome="bad_token",transport="tcp"}') == 1
+    assert metric(sluice, 'sluice_listener_events_total{outcome="bad_json",transport="tcp"}') == 1
+    assert metric(sluice, 'sluice_listener_events_total{outcome="too_long",transport="tcp"}') == 1
+    assert metric(sluice, 'sluice_listener_events_total{outcome="accepted",transport="tcp"}') == 4
+
+
+def test_a_connection_sending_only_bad_tokens_is_closed(sluice):
+    s = sluice.settings
+    with socket.create_connection((s.logstash_host, s.logstash_tcp_port), timeout=10) as conn:
+        bad = json.dumps({"message": "x", "sluice_token": "wrong"}).encode() + b"\n"
+        conn.sendall(bad * 150)
+        conn.settimeout(10)
+        assert conn.recv(1) == b""  # closed by the listener
