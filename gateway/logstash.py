@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import ssl
 import time
 from typing import Any
 
@@ -101,8 +102,12 @@ class Listeners:
     async def start(self) -> None:
         s = self.settings
         if s.logstash_tcp_port:
+            tls = None
+            if s.logstash_tls_cert:
+                tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+                tls.load_cert_chain(s.logstash_tls_cert, s.logstash_tls_key or None)
             server = await asyncio.start_server(self._connection, s.logstash_host, s.logstash_tcp_port,
-                                                limit=s.logstash_max_line_bytes)
+                                                limit=s.logstash_max_line_bytes, ssl=tls)
             self._servers.append(server)
         if s.logstash_udp_port:
             queue: asyncio.Queue = asyncio.Queue(maxsize=10_000)

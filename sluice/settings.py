@@ -68,6 +68,9 @@ class Settings:
     # Events without a token are taken as this tenant's (empty: a token is required).
     logstash_tenant: str = ""
     logstash_max_line_bytes: int = 1024 * 1024
+    # PEM certificate chain and key: serve TCP over TLS.
+    logstash_tls_cert: str = ""
+    logstash_tls_key: str = ""
     logstash_batch_events: int = 500
     logstash_batch_wait_s: float = 0.2
     # Profound entries older or further ahead than this are validation errors.

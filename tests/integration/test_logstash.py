@@ -55,3 +55,35 @@ def test_a_connection_sending_only_bad_tokens_is_closed(sluice):
         conn.sendall(bad * 150)
         conn.settimeout(10)
         assert conn.recv(1) == b""  # closed by the listener
+
+
+def test_tcp_over_tls(broker, make_sluice, tmp_path):
+    import datetime
+    import ipaddress
+    import ssl
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now)
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                           critical=False)
+            .sign(key, hashes.SHA256()))
+    (tmp_path / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "key.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                         serialization.NoEncryption()))
+    sluice = make_sluice(broker.config.bootstrap, logstash_tls_cert=str(tmp_path / "cert.pem"),
+                         logstash_tls_key=str(tmp_path / "key.pem"))
+    s = sluice.settings
+    context = ssl.create_default_context(cafile=str(tmp_path / "cert.pem"))
+    with socket.create_connection((s.logstash_host, s.logstash_tcp_port)) as raw:
+        with context.wrap_socket(raw, server_hostname="127.0.0.1") as conn:
+            conn.sendall(json.dumps({"message": "over tls", "sluice_token": sluice.key}).encode() + b"\n")
+    wait_for(lambda: sql(s, "SELECT count() FROM sluice.logs WHERE Body = 'over tls'")[0][0] == 1, 30, what="tls row")
