@@ -140,7 +140,8 @@ def _banner(settings: Settings, dev: DevCredentials | None) -> None:
         f"  Logstash      tcp/udp {settings.logstash_host}:{settings.logstash_tcp_port} json_lines, \"sluice_token\": <key>\n"
         f"  Profound      POST {url}/v1/logs/custom        x-api-key: <key>\n"
         f"  metrics       {url}/metrics  {settings.worker_url}/metrics\n"
-        f"  query         sluice sql \"SELECT count() FROM {settings.clickhouse_database}.logs\"\n"
+        f"  search        sluice query 'level:ERROR' --from -1h    (or POST {url}/v1/logs/query)\n"
+        f"  SQL           sluice sql \"SELECT count() FROM {settings.clickhouse_database}.logs\"\n"
         "Ctrl-C stops everything.\n",
         flush=True,
     )
