@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from sluice.query.kql import And, Compare, KqlError, Match, Node, Not, Or, Text
+from sluice.query.kql import And, Compare, KqlError, Match, Node, Not, Text
 from sluice.query.times import instant_ns
 
 # field name -> (SQL expression, kind)

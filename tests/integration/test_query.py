@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from sluice.query.kql import And, Compare, Match, Not, Or, Text, parse
+from sluice.query.kql import And, Compare, Not, Or, Text, parse
 from sluice.query.search import SearchRequest, build, page
 from workers.normalize import LogRow
 from workers.sink import to_arrow

@@ -118,7 +118,7 @@ class RecordingSlowLane:
 
 async def test_moved_records_are_moved_again_on_replay(storage):
     from workers.budget import TokenBuckets
-    from workers.decrypt import Decryptor, KeyCache
+    from workers.decrypt import Decryptor
     from tests.unit.test_logflux import fast_cache, fast_entry
     import json
 

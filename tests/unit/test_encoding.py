@@ -3,7 +3,6 @@ import json
 import tracemalloc
 import zlib
 
-import httpx
 import pytest
 import zstandard
 
