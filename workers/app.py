@@ -8,7 +8,6 @@ when the loop body raised.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import signal
@@ -60,22 +59,7 @@ def _faust_app(settings: Settings) -> faust.App:
 
 async def _consume(stream, pipeline: Pipeline, settings: Settings, lanes: Lanes, fatal: Fatal,
                    on_stored: Callable[[Batch], None] = lambda batch: None) -> None:
-    """Double-buffered: chunk N+1 is decoded and normalized while chunk N is
-    inserted; at most one chunk is being stored, and chunks are stored in order."""
     await lanes.ready()
-    in_flight: asyncio.Task | None = None
-
-    async def drain() -> None:
-        if in_flight is not None:
-            await in_flight
-
-    async def store_and_ack(groups) -> None:
-        # Dead-lettered and moved records ride in their batch and are acknowledged with it.
-        for batch in await pipeline.store(groups):
-            on_stored(batch)
-            for event in batch.handles:
-                await stream.ack(event)
-
     try:
         async for events in stream.noack_take(settings.batch_max_records, within=settings.batch_max_wait_s):
             consumed = [
@@ -84,10 +68,11 @@ async def _consume(stream, pipeline: Pipeline, settings: Settings, lanes: Lanes,
                 for e in events
                 for m in (e.message,)
             ]
-            groups = await pipeline.prepare(consumed, drain)
-            await drain()
-            in_flight = asyncio.create_task(store_and_ack(groups))
-            in_flight.add_done_callback(lambda task: _stop_on_failure(task, fatal))
+            # Dead-lettered and moved records ride in their batch and are acknowledged with it.
+            for batch in await pipeline.process(consumed):
+                on_stored(batch)
+                for event in batch.handles:
+                    await stream.ack(event)
     except DeadLetterLimitExceeded as exc:
         log.critical("dead-letter limit exceeded: %s", exc)
         _stop(fatal, exc)
@@ -96,15 +81,6 @@ async def _consume(stream, pipeline: Pipeline, settings: Settings, lanes: Lanes,
         # so whatever supervises the worker restarts it and the records are re-read.
         log.critical("worker stopping after an unexpected error: %r", exc, exc_info=True)
         _stop(fatal, exc)
-    finally:
-        if in_flight is not None and not in_flight.done():
-            in_flight.cancel()  # not acknowledged: re-read, and deduplicated, after a restart
-
-
-def _stop_on_failure(task: asyncio.Task, fatal: Fatal) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        log.critical("worker stopping: storing a chunk failed: %r", task.exception())
-        _stop(fatal, task.exception())
 
 
 def _stop(fatal: Fatal, reason: BaseException) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Awaitable, Callable, Iterable, NamedTuple
+from typing import Any, Iterable, NamedTuple
 
 from workers.batches import Batch, BatchPlanner, Pending, TopicPartition
 from schemas.envelope import TENANT
@@ -43,7 +43,6 @@ class Pipeline:
         # derivation takes a tenth of a second, and the consumer's heartbeats
         # and the web server share that loop.
         self._cpu = ThreadPoolExecutor(max_workers=1, thread_name_prefix="normalize")
-        self._expected: dict[TopicPartition, int] = {}  # next offset per partition, as prepared
 
     async def process(self, records: Iterable[Consumed]) -> list[Batch]:
         """Store every batch the records complete, in offset order per partition,
@@ -54,32 +53,16 @@ class Pipeline:
         Raises ``DeadLetterLimitExceeded`` before storing anything of a chunk
         that pushes the dead-letter share over the limit.
         """
-        return await self.store(await self.prepare(records))
-
-    async def prepare(self, records: Iterable[Consumed],
-                      drain: Callable[[], Awaitable[None]] | None = None) -> dict[TopicPartition, list[Pending]]:
-        """Stage one, which may overlap the previous chunk's ``store``: decode and
-        normalize. Where a partition starts or jumps, ``drain`` (the store in
-        flight) is awaited first, so the planner's state is final before
-        recorded intents are loaded."""
         records = list(records)
         firsts: dict[TopicPartition, int] = {}
         for r in records:
             firsts.setdefault((r.topic, r.partition), r.offset)
         for tp, offset in firsts.items():
-            if self._expected.get(tp) != offset:
-                if drain is not None:
-                    await drain()
-                if self.planner.needs_intents(tp, offset):
-                    self.planner.load(tp, offset, await self.sink.load_intents(tp[0], tp[1], offset))
-        for r in records:
-            self._expected[(r.topic, r.partition)] = r.offset + 1
+            if self.planner.needs_intents(tp, offset):
+                self.planner.load(tp, offset, await self.sink.load_intents(tp[0], tp[1], offset))
         # A replay moves to the slow lane exactly what its first life moved.
         moved = {tp: self.planner.diverted(tp) for tp in firsts}
-        return await asyncio.get_running_loop().run_in_executor(self._cpu, self._group, records, moved)
-
-    async def store(self, groups: dict[TopicPartition, list[Pending]]) -> list[Batch]:
-        """Stage two, one chunk at a time and in order: plan batches, insert, dead-letter, move."""
+        groups = await asyncio.get_running_loop().run_in_executor(self._cpu, self._group, records, moved)
         stored: list[Batch] = []
         for tp, items in groups.items():
             for batch in self.planner.plan(tp, items):
@@ -94,8 +77,6 @@ class Pipeline:
 
     def forget(self, tps: list[TopicPartition]) -> None:
         self.planner.forget(tps)
-        for tp in tps:
-            self._expected.pop(tp, None)
 
     def _group(self, records: list[Consumed],
                moved: dict[TopicPartition, frozenset[int]]) -> dict[TopicPartition, list[Pending]]:
