@@ -1,4 +1,4 @@
-"""Following a compacted topic into memory: the registry of keys, the tenants' secrets."""
+"""Compacted topics kept in memory (the registry of keys, the tenants' secrets), and writing to them."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Callable
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from sluice.kafka.clients import producer
 from sluice.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -72,3 +73,14 @@ class CompactedFollower:
                 pass
         if self._consumer is not None:
             await self._consumer.stop()
+
+
+async def publish_to(settings: Settings, topic: str, items: list[tuple[bytes, bytes]]) -> None:
+    """Write (key, value) records to a compacted topic, waiting for every acknowledgement."""
+    p = producer(settings, compression_type=None)
+    await p.start()
+    try:
+        for key, value in items:
+            await p.send_and_wait(topic, value, key=key)
+    finally:
+        await p.stop()

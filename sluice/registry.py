@@ -8,8 +8,7 @@ on every gateway, without a restart or a shared database.
 from __future__ import annotations
 
 from schemas import registry as records
-from sluice.follower import CompactedFollower
-from sluice.kafka.clients import producer
+from sluice.follower import CompactedFollower, publish_to
 from sluice.keys import Registry
 from sluice.settings import Settings
 
@@ -26,17 +25,6 @@ async def load_registry(settings: Settings) -> Registry:
     await follower.start()
     await follower.stop()
     return follower.registry
-
-
-async def publish_to(settings: Settings, topic: str, items: list[tuple[bytes, bytes]]) -> None:
-    """Write (key, value) records to a compacted topic, waiting for every acknowledgement."""
-    p = producer(settings, compression_type=None)
-    await p.start()
-    try:
-        for key, value in items:
-            await p.send_and_wait(topic, value, key=key)
-    finally:
-        await p.stop()
 
 
 async def publish(settings: Settings, *items: records.RegistryRecord) -> None:

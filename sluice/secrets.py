@@ -17,9 +17,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from schemas import secrets as records
 from schemas.secrets import SecretRecord
-from sluice.follower import CompactedFollower
+from sluice.follower import CompactedFollower, publish_to
 from sluice.keys import now_iso
-from sluice.registry import publish_to
 from sluice.settings import Settings
 
 

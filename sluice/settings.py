@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import tomllib
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -114,7 +114,6 @@ class Settings:
 
     log_level: str = "INFO"
 
-    extra: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def clickhouse_dsn(self) -> str:
@@ -142,8 +141,6 @@ class Settings:
         """The settings as SLUICE_* variables, to hand to child processes."""
         env = {}
         for f in fields(self):
-            if f.name == "extra":
-                continue
             value = getattr(self, f.name)
             env[f"SLUICE_{f.name.upper()}"] = _format(value)
         return env
@@ -187,7 +184,7 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
     if config_file:
         with open(config_file, "rb") as fh:
             values.update(tomllib.load(fh))
-    known = {f.name: f.type for f in fields(Settings) if f.name != "extra"}
+    known = {f.name: f.type for f in fields(Settings)}
     for name in known:
         env_name = f"SLUICE_{name.upper()}"
         if env_name in environ:
