@@ -62,7 +62,7 @@ def provision(bootstrap: str, tmp: Path, secret: bytes | None = None, **override
 
     async def go():
         await ensure_topics(settings)
-        await registry_topic.publish(settings, TenantRecord("bench", now_iso()), record, lf_record)
+        await registry_topic.publish(settings, TenantRecord("bench", now_iso(), tier="unlimited"), record, lf_record)
         if secret is not None:
             await secrets.add(settings, "bench", secret)
 

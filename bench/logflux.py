@@ -76,7 +76,7 @@ def main() -> int:
         bench = provision(b.config.bootstrap, tmp, secret=SECRET)
         s = bench.settings
         flooder_key, flooder = new_key("flooder", prefix="lf_")
-        asyncio.run(registry_topic.publish(s, TenantRecord("flooder", now_iso()), flooder))
+        asyncio.run(registry_topic.publish(s, TenantRecord("flooder", now_iso(), tier="unlimited"), flooder))
         asyncio.run(secrets.add(s, "flooder", SECRET))
         url = s.gateway_url + "/v1/batch"
         headers = {"Authorization": f"Bearer {bench.logflux_key}", "Content-Type": "application/json"}

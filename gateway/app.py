@@ -7,8 +7,8 @@ acknowledgement. Anything else belongs to the workers.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-import re
 import secrets
 import time
 from typing import Awaitable, Callable
@@ -16,11 +16,14 @@ from urllib.parse import parse_qsl
 
 import msgspec
 
-from gateway import encoding, errors, health, query, tail
+from gateway import encoding, errors, health, keys_api, query, ratelimit, tail
+from gateway.auth import AuthStyle, authorize
 from gateway.errors import ApiError
 from gateway.publisher import Publisher
-from gateway.routes import ROUTES, AuthStyle, IngestRoute
+from gateway.ratelimit import QUERY, Decision, RateLimiter
+from gateway.routes import ROUTES, IngestRoute
 from schemas.envelope import Envelope
+from schemas.registry import ADMIN, READ, WRITE, KeyRecord
 from sluice import metrics
 from sluice.keys import Registry
 from sluice.query.backend import QueryBackend
@@ -44,8 +47,10 @@ class Gateway:
 
     def __init__(self, settings: Settings, registry: Registry, publisher: Publisher,
                  on_startup: Callable[[], Awaitable[None]] | None = None,
-                 on_shutdown: Callable[[], Awaitable[None]] | None = None):
+                 on_shutdown: Callable[[], Awaitable[None]] | None = None,
+                 limiter: RateLimiter | None = None):
         self.settings = settings
+        self.limiter = limiter or RateLimiter(settings)
         self.registry = registry
         self.publisher = publisher
         self.query_backend = QueryBackend(settings)
@@ -75,6 +80,7 @@ class Gateway:
             elif message["type"] == "lifespan.shutdown":
                 if self._on_shutdown:
                     await self._on_shutdown()
+                await self.limiter.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
@@ -90,6 +96,9 @@ class Gateway:
         if path == "/v1/logs/query":
             await self._query(scope, receive, send)
             return
+        if path == keys_api.PREFIX or path.startswith(keys_api.PREFIX + "/"):
+            await self._keys(scope, receive, send)
+            return
         if path in ("/v1/logs/tail", "/v1/health") and method == "GET":
             await (self._tail if path == "/v1/logs/tail" else self._health)(scope, receive, send)
             return
@@ -102,9 +111,9 @@ class Gateway:
         try:
             if method != "POST":
                 raise errors.method_not_allowed("POST")
-            status, body, content_type = await self._ingest(route, scope, receive, request_id)
+            status, body, content_type, extra = await self._ingest(route, scope, receive, request_id)
             await _respond(send, status, body, ((b"x-request-id", request_id.encode()),
-                                                (b"content-type", content_type)))
+                                                (b"content-type", content_type), *extra))
         except ApiError as err:
             metrics.GATEWAY_REJECTIONS.labels(route.dialect, route.error_codes(err.code)).inc()
             status, body = route.render_error(route, err, request_id)
@@ -115,10 +124,11 @@ class Gateway:
     async def _tail(self, scope: Scope, receive: Receive, send: Send) -> None:
         request_id = new_request_id()
         try:
-            tenant = query.key_of(self.registry, _headers(scope)).tenant
+            key = authorize(self.registry, AuthStyle.BEARER, _headers(scope), self.settings, READ)
+            decision = await self._limit(key, QUERY, "query")
             filter_text = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"))).get("filter", "")
-            await tail.stream(self.settings, self.query_backend, tenant, filter_text, send, receive,
-                              ((b"x-request-id", request_id.encode()),))
+            await tail.stream(self.settings, self.query_backend, key.tenant, key.environment, filter_text, send,
+                              receive, ((b"x-request-id", request_id.encode()), *_rate_headers(decision)))
         except ApiError as err:
             await _respond_error(send, err, request_id)
         except QueryError as exc:
@@ -127,12 +137,25 @@ class Gateway:
     async def _health(self, scope: Scope, receive: Receive, send: Send) -> None:
         request_id = new_request_id()
         try:
-            query.key_of(self.registry, _headers(scope))
+            authorize(self.registry, AuthStyle.BEARER, _headers(scope), self.settings, None)
         except ApiError as err:
             await _respond_error(send, err, request_id)
             return
         status, body = await health.report(self.settings, self.query_backend, self.rate, self.started)
         await _respond(send, status, msgspec.json.encode(body), ((b"x-request-id", request_id.encode()),))
+
+    async def _keys(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request_id = new_request_id()
+        try:
+            headers = _headers(scope)
+            admin = authorize(self.registry, AuthStyle.BEARER, headers, self.settings, ADMIN)
+            body = await _read_body(receive, headers, 1 << 16) if scope["method"] == "POST" else b""
+            status, payload = await keys_api.handle(scope["method"], scope["path"], body, admin, self.registry,
+                                                    self.publisher, self.settings.registry_topic)
+            await _respond(send, status, payload, ((b"x-request-id", request_id.encode()),))
+        except ApiError as err:
+            metrics.GATEWAY_REJECTIONS.labels("keys", err.code).inc()
+            await _respond_error(send, err, request_id)
 
     async def _query(self, scope: Scope, receive: Receive, send: Send) -> None:
         request_id = new_request_id()
@@ -141,11 +164,12 @@ class Gateway:
             if scope["method"] not in ("GET", "POST"):
                 raise errors.method_not_allowed("GET, POST")
             headers = _headers(scope)
-            key = query.key_of(self.registry, headers)
+            key = authorize(self.registry, AuthStyle.BEARER, headers, self.settings, READ)
+            decision = await self._limit(key, QUERY, "query")
             body = await _read_body(receive, headers, 1 << 20) if scope["method"] == "POST" else b""
             request = query.parse_request(scope["method"], scope.get("query_string", b""), body)
             status, payload = 200, await query.search(self.settings, self.query_backend, key, request)
-            await _respond(send, 200, payload, ((b"x-request-id", request_id.encode()),))
+            await _respond(send, 200, payload, ((b"x-request-id", request_id.encode()), *_rate_headers(decision)))
         except ApiError as err:
             metrics.GATEWAY_REJECTIONS.labels("query", err.code).inc()
             status = err.status
@@ -154,61 +178,54 @@ class Gateway:
         metrics.GATEWAY_REQUEST_SECONDS.labels("query").observe(time.perf_counter() - started)
 
     async def _ingest(self, route: IngestRoute, scope: Scope, receive: Receive,
-                      request_id: str) -> tuple[int, bytes, bytes]:
+                      request_id: str) -> tuple[int, bytes, bytes, tuple[tuple[bytes, bytes], ...]]:
+        """(status, body, content type, extra headers) of an accepted request.
+
+        Every answer after the rate-limit check carries the X-RateLimit headers.
+        An enterprise request over its limit goes to the overflow topic instead.
+        """
         headers = _headers(scope)
-        key = self._authenticate(route, headers)
-        fmt = route.format_for(headers.get(b"content-type", b"").split(b";", 1)[0].strip().lower())
-        if fmt is None:
-            raise errors.UNSUPPORTED_MEDIA_TYPE
-        wire = await _read_body(receive, headers, self.settings.max_body_bytes)
-        body = encoding.decode(headers.get(b"content-encoding", b""), wire, self.settings.max_decoded_bytes)
-        metrics.GATEWAY_BYTES_IN.labels(route.dialect, "wire").inc(len(wire))
-        metrics.GATEWAY_BYTES_IN.labels(route.dialect, "decoded").inc(len(body))
-        prepared = route.prepare(route, fmt, body, self.settings)
-        if prepared.count:
-            envelope = Envelope(fmt.value, key.tenant, request_id, time.time_ns())
-            await self.publisher.publish(prepared.value, envelope)
-            metrics.GATEWAY_RECORDS_ACCEPTED.labels(route.dialect).inc(prepared.count)
-            self.rate.add(prepared.count)
-        return route.success_status, prepared.response(request_id), prepared.content_type
+        key = authorize(self.registry, route.auth, headers, self.settings, WRITE, route.key_prefix)
+        decision = await self._limit(key, route.quota, route.dialect)
+        extra = _rate_headers(decision)
+        overflow = decision is not None and not decision.allowed
+        try:
+            fmt = route.format_for(headers.get(b"content-type", b"").split(b";", 1)[0].strip().lower())
+            if fmt is None:
+                raise errors.UNSUPPORTED_MEDIA_TYPE
+            wire = await _read_body(receive, headers, self.settings.max_body_bytes)
+            body = encoding.decode(headers.get(b"content-encoding", b""), wire, self.settings.max_decoded_bytes)
+            metrics.GATEWAY_BYTES_IN.labels(route.dialect, "wire").inc(len(wire))
+            metrics.GATEWAY_BYTES_IN.labels(route.dialect, "decoded").inc(len(body))
+            prepared = route.prepare(route, fmt, body, self.settings)
+            if prepared.count:
+                envelope = Envelope(fmt.value, key.tenant, request_id, time.time_ns(), key.environment)
+                await self.publisher.publish(prepared.value, envelope,
+                                             self.settings.overflow_topic if overflow else None)
+                metrics.GATEWAY_RECORDS_ACCEPTED.labels(route.dialect).inc(prepared.count)
+                self.rate.add(prepared.count)
+        except ApiError as err:
+            raise dataclasses.replace(err, headers=err.headers + extra) from None
+        if overflow:
+            extra += ((b"x-sluice-overflow", b"true"),)
+        return route.success_status, prepared.response(request_id), prepared.content_type, extra
 
-    def _authenticate(self, route: IngestRoute, headers: dict[bytes, bytes]):
-        """The key's record, or a 401. A host named ``<customer>.ingest.<region>.<domain>``
-        accepts only keys of that customer (tenant)."""
-        style = route.auth
-        if style is AuthStyle.API_KEY or (style is AuthStyle.BEARER_OR_API_KEY and b"x-api-key" in headers):
-            token = headers.get(b"x-api-key", b"").decode("latin-1").strip()
-        else:
-            raw = headers.get(b"authorization", b"").decode("latin-1").strip()
-            scheme, _, rest = raw.partition(" ")
-            if scheme.lower() == "bearer":
-                token = rest.strip()
-            elif style is AuthStyle.AUTHORIZATION:
-                token = raw
-            elif raw:
-                raise ApiError(401, "invalid_auth_scheme", "Use the header Authorization: Bearer <API key>.")
-            else:
-                token = ""
-        if not token:
-            raise errors.missing_key(style.value)
-        if not token.startswith(route.key_prefix):
-            raise errors.wrong_key_format(route.key_prefix)
-        record = self.registry.authenticate(token)
-        if record is None:
-            raise errors.INVALID_KEY
-        customer = customer_of(headers.get(b"host", b""))
-        if customer is not None and customer != record.tenant:
-            raise errors.wrong_customer(customer)
-        return record
+    async def _limit(self, key: KeyRecord, family: str, dialect: str) -> Decision | None:
+        """Count the request against the key's quota; a 429 when over it, unless the
+        request may overflow (None is returned as the decision then: see ``_ingest``)."""
+        decision = await self.limiter.check(key.key_id, self.registry.tier(key.tenant), family)
+        if decision is not None and not decision.allowed:
+            if family != QUERY and self.registry.tier(key.tenant) == "enterprise":
+                metrics.GATEWAY_RATE_LIMITED.labels(dialect, family, "overflow").inc()
+                return decision
+            metrics.GATEWAY_RATE_LIMITED.labels(dialect, family, "refused").inc()
+            raise ratelimit.over_limit(decision, dialect)
+        return decision
 
 
-_CUSTOMER_HOST = re.compile(rb"^([a-z0-9][a-z0-9-]*)\.ingest\.[a-z0-9-]+\.")
-
-
-def customer_of(host: bytes) -> str | None:
-    """The customer id of a customer-specific host name, or None for a plain host."""
-    match = _CUSTOMER_HOST.match(host.lower())
-    return match.group(1).decode() if match else None
+def _rate_headers(decision: Decision | None) -> tuple[tuple[bytes, bytes], ...]:
+    # An overflowed request was accepted: it shows the limit, not a Retry-After.
+    return decision._replace(allowed=True).headers() if decision is not None else ()
 
 
 def _headers(scope: Scope) -> dict[bytes, bytes]:

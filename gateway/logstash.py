@@ -26,6 +26,7 @@ from gateway.publisher import Publisher
 from schemas import logstash as ls
 from schemas.envelope import Envelope
 from schemas.formats import Format
+from schemas.registry import WRITE
 from sluice import metrics
 from sluice.keys import Registry
 from sluice.settings import Settings
@@ -36,18 +37,18 @@ MAX_BAD_BEFORE_CLOSE = 100
 
 
 class Batches:
-    """Per-tenant buffers of encoded events; ``flush`` publishes and waits for Kafka."""
+    """Buffers of encoded events per (tenant, environment); ``flush`` publishes and waits for Kafka."""
 
     def __init__(self, settings: Settings, publisher: Publisher, transport: str):
         self.settings, self.publisher, self.transport = settings, publisher, transport
-        self.events: dict[str, list[bytes]] = {}
+        self.events: dict[tuple[str, str], list[bytes]] = {}
         self.since = time.monotonic()
 
-    def add(self, tenant: str, event: bytes) -> bool:
+    def add(self, owner: tuple[str, str], event: bytes) -> bool:
         """Buffer an event; True when a buffer is full."""
         if not self.events:
             self.since = time.monotonic()
-        bucket = self.events.setdefault(tenant, [])
+        bucket = self.events.setdefault(owner, [])
         bucket.append(event)
         return len(bucket) >= self.settings.logstash_batch_events
 
@@ -59,10 +60,11 @@ class Batches:
     async def flush(self, retry: bool) -> None:
         """Publish every buffer. With ``retry`` (TCP), wait out a Kafka outage instead of dropping."""
         events, self.events = self.events, {}
-        for tenant, items in events.items():
+        for (tenant, environment), items in events.items():
             value = b"[" + b",".join(items) + b"]"
             while True:
-                envelope = Envelope(Format.LOGSTASH_LINES.value, tenant, "ls_" + secrets.token_hex(12), time.time_ns())
+                envelope = Envelope(Format.LOGSTASH_LINES.value, tenant, "ls_" + secrets.token_hex(12), time.time_ns(),
+                                    environment)
                 try:
                     await self.publisher.publish(value, envelope)
                     metrics.LISTENER_EVENTS.labels(self.transport, "accepted").inc(len(items))
@@ -74,8 +76,12 @@ class Batches:
                     await asyncio.sleep(self.settings.retry_after_s)
 
 
-def accept(line: bytes, registry: Registry, settings: Settings, transport: str) -> tuple[str, bytes] | None:
-    """(tenant, event to publish) for a good event; None (counted) otherwise."""
+def accept(line: bytes, registry: Registry, settings: Settings,
+           transport: str) -> tuple[tuple[str, str], bytes] | None:
+    """((tenant, environment), event to publish) for a good event; None (counted) otherwise.
+
+    A token must be a key with the write:logs scope (of the listener's
+    environment when ``gateway_environment`` is set)."""
     try:
         event: dict[str, Any] = ls.parse_event(line)
     except ls.BadEvent:
@@ -84,13 +90,17 @@ def accept(line: bytes, registry: Registry, settings: Settings, transport: str) 
     token = event.pop(ls.TOKEN_FIELD, None)
     if isinstance(token, str) and token:
         record = registry.authenticate(token)
-        tenant = record.tenant if record is not None else None
+        if record is not None and WRITE in record.scopes and settings.gateway_environment in ("", record.environment):
+            owner = (record.tenant, record.environment)
+        else:
+            owner = None
     else:
-        tenant = settings.logstash_tenant or None
-    if tenant is None:
+        owner = (settings.logstash_tenant, settings.gateway_environment or "production") \
+            if settings.logstash_tenant else None
+    if owner is None:
         metrics.LISTENER_EVENTS.labels(transport, "bad_token").inc()
         return None
-    return tenant, ls.encode(event)
+    return owner, ls.encode(event)
 
 
 class Listeners:

@@ -34,8 +34,9 @@ class Publisher:
         if self._producer is not None:
             await self._producer.stop()
 
-    async def publish(self, body: bytes, envelope: Envelope) -> None:
-        """Return only once Kafka acknowledged the record; otherwise raise a 503 ``ApiError``.
+    async def publish(self, body: bytes, envelope: Envelope, topic: str | None = None) -> None:
+        """Return only once Kafka acknowledged the record (on the ingest topic unless
+        ``topic`` names another); otherwise raise a 503 ``ApiError``.
 
         A timed-out send may still land later; the client is told to retry, so
         at worst it is stored twice, never lost and never falsely acknowledged.
@@ -44,13 +45,23 @@ class Publisher:
         started = time.perf_counter()
         try:
             await asyncio.wait_for(
-                self._producer.send_and_wait(self.settings.ingest_topic, body, headers=to_headers(envelope)),
+                self._producer.send_and_wait(topic or self.settings.ingest_topic, body, headers=to_headers(envelope)),
                 timeout=self.settings.publish_timeout_s,
             )
         except (asyncio.TimeoutError, KafkaError) as exc:
             log.warning("publish failed: %r", exc, extra={"request_id": envelope.request_id})
             raise unavailable(self.settings.retry_after_s) from None
         metrics.GATEWAY_PUBLISH_SECONDS.observe(time.perf_counter() - started)
+
+    async def put(self, topic: str, key: bytes, value: bytes) -> None:
+        """Write one keyed record (registry changes) with the same deadline and 503."""
+        assert self._producer is not None, "Publisher.start() was not awaited"
+        try:
+            await asyncio.wait_for(self._producer.send_and_wait(topic, value, key=key),
+                                   timeout=self.settings.publish_timeout_s)
+        except (asyncio.TimeoutError, KafkaError) as exc:
+            log.warning("registry write failed: %r", exc)
+            raise unavailable(self.settings.retry_after_s) from None
 
 
 __all__ = ["Publisher", "ApiError"]

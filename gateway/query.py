@@ -9,7 +9,6 @@ import msgspec
 
 from gateway.errors import ApiError
 from schemas.registry import KeyRecord
-from sluice.keys import Registry
 from sluice.query.backend import QueryBackend
 from sluice.query.search import SearchRequest, QueryError, build, page
 from sluice.settings import Settings
@@ -41,14 +40,3 @@ async def search(settings: Settings, backend: QueryBackend, key: KeyRecord, requ
     meta = {"count": len(records), "has_more": more, "next_cursor": cursor,
             "took_ms": round((time.perf_counter() - started) * 1000, 1)}
     return msgspec.json.encode({"logs": records, "meta": meta})
-
-
-def key_of(registry: Registry, headers: dict[bytes, bytes]) -> KeyRecord:
-    raw = headers.get(b"authorization", b"").decode("latin-1").strip()
-    scheme, _, token = raw.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise ApiError(401, "missing_api_key", "Send your API key as Authorization: Bearer <key>.")
-    record = registry.authenticate(token.strip())
-    if record is None:
-        raise ApiError(401, "invalid_api_key", "The API key is not valid or has been revoked.")
-    return record

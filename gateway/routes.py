@@ -3,28 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
 from typing import Callable
 
 import msgspec
 
+from gateway.auth import AuthStyle
 from gateway.errors import ApiError
 from gateway.prepare import Prepared, whole_body
 from gateway.otlp import accept_otlp
 from gateway.profound import accept_valid_entries
+from gateway.ratelimit import INGEST, MINUTE
 from schemas.formats import Format
 from sluice.settings import Settings
-
-
-class AuthStyle(Enum):
-    #: ``Authorization: <key>`` (AstraLog); a ``Bearer`` scheme is tolerated.
-    AUTHORIZATION = "Authorization"
-    #: ``Authorization: Bearer <key>`` (LogTrace).
-    BEARER = "Authorization: Bearer"
-    #: ``X-API-Key: <key>`` (LogInformant).
-    API_KEY = "X-API-Key"
-    #: either of the two (OTLP exporters are configured with arbitrary headers).
-    BEARER_OR_API_KEY = "Authorization: Bearer or X-API-Key"
 
 
 _encode = msgspec.json.encode
@@ -51,6 +41,8 @@ class IngestRoute:
     media: tuple[tuple[bytes, Format], ...] = ()
     # How an error is answered: (status, body).
     render_error: Callable[["IngestRoute", ApiError, str], tuple[int, bytes]] = error_envelope
+    # Which rate-limit quota a request counts against (gateway/ratelimit.py).
+    quota: str = INGEST
 
     @property
     def dialect(self) -> str:
@@ -102,9 +94,9 @@ ROUTES: dict[str, IngestRoute] = {
         ),
         # 202: the answer comes once Kafka has the entry; the worker decrypts it later.
         IngestRoute("/v1/ingest", Format.LOGFLUX_SINGLE, AuthStyle.BEARER, 1, 202, _logflux_success,
-                    key_prefix="lf_", error_codes=_logflux_code),
+                    key_prefix="lf_", error_codes=_logflux_code, quota=MINUTE),
         IngestRoute("/v1/batch", Format.LOGFLUX_BATCH, AuthStyle.BEARER, 100, 202, _logflux_success,
-                    key_prefix="lf_", error_codes=_logflux_code),
+                    key_prefix="lf_", error_codes=_logflux_code, quota=MINUTE),
         IngestRoute("/v1/logs/custom", Format.PROFOUND_CUSTOM, AuthStyle.API_KEY, 1000, 200,
                     prepare=accept_valid_entries, render_error=_profound_error),
         IngestRoute("/v1/logs", Format.OTLP_PROTOBUF, AuthStyle.BEARER_OR_API_KEY, 1_000_000, 200,

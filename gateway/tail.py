@@ -16,7 +16,7 @@ from sluice.settings import Settings
 KEEPALIVE_S = 15.0
 
 
-async def stream(settings: Settings, backend: QueryBackend, tenant: str, filter_text: str,
+async def stream(settings: Settings, backend: QueryBackend, tenant: str, environment: str, filter_text: str,
                  send: Callable[[dict], Awaitable[None]], receive: Callable[[], Awaitable[dict]],
                  extra_headers: tuple = ()) -> None:
     """Stream until the client disconnects. A bad filter raises QueryError before anything is sent."""
@@ -33,7 +33,8 @@ async def stream(settings: Settings, backend: QueryBackend, tenant: str, filter_
     watcher = asyncio.create_task(watch())
     quiet_since = time.monotonic()
     try:
-        async for item in follow(backend, tenant, filter_text, settings.clickhouse_database, gone):
+        async for item in follow(backend, tenant, filter_text, settings.clickhouse_database, gone,
+                                      environment=environment):
             if item is not None:
                 body = b"data: " + msgspec.json.encode(item) + b"\n\n"
                 quiet_since = time.monotonic()

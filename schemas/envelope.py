@@ -11,6 +11,7 @@ Headers (all UTF-8):
 ========================  ===========================================================
 ``sluice-format``         a ``schemas.formats.Format`` value, e.g. ``logtrace.ingest.v1``
 ``sluice-tenant``         the tenant the API key belongs to
+``sluice-environment``    optional; production (default), staging or development
 ``sluice-request-id``     the id returned to the client in ``X-Request-Id``
 ``sluice-received-at``    nanoseconds since the epoch when the gateway accepted the body
                           (native records: optional, the Kafka timestamp otherwise)
@@ -22,8 +23,11 @@ from __future__ import annotations
 
 from typing import Iterable, NamedTuple
 
+from schemas.registry import ENVIRONMENTS
+
 FORMAT = "sluice-format"
 TENANT = "sluice-tenant"
+ENVIRONMENT = "sluice-environment"
 REQUEST_ID = "sluice-request-id"
 RECEIVED_AT = "sluice-received-at"
 CONTENT_TYPE = "content-type"
@@ -34,6 +38,7 @@ class Envelope(NamedTuple):
     tenant: str
     request_id: str
     received_ns: int
+    environment: str = "production"
 
 
 class EnvelopeError(ValueError):
@@ -46,6 +51,7 @@ def to_headers(env: Envelope) -> list[tuple[str, bytes]]:
         (TENANT, env.tenant.encode()),
         (REQUEST_ID, env.request_id.encode()),
         (RECEIVED_AT, str(env.received_ns).encode()),
+        (ENVIRONMENT, env.environment.encode()),
     ]
 
 
@@ -68,10 +74,13 @@ def from_headers(headers: Iterable[tuple[str, bytes]] | dict, default_received_n
         if raw_received is None and default_received_ns is None:
             raise KeyError(RECEIVED_AT)
         received_ns = default_received_ns if raw_received is None else int(raw_received)
+        environment = found.get(ENVIRONMENT, b"production").decode()
     except KeyError as exc:
         raise EnvelopeError(f"missing header {exc.args[0]}") from None
     except (UnicodeDecodeError, ValueError) as exc:
         raise EnvelopeError(f"unreadable header: {exc}") from None
     if not tenant:
         raise EnvelopeError(f"empty header {TENANT}")
-    return Envelope(fmt, tenant, request_id, received_ns)
+    if environment not in ENVIRONMENTS:
+        raise EnvelopeError(f"header {ENVIRONMENT} must be one of {', '.join(ENVIRONMENTS)}")
+    return Envelope(fmt, tenant, request_id, received_ns, environment)

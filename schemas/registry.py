@@ -12,10 +12,19 @@ import msgspec
 
 TENANT_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 
+#: A key works in exactly one of these; a request naming another gets a 403.
+ENVIRONMENTS = ("production", "staging", "development")
+WRITE, READ, ADMIN = "write:logs", "read:logs", "admin:keys"
+#: ``admin:keys`` manages the tenant's own keys over ``/v1/keys``.
+SCOPES = (WRITE, READ, ADMIN)
+#: Rate-limit tiers (limits in the settings); ``unlimited`` is for trusted internal senders.
+TIERS = ("standard", "enterprise", "unlimited")
+
 
 class TenantRecord(msgspec.Struct, tag="tenant", tag_field="kind"):
     name: str
     created_at: str
+    tier: str = "standard"
 
 
 class KeyRecord(msgspec.Struct, tag="key", tag_field="kind"):
@@ -25,6 +34,10 @@ class KeyRecord(msgspec.Struct, tag="key", tag_field="kind"):
     created_at: str
     environment: str = "production"
     revoked_at: str | None = None
+    # Records written before scopes existed keep working as write+read keys.
+    scopes: tuple[str, ...] = (WRITE, READ)
+    # ISO 8601 with a timezone; None never expires.
+    expires_at: str | None = None
 
 
 RegistryRecord = TenantRecord | KeyRecord

@@ -11,7 +11,8 @@ import urllib.request
 
 from schemas.registry import TenantRecord
 from sluice import registry as registry_topic
-from sluice.keys import new_key, now_iso, validate_tenant_name
+from schemas.registry import ENVIRONMENTS, READ, SCOPES, TIERS, WRITE
+from sluice.keys import FORMATS, expires_at, new_key, now_iso, prefix_for, validate_tenant_name, validate_tier
 from sluice.settings import Settings, load_settings
 
 
@@ -84,12 +85,21 @@ def _cmd_sql(s: Settings, args) -> int:
 def _cmd_tenants(s: Settings, args) -> int:
     if args.action == "create":
         name = validate_tenant_name(args.name)
-        asyncio.run(registry_topic.publish(s, TenantRecord(name, now_iso())))
+        asyncio.run(registry_topic.publish(s, TenantRecord(name, now_iso(), validate_tier(args.tier))))
         print(name)
         return 0
     registry = asyncio.run(registry_topic.load_registry(s))
-    for tenant in sorted(registry.tenants):
-        print(tenant)
+    if args.action == "set-tier":
+        record = registry.tenants.get(args.name)
+        if record is None:
+            print(f"sluice: no tenant named {args.name}", file=sys.stderr)
+            return 1
+        import msgspec
+        asyncio.run(registry_topic.publish(s, msgspec.structs.replace(record, tier=validate_tier(args.tier))))
+        print(f"tenant {args.name} is now on the {args.tier} tier")
+        return 0
+    for tenant in sorted(registry.tenants.values(), key=lambda t: t.name):
+        print(f"{tenant.name}\t{tenant.tier}")
     return 0
 
 
@@ -98,7 +108,8 @@ def _cmd_keys(s: Settings, args) -> int:
         tenant = validate_tenant_name(args.tenant)
         registry = asyncio.run(registry_topic.load_registry(s))
         records = [] if tenant in registry.tenants else [TenantRecord(tenant, now_iso())]
-        key, record = new_key(tenant, args.prefix)
+        key, record = new_key(tenant, prefix_for(args.format, args.environment), environment=args.environment,
+                              scopes=tuple(args.scope or (WRITE, READ)), expires_at=expires_at(args.expires))
         asyncio.run(registry_topic.publish(s, *records, record))
         print(key)  # the key alone on stdout: KEY=$(sluice keys create --tenant t)
         print(f"key id {record.key_id} for tenant {tenant}; it is shown only once", file=sys.stderr)
@@ -108,8 +119,9 @@ def _cmd_keys(s: Settings, args) -> int:
         for k in sorted(registry.keys.values(), key=lambda k: (k.tenant, k.created_at)):
             if args.tenant and k.tenant != args.tenant:
                 continue
-            state = f"revoked {k.revoked_at}" if k.revoked_at else "active"
-            print(f"{k.key_id}\t{k.tenant}\t{k.created_at}\t{state}")
+            state = f"revoked {k.revoked_at}" if k.revoked_at else (
+                f"expires {k.expires_at}" if k.expires_at else "active")
+            print(f"{k.key_id}\t{k.tenant}\t{k.environment}\t{','.join(k.scopes)}\t{k.created_at}\t{state}")
         return 0
     record = registry.keys.get(args.key_id)
     if record is None:
@@ -189,14 +201,24 @@ def parser() -> argparse.ArgumentParser:
     q.set_defaults(fn=_cmd_sql)
     t = sub.add_parser("tenants", help="manage tenants")
     ts = t.add_subparsers(dest="action", required=True)
-    ts.add_parser("create", help="create a tenant").add_argument("name")
-    ts.add_parser("list", help="list tenants")
+    tc = ts.add_parser("create", help="create a tenant")
+    tc.add_argument("name")
+    tc.add_argument("--tier", default="standard", choices=TIERS, help="rate-limit tier (see the settings)")
+    tt = ts.add_parser("set-tier", help="move a tenant to another rate-limit tier")
+    tt.add_argument("name")
+    tt.add_argument("tier", choices=TIERS)
+    ts.add_parser("list", help="list tenants and their tiers")
     t.set_defaults(fn=_cmd_tenants)
     k = sub.add_parser("keys", help="manage API keys")
     ks = k.add_subparsers(dest="action", required=True)
     kc = ks.add_parser("create", help="create a key and print it")
     kc.add_argument("--tenant", required=True)
-    kc.add_argument("--prefix", default="slk_", help="key prefix; LogFlux endpoints require lf_")
+    kc.add_argument("--format", default="plain", choices=FORMATS,
+                    help="plain (slk_...), logflux (lf_..., required by LogFlux endpoints) or logtrace (lt_live_/lt_test_)")
+    kc.add_argument("--environment", default="production", choices=ENVIRONMENTS)
+    kc.add_argument("--scope", action="append", choices=SCOPES,
+                    help="repeat for several; default write:logs and read:logs")
+    kc.add_argument("--expires", help="an ISO 8601 instant with a timezone, or a duration such as 30d or 12h")
     kl = ks.add_parser("list", help="list keys (ids, never the keys)")
     kl.add_argument("--tenant")
     kr = ks.add_parser("revoke", help="revoke a key by id")

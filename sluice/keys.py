@@ -10,11 +10,26 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 from datetime import datetime, timezone
 
-from schemas.registry import TENANT_NAME, KeyRecord, RegistryRecord, TenantRecord
+from schemas.registry import (ENVIRONMENTS, READ, SCOPES, TENANT_NAME, TIERS, WRITE, KeyRecord, RegistryRecord,
+                              TenantRecord)
 
 DEFAULT_PREFIX = "slk_"
+#: Key formats by dialect convention; every one carries the same 256 random bits.
+FORMATS = ("plain", "logflux", "logtrace")
+
+
+def prefix_for(key_format: str, environment: str) -> str:
+    """``lf_`` for LogFlux, ``lt_live_``/``lt_test_`` for LogTrace (live only in production), else ``slk_``."""
+    if key_format == "logflux":
+        return "lf_"
+    if key_format == "logtrace":
+        return "lt_live_" if environment == "production" else "lt_test_"
+    if key_format == "plain":
+        return DEFAULT_PREFIX
+    raise ValueError(f"unknown key format {key_format!r}: use one of {', '.join(FORMATS)}")
 
 
 def generate_key(prefix: str = DEFAULT_PREFIX) -> str:
@@ -43,11 +58,50 @@ def validate_tenant_name(name: str) -> str:
     return name
 
 
-def new_key(tenant: str, prefix: str = DEFAULT_PREFIX) -> tuple[str, KeyRecord]:
-    """A fresh key and the record to store for it. The key itself is returned once."""
+def parse_instant(text: str) -> float:
+    """Seconds since the epoch of an ISO 8601 instant that names its timezone."""
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        raise ValueError(f"{text!r} has no timezone; add Z or an offset such as +00:00")
+    return moment.timestamp()
+
+
+def new_key(tenant: str, prefix: str = DEFAULT_PREFIX, *, environment: str = "production",
+            scopes: tuple[str, ...] = (WRITE, READ), expires_at: str | None = None) -> tuple[str, KeyRecord]:
+    """A fresh key and the record to store for it. The key itself is returned once.
+
+    Raises ``ValueError`` naming the problem for an unknown environment or
+    scope, or an expiry that is not an ISO 8601 instant with a timezone.
+    """
+    if environment not in ENVIRONMENTS:
+        raise ValueError(f"unknown environment {environment!r}: use one of {', '.join(ENVIRONMENTS)}")
+    unknown = sorted(set(scopes) - set(SCOPES))
+    if unknown or not scopes:
+        raise ValueError(f"unknown or no scopes {unknown}: use some of {', '.join(SCOPES)}")
+    if expires_at is not None:
+        parse_instant(expires_at)
     key = generate_key(prefix)
     digest = hash_key(key)
-    return key, KeyRecord(key_id=key_id_of(digest), tenant=tenant, key_hash=digest, created_at=now_iso())
+    return key, KeyRecord(key_id=key_id_of(digest), tenant=tenant, key_hash=digest, created_at=now_iso(),
+                          environment=environment, scopes=tuple(sorted(set(scopes))), expires_at=expires_at)
+
+
+def expires_at(text: str | None, now: float | None = None) -> str | None:
+    """An expiry given as an ISO 8601 instant, or as a duration from now (``90m``, ``12h``, ``30d``)."""
+    if not text:
+        return None
+    units = {"m": 60, "h": 3600, "d": 86400}
+    if text[-1:] in units and text[:-1].isdigit():
+        moment = (time.time() if now is None else now) + int(text[:-1]) * units[text[-1]]
+        return datetime.fromtimestamp(moment, timezone.utc).isoformat(timespec="seconds")
+    parse_instant(text)
+    return text
+
+
+def validate_tier(tier: str) -> str:
+    if tier not in TIERS:
+        raise ValueError(f"unknown tier {tier!r}: use one of {', '.join(TIERS)}")
+    return tier
 
 
 class Registry:
@@ -57,6 +111,7 @@ class Registry:
         self.tenants: dict[str, TenantRecord] = {}
         self.keys: dict[str, KeyRecord] = {}  # by key_id
         self._active: dict[str, KeyRecord] = {}  # by key_hash, revoked keys left out
+        self._expiry: dict[str, float] = {}  # by key_hash, keys that expire
 
     def apply(self, record: RegistryRecord) -> None:
         if isinstance(record, TenantRecord):
@@ -65,11 +120,14 @@ class Registry:
         self.keys[record.key_id] = record
         if record.revoked_at is None:
             self._active[record.key_hash] = record
+            if record.expires_at is not None:
+                self._expiry[record.key_hash] = parse_instant(record.expires_at)
         else:
             self._active.pop(record.key_hash, None)
+            self._expiry.pop(record.key_hash, None)
 
-    def authenticate(self, presented: str) -> KeyRecord | None:
-        """The active key record matching ``presented``, or None.
+    def authenticate(self, presented: str, now: float | None = None) -> KeyRecord | None:
+        """The active, unexpired key record matching ``presented``, or None.
 
         The dictionary is keyed by the hash, never by the key, and the final
         comparison is constant-time, so response timing says nothing about how
@@ -77,6 +135,13 @@ class Registry:
         """
         digest = hash_key(presented)
         record = self._active.get(digest)
-        if record is not None and hmac.compare_digest(record.key_hash, digest):
-            return record
-        return None
+        if record is None or not hmac.compare_digest(record.key_hash, digest):
+            return None
+        expiry = self._expiry.get(digest)
+        if expiry is not None and (time.time() if now is None else now) >= expiry:
+            return None
+        return record
+
+    def tier(self, tenant: str) -> str:
+        record = self.tenants.get(tenant)
+        return record.tier if record is not None else "standard"

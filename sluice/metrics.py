@@ -34,6 +34,17 @@ GATEWAY_PUBLISH_SECONDS = Histogram(
     "sluice_gateway_publish_seconds", "Kafka produce latency.", buckets=_LATENCY_BUCKETS
 )
 
+# Requests over a key's rate limit, by dialect and quota (minute, ingest, query)
+# and outcome (refused with 429, or overflow: accepted into the overflow lane).
+GATEWAY_RATE_LIMITED = Counter(
+    "sluice_gateway_rate_limited_total", "Requests over a rate limit.", ["dialect", "quota", "outcome"]
+)
+# Rate-limit checks that could not reach the shared store, by what was done
+# (allowed when failing open, refused when failing closed).
+GATEWAY_RATE_LIMITER_ERRORS = Counter(
+    "sluice_gateway_rate_limiter_errors_total", "Rate-limit store failures.", ["action"]
+)
+
 # Logstash listener events by transport (tcp, udp) and outcome (accepted,
 # bad_json, bad_token, too_long, dropped).
 LISTENER_EVENTS = Counter(

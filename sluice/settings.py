@@ -61,6 +61,29 @@ class Settings:
     max_decoded_bytes: int = 10 * 1024 * 1024
     # How long a request may wait for Kafka's acknowledgement before a 503.
     publish_timeout_s: float = 5.0
+    # The environment every request to this gateway is for (production, staging,
+    # development); empty: the X-Sluice-Environment header, else the key's own.
+    gateway_environment: str = ""
+
+    # Per-key rate limits by tenant tier (gateway/ratelimit.py). LogFlux routes
+    # count requests per minute; the others count per UTC hour, ingestion and
+    # queries apart. Tier `unlimited` has none.
+    rate_limits: bool = True
+    # redis://host:port/db shared by all gateway replicas; empty: counted in-process.
+    rate_limit_redis_url: Secret = Secret("")
+    # When the shared store fails: allow the request (true) or answer 503 (false).
+    rate_limit_fail_open: bool = True
+    standard_requests_per_minute: int = 600
+    standard_ingest_per_hour: int = 10_000
+    standard_query_per_hour: int = 2_000
+    enterprise_requests_per_minute: int = 600
+    enterprise_ingest_per_hour: int = 50_000
+    enterprise_query_per_hour: int = 10_000
+    # Enterprise ingestion over its limit is accepted into this topic and worked
+    # at `overflow_records_per_s` Kafka records (requests) per second per worker.
+    overflow_topic: str = "sluice-overflow"
+    overflow_records_per_s: float = 20.0
+
     # Logstash-compatible listeners (gateway/logstash.py); port 0 turns one off.
     logstash_host: str = "127.0.0.1"
     logstash_tcp_port: int = 5000

@@ -18,6 +18,7 @@ from workers.normalize import flatten
 
 class HttpRow(NamedTuple):
     tenant: str
+    environment: str
     request_id: str
     received_ns: int
     visit_id: str  # assigned by the gateway, returned to the client as first_visit_id
@@ -70,7 +71,7 @@ def normalize_profound(published: list[Published], env: Envelope) -> list[HttpRo
             client = classify(e.user_agent)
             source = referral(e.referer, query, e.host)
             rows.append(HttpRow(
-                env.tenant, env.request_id, env.received_ns, visit_id, round(ts * 1e9),
+                env.tenant, env.environment, env.request_id, env.received_ns, visit_id, round(ts * 1e9),
                 *_severity(e.status_code),
                 combined_log_line(ts, e.ip, e.method, e.path, query, e.status_code, e.bytes_sent,
                                   e.referer or "", e.user_agent),
@@ -83,7 +84,7 @@ def normalize_profound(published: list[Published], env: Envelope) -> list[HttpRo
 def http_arrow(rows: list[HttpRow]) -> pa.Table:
     c = dict(zip(HttpRow._fields, zip(*rows)))
     strings = {
-        "TenantId": "tenant", "RequestId": "request_id", "VisitId": "visit_id", "SeverityText": "severity_text",
+        "TenantId": "tenant", "Environment": "environment", "RequestId": "request_id", "VisitId": "visit_id", "SeverityText": "severity_text",
         "Body": "body", "Host": "host", "ServiceName": "host", "Method": "method", "Path": "path",
         "ClientIP": "client_ip", "UserAgent": "user_agent", "Referer": "referer", "Browser": "browser",
         "BrowserVersion": "browser_version", "OS": "os", "Device": "device", "BotName": "bot_name",
@@ -91,7 +92,6 @@ def http_arrow(rows: list[HttpRow]) -> pa.Table:
     }
     table = {column: pa.array(c[field], pa.string()) for column, field in strings.items()}
     table.update({
-        "Environment": pa.array(["production"] * len(rows), pa.string()),
         "Source": pa.array(["profound"] * len(rows), pa.string()),
         "ReceivedAt": timestamps(c["received_ns"]),
         "Timestamp": timestamps(c["timestamp_ns"]),

@@ -20,6 +20,7 @@ from sluice import metrics
 from sluice.settings import Settings
 from sluice.storage import Storage
 from workers.batches import Batch
+from workers.budget import AsyncPacer
 from workers.deadletter import DeadLetterLimitExceeded
 from workers.lanes import Lanes
 from workers.pipeline import Consumed, Pipeline
@@ -58,10 +59,15 @@ def _faust_app(settings: Settings) -> faust.App:
 
 
 async def _consume(stream, pipeline: Pipeline, settings: Settings, lanes: Lanes, fatal: Fatal,
-                   on_stored: Callable[[Batch], None] = lambda batch: None) -> None:
+                   on_stored: Callable[[Batch], None] = lambda batch: None,
+                   pacer: AsyncPacer | None = None) -> None:
     await lanes.ready()
+    # A paced lane takes about a second's worth of records at a time.
+    chunk = settings.batch_max_records if pacer is None else max(1, min(settings.batch_max_records, int(pacer.rate)))
     try:
-        async for events in stream.noack_take(settings.batch_max_records, within=settings.batch_max_wait_s):
+        async for events in stream.noack_take(chunk, within=settings.batch_max_wait_s):
+            if pacer is not None:
+                await pacer.take(len(events))
             consumed = [
                 Consumed(m.topic, m.partition, m.offset, m.key, m.value, m.headers or (),
                          round(m.timestamp * 1000) * 1_000_000, e)
@@ -112,6 +118,13 @@ def create_app(settings: Settings, storage: Storage, fatal: Fatal | None = None)
     @app.agent(app.topic(settings.slow_topic, **raw), concurrency=1)
     async def slow_lane(stream):
         await _consume(stream, lanes.slow, settings, lanes, fatal, on_stored=_count_slow)
+
+    # Enterprise requests over their rate limit, accepted by the gateway: stored
+    # at a bounded pace, never dropped (gateway/ratelimit.py).
+    @app.agent(app.topic(settings.overflow_topic, **raw), concurrency=1)
+    async def overflow_lane(stream):
+        await _consume(stream, lanes.overflow, settings, lanes, fatal,
+                       pacer=AsyncPacer(settings.overflow_records_per_s))
 
     @app.on_partitions_revoked.connect
     async def on_revoked(app, revoked, **kwargs):

@@ -1,10 +1,12 @@
-"""Rate budgets: per-tenant token buckets, and a blocking limiter for the slow lane."""
+"""Rate budgets: per-tenant token buckets, a blocking limiter for the slow lane,
+and an asyncio pacer for the overflow lane."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
-from typing import Callable
+from typing import Awaitable, Callable
 
 
 class TokenBuckets:
@@ -43,3 +45,20 @@ class Pacer:
             self._next = start + self.interval
         if start > now:
             self.sleep(start - now)
+
+
+class AsyncPacer:
+    """Spreads work to at most ``rate`` units per second, for one asyncio consumer."""
+
+    def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep):
+        self.rate, self.clock, self.sleep = rate, clock, sleep
+        self._next = 0.0
+
+    async def take(self, n: int) -> None:
+        """Return once ``n`` more units fit the rate: at once if the lane was idle."""
+        now = self.clock()
+        start = max(now, self._next)
+        self._next = start + n / self.rate
+        if start > now:
+            await self.sleep(start - now)

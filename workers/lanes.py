@@ -1,7 +1,8 @@
-"""What a worker process holds: the followed registry and secrets, and its two pipelines.
+"""What a worker process holds: the followed registry and secrets, and its three pipelines.
 
 The main lane reads the ingest and native topics; the slow lane reads the
-slow-lane topic with paced key derivations. They share the ClickHouse sink,
+slow-lane topic with paced key derivations; the overflow lane reads what
+enterprise tenants sent over their rate limit, at a paced record rate. They share the ClickHouse sink,
 the dead-letter producer and the derived-key cache, so keys the slow lane
 derives serve the main lane too.
 """
@@ -40,11 +41,14 @@ class Lanes:
             limit = DeadLetterLimit(settings.dlq_max_ratio, settings.dlq_window, settings.dlq_min_records)
             return Pipeline(sink, BatchPlanner(settings.batch_max_rows), self.dead_letters, limit, context, slow_lane)
 
-        self.main = pipeline(Context(
-            tenant_known=known,
-            decryptor=Decryptor(self.secrets.store.for_tenant, cache),
-            kdf_budget=TokenBuckets(settings.kdf_budget_per_s, settings.kdf_budget_burst),
-        ), self.slow_lane)
+        kdf_budget = TokenBuckets(settings.kdf_budget_per_s, settings.kdf_budget_burst)
+
+        def main_context() -> Context:
+            return Context(tenant_known=known, decryptor=Decryptor(self.secrets.store.for_tenant, cache),
+                           kdf_budget=kdf_budget)
+
+        self.main = pipeline(main_context(), self.slow_lane)
+        self.overflow = pipeline(main_context(), self.slow_lane)
         self.slow = pipeline(Context(
             tenant_known=known,
             decryptor=Decryptor(self.secrets.store.for_tenant, cache, Pacer(settings.slow_lane_kdf_per_s).wait),
@@ -66,5 +70,5 @@ class Lanes:
             await closer()
 
     def forget(self, tps: list[tuple[str, int]]) -> None:
-        self.main.forget(tps)
-        self.slow.forget(tps)
+        for lane in (self.main, self.slow, self.overflow):
+            lane.forget(tps)

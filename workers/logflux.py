@@ -54,7 +54,7 @@ def normalize_logflux(entries: list[lf.LogFluxEntry], env: Envelope,
         body, attributes = body_and_attributes(plaintext)
         level_text, level_number = lf.LEVELS[e.loglevel]
         rows.append(LogRow(
-            env.tenant, "production", "logflux", env.request_id, env.received_ns,
+            env.tenant, env.environment, "logflux", env.request_id, env.received_ns,
             to_ns(lf.parse_timestamp(e.timestamp, "")), level_text, level_number, e.node, body, "", "",
             {"host.name": e.node, "service.name": e.node}, attributes,
         ))

@@ -49,7 +49,7 @@ def normalize_logstash(batches: list[list[dict[str, Any]]], env: Envelope) -> li
                 host = host.get("name") or host.get("hostname")
             resource = {"host.name": str(host)} if host else {}
             rows.append(LogRow(
-                env.tenant, "production", "logstash", env.request_id, env.received_ns, ts, level,
+                env.tenant, env.environment, "logstash", env.request_id, env.received_ns, ts, level,
                 severity_number(level), service, body, "", "", resource, flatten(event),
                 0, logger, "",
             ))

@@ -85,7 +85,7 @@ def flatten(values: dict[str, Any] | None, out: dict[str, str] | None = None, pr
 def _astralog(entries: list[d.AstraLogEntry], env: Envelope) -> Iterable[LogRow]:
     for e in entries:
         yield LogRow(
-            env.tenant, "production", "astralog", env.request_id, env.received_ns,
+            env.tenant, env.environment, "astralog", env.request_id, env.received_ns,
             to_ns(e.timestamp), e.level, severity_number(e.level), e.service, e.message, "", "",
             {"project_id": e.project_id}, flatten(e.metadata),
         )
@@ -94,7 +94,7 @@ def _astralog(entries: list[d.AstraLogEntry], env: Envelope) -> Iterable[LogRow]
 def _logtrace(entries: list[d.LogTraceEvent], env: Envelope) -> Iterable[LogRow]:
     for e in entries:
         yield LogRow(
-            env.tenant, "production", "logtrace", env.request_id, env.received_ns,
+            env.tenant, env.environment, "logtrace", env.request_id, env.received_ns,
             to_ns(e.timestamp), e.level, severity_number(e.level), e.service, e.message,
             e.trace_id, e.span_id, {"host.name": e.host} if e.host else {}, flatten(e.attributes),
         )
@@ -107,7 +107,7 @@ def _loginformant(entries: list[d.LogInformantLog], env: Envelope) -> Iterable[L
             attributes["exception.stacktrace"] = e.exception
         ts = env.received_ns if e.timestamp is None else to_ns(e.timestamp)
         yield LogRow(
-            env.tenant, "production", "loginformant", env.request_id, env.received_ns,
+            env.tenant, env.environment, "loginformant", env.request_id, env.received_ns,
             ts, e.level, severity_number(e.level), e.source, e.message, "", "", {}, attributes,
         )
 
@@ -117,7 +117,7 @@ def _native(entries: list[n.LogRecord], env: Envelope) -> Iterable[LogRow]:
         number = severity_number(e.severity_text) if e.severity_number is None else e.severity_number
         ts = env.received_ns if e.timestamp is None else to_ns(e.timestamp)
         yield LogRow(
-            env.tenant, "production", "native", env.request_id, env.received_ns, ts,
+            env.tenant, env.environment, "native", env.request_id, env.received_ns, ts,
             e.severity_text, number, e.service_name, e.body, e.trace_id, e.span_id,
             flatten(e.resource_attributes), flatten(e.attributes),
             e.trace_flags, e.scope_name, e.scope_version,

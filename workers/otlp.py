@@ -53,7 +53,7 @@ def normalize_otlp(requests: list[ExportLogsServiceRequest], env: Envelope) -> l
                     ts = r.time_unix_nano or r.observed_time_unix_nano or env.received_ns
                     number = r.severity_number or severity_number(r.severity_text)
                     rows.append(LogRow(
-                        env.tenant, "production", "otlp", env.request_id, env.received_ns, ts,
+                        env.tenant, env.environment, "otlp", env.request_id, env.received_ns, ts,
                         r.severity_text, number, service, _body(r.body), r.trace_id.hex(), r.span_id.hex(),
                         resource, attributes(r.attributes), r.flags & 0xFF, scope.name, scope.version,
                         scope_attributes,

@@ -38,7 +38,8 @@ async def ensure_topics(settings: Settings) -> None:
         wanted = [
             NewTopic(name, num_partitions=settings.topic_partitions,
                      replication_factor=settings.topic_replication, topic_configs=big_records)
-            for name in (settings.ingest_topic, settings.native_topic, settings.dlq_topic, settings.slow_topic)
+            for name in (settings.ingest_topic, settings.native_topic, settings.dlq_topic, settings.slow_topic,
+                         settings.overflow_topic)
         ] + [
             NewTopic(name, num_partitions=1, replication_factor=settings.topic_replication,
                      topic_configs={"cleanup.policy": "compact", "min.compaction.lag.ms": "0"})

@@ -20,7 +20,8 @@ POLL_S = 1.0
 
 
 async def follow(backend: QueryBackend, tenant: str, filter_text: str, database: str,
-                 stop: asyncio.Event, poll_s: float = POLL_S) -> AsyncIterator[dict | None]:
+                 stop: asyncio.Event, poll_s: float = POLL_S,
+                 environment: str | None = None) -> AsyncIterator[dict | None]:
     """Yield matching records as they arrive, and None after a poll that found
     nothing (so callers can send keepalives), until ``stop`` is set.
     A bad filter raises QueryError before the first yield."""
@@ -29,7 +30,7 @@ async def follow(backend: QueryBackend, tenant: str, filter_text: str, database:
     sent: set[tuple[int, int]] = set()  # (received, row key) within the lookback window
     while not stop.is_set():
         since = after - LOOKBACK_S * 1_000_000_000
-        sql, query_params = tail_query(condition, params, tenant, database, since)
+        sql, query_params = tail_query(condition, params, tenant, database, since, environment=environment)
         found = False
         for row in await backend.rows(sql, query_params):
             key = (int(row[-1]), int(row[-2]))

@@ -136,15 +136,17 @@ def compile_filter(text: str, fields: Fields = LOGS) -> tuple[str, dict]:
 
 
 def tail_query(condition: str, params: dict, tenant: str, database: str, after_ns: int,
-               limit: int = 500) -> tuple[str, dict]:
+               limit: int = 500, environment: str | None = None) -> tuple[str, dict]:
     """Rows that arrived after ``after_ns`` (their ReceivedAt), oldest first: what a live tail shows next.
     The last column is the row's ReceivedAt, the position to continue from."""
     t = TABLES["logs"]
     sql = (f"SELECT {t.columns}, {t.row_key} AS row_key, toUnixTimestamp64Nano(ReceivedAt) AS received "
            f"FROM {database}.logs WHERE TenantId = {{tenant:String}} "
-           "AND ReceivedAt > fromUnixTimestamp64Nano({after:Int64}) "
+           + ("AND Environment = {environment:String} " if environment is not None else "")
+           + "AND ReceivedAt > fromUnixTimestamp64Nano({after:Int64}) "
            f"AND ({condition}) ORDER BY ReceivedAt LIMIT {{limit:UInt32}}")
-    return sql, {**params, "tenant": tenant, "after": after_ns, "limit": limit}
+    scope = {"tenant": tenant} if environment is None else {"tenant": tenant, "environment": environment}
+    return sql, {**params, **scope, "after": after_ns, "limit": limit}
 
 
 def record(r: list) -> dict:

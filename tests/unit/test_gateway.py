@@ -23,12 +23,14 @@ INFORMANT = {"logs": [{"timestamp": "2026-04-08T18:30:00Z", "level": "Informatio
 class RecordingPublisher:
     def __init__(self):
         self.published: list[tuple[bytes, Envelope]] = []
+        self.topics: list[str | None] = []
         self.fail = False
 
-    async def publish(self, body: bytes, envelope: Envelope) -> None:
+    async def publish(self, body: bytes, envelope: Envelope, topic: str | None = None) -> None:
         if self.fail:
             raise unavailable(7)
         self.published.append((body, envelope))
+        self.topics.append(topic)
 
 
 def make_gateway(tenant: str = "acme", prefixes: tuple[str, ...] = ("slk_",), **settings):

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from gateway.app import customer_of
+from gateway.auth import customer_of
 from schemas.envelope import Envelope
 from schemas.formats import Format, InvalidBody, decode
 from tests.logflux_client import entry
