@@ -19,6 +19,7 @@ run: $(STAMP)
 ## test: the whole suite, against a real Kafka broker and the real ClickHouse engine
 test: $(STAMP)
 	$(BIN)/sluice broker fetch >/dev/null
+	$(BIN)/sluice redis fetch >/dev/null
 	$(BIN)/python -m pytest -q
 
 test-unit: $(STAMP)

@@ -111,18 +111,19 @@ class Listeners:
 
     async def start(self) -> None:
         s = self.settings
+        shared = s.gateway_processes > 1  # replicas on one machine share the ports
         if s.logstash_tcp_port:
             tls = None
             if s.logstash_tls_cert:
                 tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
                 tls.load_cert_chain(s.logstash_tls_cert, s.logstash_tls_key or None)
             server = await asyncio.start_server(self._connection, s.logstash_host, s.logstash_tcp_port,
-                                                limit=s.logstash_max_line_bytes, ssl=tls)
+                                                limit=s.logstash_max_line_bytes, ssl=tls, reuse_port=shared)
             self._servers.append(server)
         if s.logstash_udp_port:
             queue: asyncio.Queue = asyncio.Queue(maxsize=10_000)
             transport, _ = await asyncio.get_running_loop().create_datagram_endpoint(
-                lambda: _Udp(queue), local_addr=(s.logstash_host, s.logstash_udp_port))
+                lambda: _Udp(queue), local_addr=(s.logstash_host, s.logstash_udp_port), reuse_port=shared)
             self._servers.append(transport)
             self._udp_task = asyncio.create_task(self._drain_udp(queue))
 

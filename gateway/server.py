@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import uvicorn
 
 from gateway.app import Gateway
@@ -44,4 +46,12 @@ def serve(settings: Settings) -> None:
         log_config=None,  # sluice.logs configures logging
         timeout_graceful_shutdown=max(10, int(settings.publish_timeout_s) + 5),
     )
-    uvicorn.Server(config).run()
+    if settings.gateway_processes <= 1:
+        uvicorn.Server(config).run()
+        return
+    # Replicas on one machine share the port; the kernel spreads connections over them.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((settings.gateway_host, settings.gateway_port))
+    uvicorn.Server(config).run(sockets=[sock])

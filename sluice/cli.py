@@ -9,9 +9,9 @@ import sys
 import urllib.error
 import urllib.request
 
-from schemas.registry import TenantRecord
+from schemas.registry import ENVIRONMENTS, READ, SCOPES, TIERS, WRITE, TenantRecord
+from sluice import redis_local
 from sluice import registry as registry_topic
-from schemas.registry import ENVIRONMENTS, READ, SCOPES, TIERS, WRITE
 from sluice.keys import FORMATS, expires_at, new_key, now_iso, prefix_for, validate_tenant_name, validate_tier
 from sluice.settings import Settings, load_settings
 
@@ -195,6 +195,9 @@ def parser() -> argparse.ArgumentParser:
     b = sub.add_parser("broker", help="the local Kafka broker")
     b.add_argument("action", choices=["fetch", "start", "stop"])
     b.set_defaults(fn=_cmd_broker)
+    rd = sub.add_parser("redis", help="the local Redis for shared rate limits (from Debian's packages)")
+    rd.add_argument("action", choices=["fetch"])
+    rd.set_defaults(fn=lambda s, args: print(redis_local.fetch(s.cache_dir)) or 0)
     sub.add_parser("migrate", help="apply ClickHouse migrations").set_defaults(fn=_cmd_migrate)
     q = sub.add_parser("sql", help="run a read-only SQL query")
     q.add_argument("statement")
@@ -226,7 +229,8 @@ def parser() -> argparse.ArgumentParser:
     k.set_defaults(fn=_cmd_keys)
     qy = sub.add_parser("query", help="search a tenant's logs with the KQL-style filter language")
     qy.add_argument("filter", nargs="?", default="")
-    qy.add_argument("--tenant", default="dev")
+    qy.add_argument("--tenant", help="the tenant to search (default dev); an operator's view")
+    qy.add_argument("--key", help="search as this API key: its own tenant and environment only")
     qy.add_argument("--from", dest="from_", default="-1h")
     qy.add_argument("--to", default="now")
     qy.add_argument("--limit", type=int, default=50)
@@ -235,7 +239,8 @@ def parser() -> argparse.ArgumentParser:
     qy.set_defaults(fn=_cmd_query)
     tl = sub.add_parser("tail", help="follow a tenant's matching logs as they arrive")
     tl.add_argument("filter", nargs="?", default="")
-    tl.add_argument("--tenant", default="dev")
+    tl.add_argument("--tenant", help="the tenant to follow (default dev); an operator's view")
+    tl.add_argument("--key", help="follow as this API key: its own tenant and environment only")
     tl.add_argument("--format", choices=["table", "json"], default="table")
     tl.set_defaults(fn=_cmd_tail)
     sc = sub.add_parser("secrets", help="tenants' LogFlux encryption secrets (never shown again)")

@@ -30,18 +30,45 @@ def render(records: list[dict], fmt: str) -> str:
     return "\n".join(lines)
 
 
+class ScopeError(ValueError):
+    pass
+
+
+def scope_of(s: Settings, args) -> tuple[str, str | None]:
+    """(tenant, environment) to search: ``--tenant`` for an operator, or what ``--key`` may read.
+
+    A key is held to its own tenant and environment, exactly as on the HTTP API.
+    """
+    if not args.key:
+        return args.tenant or "dev", None
+    from schemas.registry import READ
+    from sluice.registry import load_registry
+    record = asyncio.run(load_registry(s)).authenticate(args.key)
+    if record is None:
+        raise ScopeError("the API key is not valid, has expired or has been revoked")
+    if READ not in record.scopes:
+        raise ScopeError(f"the API key lacks the {READ} scope")
+    if args.tenant not in (None, record.tenant):
+        raise ScopeError("--tenant names another tenant than the API key's; a key reads only its own tenant")
+    return record.tenant, record.environment
+
+
 def query(s: Settings, args) -> int:
-    """An operator's search: any tenant, through the same compiler and limits as the API."""
+    """An operator's search (any tenant), or a key holder's (its own), through the same compiler and limits as the API."""
     import time
     from sluice.query.backend import QueryBackend
     from sluice.query.search import QueryError, SearchRequest, build, page
     request = SearchRequest(filter=args.filter, table=args.table, from_=args.from_, to=args.to, limit=args.limit)
     try:
-        sql, params = build(request, args.tenant, s.clickhouse_database, time.time_ns())
+        tenant, environment = scope_of(s, args)
+        sql, params = build(request, tenant, s.clickhouse_database, time.time_ns(), environment)
         rows = asyncio.run(QueryBackend(s).rows(sql, params))
     except QueryError as exc:
         print(f"sluice: {exc.message}", file=sys.stderr)
         return 1
+    except ScopeError as exc:
+        print(f"sluice: {exc}", file=sys.stderr)
+        return 2
     records, more, _ = page(rows, args.limit, args.table)
     print(render(records, args.format))
     if more:
@@ -55,8 +82,15 @@ def tail(s: Settings, args) -> int:
     from sluice.query.follow import follow
     from sluice.query.search import QueryError
 
+    try:
+        tenant, environment = scope_of(s, args)
+    except ScopeError as exc:
+        print(f"sluice: {exc}", file=sys.stderr)
+        return 2
+
     async def run() -> None:
-        async for item in follow(QueryBackend(s), args.tenant, args.filter, s.clickhouse_database, asyncio.Event()):
+        async for item in follow(QueryBackend(s), tenant, args.filter, s.clickhouse_database, asyncio.Event(),
+                                 environment=environment):
             if item is not None:
                 print(render([item], args.format).splitlines()[-1], flush=True)
 

@@ -56,6 +56,11 @@ class Settings:
     # Gateway.
     gateway_host: str = "127.0.0.1"
     gateway_port: int = 8080
+    # Gateway processes `sluice up` starts on the port (SO_REUSEPORT). With more
+    # than one, rate limits are shared through Redis: `rate_limit_redis_url`, or
+    # a local server from Debian's packages on `local_redis_port`.
+    gateway_processes: int = 1
+    local_redis_port: int = 6379
     # Request bodies as sent, and after gzip/deflate/zstd decoding.
     max_body_bytes: int = 10 * 1024 * 1024
     max_decoded_bytes: int = 10 * 1024 * 1024

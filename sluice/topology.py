@@ -19,11 +19,11 @@ import urllib.request
 from dataclasses import dataclass
 
 from sluice import registry as registry_topic
-from sluice import secrets
+from sluice import redis_local, secrets
 from sluice.kafka import local
 from sluice.kafka.clients import ensure_topics
 from sluice.keys import new_key, now_iso
-from sluice.settings import Settings
+from sluice.settings import Secret, Settings
 from schemas.registry import TenantRecord
 
 
@@ -37,6 +37,11 @@ def broker_for(settings: Settings) -> local.LocalBroker:
         max_record_bytes=settings.max_record_bytes,
     )
     return local.LocalBroker(config, local.fetch(settings.cache_dir, settings.kafka_version))
+
+
+def redis_for(settings: Settings) -> redis_local.LocalRedis:
+    home = redis_local.fetch(settings.cache_dir)
+    return redis_local.LocalRedis(home, settings.local_redis_port, settings.state_dir / "redis")
 
 
 @dataclass(frozen=True)
@@ -97,8 +102,15 @@ def up(settings: Settings) -> int:
         print(f"sluice: starting Kafka {settings.kafka_version} on {settings.kafka_bootstrap}", file=sys.stderr)
         broker.start()
     asyncio.run(ensure_topics(settings))
+    redis = None
+    if settings.gateway_processes > 1 and settings.rate_limits and not settings.rate_limit_redis_url:
+        redis = redis_for(settings)
+        print(f"sluice: starting Redis on {redis.url} for {settings.gateway_processes} gateways' rate limits",
+              file=sys.stderr)
+        redis.start()
+        settings = settings.replace(rate_limit_redis_url=Secret(redis.url))
     worker = _spawn(settings, "worker")
-    gateway = _spawn(settings, "gateway")
+    gateways = [_spawn(settings, "gateway") for _ in range(settings.gateway_processes)]
     stopping = False
 
     def _stop(signum, frame):
@@ -108,17 +120,21 @@ def up(settings: Settings) -> int:
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
     try:
-        wait_http(settings.gateway_url + "/health", 60, gateway)
+        for gateway in gateways:
+            wait_http(settings.gateway_url + "/health", 60, gateway)
         wait_http(settings.worker_url + "/health", 120, worker)
         dev = asyncio.run(bootstrap_dev_tenant(settings))
         _banner(settings, dev)
-        while not stopping and gateway.poll() is None and worker.poll() is None:
+        while not stopping and worker.poll() is None and all(g.poll() is None for g in gateways):
             time.sleep(0.5)
     finally:
         print("sluice: stopping ...", file=sys.stderr)
-        # Gateway first, so nothing new is accepted, then the worker flushes and commits.
-        stop_process(gateway, 30)
+        # Gateways first, so nothing new is accepted, then the worker flushes and commits.
+        for gateway in gateways:
+            stop_process(gateway, 30)
         stop_process(worker, 60)
+        if redis:
+            redis.stop()
         if broker:
             broker.stop()
     return 0 if stopping else 1

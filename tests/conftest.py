@@ -24,3 +24,15 @@ def broker(tmp_path_factory):
     b.start()
     yield b
     b.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory):
+    """A real Redis server (Debian's package, unpacked by sluice.redis_local) on a free port."""
+    from sluice import redis_local
+
+    base = load_settings(environ={})
+    server = redis_local.LocalRedis(redis_local.fetch(base.cache_dir), free_port(), tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server
+    server.stop()

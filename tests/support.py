@@ -23,15 +23,15 @@ def free_port() -> int:
 
 
 def post(url: str, body: bytes | dict | list, headers: dict[str, str], timeout: float = 30) -> tuple[int, dict, dict]:
-    """POST and return (status, JSON body, headers); HTTP errors are results, not exceptions."""
+    """POST and return (status, JSON body, headers with lower-case names); HTTP errors are results, not exceptions."""
     data = body if isinstance(body, bytes) else json.dumps(body).encode()
     request = urllib.request.Request(url, data=data, headers=headers, method="POST")
     try:
         with urllib.request.urlopen(request, timeout=timeout) as resp:
-            return resp.status, json.loads(resp.read() or b"null"), dict(resp.headers)
+            return resp.status, json.loads(resp.read() or b"null"), {k.lower(): v for k, v in resp.headers.items()}
     except urllib.error.HTTPError as exc:
         payload = exc.read()
-        return exc.code, json.loads(payload) if payload else None, dict(exc.headers)
+        return exc.code, json.loads(payload) if payload else None, {k.lower(): v for k, v in exc.headers.items()}
 
 
 class Process:

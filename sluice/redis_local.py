@@ -1,0 +1,93 @@
+"""A real Redis server for local runs and tests, unpacked from Debian's packages.
+
+Several gateway replicas share rate limits through Redis. ``fetch`` downloads
+``redis-tools`` (which holds the server binary) and the two libraries it links
+(liblzf1, libjemalloc2) with ``apt-get download`` and unpacks them with
+``dpkg-deb -x`` into the cache: no root, nothing installed system-wide.
+``LocalRedis`` runs it on loopback without persistence (counters of the
+current window are all it holds).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+PACKAGES = ("redis-tools", "liblzf1", "libjemalloc2")
+
+
+class RedisError(RuntimeError):
+    pass
+
+
+def fetch(cache_dir: Path) -> Path:
+    """Unpack Redis once; return the directory that holds ``usr/bin/redis-server``'s files."""
+    home = cache_dir / "redis"
+    if (home / ".complete").exists():
+        return home
+    for tool in ("apt-get", "dpkg-deb"):
+        if shutil.which(tool) is None:
+            raise RedisError(f"{tool} is needed to fetch Redis from Debian's packages")
+    print("sluice: fetching Redis from Debian's packages ...", file=sys.stderr)
+    with tempfile.TemporaryDirectory() as tmp:
+        result = subprocess.run(["apt-get", "download", *PACKAGES], cwd=tmp, capture_output=True, text=True)
+        if result.returncode != 0:
+            raise RedisError(f"apt-get download {' '.join(PACKAGES)} failed (try apt-get update):\n{result.stderr}")
+        staging = home.with_name("redis.partial")
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+        for deb in sorted(Path(tmp).glob("*.deb")):
+            subprocess.run(["dpkg-deb", "-x", str(deb), str(staging)], check=True)
+    shutil.rmtree(home, ignore_errors=True)
+    staging.rename(home)
+    (home / ".complete").write_text(" ".join(PACKAGES))
+    return home
+
+
+class LocalRedis:
+    def __init__(self, home: Path, port: int, state_dir: Path):
+        self.home, self.port, self.state_dir = home, port, state_dir
+        self._proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self, timeout_s: float = 10.0) -> None:
+        """Start the server and return once it accepts connections."""
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        binary = self.home / "usr" / "bin" / "redis-check-rdb"  # redis-server is a link to it
+        env = {**os.environ, "LD_LIBRARY_PATH": str(self.home / "usr" / "lib" / "x86_64-linux-gnu")}
+        # argv[0] must name redis-server: the shared binary picks its role from it.
+        args = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                "--appendonly", "no", "--dir", str(self.state_dir), "--protected-mode", "yes"]
+        log = open(self.state_dir / "redis.log", "ab")
+        self._proc = subprocess.Popen(args, executable=str(binary), env=env, stdout=log, stderr=log)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self._proc.poll() is not None:
+                raise RedisError(f"redis-server exited with {self._proc.returncode}; see {self.state_dir / 'redis.log'}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as conn:
+                    conn.sendall(b"PING\r\n")
+                    if conn.recv(16).startswith(b"+PONG"):
+                        return
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        raise RedisError(f"redis-server did not answer on port {self.port} within {timeout_s:.0f}s")
+
+    def stop(self) -> None:
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()

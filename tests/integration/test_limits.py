@@ -1,0 +1,55 @@
+"""Rate limits across gateway processes (shared through a real Redis) and the enterprise overflow lane."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from schemas.registry import TenantRecord
+from sluice import registry as registry_topic
+from sluice.keys import now_iso
+from tests.support import Process, free_port, post, sql, wait_for
+
+pytestmark = pytest.mark.integration
+
+
+def trace(message: str) -> dict:
+    return {"logs": [{"timestamp": "2024-03-15T10:22:01Z", "level": "INFO", "message": message, "service": "s"}]}
+
+
+def test_two_gateway_processes_share_one_limit_through_redis(broker, make_sluice, redis_server, tmp_path):
+    sluice = make_sluice(broker.config.bootstrap, rate_limit_redis_url=redis_server.url, standard_ingest_per_hour=6)
+    second = Process(sluice.settings.replace(gateway_port=free_port(), logstash_tcp_port=free_port(),
+                                             logstash_udp_port=free_port()), "gateway", tmp_path).start()
+    try:
+        headers = {"Authorization": f"Bearer {sluice.key}", "Content-Type": "application/json"}
+        answers = []
+        for n in range(10):
+            base = (sluice.settings if n % 2 == 0 else second.settings).gateway_url
+            answers.append(post(base + "/v1/logs/ingest", trace(f"shared-{n}"), headers))
+        assert [status for status, _, _ in answers] == [202] * 6 + [429] * 4
+        assert [h["x-ratelimit-remaining"] for _, _, h in answers[:6]] == ["5", "4", "3", "2", "1", "0"]
+        assert all(int(h["retry-after"]) >= 1 for _, _, h in answers[6:])
+    finally:
+        second.stop()
+
+
+def test_enterprise_requests_over_the_limit_are_all_stored_through_the_overflow_lane(broker, make_sluice):
+    sluice = make_sluice(broker.config.bootstrap, enterprise_ingest_per_hour=3, overflow_records_per_s=4)
+    asyncio.run(registry_topic.publish(sluice.settings, TenantRecord("acme", now_iso(), tier="enterprise")))
+    headers = {"Authorization": f"Bearer {sluice.key}", "Content-Type": "application/json"}
+
+    def tier_applied():
+        status, _, h = post(sluice.url("/v1/logs/ingest"), trace("warm-up"), headers)
+        return status == 202 and h.get("x-ratelimit-limit") == "3"
+
+    wait_for(tier_applied, 10, what="the enterprise tier at the gateway")
+    answers = [post(sluice.url("/v1/logs/ingest"), trace(f"overflow-{n}"), headers) for n in range(20)]
+    assert [status for status, _, _ in answers] == [202] * 20
+    assert sum(h.get("x-sluice-overflow") == "true" for _, _, h in answers) >= 18
+    wait_for(lambda: sql(sluice.settings, "SELECT count() FROM sluice.logs WHERE Body LIKE 'overflow-%'")[0][0] >= 20,
+             60, what="every overflowed record stored")
+    total, distinct = sql(sluice.settings,
+                          "SELECT count(), uniqExact(Body) FROM sluice.logs WHERE Body LIKE 'overflow-%'")[0]
+    assert (total, distinct) == (20, 20)
