@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-unit test-integration bench bench-worker bench-logflux bench-profound bench-query broker clean
+.PHONY: run test test-unit test-integration bench bench-worker bench-logflux bench-profound bench-query bench-limiter broker clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,10 @@ bench-profound: $(STAMP)
 ## bench-query: search latency (p50/p99) over 10 million rows
 bench-query: $(STAMP)
 	$(BIN)/python -m bench.query
+
+## bench-limiter: gateway throughput with rate limits on vs off, in process and through Redis
+bench-limiter: $(STAMP)
+	$(BIN)/python -m bench.limiter
 
 broker: $(STAMP)
 	$(BIN)/sluice broker fetch

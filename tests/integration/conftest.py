@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import pytest
 
@@ -29,6 +29,7 @@ def pipeline_settings(bootstrap: str, state_dir, **overrides) -> Settings:
         dlq_topic=f"dlq-{uid}",
         secrets_topic=f"secrets-{uid}",
         slow_topic=f"slow-{uid}",
+        overflow_topic=f"overflow-{uid}",
         worker_group=f"workers-{uid}",
         gateway_port=free_port(),
         worker_port=free_port(),
@@ -40,7 +41,11 @@ def pipeline_settings(bootstrap: str, state_dir, **overrides) -> Settings:
         retry_after_s=2,
     )
     values.update(overrides)
-    return load_settings(environ={}, **values)
+    settings = load_settings(environ={}, **values)
+    # Tests share one broker: a topic left at its default would leak records between tests.
+    shared = [f.name for f in fields(Settings) if f.name.endswith("_topic") and getattr(settings, f.name) == f.default]
+    assert not shared, f"give these topics per-test names: {shared}"
+    return settings
 
 
 @dataclass
