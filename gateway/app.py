@@ -213,9 +213,10 @@ class Gateway:
     async def _limit(self, key: KeyRecord, family: str, dialect: str) -> Decision | None:
         """Count the request against the key's quota; a 429 when over it, unless the
         request may overflow (None is returned as the decision then: see ``_ingest``)."""
-        decision = await self.limiter.check(key.key_id, self.registry.tier(key.tenant), family)
+        tier = self.registry.tier(key.tenant)
+        decision = await self.limiter.check(key.key_id, tier, family)
         if decision is not None and not decision.allowed:
-            if family != QUERY and self.registry.tier(key.tenant) == "enterprise":
+            if family != QUERY and tier == "enterprise":
                 metrics.GATEWAY_RATE_LIMITED.labels(dialect, family, "overflow").inc()
                 return decision
             metrics.GATEWAY_RATE_LIMITED.labels(dialect, family, "refused").inc()
@@ -225,7 +226,7 @@ class Gateway:
 
 def _rate_headers(decision: Decision | None) -> tuple[tuple[bytes, bytes], ...]:
     # An overflowed request was accepted: it shows the limit, not a Retry-After.
-    return decision._replace(allowed=True).headers() if decision is not None else ()
+    return decision.limit_headers() if decision is not None else ()
 
 
 def _headers(scope: Scope) -> dict[bytes, bytes]:

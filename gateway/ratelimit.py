@@ -42,11 +42,15 @@ class Decision(NamedTuple):
     reset: int  # epoch seconds when the window ends
     retry_after: int  # whole seconds until then, at least 1
 
+    def limit_headers(self) -> tuple[tuple[bytes, bytes], ...]:
+        """X-RateLimit-Limit, -Remaining and -Reset: on every response after the check."""
+        return ((b"x-ratelimit-limit", b"%d" % self.limit), (b"x-ratelimit-remaining", b"%d" % self.remaining),
+                (b"x-ratelimit-reset", b"%d" % self.reset))
+
     def headers(self) -> tuple[tuple[bytes, bytes], ...]:
-        common = ((b"x-ratelimit-limit", str(self.limit).encode()),
-                  (b"x-ratelimit-remaining", str(self.remaining).encode()),
-                  (b"x-ratelimit-reset", str(self.reset).encode()))
-        return common if self.allowed else common + ((b"retry-after", str(self.retry_after).encode()),)
+        """The limit headers, and Retry-After when refused."""
+        common = self.limit_headers()
+        return common if self.allowed else common + ((b"retry-after", b"%d" % self.retry_after),)
 
 
 def quota_for(settings: Settings, tier: str, family: str) -> Quota | None:
@@ -66,8 +70,12 @@ def decide(count: int, quota: Quota, now: float) -> Decision:
 
 
 class Counter(Protocol):
-    async def incr(self, name: str, expires_at: int) -> int:
-        """Add one to the counter ``name`` (created at 0, gone after ``expires_at``); the new value."""
+    async def incr(self, name: str, expires_at: int, limit: int) -> int:
+        """Count one request on ``name`` (created at 0, gone after ``expires_at``).
+
+        Returns a number no other request of the window got; it is at most
+        ``limit`` only while fewer than ``limit`` requests were admitted.
+        """
 
     async def close(self) -> None: ...
 
@@ -80,7 +88,7 @@ class LocalCounter:
         self._counts: dict[str, tuple[int, int]] = {}  # name -> (count, expires_at)
         self._next_sweep = 0.0
 
-    async def incr(self, name: str, expires_at: int) -> int:
+    async def incr(self, name: str, expires_at: int, limit: int) -> int:
         now = self._clock()
         if now >= self._next_sweep:
             self._counts = {k: v for k, v in self._counts.items() if v[1] > now}
@@ -93,31 +101,20 @@ class LocalCounter:
         self._counts.clear()
 
 
-class RedisCounter:
-    """Counters in Redis: INCR and EXPIREAT in one transaction, so replicas share them."""
-
-    def __init__(self, url: str, timeout_s: float = 0.25):
-        import redis.asyncio as redis  # only gateways configured for Redis need the client
-
-        self._redis = redis.Redis.from_url(url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s)
-
-    async def incr(self, name: str, expires_at: int) -> int:
-        async with self._redis.pipeline(transaction=True) as pipe:
-            count, _ = await pipe.incr(name).expireat(name, expires_at + 1).execute()
-        return int(count)
-
-    async def close(self) -> None:
-        await self._redis.aclose()
-
-
 class RateLimiter:
     def __init__(self, settings: Settings, counter: Counter | None = None,
                  clock: Callable[[], float] = time.time):
         self.settings = settings
         self._clock = clock
+        self._quotas = {(tier, family): quota_for(settings, tier, family)
+                        for tier in ("standard", "enterprise") for family in (MINUTE, INGEST, QUERY)}
         if counter is None:
             url = str(settings.rate_limit_redis_url)
-            counter = RedisCounter(url) if url else LocalCounter(clock)
+            if url:
+                from gateway.ratelimit_redis import RedisCounter
+                counter = RedisCounter(url)
+            else:
+                counter = LocalCounter(clock)
         self._counter = counter
 
     async def check(self, key_id: str, tier: str, family: str) -> Decision | None:
@@ -125,14 +122,14 @@ class RateLimiter:
 
         Raises a 503 ``ApiError`` when the store failed and the limiter fails closed.
         """
-        quota = quota_for(self.settings, tier, family)
+        quota = self._quotas.get((tier, family))
         if quota is None:
             return None
         now = self._clock()
         window = int(now) // quota.window_s
         name = f"sluice:rl:{family}:{key_id}:{window}"
         try:
-            count = await self._counter.incr(name, (window + 1) * quota.window_s)
+            count = await self._counter.incr(name, (window + 1) * quota.window_s, quota.limit)
         except (OSError, asyncio.TimeoutError, ConnectionError) as exc:
             return self._failed(exc)
         except Exception as exc:  # redis.exceptions.RedisError and kin

@@ -50,6 +50,10 @@ def _cmd_broker(s: Settings, args) -> int:
 
 
 def _cmd_migrate(s: Settings, args) -> int:
+    if args.print_cluster:
+        from schemas.clickhouse_cluster import render
+        print(render(args.print_cluster, s.clickhouse_database, s.retention_days, s.dedup_window), end="")
+        return 0
     from sluice.storage import Storage, migrate
     storage = Storage(s)
     try:
@@ -198,7 +202,9 @@ def parser() -> argparse.ArgumentParser:
     rd = sub.add_parser("redis", help="the local Redis for shared rate limits (from Debian's packages)")
     rd.add_argument("action", choices=["fetch"])
     rd.set_defaults(fn=lambda s, args: print(redis_local.fetch(s.cache_dir)) or 0)
-    sub.add_parser("migrate", help="apply ClickHouse migrations").set_defaults(fn=_cmd_migrate)
+    mg = sub.add_parser("migrate", help="apply ClickHouse migrations (SLUICE_CLICKHOUSE_CLUSTER: the cluster form)")
+    mg.add_argument("--print-cluster", metavar="CLUSTER", help="print the cluster schema as SQL instead")
+    mg.set_defaults(fn=_cmd_migrate)
     q = sub.add_parser("sql", help="run a read-only SQL query")
     q.add_argument("statement")
     q.set_defaults(fn=_cmd_sql)

@@ -109,6 +109,9 @@ class Settings:
     # ClickHouse. Empty URL: the embedded engine at <state_dir>/clickhouse.
     clickhouse_url: Secret = Secret("")
     clickhouse_database: str = "sluice"
+    # A cluster name from the server's remote_servers: migrations create
+    # ReplicatedMergeTree tables behind Distributed ones (schemas/clickhouse_cluster.py).
+    clickhouse_cluster: str = ""
     retention_days: int = 30
     # Blocks remembered per table for insert deduplication after a replay.
     dedup_window: int = 1000

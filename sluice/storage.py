@@ -18,6 +18,7 @@ import clickhouse_connect
 from clickhouse_connect.driver.client import Client
 
 from schemas.clickhouse import MIGRATIONS, MIGRATIONS_TABLE
+from schemas.clickhouse_cluster import cluster_migrations, cluster_migrations_table
 from sluice.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -42,18 +43,24 @@ def migrate(client: Client, settings: Settings) -> list[int]:
         "retention_days": int(settings.retention_days),
         "dedup_window": int(settings.dedup_window),
     }
-    db = settings.clickhouse_database
-    client.command(f"CREATE DATABASE IF NOT EXISTS {db}")
-    client.command(MIGRATIONS_TABLE.format(**params))
+    db, cluster = settings.clickhouse_database, settings.clickhouse_cluster
+    if cluster:
+        client.command(f"CREATE DATABASE IF NOT EXISTS {db} ON CLUSTER '{cluster}'")
+        bookkeeping, migrations = cluster_migrations_table(cluster), cluster_migrations(cluster)
+    else:
+        client.command(f"CREATE DATABASE IF NOT EXISTS {db}")
+        bookkeeping, migrations = (MIGRATIONS_TABLE,), MIGRATIONS
+    for statement in bookkeeping:
+        client.command(statement.format(**params))
     done = {row[0] for row in client.query(f"SELECT Version FROM {db}.schema_migrations").result_rows}
     applied = []
-    for migration in MIGRATIONS:
+    for migration in migrations:
         if migration.version in done:
             continue
         for statement in migration.forwards:
             client.command(statement.format(**params))
         client.insert(f"{db}.schema_migrations", [[migration.version, migration.name]],
-                      column_names=["Version", "Name"])
+                      column_names=["Version", "Name"], settings={"distributed_foreground_insert": 1} if cluster else {})
         log.info("applied migration %04d_%s", migration.version, migration.name)
         applied.append(migration.version)
     _sync_retention(client, settings)
@@ -62,12 +69,14 @@ def migrate(client: Client, settings: Settings) -> list[int]:
 
 def _sync_retention(client: Client, settings: Settings) -> None:
     db = settings.clickhouse_database
-    for table in ("logs", "http_logs"):
+    # On a cluster the TTL lives on the replicated tables under the Distributed ones.
+    suffix, on = ("_local", f" ON CLUSTER '{settings.clickhouse_cluster}'") if settings.clickhouse_cluster else ("", "")
+    for table in (f"logs{suffix}", f"http_logs{suffix}"):
         ddl = client.command(f"SHOW CREATE TABLE {db}.{table}")
         match = re.search(r"toIntervalDay\((\d+)\)", str(ddl))
         if match and int(match.group(1)) != settings.retention_days:
             client.command(
-                f"ALTER TABLE {db}.{table} MODIFY TTL toDateTime(ReceivedAt) + toIntervalDay({int(settings.retention_days)})",
+                f"ALTER TABLE {db}.{table}{on} MODIFY TTL toDateTime(ReceivedAt) + toIntervalDay({int(settings.retention_days)})",
                 settings={"materialize_ttl_after_modify": 0},
             )
             log.info("%s retention set to %d days", table, settings.retention_days)

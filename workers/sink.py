@@ -61,6 +61,8 @@ class ClickHouseSink:
         rows, diverted = batch.rows, batch.diverted
         if not rows and not diverted:
             return
+        # On a cluster, an insert returns only once the shards have the rows.
+        cluster = {"distributed_foreground_insert": 1} if self.settings.clickhouse_cluster else {}
         logs = [r for r in rows if type(r) is LogRow]
         http = [r for r in rows if type(r) is HttpRow]
         if not batch.replay:
@@ -68,9 +70,10 @@ class ClickHouseSink:
                 f"{self.db}.ingest_batches",
                 [[batch.topic, batch.partition, batch.first, batch.last, len(rows), diverted]],
                 column_names=["Topic", "Partition", "FirstOffset", "LastOffset", "Rows", "Diverted"],
+                settings=cluster,
             )
         # Each table keeps its own deduplication log, so one token serves both.
-        dedup = {"insert_deduplicate": 1, "insert_deduplication_token": batch.token}
+        dedup = {"insert_deduplicate": 1, "insert_deduplication_token": batch.token, **cluster}
         if logs:
             client.insert_arrow(f"{self.db}.logs", to_arrow(logs), settings=dedup)
         if http:

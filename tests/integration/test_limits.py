@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import time
+import uuid
 
 import pytest
 
@@ -53,3 +55,21 @@ def test_enterprise_requests_over_the_limit_are_all_stored_through_the_overflow_
     total, distinct = sql(sluice.settings,
                           "SELECT count(), uniqExact(Body) FROM sluice.logs WHERE Body LIKE 'overflow-%'")[0]
     assert (total, distinct) == (20, 20)
+
+
+async def test_replicas_leasing_from_redis_admit_exactly_the_limit(redis_server):
+    from gateway.ratelimit_redis import RedisCounter
+
+    a, b = RedisCounter(redis_server.url), RedisCounter(redis_server.url)  # two replicas
+    expires = int(time.time()) + 60
+    name = f"test:{uuid.uuid4().hex}"
+    counts = await asyncio.gather(*(c.incr(name, expires, 100) for _ in range(150) for c in (a, b)))
+    assert len(set(counts)) == 300  # no value handed out twice
+    assert sum(c <= 100 for c in counts) == 100  # exactly the limit admitted, across both
+    assert a.round_trips + b.round_trips < 150  # leased and coalesced, not one trip per request
+    # A big limit is served mostly from leases.
+    other, before = f"test:{uuid.uuid4().hex}", a.round_trips
+    assert [await a.incr(other, expires, 1_000_000) for _ in range(640)] == list(range(1, 641))
+    assert a.round_trips - before == 640 // 64
+    await a.close()
+    await b.close()

@@ -202,7 +202,7 @@ async def test_enterprise_ingestion_over_the_limit_goes_to_the_overflow_lane():
 
 
 class BrokenCounter:
-    async def incr(self, name, expires_at):
+    async def incr(self, name, expires_at, limit):
         raise ConnectionError("redis is down")
 
     async def close(self):

@@ -1,0 +1,119 @@
+"""Rate-limit counters shared by gateway replicas through Redis, without a round trip per request.
+
+A counter's values are handed out in leases: ``INCRBY n`` on the window's key
+returns a total T, and the replica owns the values T-n+1 … T outright. Each
+request takes the next owned value, and it is admitted when that value is
+within the limit. Since no value is ever owned twice, the replicas together
+never admit more than the limit. Leases shrink as the window fills
+(``lease_size``) down to one value near the limit, so the only cost is that a
+request may be refused while another replica still holds a few unused values
+below the limit — never more than its last small lease.
+
+Requests waiting for a lease while a round trip is under way are coalesced
+into the next one (one ``INCRBY`` per counter for all of them), and once a
+window's total is past the limit, requests are refused locally until the
+window ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+
+# Add n, and set the expiry when the window's counter is created: one atomic
+# command per counter (MULTI/INCRBY/EXPIREAT/EXEC would be four).
+_INCR_SCRIPT = """
+local n = redis.call('INCRBY', KEYS[1], ARGV[1])
+if n == tonumber(ARGV[1]) then redis.call('EXPIREAT', KEYS[1], ARGV[2]) end
+return n
+"""
+MAX_LEASE = 64
+# A replica takes at most this share of what is left of the window.
+LEASE_SHARE = 1 / 32
+
+
+def lease_size(limit: int, total: int, waiting: int) -> int:
+    """Values to claim for ``waiting`` requests when ``total`` values of the window are already claimed."""
+    spare = int((limit - total) * LEASE_SHARE)
+    return max(waiting, min(MAX_LEASE, spare))
+
+
+@dataclass
+class _Window:
+    expires_at: int
+    limit: int
+    next: int = 1  # the next owned value; owned up to `end`
+    end: int = 0
+    total: int = 0  # the highest total Redis returned
+    waiters: list[asyncio.Future] = field(default_factory=list)
+
+
+class RedisCounter:
+    def __init__(self, url: str, timeout_s: float = 0.25):
+        import redis.asyncio as redis  # only gateways configured for Redis need the client
+
+        self._redis = redis.Redis.from_url(url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s)
+        self._incr = self._redis.register_script(_INCR_SCRIPT)
+        self._windows: dict[str, _Window] = {}
+        self._sender: asyncio.Task | None = None
+        self._next_sweep = 0.0
+        self.round_trips = 0
+
+    async def incr(self, name: str, expires_at: int, limit: int) -> int:
+        window = self._windows.get(name)
+        if window is None:
+            self._sweep()
+            window = self._windows[name] = _Window(expires_at, limit)
+        if window.next <= window.end:
+            window.next += 1
+            return window.next - 1
+        if window.total > window.limit:
+            return window.total + 1  # every value up to the limit is taken: refuse without asking
+        waiter = asyncio.get_running_loop().create_future()
+        window.waiters.append(waiter)
+        if self._sender is None or self._sender.done():
+            self._sender = asyncio.ensure_future(self._lease())
+        return await waiter
+
+    async def _lease(self) -> None:
+        """Claim values for every window with waiting requests, until none wait."""
+        while waiting := {name: w for name, w in self._windows.items() if w.waiters}:
+            sizes = {name: lease_size(w.limit, w.total, len(w.waiters)) for name, w in waiting.items()}
+            batch = {name: w.waiters for name, w in waiting.items()}
+            for w in waiting.values():
+                w.waiters = []
+            try:
+                totals = await self._claim(waiting, sizes)
+            except Exception as exc:
+                for waiters in batch.values():
+                    for waiter in waiters:
+                        if not waiter.done():
+                            waiter.set_exception(exc)
+                continue
+            self.round_trips += 1
+            for (name, w), total in zip(waiting.items(), totals):
+                total = int(total)
+                first = total - sizes[name] + 1
+                for offset, waiter in enumerate(batch[name]):
+                    if not waiter.done():
+                        waiter.set_result(first + offset)
+                w.next, w.end, w.total = first + len(batch[name]), total, max(w.total, total)
+
+    async def _claim(self, windows: dict[str, _Window], sizes: dict[str, int]) -> list[int]:
+        if len(windows) == 1:  # the common case, one hot key: a plain call, no pipeline to build
+            ((name, w),) = windows.items()
+            return [await self._incr(keys=[name], args=[sizes[name], w.expires_at + 1])]
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for name, w in windows.items():
+                await self._incr(keys=[name], args=[sizes[name], w.expires_at + 1], client=pipe)
+            return await pipe.execute()
+
+    def _sweep(self) -> None:
+        now = time.time()
+        if now >= self._next_sweep:
+            self._windows = {n: w for n, w in self._windows.items() if w.expires_at > now or w.waiters}
+            self._next_sweep = now + 1.0
+
+    async def close(self) -> None:
+        await self._redis.aclose()
