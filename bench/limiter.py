@@ -147,7 +147,7 @@ def main() -> None:
         "handler alone: limits off µs/request": handler["off"],
         "handler alone: limits on µs/request": handler["on"],
         "handler alone: added µs/request": handler["on"] - handler["off"],
-        "added share of gateway time per request": (handler["on"] - handler["off"]) / per_request_us,
+        "added % of gateway time per request": 100 * (handler["on"] - handler["off"]) / per_request_us,
         **{f"{label}: {name}": value for label, figures in (("in-process", local), ("redis", via_redis))
            for name, value in (("limits off req/s (median)", figures["off"]),
                                ("limits on req/s (median)", figures["on"]),

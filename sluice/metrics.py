@@ -6,7 +6,7 @@ sets in the code; tenants and keys never become labels.
 
 from __future__ import annotations
 
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 
@@ -55,6 +55,11 @@ LISTENER_EVENTS = Counter(
 # Kafka records consumed from the ingest topic.
 WORKER_RECORDS_CONSUMED = Counter(
     "sluice_worker_records_consumed_total", "Kafka records consumed.", ["format"]
+)
+# Records in Kafka the worker group has not committed yet, per partition of
+# Sluice's topics (read from Kafka every few seconds; workers/lag.py).
+WORKER_CONSUMER_LAG = Gauge(
+    "sluice_worker_consumer_lag_records", "Records not yet stored, per partition.", ["topic", "partition"]
 )
 # Records written to the dead-letter topic, by reason.
 WORKER_DEAD_LETTERS = Counter(

@@ -22,6 +22,7 @@ from sluice.storage import Storage
 from workers.batches import Batch
 from workers.budget import AsyncPacer
 from workers.deadletter import DeadLetterLimitExceeded
+from workers.lag import LagMonitor
 from workers.lanes import Lanes
 from workers.pipeline import Consumed, Pipeline
 
@@ -105,6 +106,8 @@ def create_app(settings: Settings, storage: Storage, fatal: Fatal | None = None)
     app = _faust_app(settings)
     fatal = fatal or Fatal()
     lanes = Lanes(settings, storage)
+    lag = LagMonitor(settings, (settings.ingest_topic, settings.native_topic, settings.slow_topic,
+                                settings.overflow_topic))
     raw = dict(value_type=bytes, key_type=bytes, value_serializer="raw", key_serializer="raw")
 
     # concurrency > 1 can commit past unacknowledged records (faust#606)
@@ -114,6 +117,7 @@ def create_app(settings: Settings, storage: Storage, fatal: Fatal | None = None)
             await _consume(stream, lanes.main, settings, lanes, fatal)
         finally:
             await lanes.stop()
+            await lag.stop()
 
     @app.agent(app.topic(settings.slow_topic, **raw), concurrency=1)
     async def slow_lane(stream):
@@ -125,6 +129,13 @@ def create_app(settings: Settings, storage: Storage, fatal: Fatal | None = None)
     async def overflow_lane(stream):
         await _consume(stream, lanes.overflow, settings, lanes, fatal,
                        pacer=AsyncPacer(settings.overflow_records_per_s))
+
+    @app.timer(interval=5.0)
+    async def sample_lag():
+        try:
+            await lag.sample()
+        except Exception as exc:  # a metric must never stop the worker
+            log.warning("consumer lag not sampled: %r", exc)
 
     @app.on_partitions_revoked.connect
     async def on_revoked(app, revoked, **kwargs):

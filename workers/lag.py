@@ -43,10 +43,10 @@ class LagMonitor:
         if self._consumer is None:
             await self._start()
         assert self._admin is not None and self._consumer is not None
-        partitions = [TopicPartition(t, p) for t in self.topics
-                      for p in sorted(self._consumer.partitions_for_topic(t) or ())]
+        described = await self._admin.describe_topics(list(self.topics))
+        partitions = [TopicPartition(t["topic"], p["partition"]) for t in described if t["error_code"] == 0
+                      for p in t["partitions"]]
         if not partitions:
-            await self._consumer.topics()  # refresh metadata for the next sample
             return {}
         ends = await self._consumer.end_offsets(partitions)
         offsets = await self._admin.list_consumer_group_offsets(self.settings.worker_group, partitions=partitions)

@@ -221,6 +221,14 @@ def test_metrics_count_a_known_workload_exactly(sluice):
     assert worker['sluice_worker_records_consumed_total{format="loginformant.batch.v1"}'] == 3
     assert worker["sluice_worker_batch_rows_count"] >= 1 and worker["sluice_worker_batch_rows_sum"] == 6
 
+    def ingest_lag() -> dict[str, float]:
+        topic = sluice.settings.ingest_topic
+        return {k: v for k, v in scrape(sluice.settings.worker_url).items()
+                if k.startswith("sluice_worker_consumer_lag_records") and f'topic="{topic}"' in k}
+
+    # Every partition reported, and nothing left behind once the offsets are committed.
+    wait_for(lambda: len(ingest_lag()) == 4 and sum(ingest_lag().values()) == 0, 30, what="lag drained to 0")
+
 
 def test_otlp_protobuf_and_json_land_on_the_otel_columns(sluice):
     import urllib.request
