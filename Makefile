@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-unit test-integration bench bench-worker bench-logflux bench-profound bench-query bench-limiter broker clean
+.PHONY: run test test-unit test-integration bench bench-worker bench-logflux bench-profound bench-query bench-limiter bench-logstash broker clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,10 @@ bench-query: $(STAMP)
 ## bench-limiter: gateway throughput with rate limits on vs off, in process and through Redis
 bench-limiter: $(STAMP)
 	$(BIN)/python -m bench.limiter
+
+## bench-logstash: events/s over TCP json_lines end to end, against HTTP batches of the same events
+bench-logstash: $(STAMP)
+	$(BIN)/python -m bench.logstash
 
 broker: $(STAMP)
 	$(BIN)/sluice broker fetch

@@ -54,9 +54,9 @@ def broker() -> Iterator[tuple[local.LocalBroker, Path]]:
 
 
 def provision(bootstrap: str, tmp: Path, secret: bytes | None = None, **overrides) -> Bench:
-    settings = load_settings({}, state_dir=tmp / "sluice", kafka_bootstrap=bootstrap, local_broker=False,
-                             gateway_port=free_port(), worker_port=free_port(), logstash_tcp_port=0,
-                             logstash_udp_port=0, **overrides)
+    values = dict(state_dir=tmp / "sluice", kafka_bootstrap=bootstrap, local_broker=False, gateway_port=free_port(),
+                  worker_port=free_port(), logstash_tcp_port=0, logstash_udp_port=0)
+    settings = load_settings({}, **{**values, **overrides})
     key, record = new_key("bench")
     lf_key, lf_record = new_key("bench", prefix="lf_")
 
