@@ -41,6 +41,8 @@ def _faust_app(settings: Settings) -> faust.App:
         broker=";".join(f"kafka://{h.strip()}" for h in settings.kafka_bootstrap.split(",")),
         autodiscover=False,
         store="memory://",
+        # Faust's own files go with Sluice's state, not into the working directory.
+        datadir=str(settings.state_dir / "faust"),
         topic_partitions=settings.topic_partitions,
         topic_replication_factor=settings.topic_replication,
         topic_disable_leader=True,
