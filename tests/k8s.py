@@ -75,16 +75,16 @@ def build(overlay: Path) -> str:
     return done.stdout
 
 
-def _closed(node):
+def closed(node):
     """Refuse unknown fields wherever an object lists its properties (kubectl's strict decoding)."""
     if isinstance(node, dict):
         if "properties" in node and "additionalProperties" not in node:
             node["additionalProperties"] = False
         for child in node.values():
-            _closed(child)
+            closed(child)
     elif isinstance(node, list):
         for child in node:
-            _closed(child)
+            closed(child)
     return node
 
 
@@ -96,7 +96,7 @@ def custom_schemas() -> dict[str, dict]:
         crd = yaml.safe_load((module / "example" / "prometheus-operator-crd" / f"monitoring.coreos.com_{file}.yaml")
                              .read_text())
         version = next(v for v in crd["spec"]["versions"] if v["name"] == "v1")
-        schema = _closed(version["schema"]["openAPIV3Schema"])
+        schema = closed(version["schema"]["openAPIV3Schema"])
         schema["properties"]["metadata"].pop("additionalProperties", None)
         schemas[kind] = schema
     return schemas

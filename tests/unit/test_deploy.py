@@ -83,20 +83,7 @@ def test_kubernetes_validation_can_fail():
 
 
 def _strict_compose_schema() -> dict:
-    schema = ComposeSpecification.model_json_schema()
-
-    def close(node):
-        if isinstance(node, dict):
-            if "properties" in node and "additionalProperties" not in node:
-                node["additionalProperties"] = False
-            for child in node.values():
-                close(child)
-        elif isinstance(node, list):
-            for child in node:
-                close(child)
-
-    close(schema)
-    return schema
+    return k8s.closed(ComposeSpecification.model_json_schema())
 
 
 def test_docker_compose_validates_strictly():
