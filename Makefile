@@ -6,10 +6,10 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: run test test-unit test-integration bench bench-worker bench-logflux bench-profound bench-query bench-limiter bench-logstash broker clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml sdk/python/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev]' -e 'sdk/python[logflux,zstd]'
 	touch $(STAMP)
 
 ## run: set up everything and run Sluice (local Kafka + embedded ClickHouse + gateway + worker)
