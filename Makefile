@@ -20,6 +20,7 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/sluice broker fetch >/dev/null
 	$(BIN)/sluice redis fetch >/dev/null
+	cd sdk/js && npm ci --silent --no-audit --no-fund && npm test --silent
 	$(BIN)/python -m pytest -q
 
 test-unit: $(STAMP)

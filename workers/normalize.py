@@ -26,7 +26,7 @@ _json = msgspec.json.Encoder()
 
 class LogRow(NamedTuple):
     tenant: str  # envelope: the API key's tenant
-    environment: str  # the key's environment; "production" until keys carry one
+    environment: str  # the key's environment (production, staging, development)
     source: str  # the dialect the record came in through
     request_id: str  # envelope: the id the client got back
     received_ns: int  # envelope: when the gateway accepted the request

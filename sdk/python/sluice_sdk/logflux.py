@@ -44,7 +44,9 @@ class Session:
               iv: Optional[bytes] = None) -> dict:
         """One ``/v1/batch`` entry. With fields, the plaintext is a JSON object whose ``message``
         becomes the stored body and whose other keys become attributes."""
-        plaintext = json.dumps({"message": message, **fields}, default=str) if fields else message
+        # Compact, UTF-8 as is: the same bytes JSON.stringify gives, so both SDKs encrypt alike.
+        plaintext = json.dumps({"message": message, **fields}, default=str, separators=(",", ":"),
+                               ensure_ascii=False) if fields else message
         iv = iv or os.urandom(12)
         return {"node": node, "loglevel": LEVELS.get(level.lower(), 7), "timestamp": timestamp,
                 "encryption_mode": 1, "payload": base64.b64encode(seal(self._key, iv, plaintext.encode())).decode(),

@@ -12,7 +12,7 @@ import pytest
 
 from sluice_sdk import Client, SluiceHandler
 from sluice_sdk import retry
-from sluice_sdk.dialects import LogFlux
+from sluice_sdk.dialects import LogFlux, LogTrace
 from sluice_sdk.logflux import Session, derive, seal
 from sluice_sdk.transport import Response
 
@@ -164,3 +164,17 @@ def test_a_logflux_session_derives_once_and_uses_a_fresh_iv_per_entry():
     assert (first["loglevel"], second["loglevel"], first["node"]) == (4, 7, "api-1")
     assert dialect.path == "/v1/batch" and dialect.max_batch == 100
     assert isinstance(dialect.session, Session)
+
+
+REQUESTS = json.loads((Path(__file__).parents[3] / "schemas" / "vectors" / "requests.json").read_text(encoding="utf-8"))
+
+
+def test_requests_match_the_shared_request_vectors():
+    records = [tuple(r) for r in REQUESTS["records"]]
+    assert json.loads(LogTrace(service=REQUESTS["logtrace"]["service"]).body(records)) == REQUESTS["logtrace"]["body"]
+    v = REQUESTS["logflux"]
+    session = Session(v["secret"], base64.b64decode(v["salt"]))
+    entries = [session.entry(f.get("service", v["node"]), level, message, ts,
+                             {k: x for k, x in f.items() if k != "service"}, iv=bytes([i] * 12))
+               for i, (ts, level, message, f) in enumerate(records, 1)]
+    assert entries == v["entries"]
