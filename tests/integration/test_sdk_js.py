@@ -19,11 +19,13 @@ pytestmark = pytest.mark.integration
 SCRIPT = Path(__file__).parents[2] / "sdk" / "js" / "dist" / "examples" / "send.js"
 
 
-def run_node(url: str, key: str, count: int, secret: str | None = None) -> dict:
+def run_node(url: str, key: str, count: int, secret: str | None = None, leave_open: bool = False) -> dict:
     assert SCRIPT.exists(), "build the TypeScript SDK first: (cd sdk/js && npm ci && npm test)"
     env = {**os.environ, "SLUICE_URL": url, "SLUICE_KEY": key, "SLUICE_COUNT": str(count)}
     if secret:
         env["SLUICE_LOGFLUX_SECRET"] = secret
+    if leave_open:
+        env["SLUICE_LEAVE_OPEN"] = "1"
     done = subprocess.run(["node", str(SCRIPT)], env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -45,3 +47,9 @@ def test_the_typescript_sdk_stores_plain_and_encrypted_logs(sluice):
     rows = sql(s, "SELECT ServiceName, SeverityText, LogAttributes['order_id'] FROM sluice.logs "
                   "WHERE Source = 'logflux' AND Body = 'js 7'")
     assert rows == [["node-app", "ERROR", "7"]]
+
+
+def test_a_program_that_never_closes_the_client_still_delivers_at_exit(sluice):
+    stats = run_node(sluice.settings.gateway_url, sluice.key, 120, leave_open=True)
+    assert stats["sent"] == 120
+    wait_for(lambda: sql(sluice.settings, "SELECT count() FROM sluice.logs")[0][0] == 120, 60, what="120 rows")

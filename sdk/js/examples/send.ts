@@ -6,5 +6,10 @@ const { SLUICE_URL = "http://127.0.0.1:8080", SLUICE_KEY = "", SLUICE_LOGFLUX_SE
 const dialect = SLUICE_LOGFLUX_SECRET ? new LogFlux(SLUICE_LOGFLUX_SECRET, "node-app") : new LogTrace("node-app");
 const logs = new Client(SLUICE_URL, SLUICE_KEY, { dialect, batchSize: 100 });
 for (let i = 0; i < Number(SLUICE_COUNT); i++) logs.error(`js ${i}`, { order_id: i });
-await logs.close(30_000);
-console.log(JSON.stringify(logs.stats));
+if (process.env.SLUICE_LEAVE_OPEN) {
+  // No close(): the client delivers at exit by itself; report once it has.
+  process.once("exit", () => console.log(JSON.stringify(logs.stats)));
+} else {
+  await logs.close(30_000);
+  console.log(JSON.stringify(logs.stats));
+}

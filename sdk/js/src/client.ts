@@ -72,6 +72,9 @@ export class Client {
       timeoutMs: options.timeoutMs ?? 10_000, send: options.send ?? fetchSend, clock: options.clock ?? Date.now,
       sleep: options.sleep ?? ((ms) => this.interruptibleSleep(ms)), start: options.start ?? true,
     };
+    // The timers are unref'd, so a finished program reaches beforeExit with records still
+    // queued: close then, which sends them (keeping the loop alive) within the deadline.
+    if (this.o.start) process.once("beforeExit", this.atExit);
   }
 
   log(level: string, message: string, fields: Record<string, unknown> = {}): boolean {
@@ -111,8 +114,11 @@ export class Client {
     }
   }
 
+  private readonly atExit = () => { void this.close(5000); };
+
   async close(timeoutMs = 5000): Promise<void> {
     if (this.closing) return;
+    process.removeListener("beforeExit", this.atExit);
     await this.flush(timeoutMs);
     this.closing = true;
     if (this.timer) clearTimeout(this.timer);

@@ -178,3 +178,15 @@ def test_requests_match_the_shared_request_vectors():
                              {k: x for k, x in f.items() if k != "service"}, iv=bytes([i] * 12))
                for i, (ts, level, message, f) in enumerate(records, 1)]
     assert entries == v["entries"]
+
+
+def test_structlog_processor_sends_the_event_and_passes_it_on():
+    from sluice_sdk.handler import structlog_processor
+
+    server, clock = Server(), Clock()
+    c = client(server, clock, batch_size=1)
+    event = {"event": "user signed in", "level": "info", "timestamp": "t", "user_id": 7}
+    assert structlog_processor(c)(None, "info", dict(event)) == event
+    c.pump()
+    assert server.logs()[0] == {"timestamp": server.logs()[0]["timestamp"], "level": "INFO",
+                                "message": "user signed in", "service": "", "host": "", "attributes": {"user_id": 7}}
