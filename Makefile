@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-unit test-integration bench bench-worker bench-logflux bench-profound bench-query bench-limiter bench-logstash broker clean
+.PHONY: run test test-unit test-integration bench bench-worker bench-logflux bench-profound bench-query bench-limiter bench-logstash test-faults broker clean
 
 $(STAMP): pyproject.toml sdk/python/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,11 @@ test: $(STAMP)
 	$(BIN)/sluice redis fetch >/dev/null
 	cd sdk/js && npm ci --silent --no-audit --no-fund && npm test --silent
 	$(BIN)/python -m pytest -q
+
+## test-faults: fault injection under sustained load (worker SIGKILLs, broker kill, poison records)
+test-faults: $(STAMP)
+	$(BIN)/sluice broker fetch >/dev/null
+	$(BIN)/python -m pytest -q -s -m faults
 
 test-unit: $(STAMP)
 	$(BIN)/python -m pytest -q tests/unit

@@ -190,3 +190,19 @@ def test_structlog_processor_sends_the_event_and_passes_it_on():
     c.pump()
     assert server.logs()[0] == {"timestamp": server.logs()[0]["timestamp"], "level": "INFO",
                                 "message": "user signed in", "service": "", "host": "", "attributes": {"user_id": 7}}
+
+
+def test_zstd_bodies_and_uncompressed_bodies():
+    import zstandard
+
+    server, clock = Server(), Clock()
+    c = client(server, clock, batch_size=1, compression="zstd")
+    c.info("packed")
+    c.pump()
+    _, body, headers = server.requests[0]
+    assert headers["Content-Encoding"] == "zstd"
+    assert json.loads(zstandard.ZstdDecompressor().decompress(body))["logs"][0]["message"] == "packed"
+    c = client(server, clock, batch_size=1, compression=None)
+    c.info("plain")
+    c.pump()
+    assert "Content-Encoding" not in server.requests[1][2] and server.logs(1)[0]["message"] == "plain"
