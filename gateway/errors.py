@@ -66,6 +66,7 @@ def decoded_too_large(limit: int) -> ApiError:
 def unavailable(retry_after_s: int) -> ApiError:
     return ApiError(
         503, "kafka_unavailable",
-        "The log pipeline could not durably accept this request in time; nothing was stored. Retry later.",
+        "The log pipeline could not confirm this request in time, so it is not accepted; retry it later "
+        "(a write already under way may still land, so a retry can store it twice).",
         ((b"retry-after", str(retry_after_s).encode()),),
     )

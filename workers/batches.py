@@ -109,7 +109,9 @@ class BatchPlanner:
         Records inside an intent whose last record has not arrived yet are held
         back until it does.
         """
-        state = self._partitions[tp]
+        state = self._partitions.get(tp)
+        if state is None:  # revoked while the chunk was being prepared: its new owner re-reads it
+            return []
         topic, partition = tp
         out: list[Batch] = []
         fresh: list[Pending] = []

@@ -53,7 +53,12 @@ class Pipeline:
         Raises ``DeadLetterLimitExceeded`` before storing anything of a chunk
         that pushes the dead-letter share over the limit.
         """
-        records = list(records)
+        stored: list[Batch] = []
+        for run in runs_of(list(records)):
+            stored += await self._process_run(run)
+        return stored
+
+    async def _process_run(self, records: list[Consumed]) -> list[Batch]:
         firsts: dict[TopicPartition, int] = {}
         for r in records:
             firsts.setdefault((r.topic, r.partition), r.offset)
@@ -99,3 +104,23 @@ class Pipeline:
 def _tenant(headers: Any) -> str:
     items = headers.items() if isinstance(headers, dict) else (headers or ())
     return next((v.decode(errors="replace") for k, v in items if k == TENANT), "")
+
+
+def runs_of(records: list[Consumed]) -> list[list[Consumed]]:
+    """Cut a chunk wherever a partition's offsets go backwards.
+
+    A consumer whose position was reset (a broker that came back with a shorter
+    log, a seek) delivers offsets it delivered before, possibly in the same
+    chunk. Each run then starts again from the recorded intents, so re-read
+    records replay under their first batch's token instead of forming a new one.
+    """
+    runs: list[list[Consumed]] = [[]]
+    last: dict[TopicPartition, int] = {}
+    for r in records:
+        tp = (r.topic, r.partition)
+        if tp in last and r.offset <= last[tp]:
+            runs.append([])
+            last = {}
+        runs[-1].append(r)
+        last[tp] = r.offset
+    return [run for run in runs if run]

@@ -141,6 +141,7 @@ class LocalBroker:
             pid = int(self.pid_file.read_text())
         except (FileNotFoundError, ValueError):
             return None
+        _reap(pid)  # a killed broker we started is a zombie until collected, and would look alive
         try:
             os.kill(pid, 0)
         except ProcessLookupError:

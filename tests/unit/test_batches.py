@@ -81,3 +81,23 @@ def test_republished_dead_letter_stands_alone_and_is_named_after_its_origin():
     planner.load(TP, 1, [Intent(1, 1)])
     (again,) = planner.plan(TP, [chunk[1]])
     assert again.token == "replay:src:2:99"
+
+
+def test_a_chunk_is_cut_where_a_partition_goes_back_to_offsets_it_delivered_before():
+    from workers.pipeline import Consumed, runs_of
+
+    def c(partition: int, offset: int) -> Consumed:
+        return Consumed("t", partition, offset, None, b"", (), 0, None)
+
+    chunk = [c(0, 141), c(1, 7), c(0, 0), c(0, 1), c(1, 8), c(1, 2)]
+    assert [[(r.partition, r.offset) for r in run] for run in runs_of(chunk)] == [
+        [(0, 141), (1, 7)], [(0, 0), (0, 1), (1, 8)], [(1, 2)]]
+    assert runs_of([c(0, 1), c(0, 5), c(1, 0)]) == [[c(0, 1), c(0, 5), c(1, 0)]]  # gaps are fine
+    assert runs_of([]) == []
+
+
+def test_a_partition_revoked_mid_chunk_plans_nothing():
+    planner = BatchPlanner(max_rows=100)
+    planner.load(("t", 0), 0, [])
+    planner.forget([("t", 0)])
+    assert planner.plan(("t", 0), items([0, 1, 2])) == []
