@@ -11,6 +11,7 @@ import pytest
 from schemas.registry import TenantRecord
 from sluice import registry as registry_topic
 from sluice.kafka.clients import ensure_topics
+from sluice.kafka import local
 from sluice.keys import new_key, now_iso
 from sluice.settings import Settings, load_settings
 from sluice.storage import Storage, migrate
@@ -88,6 +89,19 @@ def make_sluice(tmp_path):
     for s in started:
         s.gateway.stop()
         s.worker.stop()
+
+
+@pytest.fixture
+def own_broker(tmp_path_factory):
+    """A broker of the test's own, for tests that stop, kill or freeze it. Request it before
+    ``make_sluice``: fixtures are torn down in reverse, so the processes stop first."""
+    base = load_settings(environ={})
+    config = local.BrokerConfig(state_dir=tmp_path_factory.mktemp("kafka-own"), port=free_port(),
+                                controller_port=free_port())
+    broker = local.LocalBroker(config, local.fetch(base.cache_dir, base.kafka_version))
+    broker.start()
+    yield broker
+    broker.stop()
 
 
 @pytest.fixture(scope="session")

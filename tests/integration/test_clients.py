@@ -14,9 +14,8 @@ import time
 
 import pytest
 
-from sluice.kafka import local
 from tests.integration.test_logstash import metric
-from tests.support import free_port, sql, wait_for
+from tests.support import sql, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -106,49 +105,39 @@ def rss_mib(pid: int) -> float:
     raise AssertionError("no VmRSS")
 
 
-def test_a_stalled_broker_stops_the_reader_instead_of_filling_memory(tmp_path_factory, make_sluice):
-    config = local.BrokerConfig(state_dir=tmp_path_factory.mktemp("kafka-stall"), port=free_port(),
-                                controller_port=free_port())
-    broker = local.LocalBroker(config, local.fetch(local.Path.home() / ".cache" / "sluice", "4.1.1"))
-    broker.start()
-    sluice = None
+def test_a_stalled_broker_stops_the_reader_instead_of_filling_memory(own_broker, make_sluice):
+    broker = own_broker
+    sluice = make_sluice(broker.config.bootstrap)
+    s = sluice.settings
+    pad = "p" * 900
+    lines = [json.dumps({"message": f"stall {i}", "pad": pad, "sluice_token": sluice.key}).encode() + b"\n"
+             for i in range(60_000)]  # about 57 MB
+    sent = {"bytes": 0}
+
+    def send() -> None:
+        with socket.create_connection((s.logstash_host, s.logstash_tcp_port)) as conn:
+            for start in range(0, len(lines), 100):
+                chunk = b"".join(lines[start:start + 100])
+                conn.sendall(chunk)
+                sent["bytes"] += len(chunk)
+
+    gateway_pid = sluice.gateway.proc.pid
+    baseline = rss_mib(gateway_pid)
+    os.kill(broker.running_pid(), signal.SIGSTOP)
+    sender = threading.Thread(target=send, daemon=True)
     try:
-        sluice = make_sluice(config.bootstrap)
-        s = sluice.settings
-        pad = "p" * 900
-        lines = [json.dumps({"message": f"stall {i}", "pad": pad, "sluice_token": sluice.key}).encode() + b"\n"
-                 for i in range(60_000)]  # about 57 MB
-        sent = {"bytes": 0}
-
-        def send() -> None:
-            with socket.create_connection((s.logstash_host, s.logstash_tcp_port)) as conn:
-                for start in range(0, len(lines), 100):
-                    chunk = b"".join(lines[start:start + 100])
-                    conn.sendall(chunk)
-                    sent["bytes"] += len(chunk)
-
-        gateway_pid = sluice.gateway.proc.pid
-        baseline = rss_mib(gateway_pid)
-        os.kill(broker.running_pid(), signal.SIGSTOP)
-        sender = threading.Thread(target=send, daemon=True)
-        try:
-            sender.start()
-            time.sleep(12)
-            stalled_rss, stalled_sent = rss_mib(gateway_pid), sent["bytes"]
-        finally:
-            os.kill(broker.running_pid(), signal.SIGCONT)
-        total = sum(map(len, lines))
-        assert stalled_sent < total / 2, "the client was not held back"
-        assert stalled_rss - baseline < 64, f"gateway grew {stalled_rss - baseline:.0f} MiB while Kafka stalled"
-        sender.join(180)
-        assert not sender.is_alive()
-        stored = lambda: sql(s, "SELECT uniqExact(Body) FROM sluice.logs")[0][0]  # noqa: E731
-        try:
-            wait_for(lambda: stored() == len(lines), 180, 1, what="every event stored after the stall")
-        except AssertionError:
-            raise AssertionError(f"{stored()} of {len(lines)} events stored 180 s after the stall") from None
+        sender.start()
+        time.sleep(12)
+        stalled_rss, stalled_sent = rss_mib(gateway_pid), sent["bytes"]
     finally:
-        if sluice is not None:
-            sluice.gateway.stop()
-            sluice.worker.stop()
-        broker.stop()
+        os.kill(broker.running_pid(), signal.SIGCONT)
+    total = sum(map(len, lines))
+    assert stalled_sent < total / 2, "the client was not held back"
+    assert stalled_rss - baseline < 64, f"gateway grew {stalled_rss - baseline:.0f} MiB while Kafka stalled"
+    sender.join(180)
+    assert not sender.is_alive()
+    stored = lambda: sql(s, "SELECT uniqExact(Body) FROM sluice.logs")[0][0]  # noqa: E731
+    try:
+        wait_for(lambda: stored() == len(lines), 180, 1, what="every event stored after the stall")
+    except AssertionError:
+        raise AssertionError(f"{stored()} of {len(lines)} events stored 180 s after the stall") from None

@@ -7,8 +7,7 @@ import time
 
 import pytest
 
-from sluice.kafka import local
-from tests.support import Process, free_port, post, sql, wait_for
+from tests.support import Process, post, sql, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -59,33 +58,22 @@ def test_worker_killed_mid_stream_leaves_exactly_one_row_per_record(sluice):
     assert (total, distinct) == (expected, expected)
 
 
-def test_stopped_broker_gets_503_and_nothing_acknowledged_is_lost(tmp_path_factory, make_sluice):
-    libs = local.fetch(local.Path.home() / ".cache" / "sluice", "4.1.1")
-    config = local.BrokerConfig(state_dir=tmp_path_factory.mktemp("kafka-outage"), port=free_port(),
-                                controller_port=free_port())
-    broker = local.LocalBroker(config, libs)
+def test_stopped_broker_gets_503_and_nothing_acknowledged_is_lost(own_broker, make_sluice):
+    broker = own_broker
+    sluice = make_sluice(broker.config.bootstrap)
+    before = Sender(sluice, 20, 20)
+    before.run()
+    assert set(before.statuses) == {202}
+
+    broker.stop()
+    during = Sender(sluice, 3, 20)
+    during.run()
+    assert set(during.statuses) == {503} and during.retry_after == {"2"}
+
     broker.start()
-    sluice = None
-    try:
-        sluice = make_sluice(config.bootstrap)
-        before = Sender(sluice, 20, 20)
-        before.run()
-        assert set(before.statuses) == {202}
+    after = Sender(sluice, 1, 20)
+    wait_for(lambda: (after.run(), after.statuses[-1] == 202)[1], 60, 1, "gateway recovered")
 
-        broker.stop()
-        during = Sender(sluice, 3, 20)
-        during.run()
-        assert set(during.statuses) == {503} and during.retry_after == {"2"}
-
-        broker.start()
-        after = Sender(sluice, 1, 20)
-        wait_for(lambda: (after.run(), after.statuses[-1] == 202)[1], 60, 1, "gateway recovered")
-
-        accepted = before.accepted + after.accepted
-        stored = lambda: {r[0] for r in sql(sluice.settings, "SELECT Body FROM sluice.logs")}  # noqa: E731
-        wait_for(lambda: set(accepted) <= stored(), 120, 1, "every acknowledged record stored")
-    finally:
-        if sluice is not None:  # before their broker goes away, or they wait for it
-            sluice.gateway.stop()
-            sluice.worker.stop()
-        broker.stop()
+    accepted = before.accepted + after.accepted
+    stored = lambda: {r[0] for r in sql(sluice.settings, "SELECT Body FROM sluice.logs")}  # noqa: E731
+    wait_for(lambda: set(accepted) <= stored(), 120, 1, "every acknowledged record stored")

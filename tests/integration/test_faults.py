@@ -14,9 +14,8 @@ import time
 
 import pytest
 
-from sluice.kafka import local
 from tests.integration.test_native import native, produce
-from tests.support import Process, free_port, post, sql, wait_for
+from tests.support import Process, post, sql, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
 REPORT = os.environ.get("SLUICE_FAULTS_REPORT", "")
@@ -120,35 +119,25 @@ def test_worker_killed_ten_times_during_a_million_records(sluice):
     assert (figures["lost"], figures["duplicated"]) == (0, 0)
 
 
-def test_broker_killed_and_restarted_mid_run(tmp_path_factory, make_sluice):
-    config = local.BrokerConfig(state_dir=tmp_path_factory.mktemp("kafka-kill"), port=free_port(),
-                                controller_port=free_port())
-    broker = local.LocalBroker(config, local.fetch(local.Path.home() / ".cache" / "sluice", "4.1.1"))
+def test_broker_killed_and_restarted_mid_run(own_broker, make_sluice):
+    broker = own_broker
+    sluice = make_sluice(broker.config.bootstrap)
+    s = sluice.settings
+    load = Load(s.gateway_url, sluice.key, requests=4000, per_request=100, threads=2).start()
+    time.sleep(3)
+    os.kill(broker.running_pid(), signal.SIGKILL)
+    down_answers = [post(s.gateway_url + "/v1/logs/ingest", load.body(10_000 + i),
+                         {"Authorization": f"Bearer {sluice.key}", "Content-Type": "application/json"})[0]
+                    for i in range(3)]
+    time.sleep(8)
     broker.start()
-    sluice = None
-    try:
-        sluice = make_sluice(config.bootstrap)
-        s = sluice.settings
-        load = Load(s.gateway_url, sluice.key, requests=4000, per_request=100, threads=2).start()
-        time.sleep(3)
-        os.kill(broker.running_pid(), signal.SIGKILL)
-        down_answers = [post(s.gateway_url + "/v1/logs/ingest", load.body(10_000 + i),
-                             {"Authorization": f"Bearer {sluice.key}", "Content-Type": "application/json"})[0]
-                        for i in range(3)]
-        time.sleep(8)
-        broker.start()
-        load.join(int(os.environ.get("SLUICE_FAULTS_JOIN_S", "600")))
-        figures = audit(s, load, 300)
-        report("broker SIGKILLed and restarted", sent=4000 * 100, answers_while_down=down_answers,
-               refused_requests=load.refused, **figures)
-        assert all(status == 503 for status in down_answers)
-        assert load.refused > 0, "the outage did not hit the load"
-        assert (figures["lost"], figures["duplicated_first_attempt"]) == (0, 0)
-    finally:
-        if sluice is not None:
-            sluice.gateway.stop()
-            sluice.worker.stop()
-        broker.stop()
+    load.join(int(os.environ.get("SLUICE_FAULTS_JOIN_S", "600")))
+    figures = audit(s, load, 300)
+    report("broker SIGKILLed and restarted", sent=4000 * 100, answers_while_down=down_answers,
+           refused_requests=load.refused, **figures)
+    assert all(status == 503 for status in down_answers)
+    assert load.refused > 0, "the outage did not hit the load"
+    assert (figures["lost"], figures["duplicated_first_attempt"]) == (0, 0)
 
 
 def test_poison_records_are_dead_lettered_and_the_rest_stored(sluice):
