@@ -49,6 +49,11 @@ def _cmd_broker(s: Settings, args) -> int:
     return 0
 
 
+def _cmd_redis(s: Settings, args) -> int:
+    print(redis_local.fetch(s.cache_dir))  # the unpacked packages; `sluice up` starts the server
+    return 0
+
+
 def _cmd_migrate(s: Settings, args) -> int:
     if args.print_cluster:
         from schemas.clickhouse_cluster import render
@@ -201,7 +206,7 @@ def parser() -> argparse.ArgumentParser:
     b.set_defaults(fn=_cmd_broker)
     rd = sub.add_parser("redis", help="the local Redis for shared rate limits (from Debian's packages)")
     rd.add_argument("action", choices=["fetch"])
-    rd.set_defaults(fn=lambda s, args: print(redis_local.fetch(s.cache_dir)) or 0)
+    rd.set_defaults(fn=_cmd_redis)
     mg = sub.add_parser("migrate", help="apply ClickHouse migrations (SLUICE_CLICKHOUSE_CLUSTER: the cluster form)")
     mg.add_argument("--print-cluster", metavar="CLUSTER", help="print the cluster schema as SQL instead")
     mg.set_defaults(fn=_cmd_migrate)
