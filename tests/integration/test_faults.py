@@ -140,6 +140,24 @@ def test_broker_killed_and_restarted_mid_run(own_broker, make_sluice):
     assert (figures["lost"], figures["duplicated_first_attempt"]) == (0, 0)
 
 
+def test_gateway_killed_mid_request_loses_nothing_it_acknowledged(sluice):
+    s = sluice.settings
+    load = Load(s.gateway_url, sluice.key, requests=3000, per_request=100, threads=4).start()
+    kills = 0
+    for _ in range(3):
+        time.sleep(2)
+        sluice.gateway.kill()  # SIGKILL, with requests in flight
+        kills += 1
+        time.sleep(1)
+        sluice.gateway = Process(s, "gateway", sluice.gateway.log_path.parent).start()
+    load.join(600)
+    figures = audit(s, load, 300)
+    report("gateway SIGKILLed 3 times mid-request", sent=3000 * 100, kills=kills, refused_requests=load.refused,
+           **figures)
+    assert load.refused > 0, "the kills did not hit the load"
+    assert (figures["lost"], figures["duplicated_first_attempt"]) == (0, 0)
+
+
 def test_poison_records_are_dead_lettered_and_the_rest_stored(sluice):
     s = sluice.settings
     good, poison = [], []
