@@ -69,6 +69,10 @@ def decide(count: int, quota: Quota, now: float) -> Decision:
                     max(1, math.ceil(reset - now)))
 
 
+class CounterUnavailable(Exception):
+    """The shared store could not count (a counter wraps its client's errors in this)."""
+
+
 class Counter(Protocol):
     async def incr(self, name: str, expires_at: int, limit: int) -> int:
         """Count one request on ``name`` (created at 0, gone after ``expires_at``).
@@ -130,12 +134,8 @@ class RateLimiter:
         name = f"sluice:rl:{family}:{key_id}:{window}"
         try:
             count = await self._counter.incr(name, (window + 1) * quota.window_s, quota.limit)
-        except (OSError, asyncio.TimeoutError, ConnectionError) as exc:
+        except (CounterUnavailable, OSError, asyncio.TimeoutError) as exc:
             return self._failed(exc)
-        except Exception as exc:  # redis.exceptions.RedisError and kin
-            if type(exc).__module__.startswith("redis"):
-                return self._failed(exc)
-            raise
         return decide(count, quota, now)
 
     def _failed(self, exc: BaseException) -> None:

@@ -21,6 +21,8 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 
+from gateway.ratelimit import CounterUnavailable
+
 # Add n, and set the expiry when the window's counter is created: one atomic
 # command per counter (MULTI/INCRBY/EXPIREAT/EXEC would be four).
 _INCR_SCRIPT = """
@@ -52,6 +54,9 @@ class _Window:
 class RedisCounter:
     def __init__(self, url: str, timeout_s: float = 0.25):
         import redis.asyncio as redis  # only gateways configured for Redis need the client
+        from redis.exceptions import RedisError
+
+        self._errors = RedisError
 
         self._redis = redis.Redis.from_url(url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s)
         self._incr = self._redis.register_script(_INCR_SCRIPT)
@@ -85,11 +90,13 @@ class RedisCounter:
                 w.waiters = []
             try:
                 totals = await self._claim(waiting, sizes)
-            except Exception as exc:
+            except Exception as exc:  # every waiter must hear of it, or it waits forever
+                unavailable = isinstance(exc, (self._errors, OSError, asyncio.TimeoutError))
+                failure = CounterUnavailable(f"redis: {type(exc).__name__}") if unavailable else exc
                 for waiters in batch.values():
                     for waiter in waiters:
                         if not waiter.done():
-                            waiter.set_exception(exc)
+                            waiter.set_exception(failure)
                 continue
             self.round_trips += 1
             for (name, w), total in zip(waiting.items(), totals):

@@ -56,6 +56,7 @@ class LagMonitor:
         return result
 
     async def stop(self) -> None:
-        for client in (self._consumer, self._admin):
-            if client is not None:
-                await (client.stop() if client is self._consumer else client.close())
+        if self._consumer is not None:
+            await self._consumer.stop()
+        if self._admin is not None:
+            await self._admin.close()
