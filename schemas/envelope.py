@@ -15,7 +15,8 @@ Headers (all UTF-8):
 ``sluice-request-id``     the id returned to the client in ``X-Request-Id``
 ``sluice-received-at``    nanoseconds since the epoch when the gateway accepted the body
                           (native records: optional, the Kafka timestamp otherwise)
-``content-type``          optional; when present, ``application/json``
+``content-type``          optional; when present, ``application/json`` or, for
+                          ``sluice.arrow.v1``, ``application/vnd.apache.arrow.stream``
 ========================  ===========================================================
 """
 
@@ -31,6 +32,7 @@ ENVIRONMENT = "sluice-environment"
 REQUEST_ID = "sluice-request-id"
 RECEIVED_AT = "sluice-received-at"
 CONTENT_TYPE = "content-type"
+_CONTENT_TYPES = (b"application/json", b"application/vnd.apache.arrow.stream")
 
 
 class Envelope(NamedTuple):
@@ -64,7 +66,7 @@ def from_headers(headers: Iterable[tuple[str, bytes]] | dict, default_received_n
     items = headers.items() if isinstance(headers, dict) else headers
     found = {k.lower(): v for k, v in items}
     content_type = found.get(CONTENT_TYPE, b"application/json").split(b";")[0].strip().lower()
-    if content_type != b"application/json":
+    if content_type not in _CONTENT_TYPES:
         raise EnvelopeError(f"unsupported content-type {content_type.decode(errors='replace')!r}")
     try:
         fmt = found[FORMAT].decode()

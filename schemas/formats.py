@@ -17,6 +17,7 @@ from schemas import dialects as d
 from schemas import logstash
 from schemas import logflux as lf
 from schemas import native as n
+from schemas import native_arrow
 from schemas import otlp
 from schemas import profound as pf
 
@@ -34,6 +35,7 @@ class Format(str, enum.Enum):
     LOGSTASH_LINES = "logstash.lines.v1"
     NATIVE_RECORD = "sluice.record.v1"
     NATIVE_BATCH = "sluice.batch.v1"
+    NATIVE_ARROW = "sluice.arrow.v1"
 
     @property
     def dialect(self) -> str:
@@ -100,13 +102,19 @@ def decode(fmt: Format, body: bytes) -> list:
 
     Error messages name the JSON path of the offending value, such as
     ``$.logs[3].timestamp``, so a client can find the entry and the field.
-    OTLP bodies decode to one ExportLogsServiceRequest (protobuf, not msgspec).
+    OTLP bodies decode to one ExportLogsServiceRequest (protobuf, not msgspec),
+    Arrow bodies to one conformed ``pyarrow.Table``.
     """
     if fmt is Format.LOGSTASH_LINES:
         try:
             return [logstash.parse_batch(body)]
         except msgspec.DecodeError as exc:
             raise InvalidBody("malformed_json", f"not a JSON array of events: {exc}") from None
+    if fmt is Format.NATIVE_ARROW:
+        try:
+            return [native_arrow.read(body)]
+        except native_arrow.ArrowRecordError as exc:
+            raise InvalidBody(exc.code, exc.message) from None
     if fmt in (Format.OTLP_PROTOBUF, Format.OTLP_JSON):
         try:
             return [otlp.parse(body, as_json=fmt is Format.OTLP_JSON)]

@@ -7,6 +7,29 @@ from typing import Iterable
 import pyarrow as pa
 
 TIMESTAMP_NS = pa.timestamp("ns", tz="UTC")
+ATTRIBUTES = pa.map_(pa.string(), pa.string())
+
+#: The Arrow layout of an insert into ``logs``; every builder of ``logs`` rows produces exactly this.
+LOGS_SCHEMA = pa.schema([
+    ("TenantId", pa.string()),
+    ("Environment", pa.string()),
+    ("Source", pa.string()),
+    ("RequestId", pa.string()),
+    ("ReceivedAt", TIMESTAMP_NS),
+    ("Timestamp", TIMESTAMP_NS),
+    ("SeverityText", pa.string()),
+    ("SeverityNumber", pa.uint8()),
+    ("ServiceName", pa.string()),
+    ("Body", pa.string()),
+    ("TraceId", pa.string()),
+    ("SpanId", pa.string()),
+    ("TraceFlags", pa.uint8()),
+    ("ScopeName", pa.string()),
+    ("ScopeVersion", pa.string()),
+    ("ResourceAttributes", ATTRIBUTES),
+    ("LogAttributes", ATTRIBUTES),
+    ("ScopeAttributes", ATTRIBUTES),
+])
 
 
 def timestamps(ns: Iterable[int]) -> pa.Array:

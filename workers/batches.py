@@ -30,7 +30,7 @@ class Intent(NamedTuple):
 
 class Pending(NamedTuple):
     offset: int
-    rows: list[LogRow]
+    rows: list[LogRow]  # or workers.columnar.ArrowRows: only their number matters here
     handle: Any  # what the consumer needs to acknowledge the record
     dead: tuple = ()  # workers.deadletter.DeadLetter for what of the record cannot be stored
     replay_of: str | None = None  # "topic:partition:offset" of the record this one re-publishes
@@ -55,8 +55,8 @@ class Batch:
         return f"{self.topic}:{self.partition}:{self.first}-{self.last}"
 
     @property
-    def rows(self) -> list[LogRow]:
-        return [row for item in self.items for row in item.rows]
+    def row_count(self) -> int:
+        return sum(len(item.rows) for item in self.items)
 
     @property
     def handles(self) -> list[Any]:

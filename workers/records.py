@@ -10,6 +10,7 @@ from schemas.envelope import EnvelopeError, from_headers
 from schemas.formats import Format, InvalidBody, decode
 from sluice import metrics
 from workers.budget import TokenBuckets
+from workers.columnar import ArrowRows, normalize_arrow
 from workers.access import normalize_profound
 from workers.decrypt import Decryptor
 from workers.logflux import entry_value, normalize_logflux
@@ -26,7 +27,7 @@ class Rejected(NamedTuple):
 
 
 class Outcome(NamedTuple):
-    rows: list[LogRow]
+    rows: list[LogRow] | ArrowRows  # ArrowRows for columnar native records
     # What to dead-letter: the whole value when the record is unreadable, or
     # one value per failed entry (LogFlux), each with why.
     rejected: list[tuple[bytes | None, Rejected]]
@@ -86,6 +87,8 @@ def _normalize(fmt: Format, entries: list, envelope, value: bytes, context: Cont
         return Outcome(normalize_otlp(entries, envelope), [])
     if fmt is Format.LOGSTASH_LINES:
         return Outcome(normalize_logstash(entries, envelope), [])
+    if fmt is Format.NATIVE_ARROW:
+        return Outcome(normalize_arrow(entries[0], envelope), [])
     if fmt not in _LOGFLUX:
         return Outcome(normalize(fmt, entries, envelope), [])
     if context.decryptor is None:

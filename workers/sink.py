@@ -13,12 +13,12 @@ from sluice import metrics
 from sluice.settings import Settings
 from sluice.storage import Storage
 from workers.access import HttpRow, http_arrow
-from workers.arrow import map_array, timestamps
+from workers.arrow import LOGS_SCHEMA, map_array, timestamps
 from workers.batches import Batch, Intent
+from workers.columnar import ArrowRows
 from workers.normalize import LogRow
 
 log = logging.getLogger(__name__)
-
 
 
 def to_arrow(rows: list[LogRow]) -> pa.Table:
@@ -44,7 +44,24 @@ def to_arrow(rows: list[LogRow]) -> pa.Table:
         "ResourceAttributes": map_array(c["resource_attributes"]),
         "LogAttributes": map_array(c["log_attributes"]),
         "ScopeAttributes": map_array(c["scope_attributes"]),
-    })
+    }, schema=LOGS_SCHEMA)
+
+
+def split(batch: Batch) -> tuple[pa.Table | None, list[HttpRow]]:
+    """The batch's ``logs`` rows as one Arrow table (None when it has none), and its access-log rows."""
+    logs: list[LogRow] = []
+    http: list[HttpRow] = []
+    tables: list[pa.Table] = []
+    for item in batch.items:
+        if type(item.rows) is ArrowRows:
+            tables.append(item.rows.table)
+            continue
+        for row in item.rows:
+            (logs if type(row) is LogRow else http).append(row)
+    if logs or not tables:
+        tables.append(to_arrow(logs))
+    table = tables[0] if len(tables) == 1 else pa.concat_tables(tables)
+    return (table if table.num_rows else None), http
 
 
 class ClickHouseSink:
@@ -58,24 +75,23 @@ class ClickHouseSink:
     def insert(self, client: Client, batch: Batch) -> None:
         """One attempt, on the ClickHouse thread. The intent goes first: if the
         rows then fail or the process dies, a replay rebuilds the same range."""
-        rows, diverted = batch.rows, batch.diverted
-        if not rows and not diverted:
+        count, diverted = batch.row_count, batch.diverted
+        if not count and not diverted:
             return
         # On a cluster, an insert returns only once the shards have the rows.
         cluster = {"distributed_foreground_insert": 1} if self.settings.clickhouse_cluster else {}
-        logs = [r for r in rows if type(r) is LogRow]
-        http = [r for r in rows if type(r) is HttpRow]
+        logs, http = split(batch)
         if not batch.replay:
             client.insert(
                 f"{self.db}.ingest_batches",
-                [[batch.topic, batch.partition, batch.first, batch.last, len(rows), diverted]],
+                [[batch.topic, batch.partition, batch.first, batch.last, count, diverted]],
                 column_names=["Topic", "Partition", "FirstOffset", "LastOffset", "Rows", "Diverted"],
                 settings=cluster,
             )
         # Each table keeps its own deduplication log, so one token serves both.
         dedup = {"insert_deduplicate": 1, "insert_deduplication_token": batch.token, **cluster}
-        if logs:
-            client.insert_arrow(f"{self.db}.logs", to_arrow(logs), settings=dedup)
+        if logs is not None:
+            client.insert_arrow(f"{self.db}.logs", logs, settings=dedup)
         if http:
             client.insert_arrow(f"{self.db}.http_logs", http_arrow(http), settings=dedup)
 
@@ -111,8 +127,8 @@ class ClickHouseSink:
                 await self._reconnect()
                 continue
             metrics.WORKER_INSERT_SECONDS.observe(time.perf_counter() - started)
-            metrics.WORKER_BATCH_ROWS.observe(sum(len(i.rows) for i in batch.items))
-            metrics.WORKER_ROWS_STORED.inc(sum(len(i.rows) for i in batch.items))
+            metrics.WORKER_BATCH_ROWS.observe(batch.row_count)
+            metrics.WORKER_ROWS_STORED.inc(batch.row_count)
             if batch.replay:
                 metrics.WORKER_REPLAYED_BATCHES.inc()
             return

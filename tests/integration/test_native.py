@@ -65,6 +65,31 @@ def test_native_records_are_stored_exactly_once(sluice):
     assert sql(s, "SELECT SeverityNumber FROM sluice.logs WHERE Body = 'single-3'") == [[17]]
 
 
+def test_columnar_records_are_stored_and_bad_ones_dead_lettered(sluice):
+    import pyarrow as pa
+    from schemas.native_arrow import encode
+
+    s = sluice.settings
+    arrow = [("sluice-format", b"sluice.arrow.v1"), ("sluice-tenant", b"acme"),
+             ("content-type", b"application/vnd.apache.arrow.stream")]
+    good = [(encode(pa.table({
+        "body": [f"columnar-{b}-{i}" for i in range(200)],
+        "severity_text": ["ERROR"] * 200,
+        "service_name": ["ledger"] * 200,
+        "attributes": pa.array([[("batch", str(b))]] * 200, pa.map_(pa.string(), pa.string())),
+    })), arrow) for b in range(10)]
+    bad = (encode(pa.table({"body": ["a"], "severity_number": pa.array([99], pa.int16())})), arrow)
+    offsets = produce(s.kafka_bootstrap, s.native_topic, [*good[:5], bad, *good[5:]])
+    wait_for(lambda: sql(s, "SELECT count() FROM sluice.logs WHERE ServiceName = 'ledger'")[0][0] >= 2000, 60,
+             what="columnar rows")
+    assert sql(s, "SELECT count(), uniqExact(Body), min(SeverityNumber), max(SeverityNumber) FROM sluice.logs "
+                  "WHERE ServiceName = 'ledger'") == [[2000, 2000, 17, 17]]
+    assert sql(s, "SELECT LogAttributes['batch'] FROM sluice.logs WHERE Body = 'columnar-7-3'") == [["7"]]
+    (letter,) = consume_all(s.kafka_bootstrap, s.dlq_topic, 1, timeout_s=20)
+    h = dict(letter.headers)
+    assert (letter.value, h["sluice-dlq-reason"], int(h["sluice-dlq-offset"])) == (bad[0], b"invalid_column", offsets[5])
+
+
 def test_unstorable_records_land_in_the_dead_letter_topic_untouched(sluice):
     s = sluice.settings
     good = (b'{"records": [{"body": "fine"}]}', native())

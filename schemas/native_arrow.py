@@ -1,0 +1,125 @@
+"""The compact binary native format, ``sluice.arrow.v1``: log records as an Arrow IPC stream.
+
+Same records as ``sluice.batch.v1`` (schemas/native.py), laid out in columns:
+the value of one Kafka record is an Arrow IPC *stream* (schema message, one
+or more record batches, end-of-stream marker) whose columns are named after
+the JSON fields. Headers as for every native record, with ``content-type:
+application/vnd.apache.arrow.stream`` (or none).
+
+Rules that keep old producers and old workers compatible:
+
+* columns are matched by name, in any order; columns this version does not
+  know are ignored, so a newer producer can talk to an older worker;
+* only ``body`` is required; a missing column takes its default (empty
+  string, 0, empty map; a null ``timestamp`` or ``severity_number`` is
+  derived as in the JSON format);
+* a column of another but compatible type is cast safely (``large_string``,
+  dictionary-encoded strings, other timestamp units or zones, any integer
+  type whose values fit): a value that does not fit rejects the record;
+* attributes are ``map<string, string>``: unlike the JSON format, nested
+  values are not flattened, because a producer writing columns already holds
+  flat strings.
+
+Columnar records skip Python objects per record in the workers: they are
+cast, completed with the envelope's columns and inserted as they are.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from schemas.dialects import MAX_YEAR, MIN_YEAR
+
+CONTENT_TYPE = "application/vnd.apache.arrow.stream"
+ATTRIBUTES = pa.map_(pa.string(), pa.string())
+TIMESTAMP = pa.timestamp("ns", tz="UTC")
+
+#: The columns of ``sluice.arrow.v1``, each with its contract type.
+RECORD_SCHEMA = pa.schema([
+    pa.field("body", pa.string(), nullable=False),
+    pa.field("timestamp", TIMESTAMP),  # null: the Kafka record's timestamp
+    pa.field("severity_text", pa.string()),
+    pa.field("severity_number", pa.uint8()),  # 0-24; null: derived from severity_text
+    pa.field("service_name", pa.string()),
+    pa.field("trace_id", pa.string()),
+    pa.field("span_id", pa.string()),
+    pa.field("trace_flags", pa.uint8()),
+    pa.field("resource_attributes", ATTRIBUTES),
+    pa.field("scope_name", pa.string()),
+    pa.field("scope_version", pa.string()),
+    pa.field("attributes", ATTRIBUTES),
+])
+REQUIRED = frozenset({"body"})
+_YEAR_BOUNDS_NS = tuple(
+    int((datetime(*when, tzinfo=timezone.utc) - datetime(1970, 1, 1, tzinfo=timezone.utc)).total_seconds()) * 10**9
+    for when in ((MIN_YEAR, 1, 1), (MAX_YEAR, 12, 31, 23, 59, 59)))
+
+
+class ArrowRecordError(ValueError):
+    """A value that is not a ``sluice.arrow.v1`` stream: a machine-readable code and a message."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+def encode(table: pa.Table | pa.RecordBatch) -> bytes:
+    """One Kafka record's value: ``table`` as an Arrow IPC stream (a producer-side helper)."""
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write(table)
+    return sink.getvalue().to_pybytes()
+
+
+def read(value: bytes) -> pa.Table:
+    """The records of one value, conformed to ``RECORD_SCHEMA`` (every column present, cast).
+
+    Raises ``ArrowRecordError`` for a value that is not an Arrow IPC stream,
+    lacks ``body``, holds a null body, or has a value that cannot take its
+    column's contract type.
+    """
+    try:
+        table = pa.ipc.open_stream(value).read_all()
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OSError) as exc:
+        raise ArrowRecordError("malformed_arrow", f"not an Arrow IPC stream: {exc}") from None
+    missing = sorted(REQUIRED - set(table.column_names))
+    if missing:
+        raise ArrowRecordError("missing_column", f"required column {missing[0]!r} is missing")
+    columns = []
+    for field in RECORD_SCHEMA:
+        if field.name in table.column_names:
+            columns.append(_cast(table.column(field.name), field))
+        else:
+            columns.append(pa.nulls(table.num_rows, field.type))
+    conformed = pa.Table.from_arrays(columns, schema=RECORD_SCHEMA.with_metadata(None))
+    _check(conformed)
+    return conformed
+
+
+def _cast(column: pa.ChunkedArray, field: pa.Field) -> pa.ChunkedArray:
+    if pa.types.is_dictionary(column.type):
+        column = column.cast(column.type.value_type)
+    if column.type.equals(field.type):
+        return column
+    if pa.types.is_timestamp(column.type) and column.type.tz is None:
+        column = column.cast(pa.timestamp(column.type.unit, tz="UTC"))  # naive times are UTC
+    try:
+        return column.cast(field.type)  # safe: overflow and truncation raise
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:
+        raise ArrowRecordError("invalid_column", f"column {field.name!r} of type {column.type} "
+                                                 f"does not fit {field.type}: {exc}") from None
+
+
+def _check(table: pa.Table) -> None:
+    if table.column("body").null_count:
+        raise ArrowRecordError("invalid_column", "column 'body' holds nulls")
+    numbers = pc.max(table.column("severity_number")).as_py()
+    if numbers is not None and numbers > 24:
+        raise ArrowRecordError("invalid_column", f"severity_number {numbers} is outside 0-24")
+    bounds = pc.min_max(table.column("timestamp").cast(pa.int64()))
+    low, high = bounds["min"].as_py(), bounds["max"].as_py()
+    if low is not None and (low < _YEAR_BOUNDS_NS[0] or high > _YEAR_BOUNDS_NS[1]):
+        raise ArrowRecordError("invalid_column", f"a timestamp is outside the years {MIN_YEAR}-{MAX_YEAR}")

@@ -1,0 +1,113 @@
+"""The columnar native format: the contract's casts and rejections, and rows equal to the JSON path's."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+import pyarrow as pa
+import pytest
+
+from schemas.envelope import Envelope
+from schemas.formats import Format, InvalidBody, decode
+from schemas.native_arrow import RECORD_SCHEMA, encode, read
+from workers.arrow import LOGS_SCHEMA
+from workers.columnar import ArrowRows
+from workers.normalize import normalize
+from workers.records import rows_of
+from workers.sink import to_arrow
+
+ENV = Envelope(Format.NATIVE_ARROW.value, "acme", "req_1", 1_800_000_000_000_000_000, "staging")
+HEADERS = [("sluice-format", b"sluice.arrow.v1"), ("sluice-tenant", b"acme"),
+           ("sluice-environment", b"staging"), ("sluice-request-id", b"req_1"),
+           ("sluice-received-at", str(ENV.received_ns).encode()),
+           ("content-type", b"application/vnd.apache.arrow.stream")]
+
+RECORDS = [
+    {"body": "payment failed", "timestamp": "2026-11-23T10:00:00.25Z", "severity_text": "WARN",
+     "service_name": "billing", "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736", "span_id": "00f067aa0ba902b7",
+     "trace_flags": 1, "scope_name": "billing.http", "scope_version": "1.2",
+     "resource_attributes": {"host.name": "h1"}, "attributes": {"order.id": "7"}},
+    {"body": "no time, explicit number", "severity_number": 17},
+    {"body": "unknown level", "severity_text": "chatty", "attributes": {}},
+]
+
+
+def as_columns(records: list[dict]) -> pa.Table:
+    """The records as a producer would write them: only the columns they use, attributes as maps."""
+    names = [f.name for f in RECORD_SCHEMA if any(f.name in r for r in records)]
+    columns = {}
+    for name in names:
+        values = [r.get(name) for r in records]
+        if name == "timestamp":
+            values = [None if v is None else datetime.fromisoformat(v) for v in values]
+        if name.endswith("attributes"):
+            values = [None if v is None else list(v.items()) for v in values]
+        columns[name] = pa.array(values, RECORD_SCHEMA.field(name).type)
+    return pa.table(columns)
+
+
+def test_columnar_rows_equal_the_json_rows_of_the_same_records():
+    """One contract, two encodings: the same records give the same logs rows."""
+    env_json = ENV._replace(format=Format.NATIVE_BATCH.value)
+    from_json = to_arrow(normalize(Format.NATIVE_BATCH, decode(Format.NATIVE_BATCH,
+                                                               json.dumps({"records": RECORDS}).encode()), env_json))
+    outcome = rows_of(encode(as_columns(RECORDS)), HEADERS)
+    assert outcome.rejected == [] and isinstance(outcome.rows, ArrowRows) and len(outcome.rows) == 3
+    assert outcome.rows.table.schema.equals(LOGS_SCHEMA)
+    assert outcome.rows.table.to_pylist() == from_json.to_pylist()
+
+
+def test_numbers_are_derived_and_defaults_filled():
+    (table,) = decode(Format.NATIVE_ARROW, encode(as_columns(RECORDS)))
+    rows = rows_of(encode(table), HEADERS).rows.table.to_pylist()
+    assert [r["SeverityNumber"] for r in rows] == [13, 17, 0]
+    assert rows[1]["Timestamp"] == datetime.fromtimestamp(ENV.received_ns / 1e9, timezone.utc)
+    assert (rows[1]["ServiceName"], rows[1]["LogAttributes"], rows[1]["TraceFlags"]) == ("", [], 0)
+    assert {(r["TenantId"], r["Environment"], r["Source"], r["RequestId"]) for r in rows} == {
+        ("acme", "staging", "native", "req_1")}
+
+
+def test_compatible_types_are_cast_and_unknown_columns_ignored():
+    table = pa.table({
+        "body": pa.array(["a", "b"], pa.large_string()),
+        "timestamp": pa.array([0, 1_000], pa.timestamp("ms")),  # naive: UTC
+        "severity_text": pa.array(["info", "info"]).dictionary_encode(),
+        "severity_number": pa.array([9, None], pa.int64()),
+        "attributes": pa.array([[("k", "v")], [("k", None)]], pa.map_(pa.large_string(), pa.large_string())),
+        "from_a_newer_producer": pa.array([1, 2]),
+    })
+    rows = rows_of(encode(table), HEADERS).rows.table.to_pylist()
+    assert [r["Timestamp"].timestamp() for r in rows] == [0.0, 1.0]
+    assert [r["SeverityNumber"] for r in rows] == [9, 9]
+    assert [r["LogAttributes"] for r in rows] == [[("k", "v")], [("k", "")]]
+
+
+def test_several_record_batches_in_one_stream():
+    sink = pa.BufferOutputStream()
+    part = as_columns(RECORDS[:1])
+    with pa.ipc.new_stream(sink, part.schema) as writer:
+        for _ in range(3):
+            writer.write(part)
+    assert len(rows_of(sink.getvalue().to_pybytes(), HEADERS).rows) == 3
+
+
+@pytest.mark.parametrize("table, code, words", [
+    (pa.table({"service_name": ["x"]}), "missing_column", "'body'"),
+    (pa.table({"body": pa.array(["a", None])}), "invalid_column", "nulls"),
+    (pa.table({"body": ["a"], "severity_number": pa.array([25], pa.int32())}), "invalid_column", "0-24"),
+    (pa.table({"body": ["a"], "severity_number": pa.array([-1], pa.int32())}), "invalid_column", "severity_number"),
+    (pa.table({"body": ["a"], "timestamp": pa.array([3_000_000_000_000], pa.timestamp("s"))}), "invalid_column",
+     "timestamp"),
+    (pa.table({"body": ["a"], "attributes": pa.array([1])}), "invalid_column", "attributes"),
+])
+def test_rejections_name_the_column(table, code, words):
+    with pytest.raises(InvalidBody, match=words) as caught:
+        decode(Format.NATIVE_ARROW, encode(table))
+    assert caught.value.code == code
+
+
+def test_a_value_that_is_not_arrow_is_dead_lettered_whole():
+    rows, [(value, why)], _ = rows_of(b'{"records": []}', HEADERS)
+    assert (len(rows), value, why.reason) == (0, b'{"records": []}', "malformed_arrow")
+    assert read(encode(as_columns(RECORDS))).schema.equals(RECORD_SCHEMA.with_metadata(None))
