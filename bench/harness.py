@@ -100,9 +100,23 @@ async def send_all(url: str, headers: dict[str, str], bodies: list[bytes], concu
         return time.perf_counter() - started
 
 
+def machine() -> dict:
+    """What the figures were measured on: they compare across runs of one machine, ratios across machines."""
+    import os
+    import platform
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                  if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else ""
+    return {"cores": os.cpu_count(), "memory_gib": round(memory / 2**30, 1), "cpu": model,
+            "python": platform.python_version()}
+
+
 def report(results: dict, json_path: Path | None) -> None:
     import json
     for name, value in results.items():
-        print(f"{name:30} {value:,.2f}" if isinstance(value, float) else f"{name:30} {value:,}")
+        if isinstance(value, float):
+            print(f"{name:30} {value:,.2f}")
+        else:
+            print(f"{name:30} {value:,}" if isinstance(value, int) else f"{name:30} {value}")
     if json_path:
         json_path.write_text(json.dumps(results, indent=2))

@@ -1,15 +1,19 @@
-"""The worker stage alone: a pre-filled native topic drained into ClickHouse.
+"""The worker stage alone: a pre-filled native topic drained into ClickHouse, for both native encodings.
 
-    python -m bench.worker [--records 300000] [--per-message 1000]
+    python -m bench.worker [--json-records 1000000] [--arrow-records 4000000] [--per-message 1000]
 
-Measured in one run, on the same rows:
+Measured in one run, on the same records:
 
 * raw insert      — ``insert_arrow`` of ready Arrow tables into the embedded
                     engine: ClickHouse's own ceiling here;
 * chain           — decode + normalize + Arrow + insert in one process, no
                     Kafka: the worker's code without the consumer;
-* worker          — a real worker process consuming the pre-filled topic,
-                    from its first stored row to its last.
+* worker          — a real worker process consuming the pre-filled topic.
+                    ``*_steady_rps`` runs from its first stored row to its
+                    last; ``*_worker_rps`` also counts the group join.
+
+once per encoding: ``json`` (``sluice.batch.v1``) and ``arrow``
+(``sluice.arrow.v1``, the columnar encoding).
 """
 
 from __future__ import annotations
@@ -21,103 +25,144 @@ import sys
 import time
 from pathlib import Path
 
-from bench.harness import broker, processes, provision, report
+import pyarrow as pa
+
+from bench.harness import Bench, broker, machine, processes, provision, report
 from schemas.envelope import Envelope
-from schemas.formats import Format, decode
+from schemas.formats import Format
+from schemas.native_arrow import CONTENT_TYPE, encode
 from sluice.kafka.clients import producer
 from sluice.settings import load_settings
 from sluice.storage import Storage, migrate
-from workers.normalize import normalize
-from workers.sink import to_arrow
+from workers.records import rows_of
+from workers.sink import split
+from workers.batches import Batch, Pending
 
-HEADERS = [("sluice-format", b"sluice.batch.v1"), ("sluice-tenant", b"bench")]
+SERVICES = [f"svc-{i}" for i in range(8)]
 
 
-def make_messages(records: int, per_message: int) -> list[bytes]:
+def _record(m: int, i: int) -> dict:
+    return {"body": f"GET /api/orders/{m}/{i} 200 {i % 250}ms", "severity_text": "INFO",
+            "service_name": SERVICES[i % 8], "timestamp": "2026-11-23T10:22:01.123456Z",
+            "attributes": {"http.status_code": "200", "user.id": f"u{i % 1000}"}}
+
+
+def json_messages(records: int, per_message: int) -> list[bytes]:
+    return [json.dumps({"records": [_record(m, i) for i in range(per_message)]}).encode()
+            for m in range(records // per_message)]
+
+
+def arrow_messages(records: int, per_message: int) -> list[bytes]:
+    """The same records as ``json_messages``, in columns (what an Arrow-writing producer sends)."""
+    ts = pa.array([1795429321123456000] * per_message, pa.timestamp("ns", tz="UTC"))
     out = []
     for m in range(records // per_message):
-        batch = [{"body": f"GET /api/orders/{m}/{i} 200 {i % 250}ms", "severity_text": "INFO",
-                  "service_name": f"svc-{i % 8}", "timestamp": "2026-11-23T10:22:01.123456Z",
-                  "attributes": {"http.status_code": 200, "user.id": f"u{i % 1000}"}} for i in range(per_message)]
-        out.append(json.dumps({"records": batch}).encode())
+        rows = [_record(m, i) for i in range(per_message)]
+        out.append(encode(pa.table({
+            "body": [r["body"] for r in rows],
+            "timestamp": ts,
+            "severity_text": [r["severity_text"] for r in rows],
+            "service_name": [r["service_name"] for r in rows],
+            "attributes": pa.array([list(r["attributes"].items()) for r in rows], pa.map_(pa.string(), pa.string())),
+        })))
     return out
 
 
-def in_process(state: Path, messages: list[bytes], max_rows: int) -> tuple[float, float]:
-    """Seconds for (raw insert of prepared tables, the whole chain), same rows."""
+HEADERS = {
+    "json": [("sluice-format", Format.NATIVE_BATCH.value.encode()), ("sluice-tenant", b"bench")],
+    "arrow": [("sluice-format", Format.NATIVE_ARROW.value.encode()), ("sluice-tenant", b"bench"),
+              ("content-type", CONTENT_TYPE.encode())],
+}
+
+
+def tables_of(messages: list[bytes], headers, max_rows: int) -> list[pa.Table]:
+    """The worker's chain without Kafka: one insertable table per ``max_rows`` rows."""
+    out, items, rows = [], [], 0
+    for offset, value in enumerate(messages):
+        outcome = rows_of(value, headers, time.time_ns())
+        items.append(Pending(offset, outcome.rows, None))
+        rows += len(outcome.rows)
+        if rows >= max_rows or offset == len(messages) - 1:
+            out.append(split(Batch("t", 0, items[0].offset, offset, items, replay=False))[0])
+            items, rows = [], 0
+    return out
+
+
+def in_process(state: Path, messages: dict[str, list[bytes]], max_rows: int) -> dict[str, float]:
+    """Rows/s of the raw insert of prepared tables and of each encoding's whole chain."""
     settings = load_settings({}, state_dir=state)
     storage = Storage(settings)
     storage.run_sync(migrate, settings)
-    env = Envelope(Format.NATIVE_BATCH.value, "bench", "", time.time_ns())
-    insert = lambda c, t: c.insert_arrow("sluice.logs", t)  # noqa: E731
 
-    def chain(prepared: list | None) -> float:
+    def insert_all(tables) -> int:
+        n = 0
+        for table in tables:
+            storage.run_sync(lambda c: c.insert_arrow("sluice.logs", table))
+            n += table.num_rows
+        return n
+
+    out = {}
+    prepared = tables_of(messages["json"], HEADERS["json"], max_rows)
+    started = time.perf_counter()
+    out["raw_insert_rps"] = insert_all(prepared) / (time.perf_counter() - started)
+    for encoding, values in messages.items():
         started = time.perf_counter()
-        rows = []
-        tables = iter(prepared or [])
-        for body in messages:
-            if prepared is None:
-                rows += normalize(Format.NATIVE_BATCH, decode(Format.NATIVE_BATCH, body), env)
-                if len(rows) >= max_rows:
-                    storage.run_sync(insert, to_arrow(rows))
-                    rows = []
-        if prepared is not None:
-            for table in tables:
-                storage.run_sync(insert, table)
-        elif rows:
-            storage.run_sync(insert, to_arrow(rows))
-        return time.perf_counter() - started
-
-    all_rows = [r for body in messages for r in normalize(Format.NATIVE_BATCH, decode(Format.NATIVE_BATCH, body), env)]
-    tables = [to_arrow(all_rows[i:i + max_rows]) for i in range(0, len(all_rows), max_rows)]
-    raw = chain(tables)
-    whole = chain(None)
+        n = insert_all(tables_of(values, HEADERS[encoding], max_rows))
+        out[f"{encoding}_chain_rps"] = n / (time.perf_counter() - started)
     storage.close()
-    return raw, whole
+    return out
 
 
-async def prefill(settings, messages: list[bytes]) -> None:
+async def prefill(settings, messages: list[bytes], headers) -> None:
     p = producer(settings, linger_ms=20)
     await p.start()
     try:
-        futures = [await p.send(settings.native_topic, m, headers=HEADERS) for m in messages]
+        futures = [await p.send(settings.native_topic, m, headers=headers) for m in messages]
         await asyncio.gather(*futures)
     finally:
         await p.stop()
 
 
+def drain(bench: Bench, already: int, records: int) -> tuple[float, float]:
+    """Start a worker on the pre-filled topic; (rows/s with the group join, steady rows/s)."""
+    target = already + records
+    with processes(bench, "worker"):
+        started = time.perf_counter()
+        first = None
+        while (count := bench.rows()) < target:
+            if count > already and first is None:
+                first = (time.perf_counter(), count)
+            time.sleep(0.1)
+        finished = time.perf_counter()
+    steady = (target - first[1]) / (finished - first[0]) if first and finished > first[0] else float("nan")
+    return records / (finished - started), steady
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--records", type=int, default=300_000)
+    ap.add_argument("--json-records", type=int, default=1_000_000)
+    ap.add_argument("--arrow-records", type=int, default=4_000_000)
     ap.add_argument("--per-message", type=int, default=1000)
-    ap.add_argument("--json", type=Path)
+    ap.add_argument("--json", type=Path, help="also write the figures here")
     args = ap.parse_args()
-    messages = make_messages(args.records, args.per_message)
-    records = len(messages) * args.per_message
-    results: dict = {"records": records, "per_message": args.per_message}
+    counts = {"json": args.json_records, "arrow": args.arrow_records}
+    messages = {"json": json_messages(counts["json"], args.per_message),
+                "arrow": arrow_messages(counts["arrow"], args.per_message)}
+    results: dict = {**machine(), "per_message": args.per_message}
     with broker() as (b, tmp):
         bench = provision(b.config.bootstrap, tmp)
-        raw_s, chain_s = in_process(tmp / "ceiling", messages, bench.settings.batch_max_rows)
-        results["raw_insert_rps"] = records / raw_s
-        results["chain_rps"] = records / chain_s
-        asyncio.run(prefill(bench.settings, messages))
-        # worker_rps: from the moment the worker answers (group join included) to
-        # the last row. steady_rps: from the first stored batch to the last row.
-        with processes(bench, "worker"):
-            started = time.perf_counter()
-            first = None
-            while (count := bench.rows()) < records:
-                if count and first is None:
-                    first = (time.perf_counter(), count)
-                time.sleep(0.02)
-            finished = time.perf_counter()
-            results["worker_rps"] = records / (finished - started)
-            if first is not None and finished > first[0]:
-                results["steady_rps"] = (records - first[1]) / (finished - first[0])
-    results["worker_vs_raw_insert"] = results["worker_rps"] / results["raw_insert_rps"]
-    results["worker_vs_chain"] = results["worker_rps"] / results["chain_rps"]
-    if "steady_rps" in results:
-        results["steady_vs_raw_insert"] = results["steady_rps"] / results["raw_insert_rps"]
+        sample = {k: v[: max(1, 200_000 // args.per_message)] for k, v in messages.items()}
+        results.update(in_process(tmp / "ceiling", sample, bench.settings.batch_max_rows))
+        stored = 0
+        for encoding, values in messages.items():
+            records = len(values) * args.per_message
+            asyncio.run(prefill(bench.settings, values, HEADERS[encoding]))
+            total, steady = drain(bench, stored, records)
+            stored += records
+            results[f"{encoding}_records"] = records
+            results[f"{encoding}_worker_rps"] = total
+            results[f"{encoding}_steady_rps"] = steady
+            results[f"{encoding}_steady_vs_raw_insert"] = steady / results["raw_insert_rps"]
     report(results, args.json)
     return 0
 

@@ -144,6 +144,8 @@ class Settings:
     dlq_min_records: int = 100
 
     log_level: str = "INFO"
+    # A directory of failpoint files (sluice/failpoints.py) for outage drills; empty: off.
+    failpoints_dir: str = ""
 
 
     @property

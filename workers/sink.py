@@ -10,6 +10,7 @@ import pyarrow as pa
 from clickhouse_connect.driver.client import Client
 
 from sluice import metrics
+from sluice.failpoints import CLICKHOUSE_INSERT, Failpoints
 from sluice.settings import Settings
 from sluice.storage import Storage
 from workers.access import HttpRow, http_arrow
@@ -71,6 +72,7 @@ class ClickHouseSink:
         self.storage = storage
         self.settings = settings
         self.db = settings.clickhouse_database
+        self.failpoints = Failpoints(settings.failpoints_dir)
 
     def insert(self, client: Client, batch: Batch) -> None:
         """One attempt, on the ClickHouse thread. The intent goes first: if the
@@ -78,6 +80,7 @@ class ClickHouseSink:
         count, diverted = batch.row_count, batch.diverted
         if not count and not diverted:
             return
+        self.failpoints.hit(CLICKHOUSE_INSERT)
         # On a cluster, an insert returns only once the shards have the rows.
         cluster = {"distributed_foreground_insert": 1} if self.settings.clickhouse_cluster else {}
         logs, http = split(batch)

@@ -33,8 +33,9 @@ class Load:
     """``threads`` senders of LogTrace batches with unique messages; remembers what got 2xx.
     A request that got no 2xx is retried (as a client would) until ``deadline_s``."""
 
-    def __init__(self, url: str, key: str, requests: int, per_request: int, threads: int = 4):
-        self.url, self.key, self.per = url, key, per_request
+    def __init__(self, url: str, key: str, requests: int, per_request: int, threads: int = 4,
+                 pause_s: float = 0.0):
+        self.url, self.key, self.per, self.pause_s = url, key, per_request, pause_s
         self.todo = list(range(requests))
         self.lock = threading.Lock()
         self.acknowledged: set[int] = set()
@@ -66,6 +67,7 @@ class Load:
                     time.sleep(0.5)
             with self.lock:
                 self.acknowledged.add(r)
+            time.sleep(self.pause_s)  # a sustained stream rather than a burst
 
     def start(self) -> "Load":
         for t in self.threads:
@@ -180,6 +182,114 @@ def test_poison_records_are_dead_lettered_and_the_rest_stored(sluice):
            duplicated=total - distinct)
     assert (total, distinct) == (expected, expected)
     assert dead == len(poison)
+
+
+def test_clickhouse_failing_for_60_seconds(sluice_with_failpoints):
+    sluice, failpoint = sluice_with_failpoints
+    s = sluice.settings
+    load = Load(s.gateway_url, sluice.key, requests=3000, per_request=200, threads=2, pause_s=0.04).start()
+    time.sleep(4)
+    failpoint.write_text("error\n")
+    time.sleep(5)  # a batch already past the failpoint may still land
+    during = [(stored_rows(s), sum(committed(s).values()))]
+    time.sleep(55)
+    during.append((stored_rows(s), sum(committed(s).values())))
+    failpoint.unlink()
+    lag_at_recovery = total_lag(s)
+    retries = metric(s.worker_url, "sluice_worker_insert_retries_total")
+    load.join(600)
+    figures = audit(s, load, 600)
+    wait_for(lambda: total_lag(s) == 0, 120, 1, what="the lag to drain")
+    report("ClickHouse failing for 60 s (every insert raises)", sent=3000 * 200, insert_retries=int(retries),
+           lag_at_recovery=lag_at_recovery, refused_requests=load.refused, **figures)
+    assert during[0] == during[1], "rows were stored or offsets committed while every insert failed"
+    assert retries >= 5 and lag_at_recovery > 0
+    assert (figures["lost"], figures["duplicated"]) == (0, 0)
+
+
+def test_slow_clickhouse_shows_as_lag_with_bounded_memory(sluice_with_failpoints):
+    sluice, failpoint = sluice_with_failpoints
+    s = sluice.settings
+    worker_pid = sluice.worker.proc.pid
+    load = Load(s.gateway_url, sluice.key, requests=4000, per_request=200, threads=2, pause_s=0.02).start()
+    time.sleep(3)
+    baseline_rss = rss_mib(worker_pid)
+    failpoint.write_text("delay 2\n")  # every insert: two seconds late
+    peak_rss, lags = baseline_rss, []
+    for _ in range(30):
+        time.sleep(2)
+        peak_rss = max(peak_rss, rss_mib(worker_pid))
+        lags.append(total_lag(s))
+    failpoint.unlink()
+    load.join(600)
+    figures = audit(s, load, 600)
+    wait_for(lambda: total_lag(s) == 0, 120, 1, what="the lag to drain")
+    report("ClickHouse slow for 60 s (every insert delayed 2 s)", sent=4000 * 200, peak_lag=max(lags),
+           worker_rss_mib_before=round(baseline_rss), worker_rss_mib_peak=round(peak_rss), **figures)
+    assert max(lags) > 10 * s.batch_max_records, "the slow inserts did not hold the worker back"
+    assert lags[-1] > lags[len(lags) // 3], "the lag did not build up"
+    # The worker holds one chunk (batch_max_records Kafka records) and the consumer's
+    # fetch buffer, never the backlog: memory stays flat while the lag grows.
+    assert peak_rss - baseline_rss < 256, f"worker memory grew {peak_rss - baseline_rss:.0f} MiB"
+    assert (figures["lost"], figures["duplicated"]) == (0, 0)
+
+
+@pytest.fixture
+def sluice_with_failpoints(broker, make_sluice, tmp_path):
+    points = tmp_path / "failpoints"
+    points.mkdir()
+    # Small chunks, so a delayed insert holds the worker back at this load.
+    sluice = make_sluice(broker.config.bootstrap, failpoints_dir=str(points), batch_max_records=20,
+                         insert_retry_max_backoff_s=2.0)
+    return sluice, points / "clickhouse-insert"
+
+
+def stored_rows(settings) -> int:
+    return sql(settings, "SELECT count() FROM sluice.logs")[0][0]
+
+
+def committed(settings) -> dict:
+    import asyncio
+
+    from aiokafka import TopicPartition
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    async def go():
+        admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+        await admin.start()
+        try:
+            offsets = await admin.list_consumer_group_offsets(settings.worker_group)
+        finally:
+            await admin.close()
+        return {tp: meta.offset for tp, meta in offsets.items() if tp.topic == settings.ingest_topic}
+    return asyncio.run(go())
+
+
+def total_lag(settings) -> int:
+    import asyncio
+
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    async def ends():
+        consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
+        await consumer.start()
+        try:
+            tps = [TopicPartition(settings.ingest_topic, p) for p in range(settings.topic_partitions)]
+            return await consumer.end_offsets(tps)
+        finally:
+            await consumer.stop()
+    done = committed(settings)
+    return sum(end - max(0, done.get(tp, 0)) for tp, end in asyncio.run(ends()).items())
+
+
+def rss_mib(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as fh:
+        kib = next(int(line.split()[1]) for line in fh if line.startswith("VmRSS:"))
+    return kib / 1024
+
+
+def metric(url: str, name: str) -> float:
+    return sum(float(line.split()[-1]) for line in _metrics(url).splitlines() if line.startswith(name))
 
 
 def _metrics(url: str) -> str:
