@@ -7,6 +7,7 @@ import socket
 import uvicorn
 
 from gateway.app import Gateway
+from gateway.http_protocol import bounded_protocol
 from gateway.logstash import Listeners
 from gateway.publisher import Publisher
 from sluice.kafka.clients import ensure_topics
@@ -40,7 +41,8 @@ def serve(settings: Settings) -> None:
         host=settings.gateway_host,
         port=settings.gateway_port,
         loop="uvloop",
-        http="httptools",
+        http=bounded_protocol(settings.max_header_bytes, settings.header_timeout_s),
+        limit_concurrency=settings.gateway_max_connections,
         lifespan="on",
         access_log=False,
         log_config=None,  # sluice.logs configures logging

@@ -53,11 +53,36 @@ class InvalidBody(ValueError):
         self.code, self.message, self.details, self.status = code, message, details, status
 
 
-def _check_year(entry: Any, where: str) -> None:
+#: Attributes one entry may carry (nested keys counted after flattening). A log
+#: line with more is a bug or an attack on the attribute columns' dictionaries.
+MAX_ATTRIBUTES = 1000
+_ATTRIBUTE_FIELDS = ("metadata", "attributes", "properties", "resource_attributes")
+
+
+def _check_entry(entry: Any, where: str) -> None:
     ts = entry.timestamp
     if ts is not None and not d.MIN_YEAR <= ts.year <= d.MAX_YEAR:
         raise InvalidBody("invalid_field",
                           f"Timestamp year {ts.year} is outside {d.MIN_YEAR}-{d.MAX_YEAR} - at `{where}.timestamp`")
+    for name in _ATTRIBUTE_FIELDS:
+        values = getattr(entry, name, None)
+        if values and _leaves_over(values, MAX_ATTRIBUTES):
+            raise InvalidBody("too_many_attributes", f"More than {MAX_ATTRIBUTES} attributes in one entry "
+                              f"(nested keys count one each) - at `{where}.{name}`", f"{where}.{name}")
+
+
+def _leaves_over(values: dict, limit: int) -> bool:
+    """True when ``values`` flattens to more than ``limit`` attributes; stops counting there."""
+    count, stack = 0, [values]
+    while stack:
+        for value in stack.pop().values():
+            if type(value) is dict and value:
+                stack.append(value)
+            else:
+                count += 1
+        if count > limit:
+            return True
+    return False
 
 
 def _check_logflux(entry: lf.LogFluxEntry, where: str) -> None:
@@ -71,7 +96,7 @@ def _check_logflux(entry: lf.LogFluxEntry, where: str) -> None:
 class _Spec:
     type: Any
     field: str | None  # the list of entries in a batch body; None for a single entry
-    check: Callable[[Any, str], None] = _check_year
+    check: Callable[[Any, str], None] = _check_entry
     # Error codes: LogFlux documents upper-case ones, the others use ours.
     missing: str = "invalid_field"
     invalid: str = "invalid_field"
@@ -108,8 +133,8 @@ def decode(fmt: Format, body: bytes) -> list:
     if fmt is Format.LOGSTASH_LINES:
         try:
             return [logstash.parse_batch(body)]
-        except msgspec.DecodeError as exc:
-            raise InvalidBody("malformed_json", f"not a JSON array of events: {exc}") from None
+        except (msgspec.DecodeError, RecursionError) as exc:
+            raise InvalidBody("malformed_json", f"not a JSON array of events: {exc!s:.200}") from None
     if fmt is Format.NATIVE_ARROW:
         try:
             return [native_arrow.read(body)]
@@ -130,6 +155,8 @@ def decode(fmt: Format, body: bytes) -> list:
         raise InvalidBody(code, text, path) from None
     except msgspec.DecodeError as exc:
         raise InvalidBody(spec.malformed, f"The body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise InvalidBody(spec.malformed, "The body's JSON is nested too deeply.") from None
     if spec.field is None:
         spec.check(decoded, "$")
         return [decoded]

@@ -31,8 +31,8 @@ class BadEvent(ValueError):
 def parse_event(line: bytes) -> dict[str, Any]:
     try:
         return _event.decode(line)
-    except msgspec.DecodeError as exc:
-        raise BadEvent(f"not a JSON object: {exc}") from None
+    except (msgspec.DecodeError, RecursionError) as exc:
+        raise BadEvent(f"not a JSON object: {exc!s:.200}") from None
 
 
 def parse_batch(value: bytes) -> list[dict[str, Any]]:

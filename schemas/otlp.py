@@ -53,7 +53,8 @@ def parse(body: bytes, as_json: bool) -> ExportLogsServiceRequest:
             json_format.ParseDict(document, request)
         else:
             request.ParseFromString(body)
-    except (DecodeError, json_format.ParseError, json.JSONDecodeError, UnicodeDecodeError, binascii.Error) as exc:
+    except (DecodeError, json_format.ParseError, json.JSONDecodeError, UnicodeDecodeError, binascii.Error,
+            RecursionError) as exc:
         raise OtlpError(f"not a valid ExportLogsServiceRequest: {exc}") from None
     return request
 

@@ -63,6 +63,12 @@ class Settings:
     local_redis_port: int = 6379
     # Request bodies as sent, and after gzip/deflate/zstd decoding.
     max_body_bytes: int = 10 * 1024 * 1024
+    # A request line and headers larger than this are answered 431; ones not
+    # complete this long after their first byte, 408 (slow clients hold sockets).
+    max_header_bytes: int = 64 * 1024
+    header_timeout_s: float = 10.0
+    # Connections plus requests in progress one gateway process serves; beyond, 503.
+    gateway_max_connections: int = 4096
     max_decoded_bytes: int = 10 * 1024 * 1024
     # How long a request may wait for Kafka's acknowledgement before a 503.
     publish_timeout_s: float = 5.0

@@ -1,0 +1,99 @@
+"""uvicorn's httptools protocol with two bounds it lacks: the size of a request head and the time to send it.
+
+uvicorn reads a request's line and headers without limit, so one 100 MB
+header, or thousands of connections trickling a header a byte at a time
+(slow loris), would hold the gateway's memory and sockets. Here a head
+larger than ``max_head_bytes`` is answered 431 and one not complete within
+``head_timeout_s`` of its first byte (or of the connection opening) is
+answered 408; both close the connection. Bodies are bounded by the
+application (gateway/app.py: 413), after the headers said where to.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import msgspec
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from sluice import metrics
+
+_REASONS = {408: b"Request Timeout", 431: b"Request Header Fields Too Large"}
+
+
+def bounded_protocol(max_head_bytes: int, head_timeout_s: float) -> type[HttpToolsProtocol]:
+    """The protocol class to hand to ``uvicorn.Config(http=...)``."""
+    return type("BoundedHttpToolsProtocol", (_Bounded,),
+                {"max_head_bytes": max_head_bytes, "head_timeout_s": head_timeout_s})
+
+
+class _Bounded(HttpToolsProtocol):
+    max_head_bytes: int
+    head_timeout_s: float
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._in_head = True  # between requests counts as the next one's head
+        self._head_bytes = 0
+        self._head_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm()  # a connection that never sends a byte is closed too
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        if self._in_head:
+            # Counted before parsing: httptools buffers a header until it ends.
+            self._head_bytes += len(data)
+            if self._head_bytes > self.max_head_bytes:
+                self._refuse(431, "headers_too_large",
+                             f"The request line and headers exceed {self.max_head_bytes} bytes.")
+                return
+            if self._head_timer is None:
+                self._arm()
+        super().data_received(data)
+
+    def on_headers_complete(self) -> None:
+        self._in_head = False
+        self._disarm()
+        super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        super().on_message_complete()
+        self._in_head, self._head_bytes = True, 0
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        # Idle time between requests belongs to uvicorn's keep-alive timeout.
+        if self._in_head and not self._head_bytes:
+            self._disarm()
+
+    def _arm(self) -> None:
+        self._disarm()
+        self._head_timer = self.loop.call_later(self.head_timeout_s, self._head_timed_out)
+
+    def _disarm(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _head_timed_out(self) -> None:
+        self._head_timer = None
+        if not self._in_head or self.transport.is_closing():
+            return
+        if self.cycle is not None and not self.cycle.response_complete:
+            return  # still answering the previous request: the next head has not begun
+        self._refuse(408, "request_timeout", f"The request headers did not arrive within {self.head_timeout_s:g} s.")
+
+    def _refuse(self, status: int, code: str, message: str) -> None:
+        self._disarm()
+        metrics.GATEWAY_REJECTIONS.labels("http", code).inc()
+        body = msgspec.json.encode({"status": "error", "error": {"code": code, "message": message}})
+        head = b"HTTP/1.1 %d %s\r\ncontent-type: application/json\r\ncontent-length: %d\r\nconnection: close\r\n\r\n"
+        self.transport.write(head % (status, _REASONS[status], len(body)) + body)
+        self.transport.close()
