@@ -37,6 +37,8 @@ class _Bounded(HttpToolsProtocol):
         self._in_head = True  # between requests counts as the next one's head
         self._head_bytes = 0
         self._head_timer: asyncio.TimerHandle | None = None
+        self._parsed = 0
+        self._oversized = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -47,21 +49,44 @@ class _Bounded(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
-        if self._in_head:
-            # Counted before parsing: httptools buffers a header until it ends.
-            self._head_bytes += len(data)
-            if self._head_bytes > self.max_head_bytes:
-                self._refuse(431, "headers_too_large",
-                             f"The request line and headers exceed {self.max_head_bytes} bytes.")
-                return
-            if self._head_timer is None:
-                self._arm()
+        if not self._in_head:
+            super().data_received(data)
+            return
+        # Counted as it arrives: httptools buffers a header until it ends. A
+        # chunk may also hold the start of the body, so judge after parsing it.
+        self._head_bytes += len(data)
+        if self._head_timer is None:
+            self._arm()
         super().data_received(data)
+        if self._in_head and self._head_bytes > self.max_head_bytes and not self.transport.is_closing():
+            self._refuse(431, "headers_too_large", f"The request line and headers exceed {self.max_head_bytes} bytes.")
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._parsed = 0  # bytes of the line and headers parsed so far
+
+    def on_url(self, url: bytes) -> None:
+        self._parsed += len(url)
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._parsed += len(name) + len(value) + 4
+        super().on_header(name, value)
 
     def on_headers_complete(self) -> None:
         self._in_head = False
         self._disarm()
+        if self._parsed > self.max_head_bytes:
+            # A head that arrived whole in one read: stop the parser, answered in send_400_response.
+            self._oversized = True
+            raise ValueError("request head too large")
         super().on_headers_complete()
+
+    def send_400_response(self, msg: str) -> None:
+        if self._oversized:
+            self._refuse(431, "headers_too_large", f"The request line and headers exceed {self.max_head_bytes} bytes.")
+        else:
+            super().send_400_response(msg)
 
     def on_message_complete(self) -> None:
         super().on_message_complete()
@@ -88,6 +113,9 @@ class _Bounded(HttpToolsProtocol):
             return
         if self.cycle is not None and not self.cycle.response_complete:
             return  # still answering the previous request: the next head has not begun
+        if not self._head_bytes:
+            self.transport.close()  # nothing asked, nothing to answer
+            return
         self._refuse(408, "request_timeout", f"The request headers did not arrive within {self.head_timeout_s:g} s.")
 
     def _refuse(self, status: int, code: str, message: str) -> None:
