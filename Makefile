@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-unit test-integration bench bench-worker bench-logflux bench-profound bench-query bench-limiter bench-logstash test-faults broker clean
+.PHONY: run test test-fuzz test-unit test-integration bench bench-worker bench-logflux bench-profound bench-query bench-limiter bench-logstash test-faults broker clean
 
 $(STAMP): pyproject.toml sdk/python/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,12 @@ test: $(STAMP)
 test-faults: $(STAMP)
 	$(BIN)/sluice broker fetch >/dev/null
 	$(BIN)/python -m pytest -q -s -m faults
+
+## test-fuzz: schemathesis with 100 examples per operation (2,000+ cases) and atheris on the decoders for 5 minutes
+test-fuzz: $(STAMP)
+	$(BIN)/sluice broker fetch >/dev/null
+	SLUICE_FUZZ_EXAMPLES=100 SLUICE_ATHERIS_SECONDS=$${SLUICE_ATHERIS_SECONDS:-300} $(BIN)/python -m pytest -q -s \
+		tests/integration/test_openapi_fuzz.py tests/unit/test_fuzz_decoders.py
 
 test-unit: $(STAMP)
 	$(BIN)/python -m pytest -q tests/unit

@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl
 
 import msgspec
 
-from gateway import encoding, errors, health, keys_api, query, ratelimit, tail
+from gateway import encoding, errors, health, keys_api, openapi, query, ratelimit, tail
 from gateway.auth import AuthStyle, authorize
 from gateway.errors import ApiError
 from gateway.publisher import Publisher
@@ -88,6 +88,9 @@ class Gateway:
         path, method = scope["path"], scope["method"]
         if path == "/health" and method in ("GET", "HEAD"):
             await _respond(send, 200, b'{"status":"ok"}')
+            return
+        if path == "/openapi.json" and method == "GET":
+            await _respond(send, 200, openapi.document())
             return
         if path == "/metrics" and method == "GET":
             body, content_type = metrics.exposition()

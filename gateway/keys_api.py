@@ -48,7 +48,7 @@ async def handle(method: str, path: str, body: bytes, admin: KeyRecord, registry
             key, record = new_key(admin.tenant, prefix_for(wanted.format, admin.environment),
                                   environment=admin.environment, scopes=tuple(wanted.scopes),
                                   expires_at=expires_at(wanted.expires))
-        except (msgspec.ValidationError, msgspec.DecodeError, ValueError) as exc:
+        except (msgspec.ValidationError, msgspec.DecodeError, ValueError, RecursionError) as exc:
             raise ApiError(400, "invalid_request", f"Bad key request: {exc}") from None
         await _store(record, registry, publisher, registry_topic)
         return 201, msgspec.json.encode({"key": key, **describe(record)})

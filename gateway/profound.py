@@ -38,8 +38,8 @@ def accept_valid_entries(route: Any, fmt: Any, body: bytes, settings: Settings) 
         raws = _array.decode(body)
     except msgspec.ValidationError:
         raise ApiError(400, "not_an_array", "The body must be a JSON array of log entries.") from None
-    except msgspec.DecodeError as exc:
-        raise ApiError(400, "malformed_json", f"The body is not valid JSON: {exc}") from None
+    except (msgspec.DecodeError, RecursionError) as exc:
+        raise ApiError(400, "malformed_json", f"The body is not valid JSON: {exc!s:.200}") from None
     if len(raws) > route.max_entries:
         raise errors.too_many_entries(len(raws), route.max_entries)
     now = time.time()
@@ -51,6 +51,8 @@ def accept_valid_entries(route: Any, fmt: Any, body: bytes, settings: Settings) 
             why = problem(_entry.decode(raw), now, settings.profound_max_age_s, settings.profound_max_ahead_s)
         except msgspec.ValidationError as exc:
             why = _readable(exc)
+        except RecursionError:
+            why = "nested too deeply"
         if why is not None:
             problems.append(f"Invalid log format: entry {index}: {why}")
             continue

@@ -24,7 +24,7 @@ def parse_request(method: str, query_string: bytes, body: bytes) -> SearchReques
                 fields["limit"] = int(fields["limit"])
             return msgspec.convert(fields, SearchRequest)
         return _request.decode(body or b"{}")
-    except (msgspec.ValidationError, ValueError) as exc:
+    except (msgspec.ValidationError, ValueError, RecursionError) as exc:
         raise ApiError(400, "invalid_request", f"Bad search request: {exc}") from None
 
 

@@ -122,6 +122,11 @@ _SPECS: dict[Format, _Spec] = {
 }
 
 
+def body_type(fmt: Format) -> Any:
+    """The msgspec type a JSON body of ``fmt`` decodes to (the OpenAPI request schema)."""
+    return _SPECS[fmt].type
+
+
 def decode(fmt: Format, body: bytes) -> list:
     """Decode ``body`` into its entries, or raise ``InvalidBody``.
 

@@ -116,10 +116,20 @@ def tokenize(source: str) -> list[Token]:
     return tokens
 
 
+#: Parentheses and NOTs one filter may nest; deeper is refused before Python's stack is.
+MAX_DEPTH = 32
+
+
 class _Parser:
     def __init__(self, source: str):
         self.tokens = tokenize(source)
         self.i = 0
+        self.depth = 0
+
+    def _deeper(self) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise KqlError(f"the filter nests more than {MAX_DEPTH} levels deep", self.peek.pos)
 
     @property
     def peek(self) -> Token:
@@ -157,14 +167,19 @@ class _Parser:
     def not_(self) -> Node:
         if self.peek.kind == "NOT":
             self.i += 1
-            return Not(self.not_())
+            self._deeper()
+            node = Not(self.not_())
+            self.depth -= 1
+            return node
         return self.primary()
 
     def primary(self) -> Node:
         if self.peek.kind == "LPAREN":
             self.i += 1
+            self._deeper()
             node = self.or_()
             self.take("RPAREN")
+            self.depth -= 1
             return node
         token = self.take("WORD", "PHRASE", "LPAREN")
         if token.kind == "PHRASE":

@@ -121,3 +121,10 @@ def test_search_request_is_always_tenant_scoped_and_validated():
         with pytest.raises(QueryError) as info:
             build(bad, "acme", "sluice", NOW)
         assert (info.value.status, info.value.code) == (400, code)
+
+
+@pytest.mark.parametrize("text", ["(" * 5000 + "a" + ")" * 5000, "NOT " * 5000 + "a", "(" * 33 + "a" + ")" * 33])
+def test_nesting_is_bounded_with_a_clear_error(text):
+    with pytest.raises(KqlError, match="nests more than 32 levels"):
+        parse(text)
+    assert parse("(" * 31 + "NOT a" + ")" * 31) is not None  # 32 levels: allowed

@@ -1,0 +1,171 @@
+"""The gateway's OpenAPI 3.1 document, served at ``/openapi.json``.
+
+Built from what the gateway runs on: the request bodies are the msgspec
+types each route decodes with (schemas/), the paths and success statuses
+come from ``gateway.routes.ROUTES``, and the error bodies are the envelopes
+``gateway.errors`` and the dialects' renderers write. Nothing is maintained
+by hand twice, so the document cannot drift from the code; the fuzz suite
+(tests/integration/test_openapi_fuzz.py) checks every answer against it.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+import msgspec
+
+from gateway.auth import AuthStyle
+from gateway.keys_api import CreateKey
+from gateway.routes import ROUTES, IngestRoute
+from schemas.formats import Format, body_type
+from schemas.profound import AccessLog
+from sluice.query.search import SearchRequest
+
+_REF = "#/components/schemas/{name}"
+_STR = {"type": "string"}
+_NULLABLE_STR = {"type": ["string", "null"]}
+
+
+def _object(required: dict[str, Any], optional: dict[str, Any] | None = None) -> dict:
+    return {"type": "object", "properties": {**required, **(optional or {})}, "required": sorted(required)}
+
+
+ERROR = _object({"status": {"const": "error"},
+                 "error": _object({"code": _STR, "message": _STR}, {"details": _STR}),
+                 "request_id": _STR})
+PROFOUND_ERROR = _object({"detail": _STR, "request_id": _STR})
+ACCEPTED = _object({"status": {"const": "accepted"}, "accepted": {"type": "integer"}, "request_id": _STR})
+SUCCESS_BODIES: dict[Format, dict] = {
+    Format.ASTRALOG_DRAIN: _object({"status": {"const": "accepted"}}),
+    Format.LOGTRACE_INGEST: ACCEPTED,
+    Format.LOGINFORMANT_BATCH: ACCEPTED,
+    Format.LOGINFORMANT_SINGLE: ACCEPTED,
+    Format.LOGFLUX_SINGLE: _object({"status": {"const": "success"}, "message": _STR, "request_id": _STR}),
+    Format.LOGFLUX_BATCH: _object({"status": {"const": "success"}, "message": _STR, "request_id": _STR}),
+    Format.PROFOUND_CUSTOM: _object({"status": {"const": "accepted"}, "message": _STR,
+                                     "first_visit_id": _NULLABLE_STR,
+                                     "errors": {"type": "array", "items": _STR}, "request_id": _STR}),
+}
+# What any ingest route may answer besides success: bad body, key, scope, method,
+# size, media type, rate limit, and Kafka not confirming in time.
+INGEST_ERRORS = (400, 401, 403, 405, 413, 415, 429, 503)
+SECURITY = {
+    AuthStyle.AUTHORIZATION: [{"authorization": []}, {"bearer": []}],
+    AuthStyle.BEARER: [{"bearer": []}],
+    AuthStyle.API_KEY: [{"apiKey": []}],
+    AuthStyle.BEARER_OR_API_KEY: [{"bearer": []}, {"apiKey": []}],
+}
+
+
+def _json(schema: dict) -> dict:
+    return {"content": {"application/json": {"schema": schema}}}
+
+
+def _responses(success: int, success_schema: dict | None, errors: tuple[int, ...], error_schema: dict = ERROR,
+               media: str = "application/json") -> dict:
+    out: dict[str, dict] = {}
+    if success_schema is None:
+        out[str(success)] = {"description": "Accepted"}
+    else:
+        out[str(success)] = {"description": "Accepted", "content": {media: {"schema": success_schema}}}
+    for status in errors:
+        out[str(status)] = {"description": "Refused; the body says why", **_json(error_schema)}
+    return out
+
+
+def _ingest(route: IngestRoute, refs: dict[Any, dict]) -> dict:
+    profound = route.format is Format.PROFOUND_CUSTOM
+    errors = tuple(500 if profound and s == 503 else s for s in INGEST_ERRORS)
+    operation: dict[str, Any] = {
+        "operationId": route.format.value.replace(".", "_"),
+        "summary": f"{route.dialect} ingestion ({route.format.value})",
+        "security": SECURITY[route.auth],
+        "responses": _responses(route.success_status, SUCCESS_BODIES.get(route.format), errors,
+                                PROFOUND_ERROR if profound else ERROR),
+    }
+    if route.format is Format.OTLP_PROTOBUF:
+        operation["requestBody"] = {"required": True, "content": {
+            "application/x-protobuf": {"schema": {"type": "string", "format": "binary"}},
+            "application/json": {"schema": {"type": "object"}}}}
+        operation["responses"][str(route.success_status)] = {"description": "Accepted", "content": {
+            "application/x-protobuf": {"schema": {"type": "string", "format": "binary"}},
+            "application/json": {"schema": {"type": "object"}}}}
+    else:
+        kind = list[AccessLog] if profound else body_type(route.format)
+        operation["requestBody"] = {"required": True, **_json(refs[kind])}
+    return operation
+
+
+SEARCH_PAGE = _object({"logs": {"type": "array", "items": {"type": "object"}},
+                       "meta": _object({"count": {"type": "integer"}, "has_more": {"type": "boolean"},
+                                        "next_cursor": _NULLABLE_STR, "took_ms": {"type": "number"}})})
+KEY = _object({"key_id": _STR, "environment": _STR, "scopes": {"type": "array", "items": _STR},
+               "created_at": _STR, "expires_at": _NULLABLE_STR, "revoked_at": _NULLABLE_STR})
+HEALTH = _object({"status": {"enum": ["healthy", "degraded"]}, "uptime_s": {"type": "number"},
+                  "ingestion_rps": {"type": "number"}, "workers": {"type": ["integer", "null"]}},
+                 {"down": {"type": "array", "items": _STR}})
+
+
+def _others(refs: dict[Any, dict]) -> dict[str, dict]:
+    bearer = [{"bearer": []}]
+    search = {"security": bearer, "responses": _responses(200, SEARCH_PAGE, (400, 401, 403, 408, 422, 429))}
+    query_params = [{"name": n, "in": "query", "schema": s} for n, s in (
+        ("filter", _STR), ("table", {"enum": ["logs", "access"]}), ("from", _STR), ("to", _STR),
+        ("limit", {"type": "integer"}), ("cursor", _STR))]
+    return {
+        "/v1/logs/query": {
+            "get": {"operationId": "search_get", "parameters": query_params, **search},
+            "post": {"operationId": "search_post", "requestBody": _json(refs[SearchRequest]), **search},
+        },
+        "/v1/keys": {
+            "get": {"operationId": "keys_list", "security": bearer,
+                    "responses": _responses(200, _object({"keys": {"type": "array", "items": KEY}}), (401, 403))},
+            "post": {"operationId": "keys_create", "security": bearer, "requestBody": _json(refs[CreateKey]),
+                     "responses": _responses(201, {**KEY, "properties": {**KEY["properties"], "key": _STR}},
+                                             (400, 401, 403, 503))},
+        },
+        "/v1/keys/{key_id}": {
+            "delete": {"operationId": "keys_revoke", "security": bearer,
+                       "parameters": [{"name": "key_id", "in": "path", "required": True, "schema": _STR}],
+                       "responses": _responses(200, KEY, (401, 403, 404, 503))},
+        },
+        "/v1/health": {
+            "get": {"operationId": "health_detail", "security": bearer,
+                    "responses": {"200": {"description": "Healthy", **_json(HEALTH)},
+                                  "503": {"description": "Kafka or ClickHouse unreachable", **_json(HEALTH)},
+                                  "401": {"description": "No valid key", **_json(ERROR)},
+                                  "403": {"description": "Key of another environment", **_json(ERROR)}}},
+        },
+        "/health": {"get": {"operationId": "liveness", "responses": {
+            "200": {"description": "The process is serving", **_json(_object({"status": {"const": "ok"}}))}}}},
+        "/v1/logs/tail": {"get": {
+            "operationId": "tail", "security": bearer,
+            "parameters": [{"name": "filter", "in": "query", "schema": _STR}],
+            "responses": {"200": {"description": "Server-Sent Events, one `data:` line per record",
+                                  "content": {"text/event-stream": {"schema": _STR}}},
+                          **{str(s): {"description": "Refused", **_json(ERROR)} for s in (400, 401, 403, 429)}}}},
+    }
+
+
+@lru_cache(maxsize=1)
+def document() -> bytes:
+    """The OpenAPI document as JSON bytes (built once per process)."""
+    kinds = sorted({body_type(r.format) for r in ROUTES.values() if r.format is not Format.OTLP_PROTOBUF
+                    and r.format is not Format.PROFOUND_CUSTOM}, key=lambda t: t.__name__)
+    kinds += [list[AccessLog], SearchRequest, CreateKey]
+    schemas, components = msgspec.json.schema_components(kinds, ref_template=_REF)
+    refs = dict(zip(kinds, schemas))
+    paths: dict[str, dict] = {route.path: {"post": _ingest(route, refs)} for route in ROUTES.values()}
+    paths.update(_others(refs))
+    return msgspec.json.encode({
+        "openapi": "3.1.0",
+        "info": {"title": "Sluice gateway", "version": "1",
+                 "description": "Five hosted-log dialects, OTLP/HTTP, search and keys on one gateway."},
+        "paths": paths,
+        "components": {"schemas": components, "securitySchemes": {
+            "bearer": {"type": "http", "scheme": "bearer"},
+            "authorization": {"type": "apiKey", "in": "header", "name": "Authorization"},
+            "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+        }},
+    })
