@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-fuzz test-unit test-integration bench bench-worker bench-logflux bench-profound bench-query bench-limiter bench-logstash test-faults broker clean
+.PHONY: run test test-fuzz test-unit test-integration bench bench-gateway bench-e2e bench-worker bench-logflux bench-profound bench-query bench-limiter bench-logstash test-faults broker clean
 
 $(STAMP): pyproject.toml sdk/python/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,9 +40,22 @@ test-unit: $(STAMP)
 test-integration: $(STAMP)
 	$(BIN)/python -m pytest -q -m integration
 
-## bench: end-to-end throughput of the local topology against its ceilings
+## bench: the gateway, worker and end-to-end scenarios, each against ceilings measured in the same run;
+## reports (JSON and Markdown) in $(BENCH_OUT)
+BENCH_OUT ?= .sluice/bench
 bench: $(STAMP)
-	$(BIN)/python -m bench.e2e
+	$(BIN)/sluice broker fetch >/dev/null
+	$(BIN)/python -m bench.gateway --json $(BENCH_OUT)/gateway.json --markdown $(BENCH_OUT)/gateway.md
+	$(BIN)/python -m bench.worker --json $(BENCH_OUT)/worker.json
+	$(BIN)/python -m bench.e2e --json $(BENCH_OUT)/e2e.json
+
+## bench-gateway: HTTP → Kafka acknowledged vs decode-only, kcat and the OpenTelemetry Collector
+bench-gateway: $(STAMP)
+	$(BIN)/python -m bench.gateway --json $(BENCH_OUT)/gateway.json --markdown $(BENCH_OUT)/gateway.md
+
+## bench-e2e: end-to-end throughput of the local topology against its ceilings
+bench-e2e: $(STAMP)
+	$(BIN)/python -m bench.e2e --json $(BENCH_OUT)/e2e.json
 
 ## bench-worker: the worker stage alone against raw ClickHouse inserts
 bench-worker: $(STAMP)

@@ -28,14 +28,12 @@ import time
 import uuid
 from pathlib import Path
 
-from bench.harness import broker, processes, provision, report, send_all
+from bench.harness import broker, processes, provision, report, send_all, tables_of
 from schemas.envelope import Envelope, to_headers
-from schemas.formats import Format, decode
+from schemas.formats import Format
 from sluice.kafka.clients import ensure_topics, producer
 from sluice.settings import load_settings
 from sluice.storage import Storage, migrate
-from workers.normalize import normalize
-from workers.sink import to_arrow
 
 
 def make_bodies(records: int, batch: int) -> list[bytes]:
@@ -73,16 +71,9 @@ def storage_ceiling(state: Path, bodies: list[bytes], max_rows: int) -> float:
     storage = Storage(settings)
     storage.run_sync(migrate, settings)
     env = Envelope(Format.LOGTRACE_INGEST.value, "bench", "req", time.time_ns())
-    insert = lambda c, t: c.insert_arrow("sluice.logs", t)  # noqa: E731
     started = time.perf_counter()
-    rows = []
-    for body in bodies:
-        rows += normalize(Format.LOGTRACE_INGEST, decode(Format.LOGTRACE_INGEST, body), env)
-        if len(rows) >= max_rows:
-            storage.run_sync(insert, to_arrow(rows))
-            rows = []
-    if rows:
-        storage.run_sync(insert, to_arrow(rows))
+    for table in tables_of(bodies, to_headers(env), max_rows):
+        storage.run_sync(lambda c: c.insert_arrow("sluice.logs", table))
     elapsed = time.perf_counter() - started
     storage.close()
     return elapsed

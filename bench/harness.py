@@ -10,8 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+import pyarrow as pa
+
 import aiohttp
 
+from bench.report import write
 from schemas.registry import TenantRecord
 from sluice import registry as registry_topic
 from sluice import secrets
@@ -20,6 +23,9 @@ from sluice.kafka.clients import ensure_topics
 from sluice.keys import new_key, now_iso
 from sluice.settings import Settings, load_settings
 from tests.support import Process, free_port, sql
+from workers.batches import Batch, Pending
+from workers.records import rows_of
+from workers.sink import split
 
 
 @dataclass
@@ -100,6 +106,19 @@ async def send_all(url: str, headers: dict[str, str], bodies: list[bytes], concu
         return time.perf_counter() - started
 
 
+def tables_of(messages: list[bytes], headers, max_rows: int) -> list[pa.Table]:
+    """The worker's chain without Kafka: one insertable table per ``max_rows`` rows."""
+    out, items, rows = [], [], 0
+    for offset, value in enumerate(messages):
+        outcome = rows_of(value, headers, time.time_ns())
+        items.append(Pending(offset, outcome.rows, None))
+        rows += len(outcome.rows)
+        if rows >= max_rows or offset == len(messages) - 1:
+            out.append(split(Batch("t", 0, items[0].offset, offset, items, replay=False))[0])
+            items, rows = [], 0
+    return out
+
+
 def machine() -> dict:
     """What the figures were measured on: they compare across runs of one machine, ratios across machines."""
     import os
@@ -111,12 +130,6 @@ def machine() -> dict:
             "python": platform.python_version()}
 
 
-def report(results: dict, json_path: Path | None) -> None:
-    import json
-    for name, value in results.items():
-        if isinstance(value, float):
-            print(f"{name:30} {value:,.2f}")
-        else:
-            print(f"{name:30} {value:,}" if isinstance(value, int) else f"{name:30} {value}")
-    if json_path:
-        json_path.write_text(json.dumps(results, indent=2))
+def report(results: dict, json_path: Path | None, title: str = "Sluice benchmark") -> None:
+    """Print the figures; with ``json_path``, also write them there and as Markdown beside it."""
+    write(title, results, json_path, json_path.with_suffix(".md") if json_path else None)

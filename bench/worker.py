@@ -27,16 +27,13 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from bench.harness import Bench, broker, machine, processes, provision, report
+from bench.harness import Bench, broker, machine, processes, provision, report, tables_of
 from schemas.envelope import Envelope
 from schemas.formats import Format
 from schemas.native_arrow import CONTENT_TYPE, encode
 from sluice.kafka.clients import producer
 from sluice.settings import load_settings
 from sluice.storage import Storage, migrate
-from workers.records import rows_of
-from workers.sink import split
-from workers.batches import Batch, Pending
 
 SERVICES = [f"svc-{i}" for i in range(8)]
 
@@ -73,19 +70,6 @@ HEADERS = {
     "arrow": [("sluice-format", Format.NATIVE_ARROW.value.encode()), ("sluice-tenant", b"bench"),
               ("content-type", CONTENT_TYPE.encode())],
 }
-
-
-def tables_of(messages: list[bytes], headers, max_rows: int) -> list[pa.Table]:
-    """The worker's chain without Kafka: one insertable table per ``max_rows`` rows."""
-    out, items, rows = [], [], 0
-    for offset, value in enumerate(messages):
-        outcome = rows_of(value, headers, time.time_ns())
-        items.append(Pending(offset, outcome.rows, None))
-        rows += len(outcome.rows)
-        if rows >= max_rows or offset == len(messages) - 1:
-            out.append(split(Batch("t", 0, items[0].offset, offset, items, replay=False))[0])
-            items, rows = [], 0
-    return out
 
 
 def in_process(state: Path, messages: dict[str, list[bytes]], max_rows: int) -> dict[str, float]:

@@ -2,22 +2,20 @@
 
 Several gateway replicas share rate limits through Redis. ``fetch`` downloads
 ``redis-tools`` (which holds the server binary) and the two libraries it links
-(liblzf1, libjemalloc2) with ``apt-get download`` and unpacks them with
-``dpkg-deb -x`` into the cache: no root, nothing installed system-wide.
+(liblzf1, libjemalloc2) into the cache (sluice/debian.py): no root, nothing
+installed system-wide.
 ``LocalRedis`` runs it on loopback without persistence (counters of the
 current window are all it holds).
 """
 
 from __future__ import annotations
 
-import os
-import shutil
 import socket
 import subprocess
-import sys
-import tempfile
 import time
 from pathlib import Path
+
+from sluice import debian
 
 PACKAGES = ("redis-tools", "liblzf1", "libjemalloc2")
 
@@ -28,26 +26,10 @@ class RedisError(RuntimeError):
 
 def fetch(cache_dir: Path) -> Path:
     """Unpack Redis once; return the directory that holds ``usr/bin/redis-server``'s files."""
-    home = cache_dir / "redis"
-    if (home / ".complete").exists():
-        return home
-    for tool in ("apt-get", "dpkg-deb"):
-        if shutil.which(tool) is None:
-            raise RedisError(f"{tool} is needed to fetch Redis from Debian's packages")
-    print("sluice: fetching Redis from Debian's packages ...", file=sys.stderr)
-    with tempfile.TemporaryDirectory() as tmp:
-        result = subprocess.run(["apt-get", "download", *PACKAGES], cwd=tmp, capture_output=True, text=True)
-        if result.returncode != 0:
-            raise RedisError(f"apt-get download {' '.join(PACKAGES)} failed (try apt-get update):\n{result.stderr}")
-        staging = home.with_name("redis.partial")
-        shutil.rmtree(staging, ignore_errors=True)
-        staging.mkdir(parents=True)
-        for deb in sorted(Path(tmp).glob("*.deb")):
-            subprocess.run(["dpkg-deb", "-x", str(deb), str(staging)], check=True)
-    shutil.rmtree(home, ignore_errors=True)
-    staging.rename(home)
-    (home / ".complete").write_text(" ".join(PACKAGES))
-    return home
+    try:
+        return debian.unpack(cache_dir, "redis", PACKAGES)
+    except debian.PackageError as exc:
+        raise RedisError(str(exc)) from None
 
 
 class LocalRedis:
@@ -63,7 +45,7 @@ class LocalRedis:
         """Start the server and return once it accepts connections."""
         self.state_dir.mkdir(parents=True, exist_ok=True)
         binary = self.home / "usr" / "bin" / "redis-check-rdb"  # redis-server is a link to it
-        env = {**os.environ, "LD_LIBRARY_PATH": str(self.home / "usr" / "lib" / "x86_64-linux-gnu")}
+        env = debian.environment(self.home)
         # argv[0] must name redis-server: the shared binary picks its role from it.
         args = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
                 "--appendonly", "no", "--dir", str(self.state_dir), "--protected-mode", "yes"]

@@ -1,18 +1,23 @@
-"""Columnar records (``sluice.arrow.v1``) completed into ``logs`` columns without a Python object per record.
+"""``logs`` rows as Arrow columns, built without a Python object per row.
 
-The same mapping as ``workers.normalize._native``, expressed on whole
-columns: the envelope fills the constant columns, a null timestamp becomes
-the Kafka record's time, a null severity number is derived from the text
-with the same table every dialect uses.
+``logs_table`` turns per-column lists (what the JSON dialects' normalizers
+collect, workers/normalize.py) into the insertable table; ``normalize_arrow``
+does the same for records that arrive in columns (``sluice.arrow.v1``). In
+both, the envelope fills the constant columns, a missing timestamp becomes
+the receive time and a missing severity number is derived from the text
+with the table every dialect uses (workers/severity.py).
 """
 
 from __future__ import annotations
+
+from datetime import datetime
+from typing import Sequence
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from schemas.envelope import Envelope
-from workers.arrow import ATTRIBUTES, LOGS_SCHEMA, TIMESTAMP_NS as TIMESTAMP
+from workers.arrow import ATTRIBUTES, LOGS_SCHEMA, TIMESTAMP_NS as TIMESTAMP, map_array
 from workers.severity import severity_number
 
 
@@ -33,11 +38,7 @@ def normalize_arrow(records: pa.Table, env: Envelope) -> ArrowRows:
     n = records.num_rows
     text = _strings(records.column("severity_text"))
     columns = {
-        "TenantId": pa.repeat(env.tenant, n),
-        "Environment": pa.repeat(env.environment, n),
-        "Source": pa.repeat("native", n),
-        "RequestId": pa.repeat(env.request_id, n),
-        "ReceivedAt": pa.repeat(pa.scalar(env.received_ns, pa.int64()), n).cast(TIMESTAMP),
+        **_envelope_columns(env, "native", n),
         "Timestamp": pc.fill_null(records.column("timestamp"), pa.scalar(env.received_ns, pa.int64()).cast(TIMESTAMP)),
         "SeverityText": text,
         "SeverityNumber": pc.coalesce(records.column("severity_number"), _severities(text)),
@@ -45,7 +46,7 @@ def normalize_arrow(records: pa.Table, env: Envelope) -> ArrowRows:
         "Body": records.column("body"),
         "TraceId": _strings(records.column("trace_id")),
         "SpanId": _strings(records.column("span_id")),
-        "TraceFlags": pc.fill_null(records.column("trace_flags"), pa.scalar(0, pa.uint8())),
+        "TraceFlags": pc.fill_null(records.column("trace_flags"), _ZERO),
         "ScopeName": _strings(records.column("scope_name")),
         "ScopeVersion": _strings(records.column("scope_version")),
         "ResourceAttributes": _maps(records.column("resource_attributes")),
@@ -53,6 +54,63 @@ def normalize_arrow(records: pa.Table, env: Envelope) -> ArrowRows:
         "ScopeAttributes": _empty_maps(n),
     }
     return ArrowRows(pa.table(columns, schema=LOGS_SCHEMA))
+
+
+def logs_table(env: Envelope, source: str, timestamps: Sequence[datetime | None], severity_text: Sequence[str],
+               service: Sequence[str], body: Sequence[str], attributes: Sequence[dict[str, str]],
+               resource: Sequence[dict[str, str]] | None = None, severity_number: Sequence[int | None] | None = None,
+               trace_id: Sequence[str] | None = None, span_id: Sequence[str] | None = None,
+               trace_flags: Sequence[int] | None = None, scope_name: Sequence[str] | None = None,
+               scope_version: Sequence[str] | None = None) -> ArrowRows:
+    """The ``logs`` rows of one record from its columns, each a sequence with one value per row.
+
+    A column given as None takes its default in every row ("" or 0, empty
+    maps, severity numbers derived from ``severity_text``). A None timestamp
+    (naive ones are UTC) is the envelope's receive time; so is a None
+    severity number derived.
+    """
+    n = len(body)
+    text = pa.array(severity_text, pa.string())
+    numbers = _severities(text)
+    if severity_number is not None:
+        numbers = pc.coalesce(pa.array(severity_number, pa.uint8()), numbers)
+    stamps = pa.array(timestamps, pa.timestamp("us", tz="UTC")).cast(TIMESTAMP)
+    if stamps.null_count:
+        stamps = pc.fill_null(stamps, pa.scalar(env.received_ns, pa.int64()).cast(TIMESTAMP))
+    columns = {
+        **_envelope_columns(env, source, n),
+        "Timestamp": stamps,
+        "SeverityText": text,
+        "SeverityNumber": numbers,
+        "ServiceName": pa.array(service, pa.string()),
+        "Body": pa.array(body, pa.string()),
+        "TraceId": _strings_or_empty(trace_id, n),
+        "SpanId": _strings_or_empty(span_id, n),
+        "TraceFlags": pa.array(trace_flags, pa.uint8()) if trace_flags is not None else pa.repeat(_ZERO, n),
+        "ScopeName": _strings_or_empty(scope_name, n),
+        "ScopeVersion": _strings_or_empty(scope_version, n),
+        "ResourceAttributes": map_array(resource) if resource is not None and any(resource) else _empty_maps(n),
+        "LogAttributes": map_array(attributes) if any(attributes) else _empty_maps(n),
+        "ScopeAttributes": _empty_maps(n),
+    }
+    return ArrowRows(pa.table(columns, schema=LOGS_SCHEMA))
+
+
+_ZERO = pa.scalar(0, pa.uint8())
+
+
+def _envelope_columns(env: Envelope, source: str, n: int) -> dict[str, pa.Array]:
+    return {
+        "TenantId": pa.repeat(env.tenant, n),
+        "Environment": pa.repeat(env.environment, n),
+        "Source": pa.repeat(source, n),
+        "RequestId": pa.repeat(env.request_id, n),
+        "ReceivedAt": pa.repeat(pa.scalar(env.received_ns, pa.int64()), n).cast(TIMESTAMP),
+    }
+
+
+def _strings_or_empty(values: Sequence[str] | None, n: int) -> pa.Array:
+    return pa.repeat("", n) if values is None else pa.array(values, pa.string())
 
 
 def _strings(column: pa.ChunkedArray) -> pa.ChunkedArray:

@@ -61,7 +61,9 @@ def split(batch: Batch) -> tuple[pa.Table | None, list[HttpRow]]:
             (logs if type(row) is LogRow else http).append(row)
     if logs or not tables:
         tables.append(to_arrow(logs))
-    table = tables[0] if len(tables) == 1 else pa.concat_tables(tables)
+    # One chunk, so one block: ClickHouse deduplicates a multi-block insert block by
+    # block, and a replay that regrouped the same rows into other chunks would not match.
+    table = pa.concat_tables(tables).combine_chunks()
     return (table if table.num_rows else None), http
 
 

@@ -4,7 +4,7 @@ from schemas.envelope import Envelope, to_headers
 from schemas.formats import Format, InvalidBody, decode
 from schemas.native import JSON_DIR, json_schemas, render
 from workers.deadletter import DeadLetter, DeadLetterLimit, DeadLetterLimitExceeded, dlq_headers
-from workers.normalize import normalize
+from workers.normalize import log_rows, normalize
 from workers.records import Context, rows_of
 
 ENV = Envelope(Format.NATIVE_RECORD.value, "acme", "", 1_800_000_000_000_000_000)
@@ -23,7 +23,7 @@ def test_native_record_maps_onto_otel_columns():
       "trace_flags": 1, "scope_name": "billing.http", "scope_version": "1.2",
       "resource_attributes": {"host": {"name": "h1"}}, "attributes": {"order": {"id": 7}, "retry": false},
       "field_from_the_future": 1}"""
-    (row,) = normalize(Format.NATIVE_RECORD, decode(Format.NATIVE_RECORD, body), ENV)
+    (row,) = log_rows(normalize(Format.NATIVE_RECORD, decode(Format.NATIVE_RECORD, body), ENV))
     assert (row.source, row.body, row.severity_number, row.service) == ("native", "payment failed", 13, "billing")
     assert (row.trace_flags, row.scope_name, row.scope_version) == (1, "billing.http", "1.2")
     assert row.resource_attributes == {"host.name": "h1"}
@@ -32,7 +32,7 @@ def test_native_record_maps_onto_otel_columns():
 
 def test_native_defaults_explicit_severity_and_kafka_time():
     body = b'{"records": [{"body": "a", "severity_number": 17}, {"body": "b"}]}'
-    rows = normalize(Format.NATIVE_BATCH, decode(Format.NATIVE_BATCH, body), ENV)
+    rows = log_rows(normalize(Format.NATIVE_BATCH, decode(Format.NATIVE_BATCH, body), ENV))
     assert [(r.severity_number, r.timestamp_ns) for r in rows] == [(17, ENV.received_ns), (0, ENV.received_ns)]
 
 
@@ -45,7 +45,8 @@ def test_native_validation_names_the_record():
 
 def test_native_record_without_received_header_uses_the_kafka_timestamp():
     headers = [("sluice-format", b"sluice.record.v1"), ("sluice-tenant", b"acme")]
-    (row,), rejected, _ = rows_of(b'{"body": "x"}', headers, timestamp_ns=123_000_000)
+    rows, rejected, _ = rows_of(b'{"body": "x"}', headers, timestamp_ns=123_000_000)
+    (row,) = log_rows(rows)
     assert (row.received_ns, row.timestamp_ns, row.tenant, rejected) == (123_000_000, 123_000_000, "acme", [])
     rows, [(_, why)], _ = rows_of(b'{"body": "x"}', headers)
     assert (rows, why.reason) == ([], "bad_envelope")  # no fallback: the header is required

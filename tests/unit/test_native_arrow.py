@@ -15,7 +15,6 @@ from workers.arrow import LOGS_SCHEMA
 from workers.columnar import ArrowRows
 from workers.normalize import normalize
 from workers.records import rows_of
-from workers.sink import to_arrow
 
 ENV = Envelope(Format.NATIVE_ARROW.value, "acme", "req_1", 1_800_000_000_000_000_000, "staging")
 HEADERS = [("sluice-format", b"sluice.arrow.v1"), ("sluice-tenant", b"acme"),
@@ -50,8 +49,8 @@ def as_columns(records: list[dict]) -> pa.Table:
 def test_columnar_rows_equal_the_json_rows_of_the_same_records():
     """One contract, two encodings: the same records give the same logs rows."""
     env_json = ENV._replace(format=Format.NATIVE_BATCH.value)
-    from_json = to_arrow(normalize(Format.NATIVE_BATCH, decode(Format.NATIVE_BATCH,
-                                                               json.dumps({"records": RECORDS}).encode()), env_json))
+    from_json = normalize(Format.NATIVE_BATCH, decode(Format.NATIVE_BATCH, json.dumps({"records": RECORDS}).encode()),
+                          env_json).table
     outcome = rows_of(encode(as_columns(RECORDS)), HEADERS)
     assert outcome.rejected == [] and isinstance(outcome.rows, ArrowRows) and len(outcome.rows) == 3
     assert outcome.rows.table.schema.equals(LOGS_SCHEMA)
@@ -111,3 +110,14 @@ def test_a_value_that_is_not_arrow_is_dead_lettered_whole():
     rows, [(value, why)], _ = rows_of(b'{"records": []}', HEADERS)
     assert (len(rows), value, why.reason) == (0, b'{"records": []}', "malformed_arrow")
     assert read(encode(as_columns(RECORDS))).schema.equals(RECORD_SCHEMA.with_metadata(None))
+
+
+def test_a_batch_inserts_as_one_block_whatever_its_records_chunks():
+    """ClickHouse deduplicates per block: a replay must insert the same single block."""
+    from workers.batches import Batch, Pending
+    from workers.sink import split
+
+    items = [Pending(offset, rows_of(encode(as_columns(RECORDS)), HEADERS).rows, None) for offset in range(3)]
+    table, http = split(Batch("t", 0, 0, 2, items, replay=False))
+    assert (table.num_rows, http) == (9, [])
+    assert {column.num_chunks for column in table.columns} == {1}

@@ -14,7 +14,7 @@ from schemas.envelope import Envelope
 from schemas.formats import Format, decode
 from workers.decrypt import Decryptor, KeyCache
 from workers.logflux import normalize_logflux
-from workers.normalize import normalize
+from workers.normalize import log_rows, normalize
 
 VECTORS = json.loads((Path(__file__).parents[2] / "schemas" / "vectors" / "requests.json").read_text(encoding="utf-8"))
 
@@ -27,7 +27,7 @@ def stored(rows) -> list[dict]:
 def test_logtrace_requests_are_stored_as_the_vectors_say():
     env = Envelope(Format.LOGTRACE_INGEST.value, "t", "r", time.time_ns())
     body = json.dumps(VECTORS["logtrace"]["body"]).encode()
-    rows = normalize(Format.LOGTRACE_INGEST, decode(Format.LOGTRACE_INGEST, body), env)
+    rows = log_rows(normalize(Format.LOGTRACE_INGEST, decode(Format.LOGTRACE_INGEST, body), env))
     assert stored(rows) == VECTORS["logtrace"]["stored"]
     assert rows[0].trace_id == "4bf92f3577b34da6a3ce929d0e0e4736"
 

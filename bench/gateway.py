@@ -1,0 +1,169 @@
+"""The gateway alone (HTTP → Kafka acknowledged), against its ceilings and the OpenTelemetry Collector.
+
+    python -m bench.gateway [--seconds 30] [--connections 32] [--json FILE] [--markdown FILE]
+
+One broker, no worker. Every figure is records/s over ``--seconds`` of wrk
+load (after a warm-up), measured in this run:
+
+* ``decode_only``  — the gateway's own app with the Kafka publish removed
+                     (bench/decode_server.py): the HTTP ceiling;
+* ``sluice``       — the real gateway: 202 only after acks=all;
+* ``kcat``         — librdkafka producing the same request bodies, acks=all,
+                     lz4: the Kafka ceiling;
+* ``otelcol``      — the OpenTelemetry Collector (OTLP receiver → Kafka
+                     exporter, sending queue off so it answers after the
+                     write like Sluice; acks=all), fed the same records as
+                     OTLP/JSON, next to Sluice's own OTLP/JSON endpoint.
+
+LogTrace bodies of 1, 100 and 500 records; OTLP bodies of 100 and 500.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Iterator
+
+from bench import otelcol, tools
+from bench.harness import Bench, broker, machine, processes, provision
+from bench.report import write
+from schemas import registry as records
+from schemas.registry import TenantRecord
+from sluice import registry as registry_topic
+from sluice.keys import new_key, now_iso
+from sluice.topology import wait_http
+from tests.support import free_port
+
+
+def logtrace_body(batch: int) -> bytes:
+    logs = [{"timestamp": "2026-11-23T10:22:01.123Z", "level": "ERROR" if i % 10 == 0 else "INFO",
+             "message": f"request {i} GET /api/v1/orders/{i} took {i % 250} ms", "service": f"svc-{i % 8}",
+             "trace_id": uuid.uuid4().hex, "attributes": {"http.status": 200 + i % 5, "user": f"u{i % 1000}"}}
+            for i in range(batch)]
+    return json.dumps({"logs": logs}).encode()
+
+
+def otlp_body(batch: int) -> bytes:
+    """The same records as ``logtrace_body`` in OTLP/JSON, grouped by service like an SDK would."""
+    by_service: dict[str, list] = {}
+    for i in range(batch):
+        by_service.setdefault(f"svc-{i % 8}", []).append({
+            "timeUnixNano": "1795429321123000000", "severityText": "ERROR" if i % 10 == 0 else "INFO",
+            "body": {"stringValue": f"request {i} GET /api/v1/orders/{i} took {i % 250} ms"},
+            "traceId": uuid.uuid4().hex,
+            "attributes": [{"key": "http.status", "value": {"intValue": str(200 + i % 5)}},
+                           {"key": "user", "value": {"stringValue": f"u{i % 1000}"}}]})
+    return json.dumps({"resourceLogs": [
+        {"resource": {"attributes": [{"key": "service.name", "value": {"stringValue": s}}]},
+         "scopeLogs": [{"logRecords": logs}]} for s, logs in by_service.items()]}).encode()
+
+
+@contextlib.contextmanager
+def decode_only(bench: Bench, key_records: list) -> Iterator[str]:
+    settings = bench.settings.replace(gateway_port=free_port())
+    proc = subprocess.Popen([sys.executable, "-m", "bench.decode_server"], env={**settings.to_env()},
+                            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc.stdin.write(b"".join(records.encode(r) + b"\n" for r in key_records))
+    proc.stdin.close()
+    try:
+        wait_http(settings.gateway_url + "/health", 60, proc)
+        yield settings.gateway_url
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+def kcat_rps(bench: Bench, body: bytes, records_per_body: int, seconds: int) -> float:
+    """Records/s of kcat producing ``body`` over and over for about ``seconds`` (acks=all, lz4)."""
+    program, env = tools.binary(bench.settings.cache_dir, "kcat")
+    # Estimate the count from a short first run, then time a run of about the wanted length.
+    count = 2000
+    for _ in range(2):
+        with tempfile.NamedTemporaryFile(suffix=".bin") as fh:
+            fh.write((body + b"\n") * count)
+            fh.flush()
+            started = time.perf_counter()
+            subprocess.run([str(program), "-P", "-b", bench.settings.kafka_bootstrap, "-t", bench.settings.ingest_topic,
+                            "-X", "acks=all", "-X", "enable.idempotence=true", "-z", "lz4", "-X", "linger.ms=2",
+                            "-X", f"message.max.bytes={bench.settings.max_record_bytes}", "-l", fh.name],
+                           env=env, check=True, capture_output=True, timeout=seconds * 10 + 60)
+            elapsed = time.perf_counter() - started
+        rate = count / elapsed
+        count = max(count, int(rate * seconds))
+    return rate * records_per_body
+
+
+def run(args) -> dict:
+    results: dict = {**machine(), "seconds": args.seconds, "connections": args.connections}
+    with broker() as (b, tmp):
+        bench = provision(b.config.bootstrap, tmp)
+        key, key_record = new_key("bench")
+        registry_records = [TenantRecord("bench", now_iso(), tier="unlimited"), key_record]
+        asyncio.run(registry_topic.publish(bench.settings, key_record))
+        headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+        bodies = {("logtrace", n): logtrace_body(n) for n in (1, 100, 500)}
+        bodies.update({("otlp", n): otlp_body(n) for n in (100, 500)})
+        paths = {"logtrace": "/v1/logs/ingest", "otlp": "/v1/logs"}
+        files = {}
+        for (dialect, n), body in bodies.items():
+            files[(dialect, n)] = tmp / f"{dialect}-{n}.json"
+            files[(dialect, n)].write_bytes(body)
+
+        def load(url: str, dialect: str, n: int, expect_headers=headers) -> dict:
+            tools.wrk(bench.settings.cache_dir, url + paths[dialect], files[(dialect, n)], expect_headers, 3,
+                      args.connections)  # warm-up
+            r = tools.wrk(bench.settings.cache_dir, url + paths[dialect], files[(dialect, n)], expect_headers,
+                          args.seconds, args.connections)
+            if r.non_2xx:
+                raise RuntimeError(f"{r.non_2xx} requests to {url} were not answered 2xx")
+            return {"records_per_s": r.rps * n, "requests_per_s": r.rps, "wrk_cpu_share": r.cpu_s / r.seconds,
+                    **{f"latency_{p}_ms": v for p, v in r.latency_ms.items()}}
+
+        with decode_only(bench, registry_records) as url:
+            for dialect, n in bodies:
+                results[f"decode_only_{dialect}_{n}"] = load(url, dialect, n)
+        with processes(bench, "gateway"):
+            for dialect, n in bodies:
+                results[f"sluice_{dialect}_{n}"] = load(bench.settings.gateway_url, dialect, n)
+        for n in (1, 100, 500):
+            results[f"kcat_logtrace_{n}"] = {"records_per_s": kcat_rps(bench, bodies[("logtrace", n)], n,
+                                                                       min(args.seconds, 15))}
+        if not args.skip_otelcol:
+            collector = otelcol.build(bench.settings.cache_dir)
+            with otelcol.running(collector, b.config.bootstrap, bench.settings.ingest_topic + "-otelcol",
+                                 tmp) as url:
+                for n in (100, 500):
+                    results[f"otelcol_otlp_{n}"] = load(url, "otlp", n, {"Content-Type": "application/json"})
+    for dialect, n in bodies:
+        ours = results[f"sluice_{dialect}_{n}"]["records_per_s"]
+        results[f"ratio_sluice_vs_decode_only_{dialect}_{n}"] = ours / results[f"decode_only_{dialect}_{n}"]["records_per_s"]
+        if dialect == "logtrace":
+            results[f"ratio_sluice_vs_kcat_{n}"] = ours / results[f"kcat_logtrace_{n}"]["records_per_s"]
+        if f"otelcol_otlp_{n}" in results and dialect == "otlp":
+            results[f"ratio_sluice_vs_otelcol_otlp_{n}"] = ours / results[f"otelcol_otlp_{n}"]["records_per_s"]
+    return results
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seconds", type=int, default=30)
+    ap.add_argument("--connections", type=int, default=32)
+    ap.add_argument("--skip-otelcol", action="store_true", help="no Collector peer (it is built with Go on first use)")
+    ap.add_argument("--json", type=Path)
+    ap.add_argument("--markdown", type=Path)
+    args = ap.parse_args()
+    results = run(args)
+    write("gateway alone: HTTP → Kafka acknowledged", results, args.json, args.markdown)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,72 @@
+"""The benchmarks' load generator and Kafka baseline, from Debian's packages (sluice/debian.py).
+
+``wrk`` drives HTTP with a Lua script (bench/wrk/post.lua) and costs little
+CPU of its own; ``kcat`` (librdkafka) produces bytes to Kafka, the ceiling
+the gateway's publish path is measured against.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from sluice import debian
+
+WRK = ("wrk", "libluajit2-5.1-2", "libluajit2-5.1-common")
+KCAT = ("kcat", "librdkafka1", "libyajl2")
+LUA = Path(__file__).parent / "wrk" / "post.lua"
+
+
+def binary(cache_dir: Path, name: str) -> tuple[Path, dict[str, str]]:
+    """(path of the program, environment to run it in)."""
+    home = debian.unpack(cache_dir, name, {"wrk": WRK, "kcat": KCAT}[name])
+    return home / "usr" / "bin" / name, debian.environment(home)
+
+
+@dataclass(frozen=True)
+class WrkResult:
+    requests: int
+    seconds: float
+    non_2xx: int
+    latency_ms: dict[str, float]  # p50, p90, p99, p99.9
+    cpu_s: float  # wrk's own user + system CPU time
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds
+
+
+def wrk(cache_dir: Path, url: str, body_file: Path, headers: dict[str, str], seconds: int, connections: int,
+        threads: int = 1, rate: int | None = None) -> WrkResult:
+    """POST ``body_file`` to ``url`` for ``seconds`` over ``connections`` (wrk: open loop per connection)."""
+    program, env = binary(cache_dir, "wrk")
+    env = {**env, "WRK_BODY": str(body_file), "WRK_HEADERS": "\n".join(f"{k}: {v}" for k, v in headers.items())}
+    args = [str(program), "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "--latency",
+            "-s", str(LUA), url]
+    started = _cpu_children()
+    out = subprocess.run(args, env=env, capture_output=True, text=True, timeout=seconds + 60)
+    if out.returncode != 0:
+        raise RuntimeError(f"wrk failed: {out.stderr or out.stdout}")
+    return _parse(out.stdout, _cpu_children() - started)
+
+
+def _cpu_children() -> float:
+    import resource
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _parse(text: str, cpu_s: float) -> WrkResult:
+    requests = int(re.search(r"(\d+) requests in ([\d.]+)(\w+)", text).group(1))
+    amount, unit = re.search(r"requests in ([\d.]+)(\w+)", text).groups()
+    seconds = float(amount) * {"s": 1, "ms": 1e-3, "m": 60}[unit]
+    non_2xx = int(m.group(1)) if (m := re.search(r"Non-2xx or 3xx responses: (\d+)", text)) else 0
+    latency = {}
+    for pct, value, unit in re.findall(r"^\s+([\d.]+)%\s+([\d.]+)(us|ms|s)\s*$", text, re.M):
+        latency[f"p{pct.rstrip('0').rstrip('.')}"] = float(value) * {"us": 1e-3, "ms": 1, "s": 1e3}[unit]
+    errors = re.search(r"Socket errors: (.*)", text)
+    if errors:
+        raise RuntimeError(f"wrk saw socket errors: {errors.group(1)}")
+    return WrkResult(requests, seconds, non_2xx, latency, cpu_s)
