@@ -6,7 +6,7 @@ Starts its own Kafka broker, gateway and worker (fresh state, free ports) and
 measures, on the same request bodies:
 
 * kafka ceiling   — aiokafka producing the bodies straight to a topic with the
-                    gateway's producer settings (acks=all, idempotent, lz4):
+                    gateway's producer settings (acks=all, idempotent, zstd):
                     what the gateway could do if HTTP, auth and parsing were free;
 * storage ceiling — decode + normalize + insert_arrow into the embedded
                     ClickHouse in this process: what one worker could do if

@@ -9,7 +9,7 @@ load (after a warm-up), measured in this run:
                      (bench/decode_server.py): the HTTP ceiling;
 * ``sluice``       — the real gateway: 202 only after acks=all;
 * ``kcat``         — librdkafka producing the same request bodies, acks=all,
-                     lz4: the Kafka ceiling;
+                     zstd: the Kafka ceiling;
 * ``otelcol``      — the OpenTelemetry Collector (OTLP receiver → Kafka
                      exporter, sending queue off so it answers after the
                      write like Sluice; acks=all), fed the same records as
@@ -38,6 +38,7 @@ from bench.report import write
 from schemas import registry as records
 from schemas.registry import TenantRecord
 from sluice import registry as registry_topic
+from sluice.kafka.clients import ensure_topics
 from sluice.keys import new_key, now_iso
 from sluice.topology import wait_http
 from tests.support import free_port
@@ -82,7 +83,7 @@ def decode_only(bench: Bench, key_records: list) -> Iterator[str]:
 
 
 def kcat_rps(bench: Bench, body: bytes, records_per_body: int, seconds: int) -> float:
-    """Records/s of kcat producing ``body`` over and over for about ``seconds`` (acks=all, lz4)."""
+    """Records/s of kcat producing ``body`` over and over for about ``seconds`` (acks=all, zstd)."""
     program, env = tools.binary(bench.settings.cache_dir, "kcat")
     # Estimate the count from a short first run, then time a run of about the wanted length.
     count = 2000
@@ -92,7 +93,7 @@ def kcat_rps(bench: Bench, body: bytes, records_per_body: int, seconds: int) -> 
             fh.flush()
             started = time.perf_counter()
             subprocess.run([str(program), "-P", "-b", bench.settings.kafka_bootstrap, "-t", bench.settings.ingest_topic,
-                            "-X", "acks=all", "-X", "enable.idempotence=true", "-z", "lz4", "-X", "linger.ms=2",
+                            "-X", "acks=all", "-X", "enable.idempotence=true", "-z", "zstd", "-X", "linger.ms=2",
                             "-X", f"message.max.bytes={bench.settings.max_record_bytes}", "-l", fh.name],
                            env=env, check=True, capture_output=True, timeout=seconds * 10 + 60)
             elapsed = time.perf_counter() - started
@@ -138,8 +139,9 @@ def run(args) -> dict:
                                                                        min(args.seconds, 15))}
         if not args.skip_otelcol:
             collector = otelcol.build(bench.settings.cache_dir)
-            with otelcol.running(collector, b.config.bootstrap, bench.settings.ingest_topic + "-otelcol",
-                                 tmp) as url:
+            peer_topic = bench.settings.ingest_topic + "-otelcol"  # as many partitions as Sluice's
+            asyncio.run(ensure_topics(bench.settings.replace(ingest_topic=peer_topic)))
+            with otelcol.running(collector, b.config.bootstrap, peer_topic, tmp) as url:
                 for n in (100, 500):
                     results[f"otelcol_otlp_{n}"] = load(url, "otlp", n, {"Content-Type": "application/json"})
     for dialect, n in bodies:

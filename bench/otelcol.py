@@ -4,7 +4,7 @@
 builds a distribution with only what the comparison needs (OTLP receiver,
 Kafka exporter) into ``<cache>/otelcol-<version>``; nothing of it enters the
 repository. ``running`` starts it against the benchmark's broker with the
-same durability as Sluice's gateway: acks=all, lz4, and the exporter's
+same durability as Sluice's gateway: acks=all, zstd, and the exporter's
 sending queue off, so an HTTP answer means Kafka has the records.
 """
 
@@ -63,7 +63,7 @@ exporters:
       encoding: otlp_proto
     producer:
       required_acks: -1
-      compression: lz4
+      compression: zstd
       max_message_bytes: 16777216
     sending_queue:
       enabled: false

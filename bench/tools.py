@@ -39,12 +39,12 @@ class WrkResult:
 
 
 def wrk(cache_dir: Path, url: str, body_file: Path, headers: dict[str, str], seconds: int, connections: int,
-        threads: int = 1, rate: int | None = None) -> WrkResult:
+        threads: int = 1) -> WrkResult:
     """POST ``body_file`` to ``url`` for ``seconds`` over ``connections`` (wrk: open loop per connection)."""
     program, env = binary(cache_dir, "wrk")
     env = {**env, "WRK_BODY": str(body_file), "WRK_HEADERS": "\n".join(f"{k}: {v}" for k, v in headers.items())}
     args = [str(program), "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "--latency",
-            "-s", str(LUA), url]
+            "--timeout", "10s", "-s", str(LUA), url]
     started = _cpu_children()
     out = subprocess.run(args, env=env, capture_output=True, text=True, timeout=seconds + 60)
     if out.returncode != 0:
@@ -65,7 +65,7 @@ def _parse(text: str, cpu_s: float) -> WrkResult:
     non_2xx = int(m.group(1)) if (m := re.search(r"Non-2xx or 3xx responses: (\d+)", text)) else 0
     latency = {}
     for pct, value, unit in re.findall(r"^\s+([\d.]+)%\s+([\d.]+)(us|ms|s)\s*$", text, re.M):
-        latency[f"p{pct.rstrip('0').rstrip('.')}"] = float(value) * {"us": 1e-3, "ms": 1, "s": 1e3}[unit]
+        latency[f"p{float(pct):g}"] = float(value) * {"us": 1e-3, "ms": 1, "s": 1e3}[unit]
     errors = re.search(r"Socket errors: (.*)", text)
     if errors:
         raise RuntimeError(f"wrk saw socket errors: {errors.group(1)}")

@@ -8,6 +8,7 @@ workers share it, so both sides agree on what a valid body is.
 from __future__ import annotations
 
 import enum
+import functools
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -64,15 +65,24 @@ def _check_entry(entry: Any, where: str) -> None:
     if ts is not None and not d.MIN_YEAR <= ts.year <= d.MAX_YEAR:
         raise InvalidBody("invalid_field",
                           f"Timestamp year {ts.year} is outside {d.MIN_YEAR}-{d.MAX_YEAR} - at `{where}.timestamp`")
-    for name in _ATTRIBUTE_FIELDS:
-        values = getattr(entry, name, None)
+    for name in _attribute_fields(type(entry)):
+        values = getattr(entry, name)
         if values and _leaves_over(values, MAX_ATTRIBUTES):
             raise InvalidBody("too_many_attributes", f"More than {MAX_ATTRIBUTES} attributes in one entry "
                               f"(nested keys count one each) - at `{where}.{name}`", f"{where}.{name}")
 
 
+@functools.cache
+def _attribute_fields(kind: type) -> tuple[str, ...]:
+    return tuple(name for name in _ATTRIBUTE_FIELDS if name in getattr(kind, "__struct_fields__", ()))
+
+
 def _leaves_over(values: dict, limit: int) -> bool:
     """True when ``values`` flattens to more than ``limit`` attributes; stops counting there."""
+    if len(values) > limit:
+        return True
+    if dict not in set(map(type, values.values())):  # flat, the common case: no walk
+        return False
     count, stack = 0, [values]
     while stack:
         for value in stack.pop().values():
