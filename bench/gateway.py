@@ -125,7 +125,8 @@ def run(args) -> dict:
                           args.seconds, args.connections)
             if r.non_2xx:
                 raise RuntimeError(f"{r.non_2xx} requests to {url} were not answered 2xx")
-            return {"records_per_s": r.rps * n, "requests_per_s": r.rps, "wrk_cpu_share": r.cpu_s / r.seconds,
+            return {"records_per_s": r.rps * n, "requests_per_s": r.rps, "timeouts": r.timeouts,
+                    "wrk_cpu_share": r.cpu_s / r.seconds,
                     **{f"latency_{p}_ms": v for p, v in r.latency_ms.items()}}
 
         with decode_only(bench, registry_records) as url:

@@ -30,6 +30,7 @@ class WrkResult:
     requests: int
     seconds: float
     non_2xx: int
+    timeouts: int  # requests without an answer within wrk's 10 s timeout
     latency_ms: dict[str, float]  # p50, p90, p99, p99.9
     cpu_s: float  # wrk's own user + system CPU time
 
@@ -66,7 +67,9 @@ def _parse(text: str, cpu_s: float) -> WrkResult:
     latency = {}
     for pct, value, unit in re.findall(r"^\s+([\d.]+)%\s+([\d.]+)(us|ms|s)\s*$", text, re.M):
         latency[f"p{float(pct):g}"] = float(value) * {"us": 1e-3, "ms": 1, "s": 1e3}[unit]
-    errors = re.search(r"Socket errors: (.*)", text)
-    if errors:
-        raise RuntimeError(f"wrk saw socket errors: {errors.group(1)}")
-    return WrkResult(requests, seconds, non_2xx, latency, cpu_s)
+    timeouts = 0
+    if errors := re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text):
+        connect, read, write, timeouts = map(int, errors.groups())
+        if connect or read or write:
+            raise RuntimeError(f"wrk saw socket errors: {errors.group(0)}")
+    return WrkResult(requests, seconds, non_2xx, timeouts, latency, cpu_s)

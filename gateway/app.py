@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 import secrets
 import time
 from typing import Awaitable, Callable
@@ -202,7 +203,8 @@ class Gateway:
             metrics.GATEWAY_BYTES_IN.labels(route.dialect, "decoded").inc(len(body))
             prepared = route.prepare(route, fmt, body, self.settings)
             if prepared.count:
-                envelope = Envelope(fmt.value, key.tenant, request_id, time.time_ns(), key.environment)
+                envelope = Envelope(fmt.value, key.tenant, request_id, time.time_ns(), key.environment,
+                                    idempotency_key(headers))
                 await self.publisher.publish(prepared.value, envelope,
                                              self.settings.overflow_topic if overflow else None)
                 metrics.GATEWAY_RECORDS_ACCEPTED.labels(route.dialect).inc(prepared.count)
@@ -230,6 +232,22 @@ class Gateway:
 def _rate_headers(decision: Decision | None) -> tuple[tuple[bytes, bytes], ...]:
     # An overflowed request was accepted: it shows the limit, not a Retry-After.
     return decision.limit_headers() if decision is not None else ()
+
+
+_IDEMPOTENCY_KEY = re.compile(rb"[\x21-\x7e]{1,255}")
+
+
+def idempotency_key(headers: dict[bytes, bytes]) -> str:
+    """The request's ``Idempotency-Key`` ("" without one): a client that retries a request
+    it got no answer to sends the same key, and only one copy is stored."""
+    raw = headers.get(b"idempotency-key")
+    if raw is None:
+        return ""
+    raw = raw.strip().strip(b'"')  # the IETF draft's form is a quoted string
+    if not _IDEMPOTENCY_KEY.fullmatch(raw):
+        raise ApiError(400, "invalid_idempotency_key",
+                       "Idempotency-Key must be 1 to 255 visible ASCII characters.")
+    return raw.decode()
 
 
 def _headers(scope: Scope) -> dict[bytes, bytes]:

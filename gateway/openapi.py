@@ -47,6 +47,9 @@ SUCCESS_BODIES: dict[Format, dict] = {
                                      "first_visit_id": _NULLABLE_STR,
                                      "errors": {"type": "array", "items": _STR}, "request_id": _STR}),
 }
+IDEMPOTENCY_KEY = {"name": "Idempotency-Key", "in": "header", "required": False,
+                   "description": "Send the same key on every attempt of one request: it is stored once.",
+                   "schema": {"type": "string", "pattern": "^[!-~]{1,255}$"}}
 # What any ingest route may answer besides success: bad body, key, scope, method,
 # size, media type, rate limit, and Kafka not confirming in time.
 INGEST_ERRORS = (400, 401, 403, 405, 413, 415, 429, 503)
@@ -81,6 +84,7 @@ def _ingest(route: IngestRoute, refs: dict[Any, dict]) -> dict:
         "operationId": route.format.value.replace(".", "_"),
         "summary": f"{route.dialect} ingestion ({route.format.value})",
         "security": SECURITY[route.auth],
+        "parameters": [IDEMPOTENCY_KEY],
         "responses": _responses(route.success_status, SUCCESS_BODIES.get(route.format), errors,
                                 PROFOUND_ERROR if profound else ERROR),
     }

@@ -45,7 +45,8 @@ class Publisher:
         started = time.perf_counter()
         try:
             await asyncio.wait_for(
-                self._producer.send_and_wait(topic or self.settings.ingest_topic, body, headers=to_headers(envelope)),
+                self._producer.send_and_wait(topic or self.settings.ingest_topic, body, key=_key(envelope),
+                                             headers=to_headers(envelope)),
                 timeout=self.settings.publish_timeout_s,
             )
         except (asyncio.TimeoutError, KafkaError) as exc:
@@ -62,6 +63,11 @@ class Publisher:
         except (asyncio.TimeoutError, KafkaError) as exc:
             log.warning("registry write failed: %r", exc)
             raise unavailable(self.settings.retry_after_s) from None
+
+
+def _key(envelope: Envelope) -> bytes | None:
+    # Retries of one idempotent request land in one partition, in order; the rest spread.
+    return f"{envelope.tenant}/{envelope.idempotency_key}".encode() if envelope.idempotency_key else None
 
 
 __all__ = ["Publisher", "ApiError"]

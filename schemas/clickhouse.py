@@ -6,7 +6,8 @@ columns multi-tenancy needs. The tenant leads the sort key: every query is
 scoped to one tenant. Retention counts from when Sluice received a record
 (``ReceivedAt``), so backfilled history is kept as long as fresh logs, and
 whole daily partitions are dropped when they expire. ``ingest_batches`` records each batch's Kafka offset
-range before its rows are inserted (see workers/batches.py).
+range before its rows are inserted (see workers/batches.py); ``idempotency_keys``
+remembers the client keys of stored records for a day (see workers/sink.py).
 """
 
 from __future__ import annotations
@@ -138,6 +139,25 @@ MIGRATIONS: tuple[Migration, ...] = (
         # columns a log browser expects (Body is the Combined Log Format line).
         forwards=(_log_table("http_logs", HTTP_LOGS_COLUMNS, "Host"),),
         backwards=("DROP TABLE IF EXISTS {db}.http_logs",),
+    ),
+    Migration(
+        5,
+        "idempotency_keys",
+        # "tenant/Idempotency-Key" of every stored record that came with one, and
+        # where it was read: a retry under the same key is dropped (workers/sink.py).
+        forwards=(
+            """CREATE TABLE IF NOT EXISTS {db}.idempotency_keys (
+                Key String,
+                Topic LowCardinality(String),
+                Partition UInt32,
+                Offset UInt64,
+                CreatedAt DateTime DEFAULT now()
+            ) ENGINE = MergeTree
+            ORDER BY Key
+            TTL CreatedAt + toIntervalDay(1)
+            SETTINGS non_replicated_deduplication_window = {dedup_window}""",
+        ),
+        backwards=("DROP TABLE IF EXISTS {db}.idempotency_keys",),
     ),
 )
 

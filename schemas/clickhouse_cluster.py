@@ -21,7 +21,7 @@ from schemas.clickhouse import MIGRATIONS, MIGRATIONS_TABLE, Migration
 
 # Rows of one request stay together; tenants spread over shards.
 SHARDING = {"logs": "cityHash64(TenantId, RequestId)", "http_logs": "cityHash64(TenantId, RequestId)",
-            "ingest_batches": "Partition", "schema_migrations": "Version"}
+            "ingest_batches": "Partition", "schema_migrations": "Version", "idempotency_keys": "cityHash64(Key)"}
 
 _CREATE = re.compile(r"^CREATE TABLE IF NOT EXISTS \{db\}\.(\w+) \(", re.S)
 _ALTER = re.compile(r"^ALTER TABLE \{db\}\.(\w+) (.*)$", re.S)

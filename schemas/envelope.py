@@ -8,16 +8,18 @@ spread over partitions; no order across requests is promised).
 service name keeps one service's records in order).
 Headers (all UTF-8):
 
-========================  ===========================================================
-``sluice-format``         a ``schemas.formats.Format`` value, e.g. ``logtrace.ingest.v1``
-``sluice-tenant``         the tenant the API key belongs to
-``sluice-environment``    optional; production (default), staging or development
-``sluice-request-id``     the id returned to the client in ``X-Request-Id``
-``sluice-received-at``    nanoseconds since the epoch when the gateway accepted the body
-                          (native records: optional, the Kafka timestamp otherwise)
-``content-type``          optional; when present, ``application/json`` or, for
-                          ``sluice.arrow.v1``, ``application/vnd.apache.arrow.stream``
-========================  ===========================================================
+============================  ===========================================================
+``sluice-format``             a ``schemas.formats.Format`` value, e.g. ``logtrace.ingest.v1``
+``sluice-tenant``             the tenant the API key belongs to
+``sluice-environment``        optional; production (default), staging or development
+``sluice-request-id``         the id returned to the client in ``X-Request-Id``
+``sluice-received-at``        nanoseconds since the epoch when the gateway accepted the body
+                              (native records: optional, the Kafka timestamp otherwise)
+``sluice-idempotency-key``    optional; the client's ``Idempotency-Key``: of the records that
+                              carry the same key for one tenant, only the first is stored
+``content-type``              optional; when present, ``application/json`` or, for
+                              ``sluice.arrow.v1``, ``application/vnd.apache.arrow.stream``
+============================  ===========================================================
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ TENANT = "sluice-tenant"
 ENVIRONMENT = "sluice-environment"
 REQUEST_ID = "sluice-request-id"
 RECEIVED_AT = "sluice-received-at"
+IDEMPOTENCY_KEY = "sluice-idempotency-key"
 CONTENT_TYPE = "content-type"
 _CONTENT_TYPES = (b"application/json", b"application/vnd.apache.arrow.stream")
 
@@ -41,6 +44,7 @@ class Envelope(NamedTuple):
     request_id: str
     received_ns: int
     environment: str = "production"
+    idempotency_key: str = ""  # the client's Idempotency-Key header, when it sent one
 
 
 class EnvelopeError(ValueError):
@@ -54,6 +58,7 @@ def to_headers(env: Envelope) -> list[tuple[str, bytes]]:
         (REQUEST_ID, env.request_id.encode()),
         (RECEIVED_AT, str(env.received_ns).encode()),
         (ENVIRONMENT, env.environment.encode()),
+        *([(IDEMPOTENCY_KEY, env.idempotency_key.encode())] if env.idempotency_key else []),
     ]
 
 
@@ -77,6 +82,7 @@ def from_headers(headers: Iterable[tuple[str, bytes]] | dict, default_received_n
             raise KeyError(RECEIVED_AT)
         received_ns = default_received_ns if raw_received is None else int(raw_received)
         environment = found.get(ENVIRONMENT, b"production").decode()
+        idempotency_key = found.get(IDEMPOTENCY_KEY, b"").decode()
     except KeyError as exc:
         raise EnvelopeError(f"missing header {exc.args[0]}") from None
     except (UnicodeDecodeError, ValueError) as exc:
@@ -85,4 +91,4 @@ def from_headers(headers: Iterable[tuple[str, bytes]] | dict, default_received_n
         raise EnvelopeError(f"empty header {TENANT}")
     if environment not in ENVIRONMENTS:
         raise EnvelopeError(f"header {ENVIRONMENT} must be one of {', '.join(ENVIRONMENTS)}")
-    return Envelope(fmt, tenant, request_id, received_ns, environment)
+    return Envelope(fmt, tenant, request_id, received_ns, environment, idempotency_key)

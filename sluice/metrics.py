@@ -95,6 +95,10 @@ WORKER_INSERT_SECONDS = Histogram(
 )
 # Inserts that failed and were retried.
 WORKER_INSERT_RETRIES = Counter("sluice_worker_insert_retries_total", "ClickHouse insert retries.")
+# Records not stored because a record with the same tenant and Idempotency-Key was (a client's retry).
+WORKER_IDEMPOTENT_REPEATS = Counter(
+    "sluice_worker_idempotent_repeats_total", "Records left out as repeats of an idempotency key."
+)
 # Batches rebuilt over a recorded offset range after a restart or rebalance.
 WORKER_REPLAYED_BATCHES = Counter(
     "sluice_worker_replayed_batches_total", "Batches replayed over a recorded offset range."

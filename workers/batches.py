@@ -35,6 +35,7 @@ class Pending(NamedTuple):
     dead: tuple = ()  # workers.deadletter.DeadLetter for what of the record cannot be stored
     replay_of: str | None = None  # "topic:partition:offset" of the record this one re-publishes
     divert: Any = None  # the consumed record, when it goes to the slow lane instead
+    idempotency: str = ""  # "tenant/Idempotency-Key" when the client sent one
 
 
 @dataclass

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Iterable, NamedTuple
 
 from workers.batches import Batch, BatchPlanner, Pending, TopicPartition
-from schemas.envelope import TENANT
+from schemas.envelope import IDEMPOTENCY_KEY, TENANT
 from workers.deadletter import DeadLetter, DeadLetterLimit, DeadLetters, replay_origin
 from workers.records import Context, Outcome, rows_of
 from workers.sink import ClickHouseSink
@@ -97,13 +97,23 @@ class Pipeline:
             dead = tuple(DeadLetter(r.topic, r.partition, r.offset, r.key, value, r.headers, *why)
                          for value, why in rejected)
             divert = r if divert_for is not None and self.slow_lane is not None else None
-            groups.setdefault(tp, []).append(Pending(r.offset, rows, r.handle, dead, replay_origin(r.headers), divert))
+            groups.setdefault(tp, []).append(Pending(r.offset, rows, r.handle, dead, replay_origin(r.headers), divert,
+                                                     _idempotency(r.headers)))
         return groups
 
 
-def _tenant(headers: Any) -> str:
+def _header(headers: Any, name: str) -> str:
     items = headers.items() if isinstance(headers, dict) else (headers or ())
-    return next((v.decode(errors="replace") for k, v in items if k == TENANT), "")
+    return next((v.decode(errors="replace") for k, v in items if k == name), "")
+
+
+def _tenant(headers: Any) -> str:
+    return _header(headers, TENANT)
+
+
+def _idempotency(headers: Any) -> str:
+    key = _header(headers, IDEMPOTENCY_KEY)
+    return f"{_tenant(headers)}/{key}" if key else ""
 
 
 def runs_of(records: list[Consumed]) -> list[list[Consumed]]:

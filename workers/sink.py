@@ -13,6 +13,7 @@ from sluice import metrics
 from sluice.failpoints import CLICKHOUSE_INSERT, Failpoints
 from sluice.settings import Settings
 from sluice.storage import Storage
+from workers import idempotency
 from workers.access import HttpRow, http_arrow
 from workers.arrow import LOGS_SCHEMA, map_array, timestamps
 from workers.batches import Batch, Intent
@@ -48,12 +49,15 @@ def to_arrow(rows: list[LogRow]) -> pa.Table:
     }, schema=LOGS_SCHEMA)
 
 
-def split(batch: Batch) -> tuple[pa.Table | None, list[HttpRow]]:
-    """The batch's ``logs`` rows as one Arrow table (None when it has none), and its access-log rows."""
+def split(batch: Batch, skip: frozenset[int] = frozenset()) -> tuple[pa.Table | None, list[HttpRow]]:
+    """The batch's ``logs`` rows as one Arrow table (None when it has none), and its access-log
+    rows, leaving out the records at the offsets in ``skip``."""
     logs: list[LogRow] = []
     http: list[HttpRow] = []
     tables: list[pa.Table] = []
     for item in batch.items:
+        if item.offset in skip:
+            continue
         if type(item.rows) is ArrowRows:
             tables.append(item.rows.table)
             continue
@@ -76,16 +80,18 @@ class ClickHouseSink:
         self.db = settings.clickhouse_database
         self.failpoints = Failpoints(settings.failpoints_dir)
 
-    def insert(self, client: Client, batch: Batch) -> None:
-        """One attempt, on the ClickHouse thread. The intent goes first: if the
-        rows then fail or the process dies, a replay rebuilds the same range."""
+    def insert(self, client: Client, batch: Batch) -> int:
+        """One attempt, on the ClickHouse thread; the number of records left out as
+        repeats of an idempotency key. The intent goes first: if the rows then fail
+        or the process dies, a replay rebuilds the same range."""
         count, diverted = batch.row_count, batch.diverted
         if not count and not diverted:
-            return
+            return 0
         self.failpoints.hit(CLICKHOUSE_INSERT)
         # On a cluster, an insert returns only once the shards have the rows.
         cluster = {"distributed_foreground_insert": 1} if self.settings.clickhouse_cluster else {}
-        logs, http = split(batch)
+        repeated = idempotency.repeats(client, self.db, batch)
+        logs, http = split(batch, repeated)
         if not batch.replay:
             client.insert(
                 f"{self.db}.ingest_batches",
@@ -99,6 +105,8 @@ class ClickHouseSink:
             client.insert_arrow(f"{self.db}.logs", logs, settings=dedup)
         if http:
             client.insert_arrow(f"{self.db}.http_logs", http_arrow(http), settings=dedup)
+        idempotency.remember(client, self.db, batch, repeated, dedup)
+        return len(repeated)
 
     def intents(self, client: Client, topic: str, partition: int, offset: int) -> list[Intent]:
         """Recorded batch ranges of ``topic``/``partition`` that end at or after ``offset``."""
@@ -121,7 +129,7 @@ class ClickHouseSink:
         while True:
             started = time.perf_counter()
             try:
-                await self.storage.run(self.insert, batch)
+                repeats = await self.storage.run(self.insert, batch)
             except Exception as exc:
                 attempt += 1
                 metrics.WORKER_INSERT_RETRIES.inc()
@@ -132,6 +140,7 @@ class ClickHouseSink:
                 await self._reconnect()
                 continue
             metrics.WORKER_INSERT_SECONDS.observe(time.perf_counter() - started)
+            metrics.WORKER_IDEMPOTENT_REPEATS.inc(repeats)
             metrics.WORKER_BATCH_ROWS.observe(batch.row_count)
             metrics.WORKER_ROWS_STORED.inc(batch.row_count)
             if batch.replay:

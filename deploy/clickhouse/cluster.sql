@@ -115,3 +115,18 @@ CREATE TABLE IF NOT EXISTS sluice.http_logs_local ON CLUSTER 'sluice' (
                      replicated_deduplication_window = 1000;
 
 CREATE TABLE IF NOT EXISTS sluice.http_logs ON CLUSTER 'sluice' AS sluice.http_logs_local ENGINE = Distributed('sluice', 'sluice', 'http_logs_local', cityHash64(TenantId, RequestId));
+
+-- 0005_idempotency_keys
+
+CREATE TABLE IF NOT EXISTS sluice.idempotency_keys_local ON CLUSTER 'sluice' (
+                Key String,
+                Topic LowCardinality(String),
+                Partition UInt32,
+                Offset UInt64,
+                CreatedAt DateTime DEFAULT now()
+            ) ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/sluice/idempotency_keys_local', '{replica}')
+            ORDER BY Key
+            TTL CreatedAt + toIntervalDay(1)
+            SETTINGS replicated_deduplication_window = 1000;
+
+CREATE TABLE IF NOT EXISTS sluice.idempotency_keys ON CLUSTER 'sluice' AS sluice.idempotency_keys_local ENGINE = Distributed('sluice', 'sluice', 'idempotency_keys_local', cityHash64(Key));

@@ -147,3 +147,28 @@ async def test_moved_records_are_moved_again_on_replay(storage):
     await second.process(rows)
     assert moved_again.moved == [(1, "acme")]
     assert count(storage, "lf") == (1, 1)
+
+
+def keyed(topic: str, partition: int, offset: int, key: str, attempt: int) -> Consumed:
+    """One request as the gateway publishes it: same body and key on every attempt."""
+    env = Envelope("loginformant.batch.v1", "acme", f"req-{attempt}", time.time_ns(), idempotency_key=key)
+    body = ('{"logs": [%s]}' % ",".join('{"level": "Information", "message": "%s-%s-%d"}' % (topic, key, i)
+                                        for i in range(2))).encode()
+    return Consumed(topic, partition, offset, None, body, to_headers(env), env.received_ns, f"h{partition}:{offset}")
+
+
+async def test_retries_under_one_idempotency_key_are_stored_once(storage):
+    repeats_before = metrics.WORKER_IDEMPOTENT_REPEATS._value.get()
+    first_life = pipeline(storage)
+    # k1 retried in the same chunk, k2 retried on another partition later, k3 sent once.
+    await first_life.process([keyed("idem", 0, 0, "k1", 1), keyed("idem", 0, 1, "k1", 2), keyed("idem", 0, 2, "k2", 1)])
+    await first_life.process([keyed("idem", 1, 0, "k2", 2), keyed("idem", 1, 1, "k3", 1)])
+    assert count(storage, "idem") == (6, 6)  # k1, k2, k3: two rows each
+    assert metrics.WORKER_IDEMPOTENT_REPEATS._value.get() - repeats_before == 2
+    # A replay of partition 0 after a crash decides as the first time: nothing stored twice, nothing lost.
+    second_life = pipeline(storage)
+    await second_life.process([keyed("idem", 0, 0, "k1", 1), keyed("idem", 0, 1, "k1", 2), keyed("idem", 0, 2, "k2", 1)])
+    assert count(storage, "idem") == (6, 6)
+    assert storage.run_sync(lambda c: c.query(
+        "SELECT Key, Partition, Offset FROM sluice.idempotency_keys WHERE startsWith(Key, 'acme/k') ORDER BY Key"
+    ).result_rows) == [("acme/k1", 0, 0), ("acme/k2", 0, 2), ("acme/k3", 1, 1)]

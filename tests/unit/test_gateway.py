@@ -163,3 +163,21 @@ def test_ingestion_rate_is_a_sliding_minute():
     assert rate.per_second() == 1.0
     now[0] += 60
     assert rate.per_second() == 0.0
+
+
+@pytest.mark.parametrize("sent, kept", [(None, ""), ("retry-7f3a", "retry-7f3a"), ('"quoted-key"', "quoted-key")])
+async def test_an_idempotency_key_rides_with_the_record(setup, sent, kept):
+    client, key, publisher = setup
+    headers = {"Authorization": f"Bearer {key}", **({"Idempotency-Key": sent} if sent else {})}
+    r = await client.post("/v1/logs/ingest", json=TRACE, headers=headers)
+    assert r.status_code == 202
+    assert publisher.published[-1][1].idempotency_key == kept
+
+
+@pytest.mark.parametrize("sent", ["", "x" * 256, "has space", "caf\u00e9"])
+async def test_a_malformed_idempotency_key_is_400_and_nothing_published(setup, sent):
+    client, key, publisher = setup
+    r = await client.post("/v1/logs/ingest", json=TRACE,
+                          headers={"Authorization": f"Bearer {key}", "Idempotency-Key": sent.encode()})
+    assert (r.status_code, r.json()["error"]["code"]) == (400, "invalid_idempotency_key")
+    assert publisher.published == []

@@ -11,6 +11,7 @@
  *   false when the time is up. `close(timeoutMs)` flushes and stops; what is
  *   left is counted in `stats.abandoned`.
  */
+import { randomUUID } from "node:crypto";
 import { gzipSync } from "node:zlib";
 import { Dialect, LogRecord, LogTrace } from "./dialects.js";
 import { delayMs, retryable } from "./retry.js";
@@ -150,7 +151,8 @@ export class Client {
 
   private async deliver(batch: LogRecord[]): Promise<number> {
     let body: Uint8Array = Buffer.from(this.dialect.body(batch), "utf8");
-    const headers = { ...this.dialect.headers(this.key) };
+    // One key for every attempt: a retry of a request whose answer was lost is stored once.
+    const headers: Record<string, string> = { ...this.dialect.headers(this.key), "Idempotency-Key": randomUUID() };
     if (this.o.compression === "gzip") {
       body = gzipSync(body);
       headers["Content-Encoding"] = "gzip";

@@ -60,6 +60,11 @@ test("retries back off and honour Retry-After and X-RateLimit-Reset", async () =
   assert.equal(fake.slept[0], 7000);
   assert.ok(fake.slept[1] >= 0 && fake.slept[1] <= 2000);
   assert.equal(Math.round(fake.slept[2]), Math.round(1_700_000_100_000 - (1_700_000_000_000 + 7000 + fake.slept[1])));
+  const keys = new Set(fake.requests.map((r) => r.headers["Idempotency-Key"]));
+  assert.equal(keys.size, 1);  // every attempt of the batch under one key: the gateway stores it once
+  c.error("next");
+  await c.pump();
+  assert.ok(!keys.has(fake.requests[fake.requests.length - 1].headers["Idempotency-Key"]));
 });
 
 for (const status of [400, 401, 403, 413]) {

@@ -23,6 +23,7 @@ import collections
 import logging
 import threading
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable, Optional
@@ -148,7 +149,8 @@ class Client:
 
     def _deliver(self, batch: list[Record]) -> int:
         body, encoding = transport.compress(self.dialect.body(batch), self.compression)
-        headers = {**self.dialect.headers(self.key), **encoding}
+        # One key for every attempt: a retry of a request whose answer was lost is stored once.
+        headers = {**self.dialect.headers(self.key), **encoding, "Idempotency-Key": uuid.uuid4().hex}
         attempt = 0
         while True:
             response = self._send(self.url + self.dialect.path, body, headers, self.timeout_s)

@@ -83,6 +83,11 @@ def test_retries_back_off_and_honour_retry_after_and_rate_limit_reset():
     assert clock.slept[0] == 7.0  # Retry-After
     assert 0 <= clock.slept[1] <= 2.0  # network error: jittered backoff, attempt 1
     assert clock.slept[2] == pytest.approx(1_700_000_100 - (1_700_000_000 + 7 + clock.slept[1]))
+    keys = {headers["Idempotency-Key"] for _, _, headers in server.requests}
+    assert len(keys) == 1  # every attempt of the batch under one key: the gateway stores it once
+    c.error("next")
+    c.pump()
+    assert server.requests[-1][2]["Idempotency-Key"] not in keys
 
 
 @pytest.mark.parametrize("status", [400, 401, 403, 413])

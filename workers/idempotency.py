@@ -1,0 +1,46 @@
+"""Idempotency keys: of the records a tenant sent under one ``Idempotency-Key``, only the first is stored.
+
+A client that got no answer (a timeout, a 503, a gateway that died) cannot
+know whether its request landed, so it retries; with the same key on every
+attempt, the copies meet here. Keys of stored records are kept in
+``idempotency_keys`` for a day with where they were read, and a batch's keyed
+records are checked against it (and against each other) before its insert.
+A record's own entry does not count against it, so a batch replayed after a
+crash decides exactly as the first time and its insert is deduplicated by
+its token as usual.
+"""
+
+from __future__ import annotations
+
+from clickhouse_connect.driver.client import Client
+
+from workers.batches import Batch
+
+
+def repeats(client: Client, db: str, batch: Batch) -> frozenset[int]:
+    """Offsets of the batch's records whose key a record elsewhere, or earlier in the batch, stored."""
+    keyed = [(item.idempotency, item.offset) for item in batch.items if item.idempotency and item.rows]
+    if not keyed:
+        return frozenset()
+    stored = {key for (key,) in client.query(
+        f"SELECT DISTINCT Key FROM {db}.idempotency_keys WHERE Key IN {{keys:Array(String)}} "
+        "AND NOT (Topic = {t:String} AND Partition = {p:UInt32} AND Offset BETWEEN {a:UInt64} AND {b:UInt64})",
+        parameters={"keys": sorted({k for k, _ in keyed}), "t": batch.topic, "p": batch.partition,
+                    "a": batch.first, "b": batch.last},
+    ).result_rows}
+    out = set()
+    for key, offset in keyed:
+        if key in stored:
+            out.add(offset)
+        stored.add(key)  # a later record of this batch with the same key is a repeat
+    return frozenset(out)
+
+
+def remember(client: Client, db: str, batch: Batch, skipped: frozenset[int], settings: dict) -> None:
+    """Record the keys of the batch's stored records (after their rows are in: a crash in
+    between replays the batch, whose rows are then deduplicated by its token)."""
+    rows = [[item.idempotency, batch.topic, batch.partition, item.offset] for item in batch.items
+            if item.idempotency and item.rows and item.offset not in skipped]
+    if rows:
+        client.insert(f"{db}.idempotency_keys", rows, column_names=["Key", "Topic", "Partition", "Offset"],
+                      settings=settings)
