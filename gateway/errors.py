@@ -67,6 +67,7 @@ def unavailable(retry_after_s: int) -> ApiError:
     return ApiError(
         503, "kafka_unavailable",
         "The log pipeline could not confirm this request in time, so it is not accepted; retry it later "
-        "(a write already under way may still land, so a retry can store it twice).",
+        "with the same Idempotency-Key header (a write already under way may still land, and the key "
+        "makes the retry store it once).",
         ((b"retry-after", str(retry_after_s).encode()),),
     )

@@ -39,7 +39,8 @@ class Publisher:
         ``topic`` names another); otherwise raise a 503 ``ApiError``.
 
         A timed-out send may still land later; the client is told to retry, so
-        at worst it is stored twice, never lost and never falsely acknowledged.
+        a retry under the same Idempotency-Key is stored once, and none is ever lost
+        or falsely acknowledged.
         """
         assert self._producer is not None, "Publisher.start() was not awaited"
         started = time.perf_counter()
