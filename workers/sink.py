@@ -80,13 +80,13 @@ class ClickHouseSink:
         self.db = settings.clickhouse_database
         self.failpoints = Failpoints(settings.failpoints_dir)
 
-    def insert(self, client: Client, batch: Batch) -> int:
-        """One attempt, on the ClickHouse thread; the number of records left out as
-        repeats of an idempotency key. The intent goes first: if the rows then fail
+    def insert(self, client: Client, batch: Batch) -> frozenset[int]:
+        """One attempt, on the ClickHouse thread; the offsets of the records left out
+        as repeats of an idempotency key. The intent goes first: if the rows then fail
         or the process dies, a replay rebuilds the same range."""
         count, diverted = batch.row_count, batch.diverted
         if not count and not diverted:
-            return 0
+            return frozenset()
         self.failpoints.hit(CLICKHOUSE_INSERT)
         # On a cluster, an insert returns only once the shards have the rows.
         cluster = {"distributed_foreground_insert": 1} if self.settings.clickhouse_cluster else {}
@@ -106,7 +106,7 @@ class ClickHouseSink:
         if http:
             client.insert_arrow(f"{self.db}.http_logs", http_arrow(http), settings=dedup)
         idempotency.remember(client, self.db, batch, repeated, dedup)
-        return len(repeated)
+        return repeated
 
     def intents(self, client: Client, topic: str, partition: int, offset: int) -> list[Intent]:
         """Recorded batch ranges of ``topic``/``partition`` that end at or after ``offset``."""
@@ -140,9 +140,10 @@ class ClickHouseSink:
                 await self._reconnect()
                 continue
             metrics.WORKER_INSERT_SECONDS.observe(time.perf_counter() - started)
-            metrics.WORKER_IDEMPOTENT_REPEATS.inc(repeats)
-            metrics.WORKER_BATCH_ROWS.observe(batch.row_count)
-            metrics.WORKER_ROWS_STORED.inc(batch.row_count)
+            metrics.WORKER_IDEMPOTENT_REPEATS.inc(len(repeats))
+            stored = batch.row_count - sum(len(item.rows) for item in batch.items if item.offset in repeats)
+            metrics.WORKER_BATCH_ROWS.observe(stored)
+            metrics.WORKER_ROWS_STORED.inc(stored)
             if batch.replay:
                 metrics.WORKER_REPLAYED_BATCHES.inc()
             return

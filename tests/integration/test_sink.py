@@ -159,12 +159,14 @@ def keyed(topic: str, partition: int, offset: int, key: str, attempt: int) -> Co
 
 async def test_retries_under_one_idempotency_key_are_stored_once(storage):
     repeats_before = metrics.WORKER_IDEMPOTENT_REPEATS._value.get()
+    stored_before = metrics.WORKER_ROWS_STORED._value.get()
     first_life = pipeline(storage)
     # k1 retried in the same chunk, k2 retried on another partition later, k3 sent once.
     await first_life.process([keyed("idem", 0, 0, "k1", 1), keyed("idem", 0, 1, "k1", 2), keyed("idem", 0, 2, "k2", 1)])
     await first_life.process([keyed("idem", 1, 0, "k2", 2), keyed("idem", 1, 1, "k3", 1)])
     assert count(storage, "idem") == (6, 6)  # k1, k2, k3: two rows each
     assert metrics.WORKER_IDEMPOTENT_REPEATS._value.get() - repeats_before == 2
+    assert metrics.WORKER_ROWS_STORED._value.get() - stored_before == 6  # the repeats are not counted stored
     # A replay of partition 0 after a crash decides as the first time: nothing stored twice, nothing lost.
     second_life = pipeline(storage)
     await second_life.process([keyed("idem", 0, 0, "k1", 1), keyed("idem", 0, 1, "k1", 2), keyed("idem", 0, 2, "k2", 1)])
