@@ -36,10 +36,7 @@ from bench import otelcol, tools
 from bench.harness import Bench, broker, machine, processes, provision
 from bench.report import write
 from schemas import registry as records
-from schemas.registry import TenantRecord
-from sluice import registry as registry_topic
 from sluice.kafka.clients import ensure_topics
-from sluice.keys import new_key, now_iso
 from sluice.topology import wait_http
 from tests.support import free_port
 
@@ -68,11 +65,11 @@ def otlp_body(batch: int) -> bytes:
 
 
 @contextlib.contextmanager
-def decode_only(bench: Bench, key_records: list) -> Iterator[str]:
+def decode_only(bench: Bench) -> Iterator[str]:
     settings = bench.settings.replace(gateway_port=free_port())
     proc = subprocess.Popen([sys.executable, "-m", "bench.decode_server"], env={**settings.to_env()},
                             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    proc.stdin.write(b"".join(records.encode(r) + b"\n" for r in key_records))
+    proc.stdin.write(b"".join(records.encode(r) + b"\n" for r in bench.registry))
     proc.stdin.close()
     try:
         wait_http(settings.gateway_url + "/health", 60, proc)
@@ -106,10 +103,7 @@ def run(args) -> dict:
     results: dict = {**machine(), "seconds": args.seconds, "connections": args.connections}
     with broker() as (b, tmp):
         bench = provision(b.config.bootstrap, tmp)
-        key, key_record = new_key("bench")
-        registry_records = [TenantRecord("bench", now_iso(), tier="unlimited"), key_record]
-        asyncio.run(registry_topic.publish(bench.settings, key_record))
-        headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+        headers = {"Authorization": f"Bearer {bench.key}", "Content-Type": "application/json"}
         bodies = {("logtrace", n): logtrace_body(n) for n in (1, 100, 500)}
         bodies.update({("otlp", n): otlp_body(n) for n in (100, 500)})
         paths = {"logtrace": "/v1/logs/ingest", "otlp": "/v1/logs"}
@@ -129,7 +123,7 @@ def run(args) -> dict:
                     "wrk_cpu_share": r.cpu_s / r.seconds,
                     **{f"latency_{p}_ms": v for p, v in r.latency_ms.items()}}
 
-        with decode_only(bench, registry_records) as url:
+        with decode_only(bench) as url:
             for dialect, n in bodies:
                 results[f"decode_only_{dialect}_{n}"] = load(url, dialect, n)
         with processes(bench, "gateway"):

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import platform
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-import pyarrow as pa
-
 import aiohttp
+import pyarrow as pa
 
 from bench.report import write
 from schemas.registry import TenantRecord
@@ -34,6 +35,7 @@ class Bench:
     tmp: Path
     key: str  # slk_ key of tenant "bench"
     logflux_key: str  # lf_ key of tenant "bench"
+    registry: tuple  # what was published to the registry: the tenant and both keys' records
 
     def rows(self, tenant: str = "bench", table: str = "logs") -> int:
         return sql(self.settings, f"SELECT count() FROM sluice.{table} WHERE TenantId = '{tenant}'")[0][0]
@@ -66,14 +68,16 @@ def provision(bootstrap: str, tmp: Path, secret: bytes | None = None, **override
     key, record = new_key("bench")
     lf_key, lf_record = new_key("bench", prefix="lf_")
 
+    registry = (TenantRecord("bench", now_iso(), tier="unlimited"), record, lf_record)
+
     async def go():
         await ensure_topics(settings)
-        await registry_topic.publish(settings, TenantRecord("bench", now_iso(), tier="unlimited"), record, lf_record)
+        await registry_topic.publish(settings, *registry)
         if secret is not None:
             await secrets.add(settings, "bench", secret)
 
     asyncio.run(go())
-    return Bench(settings, tmp, key, lf_key)
+    return Bench(settings, tmp, key, lf_key, registry)
 
 
 @contextlib.contextmanager
@@ -121,8 +125,6 @@ def tables_of(messages: list[bytes], headers, max_rows: int) -> list[pa.Table]:
 
 def machine() -> dict:
     """What the figures were measured on: they compare across runs of one machine, ratios across machines."""
-    import os
-    import platform
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                   if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else ""

@@ -60,9 +60,8 @@ def _cpu_children() -> float:
 
 
 def _parse(text: str, cpu_s: float) -> WrkResult:
-    requests = int(re.search(r"(\d+) requests in ([\d.]+)(\w+)", text).group(1))
-    amount, unit = re.search(r"requests in ([\d.]+)(\w+)", text).groups()
-    seconds = float(amount) * {"s": 1, "ms": 1e-3, "m": 60}[unit]
+    count, amount, unit = re.search(r"(\d+) requests in ([\d.]+)(\w+)", text).groups()
+    requests, seconds = int(count), float(amount) * {"s": 1, "ms": 1e-3, "m": 60}[unit]
     non_2xx = int(m.group(1)) if (m := re.search(r"Non-2xx or 3xx responses: (\d+)", text)) else 0
     latency = {}
     for pct, value, unit in re.findall(r"^\s+([\d.]+)%\s+([\d.]+)(us|ms|s)\s*$", text, re.M):

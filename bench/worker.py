@@ -28,7 +28,6 @@ from pathlib import Path
 import pyarrow as pa
 
 from bench.harness import Bench, broker, machine, processes, provision, report, tables_of
-from schemas.envelope import Envelope
 from schemas.formats import Format
 from schemas.native_arrow import CONTENT_TYPE, encode
 from sluice.kafka.clients import producer

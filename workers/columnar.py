@@ -39,7 +39,7 @@ def normalize_arrow(records: pa.Table, env: Envelope) -> ArrowRows:
     text = _strings(records.column("severity_text"))
     columns = {
         **_envelope_columns(env, "native", n),
-        "Timestamp": pc.fill_null(records.column("timestamp"), pa.scalar(env.received_ns, pa.int64()).cast(TIMESTAMP)),
+        "Timestamp": pc.fill_null(records.column("timestamp"), _received_at(env)),
         "SeverityText": text,
         "SeverityNumber": pc.coalesce(records.column("severity_number"), _severities(text)),
         "ServiceName": _strings(records.column("service_name")),
@@ -76,7 +76,7 @@ def logs_table(env: Envelope, source: str, timestamps: Sequence[datetime | None]
         numbers = pc.coalesce(pa.array(severity_number, pa.uint8()), numbers)
     stamps = pa.array(timestamps, pa.timestamp("us", tz="UTC")).cast(TIMESTAMP)
     if stamps.null_count:
-        stamps = pc.fill_null(stamps, pa.scalar(env.received_ns, pa.int64()).cast(TIMESTAMP))
+        stamps = pc.fill_null(stamps, _received_at(env))
     columns = {
         **_envelope_columns(env, source, n),
         "Timestamp": stamps,
@@ -105,8 +105,12 @@ def _envelope_columns(env: Envelope, source: str, n: int) -> dict[str, pa.Array]
         "Environment": pa.repeat(env.environment, n),
         "Source": pa.repeat(source, n),
         "RequestId": pa.repeat(env.request_id, n),
-        "ReceivedAt": pa.repeat(pa.scalar(env.received_ns, pa.int64()), n).cast(TIMESTAMP),
+        "ReceivedAt": pa.repeat(_received_at(env), n),
     }
+
+
+def _received_at(env: Envelope) -> pa.Scalar:
+    return pa.scalar(env.received_ns, pa.int64()).cast(TIMESTAMP)
 
 
 def _strings_or_empty(values: Sequence[str] | None, n: int) -> pa.Array:

@@ -252,7 +252,6 @@ def stored_rows(settings) -> int:
 def committed(settings) -> dict:
     import asyncio
 
-    from aiokafka import TopicPartition
     from aiokafka.admin import AIOKafkaAdminClient
 
     async def go():
