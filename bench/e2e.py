@@ -1,18 +1,19 @@
-"""End-to-end throughput of the local topology, against ceilings measured in the same run.
+"""End-to-end: HTTP → queryable in ClickHouse, against ceilings measured in the same run, and freshness.
 
-    python -m bench.e2e [--records 200000] [--batch 500] [--concurrency 16]
+    python -m bench.e2e [--seconds 30] [--batch 500] [--connections 16] [--json FILE]
 
-Starts its own Kafka broker, gateway and worker (fresh state, free ports) and
-measures, on the same request bodies:
+Starts its own Kafka broker, gateway and worker (fresh state, free ports):
 
-* kafka ceiling   — aiokafka producing the bodies straight to a topic with the
-                    gateway's producer settings (acks=all, idempotent, zstd):
-                    what the gateway could do if HTTP, auth and parsing were free;
-* storage ceiling — decode + normalize + insert_arrow into the embedded
-                    ClickHouse in this process: what one worker could do if
-                    Kafka were free;
-* sluice accept   — HTTP requests answered 2xx by the gateway (records/s);
-* sluice e2e      — first request sent until the last row is in ClickHouse.
+* kafka ceiling   — aiokafka producing LogTrace bodies straight to a topic with
+                    the gateway's producer settings (acks=all, idempotent, zstd);
+* storage ceiling — decode + normalize + insert_arrow into an embedded
+                    ClickHouse in this process: one worker if Kafka were free;
+* sluice max      — wrk at full speed for ``--seconds`` (64 distinct bodies in
+                    turn): accepted records/s, and stored records/s from the
+                    first request to the last row visible; py-spy samples the
+                    worker meanwhile (``profile_worker``);
+* freshness       — vegeta sending at a fixed 50 % and 90 % of the stored rate
+                    while probes measure 202 → visible in a query (p50/p99).
 
 The load generator shares the machine's cores with everything it measures;
 the ratios, not the absolute figures, are what compares across machines.
@@ -28,17 +29,22 @@ import time
 import uuid
 from pathlib import Path
 
-from bench.harness import broker, processes, provision, report, send_all, tables_of
+from bench import freshness, profile, tools, vegeta
+from bench.harness import broker, machine, processes, provision, report, tables_of
 from schemas.envelope import Envelope, to_headers
 from schemas.formats import Format
 from sluice.kafka.clients import ensure_topics, producer
 from sluice.settings import load_settings
 from sluice.storage import Storage, migrate
 
+BODIES = 64
+PACED_SHARES = (0.5, 0.9)  # of the stored rate, for the freshness runs
+WORKER_MODULES = ("workers/", "clickhouse_connect", "chdb", "pyarrow", "faust", "aiokafka/", "msgspec")
 
-def make_bodies(records: int, batch: int) -> list[bytes]:
+
+def make_bodies(count: int, batch: int) -> list[bytes]:
     bodies = []
-    for r in range(records // batch):
+    for r in range(count):
         logs = [{"timestamp": "2026-11-23T10:22:01.123Z", "level": "ERROR" if i % 10 == 0 else "INFO",
                  "message": f"request {r}-{i} GET /api/v1/orders/{i} took {i % 250} ms",
                  "service": f"svc-{i % 8}", "trace_id": uuid.uuid4().hex,
@@ -79,34 +85,70 @@ def storage_ceiling(state: Path, bodies: list[bytes], max_rows: int) -> float:
     return elapsed
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--records", type=int, default=200_000)
-    ap.add_argument("--batch", type=int, default=500)
-    ap.add_argument("--concurrency", type=int, default=16)
-    ap.add_argument("--json", type=Path, help="also write the results here")
-    args = ap.parse_args()
-    bodies = make_bodies(args.records, args.batch)
-    records = len(bodies) * args.batch
-    results = {"records": records, "batch": args.batch, "concurrency": args.concurrency,
-               "body_bytes": sum(map(len, bodies))}
+def settled(bench, at_least: int, quiet_s: float = 3.0, timeout_s: float = 900) -> tuple[int, float]:
+    """Wait until ``at_least`` rows are stored and no more arrive for ``quiet_s``: (rows, time of the last one)."""
+    deadline = time.monotonic() + timeout_s
+    rows, changed = bench.rows(), time.perf_counter()
+    while rows < at_least or time.perf_counter() - changed < quiet_s:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"only {rows} of {at_least} rows after {timeout_s}s")
+        time.sleep(0.05)
+        now_rows = bench.rows()
+        if now_rows != rows:
+            rows, changed = now_rows, time.perf_counter()
+    return rows, changed
+
+
+def run(args) -> dict:
+    bodies = make_bodies(BODIES, args.batch)
+    results: dict = {**machine(), "seconds": args.seconds, "batch": args.batch, "connections": args.connections}
     with broker() as (b, tmp):
         bench = provision(b.config.bootstrap, tmp)
         s = bench.settings
-        results["kafka_ceiling_rps"] = records / asyncio.run(kafka_ceiling(s, bodies, args.concurrency))
-        results["storage_ceiling_rps"] = records / storage_ceiling(tmp / "ceiling", bodies, s.batch_max_rows)
-        with processes(bench, "worker", "gateway"):
+        ceiling = bodies * max(1, 400_000 // (BODIES * args.batch))  # a few hundred thousand records
+        results["kafka_ceiling_rps"] = len(ceiling) * args.batch / asyncio.run(
+            kafka_ceiling(s, ceiling, args.connections))
+        results["storage_ceiling_rps"] = len(ceiling) * args.batch / storage_ceiling(
+            tmp / "ceiling", ceiling, s.batch_max_rows)
+        files = []
+        for i, body in enumerate(bodies):
+            files.append(tmp / f"body-{i}.json")
+            files[-1].write_bytes(body)
+        headers = {"Authorization": f"Bearer {bench.key}", "Content-Type": "application/json"}
+        url = s.gateway_url + "/v1/logs/ingest"
+        with processes(bench, "worker", "gateway") as (worker, _):
+            tools.wrk(s.cache_dir, url, files, headers, 3, args.connections)  # warm-up: group join, first parts
+            before, _ = settled(bench, 0)
             started = time.perf_counter()
-            headers = {"Authorization": f"Bearer {bench.key}", "Content-Type": "application/json"}
-            accept_s = asyncio.run(send_all(s.gateway_url + "/v1/logs/ingest", headers, bodies,
-                                            args.concurrency, expect=202))
-            bench.wait_rows(records)
-            e2e_s = time.perf_counter() - started
-    results["sluice_accept_rps"] = records / accept_s
-    results["sluice_e2e_rps"] = records / e2e_s
+            with profile.sampling(worker.proc.pid, min(args.seconds, 20), WORKER_MODULES) as where:
+                r = tools.wrk(s.cache_dir, url, files, headers, args.seconds, args.connections)
+            if r.non_2xx:
+                raise RuntimeError(f"{r.non_2xx} requests were not answered 2xx")
+            rows, last = settled(bench, before + r.requests * args.batch)
+            stored = rows - before
+            results["sluice_accept_rps"] = r.rps * args.batch
+            results["sluice_e2e_rps"] = stored / (last - started)
+            results["wrk_cpu_share"] = r.cpu_s / r.seconds
+            results["profile_worker"] = profile.figures(where)
+            paced = vegeta.build(s.cache_dir)
+            for share in PACED_SHARES:
+                rate = results["sluice_e2e_rps"] * share / args.batch
+                with freshness.probing(bench) as fresh:
+                    v = vegeta.attack(paced, url, bodies[0], headers, rate, args.seconds)
+                results[f"paced_{share:.0%}_of_e2e"] = {**v.figures(args.batch), **fresh.figures()}
     results["accept_vs_kafka_ceiling"] = results["sluice_accept_rps"] / results["kafka_ceiling_rps"]
     results["e2e_vs_storage_ceiling"] = results["sluice_e2e_rps"] / results["storage_ceiling_rps"]
-    report(results, args.json)
+    return results
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seconds", type=int, default=30)
+    ap.add_argument("--batch", type=int, default=500)
+    ap.add_argument("--connections", type=int, default=16)
+    ap.add_argument("--json", type=Path, help="also write the results here (and Markdown beside it)")
+    args = ap.parse_args()
+    report(run(args), args.json, "end to end: HTTP → queryable")
     return 0
 
 

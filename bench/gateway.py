@@ -15,7 +15,15 @@ load (after a warm-up), measured in this run:
                      write like Sluice; acks=all), fed the same records as
                      OTLP/JSON, next to Sluice's own OTLP/JSON endpoint.
 
-LogTrace bodies of 1, 100 and 500 records; OTLP bodies of 100 and 500.
+LogTrace bodies of 1, 100 and 500 records; OTLP bodies of 100 and 500. Then,
+for LogTrace 100 and 500:
+
+* ``latency_*_at_N%`` — accept latency p50/p99/p99.9 with vegeta sending at a
+                     fixed rate of 25, 50 and 90 % of the maximum just measured
+                     (open loop: a slow answer does not hold back the next send);
+* ``*_2_processes_*`` — two gateway (and two decode-only) processes sharing
+                     the port, one per core;
+* ``profile_*``    — py-spy samples of the gateway at full load, batches of 500.
 """
 
 from __future__ import annotations
@@ -32,13 +40,19 @@ import uuid
 from pathlib import Path
 from typing import Iterator
 
-from bench import otelcol, tools
+from bench import otelcol, profile, tools, vegeta
 from bench.harness import Bench, broker, machine, processes, provision
 from bench.report import write
 from schemas import registry as records
 from sluice.kafka.clients import ensure_topics
 from sluice.topology import wait_http
 from tests.support import free_port
+
+
+LOAD_SHARES = (0.25, 0.5, 0.9)  # of the measured maximum, for the paced accept-latency runs
+PROFILE_S = 10
+# Stacks through these files or packages; msgspec and the codecs are C, seen as the Python frame calling them.
+PROFILED_MODULES = ("schemas/formats.py", "gateway/prepare.py", "gateway/publisher.py", "aiokafka/", "httptools_impl")
 
 
 def logtrace_body(batch: int) -> bytes:
@@ -65,18 +79,22 @@ def otlp_body(batch: int) -> bytes:
 
 
 @contextlib.contextmanager
-def decode_only(bench: Bench) -> Iterator[str]:
-    settings = bench.settings.replace(gateway_port=free_port())
-    proc = subprocess.Popen([sys.executable, "-m", "bench.decode_server"], env={**settings.to_env()},
-                            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    proc.stdin.write(b"".join(records.encode(r) + b"\n" for r in bench.registry))
-    proc.stdin.close()
+def decode_only(bench: Bench, replicas: int = 1) -> Iterator[str]:
+    settings = bench.settings.replace(gateway_port=free_port(), gateway_processes=replicas)
+    procs = []
     try:
-        wait_http(settings.gateway_url + "/health", 60, proc)
+        for _ in range(replicas):
+            proc = subprocess.Popen([sys.executable, "-m", "bench.decode_server"], env={**settings.to_env()},
+                                    stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            procs.append(proc)
+            proc.stdin.write(b"".join(records.encode(r) + b"\n" for r in bench.registry))
+            proc.stdin.close()
+            wait_http(settings.gateway_url + "/health", 60, proc)
         yield settings.gateway_url
     finally:
-        proc.terminate()
-        proc.wait(30)
+        for proc in procs:
+            proc.terminate()
+            proc.wait(30)
 
 
 def kcat_rps(bench: Bench, body: bytes, records_per_body: int, seconds: int) -> float:
@@ -112,11 +130,11 @@ def run(args) -> dict:
             files[(dialect, n)] = tmp / f"{dialect}-{n}.json"
             files[(dialect, n)].write_bytes(body)
 
-        def load(url: str, dialect: str, n: int, expect_headers=headers) -> dict:
+        def load(url: str, dialect: str, n: int, expect_headers=headers, seconds: int = args.seconds) -> dict:
             tools.wrk(bench.settings.cache_dir, url + paths[dialect], files[(dialect, n)], expect_headers, 3,
                       args.connections)  # warm-up
             r = tools.wrk(bench.settings.cache_dir, url + paths[dialect], files[(dialect, n)], expect_headers,
-                          args.seconds, args.connections)
+                          seconds, args.connections)
             if r.non_2xx:
                 raise RuntimeError(f"{r.non_2xx} requests to {url} were not answered 2xx")
             return {"records_per_s": r.rps * n, "requests_per_s": r.rps, "timeouts": r.timeouts,
@@ -126,9 +144,26 @@ def run(args) -> dict:
         with decode_only(bench) as url:
             for dialect, n in bodies:
                 results[f"decode_only_{dialect}_{n}"] = load(url, dialect, n)
-        with processes(bench, "gateway"):
+        with processes(bench, "gateway") as (gateway,):
             for dialect, n in bodies:
                 results[f"sluice_{dialect}_{n}"] = load(bench.settings.gateway_url, dialect, n)
+            with profile.sampling(gateway.proc.pid, PROFILE_S, PROFILED_MODULES) as where:
+                load(bench.settings.gateway_url, "logtrace", 500, seconds=PROFILE_S)
+            results["profile_sluice_logtrace_500"] = profile.figures(where)
+            paced = vegeta.build(bench.settings.cache_dir)
+            for n in (100, 500):
+                top = results[f"sluice_logtrace_{n}"]["requests_per_s"]
+                for share in LOAD_SHARES:
+                    r = vegeta.attack(paced, bench.settings.gateway_url + paths["logtrace"], bodies[("logtrace", n)],
+                                      headers, top * share, args.seconds)
+                    results[f"latency_logtrace_{n}_at_{share:.0%}"] = r.figures(n)
+        with decode_only(bench, replicas=2) as url:
+            for n in (100, 500):
+                results[f"decode_only_2_processes_logtrace_{n}"] = load(url, "logtrace", n)
+        replicas = bench.settings.replace(gateway_processes=2)
+        with processes(bench, "gateway", "gateway", settings=replicas):
+            for n in (100, 500):
+                results[f"sluice_2_processes_logtrace_{n}"] = load(bench.settings.gateway_url, "logtrace", n)
         for n in (1, 100, 500):
             results[f"kcat_logtrace_{n}"] = {"records_per_s": kcat_rps(bench, bodies[("logtrace", n)], n,
                                                                        min(args.seconds, 15))}
@@ -142,6 +177,10 @@ def run(args) -> dict:
     for dialect, n in bodies:
         ours = results[f"sluice_{dialect}_{n}"]["records_per_s"]
         results[f"ratio_sluice_vs_decode_only_{dialect}_{n}"] = ours / results[f"decode_only_{dialect}_{n}"]["records_per_s"]
+        if f"sluice_2_processes_{dialect}_{n}" in results:
+            results[f"ratio_sluice_2_processes_vs_decode_only_2_processes_{dialect}_{n}"] = (
+                results[f"sluice_2_processes_{dialect}_{n}"]["records_per_s"]
+                / results[f"decode_only_2_processes_{dialect}_{n}"]["records_per_s"])
         if dialect == "logtrace":
             results[f"ratio_sluice_vs_kcat_{n}"] = ours / results[f"kcat_logtrace_{n}"]["records_per_s"]
         if f"otelcol_otlp_{n}" in results and dialect == "otlp":

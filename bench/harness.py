@@ -35,7 +35,8 @@ class Bench:
     tmp: Path
     key: str  # slk_ key of tenant "bench"
     logflux_key: str  # lf_ key of tenant "bench"
-    registry: tuple  # what was published to the registry: the tenant and both keys' records
+    probe_key: str  # slk_ key of tenant "probe": freshness probes, apart from the load's rows
+    registry: tuple  # what was published to the registry: the tenants and their keys' records
 
     def rows(self, tenant: str = "bench", table: str = "logs") -> int:
         return sql(self.settings, f"SELECT count() FROM sluice.{table} WHERE TenantId = '{tenant}'")[0][0]
@@ -67,8 +68,9 @@ def provision(bootstrap: str, tmp: Path, secret: bytes | None = None, **override
     settings = load_settings({}, **{**values, **overrides})
     key, record = new_key("bench")
     lf_key, lf_record = new_key("bench", prefix="lf_")
-
-    registry = (TenantRecord("bench", now_iso(), tier="unlimited"), record, lf_record)
+    probe_key, probe_record = new_key("probe")
+    registry = (TenantRecord("bench", now_iso(), tier="unlimited"), record, lf_record,
+                TenantRecord("probe", now_iso(), tier="unlimited"), probe_record)
 
     async def go():
         await ensure_topics(settings)
@@ -77,16 +79,17 @@ def provision(bootstrap: str, tmp: Path, secret: bytes | None = None, **override
             await secrets.add(settings, "bench", secret)
 
     asyncio.run(go())
-    return Bench(settings, tmp, key, lf_key, registry)
+    return Bench(settings, tmp, key, lf_key, probe_key, registry)
 
 
 @contextlib.contextmanager
-def processes(bench: Bench, *roles: str) -> Iterator[None]:
+def processes(bench: Bench, *roles: str, settings: Settings | None = None) -> Iterator[list[Process]]:
+    """Start one child per role (a role may repeat: gateway replicas share the port); stop them all after."""
     started = []
     try:
         for role in roles:
-            started.append(Process(bench.settings, role, bench.tmp).start())
-        yield
+            started.append(Process(settings or bench.settings, role, bench.tmp).start())
+        yield started
     finally:
         for p in reversed(started):
             p.stop()

@@ -39,11 +39,16 @@ class WrkResult:
         return self.requests / self.seconds
 
 
-def wrk(cache_dir: Path, url: str, body_file: Path, headers: dict[str, str], seconds: int, connections: int,
-        threads: int = 1) -> WrkResult:
-    """POST ``body_file`` to ``url`` for ``seconds`` over ``connections`` (wrk: open loop per connection)."""
+def wrk(cache_dir: Path, url: str, body_file: Path | list[Path], headers: dict[str, str], seconds: int,
+        connections: int, threads: int = 1) -> WrkResult:
+    """POST ``body_file`` (or each of a list in turn) to ``url`` for ``seconds`` over ``connections``.
+
+    wrk is closed loop: a connection sends its next request once the last is
+    answered, so this finds the maximum rate; bench/vegeta.py paces requests.
+    """
     program, env = binary(cache_dir, "wrk")
-    env = {**env, "WRK_BODY": str(body_file), "WRK_HEADERS": "\n".join(f"{k}: {v}" for k, v in headers.items())}
+    files = body_file if isinstance(body_file, list) else [body_file]
+    env = {**env, "WRK_BODY": ":".join(map(str, files)), "WRK_HEADERS": "\n".join(f"{k}: {v}" for k, v in headers.items())}
     args = [str(program), "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "--latency",
             "--timeout", "10s", "-s", str(LUA), url]
     started = _cpu_children()

@@ -35,9 +35,14 @@ def build(settings: Settings) -> Gateway:
     return Gateway(settings, follower.registry, publisher, on_startup=startup, on_shutdown=shutdown)
 
 
-def serve(settings: Settings) -> None:
+def serve(settings: Settings, app: Gateway | None = None) -> None:
+    """Serve ``app`` (by default the real gateway, ``build(settings)``) until stopped.
+
+    With ``gateway_processes`` > 1 this process is one of that many replicas
+    sharing the port; the caller starts the others.
+    """
     config = uvicorn.Config(
-        build(settings),
+        app or build(settings),
         host=settings.gateway_host,
         port=settings.gateway_port,
         loop="uvloop",

@@ -1,0 +1,95 @@
+"""Freshness: the time from a 202 to the record being visible in a query, under load.
+
+``probing(bench)`` sends one small LogTrace record with a unique trace id
+every ``interval_s`` (tenant ``probe``, so the load's rows do not slow the
+lookups) and, in a second thread, asks ClickHouse every ``poll_s`` which of
+the outstanding ids are visible. A probe's freshness is the time from its
+202 to the first query that saw it; the poll interval bounds the error.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Iterator
+
+from bench.harness import Bench
+from tests.support import post, sql
+
+
+@dataclass
+class Freshness:
+    sent: int = 0
+    seen_s: list[float] = field(default_factory=list)  # freshness of every probe seen, seconds
+    unseen: int = 0  # probes not visible by the end (``settle_s`` after the load)
+
+    def figures(self) -> dict:
+        seen = sorted(self.seen_s)
+
+        def pct(q: float) -> float:
+            return seen[min(len(seen) - 1, int(q * len(seen)))] * 1000 if seen else float("nan")
+
+        return {"probes": self.sent, "probes_unseen": self.unseen, "freshness_p50_ms": pct(0.5),
+                "freshness_p99_ms": pct(0.99), "freshness_max_ms": seen[-1] * 1000 if seen else float("nan")}
+
+
+@contextlib.contextmanager
+def probing(bench: Bench, interval_s: float = 0.05, poll_s: float = 0.025, settle_s: float = 30) -> Iterator[Freshness]:
+    result = Freshness()
+    acked: dict[str, float] = {}  # trace id → time of its 202
+    lock = threading.Lock()
+    stop = threading.Event()
+    url = bench.settings.gateway_url + "/v1/logs/ingest"
+    headers = {"Authorization": f"Bearer {bench.probe_key}", "Content-Type": "application/json"}
+
+    def send() -> None:
+        tick = time.perf_counter()
+        while not stop.is_set():
+            marker = uuid.uuid4().hex
+            body = {"logs": [{"timestamp": datetime.now(timezone.utc).isoformat(), "level": "INFO",
+                              "message": "freshness probe", "service": "probe", "trace_id": marker}]}
+            status, answer, _ = post(url, json.dumps(body).encode(), headers, timeout=30)
+            if status != 202:
+                raise RuntimeError(f"probe answered {status}: {answer}")
+            with lock:
+                acked[marker] = time.perf_counter()
+                result.sent += 1
+            tick += interval_s
+            time.sleep(max(0.0, tick - time.perf_counter()))
+
+    def poll(until: threading.Event) -> None:
+        while not until.is_set():
+            with lock:
+                waiting = list(acked)
+            if waiting:
+                ids = ", ".join(f"'{m}'" for m in waiting)
+                found = sql(bench.settings, "SELECT TraceId FROM sluice.logs WHERE TenantId = 'probe' "
+                                            f"AND TraceId IN ({ids})")
+                now = time.perf_counter()
+                with lock:
+                    for (marker,) in found:
+                        if marker in acked:
+                            result.seen_s.append(now - acked.pop(marker))
+            time.sleep(poll_s)
+
+    polled = threading.Event()
+    sender = threading.Thread(target=send, daemon=True)
+    poller = threading.Thread(target=poll, args=(polled,), daemon=True)
+    sender.start()
+    poller.start()
+    try:
+        yield result
+    finally:
+        stop.set()
+        sender.join(60)
+        deadline = time.monotonic() + settle_s
+        while acked and time.monotonic() < deadline:
+            time.sleep(poll_s)
+        polled.set()
+        poller.join(60)
+        result.unseen = len(acked)
