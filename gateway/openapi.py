@@ -18,6 +18,7 @@ import msgspec
 from gateway.auth import AuthStyle
 from gateway.keys_api import CreateKey
 from gateway.routes import ROUTES, IngestRoute
+from schemas import otlp_json
 from schemas.formats import Format, body_type
 from schemas.profound import AccessLog
 from sluice.query.search import SearchRequest
@@ -91,7 +92,7 @@ def _ingest(route: IngestRoute, refs: dict[Any, dict]) -> dict:
     if route.format is Format.OTLP_PROTOBUF:
         operation["requestBody"] = {"required": True, "content": {
             "application/x-protobuf": {"schema": {"type": "string", "format": "binary"}},
-            "application/json": {"schema": {"type": "object"}}}}
+            "application/json": {"schema": refs[otlp_json.ExportLogsServiceRequest]}}}
         operation["responses"][str(route.success_status)] = {"description": "Accepted", "content": {
             "application/x-protobuf": {"schema": {"type": "string", "format": "binary"}},
             "application/json": {"schema": {"type": "object"}}}}
@@ -157,7 +158,7 @@ def document() -> bytes:
     """The OpenAPI document as JSON bytes (built once per process)."""
     kinds = sorted({body_type(r.format) for r in ROUTES.values() if r.format is not Format.OTLP_PROTOBUF
                     and r.format is not Format.PROFOUND_CUSTOM}, key=lambda t: t.__name__)
-    kinds += [list[AccessLog], SearchRequest, CreateKey]
+    kinds += [list[AccessLog], SearchRequest, CreateKey, otlp_json.ExportLogsServiceRequest]
     schemas, components = msgspec.json.schema_components(kinds, ref_template=_REF)
     refs = dict(zip(kinds, schemas))
     paths: dict[str, dict] = {route.path: {"post": _ingest(route, refs)} for route in ROUTES.values()}

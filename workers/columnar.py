@@ -32,6 +32,11 @@ class ArrowRows:
     def __len__(self) -> int:
         return self.table.num_rows
 
+    @property
+    def tenant(self) -> str:
+        """The tenant of these rows (one record's rows are one tenant's); "" when there are none."""
+        return self.table.column("TenantId")[0].as_py() if self.table.num_rows else ""
+
 
 def normalize_arrow(records: pa.Table, env: Envelope) -> ArrowRows:
     """``records`` (conformed by ``schemas.native_arrow.read``) as ``logs`` rows of the envelope's tenant."""

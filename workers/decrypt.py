@@ -92,14 +92,37 @@ class Decryptor:
         return sum((tenant, version, salt) not in self.cache for salt in salts)
 
     def decrypt(self, tenant: str, iv: bytes, salt: bytes, payload: bytes) -> bytes:
-        candidates = self.secrets_of(tenant)
-        if not candidates:
-            raise DecryptError("no_encryption_secret", f"tenant {tenant!r} has no encryption secret")
-        for version, secret in candidates:
+        return self.session(tenant).decrypt(iv, salt, payload)
+
+    def session(self, tenant: str) -> "Session":
+        """Decrypting many entries of one tenant: see ``Session``."""
+        return Session(self, tenant, self.secrets_of(tenant))
+
+
+class Session:
+    """One tenant's entries of one record: each (secret, salt) is looked up in the cache once.
+
+    Entries of a session share their salt, so a batch of 100 costs one cache
+    lookup (and one hit/miss count) per salt and secret tried, not 100.
+    """
+
+    def __init__(self, decryptor: Decryptor, tenant: str, candidates: list[tuple[int, bytes]]):
+        self._decryptor, self._tenant, self._candidates = decryptor, tenant, candidates
+        self._ciphers: dict[tuple[int, bytes], AESGCM] = {}
+
+    def decrypt(self, iv: bytes, salt: bytes, payload: bytes) -> bytes:
+        """The plaintext, or DecryptError: no secret, or a tag that verifies under none of them."""
+        if not self._candidates:
+            raise DecryptError("no_encryption_secret", f"tenant {self._tenant!r} has no encryption secret")
+        for version, secret in self._candidates:
+            cipher = self._ciphers.get((version, salt))
+            if cipher is None:
+                d = self._decryptor
+                cipher = d.cache.cipher(self._tenant, version, secret, salt, d.before_derive)
+                self._ciphers[(version, salt)] = cipher
             try:
-                cipher = self.cache.cipher(tenant, version, secret, salt, self.before_derive)
                 return cipher.decrypt(iv, payload, None)
             except InvalidTag:
                 continue
-        raise DecryptError("decrypt_failed",
-                           f"the GCM tag verifies under none of tenant {tenant!r}'s {len(candidates)} secret(s)")
+        raise DecryptError("decrypt_failed", f"the GCM tag verifies under none of tenant {self._tenant!r}'s "
+                                             f"{len(self._candidates)} secret(s)")

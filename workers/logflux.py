@@ -13,8 +13,9 @@ import msgspec
 
 from schemas import logflux as lf
 from schemas.envelope import Envelope
+from workers.columnar import ArrowRows, logs_table
 from workers.decrypt import DecryptError, Decryptor
-from workers.normalize import LogRow, flatten, to_ns
+from workers.normalize import flatten
 
 _object = msgspec.json.Decoder(dict[str, Any])
 BODY_FIELDS = ("message", "msg", "event")
@@ -41,23 +42,29 @@ def body_and_attributes(plaintext: bytes) -> tuple[str, dict[str, str]]:
 
 
 def normalize_logflux(entries: list[lf.LogFluxEntry], env: Envelope,
-                      decryptor: Decryptor) -> tuple[list[LogRow], list[EntryFailure]]:
-    rows: list[LogRow] = []
+                      decryptor: Decryptor) -> tuple[ArrowRows, list[EntryFailure]]:
+    """The decrypted entries as ``logs`` columns, and the entries that did not decrypt."""
+    session = decryptor.session(env.tenant)
     failures: list[EntryFailure] = []
+    stamps, levels, numbers, nodes, bodies, attributes, resources = [], [], [], [], [], [], []
     for index, e in enumerate(entries):
         try:
-            plaintext = decryptor.decrypt(env.tenant, binascii.a2b_base64(e.iv), binascii.a2b_base64(e.salt),
-                                          binascii.a2b_base64(e.payload))
+            plaintext = session.decrypt(binascii.a2b_base64(e.iv), binascii.a2b_base64(e.salt),
+                                        binascii.a2b_base64(e.payload))
         except DecryptError as exc:
             failures.append(EntryFailure(index, exc.reason, exc.detail))
             continue
-        body, attributes = body_and_attributes(plaintext)
+        body, fields = body_and_attributes(plaintext)
         level_text, level_number = lf.LEVELS[e.loglevel]
-        rows.append(LogRow(
-            env.tenant, env.environment, "logflux", env.request_id, env.received_ns,
-            to_ns(lf.parse_timestamp(e.timestamp, "")), level_text, level_number, e.node, body, "", "",
-            {"host.name": e.node, "service.name": e.node}, attributes,
-        ))
+        stamps.append(lf.parse_timestamp(e.timestamp, ""))
+        levels.append(level_text)
+        numbers.append(level_number)
+        nodes.append(e.node)
+        bodies.append(body)
+        attributes.append(fields)
+        resources.append({"host.name": e.node, "service.name": e.node})
+    rows = logs_table(env, "logflux", stamps, levels, nodes, bodies, attributes, resource=resources,
+                      severity_number=numbers)
     return rows, failures
 
 

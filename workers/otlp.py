@@ -1,4 +1,9 @@
-"""OTLP log records to ``LogRow``s: resource, scope and log attributes straight onto the otel_logs columns."""
+"""OTLP log records to ``LogRow``s: resource, scope and log attributes straight onto the otel_logs columns.
+
+One walk reads both decodings: the protobuf message and its msgspec mirror
+(schemas/otlp_json.py) have the same field names. They differ only in how an
+AnyValue says which of its values is set, and in ids (bytes vs. hex).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from typing import Any
 import msgspec
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 
+from schemas import otlp_json
 from schemas.envelope import Envelope
 from workers.normalize import LogRow, flatten
 from workers.severity import severity_number
@@ -16,7 +22,11 @@ _json = msgspec.json.Encoder()
 
 
 def plain(value: Any) -> Any:
-    """An OTLP AnyValue as a Python value."""
+    """An OTLP AnyValue (protobuf or OTLP/JSON) as a Python value."""
+    if value is None:
+        return None
+    if isinstance(value, otlp_json.AnyValue):
+        return _plain_json(value)
     kind = value.WhichOneof("value")
     if kind is None:
         return None
@@ -27,6 +37,25 @@ def plain(value: Any) -> Any:
     if kind == "bytes_value":
         return base64.b64encode(value.bytes_value).decode()
     return getattr(value, kind)
+
+
+def _plain_json(value: otlp_json.AnyValue) -> Any:
+    if value.string_value is not None:
+        return value.string_value
+    if value.array_value is not None:
+        return [plain(v) for v in value.array_value.values]
+    if value.kvlist_value is not None:
+        return {kv.key: plain(kv.value) for kv in value.kvlist_value.values}
+    if value.bytes_value is not None:
+        return base64.b64encode(value.bytes_value).decode()
+    for scalar in (value.bool_value, value.int_value, value.double_value):
+        if scalar is not None:
+            return scalar
+    return None
+
+
+def _hex(value: bytes | str) -> str:
+    return value.hex() if isinstance(value, bytes) else value
 
 
 def attributes(key_values: Any) -> dict[str, str]:
@@ -40,7 +69,7 @@ def _body(value: Any) -> str:
     return body if isinstance(body, str) else _json.encode(body).decode()
 
 
-def normalize_otlp(requests: list[ExportLogsServiceRequest], env: Envelope) -> list[LogRow]:
+def normalize_otlp(requests: list[ExportLogsServiceRequest | otlp_json.ExportLogsServiceRequest], env: Envelope) -> list[LogRow]:
     rows = []
     for request in requests:
         for resource_logs in request.resource_logs:
@@ -54,7 +83,7 @@ def normalize_otlp(requests: list[ExportLogsServiceRequest], env: Envelope) -> l
                     number = r.severity_number or severity_number(r.severity_text)
                     rows.append(LogRow(
                         env.tenant, env.environment, "otlp", env.request_id, env.received_ns, ts,
-                        r.severity_text, number, service, _body(r.body), r.trace_id.hex(), r.span_id.hex(),
+                        r.severity_text, number, service, _body(r.body), _hex(r.trace_id), _hex(r.span_id),
                         resource, attributes(r.attributes), r.flags & 0xFF, scope.name, scope.version,
                         scope_attributes,
                     ))

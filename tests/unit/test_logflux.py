@@ -1,5 +1,6 @@
 import base64
 import json
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from tests.logflux_client import entry
 from tests.unit.test_gateway import make_gateway
 from workers.decrypt import DecryptError, Decryptor, KeyCache, derive
 from workers.logflux import body_and_attributes, entry_value, normalize_logflux
+from workers.normalize import log_rows, to_ns
 
 VECTORS = json.loads((Path(__file__).parents[2] / "schemas" / "vectors" / "logflux.json").read_text())["vectors"]
 SALT = bytes(range(32))
@@ -123,13 +125,31 @@ def test_normalize_stores_good_entries_and_reports_bad_ones_alone():
     entries = decode(Format.LOGFLUX_BATCH, body)
     env = Envelope(Format.LOGFLUX_BATCH.value, "acme", "req_1", 1)
     rows, failures = normalize_logflux(entries, env, Decryptor(lambda t: [(1, b"s")], fast_cache()))
-    (row,) = rows
+    (row,) = log_rows(rows)
+    assert (row.timestamp_ns, row.received_ns, row.source, row.request_id) == (
+        to_ns(datetime.fromisoformat(good["timestamp"])), 1, "logflux", "req_1")
     assert (row.body, row.severity_text, row.severity_number, row.service) == ("Payment failed", "ERROR", 17, "pay-1")
     assert row.resource_attributes == {"host.name": "pay-1", "service.name": "pay-1"}
     assert row.log_attributes == {"order": "ORD-1"}
     assert [(f.index, f.reason) for f in failures] == [(1, "decrypt_failed")]
     dead = entry_value(True, body, 1)
     assert json.loads(dead) == {"entries": [bad]}
+
+
+def test_a_record_looks_each_salt_up_once_and_an_old_secret_only_where_needed():
+    lookups = []
+
+    class Counting(KeyCache):
+        def cipher(self, tenant, version, secret, salt, before_derive=None):
+            lookups.append((version, salt))
+            return super().cipher(tenant, version, secret, salt, before_derive)
+
+    entries = [fast_entry(f"m{i}", "new") for i in range(50)] + [fast_entry("rotated", "old")]
+    body = json.dumps({"entries": entries}).encode()
+    decryptor = Decryptor(lambda t: [(2, b"new"), (1, b"old")], Counting(10, lambda s, salt: derive(s, salt, 1000)))
+    rows, failures = normalize_logflux(decode(Format.LOGFLUX_BATCH, body), Envelope("b", "acme", "r", 1), decryptor)
+    assert failures == [] and [r.body for r in log_rows(rows)] == [f"m{i}" for i in range(50)] + ["rotated"]
+    assert lookups == [(2, SALT), (1, SALT)]
 
 
 def test_customer_host_names():

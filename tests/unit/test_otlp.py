@@ -1,6 +1,8 @@
+import base64
 import json
 
 import pytest
+from google.protobuf import json_format
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
     ExportLogsServiceRequest,
     ExportLogsServiceResponse,
@@ -8,6 +10,7 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
 
 from schemas.envelope import Envelope
 from schemas.formats import Format, InvalidBody, decode
+from schemas.otlp import record_count
 from tests.unit.test_gateway import make_gateway
 from workers.otlp import normalize_otlp
 
@@ -57,20 +60,76 @@ def test_protobuf_records_map_onto_otel_columns():
     assert (second.timestamp_ns, second.severity_number, second.body) == (1_700_000_001_000_000_000, 13, '{"msg":"structured"}')
 
 
+def as_otlp_json(message: ExportLogsServiceRequest) -> bytes:
+    """What an OTLP/JSON exporter sends: protobuf's JSON mapping (int64 as strings, enum names) with hex ids."""
+    document = json_format.MessageToDict(message)
+    for resource_logs in document.get("resourceLogs", []):
+        for scope_logs in resource_logs.get("scopeLogs", []):
+            for record in scope_logs.get("logRecords", []):
+                for field in ("traceId", "spanId"):
+                    if field in record:
+                        record[field] = base64.b64decode(record[field]).hex().upper()  # case is free in hex
+    return json.dumps(document).encode()
+
+
+def every_kind_of_value() -> ExportLogsServiceRequest:
+    r = request()
+    record = r.resource_logs[0].scope_logs[0].log_records[0]
+    for key, setter in (("d", lambda v: setattr(v, "double_value", 2.5)), ("b", lambda v: setattr(v, "bytes_value", b"\x00\xff")),
+                        ("t", lambda v: setattr(v, "bool_value", False)), ("i", lambda v: setattr(v, "int_value", -7)),
+                        ("empty", lambda v: None)):
+        a = record.attributes.add()
+        a.key = key
+        setter(a.value)
+    listed = record.attributes.add()
+    listed.key = "list"
+    listed.value.array_value.values.add().string_value = "x"
+    listed.value.array_value.values.add().int_value = 3
+    r.resource_logs.add().scope_logs.add().log_records.add().body.array_value.values.add().double_value = 1.0
+    return r
+
+
+@pytest.mark.parametrize("message", [request(), every_kind_of_value()], ids=["request", "every-kind"])
+def test_json_and_protobuf_of_one_request_give_the_same_rows(message):
+    env = Envelope("otlp", "acme", "r", 5)
+    (from_proto,) = decode(Format.OTLP_PROTOBUF, message.SerializeToString())
+    (from_json,) = decode(Format.OTLP_JSON, as_otlp_json(message))
+    assert record_count(from_json) == record_count(from_proto) > 0
+    assert normalize_otlp([from_json], env) == normalize_otlp([from_proto], env)
+
+
 def test_json_uses_hex_ids():
     (parsed,) = decode(Format.OTLP_JSON, json.dumps(OTLP_JSON).encode())
     (row,) = normalize_otlp([parsed], Envelope("otlp.logs.v1.json", "acme", "r", 5))
     assert (row.trace_id, row.span_id, row.service, row.body) == (TRACE, SPAN, "api", "hello")
 
 
-@pytest.mark.parametrize("fmt, body", [
-    (Format.OTLP_PROTOBUF, b"\xff\xff\xff"), (Format.OTLP_JSON, b"[1]"), (Format.OTLP_JSON, b"{\"resourceLogs\": 5}"),
-    (Format.OTLP_JSON, json.dumps({"resourceLogs": [{"scopeLogs": [{"logRecords": [{"traceId": "zz"}]}]}]}).encode()),
+def one_record(**fields) -> bytes:
+    return json.dumps({"resourceLogs": [{"scopeLogs": [{"logRecords": [fields]}]}]}).encode()
+
+
+@pytest.mark.parametrize("fmt, body, says", [
+    (Format.OTLP_PROTOBUF, b"\xff\xff\xff", "ExportLogsServiceRequest"),
+    (Format.OTLP_JSON, b"[1]", "Expected `object`"),
+    (Format.OTLP_JSON, b"{\"resourceLogs\": 5}", "$.resourceLogs"),
+    (Format.OTLP_JSON, one_record(traceId="zz"), "$.resourceLogs[0].scopeLogs[0].logRecords[0].traceId"),
+    (Format.OTLP_JSON, one_record(traceId="abcd"), "is not 16 bytes of hex"),
+    (Format.OTLP_JSON, one_record(spanId=TRACE), "logRecords[0].spanId"),
+    (Format.OTLP_JSON, one_record(severityNumber="LOUD"), "is not a SeverityNumber"),
+    (Format.OTLP_JSON, one_record(timeUnixNano="yesterday"), "timeUnixNano"),
+    (Format.OTLP_JSON, one_record(body={"intValue": {"n": 1}}), "body.intValue"),
 ])
-def test_bad_otlp_bodies(fmt, body):
+def test_bad_otlp_bodies(fmt, body, says):
     with pytest.raises(InvalidBody) as info:
         decode(fmt, body)
-    assert info.value.code == "invalid_otlp"
+    assert info.value.code == "invalid_otlp" and says in info.value.message
+
+
+def test_json_ignores_unknown_fields_and_takes_numbers_as_strings_or_names():
+    (parsed,) = decode(Format.OTLP_JSON, one_record(timeUnixNano="17", severityNumber="SEVERITY_NUMBER_WARN",
+                                                    futureField={"x": 1}, body={"intValue": "42"}))
+    (row,) = normalize_otlp([parsed], Envelope("otlp", "acme", "r", 5))
+    assert (row.timestamp_ns, row.severity_number, row.body) == (17, 13, "42")
 
 
 async def test_otlp_endpoint_answers_in_the_request_encoding():

@@ -39,4 +39,4 @@ def test_logflux_requests_decrypt_and_are_stored_as_the_vectors_say():
     decryptor = Decryptor(lambda tenant: [(1, v["secret"].encode())], KeyCache(10))
     rows, failures = normalize_logflux(entries, env, decryptor)
     assert failures == []
-    assert stored(rows) == v["stored"]
+    assert stored(log_rows(rows)) == v["stored"]
