@@ -40,14 +40,16 @@ test-unit: $(STAMP)
 test-integration: $(STAMP)
 	$(BIN)/python -m pytest -q -m integration
 
-## bench: the gateway, worker and end-to-end scenarios, each against ceilings measured in the same run;
-## reports (JSON and Markdown) in $(BENCH_OUT)
+## bench: the gateway, worker, end-to-end and LogFlux scenarios, each against ceilings measured in the same run;
+## reports (JSON and Markdown) in $(BENCH_OUT), and report.md there: the goals and every figure
 BENCH_OUT ?= .sluice/bench
 bench: $(STAMP)
 	$(BIN)/sluice broker fetch >/dev/null
 	$(BIN)/python -m bench.gateway --json $(BENCH_OUT)/gateway.json --markdown $(BENCH_OUT)/gateway.md
 	$(BIN)/python -m bench.worker --json $(BENCH_OUT)/worker.json
 	$(BIN)/python -m bench.e2e --json $(BENCH_OUT)/e2e.json
+	$(BIN)/python -m bench.logflux --json $(BENCH_OUT)/logflux.json
+	$(BIN)/python -m bench.summary $(BENCH_OUT)
 
 ## bench-gateway: HTTP → Kafka acknowledged vs decode-only, kcat and the OpenTelemetry Collector
 bench-gateway: $(STAMP)
@@ -63,7 +65,7 @@ bench-worker: $(STAMP)
 
 ## bench-logflux: encrypted entries with a warm key cache, and during a fresh-salt flood
 bench-logflux: $(STAMP)
-	$(BIN)/python -m bench.logflux
+	$(BIN)/python -m bench.logflux --json $(BENCH_OUT)/logflux.json
 
 ## bench-profound: access logs end to end with enrichment, against plain logs
 bench-profound: $(STAMP)

@@ -85,20 +85,6 @@ def storage_ceiling(state: Path, bodies: list[bytes], max_rows: int) -> float:
     return elapsed
 
 
-def settled(bench, at_least: int, quiet_s: float = 3.0, timeout_s: float = 900) -> tuple[int, float]:
-    """Wait until ``at_least`` rows are stored and no more arrive for ``quiet_s``: (rows, time of the last one)."""
-    deadline = time.monotonic() + timeout_s
-    rows, changed = bench.rows(), time.perf_counter()
-    while rows < at_least or time.perf_counter() - changed < quiet_s:
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"only {rows} of {at_least} rows after {timeout_s}s")
-        time.sleep(0.05)
-        now_rows = bench.rows()
-        if now_rows != rows:
-            rows, changed = now_rows, time.perf_counter()
-    return rows, changed
-
-
 def run(args) -> dict:
     bodies = make_bodies(BODIES, args.batch)
     results: dict = {**machine(), "seconds": args.seconds, "batch": args.batch, "connections": args.connections}
@@ -118,13 +104,13 @@ def run(args) -> dict:
         url = s.gateway_url + "/v1/logs/ingest"
         with processes(bench, "worker", "gateway") as (worker, _):
             tools.wrk(s.cache_dir, url, files, headers, 3, args.connections)  # warm-up: group join, first parts
-            before, _ = settled(bench, 0)
+            before, _ = bench.settled(0)
             started = time.perf_counter()
             with profile.sampling(worker.proc.pid, min(args.seconds, 20), WORKER_MODULES) as where:
                 r = tools.wrk(s.cache_dir, url, files, headers, args.seconds, args.connections)
             if r.non_2xx:
                 raise RuntimeError(f"{r.non_2xx} requests were not answered 2xx")
-            rows, last = settled(bench, before + r.requests * args.batch)
+            rows, last = bench.settled(before + r.requests * args.batch)
             stored = rows - before
             results["sluice_accept_rps"] = r.rps * args.batch
             results["sluice_e2e_rps"] = stored / (last - started)

@@ -48,6 +48,23 @@ class Bench:
                 raise TimeoutError(f"only {self.rows(tenant, table)} of {n} rows after {timeout_s}s")
             time.sleep(0.1)
 
+    def settled(self, at_least: int, quiet_s: float = 3.0, timeout_s: float = 900) -> tuple[int, float]:
+        """Wait until ``at_least`` rows are stored and no more arrive for ``quiet_s``: (rows, time of the last).
+
+        The time is ``time.perf_counter()`` when the count last grew, so a
+        throughput measured up to it leaves the quiet wait out.
+        """
+        deadline = time.monotonic() + timeout_s
+        rows, changed = self.rows(), time.perf_counter()
+        while rows < at_least or time.perf_counter() - changed < quiet_s:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"only {rows} of {at_least} rows after {timeout_s}s")
+            time.sleep(0.05)
+            now_rows = self.rows()
+            if now_rows != rows:
+                rows, changed = now_rows, time.perf_counter()
+        return rows, changed
+
 
 @contextlib.contextmanager
 def broker() -> Iterator[tuple[local.LocalBroker, Path]]:

@@ -1,12 +1,13 @@
 """Encrypted LogFlux entries end to end, with a warm key cache, and under a fresh-salt flood.
 
-    python -m bench.logflux [--entries 50000] [--flood 100] [--concurrency 8]
+    python -m bench.logflux [--seconds 30] [--connections 16] [--flood 60] [--json FILE]
 
-Measured in one run:
+Measured in one run, each phase wrk at full speed for ``--seconds`` over 64
+distinct batches of 100 entries:
 
 * warm      — clients that reuse one salt per session (16 sessions): every
               derivation is a cache hit after the first; entries/s from the
-              first request to the last row;
+              first request to the last row; py-spy samples the worker;
 * flood     — the same well-behaved load while a second tenant sends entries
               that each carry a fresh salt (the LogFlux doc's own snippet
               does this), so every one costs a 600,000-iteration PBKDF2:
@@ -21,12 +22,16 @@ import base64
 import json
 import os
 import sys
+import threading
 import time
 from pathlib import Path
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from bench.harness import broker, processes, provision, report, send_all
+from bench import profile, tools
+from bench.e2e import WORKER_MODULES
+from bench.gateway import PROFILED_MODULES as GATEWAY_MODULES
+from bench.harness import broker, machine, processes, provision, report, send_all
 from schemas.registry import TenantRecord
 from sluice import registry as registry_topic
 from sluice import secrets
@@ -59,19 +64,13 @@ def batches(entries: list[dict], size: int = 100) -> list[bytes]:
     return [json.dumps({"entries": entries[i:i + size]}).encode() for i in range(0, len(entries), size)]
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--entries", type=int, default=50_000)
-    ap.add_argument("--flood", type=int, default=100, help="fresh-salt entries sent by the flooding tenant")
-    ap.add_argument("--concurrency", type=int, default=8)
-    ap.add_argument("--json", type=Path)
-    args = ap.parse_args()
+def run(args) -> dict:
     keys = session_keys(16)
     warm_up = batches(session_entries(16, keys, "warm-up"))  # one entry per session: derives each key once
-    warm = batches(session_entries(args.entries, keys, "warm"))
-    during = batches(session_entries(args.entries, keys, "during"))
+    bodies = batches(session_entries(64 * 100, keys, "load"))
     flood = batches(session_entries(args.flood, session_keys(args.flood), "flood"), size=10)  # a salt per entry
-    results: dict = {"entries": args.entries, "flood_entries": args.flood}
+    results: dict = {**machine(), "seconds": args.seconds, "connections": args.connections,
+                     "entries_per_request": 100, "flood_entries": args.flood}
     with broker() as (b, tmp):
         bench = provision(b.config.bootstrap, tmp, secret=SECRET)
         s = bench.settings
@@ -80,28 +79,52 @@ def main() -> int:
         asyncio.run(secrets.add(s, "flooder", SECRET))
         url = s.gateway_url + "/v1/batch"
         headers = {"Authorization": f"Bearer {bench.logflux_key}", "Content-Type": "application/json"}
-        with processes(bench, "worker", "gateway"):
+        files = []
+        for i, body in enumerate(bodies):
+            files.append(tmp / f"logflux-{i}.json")
+            files[-1].write_bytes(body)
+
+        def phase() -> tuple[float, tools.WrkResult]:
+            before, _ = bench.settled(0)
+            started = time.perf_counter()
+            r = tools.wrk(s.cache_dir, url, files, headers, args.seconds, args.connections)
+            if r.non_2xx:
+                raise RuntimeError(f"{r.non_2xx} requests were not answered 2xx")
+            rows, last = bench.settled(before + r.requests * 100)
+            return (rows - before) / (last - started), r
+
+        with processes(bench, "worker", "gateway") as (worker, gateway):
             asyncio.run(send_all(url, headers, warm_up, 1, expect=202))
             bench.wait_rows(16)
-            started = time.perf_counter()
-            asyncio.run(send_all(url, headers, warm, args.concurrency, expect=202))
-            bench.wait_rows(16 + args.entries)
-            results["warm_e2e_eps"] = args.entries / (time.perf_counter() - started)
+            tools.wrk(s.cache_dir, url, files, headers, 3, args.connections)  # warm-up: group join, first parts
+            sample_s = min(args.seconds, 20)
+            with profile.sampling(worker.proc.pid, sample_s, WORKER_MODULES) as where, \
+                    profile.sampling(gateway.proc.pid, sample_s, GATEWAY_MODULES) as where_gateway:
+                results["warm_e2e_eps"], r = phase()
+            results["warm_accept_eps"] = r.rps * 100
+            results["wrk_cpu_share"] = r.cpu_s / r.seconds
+            results["profile_worker"] = profile.figures(where)
+            results["profile_gateway"] = profile.figures(where_gateway)
 
             flood_headers = {**headers, "Authorization": f"Bearer {flooder_key}"}
-
-            async def both():
-                flooding = asyncio.create_task(send_all(url, flood_headers, flood, 2, expect=202))
-                await asyncio.sleep(0.2)
-                await send_all(url, headers, during, args.concurrency, expect=202)
-                await flooding
-
-            started = time.perf_counter()
-            asyncio.run(both())
-            bench.wait_rows(16 + 2 * args.entries)  # the well-behaved tenant's rows, flood rows aside
-            results["during_flood_e2e_eps"] = args.entries / (time.perf_counter() - started)
+            flooding = threading.Thread(target=lambda: asyncio.run(send_all(url, flood_headers, flood, 2, 202)))
+            flooding.start()
+            results["during_flood_e2e_eps"], r = phase()
+            flooding.join()
+            results["during_flood_accept_eps"] = r.rps * 100
+            results["flood_rows_stored_by_the_end"] = bench.rows("flooder")
     results["during_flood_vs_warm"] = results["during_flood_e2e_eps"] / results["warm_e2e_eps"]
-    report(results, args.json)
+    return results
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seconds", type=int, default=30)
+    ap.add_argument("--connections", type=int, default=16)
+    ap.add_argument("--flood", type=int, default=60, help="fresh-salt entries sent by the flooding tenant")
+    ap.add_argument("--json", type=Path)
+    args = ap.parse_args()
+    report(run(args), args.json, "LogFlux: encrypted entries end to end")
     return 0
 
 

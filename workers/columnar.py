@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Sequence
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -63,7 +64,8 @@ def normalize_arrow(records: pa.Table, env: Envelope) -> ArrowRows:
 
 def logs_table(env: Envelope, source: str, timestamps: Sequence[datetime | None], severity_text: Sequence[str],
                service: Sequence[str], body: Sequence[str], attributes: Sequence[dict[str, str]],
-               resource: Sequence[dict[str, str]] | None = None, severity_number: Sequence[int | None] | None = None,
+               resource: Sequence[dict[str, str]] | pa.MapArray | None = None,
+               severity_number: Sequence[int | None] | None = None,
                trace_id: Sequence[str] | None = None, span_id: Sequence[str] | None = None,
                trace_flags: Sequence[int] | None = None, scope_name: Sequence[str] | None = None,
                scope_version: Sequence[str] | None = None) -> ArrowRows:
@@ -72,13 +74,17 @@ def logs_table(env: Envelope, source: str, timestamps: Sequence[datetime | None]
     A column given as None takes its default in every row ("" or 0, empty
     maps, severity numbers derived from ``severity_text``). A None timestamp
     (naive ones are UTC) is the envelope's receive time; so is a None
-    severity number derived.
+    severity number derived. ``resource`` may also be a ready map array
+    (see ``same_keys``).
     """
     n = len(body)
     text = pa.array(severity_text, pa.string())
-    numbers = _severities(text)
-    if severity_number is not None:
-        numbers = pc.coalesce(pa.array(severity_number, pa.uint8()), numbers)
+    if severity_number is None:
+        numbers = _severities(text)
+    else:
+        numbers = pa.array(severity_number, pa.uint8())
+        if numbers.null_count:
+            numbers = pc.coalesce(numbers, _severities(text))
     stamps = pa.array(timestamps, pa.timestamp("us", tz="UTC")).cast(TIMESTAMP)
     if stamps.null_count:
         stamps = pc.fill_null(stamps, _received_at(env))
@@ -94,7 +100,7 @@ def logs_table(env: Envelope, source: str, timestamps: Sequence[datetime | None]
         "TraceFlags": pa.array(trace_flags, pa.uint8()) if trace_flags is not None else pa.repeat(_ZERO, n),
         "ScopeName": _strings_or_empty(scope_name, n),
         "ScopeVersion": _strings_or_empty(scope_version, n),
-        "ResourceAttributes": map_array(resource) if resource is not None and any(resource) else _empty_maps(n),
+        "ResourceAttributes": _resource(resource, n),
         "LogAttributes": map_array(attributes) if any(attributes) else _empty_maps(n),
         "ScopeAttributes": _empty_maps(n),
     }
@@ -102,6 +108,21 @@ def logs_table(env: Envelope, source: str, timestamps: Sequence[datetime | None]
 
 
 _ZERO = pa.scalar(0, pa.uint8())
+
+
+def same_keys(keys: Sequence[str], values: Sequence[str]) -> pa.MapArray:
+    """One map per value, each mapping every one of ``keys`` to that value, built without a dict per row."""
+    n, k = len(values), len(keys)
+    offsets = pa.array(np.arange(0, n * k + 1, k, dtype=np.int32))
+    items = pc.take(pa.array(values, pa.string()), pa.array(np.repeat(np.arange(n, dtype=np.int32), k)))
+    names = pc.take(pa.array(keys, pa.string()), pa.array(np.tile(np.arange(k, dtype=np.int32), n)))
+    return pa.MapArray.from_arrays(offsets, names, items, type=ATTRIBUTES)
+
+
+def _resource(resource: Sequence[dict[str, str]] | pa.MapArray | None, n: int) -> pa.Array:
+    if isinstance(resource, pa.MapArray):
+        return resource
+    return map_array(resource) if resource is not None and any(resource) else _empty_maps(n)
 
 
 def _envelope_columns(env: Envelope, source: str, n: int) -> dict[str, pa.Array]:

@@ -13,12 +13,13 @@ import msgspec
 
 from schemas import logflux as lf
 from schemas.envelope import Envelope
-from workers.columnar import ArrowRows, logs_table
+from workers.columnar import ArrowRows, logs_table, same_keys
 from workers.decrypt import DecryptError, Decryptor
 from workers.normalize import flatten
 
 _object = msgspec.json.Decoder(dict[str, Any])
 BODY_FIELDS = ("message", "msg", "event")
+NODE_ATTRIBUTES = ("host.name", "service.name")  # what ``node`` names, as resource attributes
 
 
 class EntryFailure(NamedTuple):
@@ -44,13 +45,12 @@ def body_and_attributes(plaintext: bytes) -> tuple[str, dict[str, str]]:
 def normalize_logflux(entries: list[lf.LogFluxEntry], env: Envelope,
                       decryptor: Decryptor) -> tuple[ArrowRows, list[EntryFailure]]:
     """The decrypted entries as ``logs`` columns, and the entries that did not decrypt."""
-    session = decryptor.session(env.tenant)
+    decrypt, b64 = decryptor.session(env.tenant).decrypt, binascii.a2b_base64
     failures: list[EntryFailure] = []
-    stamps, levels, numbers, nodes, bodies, attributes, resources = [], [], [], [], [], [], []
+    stamps, levels, numbers, nodes, bodies, attributes = [], [], [], [], [], []
     for index, e in enumerate(entries):
         try:
-            plaintext = session.decrypt(binascii.a2b_base64(e.iv), binascii.a2b_base64(e.salt),
-                                        binascii.a2b_base64(e.payload))
+            plaintext = decrypt(b64(e.iv), b64(e.salt), b64(e.payload))
         except DecryptError as exc:
             failures.append(EntryFailure(index, exc.reason, exc.detail))
             continue
@@ -62,9 +62,8 @@ def normalize_logflux(entries: list[lf.LogFluxEntry], env: Envelope,
         nodes.append(e.node)
         bodies.append(body)
         attributes.append(fields)
-        resources.append({"host.name": e.node, "service.name": e.node})
-    rows = logs_table(env, "logflux", stamps, levels, nodes, bodies, attributes, resource=resources,
-                      severity_number=numbers)
+    rows = logs_table(env, "logflux", stamps, levels, nodes, bodies, attributes,
+                      resource=same_keys(NODE_ATTRIBUTES, nodes), severity_number=numbers)
     return rows, failures
 
 

@@ -43,3 +43,49 @@ def test_reports_flatten_nested_figures(tmp_path):
     text = (tmp_path / "g.md").read_text()
     assert text.startswith("# gateway\n") and "| sluice_logtrace_500.records_per_s | 157,884 |" in text
     assert "| ratio | 0.324 |" in markdown("x", results)
+
+
+def test_vegeta_results_give_percentiles_of_every_answer():
+    from bench.vegeta import _summary
+
+    # timestamp ns, code, latency ns, ... : 1,000 answers over one second, one of them a 503
+    rows = [f"{1_000_000_000 + i * 1_000_000},{503 if i == 7 else 202},{(i + 1) * 10_000},10,2,,,a,{i}"
+            for i in range(1000)]
+    r = _summary("\n".join(rows), rate=1000, seconds=1, cpu_s=0.25)
+    assert (r.requests, r.non_2xx) == (1000, 1)
+    assert r.latency_ms == {"p50": 5.01, "p99": 9.91, "p99.9": 10.0, "max": 10.0}
+    assert r.achieved == pytest.approx(1000, rel=0.01)
+    assert r.figures(100)["records_per_s"] == pytest.approx(100_000, rel=0.01)
+    assert r.figures(100)["generator_cpu_share"] == 0.25
+
+
+def test_profiles_count_self_time_by_function_and_time_through_modules():
+    from bench.profile import Profile, _summarise
+
+    raw = ("main (app.py:1);handle (gateway/prepare.py:10);decode (schemas/formats.py:140) 6\n"
+           "main (app.py:1);handle (gateway/prepare.py:12);decode (schemas/formats.py:141) 2\n"
+           "main (app.py:1);send (aiokafka/producer.py:5) 2\n")
+    p = Profile()
+    _summarise(raw, p, ("gateway/prepare.py", "aiokafka/"), top=2)
+    assert p.samples == 10
+    assert p.top == {"decode (formats.py)": 0.8, "send (producer.py)": 0.2}
+    assert p.inclusive == {"gateway/prepare.py": 0.8, "aiokafka/": 0.2}
+
+
+def test_the_report_says_which_goals_are_met(tmp_path):
+    from bench.summary import write as summary
+
+    gateway = {"sluice_logtrace_500": {"records_per_s": 150_000}, "sluice_2_processes_logtrace_500":
+               {"records_per_s": 420_000}, "ratio_sluice_vs_decode_only_logtrace_500": 0.4,
+               "ratio_sluice_2_processes_vs_decode_only_2_processes_logtrace_500": 0.6,
+               "latency_logtrace_100_at_50%": {"latency_p99_ms": 30.0}}
+    (tmp_path / "gateway.json").write_text(json.dumps(gateway))
+    (tmp_path / "logflux.json").write_text(json.dumps({"warm_e2e_eps": 40_000.0, "during_flood_vs_warm": 0.95}))
+    text = summary(tmp_path)
+    assert "| gateway alone ≥ 400,000 logs/s, 202 after the ack (batches of 500) | 420,000 logs/s | yes |" in text
+    assert "| gateway ≥ 0.5 of the decode-only ceiling (same processes, batches of 500) | 0.60 | yes |" in text
+    assert "(batches of 100) | 30 ms | no |" in text
+    assert "| LogFlux ≥ 100,000 encrypted entries/s end to end, warm key cache | 40,000 entries/s | no |" in text
+    assert "Collector" not in text  # not measured in this run, so not judged
+    goals = json.loads((tmp_path / "report.json").read_text())["goals"]
+    assert [g["met"] for g in goals] == [True, True, False, False, True]

@@ -12,7 +12,7 @@ from schemas.envelope import Envelope
 from schemas.formats import Format, InvalidBody, decode
 from schemas.native_arrow import RECORD_SCHEMA, encode, read
 from workers.arrow import LOGS_SCHEMA
-from workers.columnar import ArrowRows
+from workers.columnar import ArrowRows, logs_table, same_keys
 from workers.normalize import normalize
 from workers.records import rows_of
 
@@ -121,3 +121,19 @@ def test_a_batch_inserts_as_one_block_whatever_its_records_chunks():
     table, http = split(Batch("t", 0, 0, 2, items, replay=False))
     assert (table.num_rows, http) == (9, [])
     assert {column.num_chunks for column in table.columns} == {1}
+
+
+def test_same_keys_maps_every_key_to_its_rows_value():
+    maps = same_keys(("host.name", "service.name"), ["web-1", "", "db"])
+    assert maps.to_pylist() == [[("host.name", "web-1"), ("service.name", "web-1")],
+                                [("host.name", ""), ("service.name", "")],
+                                [("host.name", "db"), ("service.name", "db")]]
+    assert same_keys(("k",), []).to_pylist() == []
+
+
+def test_given_severity_numbers_are_kept_and_missing_ones_derived():
+    env = Envelope("x", "acme", "r", 5)
+    rows = logs_table(env, "t", [None, None], ["WARNING", "ERROR"], ["s", "s"], ["a", "b"], [{}, {}],
+                      severity_number=[10, None])
+    assert rows.table.column("SeverityNumber").to_pylist() == [10, 17]
+    assert rows.table.column("Timestamp").cast(pa.int64()).to_pylist() == [5, 5] and rows.tenant == "acme"

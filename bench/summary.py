@@ -1,0 +1,103 @@
+"""The benchmark report: every scenario's figures from one ``make bench`` run, and which goals they meet.
+
+    python -m bench.summary [DIR]   (DIR: where the scenarios wrote their JSON; .sluice/bench)
+
+Reads ``gateway.json``, ``worker.json``, ``e2e.json`` and ``logflux.json``
+(whichever exist) and writes ``report.md`` and ``report.json`` beside them: the
+goals first, each with the figure that decides it, then every scenario's table.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from bench.report import markdown
+
+SCENARIOS = ("gateway", "worker", "e2e", "logflux")
+
+
+@dataclass(frozen=True)
+class Goal:
+    scenario: str
+    text: str
+    figure: Callable[[dict], float]  # from that scenario's results
+    meets: Callable[[float], bool]
+    unit: str
+
+
+def _best_gateway(r: dict, n: int) -> float:
+    return max(r[f"sluice_logtrace_{n}"]["records_per_s"], r.get(f"sluice_2_processes_logtrace_{n}", {}).get(
+        "records_per_s", 0))
+
+
+def _ratio_of_best(r: dict, n: int) -> float:
+    two = r.get(f"sluice_2_processes_logtrace_{n}", {}).get("records_per_s", 0)
+    if two > r[f"sluice_logtrace_{n}"]["records_per_s"]:
+        return r[f"ratio_sluice_2_processes_vs_decode_only_2_processes_logtrace_{n}"]
+    return r[f"ratio_sluice_vs_decode_only_logtrace_{n}"]
+
+
+GOALS = (
+    Goal("e2e", "end to end ≥ 150,000 logs/s sustained (batches of 500)", lambda r: r["sluice_e2e_rps"],
+         lambda v: v >= 150_000, "logs/s"),
+    Goal("e2e", "ingest → queryable p99 ≤ 2 s (at 90 % of the sustained rate)",
+         lambda r: r["paced_90%_of_e2e"]["freshness_p99_ms"], lambda v: v <= 2000, "ms"),
+    Goal("gateway", "gateway alone ≥ 400,000 logs/s, 202 after the ack (batches of 500)",
+         lambda r: _best_gateway(r, 500), lambda v: v >= 400_000, "logs/s"),
+    Goal("gateway", "gateway ≥ 0.5 of the decode-only ceiling (same processes, batches of 500)",
+         lambda r: _ratio_of_best(r, 500), lambda v: v >= 0.5, "ratio"),
+    Goal("gateway", "accept latency p99 ≤ 25 ms at half of the maximum (batches of 100)",
+         lambda r: r["latency_logtrace_100_at_50%"]["latency_p99_ms"], lambda v: v <= 25, "ms"),
+    Goal("gateway", "accept latency p99 ≤ 25 ms at half of the maximum (batches of 500)",
+         lambda r: r["latency_logtrace_500_at_50%"]["latency_p99_ms"], lambda v: v <= 25, "ms"),
+    Goal("gateway", "ahead of the OpenTelemetry Collector, HTTP → Kafka records/s (batches of 500)",
+         lambda r: _best_gateway(r, 500) / r["otelcol_otlp_500"]["records_per_s"], lambda v: v > 1, "ratio"),
+    Goal("gateway", "same, OTLP/JSON into both (batches of 500)",
+         lambda r: r["ratio_sluice_vs_otelcol_otlp_500"], lambda v: v > 1, "ratio"),
+    Goal("logflux", "LogFlux ≥ 100,000 encrypted entries/s end to end, warm key cache",
+         lambda r: r["warm_e2e_eps"], lambda v: v >= 100_000, "entries/s"),
+    Goal("logflux", "a well-behaved tenant keeps ≥ 90 % of its throughput during a fresh-salt flood",
+         lambda r: r["during_flood_vs_warm"], lambda v: v >= 0.9, "ratio"),
+)
+
+
+def goals(results: dict[str, dict]) -> list[dict]:
+    out = []
+    for goal in GOALS:
+        if goal.scenario not in results:
+            continue
+        try:
+            value = goal.figure(results[goal.scenario])
+        except KeyError:  # that part of the scenario was skipped (e.g. --skip-otelcol)
+            continue
+        out.append({"goal": goal.text, "figure": value, "unit": goal.unit, "met": goal.meets(value)})
+    return out
+
+
+def write(directory: Path) -> str:
+    results = {name: json.loads((directory / f"{name}.json").read_text())
+               for name in SCENARIOS if (directory / f"{name}.json").exists()}
+    checked = goals(results)
+    lines = ["# Sluice benchmark report", "", "| goal | figure | met |", "|---|---|---|"]
+    for g in checked:
+        value = f"{g['figure']:,.2f}" if g["unit"] == "ratio" else f"{g['figure']:,.0f} {g['unit']}"
+        lines.append(f"| {g['goal']} | {value} | {'yes' if g['met'] else 'no'} |")
+    text = "\n".join(lines) + "\n\n" + "\n".join(
+        markdown(name, figures).replace("# ", "## ", 1) for name, figures in results.items())
+    (directory / "report.md").write_text(text)
+    (directory / "report.json").write_text(json.dumps({"goals": checked, **results}, indent=2) + "\n")
+    return text
+
+
+def main() -> int:
+    directory = Path(sys.argv[1] if len(sys.argv) > 1 else ".sluice/bench")
+    print(write(directory).split("\n\n")[0])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
