@@ -11,14 +11,13 @@ sending queue off, so an HTTP answer means Kafka has the records.
 from __future__ import annotations
 
 import contextlib
-import os
-import shutil
 import subprocess
 import time
 import urllib.request
 from pathlib import Path
 from typing import Iterator
 
+from bench.tools import go_install
 from tests.support import free_port
 
 VERSION = "0.165.0"
@@ -39,13 +38,10 @@ def build(cache_dir: Path) -> Path:
     binary = home / "dist" / "otelcol-bench"
     if binary.exists():
         return binary
-    if shutil.which("go") is None:
-        raise RuntimeError("Go is needed to build the OpenTelemetry Collector peer (or pass --skip-otelcol)")
-    home.mkdir(parents=True, exist_ok=True)
+    builder = go_install(home, f"go.opentelemetry.io/collector/cmd/builder@v{VERSION}", "builder",
+                         "the OpenTelemetry Collector peer (or pass --skip-otelcol)")
     (home / "builder.yaml").write_text(MANIFEST)
-    env = {**os.environ, "GOBIN": str(home / "bin")}
-    subprocess.run(["go", "install", f"go.opentelemetry.io/collector/cmd/builder@v{VERSION}"], env=env, check=True)
-    subprocess.run([str(home / "bin" / "builder"), "--config", "builder.yaml"], cwd=home, env=env, check=True)
+    subprocess.run([str(builder), "--config", "builder.yaml"], cwd=home, check=True)
     return binary
 
 

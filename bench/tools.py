@@ -7,7 +7,9 @@ the gateway's publish path is measured against.
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +19,19 @@ from sluice import debian
 WRK = ("wrk", "libluajit2-5.1-2", "libluajit2-5.1-common")
 KCAT = ("kcat", "librdkafka1", "libyajl2")
 LUA = Path(__file__).parent / "wrk" / "post.lua"
+
+
+def go_install(home: Path, package: str, program: str, why: str) -> Path:
+    """``go install package`` (``path@version``) into ``home/bin`` from the Go module proxy, once; its path."""
+    binary = home / "bin" / program
+    if binary.exists():
+        return binary
+    if shutil.which("go") is None:
+        raise RuntimeError(f"Go is needed to build {why}")
+    home.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "GOBIN": str(home / "bin"), "GOFLAGS": "-modcacherw"}
+    subprocess.run(["go", "install", package], env=env, check=True)
+    return binary
 
 
 def binary(cache_dir: Path, name: str) -> tuple[Path, dict[str, str]]:

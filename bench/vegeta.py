@@ -14,27 +14,19 @@ import base64
 import csv
 import io
 import json
-import os
 import resource
-import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+
+from bench.tools import go_install
 
 VERSION = "12.12.0"
 
 
 def build(cache_dir: Path) -> Path:
-    home = cache_dir / f"vegeta-{VERSION}"
-    binary = home / "bin" / "vegeta"
-    if binary.exists():
-        return binary
-    if shutil.which("go") is None:
-        raise RuntimeError("Go is needed to build vegeta, the open-loop load generator")
-    env = {**os.environ, "GOBIN": str(home / "bin"), "GOPATH": str(home / "gopath"), "GOFLAGS": "-modcacherw"}
-    subprocess.run(["go", "install", f"github.com/tsenart/vegeta/v12@v{VERSION}"], env=env, check=True)
-    shutil.rmtree(home / "gopath", ignore_errors=True)
-    return binary
+    return go_install(cache_dir / f"vegeta-{VERSION}", f"github.com/tsenart/vegeta/v12@v{VERSION}", "vegeta",
+                      "vegeta, the open-loop load generator")
 
 
 @dataclass(frozen=True)
