@@ -63,6 +63,15 @@ def decoded_too_large(limit: int) -> ApiError:
     return ApiError(413, "decoded_body_too_large", f"The decompressed body exceeds {limit} bytes; send smaller batches.")
 
 
+def overloaded(retry_after_s: int) -> ApiError:
+    return ApiError(
+        503, "gateway_overloaded",
+        "This gateway is sending as much to Kafka as it can confirm in time, so this request was not "
+        "accepted and nothing of it was written; retry it after Retry-After seconds.",
+        ((b"retry-after", str(retry_after_s).encode()),),
+    )
+
+
 def unavailable(retry_after_s: int) -> ApiError:
     return ApiError(
         503, "kafka_unavailable",

@@ -9,7 +9,7 @@ import time
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
-from gateway.errors import ApiError, unavailable
+from gateway.errors import ApiError, overloaded, unavailable
 from schemas.envelope import Envelope, to_headers
 from sluice import metrics
 from sluice.kafka.clients import producer
@@ -19,11 +19,16 @@ log = logging.getLogger(__name__)
 
 
 class Publisher:
-    """Sends one request body as one Kafka record and waits for ``acks=all``."""
+    """Sends one request body as one Kafka record and waits for ``acks=all``.
+
+    At most ``gateway_max_inflight_bytes`` wait for acknowledgements at a time;
+    a body that would go beyond is refused before it is handed to the producer.
+    """
 
     def __init__(self, settings: Settings):
         self.settings = settings
         self._producer: AIOKafkaProducer | None = None
+        self.inflight_bytes = 0
 
     async def start(self) -> None:
         # aiokafka binds a client to the running loop, so it is made here.
@@ -43,17 +48,34 @@ class Publisher:
         or falsely acknowledged.
         """
         assert self._producer is not None, "Publisher.start() was not awaited"
+        # One body alone always goes: the bound is on waiting, not on size (max_body_bytes is).
+        if self.inflight_bytes and self.inflight_bytes + len(body) > self.settings.gateway_max_inflight_bytes:
+            raise overloaded(self.settings.retry_after_s)
         started = time.perf_counter()
         try:
-            await asyncio.wait_for(
-                self._producer.send_and_wait(topic or self.settings.ingest_topic, body, key=_key(envelope),
-                                             headers=to_headers(envelope)),
-                timeout=self.settings.publish_timeout_s,
-            )
+            await asyncio.wait_for(self._send(topic or self.settings.ingest_topic, body, envelope),
+                                   timeout=self.settings.publish_timeout_s)
         except (asyncio.TimeoutError, KafkaError) as exc:
             log.warning("publish failed: %r", exc, extra={"request_id": envelope.request_id})
             raise unavailable(self.settings.retry_after_s) from None
         metrics.GATEWAY_PUBLISH_SECONDS.observe(time.perf_counter() - started)
+
+    async def _send(self, topic: str, body: bytes, envelope: Envelope) -> None:
+        # The bytes count until Kafka answers for the record, even after its request
+        # timed out: the producer still holds and sends it.
+        self.inflight_bytes += len(body)
+        try:
+            delivered = await self._producer.send(topic, body, key=_key(envelope), headers=to_headers(envelope))
+        except BaseException:
+            self.inflight_bytes -= len(body)
+            raise
+        delivered.add_done_callback(lambda done: self._release(done, len(body)))
+        await asyncio.shield(delivered)
+
+    def _release(self, done: asyncio.Future, n: int) -> None:
+        self.inflight_bytes -= n
+        if not done.cancelled():
+            done.exception()  # seen here, so a failure after the deadline is not reported as unretrieved
 
     async def put(self, topic: str, key: bytes, value: bytes) -> None:
         """Write one keyed record (registry changes) with the same deadline and 503."""

@@ -69,7 +69,7 @@ def _logflux_success(n: int, rid: str) -> bytes:
 
 def _profound_error(route: IngestRoute, err: ApiError, request_id: str) -> tuple[int, bytes]:
     # Profound answers {"detail": ...}; a failure to publish is its documented 500.
-    status = 500 if err.code == "kafka_unavailable" else err.status
+    status = 500 if err.code in ("kafka_unavailable", "gateway_overloaded") else err.status
     return status, _encode({"detail": err.message, "request_id": request_id})
 
 

@@ -72,6 +72,11 @@ class Settings:
     max_decoded_bytes: int = 10 * 1024 * 1024
     # How long a request may wait for Kafka's acknowledgement before a 503.
     publish_timeout_s: float = 5.0
+    # Bytes handed to Kafka and not yet acknowledged, per gateway process. A request
+    # that would go beyond is answered 503 at once: queued behind more than the
+    # producer can send before the deadline, it would time out anyway while its
+    # record still went out, and the gateway would spend itself on answers of 503.
+    gateway_max_inflight_bytes: int = 64 * 1024 * 1024
     # The environment every request to this gateway is for (production, staging,
     # development); empty: the X-Sluice-Environment header, else the key's own.
     gateway_environment: str = ""
