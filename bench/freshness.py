@@ -19,6 +19,7 @@ from datetime import datetime, timezone
 from typing import Iterator
 
 from bench.harness import Bench
+from bench.tools import percentile
 from tests.support import post, sql
 
 
@@ -29,13 +30,9 @@ class Freshness:
     unseen: int = 0  # probes not visible by the end (``settle_s`` after the load)
 
     def figures(self) -> dict:
-        seen = sorted(self.seen_s)
-
-        def pct(q: float) -> float:
-            return seen[min(len(seen) - 1, int(q * len(seen)))] * 1000 if seen else float("nan")
-
-        return {"probes": self.sent, "probes_unseen": self.unseen, "freshness_p50_ms": pct(0.5),
-                "freshness_p99_ms": pct(0.99), "freshness_max_ms": seen[-1] * 1000 if seen else float("nan")}
+        seen_ms = sorted(s * 1000 for s in self.seen_s)
+        return {"probes": self.sent, "probes_unseen": self.unseen, "freshness_p50_ms": percentile(seen_ms, 0.5),
+                "freshness_p99_ms": percentile(seen_ms, 0.99), "freshness_max_ms": percentile(seen_ms, 1.0)}
 
 
 @contextlib.contextmanager

@@ -42,25 +42,22 @@ class Bench:
         return sql(self.settings, f"SELECT count() FROM sluice.{table} WHERE TenantId = '{tenant}'")[0][0]
 
     def wait_rows(self, n: int, tenant: str = "bench", table: str = "logs", timeout_s: float = 600) -> None:
-        deadline = time.monotonic() + timeout_s
-        while self.rows(tenant, table) < n:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"only {self.rows(tenant, table)} of {n} rows after {timeout_s}s")
-            time.sleep(0.1)
+        self.settled(n, quiet_s=0, timeout_s=timeout_s, tenant=tenant, table=table)
 
-    def settled(self, at_least: int, quiet_s: float = 3.0, timeout_s: float = 900) -> tuple[int, float]:
+    def settled(self, at_least: int, quiet_s: float = 3.0, timeout_s: float = 900, tenant: str = "bench",
+                table: str = "logs") -> tuple[int, float]:
         """Wait until ``at_least`` rows are stored and no more arrive for ``quiet_s``: (rows, time of the last).
 
         The time is ``time.perf_counter()`` when the count last grew, so a
         throughput measured up to it leaves the quiet wait out.
         """
         deadline = time.monotonic() + timeout_s
-        rows, changed = self.rows(), time.perf_counter()
+        rows, changed = self.rows(tenant, table), time.perf_counter()
         while rows < at_least or time.perf_counter() - changed < quiet_s:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"only {rows} of {at_least} rows after {timeout_s}s")
             time.sleep(0.05)
-            now_rows = self.rows()
+            now_rows = self.rows(tenant, table)
             if now_rows != rows:
                 rows, changed = now_rows, time.perf_counter()
         return rows, changed

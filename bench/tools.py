@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import resource
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -66,17 +67,22 @@ def wrk(cache_dir: Path, url: str, body_file: Path | list[Path], headers: dict[s
     env = {**env, "WRK_BODY": ":".join(map(str, files)), "WRK_HEADERS": "\n".join(f"{k}: {v}" for k, v in headers.items())}
     args = [str(program), "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "--latency",
             "--timeout", "10s", "-s", str(LUA), url]
-    started = _cpu_children()
+    started = children_cpu_s()
     out = subprocess.run(args, env=env, capture_output=True, text=True, timeout=seconds + 60)
     if out.returncode != 0:
         raise RuntimeError(f"wrk failed: {out.stderr or out.stdout}")
-    return _parse(out.stdout, _cpu_children() - started)
+    return _parse(out.stdout, children_cpu_s() - started)
 
 
-def _cpu_children() -> float:
-    import resource
+def children_cpu_s() -> float:
+    """User + system CPU seconds of this process's finished children: a load generator's own cost."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
+
+
+def percentile(ordered: list[float], q: float) -> float:
+    """The ``q`` quantile (0–1) of ascending ``ordered``, nearest rank; NaN when empty."""
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
 def _parse(text: str, cpu_s: float) -> WrkResult:

@@ -14,12 +14,11 @@ import base64
 import csv
 import io
 import json
-import resource
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.tools import go_install
+from bench.tools import children_cpu_s, go_install, percentile
 
 VERSION = "12.12.0"
 
@@ -50,11 +49,11 @@ def attack(binary: Path, url: str, body: bytes, headers: dict[str, str], rate: f
     """POST ``body`` to ``url`` at ``rate`` requests/s for ``seconds``; the latency of every answer."""
     target = json.dumps({"method": "POST", "url": url, "body": base64.b64encode(body).decode(),
                          "header": {k: [v] for k, v in headers.items()}}) + "\n"
-    before = _children_cpu()
+    before = children_cpu_s()
     attacked = subprocess.run([str(binary), "attack", "-format=json", f"-rate={rate:.0f}/s", f"-duration={seconds}s",
                                "-timeout=10s", "-max-workers=512"], input=target.encode(), capture_output=True,
                               timeout=seconds + 60, check=True)
-    cpu_s = _children_cpu() - before
+    cpu_s = children_cpu_s() - before
     encoded = subprocess.run([str(binary), "encode", "-to=csv"], input=attacked.stdout, capture_output=True,
                              timeout=120, check=True)
     return _summary(encoded.stdout.decode(), rate, seconds, cpu_s)
@@ -69,14 +68,7 @@ def _summary(text: str, rate: float, seconds: int, cpu_s: float) -> Paced:
     non_2xx = sum(not r[1].startswith("2") for r in rows)
     starts = [int(r[0]) for r in rows]
     span_s = max((max(starts) - min(starts)) / 1e9, 1e-9)
-
-    def pct(q: float) -> float:
-        return latencies[min(len(latencies) - 1, int(q * len(latencies)))]
-
-    latency = {"p50": pct(0.50), "p99": pct(0.99), "p99.9": pct(0.999), "max": latencies[-1]}
+    latency = {"p50": percentile(latencies, 0.50), "p99": percentile(latencies, 0.99),
+               "p99.9": percentile(latencies, 0.999), "max": latencies[-1]}
     return Paced(rate, (len(rows) - 1) / span_s, len(rows), seconds, non_2xx, latency, cpu_s)
 
-
-def _children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime

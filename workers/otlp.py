@@ -69,7 +69,8 @@ def _body(value: Any) -> str:
     return body if isinstance(body, str) else _json.encode(body).decode()
 
 
-def normalize_otlp(requests: list[ExportLogsServiceRequest | otlp_json.ExportLogsServiceRequest], env: Envelope) -> list[LogRow]:
+def normalize_otlp(requests: list[ExportLogsServiceRequest | otlp_json.ExportLogsServiceRequest],
+                   env: Envelope) -> list[LogRow]:
     rows = []
     for request in requests:
         for resource_logs in request.resource_logs:
