@@ -7,11 +7,13 @@ distinct batches of 100 entries:
 
 * warm      — clients that reuse one salt per session (16 sessions): every
               derivation is a cache hit after the first; entries/s from the
-              first request to the last row; py-spy samples the worker;
+              first request to the last row, and each process's CPU per entry;
 * flood     — the same well-behaved load while a second tenant sends entries
               that each carry a fresh salt (the LogFlux doc's own snippet
               does this), so every one costs a 600,000-iteration PBKDF2:
-              the well-behaved tenant's entries/s, next to the warm figure.
+              the well-behaved tenant's entries/s, next to the warm figure;
+* profile   — the warm load once more, with py-spy sampling the worker and
+              the gateway (apart, as the sampler costs CPU of its own).
 """
 
 from __future__ import annotations
@@ -84,35 +86,43 @@ def run(args) -> dict:
             files.append(tmp / f"logflux-{i}.json")
             files[-1].write_bytes(body)
 
-        def phase() -> tuple[float, tools.WrkResult]:
+        def phase(name: str) -> tuple[float, tools.WrkResult]:
             before, _ = bench.settled(0)
+            meter = tools.CpuMeter({"gateway": gateway.proc.pid, "worker": worker.proc.pid,
+                                    "broker": b.running_pid()}).start()
             started = time.perf_counter()
             r = tools.wrk(s.cache_dir, url, files, headers, args.seconds, args.connections)
             if r.non_2xx:
                 raise RuntimeError(f"{r.non_2xx} requests were not answered 2xx")
             rows, last = bench.settled(before + r.requests * 100)
+            used = {**meter.stop(), "wrk": r.cpu_s}
+            for process, cpu_s in used.items():  # where the two cores went, per stored entry
+                results[f"{name}_cpu_us_per_entry.{process}"] = cpu_s / (rows - before) * 1e6
             return (rows - before) / (last - started), r
 
         with processes(bench, "worker", "gateway") as (worker, gateway):
             asyncio.run(send_all(url, headers, warm_up, 1, expect=202))
             bench.wait_rows(16)
             tools.wrk(s.cache_dir, url, files, headers, 3, args.connections)  # warm-up: group join, first parts
-            sample_s = min(args.seconds, 20)
-            with profile.sampling(worker.proc.pid, sample_s, WORKER_MODULES) as where, \
-                    profile.sampling(gateway.proc.pid, sample_s, GATEWAY_MODULES) as where_gateway:
-                results["warm_e2e_eps"], r = phase()
+            results["warm_e2e_eps"], r = phase("warm")
             results["warm_accept_eps"] = r.rps * 100
             results["wrk_cpu_share"] = r.cpu_s / r.seconds
-            results["profile_worker"] = profile.figures(where)
-            results["profile_gateway"] = profile.figures(where_gateway)
 
             flood_headers = {**headers, "Authorization": f"Bearer {flooder_key}"}
             flooding = threading.Thread(target=lambda: asyncio.run(send_all(url, flood_headers, flood, 2, 202)))
             flooding.start()
-            results["during_flood_e2e_eps"], r = phase()
+            results["during_flood_e2e_eps"], r = phase("flood")
             flooding.join()
             results["during_flood_accept_eps"] = r.rps * 100
             results["flood_rows_stored_by_the_end"] = bench.rows("flooder")
+
+            # Profiled apart: py-spy takes CPU of its own, which the figures above must not pay.
+            sample_s = min(args.seconds, 15)
+            with profile.sampling(worker.proc.pid, sample_s, WORKER_MODULES) as where, \
+                    profile.sampling(gateway.proc.pid, sample_s, GATEWAY_MODULES) as where_gateway:
+                tools.wrk(s.cache_dir, url, files, headers, sample_s, args.connections)
+            results["profile_worker"] = profile.figures(where)
+            results["profile_gateway"] = profile.figures(where_gateway)
     results["during_flood_vs_warm"] = results["during_flood_e2e_eps"] / results["warm_e2e_eps"]
     return results
 

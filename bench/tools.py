@@ -80,6 +80,29 @@ def children_cpu_s() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def process_cpu_s(pid: int) -> float:
+    """User + system CPU seconds a running process (all its threads) has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class CpuMeter:
+    """CPU seconds of named processes between ``start`` and ``stop``: where the cores went."""
+
+    def __init__(self, pids: dict[str, int]):
+        self.pids = pids
+        self._start: dict[str, float] = {}
+        self.used: dict[str, float] = {}
+
+    def start(self) -> "CpuMeter":
+        self._start = {name: process_cpu_s(pid) for name, pid in self.pids.items()}
+        return self
+
+    def stop(self) -> dict[str, float]:
+        self.used = {name: process_cpu_s(pid) - self._start[name] for name, pid in self.pids.items()}
+        return self.used
+
+
 def percentile(ordered: list[float], q: float) -> float:
     """The ``q`` quantile (0–1) of ascending ``ordered``, nearest rank; NaN when empty."""
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")

@@ -102,11 +102,18 @@ def _check_logflux(entry: lf.LogFluxEntry, where: str) -> None:
         raise InvalidBody(exc.code, exc.message, exc.details, exc.status) from None
 
 
+def _explain_logflux(text: str, path: str, body: bytes) -> InvalidBody | None:
+    exc = lf.explain(text, path, body)
+    return None if exc is None else InvalidBody(exc.code, exc.message, exc.details, exc.status)
+
+
 @dataclass(frozen=True)
 class _Spec:
     type: Any
     field: str | None  # the list of entries in a batch body; None for a single entry
     check: Callable[[Any, str], None] = _check_entry
+    # A dialect's own error for a failed constraint (message, JSON path, body), or None for the generic one.
+    explain: Callable[[str, str, bytes], InvalidBody | None] = lambda text, path, body: None
     # Error codes: LogFlux documents upper-case ones, the others use ours.
     missing: str = "invalid_field"
     invalid: str = "invalid_field"
@@ -116,7 +123,8 @@ class _Spec:
         object.__setattr__(self, "decoder", msgspec.json.Decoder(self.type))
 
 
-_LOGFLUX_CODES = dict(check=_check_logflux, missing="MISSING_FIELD", invalid="INVALID_FIELD", malformed="INVALID_JSON")
+_LOGFLUX_CODES = dict(check=_check_logflux, explain=_explain_logflux, missing="MISSING_FIELD", invalid="INVALID_FIELD",
+                      malformed="INVALID_JSON")
 
 _SPECS: dict[Format, _Spec] = {
     Format.ASTRALOG_DRAIN: _Spec(d.AstraLogDrain, "logs"),
@@ -167,7 +175,7 @@ def decode(fmt: Format, body: bytes) -> list:
         text = str(exc)
         code = spec.missing if text.startswith("Object missing required field") else spec.invalid
         path = text.rpartition(" - at ")[2].strip("`") if " - at " in text else ""
-        raise InvalidBody(code, text, path) from None
+        raise (spec.explain(text, path, body) or InvalidBody(code, text, path)) from None
     except msgspec.DecodeError as exc:
         raise InvalidBody(spec.malformed, f"The body is not valid JSON: {exc}") from None
     except RecursionError:

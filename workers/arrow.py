@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Iterable
+from itertools import accumulate, chain
+from typing import Iterable, Sequence
 
 import pyarrow as pa
 
@@ -36,12 +37,12 @@ def timestamps(ns: Iterable[int]) -> pa.Array:
     return pa.array(ns, pa.int64()).cast(TIMESTAMP_NS)
 
 
-def map_array(maps: Iterable[dict[str, str]]) -> pa.MapArray:
-    # Built from flat key/value arrays: several times faster than lists of pairs.
-    offsets, keys, values = [0], [], []
-    for m in maps:
-        keys.extend(m)
-        values.extend(m.values())
-        offsets.append(len(keys))
+def map_array(maps: Sequence[dict[str, str]]) -> pa.MapArray:
+    # Built from flat key/value arrays, gathered by itertools in C: several times
+    # faster than lists of pairs, or than extending lists map by map.
+    offsets = [0]
+    offsets.extend(accumulate(map(len, maps)))
+    keys = list(chain.from_iterable(maps))
+    values = list(chain.from_iterable(m.values() for m in maps))
     return pa.MapArray.from_arrays(pa.array(offsets, pa.int32()), pa.array(keys, pa.string()),
                                    pa.array(values, pa.string()))

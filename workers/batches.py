@@ -30,7 +30,7 @@ class Intent(NamedTuple):
 
 class Pending(NamedTuple):
     offset: int
-    rows: list[LogRow]  # or workers.columnar.ArrowRows: only their number matters here
+    rows: list[LogRow]  # or workers.columnar's LogColumns or ArrowRows: only their number matters here
     handle: Any  # what the consumer needs to acknowledge the record
     dead: tuple = ()  # workers.deadletter.DeadLetter for what of the record cannot be stored
     replay_of: str | None = None  # "topic:partition:offset" of the record this one re-publishes

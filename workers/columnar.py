@@ -1,9 +1,10 @@
 """``logs`` rows as Arrow columns, built without a Python object per row.
 
-``logs_table`` turns per-column lists (what the JSON dialects' normalizers
-collect, workers/normalize.py) into the insertable table; ``normalize_arrow``
-does the same for records that arrive in columns (``sluice.arrow.v1``). In
-both, the envelope fills the constant columns, a missing timestamp becomes
+``logs_table`` keeps one record's per-column lists (what the JSON dialects'
+and LogFlux's normalizers collect) and ``to_table`` makes a whole batch of
+them into one insertable table; ``normalize_arrow`` does the same for records
+that arrive in columns (``sluice.arrow.v1``). In both, the envelope fills the
+constant columns, a missing timestamp becomes
 the receive time and a missing severity number is derived from the text
 with the table every dialect uses (workers/severity.py).
 """
@@ -11,7 +12,7 @@ with the table every dialect uses (workers/severity.py).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -62,49 +63,131 @@ def normalize_arrow(records: pa.Table, env: Envelope) -> ArrowRows:
     return ArrowRows(pa.table(columns, schema=LOGS_SCHEMA))
 
 
+class SameKeys(NamedTuple):
+    """Maps that give every one of ``keys`` the row's value (see ``same_keys``), kept unbuilt."""
+
+    keys: tuple[str, ...]
+    values: Sequence[str]
+
+
+class LogColumns:
+    """One record's ``logs`` rows as plain per-column sequences (see ``logs_table``).
+
+    They become Arrow together with the other records of their batch
+    (``to_table``): a pyarrow call costs microseconds whatever its length, so
+    building a record of 100 rows on its own cost several times what the rows do.
+    """
+
+    __slots__ = ("env", "source", "timestamps", "severity_text", "service", "body", "attributes", "resource",
+                 "severity_number", "trace_id", "span_id", "trace_flags", "scope_name", "scope_version")
+
+    def __init__(self, env: Envelope, source: str, timestamps: Sequence[datetime | None],
+                 severity_text: Sequence[str], service: Sequence[str], body: Sequence[str],
+                 attributes: Sequence[dict[str, str]], resource: Sequence[dict[str, str]] | SameKeys | None,
+                 severity_number: Sequence[int | None] | None, trace_id: Sequence[str] | None,
+                 span_id: Sequence[str] | None, trace_flags: Sequence[int] | None,
+                 scope_name: Sequence[str] | None, scope_version: Sequence[str] | None):
+        self.env, self.source, self.timestamps, self.severity_text = env, source, timestamps, severity_text
+        self.service, self.body, self.attributes, self.resource = service, body, attributes, resource
+        self.severity_number, self.trace_id, self.span_id = severity_number, trace_id, span_id
+        self.trace_flags, self.scope_name, self.scope_version = trace_flags, scope_name, scope_version
+
+    def __len__(self) -> int:
+        return len(self.body)
+
+    @property
+    def tenant(self) -> str:
+        return self.env.tenant
+
+    @property
+    def table(self) -> pa.Table:
+        return to_table([self])
+
+
 def logs_table(env: Envelope, source: str, timestamps: Sequence[datetime | None], severity_text: Sequence[str],
                service: Sequence[str], body: Sequence[str], attributes: Sequence[dict[str, str]],
-               resource: Sequence[dict[str, str]] | pa.MapArray | None = None,
+               resource: Sequence[dict[str, str]] | SameKeys | None = None,
                severity_number: Sequence[int | None] | None = None,
                trace_id: Sequence[str] | None = None, span_id: Sequence[str] | None = None,
                trace_flags: Sequence[int] | None = None, scope_name: Sequence[str] | None = None,
-               scope_version: Sequence[str] | None = None) -> ArrowRows:
+               scope_version: Sequence[str] | None = None) -> LogColumns:
     """The ``logs`` rows of one record from its columns, each a sequence with one value per row.
 
     A column given as None takes its default in every row ("" or 0, empty
     maps, severity numbers derived from ``severity_text``). A None timestamp
     (naive ones are UTC) is the envelope's receive time; so is a None
-    severity number derived. ``resource`` may also be a ready map array
-    (see ``same_keys``).
+    severity number derived. ``resource`` may also be ``SameKeys``.
     """
-    n = len(body)
-    text = pa.array(severity_text, pa.string())
-    if severity_number is None:
-        numbers = _severities(text)
-    else:
-        numbers = pa.array(severity_number, pa.uint8())
-        if numbers.null_count:
-            numbers = pc.coalesce(numbers, _severities(text))
-    stamps = pa.array(timestamps, pa.timestamp("us", tz="UTC")).cast(TIMESTAMP)
+    return LogColumns(env, source, timestamps, severity_text, service, body, attributes, resource,
+                      severity_number, trace_id, span_id, trace_flags, scope_name, scope_version)
+
+
+def to_table(parts: Sequence[LogColumns]) -> pa.Table:
+    """The rows of ``parts``, in order, as one insertable table of one chunk."""
+    n = sum(map(len, parts))
+
+    def joined(name: str, default: object) -> list:
+        out: list = []
+        for part in parts:
+            values = getattr(part, name)
+            out.extend(values if values is not None else [default] * len(part))
+        return out
+
+    def per_row(value_of) -> list:
+        out: list = []
+        for part in parts:
+            out.extend([value_of(part)] * len(part))
+        return out
+
+    text = pa.array(joined("severity_text", ""), pa.string())
+    numbers = pa.array(joined("severity_number", None), pa.uint8())
+    if numbers.null_count:
+        numbers = pc.coalesce(numbers, _severities(text))
+    received = pa.array(per_row(lambda part: part.env.received_ns), pa.int64()).cast(TIMESTAMP)
+    stamps = pa.array(joined("timestamps", None), pa.timestamp("us", tz="UTC")).cast(TIMESTAMP)
     if stamps.null_count:
-        stamps = pc.fill_null(stamps, _received_at(env))
+        stamps = pc.coalesce(stamps, received)
+    attributes = joined("attributes", {})
     columns = {
-        **_envelope_columns(env, source, n),
+        "TenantId": pa.array(per_row(lambda part: part.env.tenant), pa.string()),
+        "Environment": pa.array(per_row(lambda part: part.env.environment), pa.string()),
+        "Source": pa.array(per_row(lambda part: part.source), pa.string()),
+        "RequestId": pa.array(per_row(lambda part: part.env.request_id), pa.string()),
+        "ReceivedAt": received,
         "Timestamp": stamps,
         "SeverityText": text,
         "SeverityNumber": numbers,
-        "ServiceName": pa.array(service, pa.string()),
-        "Body": pa.array(body, pa.string()),
-        "TraceId": _strings_or_empty(trace_id, n),
-        "SpanId": _strings_or_empty(span_id, n),
-        "TraceFlags": pa.array(trace_flags, pa.uint8()) if trace_flags is not None else pa.repeat(_ZERO, n),
-        "ScopeName": _strings_or_empty(scope_name, n),
-        "ScopeVersion": _strings_or_empty(scope_version, n),
-        "ResourceAttributes": _resource(resource, n),
+        "ServiceName": pa.array(joined("service", ""), pa.string()),
+        "Body": pa.array(joined("body", ""), pa.string()),
+        "TraceId": pa.array(joined("trace_id", ""), pa.string()),
+        "SpanId": pa.array(joined("span_id", ""), pa.string()),
+        "TraceFlags": pa.array(joined("trace_flags", 0), pa.uint8()),
+        "ScopeName": pa.array(joined("scope_name", ""), pa.string()),
+        "ScopeVersion": pa.array(joined("scope_version", ""), pa.string()),
+        "ResourceAttributes": _resources(parts, n),
         "LogAttributes": map_array(attributes) if any(attributes) else _empty_maps(n),
         "ScopeAttributes": _empty_maps(n),
     }
-    return ArrowRows(pa.table(columns, schema=LOGS_SCHEMA))
+    return pa.table(columns, schema=LOGS_SCHEMA)
+
+
+def _resources(parts: Sequence[LogColumns], n: int) -> pa.Array:
+    kinds = {type(part.resource) for part in parts}
+    if kinds == {SameKeys} and len({part.resource.keys for part in parts}) == 1:
+        values: list[str] = []
+        for part in parts:
+            values.extend(part.resource.values)
+        return same_keys(parts[0].resource.keys, values)
+    maps: list[dict[str, str]] = []
+    for part in parts:
+        r = part.resource
+        if r is None:
+            maps.extend([{}] * len(part))
+        elif type(r) is SameKeys:
+            maps.extend(dict.fromkeys(r.keys, value) for value in r.values)
+        else:
+            maps.extend(r)
+    return map_array(maps) if any(maps) else _empty_maps(n)
 
 
 _ZERO = pa.scalar(0, pa.uint8())
@@ -119,12 +202,6 @@ def same_keys(keys: Sequence[str], values: Sequence[str]) -> pa.MapArray:
     return pa.MapArray.from_arrays(offsets, names, items, type=ATTRIBUTES)
 
 
-def _resource(resource: Sequence[dict[str, str]] | pa.MapArray | None, n: int) -> pa.Array:
-    if isinstance(resource, pa.MapArray):
-        return resource
-    return map_array(resource) if resource is not None and any(resource) else _empty_maps(n)
-
-
 def _envelope_columns(env: Envelope, source: str, n: int) -> dict[str, pa.Array]:
     return {
         "TenantId": pa.repeat(env.tenant, n),
@@ -137,10 +214,6 @@ def _envelope_columns(env: Envelope, source: str, n: int) -> dict[str, pa.Array]
 
 def _received_at(env: Envelope) -> pa.Scalar:
     return pa.scalar(env.received_ns, pa.int64()).cast(TIMESTAMP)
-
-
-def _strings_or_empty(values: Sequence[str] | None, n: int) -> pa.Array:
-    return pa.repeat("", n) if values is None else pa.array(values, pa.string())
 
 
 def _strings(column: pa.ChunkedArray) -> pa.ChunkedArray:

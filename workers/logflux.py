@@ -6,14 +6,13 @@ and the rest of its request is stored.
 
 from __future__ import annotations
 
-import binascii
 from typing import Any, NamedTuple
 
 import msgspec
 
 from schemas import logflux as lf
 from schemas.envelope import Envelope
-from workers.columnar import ArrowRows, logs_table, same_keys
+from workers.columnar import LogColumns, SameKeys, logs_table
 from workers.decrypt import DecryptError, Decryptor
 from workers.normalize import flatten
 
@@ -43,14 +42,14 @@ def body_and_attributes(plaintext: bytes) -> tuple[str, dict[str, str]]:
 
 
 def normalize_logflux(entries: list[lf.LogFluxEntry], env: Envelope,
-                      decryptor: Decryptor) -> tuple[ArrowRows, list[EntryFailure]]:
+                      decryptor: Decryptor) -> tuple[LogColumns, list[EntryFailure]]:
     """The decrypted entries as ``logs`` columns, and the entries that did not decrypt."""
-    decrypt, b64 = decryptor.session(env.tenant).decrypt, binascii.a2b_base64
+    decrypt = decryptor.session(env.tenant).decrypt
     failures: list[EntryFailure] = []
     stamps, levels, numbers, nodes, bodies, attributes = [], [], [], [], [], []
     for index, e in enumerate(entries):
         try:
-            plaintext = decrypt(b64(e.iv), b64(e.salt), b64(e.payload))
+            plaintext = decrypt(e.iv, e.salt, e.payload)
         except DecryptError as exc:
             failures.append(EntryFailure(index, exc.reason, exc.detail))
             continue
@@ -63,7 +62,7 @@ def normalize_logflux(entries: list[lf.LogFluxEntry], env: Envelope,
         bodies.append(body)
         attributes.append(fields)
     rows = logs_table(env, "logflux", stamps, levels, nodes, bodies, attributes,
-                      resource=same_keys(NODE_ATTRIBUTES, nodes), severity_number=numbers)
+                      resource=SameKeys(NODE_ATTRIBUTES, nodes), severity_number=numbers)
     return rows, failures
 
 

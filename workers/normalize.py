@@ -18,7 +18,7 @@ from schemas import dialects as d
 from schemas import native as n
 from schemas.envelope import Envelope
 from schemas.formats import Format
-from workers.columnar import ArrowRows, logs_table
+from workers.columnar import LogColumns, logs_table
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _NS = timedelta(microseconds=1)
@@ -84,11 +84,9 @@ def flatten(values: dict[str, Any] | None, out: dict[str, str] | None = None, pr
 
 
 # The JSON dialects are built in columns (workers/columnar.py): one list per
-# column rather than a LogRow per entry, several times cheaper to make into
-# Arrow. The dialects with per-entry logic (LogFlux, OTLP, Logstash, Profound)
-# build LogRows.
+# column rather than a LogRow per entry, made into Arrow once per batch.
 
-def _astralog(entries: list[d.AstraLogEntry], env: Envelope) -> ArrowRows:
+def _astralog(entries: list[d.AstraLogEntry], env: Envelope) -> LogColumns:
     return logs_table(
         env, "astralog", [e.timestamp for e in entries], [e.level for e in entries],
         [e.service for e in entries], [e.message for e in entries], [flatten(e.metadata) for e in entries],
@@ -96,7 +94,7 @@ def _astralog(entries: list[d.AstraLogEntry], env: Envelope) -> ArrowRows:
     )
 
 
-def _logtrace(entries: list[d.LogTraceEvent], env: Envelope) -> ArrowRows:
+def _logtrace(entries: list[d.LogTraceEvent], env: Envelope) -> LogColumns:
     return logs_table(
         env, "logtrace", [e.timestamp for e in entries], [e.level for e in entries],
         [e.service for e in entries], [e.message for e in entries], [flatten(e.attributes) for e in entries],
@@ -105,7 +103,7 @@ def _logtrace(entries: list[d.LogTraceEvent], env: Envelope) -> ArrowRows:
     )
 
 
-def _loginformant(entries: list[d.LogInformantLog], env: Envelope) -> ArrowRows:
+def _loginformant(entries: list[d.LogInformantLog], env: Envelope) -> LogColumns:
     attributes = []
     for e in entries:
         found = flatten(e.properties)
@@ -118,7 +116,7 @@ def _loginformant(entries: list[d.LogInformantLog], env: Envelope) -> ArrowRows:
     )
 
 
-def _native(entries: list[n.LogRecord], env: Envelope) -> ArrowRows:
+def _native(entries: list[n.LogRecord], env: Envelope) -> LogColumns:
     return logs_table(
         env, "native", [e.timestamp for e in entries], [e.severity_text for e in entries],
         [e.service_name for e in entries], [e.body for e in entries], [flatten(e.attributes) for e in entries],
@@ -130,7 +128,7 @@ def _native(entries: list[n.LogRecord], env: Envelope) -> ArrowRows:
     )
 
 
-NORMALIZERS: dict[Format, Callable[[list, Envelope], ArrowRows]] = {
+NORMALIZERS: dict[Format, Callable[[list, Envelope], LogColumns]] = {
     Format.ASTRALOG_DRAIN: _astralog,
     Format.LOGTRACE_INGEST: _logtrace,
     Format.LOGINFORMANT_BATCH: _loginformant,
@@ -140,12 +138,12 @@ NORMALIZERS: dict[Format, Callable[[list, Envelope], ArrowRows]] = {
 }
 
 
-def normalize(fmt: Format, entries: list, env: Envelope) -> ArrowRows:
+def normalize(fmt: Format, entries: list, env: Envelope) -> LogColumns:
     """The ``logs`` rows of a JSON dialect's entries, in columns."""
     return NORMALIZERS[fmt](entries, env)
 
 
-def log_rows(rows: ArrowRows) -> list[LogRow]:
+def log_rows(rows: LogColumns) -> list[LogRow]:
     """The same rows as LogRows (for tests and tools that read rows one by one)."""
     t = rows.table
     c = {name: t.column(name).to_pylist() for name in t.column_names}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import binascii
 from dataclasses import dataclass
 from typing import Callable, Iterable, NamedTuple
 
@@ -10,7 +9,7 @@ from schemas.envelope import EnvelopeError, from_headers
 from schemas.formats import Format, InvalidBody, decode
 from sluice import metrics
 from workers.budget import TokenBuckets
-from workers.columnar import ArrowRows, normalize_arrow
+from workers.columnar import ArrowRows, LogColumns, normalize_arrow
 from workers.access import normalize_profound
 from workers.decrypt import Decryptor
 from workers.logflux import entry_value, normalize_logflux
@@ -27,7 +26,7 @@ class Rejected(NamedTuple):
 
 
 class Outcome(NamedTuple):
-    rows: list[LogRow] | ArrowRows  # ArrowRows for columnar native records
+    rows: list[LogRow] | LogColumns | ArrowRows  # ArrowRows for records that arrived in Arrow
     # What to dead-letter: the whole value when the record is unreadable, or
     # one value per failed entry (LogFlux), each with why.
     rejected: list[tuple[bytes | None, Rejected]]
@@ -94,7 +93,7 @@ def _normalize(fmt: Format, entries: list, envelope, value: bytes, context: Cont
     if context.decryptor is None:
         return _refuse(value, "no_encryption_secret", "this worker has no master key for tenants' secrets")
     if context.kdf_budget is not None:
-        needed = context.decryptor.derivations_needed(envelope.tenant, {binascii.a2b_base64(e.salt) for e in entries})
+        needed = context.decryptor.derivations_needed(envelope.tenant, {e.salt for e in entries})
         if needed and not context.kdf_budget.take(envelope.tenant, needed):
             return Outcome([], [], divert_for=envelope.tenant)
     rows, failures = normalize_logflux(entries, envelope, context.decryptor)

@@ -17,7 +17,7 @@ from workers import idempotency
 from workers.access import HttpRow, http_arrow
 from workers.arrow import LOGS_SCHEMA, map_array, timestamps
 from workers.batches import Batch, Intent
-from workers.columnar import ArrowRows
+from workers.columnar import ArrowRows, LogColumns, to_table
 from workers.normalize import LogRow
 
 log = logging.getLogger(__name__)
@@ -54,15 +54,21 @@ def split(batch: Batch, skip: frozenset[int] = frozenset()) -> tuple[pa.Table | 
     rows, leaving out the records at the offsets in ``skip``."""
     logs: list[LogRow] = []
     http: list[HttpRow] = []
+    columns: list[LogColumns] = []
     tables: list[pa.Table] = []
     for item in batch.items:
         if item.offset in skip:
             continue
-        if type(item.rows) is ArrowRows:
+        kind = type(item.rows)
+        if kind is LogColumns:
+            columns.append(item.rows)
+        elif kind is ArrowRows:
             tables.append(item.rows.table)
-            continue
-        for row in item.rows:
-            (logs if type(row) is LogRow else http).append(row)
+        else:
+            for row in item.rows:
+                (logs if type(row) is LogRow else http).append(row)
+    if columns:
+        tables.insert(0, to_table(columns))
     if logs or not tables:
         tables.append(to_arrow(logs))
     # One chunk, so one block: ClickHouse deduplicates a multi-block insert block by

@@ -12,7 +12,7 @@ from schemas.envelope import Envelope
 from schemas.formats import Format, InvalidBody, decode
 from schemas.native_arrow import RECORD_SCHEMA, encode, read
 from workers.arrow import LOGS_SCHEMA
-from workers.columnar import ArrowRows, logs_table, same_keys
+from workers.columnar import ArrowRows, SameKeys, logs_table, same_keys, to_table
 from workers.normalize import normalize
 from workers.records import rows_of
 
@@ -137,3 +137,24 @@ def test_given_severity_numbers_are_kept_and_missing_ones_derived():
                       severity_number=[10, None])
     assert rows.table.column("SeverityNumber").to_pylist() == [10, 17]
     assert rows.table.column("Timestamp").cast(pa.int64()).to_pylist() == [5, 5] and rows.tenant == "acme"
+
+
+def test_a_batch_of_records_becomes_one_table_equal_to_the_records_one_by_one():
+    one = logs_table(Envelope("x", "acme", "r1", 5), "logflux", [None, datetime(2026, 1, 1, tzinfo=timezone.utc)],
+                     ["INFO", "ERROR"], ["a", "b"], ["m1", "m2"], [{"k": "v"}, {}],
+                     resource=SameKeys(("host.name", "service.name"), ["a", "b"]), severity_number=[9, None])
+    two = logs_table(Envelope("x", "beta", "r2", 7, "prod"), "logtrace", [None], ["WARN"], ["c"], ["m3"], [{}],
+                     resource=[{"host.name": "h"}], trace_id=["4bf92f3577b34da6a3ce929d0e0e4736"], trace_flags=[1])
+    three = logs_table(Envelope("x", "acme", "r3", 9), "astralog", [None], ["DEBUG"], ["d"], ["m4"], [{}])
+    table = to_table([one, two, three])
+    assert table.schema == LOGS_SCHEMA and {column.num_chunks for column in table.columns} == {1}
+    assert table.to_pylist() == one.table.to_pylist() + two.table.to_pylist() + three.table.to_pylist()
+    c = {name: table.column(name).to_pylist() for name in table.column_names}
+    assert c["TenantId"] == ["acme", "acme", "beta", "acme"] and c["Environment"] == ["production", "production", "prod", "production"]
+    assert c["Source"] == ["logflux", "logflux", "logtrace", "astralog"]
+    assert table.column("Timestamp").cast(pa.int64()).to_pylist() == [5, 1767225600000000000, 7, 9]
+    assert c["SeverityNumber"] == [9, 17, 13, 5] and c["TraceFlags"] == [0, 0, 1, 0]
+    assert c["ResourceAttributes"] == [[("host.name", "a"), ("service.name", "a")],
+                                       [("host.name", "b"), ("service.name", "b")], [("host.name", "h")], []]
+    assert c["LogAttributes"] == [[("k", "v")], [], [], []]
+    assert c["TraceId"] == ["", "", "4bf92f3577b34da6a3ce929d0e0e4736", ""]
