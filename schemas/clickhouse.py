@@ -159,6 +159,16 @@ MIGRATIONS: tuple[Migration, ...] = (
         ),
         backwards=("DROP TABLE IF EXISTS {db}.idempotency_keys",),
     ),
+    Migration(
+        6,
+        "log_merge_base",
+        # Merge more parts at a time (ClickHouse's default base is 5): every row is
+        # rewritten fewer times. With a worker inserting about a second's rows per
+        # partition, the engine's CPU per row fell by a quarter to a third
+        # (16k-row inserts: 7.6-8.8 -> 5.5 us) for a few more active parts.
+        forwards=tuple(f"ALTER TABLE {{db}}.{t} MODIFY SETTING merge_selector_base = 10" for t in ("logs", "http_logs")),
+        backwards=tuple(f"ALTER TABLE {{db}}.{t} RESET SETTING merge_selector_base" for t in ("logs", "http_logs")),
+    ),
 )
 
 MIGRATIONS_TABLE = """CREATE TABLE IF NOT EXISTS {db}.schema_migrations (

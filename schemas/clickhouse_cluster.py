@@ -46,6 +46,8 @@ def clustered(statement: str, cluster: str) -> tuple[str, ...]:
         return local, distributed
     if match := _ALTER.match(statement):
         table, change = match.groups()
+        if change.startswith(("MODIFY SETTING", "RESET SETTING")):  # storage settings: the replicated tables'
+            return (f"ALTER TABLE {{db}}.{table}_local {on} {change}",)
         return (f"ALTER TABLE {{db}}.{table}_local {on} {change}", f"ALTER TABLE {{db}}.{table} {on} {change}")
     if match := _DROP.match(statement):
         table = match.group(1)

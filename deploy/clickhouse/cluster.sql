@@ -130,3 +130,9 @@ CREATE TABLE IF NOT EXISTS sluice.idempotency_keys_local ON CLUSTER 'sluice' (
             SETTINGS replicated_deduplication_window = 1000;
 
 CREATE TABLE IF NOT EXISTS sluice.idempotency_keys ON CLUSTER 'sluice' AS sluice.idempotency_keys_local ENGINE = Distributed('sluice', 'sluice', 'idempotency_keys_local', cityHash64(Key));
+
+-- 0006_log_merge_base
+
+ALTER TABLE sluice.logs_local ON CLUSTER 'sluice' MODIFY SETTING merge_selector_base = 10;
+
+ALTER TABLE sluice.http_logs_local ON CLUSTER 'sluice' MODIFY SETTING merge_selector_base = 10;

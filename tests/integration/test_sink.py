@@ -108,6 +108,22 @@ def test_migrations_are_idempotent_and_retention_follows_settings(storage):
     storage.run_sync(migrate, storage.settings)
 
 
+def test_log_tables_merge_ten_parts_at_a_time_and_the_migration_reverses(storage):
+    from schemas.clickhouse import MIGRATIONS
+
+    def bases() -> list[str]:
+        return [storage.run_sync(lambda c: c.command(f"SHOW CREATE TABLE sluice.{t}")) for t in ("logs", "http_logs")]
+
+    assert all("merge_selector_base = 10" in ddl for ddl in bases())
+    (migration,) = [m for m in MIGRATIONS if m.name == "log_merge_base"]
+    for statement in migration.backwards:
+        storage.run_sync(lambda c: c.command(statement.format(db="sluice")))
+    assert not any("merge_selector_base" in ddl for ddl in bases())
+    for statement in migration.forwards:
+        storage.run_sync(lambda c: c.command(statement.format(db="sluice")))
+    assert all("merge_selector_base = 10" in ddl for ddl in bases())
+
+
 class RecordingSlowLane:
     def __init__(self):
         self.moved = []
