@@ -6,6 +6,7 @@ and the rest of its request is stored.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, NamedTuple
 
 import msgspec
@@ -17,6 +18,9 @@ from workers.decrypt import DecryptError, Decryptor
 from workers.normalize import flatten
 
 _object = msgspec.json.Decoder(dict[str, Any])
+LEVELS = lf.LEVELS
+# Timestamps passed schemas.logflux.check when the record was decoded: ISO 8601 with a timezone.
+fromisoformat = datetime.fromisoformat
 BODY_FIELDS = ("message", "msg", "event")
 NODE_ATTRIBUTES = ("host.name", "service.name")  # what ``node`` names, as resource attributes
 
@@ -36,8 +40,10 @@ def body_and_attributes(plaintext: bytes) -> tuple[str, dict[str, str]]:
         except msgspec.DecodeError:
             fields = None
         if fields is not None:
-            body = next((fields.pop(k) for k in BODY_FIELDS if isinstance(fields.get(k), str)), "")
-            return body, flatten(fields)
+            for name in BODY_FIELDS:
+                if type(fields.get(name)) is str:
+                    return fields.pop(name), flatten(fields)
+            return "", flatten(fields)
     return plaintext.decode("utf-8", errors="replace"), {}
 
 
@@ -46,7 +52,8 @@ def normalize_logflux(entries: list[lf.LogFluxEntry], env: Envelope,
     """The decrypted entries as ``logs`` columns, and the entries that did not decrypt."""
     decrypt = decryptor.session(env.tenant).decrypt
     failures: list[EntryFailure] = []
-    stamps, levels, numbers, nodes, bodies, attributes = [], [], [], [], [], []
+    kept: list[lf.LogFluxEntry] = []
+    bodies, attributes = [], []
     for index, e in enumerate(entries):
         try:
             plaintext = decrypt(e.iv, e.salt, e.payload)
@@ -54,15 +61,14 @@ def normalize_logflux(entries: list[lf.LogFluxEntry], env: Envelope,
             failures.append(EntryFailure(index, exc.reason, exc.detail))
             continue
         body, fields = body_and_attributes(plaintext)
-        level_text, level_number = lf.LEVELS[e.loglevel]
-        stamps.append(lf.parse_timestamp(e.timestamp, ""))
-        levels.append(level_text)
-        numbers.append(level_number)
-        nodes.append(e.node)
+        kept.append(e)
         bodies.append(body)
         attributes.append(fields)
-    rows = logs_table(env, "logflux", stamps, levels, nodes, bodies, attributes,
-                      resource=SameKeys(NODE_ATTRIBUTES, nodes), severity_number=numbers)
+    levels = [LEVELS[e.loglevel] for e in kept]
+    nodes = [e.node for e in kept]
+    rows = logs_table(env, "logflux", [fromisoformat(e.timestamp) for e in kept], [text for text, _ in levels],
+                      nodes, bodies, attributes, resource=SameKeys(NODE_ATTRIBUTES, nodes),
+                      severity_number=[number for _, number in levels])
     return rows, failures
 
 
