@@ -145,6 +145,9 @@ class Settings:
     # Derivations per second the slow lane performs, for the whole worker
     # (one costs about 0.1 s of a core).
     slow_lane_kdf_per_s: float = 2.0
+    # Niceness of the thread that derives the slow lane's keys (0-19): at 19 a flood
+    # of fresh salts gets the CPU the rest of the machine leaves idle (workers/budget.py).
+    slow_lane_nice: int = 19
     slow_topic: str = "sluice-slow"
     kafka_session_timeout_s: float = 10.0
     # A worker stops when more than this share of the last `dlq_window` records

@@ -1,12 +1,17 @@
-"""Rate budgets: per-tenant token buckets, a blocking limiter for the slow lane,
-and an asyncio pacer for the overflow lane."""
+"""Rate budgets: per-tenant token buckets, a blocking limiter and a low-priority
+thread for the slow lane, and an asyncio pacer for the overflow lane."""
 
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 import threading
 import time
-from typing import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Awaitable, Callable, TypeVar
+
+T = TypeVar("T")
 
 
 class TokenBuckets:
@@ -62,3 +67,28 @@ class AsyncPacer:
         self._next = start + n / self.rate
         if start > now:
             await self.sleep(start - now)
+
+
+class LowPriority:
+    """Runs one call at a time on a thread of its own at niceness ``nice``, and waits for it.
+
+    The slow lane derives its keys here: PBKDF2 releases the GIL, so while the
+    machine is busy the kernel gives the cores to the gateway, the broker and
+    the main lane first, and a flood of fresh salts takes what is left over
+    instead of a fixed share. Only the derivation runs there, so the thread
+    seldom holds the GIL while it waits for a core. Linux only; elsewhere the
+    thread keeps the process's priority.
+    """
+
+    def __init__(self, nice: int):
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kdf-slow",
+                                        initializer=_lower_priority, initargs=(nice,))
+
+    def __call__(self, fn: Callable[..., T], *args) -> T:
+        return self._pool.submit(fn, *args).result()
+
+
+def _lower_priority(nice: int) -> None:
+    if sys.platform.startswith("linux") and nice > 0:
+        # On Linux a thread id names the thread alone for setpriority.
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)

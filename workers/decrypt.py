@@ -48,7 +48,10 @@ class KeyCache:
             return slot in self._keys
 
     def cipher(self, tenant: str, version: int, secret: bytes, salt: bytes,
-               before_derive: Callable[[], None] | None = None) -> AESGCM:
+               before_derive: Callable[[], None] | None = None,
+               run: Callable[..., bytes] | None = None) -> AESGCM:
+        """The cached cipher, or one derived now: after ``before_derive`` and, when
+        given, through ``run(derive, secret, salt)`` (the slow lane's thread)."""
         slot = (tenant, version, salt)
         with self._lock:
             found = self._keys.get(slot)
@@ -61,7 +64,8 @@ class KeyCache:
         if before_derive is not None:
             before_derive()
         started = time.perf_counter()
-        cipher = AESGCM(self._derive(secret, salt))  # outside the lock: it takes a while
+        key = run(self._derive, secret, salt) if run is not None else self._derive(secret, salt)
+        cipher = AESGCM(key)  # derived outside the lock: it takes a while
         metrics.WORKER_KDF_SECONDS.observe(time.perf_counter() - started)
         with self._lock:
             self._keys[slot] = cipher
@@ -75,13 +79,16 @@ class KeyCache:
 
 class Decryptor:
     """Tries a tenant's secrets, newest first; ``secrets_of`` gives (version, secret) pairs.
-    ``before_derive`` (the slow lane's pacer) runs before every key derivation."""
+    ``before_derive`` (the slow lane's pacer) runs before every key derivation, and
+    ``run_derive`` (the slow lane's low-priority thread) runs it."""
 
     def __init__(self, secrets_of: Callable[[str], list[tuple[int, bytes]]], cache: KeyCache,
-                 before_derive: Callable[[], None] | None = None):
+                 before_derive: Callable[[], None] | None = None,
+                 run_derive: Callable[..., bytes] | None = None):
         self.secrets_of = secrets_of
         self.cache = cache
         self.before_derive = before_derive
+        self.run_derive = run_derive
 
     def derivations_needed(self, tenant: str, salts: set[bytes]) -> int:
         """How many of ``salts`` have no cached key for the tenant's newest secret."""
@@ -118,7 +125,7 @@ class Session:
             cipher = self._ciphers.get((version, salt))
             if cipher is None:
                 d = self._decryptor
-                cipher = d.cache.cipher(self._tenant, version, secret, salt, d.before_derive)
+                cipher = d.cache.cipher(self._tenant, version, secret, salt, d.before_derive, d.run_derive)
                 self._ciphers[(version, salt)] = cipher
             try:
                 return cipher.decrypt(iv, payload, None)

@@ -16,7 +16,7 @@ from sluice.secrets import SecretsFollower, SecretStore, master_key
 from sluice.settings import Settings
 from sluice.storage import Storage
 from workers.batches import BatchPlanner
-from workers.budget import Pacer, TokenBuckets
+from workers.budget import LowPriority, Pacer, TokenBuckets
 from workers.deadletter import DeadLetterLimit, DeadLetters
 from workers.decrypt import Decryptor, KeyCache
 from workers.pipeline import Pipeline
@@ -51,7 +51,8 @@ class Lanes:
         self.overflow = pipeline(main_context(), self.slow_lane)
         self.slow = pipeline(Context(
             tenant_known=known,
-            decryptor=Decryptor(self.secrets.store.for_tenant, cache, Pacer(settings.slow_lane_kdf_per_s).wait),
+            decryptor=Decryptor(self.secrets.store.for_tenant, cache, Pacer(settings.slow_lane_kdf_per_s).wait,
+                                LowPriority(settings.slow_lane_nice)),
         ), None)
         self._started: asyncio.Task | None = None
 

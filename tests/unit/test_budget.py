@@ -1,5 +1,11 @@
+import base64
+import os
+import threading
+
+from tests.unit.test_logflux import fast_cache, fast_entry
 from workers.batches import BatchPlanner, Intent
-from workers.budget import Pacer, TokenBuckets
+from workers.budget import LowPriority, Pacer, TokenBuckets
+from workers.decrypt import Decryptor
 
 
 class Clock:
@@ -41,3 +47,34 @@ def test_planner_remembers_which_offsets_a_recorded_batch_moved():
     planner.load(("t", 0), 5, [Intent(0, 4, (2,)), Intent(5, 9, (6, 8))])
     assert planner.diverted(("t", 0)) == {6, 8}
     assert planner.diverted(("t", 1)) == frozenset()
+
+
+
+def _nice_of(tid: int) -> int:
+    # /proc/<pid>/task/<tid>/stat: the 19th field is the nice value.
+    return int(open(f"/proc/self/task/{tid}/stat").read().rpartition(")")[2].split()[16])
+
+
+def test_low_priority_runs_calls_on_a_niced_thread_and_returns_their_result():
+    run = LowPriority(nice=10)
+    tid, result = run(lambda a, b: (threading.get_native_id(), a + b), 2, 3)
+    base = os.getpriority(os.PRIO_PROCESS, 0)
+    assert result == 5 and tid != threading.get_native_id()
+    assert _nice_of(tid) == min(19, base + 10)
+    assert _nice_of(threading.get_native_id()) == base  # the caller keeps its priority
+
+
+def test_the_slow_lanes_derivations_go_through_its_runner_and_serve_the_main_lane():
+    e = fast_entry("hello", "s")
+    iv, salt, payload = (base64.b64decode(e[k]) for k in ("iv", "salt", "payload"))
+    ran = []
+
+    def runner(fn, *args):
+        ran.append(args[1])
+        return fn(*args)
+
+    cache = fast_cache()
+    slow = Decryptor(lambda t: [(1, b"s")], cache, run_derive=runner)
+    assert slow.decrypt("acme", iv, salt, payload) == b"hello" and ran == [salt]
+    main = Decryptor(lambda t: [(1, b"s")], cache)
+    assert main.decrypt("acme", iv, salt, payload) == b"hello" and ran == [salt] and len(cache) == 1

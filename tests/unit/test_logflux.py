@@ -140,9 +140,9 @@ def test_a_record_looks_each_salt_up_once_and_an_old_secret_only_where_needed():
     lookups = []
 
     class Counting(KeyCache):
-        def cipher(self, tenant, version, secret, salt, before_derive=None):
+        def cipher(self, tenant, version, secret, salt, before_derive=None, run=None):
             lookups.append((version, salt))
-            return super().cipher(tenant, version, secret, salt, before_derive)
+            return super().cipher(tenant, version, secret, salt, before_derive, run)
 
     entries = [fast_entry(f"m{i}", "new") for i in range(50)] + [fast_entry("rotated", "old")]
     body = json.dumps({"entries": entries}).encode()
