@@ -105,8 +105,8 @@ def run(args) -> dict:
         with processes(bench, "worker", "gateway") as (worker, gateway):
             asyncio.run(send_all(url, headers, warm_up, 1, expect=202))
             bench.wait_rows(16)
-            # Warm-up: the group join, the first parts, and the broker's JIT (its CPU per entry in a
-            # first phase after 3 s of warm-up was three times that of the later phases).
+            # Warm-up: the group join and the first parts. The broker's CPU per entry in the first
+            # phase stays 2-3x that of the later ones even so, hence the warm phase after the flood.
             tools.wrk(s.cache_dir, url, files, headers, 10, args.connections)
             # warm, flood, warm again: the flood is compared with the mean of the phases
             # around it, so a drift of the machine during the run does not read as its effect.
