@@ -92,15 +92,13 @@ class CpuMeter:
     def __init__(self, pids: dict[str, int]):
         self.pids = pids
         self._start: dict[str, float] = {}
-        self.used: dict[str, float] = {}
 
     def start(self) -> "CpuMeter":
         self._start = {name: process_cpu_s(pid) for name, pid in self.pids.items()}
         return self
 
     def stop(self) -> dict[str, float]:
-        self.used = {name: process_cpu_s(pid) - self._start[name] for name, pid in self.pids.items()}
-        return self.used
+        return {name: process_cpu_s(pid) - self._start[name] for name, pid in self.pids.items()}
 
 
 def percentile(ordered: list[float], q: float) -> float:

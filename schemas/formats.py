@@ -95,16 +95,20 @@ def _leaves_over(values: dict, limit: int) -> bool:
     return False
 
 
+def _invalid(exc: lf.EntryError) -> InvalidBody:
+    return InvalidBody(exc.code, exc.message, exc.details, exc.status)
+
+
 def _check_logflux(entry: lf.LogFluxEntry, where: str) -> None:
     try:
         lf.check(entry, where)
     except lf.EntryError as exc:
-        raise InvalidBody(exc.code, exc.message, exc.details, exc.status) from None
+        raise _invalid(exc) from None
 
 
 def _explain_logflux(text: str, path: str, body: bytes) -> InvalidBody | None:
     exc = lf.explain(text, path, body)
-    return None if exc is None else InvalidBody(exc.code, exc.message, exc.details, exc.status)
+    return None if exc is None else _invalid(exc)
 
 
 @dataclass(frozen=True)

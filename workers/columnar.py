@@ -1,6 +1,6 @@
 """``logs`` rows as Arrow columns, built without a Python object per row.
 
-``logs_table`` keeps one record's per-column lists (what the JSON dialects'
+``LogColumns`` keeps one record's per-column lists (what the JSON dialects'
 and LogFlux's normalizers collect) and ``to_table`` makes a whole batch of
 them into one insertable table; ``normalize_arrow`` does the same for records
 that arrive in columns (``sluice.arrow.v1``). In both, the envelope fills the
@@ -11,6 +11,7 @@ with the table every dialect uses (workers/severity.py).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple, Sequence
 
@@ -70,27 +71,34 @@ class SameKeys(NamedTuple):
     values: Sequence[str]
 
 
+@dataclass(slots=True)
 class LogColumns:
-    """One record's ``logs`` rows as plain per-column sequences (see ``logs_table``).
+    """One record's ``logs`` rows as plain per-column sequences, one value per row.
+
+    A column given as None takes its default in every row ("" or 0, empty
+    maps, severity numbers derived from ``severity_text``). A None timestamp
+    (naive ones are UTC) is the envelope's receive time; so is a None
+    severity number derived. ``resource`` may also be ``SameKeys``.
 
     They become Arrow together with the other records of their batch
     (``to_table``): a pyarrow call costs microseconds whatever its length, so
     building a record of 100 rows on its own cost several times what the rows do.
     """
 
-    __slots__ = ("env", "source", "timestamps", "severity_text", "service", "body", "attributes", "resource",
-                 "severity_number", "trace_id", "span_id", "trace_flags", "scope_name", "scope_version")
-
-    def __init__(self, env: Envelope, source: str, timestamps: Sequence[datetime | None],
-                 severity_text: Sequence[str], service: Sequence[str], body: Sequence[str],
-                 attributes: Sequence[dict[str, str]], resource: Sequence[dict[str, str]] | SameKeys | None,
-                 severity_number: Sequence[int | None] | None, trace_id: Sequence[str] | None,
-                 span_id: Sequence[str] | None, trace_flags: Sequence[int] | None,
-                 scope_name: Sequence[str] | None, scope_version: Sequence[str] | None):
-        self.env, self.source, self.timestamps, self.severity_text = env, source, timestamps, severity_text
-        self.service, self.body, self.attributes, self.resource = service, body, attributes, resource
-        self.severity_number, self.trace_id, self.span_id = severity_number, trace_id, span_id
-        self.trace_flags, self.scope_name, self.scope_version = trace_flags, scope_name, scope_version
+    env: Envelope
+    source: str
+    timestamps: Sequence[datetime | None]
+    severity_text: Sequence[str]
+    service: Sequence[str]
+    body: Sequence[str]
+    attributes: Sequence[dict[str, str]]
+    resource: Sequence[dict[str, str]] | SameKeys | None = None
+    severity_number: Sequence[int | None] | None = None
+    trace_id: Sequence[str] | None = None
+    span_id: Sequence[str] | None = None
+    trace_flags: Sequence[int] | None = None
+    scope_name: Sequence[str] | None = None
+    scope_version: Sequence[str] | None = None
 
     def __len__(self) -> int:
         return len(self.body)
@@ -102,24 +110,6 @@ class LogColumns:
     @property
     def table(self) -> pa.Table:
         return to_table([self])
-
-
-def logs_table(env: Envelope, source: str, timestamps: Sequence[datetime | None], severity_text: Sequence[str],
-               service: Sequence[str], body: Sequence[str], attributes: Sequence[dict[str, str]],
-               resource: Sequence[dict[str, str]] | SameKeys | None = None,
-               severity_number: Sequence[int | None] | None = None,
-               trace_id: Sequence[str] | None = None, span_id: Sequence[str] | None = None,
-               trace_flags: Sequence[int] | None = None, scope_name: Sequence[str] | None = None,
-               scope_version: Sequence[str] | None = None) -> LogColumns:
-    """The ``logs`` rows of one record from its columns, each a sequence with one value per row.
-
-    A column given as None takes its default in every row ("" or 0, empty
-    maps, severity numbers derived from ``severity_text``). A None timestamp
-    (naive ones are UTC) is the envelope's receive time; so is a None
-    severity number derived. ``resource`` may also be ``SameKeys``.
-    """
-    return LogColumns(env, source, timestamps, severity_text, service, body, attributes, resource,
-                      severity_number, trace_id, span_id, trace_flags, scope_name, scope_version)
 
 
 def to_table(parts: Sequence[LogColumns]) -> pa.Table:

@@ -13,14 +13,11 @@ import msgspec
 
 from schemas import logflux as lf
 from schemas.envelope import Envelope
-from workers.columnar import LogColumns, SameKeys, logs_table
+from workers.columnar import LogColumns, SameKeys
 from workers.decrypt import DecryptError, Decryptor
 from workers.normalize import flatten
 
 _object = msgspec.json.Decoder(dict[str, Any])
-LEVELS = lf.LEVELS
-# Timestamps passed schemas.logflux.check when the record was decoded: ISO 8601 with a timezone.
-fromisoformat = datetime.fromisoformat
 BODY_FIELDS = ("message", "msg", "event")
 NODE_ATTRIBUTES = ("host.name", "service.name")  # what ``node`` names, as resource attributes
 
@@ -64,11 +61,11 @@ def normalize_logflux(entries: list[lf.LogFluxEntry], env: Envelope,
         kept.append(e)
         bodies.append(body)
         attributes.append(fields)
-    levels = [LEVELS[e.loglevel] for e in kept]
+    levels = [lf.LEVELS[e.loglevel] for e in kept]
     nodes = [e.node for e in kept]
-    rows = logs_table(env, "logflux", [fromisoformat(e.timestamp) for e in kept], [text for text, _ in levels],
-                      nodes, bodies, attributes, resource=SameKeys(NODE_ATTRIBUTES, nodes),
-                      severity_number=[number for _, number in levels])
+    stamps = [datetime.fromisoformat(e.timestamp) for e in kept]  # checked when the record was decoded
+    rows = LogColumns(env, "logflux", stamps, [text for text, _ in levels], nodes, bodies, attributes,
+                      resource=SameKeys(NODE_ATTRIBUTES, nodes), severity_number=[number for _, number in levels])
     return rows, failures
 
 

@@ -18,7 +18,7 @@ from schemas import dialects as d
 from schemas import native as n
 from schemas.envelope import Envelope
 from schemas.formats import Format
-from workers.columnar import LogColumns, logs_table
+from workers.columnar import LogColumns
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _NS = timedelta(microseconds=1)
@@ -87,7 +87,7 @@ def flatten(values: dict[str, Any] | None, out: dict[str, str] | None = None, pr
 # column rather than a LogRow per entry, made into Arrow once per batch.
 
 def _astralog(entries: list[d.AstraLogEntry], env: Envelope) -> LogColumns:
-    return logs_table(
+    return LogColumns(
         env, "astralog", [e.timestamp for e in entries], [e.level for e in entries],
         [e.service for e in entries], [e.message for e in entries], [flatten(e.metadata) for e in entries],
         resource=[{"project_id": e.project_id} for e in entries],
@@ -95,7 +95,7 @@ def _astralog(entries: list[d.AstraLogEntry], env: Envelope) -> LogColumns:
 
 
 def _logtrace(entries: list[d.LogTraceEvent], env: Envelope) -> LogColumns:
-    return logs_table(
+    return LogColumns(
         env, "logtrace", [e.timestamp for e in entries], [e.level for e in entries],
         [e.service for e in entries], [e.message for e in entries], [flatten(e.attributes) for e in entries],
         resource=[{"host.name": e.host} if e.host else {} for e in entries],
@@ -110,14 +110,14 @@ def _loginformant(entries: list[d.LogInformantLog], env: Envelope) -> LogColumns
         if e.exception is not None:
             found["exception.stacktrace"] = e.exception
         attributes.append(found)
-    return logs_table(
+    return LogColumns(
         env, "loginformant", [e.timestamp for e in entries], [e.level for e in entries],
         [e.source for e in entries], [e.message for e in entries], attributes,
     )
 
 
 def _native(entries: list[n.LogRecord], env: Envelope) -> LogColumns:
-    return logs_table(
+    return LogColumns(
         env, "native", [e.timestamp for e in entries], [e.severity_text for e in entries],
         [e.service_name for e in entries], [e.body for e in entries], [flatten(e.attributes) for e in entries],
         resource=[flatten(e.resource_attributes) for e in entries],

@@ -12,7 +12,7 @@ from schemas.envelope import Envelope
 from schemas.formats import Format, InvalidBody, decode
 from schemas.native_arrow import RECORD_SCHEMA, encode, read
 from workers.arrow import LOGS_SCHEMA
-from workers.columnar import ArrowRows, SameKeys, logs_table, same_keys, to_table
+from workers.columnar import ArrowRows, LogColumns, SameKeys, same_keys, to_table
 from workers.normalize import normalize
 from workers.records import rows_of
 
@@ -133,19 +133,19 @@ def test_same_keys_maps_every_key_to_its_rows_value():
 
 def test_given_severity_numbers_are_kept_and_missing_ones_derived():
     env = Envelope("x", "acme", "r", 5)
-    rows = logs_table(env, "t", [None, None], ["WARNING", "ERROR"], ["s", "s"], ["a", "b"], [{}, {}],
+    rows = LogColumns(env, "t", [None, None], ["WARNING", "ERROR"], ["s", "s"], ["a", "b"], [{}, {}],
                       severity_number=[10, None])
     assert rows.table.column("SeverityNumber").to_pylist() == [10, 17]
     assert rows.table.column("Timestamp").cast(pa.int64()).to_pylist() == [5, 5] and rows.tenant == "acme"
 
 
 def test_a_batch_of_records_becomes_one_table_equal_to_the_records_one_by_one():
-    one = logs_table(Envelope("x", "acme", "r1", 5), "logflux", [None, datetime(2026, 1, 1, tzinfo=timezone.utc)],
+    one = LogColumns(Envelope("x", "acme", "r1", 5), "logflux", [None, datetime(2026, 1, 1, tzinfo=timezone.utc)],
                      ["INFO", "ERROR"], ["a", "b"], ["m1", "m2"], [{"k": "v"}, {}],
                      resource=SameKeys(("host.name", "service.name"), ["a", "b"]), severity_number=[9, None])
-    two = logs_table(Envelope("x", "beta", "r2", 7, "prod"), "logtrace", [None], ["WARN"], ["c"], ["m3"], [{}],
+    two = LogColumns(Envelope("x", "beta", "r2", 7, "prod"), "logtrace", [None], ["WARN"], ["c"], ["m3"], [{}],
                      resource=[{"host.name": "h"}], trace_id=["4bf92f3577b34da6a3ce929d0e0e4736"], trace_flags=[1])
-    three = logs_table(Envelope("x", "acme", "r3", 9), "astralog", [None], ["DEBUG"], ["d"], ["m4"], [{}])
+    three = LogColumns(Envelope("x", "acme", "r3", 9), "astralog", [None], ["DEBUG"], ["d"], ["m4"], [{}])
     table = to_table([one, two, three])
     assert table.schema == LOGS_SCHEMA and {column.num_chunks for column in table.columns} == {1}
     assert table.to_pylist() == one.table.to_pylist() + two.table.to_pylist() + three.table.to_pylist()
