@@ -5,7 +5,7 @@
 Starts its own Kafka broker, gateway and worker (fresh state, free ports):
 
 * kafka ceiling   — aiokafka producing LogTrace bodies straight to a topic with
-                    the gateway's producer settings (acks=all, idempotent, zstd);
+                    the gateway's producer settings (acks=all, idempotent, same compression);
 * storage ceiling — decode + normalize + insert_arrow into an embedded
                     ClickHouse in this process: one worker if Kafka were free;
 * sluice max      — wrk at full speed for ``--seconds`` (64 distinct bodies in

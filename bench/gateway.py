@@ -98,7 +98,7 @@ def decode_only(bench: Bench, replicas: int = 1) -> Iterator[str]:
 
 
 def kcat_rps(bench: Bench, body: bytes, records_per_body: int, seconds: int) -> float:
-    """Records/s of kcat producing ``body`` over and over for about ``seconds`` (acks=all, zstd)."""
+    """Records/s of kcat producing ``body`` over and over for about ``seconds`` (acks=all, the gateway's compression)."""
     program, env = tools.binary(bench.settings.cache_dir, "kcat")
     # Estimate the count from a short first run, then time a run of about the wanted length.
     count = 2000
@@ -108,7 +108,7 @@ def kcat_rps(bench: Bench, body: bytes, records_per_body: int, seconds: int) -> 
             fh.flush()
             started = time.perf_counter()
             subprocess.run([str(program), "-P", "-b", bench.settings.kafka_bootstrap, "-t", bench.settings.ingest_topic,
-                            "-X", "acks=all", "-X", "enable.idempotence=true", "-z", "zstd", "-X", "linger.ms=2",
+                            "-X", "acks=all", "-X", "enable.idempotence=true", "-z", bench.settings.kafka_compression, "-X", "linger.ms=2",
                             "-X", f"message.max.bytes={bench.settings.max_record_bytes}", "-l", fh.name],
                            env=env, check=True, capture_output=True, timeout=seconds * 10 + 60)
             elapsed = time.perf_counter() - started
@@ -171,7 +171,7 @@ def run(args) -> dict:
             collector = otelcol.build(bench.settings.cache_dir)
             peer_topic = bench.settings.ingest_topic + "-otelcol"  # as many partitions as Sluice's
             asyncio.run(ensure_topics(bench.settings.replace(ingest_topic=peer_topic)))
-            with otelcol.running(collector, b.config.bootstrap, peer_topic, tmp) as url:
+            with otelcol.running(collector, b.config.bootstrap, peer_topic, tmp, bench.settings.kafka_compression) as url:
                 for n in (100, 500):
                     results[f"otelcol_otlp_{n}"] = load(url, "otlp", n, {"Content-Type": "application/json"})
     for dialect, n in bodies:

@@ -4,7 +4,7 @@
 builds a distribution with only what the comparison needs (OTLP receiver,
 Kafka exporter) into ``<cache>/otelcol-<version>``; nothing of it enters the
 repository. ``running`` starts it against the benchmark's broker with the
-same durability as Sluice's gateway: acks=all, zstd, and the exporter's
+same durability and compression as Sluice's gateway: acks=all, Sluice's codec, and the exporter's
 sending queue off, so an HTTP answer means Kafka has the records.
 """
 
@@ -45,7 +45,7 @@ def build(cache_dir: Path) -> Path:
     return binary
 
 
-def config(port: int, bootstrap: str, topic: str) -> str:
+def config(port: int, bootstrap: str, topic: str, compression: str) -> str:
     return f"""receivers:
   otlp:
     protocols:
@@ -59,7 +59,7 @@ exporters:
       encoding: otlp_proto
     producer:
       required_acks: -1
-      compression: zstd
+      compression: {compression}
       max_message_bytes: 16777216
     sending_queue:
       enabled: false
@@ -77,11 +77,11 @@ service:
 
 
 @contextlib.contextmanager
-def running(binary: Path, bootstrap: str, topic: str, tmp: Path) -> Iterator[str]:
+def running(binary: Path, bootstrap: str, topic: str, tmp: Path, compression: str) -> Iterator[str]:
     """Run the Collector; yields its OTLP/HTTP base URL once it answers."""
     port = free_port()
     path = tmp / "otelcol.yaml"
-    path.write_text(config(port, bootstrap, topic))
+    path.write_text(config(port, bootstrap, topic, compression))
     log = open(tmp / "otelcol.log", "ab")
     proc = subprocess.Popen([str(binary), "--config", str(path)], stdout=log, stderr=log)
     url = f"http://127.0.0.1:{port}"

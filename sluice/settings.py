@@ -52,6 +52,9 @@ class Settings:
     topic_replication: int = 1
     # Largest Kafka record; broker, topic, producer and consumer are all set to it.
     max_record_bytes: int = 16 * 1024 * 1024
+    # How producers compress record batches: none, gzip, snappy, lz4 or zstd
+    # (sluice/kafka/clients.py says why the default).
+    kafka_compression: str = "snappy"
 
     # Gateway.
     gateway_host: str = "127.0.0.1"

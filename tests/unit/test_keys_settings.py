@@ -69,3 +69,12 @@ def test_relative_times_may_follow_their_option_as_separate_words():
 
     assert _glue_relative_times(["query", "level:ERROR", "--from", "-24h", "--to", "-1h", "--limit", "5"]) == [
         "query", "level:ERROR", "--from=-24h", "--to=-1h", "--limit", "5"]
+
+
+async def test_kafka_compression_is_checked_and_none_means_uncompressed():
+    from sluice.kafka.clients import producer
+
+    assert producer(load_settings({"SLUICE_KAFKA_COMPRESSION": "none"}))._compression_type is None
+    assert producer(load_settings({}))._compression_type == "snappy"
+    with pytest.raises(ValueError, match="kafka_compression: expected one of none, gzip, snappy, lz4, zstd, got 'brotli'"):
+        producer(load_settings({"SLUICE_KAFKA_COMPRESSION": "brotli"}))
