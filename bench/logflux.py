@@ -5,6 +5,9 @@
 Measured in one run, each phase wrk at full speed for ``--seconds`` over 64
 distinct batches of 100 entries:
 
+* warm-up   — the warm load in rounds of 10 s until the broker's JIT compilers
+              take under 5 % of a core (at most 8 rounds; each round's share is
+              reported): what follows measures a broker in its steady state;
 * warm      — clients that reuse one salt per session (16 sessions): every
               derivation is a cache hit after the first; entries/s from the
               first request to the last row, and each process's CPU per entry;
@@ -105,9 +108,11 @@ def run(args) -> dict:
         with processes(bench, "worker", "gateway") as (worker, gateway):
             asyncio.run(send_all(url, headers, warm_up, 1, expect=202))
             bench.wait_rows(16)
-            # Warm-up: the group join and the first parts. The broker's CPU per entry in the first
-            # phase stays 2-3x that of the later ones even so, hence the warm phase after the flood.
-            tools.wrk(s.cache_dir, url, files, headers, 10, args.connections)
+            # Warm-up: the group join, the first parts, and the broker's JIT, which takes a core's
+            # tenth or more for a minute under load. Each round is 10 s of the warm load.
+            shares = tools.warm_until_compiled(
+                lambda: tools.wrk(s.cache_dir, url, files, headers, 10, args.connections), b.running_pid())
+            results["warm_up_broker_jit_share"] = " ".join(f"{x:.3f}" for x in shares)
             # warm, flood, warm again: the flood is compared with the mean of the phases
             # around it, so a drift of the machine during the run does not read as its effect.
             results["warm_before_e2e_eps"], r = phase("warm")

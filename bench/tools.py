@@ -12,8 +12,10 @@ import re
 import resource
 import shutil
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from sluice import debian
 
@@ -84,6 +86,42 @@ def process_cpu_s(pid: int) -> float:
     """User + system CPU seconds a running process (all its threads) has used so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+# A JVM names its JIT threads "C1 CompilerThread0", "C2 CompilerThread1", ... (15 characters are kept).
+JIT_THREADS = ("C1 CompilerThre", "C2 CompilerThre")
+
+
+def threads_cpu_s(pid: int, prefix: str | tuple[str, ...]) -> float:
+    """CPU seconds used so far by the threads of ``pid`` whose name starts with ``prefix``."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            stat = (task / "stat").read_text()
+        except FileNotFoundError:
+            continue  # the thread ended meanwhile
+        name, _, rest = stat.partition("(")[2].rpartition(")")
+        if name.startswith(prefix):
+            fields = rest.split()
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def warm_until_compiled(load: Callable[[], object], jvm_pid: int, rounds: int = 8,
+                        settled: float = 0.05) -> list[float]:
+    """Run ``load()`` until the JVM's JIT compilers take under ``settled`` of a core during
+    one run, at most ``rounds`` times; returns that share for each run.
+
+    A fresh broker compiles its hot paths for a minute or more under load, and that CPU
+    is taken from the measured processes on a small machine: a measurement before this
+    settles is of start-up, not of the steady state a long-running broker is in.
+    """
+    shares: list[float] = []
+    while len(shares) < rounds and (not shares or shares[-1] >= settled):
+        before, started = threads_cpu_s(jvm_pid, JIT_THREADS), time.perf_counter()
+        load()
+        shares.append((threads_cpu_s(jvm_pid, JIT_THREADS) - before) / (time.perf_counter() - started))
+    return shares
 
 
 class CpuMeter:

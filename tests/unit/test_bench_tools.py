@@ -89,3 +89,24 @@ def test_the_report_says_which_goals_are_met(tmp_path):
     assert "Collector" not in text  # not measured in this run, so not judged
     goals = json.loads((tmp_path / "report.json").read_text())["goals"]
     assert [g["met"] for g in goals] == [True, True, False, False, True]
+
+
+def test_thread_cpu_is_read_per_name_and_warm_up_stops_once_the_jit_settles(monkeypatch):
+    import os
+
+    from bench import tools
+
+    sum(i * i for i in range(2_000_000))  # some CPU on this thread
+    assert 0 < tools.threads_cpu_s(os.getpid(), "") <= tools.process_cpu_s(os.getpid()) + 0.02
+    assert tools.threads_cpu_s(os.getpid(), tools.JIT_THREADS) == 0  # no JVM here
+    runs = []
+    assert tools.warm_until_compiled(lambda: runs.append(1), os.getpid()) == [0.0] and len(runs) == 1
+
+    compiled = iter([0.0, 1.0, 1.0, 1.5, 1.5, 1.51, 1.51, 1.52])  # CPU seconds before and after each run
+    monkeypatch.setattr(tools, "threads_cpu_s", lambda pid, names: next(compiled))
+    clock = iter(range(100))
+    monkeypatch.setattr(tools.time, "perf_counter", lambda: float(next(clock)))
+    shares = tools.warm_until_compiled(lambda: None, 1, rounds=8, settled=0.05)
+    assert shares == pytest.approx([1.0, 0.5, 0.01])  # stops at the first run under 5 % of a core
+    compiled = iter([0.0, 1.0] * 3)
+    assert len(tools.warm_until_compiled(lambda: None, 1, rounds=3)) == 3  # and never after ``rounds``
