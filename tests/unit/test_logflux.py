@@ -111,6 +111,19 @@ def test_key_cache_is_bounded_and_keyed_by_tenant_version_and_salt():
     assert len(calls) == 4
 
 
+def test_key_cache_counts_hits_and_misses():
+    from sluice import metrics
+
+    def count(result: str) -> float:
+        return metrics.WORKER_KDF_CACHE.labels(result)._value.get()
+
+    cache = KeyCache(2, lambda secret, salt: bytes(32))
+    hits, misses = count("hit"), count("miss")
+    for salt in (b"x", b"x", b"y", b"x"):
+        cache.cipher("a", 1, b"s", salt)
+    assert (count("hit") - hits, count("miss") - misses) == (2, 2)
+
+
 def test_plaintext_mapping():
     assert body_and_attributes(b'{"message": "hi", "user": {"id": 7}, "ok": true}') == ("hi", {"user.id": "7", "ok": "true"})
     assert body_and_attributes(b'{"event": "login", "msg": 5}') == ("login", {"msg": "5"})
