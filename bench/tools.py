@@ -82,10 +82,16 @@ def children_cpu_s() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def _name_and_ticks(stat: str) -> tuple[str, int]:
+    """A process's or thread's name and user + system clock ticks, from its /proc stat line."""
+    name, _, rest = stat.partition("(")[2].rpartition(")")
+    fields = rest.split()
+    return name, int(fields[11]) + int(fields[12])
+
+
 def process_cpu_s(pid: int) -> float:
     """User + system CPU seconds a running process (all its threads) has used so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return _name_and_ticks(Path(f"/proc/{pid}/stat").read_text())[1] / os.sysconf("SC_CLK_TCK")
 
 
 # A JVM names its JIT threads "C1 CompilerThread0", "C2 CompilerThread1", ... (15 characters are kept).
@@ -100,10 +106,9 @@ def threads_cpu_s(pid: int, prefix: str | tuple[str, ...]) -> float:
             stat = (task / "stat").read_text()
         except FileNotFoundError:
             continue  # the thread ended meanwhile
-        name, _, rest = stat.partition("(")[2].rpartition(")")
+        name, ticks = _name_and_ticks(stat)
         if name.startswith(prefix):
-            fields = rest.split()
-            total += int(fields[11]) + int(fields[12])
+            total += ticks
     return total / os.sysconf("SC_CLK_TCK")
 
 
