@@ -17,6 +17,11 @@ distinct batches of 100 entries:
               the well-behaved tenant's entries/s, next to the mean of the
               warm phases before and after it, and the flooded entries
               stored by the flood's end and in the end;
+* worker alone — the worker stopped (SIGSTOP) while the gateway takes the
+              warm load for ``--seconds``, then resumed: how fast it drains
+              that backlog from its first stored row to its last, and its CPU
+              per entry, with the gateway idle. The worker's own ceiling, so the
+              warm figure reads as a share of it;
 * profile   — the warm load once more, with py-spy sampling the worker and
               the gateway (apart, as the sampler costs CPU of its own).
 """
@@ -28,10 +33,12 @@ import asyncio
 import base64
 import json
 import os
+import signal
 import sys
 import threading
 import time
 from pathlib import Path
+from typing import Callable
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -130,6 +137,11 @@ def run(args) -> dict:
             bench.wait_rows(args.flood, tenant="flooder", timeout_s=600)  # delayed, never dropped
             results["flood_rows_stored_in_the_end"] = bench.rows("flooder")
 
+            results["worker_alone_eps"], results["worker_alone_cpu_us_per_entry"] = worker_alone(
+                bench, worker.proc.pid, lambda: tools.wrk(s.cache_dir, url, files, headers, args.seconds,
+                                                          args.connections))
+            results["warm_vs_worker_alone"] = results["warm_after_e2e_eps"] / results["worker_alone_eps"]
+
             # Profiled apart: py-spy takes CPU of its own, which the figures above must not pay.
             sample_s = min(args.seconds, 15)
             with profile.sampling(worker.proc.pid, sample_s, WORKER_MODULES) as where, \
@@ -140,6 +152,28 @@ def run(args) -> dict:
     results["warm_e2e_eps"] = (results["warm_before_e2e_eps"] + results["warm_after_e2e_eps"]) / 2
     results["during_flood_vs_warm"] = results["during_flood_e2e_eps"] / results["warm_e2e_eps"]
     return results
+
+
+def worker_alone(bench, worker_pid: int, load: Callable[[], tools.WrkResult]) -> tuple[float, float]:
+    """(entries/s, worker CPU µs per entry) of the worker draining what ``load`` sent while it was stopped.
+
+    Timed from the first row stored after the resume, so the consumer group's
+    rejoin (the broker dropped the stopped member) is not counted.
+    """
+    before, _ = bench.settled(0)
+    os.kill(worker_pid, signal.SIGSTOP)
+    try:
+        sent = load()
+    finally:
+        os.kill(worker_pid, signal.SIGCONT)
+    if sent.non_2xx:
+        raise RuntimeError(f"{sent.non_2xx} requests were not answered 2xx")
+    while bench.rows() == before:
+        time.sleep(0.02)
+    first, cpu = bench.rows(), tools.process_cpu_s(worker_pid)
+    started = time.perf_counter()
+    rows, last = bench.settled(before + sent.requests * 100)
+    return (rows - first) / (last - started), (tools.process_cpu_s(worker_pid) - cpu) / (rows - first) * 1e6
 
 
 def main() -> int:

@@ -60,7 +60,23 @@ MAX_ATTRIBUTES = 1000
 _ATTRIBUTE_FIELDS = ("metadata", "attributes", "properties", "resource_attributes")
 
 
-def _check_entry(entry: Any, where: str) -> None:
+class JsonPath:
+    """``$.<field>[<index>]``, formatted only when an error message needs it: a batch's
+    checks run once per entry, and almost every entry passes."""
+
+    __slots__ = ("field", "index")
+
+    def __init__(self, field: str):
+        self.field, self.index = field, 0
+
+    def __str__(self) -> str:
+        return f"$.{self.field}[{self.index}]"
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
+
+
+def _check_entry(entry: Any, where: object) -> None:
     ts = entry.timestamp
     if ts is not None and not d.MIN_YEAR <= ts.year <= d.MAX_YEAR:
         raise InvalidBody("invalid_field",
@@ -99,7 +115,7 @@ def _invalid(exc: lf.EntryError) -> InvalidBody:
     return InvalidBody(exc.code, exc.message, exc.details, exc.status)
 
 
-def _check_logflux(entry: lf.LogFluxEntry, where: str) -> None:
+def _check_logflux(entry: lf.LogFluxEntry, where: object) -> None:
     try:
         lf.check(entry, where)
     except lf.EntryError as exc:
@@ -115,7 +131,8 @@ def _explain_logflux(text: str, path: str, body: bytes) -> InvalidBody | None:
 class _Spec:
     type: Any
     field: str | None  # the list of entries in a batch body; None for a single entry
-    check: Callable[[Any, str], None] = _check_entry
+    # Raises InvalidBody for an entry at a JSON path (a str, or a JsonPath) that its type lets through.
+    check: Callable[[Any, object], None] = _check_entry
     # A dialect's own error for a failed constraint (message, JSON path, body), or None for the generic one.
     explain: Callable[[str, str, bytes], InvalidBody | None] = lambda text, path, body: None
     # Error codes: LogFlux documents upper-case ones, the others use ours.
@@ -188,6 +205,9 @@ def decode(fmt: Format, body: bytes) -> list:
         spec.check(decoded, "$")
         return [decoded]
     entries = getattr(decoded, spec.field)
+    where = JsonPath(spec.field)  # one for the loop: a failed check formats it before the next entry
+    check = spec.check
     for index, entry in enumerate(entries):
-        spec.check(entry, f"$.{spec.field}[{index}]")
+        where.index = index
+        check(entry, where)
     return entries

@@ -6,14 +6,13 @@ and the rest of its request is stored.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, NamedTuple
 
 import msgspec
 
 from schemas import logflux as lf
 from schemas.envelope import Envelope
-from workers.columnar import LogColumns, SameKeys
+from workers.columnar import IsoTimes, LogColumns, SameKeys
 from workers.decrypt import DecryptError, Decryptor
 from workers.normalize import flatten
 
@@ -63,7 +62,7 @@ def normalize_logflux(entries: list[lf.LogFluxEntry], env: Envelope,
         attributes.append(fields)
     levels = [lf.LEVELS[e.loglevel] for e in kept]
     nodes = [e.node for e in kept]
-    stamps = [datetime.fromisoformat(e.timestamp) for e in kept]  # checked when the record was decoded
+    stamps = IsoTimes([e.timestamp for e in kept])  # checked when the record was decoded
     rows = LogColumns(env, "logflux", stamps, [text for text, _ in levels], nodes, bodies, attributes,
                       resource=SameKeys(NODE_ATTRIBUTES, nodes), severity_number=[number for _, number in levels])
     return rows, failures

@@ -15,10 +15,12 @@ from hypothesis import strategies as st
 from gateway import encoding
 from gateway.errors import ApiError
 from schemas import logflux as lf
+from schemas.envelope import Envelope
 from schemas.formats import Format, InvalidBody, decode
 from sluice.query import kql
 from sluice.query.search import QueryError, compile_filter
 from sluice.query.times import instant_ns
+from workers.columnar import IsoTimes, LogColumns, to_table
 from workers.logflux import body_and_attributes
 from workers.severity import severity_number
 
@@ -181,3 +183,43 @@ def test_json_plaintext_round_trips_its_message_and_fields(fields, message):
     body, attributes = body_and_attributes(msgspec.json.encode({"message": message, **fields}))
     assert body == message
     assert attributes == fields
+
+
+iso_offsets = st.integers(-(23 * 60 + 59), 23 * 60 + 59).map(lambda minutes: timezone(timedelta(minutes=minutes)))
+
+
+@st.composite
+def iso_texts(draw):
+    """ISO 8601 timestamps with a timezone, in the spellings clients send (and some only Python reads)."""
+    moment = draw(st.datetimes(min_value=datetime(1900, 1, 2), max_value=datetime(2261, 12, 30), timezones=iso_offsets))
+    date = draw(st.sampled_from(["%Y-%m-%d", "%G-W%V-%u", "%Y%m%d"]))
+    text = moment.strftime(date + draw(st.sampled_from(["T", " "])) + "%H:%M:%S")
+    digits = draw(st.integers(0, 9))
+    if digits:
+        text += draw(st.sampled_from(".,")) + (f"{moment.microsecond:06d}" + draw(st.text("0123456789", min_size=3, max_size=3)))[:digits]
+    offset = moment.utcoffset()
+    if offset == timedelta(0) and draw(st.booleans()):
+        return text + "Z"
+    sign, rest = ("-", -offset) if offset < timedelta(0) else ("+", offset)
+    hours, minutes = divmod(int(rest.total_seconds()) // 60, 60)
+    return text + sign + draw(st.sampled_from(["{:02d}:{:02d}", "{:02d}{:02d}"])).format(hours, minutes)
+
+
+@given(st.lists(iso_texts(), min_size=1, max_size=5))
+@EXAMPLES
+def test_logflux_timestamps_parsed_in_arrow_equal_python_s(texts):
+    """A batch's timestamps parsed at once (workers/columnar.IsoTimes) are those that
+    ``datetime.fromisoformat`` reads one by one, whichever of them Arrow can read."""
+    texts = [t for t in texts if _python_reads(t)]
+    env = Envelope("x", "acme", "r", 5)
+    as_text = to_table([LogColumns(env, "logflux", IsoTimes(texts), [""] * len(texts), [""] * len(texts),
+                                   [""] * len(texts), [{}] * len(texts))])
+    one_by_one = [datetime.fromisoformat(t) for t in texts]
+    assert as_text.column("Timestamp").to_pylist() == one_by_one
+
+
+def _python_reads(text: str) -> bool:
+    try:
+        return datetime.fromisoformat(text).tzinfo is not None
+    except ValueError:
+        return False
