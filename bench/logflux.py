@@ -141,6 +141,8 @@ def run(args) -> dict:
                 bench, worker.proc.pid, lambda: tools.wrk(s.cache_dir, url, files, headers, args.seconds,
                                                           args.connections))
             results["warm_vs_worker_alone"] = results["warm_after_e2e_eps"] / results["worker_alone_eps"]
+            # Its most resident memory so far, the drain's full chunks included.
+            results["worker_peak_rss_mib"] = tools.peak_rss_mib(worker.proc.pid)
 
             # Profiled apart: py-spy takes CPU of its own, which the figures above must not pay.
             sample_s = min(args.seconds, 15)

@@ -129,6 +129,14 @@ def warm_until_compiled(load: Callable[[], object], jvm_pid: int, rounds: int = 
     return shares
 
 
+def peak_rss_mib(pid: int) -> float:
+    """The most resident memory the running process ``pid`` has had (its VmHWM), in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise ValueError(f"no VmHWM for process {pid}")
+
+
 class CpuMeter:
     """CPU seconds of named processes between ``start`` and ``stop``: where the cores went."""
 

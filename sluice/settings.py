@@ -135,7 +135,7 @@ class Settings:
     worker_host: str = "127.0.0.1"
     worker_port: int = 6066
     # A batch closes at this many Kafka records or rows, or after `batch_max_wait_s`.
-    batch_max_records: int = 500
+    batch_max_records: int = 2000
     batch_max_rows: int = 100_000
     batch_max_wait_s: float = 1.0
     insert_retry_max_backoff_s: float = 5.0

@@ -110,3 +110,41 @@ def test_thread_cpu_is_read_per_name_and_warm_up_stops_once_the_jit_settles(monk
     assert shares == pytest.approx([1.0, 0.5, 0.01])  # stops at the first run under 5 % of a core
     compiled = iter([0.0, 1.0] * 3)
     assert len(tools.warm_until_compiled(lambda: None, 1, rounds=3)) == 3  # and never after ``rounds``
+
+
+def test_peak_memory_is_read_and_grows_with_what_the_process_touched():
+    import os
+    from pathlib import Path
+
+    from bench import tools
+
+    status = Path("/proc/self/status").read_text()
+    resident = int(next(line for line in status.splitlines() if line.startswith("VmRSS:")).split()[1]) / 1024
+    before = tools.peak_rss_mib(os.getpid())
+    assert before >= resident
+    block = bytearray(int(before - resident + 64) << 20)  # zero-filled: every page touched, past the old peak
+    after = tools.peak_rss_mib(os.getpid())
+    assert len(block) and after - before >= 32
+
+
+def test_insert_size_waits_for_the_parts_to_settle(monkeypatch):
+    from bench import insert_size
+
+    class Engine:
+        """Parts 9 while merging, then 3 merged parts, then nothing changes."""
+
+        def __init__(self):
+            self.polls = 0
+
+        def query(self, sql):
+            merging = self.polls < 4
+            if "system.merges" in sql:
+                self.polls += 1
+                return type("R", (), {"result_rows": [[1 if merging else 0]]})
+            return type("R", (), {"result_rows": [[9 if merging else 3]]})
+
+    monkeypatch.setattr(insert_size, "QUIET_S", 0.05)
+    monkeypatch.setattr(insert_size.time, "sleep", lambda s: None)
+    engine = Engine()
+    assert insert_size.settle(engine, "sluice") == 3
+    assert engine.polls > 4  # not before the merges ended
