@@ -170,9 +170,9 @@ def worker_alone(bench, worker_pid: int, load: Callable[[], tools.WrkResult]) ->
         os.kill(worker_pid, signal.SIGCONT)
     if sent.non_2xx:
         raise RuntimeError(f"{sent.non_2xx} requests were not answered 2xx")
-    while bench.rows() == before:
+    while (first := bench.rows()) == before:
         time.sleep(0.02)
-    first, cpu = bench.rows(), tools.process_cpu_s(worker_pid)
+    cpu = tools.process_cpu_s(worker_pid)
     started = time.perf_counter()
     rows, last = bench.settled(before + sent.requests * 100)
     return (rows - first) / (last - started), (tools.process_cpu_s(worker_pid) - cpu) / (rows - first) * 1e6
