@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
-import urllib.error
-import urllib.request
 
 from schemas.registry import ENVIRONMENTS, READ, SCOPES, TIERS, WRITE, TenantRecord
 from sluice import redis_local
@@ -72,12 +69,11 @@ def _cmd_migrate(s: Settings, args) -> int:
 def _cmd_sql(s: Settings, args) -> int:
     """Through the running worker when the engine is embedded (it owns the data), else directly."""
     if s.embedded_clickhouse:
-        request = urllib.request.Request(s.worker_url + "/internal/sql", data=args.statement.encode())
+        from sluice import internal
         try:
-            with urllib.request.urlopen(request, timeout=60) as resp:
-                result = json.loads(resp.read())
-        except urllib.error.HTTPError as exc:
-            print(json.loads(exc.read()).get("error"), file=sys.stderr)
+            result = internal.query(s, {"sql": args.statement})
+        except internal.InternalError as exc:
+            print(f"sluice: {exc}", file=sys.stderr)
             return 1
         except OSError:
             print("sluice: no worker is running; start Sluice with `make run`", file=sys.stderr)

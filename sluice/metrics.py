@@ -104,6 +104,11 @@ WORKER_REPLAYED_BATCHES = Counter(
     "sluice_worker_replayed_batches_total", "Batches replayed over a recorded offset range."
 )
 
+# Statements /internal/sql refused: unauthorized (no or wrong token), refused (a guard), engine (ClickHouse).
+WORKER_INTERNAL_SQL_REFUSED = Counter(
+    "sluice_worker_internal_sql_refused_total", "Statements the worker's internal SQL endpoint refused.", ["reason"]
+)
+
 
 def exposition() -> tuple[bytes, str]:
     """The current metrics in the Prometheus text format, and its content type."""

@@ -134,6 +134,9 @@ class Settings:
     worker_group: str = "sluice-workers"
     worker_host: str = "127.0.0.1"
     worker_port: int = 6066
+    # Bearer token Sluice's own processes present to the worker's /internal/sql
+    # (sluice/internal.py). Empty: <state_dir>/internal.token, created by the worker.
+    internal_token: Secret = Secret("")
     # A batch closes at this many Kafka records or rows, or after `batch_max_wait_s`.
     batch_max_records: int = 2000
     batch_max_rows: int = 100_000

@@ -96,12 +96,13 @@ class Storage:
         return await loop.run_in_executor(self._executor, fn, self.client, *args)
 
     async def read(self, sql: str, parameters: dict | None, settings: dict) -> tuple[list[str], list[list]]:
-        """A read-only query's column names and rows. With chDB a query that fails
+        """A read-only query's column names and rows (``readonly=1``: no writes, no table
+        functions, no settings changes in the statement). With chDB a query that fails
         midway leaves the connection unusable, so a failure reconnects before re-raising."""
 
         def run(client: Client) -> tuple[list[str], list[list]]:
             try:
-                result = client.query(sql, parameters=parameters, settings={**settings, "readonly": 2})
+                result = client.query(sql, parameters=parameters, settings={**settings, "readonly": 1})
                 return list(result.column_names), [list(r) for r in result.result_rows]
             except Exception:
                 self.reconnect()

@@ -12,6 +12,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from sluice import internal
 from sluice.settings import Settings
 from sluice.topology import stop_process, wait_http
 
@@ -64,9 +65,7 @@ class Process:
 
 def sql(settings: Settings, statement: str) -> list[list]:
     """Rows of a read-only query, through the worker that owns the embedded engine."""
-    request = urllib.request.Request(settings.worker_url + "/internal/sql", data=statement.encode())
-    with urllib.request.urlopen(request, timeout=60) as resp:
-        return json.loads(resp.read())["rows"]
+    return internal.query(settings, {"sql": statement})["rows"]
 
 
 def wait_for(predicate, timeout_s: float, interval_s: float = 0.25, what: str = "condition"):

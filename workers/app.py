@@ -16,7 +16,7 @@ from typing import Callable
 import faust
 import msgspec
 
-from sluice import metrics
+from sluice import internal, metrics
 from sluice.settings import Settings
 from sluice.storage import Storage
 from workers.batches import Batch
@@ -98,6 +98,16 @@ def _stop(fatal: Fatal, reason: BaseException) -> None:
     os.kill(os.getpid(), signal.SIGTERM)
 
 
+class _SqlRequest(msgspec.Struct, forbid_unknown_fields=True):
+    sql: str
+    parameters: dict | None = None
+    settings: dict = {}
+
+
+def _error(view, status: int, message: str):
+    return view.bytes(msgspec.json.encode({"error": message}), status=status, content_type="application/json")
+
+
 def _count_slow(batch: Batch) -> None:
     # Only LogFlux records take the slow lane, and their rows are columnar.
     for item in batch.items:
@@ -150,23 +160,31 @@ def create_app(settings: Settings, storage: Storage, fatal: Fatal | None = None)
         return web.bytes(body, content_type=content_type.split(";")[0])
 
     class ReadOnlySQL(faust.web.View):
-        """Read-only SQL for the local topology, whose embedded engine only this process can open.
-        Not served with a ClickHouse server: there, read ClickHouse directly with its own access control."""
+        """Read-only SQL for Sluice's own processes (sluice/internal.py says who and what), with
+        the embedded engine only this process can open. Not served with a ClickHouse server:
+        there, read ClickHouse directly with its own access control."""
 
         async def post(self, request):
-            # Plain SQL text, or JSON {"sql", "parameters", "settings"} from the query API.
-            raw = await request.read()
-            query = msgspec.json.decode(raw) if raw[:1] == b"{" else {"sql": raw.decode()}
+            if not internal.authorized(request.headers.get("Authorization"), token):
+                metrics.WORKER_INTERNAL_SQL_REFUSED.labels("unauthorized").inc()
+                return _error(self, 401, "a valid internal token is required")
             try:
-                columns, rows = await storage.read(query["sql"], query.get("parameters"), query.get("settings", {}))
+                query = msgspec.json.decode(await request.read(), type=_SqlRequest)
+                internal.check(query.sql)
+            except (msgspec.DecodeError, internal.Refused) as exc:
+                metrics.WORKER_INTERNAL_SQL_REFUSED.labels("refused").inc()
+                return _error(self, 400, str(exc))
+            try:
+                columns, rows = await storage.read(query.sql, query.parameters, query.settings)
             except Exception as exc:
-                return self.bytes(msgspec.json.encode({"error": str(exc)}), status=400,
-                                  content_type="application/json")
+                metrics.WORKER_INTERNAL_SQL_REFUSED.labels("engine").inc()
+                return _error(self, 400, str(exc))
             body = {"columns": columns, "rows": rows}
             return self.bytes(msgspec.json.encode(body, enc_hook=str), content_type="application/json")
 
     if settings.embedded_clickhouse:
-        app.page("/internal/sql")(ReadOnlySQL)
+        token = internal.token(settings, create=True)
+        app.page(internal.PATH)(ReadOnlySQL)
 
     @app.page("/health")
     async def health(web, request):

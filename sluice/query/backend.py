@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import json
-import urllib.error
-import urllib.request
 
+from sluice import internal
 from sluice.query.search import LIMITS, QueryError
 from sluice.settings import Settings
 
@@ -37,14 +35,10 @@ class QueryBackend:
             raise _classify(str(exc)) from None
 
     def _worker(self, sql: str, params: dict) -> list[list]:
-        body = json.dumps({"sql": sql, "parameters": params, "settings": LIMITS}).encode()
-        request = urllib.request.Request(self.settings.worker_url + "/internal/sql", data=body,
-                                         headers={"Content-Type": "application/json"})
         try:
-            with urllib.request.urlopen(request, timeout=30) as resp:
-                return json.loads(resp.read())["rows"]
-        except urllib.error.HTTPError as exc:
-            raise _classify(json.loads(exc.read()).get("error", "")) from None
+            return internal.query(self.settings, {"sql": sql, "parameters": params, "settings": LIMITS}, 30)["rows"]
+        except internal.InternalError as exc:
+            raise _classify(str(exc)) from None
         except OSError:
             raise QueryError(503, "storage_unavailable", "The worker that owns the embedded ClickHouse is not running.") from None
 
