@@ -11,10 +11,13 @@ DETAIL = "sluice-dlq-detail"  # for a person; at most 1 KiB
 SOURCE_TOPIC = "sluice-dlq-topic"
 SOURCE_PARTITION = "sluice-dlq-partition"
 SOURCE_OFFSET = "sluice-dlq-offset"
+#: On the dead letter of one entry of a batch record (LogFlux): the entry's index in it.
+SOURCE_ENTRY = "sluice-dlq-entry"
 TIME = "sluice-dlq-time"  # ISO 8601, UTC
-DLQ_HEADERS = (REASON, DETAIL, SOURCE_TOPIC, SOURCE_PARTITION, SOURCE_OFFSET, TIME)
+DLQ_HEADERS = (REASON, DETAIL, SOURCE_TOPIC, SOURCE_PARTITION, SOURCE_OFFSET, SOURCE_ENTRY, TIME)
 
-#: On a re-published record: "topic:partition:offset" of its first life.
+#: On a re-published record: "topic:partition:offset" of its first life, with
+#: "#<entry>" when it was one entry of a batch record.
 REPLAY_OF = "sluice-replay-of"
 #: On a marker record: "partition:offset" of the dead letter that was replayed.
 REPLAYED = "sluice-dlq-replayed"

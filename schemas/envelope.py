@@ -35,6 +35,8 @@ REQUEST_ID = "sluice-request-id"
 RECEIVED_AT = "sluice-received-at"
 IDEMPOTENCY_KEY = "sluice-idempotency-key"
 CONTENT_TYPE = "content-type"
+# What the ReceivedAt column (DateTime64(9)) holds: from 1900-01-01 to the end of int64 nanoseconds.
+_MIN_NS, _MAX_NS = -2_208_988_800 * 10**9, 2**63 - 1
 _CONTENT_TYPES = (b"application/json", b"application/vnd.apache.arrow.stream")
 
 
@@ -89,6 +91,9 @@ def from_headers(headers: Iterable[tuple[str, bytes]] | dict, default_received_n
         raise EnvelopeError(f"unreadable header: {exc}") from None
     if not tenant:
         raise EnvelopeError(f"empty header {TENANT}")
+    if not _MIN_NS <= received_ns <= _MAX_NS:
+        raise EnvelopeError(f"header {RECEIVED_AT} is {received_ns}, outside 1900-01-01..2262-04-11 "
+                            "(nanoseconds since the epoch, as ClickHouse's DateTime64(9) holds)")
     if environment not in ENVIRONMENTS:
         raise EnvelopeError(f"header {ENVIRONMENT} must be one of {', '.join(ENVIRONMENTS)}")
     return Envelope(fmt, tenant, request_id, received_ns, environment, idempotency_key)

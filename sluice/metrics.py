@@ -65,9 +65,17 @@ WORKER_CONSUMER_LAG = Gauge(
 WORKER_DEAD_LETTERS = Counter(
     "sluice_worker_dead_letters_total", "Records sent to the dead-letter topic.", ["reason"]
 )
-# Times a worker stopped because it was dead-lettering most of its input.
-WORKER_DLQ_LIMIT_EXCEEDED = Counter(
-    "sluice_worker_dlq_limit_exceeded_total", "Worker stops caused by the dead-letter limit."
+# Tenants put in quarantine for sending mostly unstorable records (workers/quarantine.py);
+# the log line names the tenant.
+WORKER_QUARANTINES = Counter(
+    "sluice_worker_tenant_quarantines_total", "Tenants quarantined for exceeding their dead-letter budget."
+)
+WORKER_QUARANTINED_TENANTS = Gauge(
+    "sluice_worker_quarantined_tenants", "Tenants whose records go to the dead-letter topic unread right now."
+)
+# Inserts ClickHouse refused for their data (not retried): batches split to find the records.
+WORKER_INSERT_REFUSALS = Counter(
+    "sluice_worker_insert_refusals_total", "Inserts refused for their data, by what was done.", ["outcome"]
 )
 # Derived-key cache lookups for LogFlux decryption, by result (hit, miss).
 WORKER_KDF_CACHE = Counter(

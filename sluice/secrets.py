@@ -30,17 +30,24 @@ def master_key(settings: Settings, create: bool = False) -> bytes:
     """The 32-byte master key: ``SLUICE_SECRETS_KEY`` (base64), else ``<state_dir>/secrets.key``,
     created with mode 0600 on first use when ``create``."""
     if settings.secrets_key:
-        key = base64.b64decode(str(settings.secrets_key))
+        key = _decode(str(settings.secrets_key))
     else:
         path = Path(settings.state_dir) / "secrets.key"
         if not path.exists():
             if not create:
                 raise MasterKeyError(f"no master key: set SLUICE_SECRETS_KEY or create {path} with `sluice secrets add`")
             _create_key_file(path)
-        key = base64.b64decode(path.read_text().strip())
+        key = _decode(path.read_text().strip())
     if len(key) != 32:
         raise MasterKeyError("the master key must be 32 bytes, base64-encoded")
     return key
+
+
+def _decode(text: str) -> bytes:
+    try:
+        return base64.b64decode(text, validate=True)
+    except ValueError:
+        raise MasterKeyError("the master key must be 32 bytes, base64-encoded") from None
 
 
 def _create_key_file(path: Path) -> None:

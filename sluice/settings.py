@@ -84,6 +84,15 @@ class Settings:
     # development); empty: the X-Sluice-Environment header, else the key's own.
     gateway_environment: str = ""
 
+    # Searches and live tails (sluice/query/limits.py, gateway/tail.py). A filter
+    # longer than this many UTF-8 bytes, or with more terms, is a 400 before it is compiled.
+    query_max_filter_bytes: int = 8192
+    query_max_terms: int = 100
+    # Live tails one API key may hold open at once on one gateway process; beyond, 429.
+    tail_max_per_key: int = 5
+    # A live tail counts one query against its key's quota per this many seconds of streaming.
+    tail_charge_every_s: float = 60.0
+
     # Per-key rate limits by tenant tier (gateway/ratelimit.py). LogFlux routes
     # count requests per minute; the others count per UTC hour, ingestion and
     # queries apart. Tier `unlimited` has none.
@@ -156,12 +165,13 @@ class Settings:
     slow_lane_nice: int = 19
     slow_topic: str = "sluice-slow"
     kafka_session_timeout_s: float = 10.0
-    # A worker stops when more than this share of the last `dlq_window` records
-    # (and at least `dlq_min_records`) went to the dead-letter topic: that is
-    # misconfiguration, not bad data.
+    # A tenant is quarantined for `dlq_quarantine_s` when more than this share of a
+    # window of its `dlq_window` records (at least `dlq_min_records` in) went to the
+    # dead-letter topic: its records then go there unread (workers/quarantine.py).
     dlq_max_ratio: float = 0.5
     dlq_window: int = 1000
     dlq_min_records: int = 100
+    dlq_quarantine_s: float = 60.0
 
     log_level: str = "INFO"
     # A directory of failpoint files (sluice/failpoints.py) for outage drills; empty: off.

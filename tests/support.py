@@ -13,6 +13,7 @@ import urllib.request
 from pathlib import Path
 
 from sluice import internal
+from sluice.secrets import master_key
 from sluice.settings import Settings
 from sluice.topology import stop_process, wait_http
 
@@ -45,6 +46,9 @@ class Process:
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> "Process":
+        if self.role == "worker":
+            # Deployments provide the master key (`sluice up` creates it once); a worker refuses to start without.
+            master_key(self.settings, create=True)
         env = {**os.environ, **self.settings.to_env()}
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen([sys.executable, "-m", "sluice", self.role], env=env,

@@ -21,7 +21,6 @@ from sluice.settings import Settings
 from sluice.storage import Storage
 from workers.batches import Batch
 from workers.budget import AsyncPacer
-from workers.deadletter import DeadLetterLimitExceeded
 from workers.lag import LagMonitor
 from workers.lanes import Lanes
 from workers.pipeline import Consumed, Pipeline
@@ -82,12 +81,10 @@ async def _consume(stream, pipeline: Pipeline, settings: Settings, lanes: Lanes,
                 on_stored(batch)
                 for event in batch.handles:
                     await stream.ack(event)
-    except DeadLetterLimitExceeded as exc:
-        log.critical("dead-letter limit exceeded: %s", exc)
-        _stop(fatal, exc)
     except Exception as exc:
         # Faust would leave a crashed agent stopped in a live process: exit instead,
         # so whatever supervises the worker restarts it and the records are re-read.
+        # Nothing a tenant sends gets here: unstorable records are dead-lettered.
         log.critical("worker stopping after an unexpected error: %r", exc, exc_info=True)
         _stop(fatal, exc)
 

@@ -46,14 +46,22 @@ class Batch:
     last: int
     items: list[Pending]
     replay: bool  # True when rebuilt over a recorded intent
+    part_of: str = ""  # the token of the batch this is a part of, when the sink split it
 
     @property
     def token(self) -> str:
+        if self.part_of:
+            return f"{self.part_of}/{self.first}-{self.last}"
         # A dead letter re-published by `sluice dlq replay` stands alone and is
         # named after its original position, so replaying it twice stores it once.
         if len(self.items) == 1 and self.items[0].replay_of:
             return f"replay:{self.items[0].replay_of}"
         return f"{self.topic}:{self.partition}:{self.first}-{self.last}"
+
+    def part(self, items: list[Pending]) -> "Batch":
+        """A part of this batch, named after it (the sink splits a batch ClickHouse refused)."""
+        return Batch(self.topic, self.partition, items[0].offset, items[-1].offset, items, self.replay,
+                     self.token)
 
     @property
     def row_count(self) -> int:

@@ -1,25 +1,23 @@
 """The dead-letter topic: records a worker cannot store, kept byte for byte with the reason.
 
 A dead-lettered record keeps its key, value and headers and gains
-``sluice-dlq-*`` headers: reason, detail, source topic, partition, offset and
-time. It is acknowledged at the source only after the dead-letter topic
-acknowledged it, so nothing is dropped on the floor.
-
-``DeadLetterLimit`` stops a worker that dead-letters most of what it reads:
-that is a misconfiguration (wrong topic, unknown tenant everywhere, a bad
-deploy), and filling the dead-letter topic would only hide it.
+``sluice-dlq-*`` headers: reason, detail, source topic, partition, offset,
+entry (for one entry of a batch record) and time. It is acknowledged at the
+source only after the dead-letter topic acknowledged it, so nothing is
+dropped on the floor. What one tenant sends never stops the worker: a tenant
+that sends mostly unstorable records is quarantined (workers/quarantine.py).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections import deque
 from datetime import datetime, timezone
 from typing import Any, NamedTuple
 
 from schemas.deadletter import (
-    DETAIL, DLQ_HEADERS, REASON, REPLAY_OF, SOURCE_OFFSET, SOURCE_PARTITION, SOURCE_TOPIC, TIME,
+    DETAIL, DLQ_HEADERS, REASON, REPLAY_OF, SOURCE_ENTRY, SOURCE_OFFSET, SOURCE_PARTITION, SOURCE_TOPIC, TIME,
 )
 from sluice import metrics
 from sluice.settings import Settings
@@ -45,34 +43,7 @@ class DeadLetter(NamedTuple):
     headers: Any  # the original headers, as consumed
     reason: str
     detail: str
-
-
-class DeadLetterLimitExceeded(RuntimeError):
-    pass
-
-
-class DeadLetterLimit:
-    """Raises once more than ``max_ratio`` of the last ``window`` records were dead-lettered."""
-
-    def __init__(self, max_ratio: float, window: int, min_records: int):
-        self.max_ratio = max_ratio
-        self.min_records = min_records
-        self._recent: deque[bool] = deque(maxlen=window)
-        self._invalid = 0
-
-    def record(self, invalid: bool) -> None:
-        if len(self._recent) == self._recent.maxlen and self._recent[0]:
-            self._invalid -= 1
-        self._recent.append(invalid)
-        self._invalid += invalid
-        seen = len(self._recent)
-        if seen >= self.min_records and self._invalid > self.max_ratio * seen:
-            metrics.WORKER_DLQ_LIMIT_EXCEEDED.inc()
-            raise DeadLetterLimitExceeded(
-                f"{self._invalid} of the last {seen} records could not be stored (limit {self.max_ratio:.0%}); "
-                "stopping instead of dead-lettering everything. Check the producers' tenant and format headers "
-                "and the worker's configuration, then restart."
-            )
+    entry: int | None = None  # the entry's index when the value is one entry of a batch record
 
 
 def dlq_headers(letter: DeadLetter, now: float | None = None) -> list[tuple[str, bytes]]:
@@ -86,6 +57,7 @@ def dlq_headers(letter: DeadLetter, now: float | None = None) -> list[tuple[str,
         (SOURCE_TOPIC, letter.topic.encode()),
         (SOURCE_PARTITION, str(letter.partition).encode()),
         (SOURCE_OFFSET, str(letter.offset).encode()),
+        *([(SOURCE_ENTRY, str(letter.entry).encode())] if letter.entry is not None else []),
         (TIME, stamp.encode()),
     ]
 
@@ -97,11 +69,17 @@ class DeadLetters:
         self.settings = settings
         self._forwarder = Forwarder(settings)
 
-    async def send(self, letter: DeadLetter) -> None:
-        await self._forwarder.send(self.settings.dlq_topic, letter.value, letter.key, dlq_headers(letter))
-        metrics.WORKER_DEAD_LETTERS.labels(letter.reason).inc()
-        log.warning("dead-lettered %s/%d@%d: %s", letter.topic, letter.partition, letter.offset, letter.detail,
-                    extra={"reason": letter.reason})
+    async def send(self, letters: list[DeadLetter]) -> None:
+        """Produce ``letters`` together and return once Kafka acknowledged every one."""
+        if not letters:
+            return
+        await asyncio.gather(*(
+            self._forwarder.send(self.settings.dlq_topic, x.value, x.key, dlq_headers(x)) for x in letters))
+        for x in letters:
+            metrics.WORKER_DEAD_LETTERS.labels(x.reason).inc()
+        first = letters[0]
+        log.warning("dead-lettered %d record(s) from %s/%d@%d (%s): %s", len(letters), first.topic, first.partition,
+                    first.offset, first.reason, first.detail, extra={"reason": first.reason})
 
     async def stop(self) -> None:
         await self._forwarder.stop()

@@ -17,9 +17,10 @@ from sluice.settings import Settings
 from sluice.storage import Storage
 from workers.batches import BatchPlanner
 from workers.budget import LowPriority, Pacer, TokenBuckets
-from workers.deadletter import DeadLetterLimit, DeadLetters
+from workers.deadletter import DeadLetters
 from workers.decrypt import Decryptor, KeyCache
 from workers.pipeline import Pipeline
+from workers.quarantine import Quarantine
 from workers.records import Context
 from workers.sink import ClickHouseSink
 from workers.slowlane import SlowLane
@@ -28,7 +29,7 @@ from workers.slowlane import SlowLane
 class Lanes:
     def __init__(self, settings: Settings, storage: Storage):
         self.registry = RegistryFollower(settings)
-        self.secrets = SecretsFollower(settings, SecretStore(master_key(settings, create=True)))
+        self.secrets = SecretsFollower(settings, SecretStore(master_key(settings)))
         self.dead_letters = DeadLetters(settings)
         self.slow_lane = SlowLane(settings)
         sink = ClickHouseSink(storage, settings)
@@ -38,8 +39,10 @@ class Lanes:
             return tenant in self.registry.registry.tenants
 
         def pipeline(context: Context, slow_lane: SlowLane | None) -> Pipeline:
-            limit = DeadLetterLimit(settings.dlq_max_ratio, settings.dlq_window, settings.dlq_min_records)
-            return Pipeline(sink, BatchPlanner(settings.batch_max_rows), self.dead_letters, limit, context, slow_lane)
+            quarantine = Quarantine(settings.dlq_max_ratio, settings.dlq_window, settings.dlq_min_records,
+                                    settings.dlq_quarantine_s)
+            return Pipeline(sink, BatchPlanner(settings.batch_max_rows), self.dead_letters, quarantine, context,
+                            slow_lane)
 
         kdf_budget = TokenBuckets(settings.kdf_budget_per_s, settings.kdf_budget_burst)
 

@@ -3,23 +3,29 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 
 import faust
 
 from sluice import logs
 from sluice.kafka.clients import ensure_topics
+from sluice.secrets import MasterKeyError, master_key
 from sluice.settings import Settings
 from sluice.storage import Storage, migrate
 from workers.app import Fatal, create_app
-from workers.deadletter import DeadLetterLimitExceeded
 
 
-EXIT_DLQ_LIMIT = 3  # dead-lettering most of the input: a misconfiguration
 EXIT_ERROR = 1  # an unexpected error stopped the worker
+EXIT_CONFIG = 2  # the worker cannot start as configured (no master key)
 
 
 def run(settings: Settings) -> int:
     logs.setup(settings.log_level)
+    try:
+        master_key(settings)  # a worker with a key of its own would dead-letter every LogFlux entry
+    except MasterKeyError as exc:
+        print(f"sluice worker: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
     asyncio.run(ensure_topics(settings))
     storage = Storage(settings)
     storage.run_sync(migrate, settings)
@@ -32,6 +38,4 @@ def run(settings: Settings) -> int:
         pass
     finally:
         storage.close()
-    if fatal.reason is None:
-        return 0
-    return EXIT_DLQ_LIMIT if isinstance(fatal.reason, DeadLetterLimitExceeded) else EXIT_ERROR
+    return 0 if fatal.reason is None else EXIT_ERROR

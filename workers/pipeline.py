@@ -13,8 +13,9 @@ from typing import Any, Iterable, NamedTuple
 
 from workers.batches import Batch, BatchPlanner, Pending, TopicPartition
 from schemas.envelope import IDEMPOTENCY_KEY, TENANT
-from workers.deadletter import DeadLetter, DeadLetterLimit, DeadLetters, replay_origin
-from workers.records import Context, Outcome, rows_of
+from workers.deadletter import DeadLetter, DeadLetters, replay_origin
+from workers.quarantine import REASON as QUARANTINED, Quarantine
+from workers.records import Context, Outcome, Rejected, rows_of
 from workers.sink import ClickHouseSink
 from workers.slowlane import SlowLane
 
@@ -32,11 +33,11 @@ class Consumed(NamedTuple):
 
 class Pipeline:
     def __init__(self, sink: ClickHouseSink, planner: BatchPlanner, dead_letters: DeadLetters,
-                 limit: DeadLetterLimit, context: Context, slow_lane: SlowLane | None = None):
+                 quarantine: Quarantine, context: Context, slow_lane: SlowLane | None = None):
         self.sink = sink
         self.planner = planner
         self.dead_letters = dead_letters
-        self.limit = limit
+        self.quarantine = quarantine
         self.context = context
         self.slow_lane = slow_lane  # None for the slow lane's own pipeline
         # Decoding, decrypting and normalizing run off the event loop: a key
@@ -50,8 +51,9 @@ class Pipeline:
         ClickHouse and the dead-letter topic accepted all of it. Records held
         back for an incomplete replay range are not in the result.
 
-        Raises ``DeadLetterLimitExceeded`` before storing anything of a chunk
-        that pushes the dead-letter share over the limit.
+        The commit order per batch: rows into ClickHouse (records it refuses
+        for their data become dead letters), then the dead letters, then the
+        slow lane; the caller acknowledges the batch's records only after that.
         """
         stored: list[Batch] = []
         for run in runs_of(list(records)):
@@ -68,13 +70,16 @@ class Pipeline:
         # A replay moves to the slow lane exactly what its first life moved.
         moved = {tp: self.planner.diverted(tp) for tp in firsts}
         groups = await asyncio.get_running_loop().run_in_executor(self._cpu, self._group, records, moved)
+        by_offset = {(r.topic, r.partition, r.offset): r for r in records}
         stored: list[Batch] = []
         for tp, items in groups.items():
             for batch in self.planner.plan(tp, items):
-                await self.sink.write(batch)  # records the moved offsets with the intent
+                refused = await self.sink.write(batch)  # records the moved offsets with the intent
+                letters = [letter for item in batch.items for letter in item.dead]
+                letters += [_refused(by_offset[(batch.topic, batch.partition, item.offset)], message)
+                            for item, message in refused]
+                await self.dead_letters.send(letters)
                 for item in batch.items:
-                    for letter in item.dead:
-                        await self.dead_letters.send(letter)
                     if item.divert is not None:
                         await self.slow_lane.send(item.divert, _tenant(item.divert.headers))
                 stored.append(batch)
@@ -88,18 +93,28 @@ class Pipeline:
         groups: dict[TopicPartition, list[Pending]] = {}
         for r in records:
             tp = (r.topic, r.partition)
+            tenant = _tenant(r.headers)
+            held = self.quarantine.held(tenant)
             if r.offset in moved[tp]:
-                outcome = Outcome([], [], divert_for=_tenant(r.headers))
+                outcome = Outcome([], [], divert_for=tenant)
+            elif held is not None:
+                outcome = Outcome([], [(r.value, Rejected(QUARANTINED, held))])
             else:
                 outcome = rows_of(r.value, r.headers, r.timestamp_ns, self.context)
+                self.quarantine.record(tenant, not outcome.rows and bool(outcome.rejected))
             rows, rejected, divert_for = outcome
-            self.limit.record(not rows and bool(rejected))
             dead = tuple(DeadLetter(r.topic, r.partition, r.offset, r.key, value, r.headers, *why)
                          for value, why in rejected)
             divert = r if divert_for is not None and self.slow_lane is not None else None
             groups.setdefault(tp, []).append(Pending(r.offset, rows, r.handle, dead, replay_origin(r.headers), divert,
                                                      _idempotency(r.headers)))
         return groups
+
+
+def _refused(record: Consumed, message: str) -> DeadLetter:
+    """The dead letter of a record ClickHouse refused: the whole record, with the engine's message."""
+    return DeadLetter(record.topic, record.partition, record.offset, record.key, record.value, record.headers,
+                      "insert_refused", message)
 
 
 def _header(headers: Any, name: str) -> str:

@@ -23,6 +23,7 @@ _LOGFLUX = (Format.LOGFLUX_BATCH, Format.LOGFLUX_SINGLE)
 class Rejected(NamedTuple):
     reason: str  # machine-readable: the metric label and the dead-letter header
     detail: str  # for the operator; never holds secrets or record contents beyond a path
+    entry: int | None = None  # the entry's index, when one entry of a batch record is rejected
 
 
 class Outcome(NamedTuple):
@@ -98,4 +99,5 @@ def _normalize(fmt: Format, entries: list, envelope, value: bytes, context: Cont
             return Outcome([], [], divert_for=envelope.tenant)
     rows, failures = normalize_logflux(entries, envelope, context.decryptor)
     batch = fmt is Format.LOGFLUX_BATCH
-    return Outcome(rows, [(entry_value(batch, value, f.index), Rejected(f.reason, f.detail)) for f in failures])
+    return Outcome(rows, [(entry_value(batch, value, f.index), Rejected(f.reason, f.detail, f.index if batch else None))
+                          for f in failures])

@@ -1,4 +1,9 @@
-"""The ClickHouse sink: record the batch's intent, insert its rows with a dedup token, retry until accepted."""
+"""The ClickHouse sink: record the batch's intent, insert its rows with a dedup token.
+
+Retriable failures are retried until ClickHouse accepts; a failure that is the
+rows' own splits the batch until the records at fault stand alone
+(workers/insert_errors.py), and only those are handed back to be dead-lettered.
+"""
 
 from __future__ import annotations
 
@@ -13,14 +18,18 @@ from sluice import metrics
 from sluice.failpoints import CLICKHOUSE_INSERT, Failpoints
 from sluice.settings import Settings
 from sluice.storage import Storage
-from workers import idempotency
 from workers.access import HttpRow, http_arrow
 from workers.arrow import LOGS_SCHEMA, map_array, timestamps
-from workers.batches import Batch, Intent
+from workers import idempotency, insert_errors
+from workers.batches import Batch, Intent, Pending
 from workers.columnar import ArrowRows, LogColumns, to_table
 from workers.normalize import LogRow
 
 log = logging.getLogger(__name__)
+
+
+class PermanentInsertError(Exception):
+    """ClickHouse (or Arrow) refused the rows themselves; the message is the engine's."""
 
 
 def to_arrow(rows: list[LogRow]) -> pa.Table:
@@ -94,25 +103,32 @@ class ClickHouseSink:
         if not count and not diverted:
             return frozenset()
         self.failpoints.hit(CLICKHOUSE_INSERT)
-        # On a cluster, an insert returns only once the shards have the rows.
-        cluster = {"distributed_foreground_insert": 1} if self.settings.clickhouse_cluster else {}
         repeated = idempotency.repeats(client, self.db, batch)
         logs, http = split(batch, repeated)
-        if not batch.replay:
-            client.insert(
-                f"{self.db}.ingest_batches",
-                [[batch.topic, batch.partition, batch.first, batch.last, count, diverted]],
-                column_names=["Topic", "Partition", "FirstOffset", "LastOffset", "Rows", "Diverted"],
-                settings=cluster,
-            )
+        if not batch.replay and not batch.part_of:
+            self.record_intent(client, batch)
         # Each table keeps its own deduplication log, so one token serves both.
-        dedup = {"insert_deduplicate": 1, "insert_deduplication_token": batch.token, **cluster}
+        dedup = {"insert_deduplicate": 1, "insert_deduplication_token": batch.token, **self._cluster}
         if logs is not None:
             client.insert_arrow(f"{self.db}.logs", logs, settings=dedup)
         if http:
             client.insert_arrow(f"{self.db}.http_logs", http_arrow(http), settings=dedup)
         idempotency.remember(client, self.db, batch, repeated, dedup)
         return repeated
+
+    def record_intent(self, client: Client, batch: Batch) -> None:
+        """Record the batch's offset range (and what it moved to the slow lane) before its rows."""
+        client.insert(
+            f"{self.db}.ingest_batches",
+            [[batch.topic, batch.partition, batch.first, batch.last, batch.row_count, batch.diverted]],
+            column_names=["Topic", "Partition", "FirstOffset", "LastOffset", "Rows", "Diverted"],
+            settings=self._cluster,
+        )
+
+    @property
+    def _cluster(self) -> dict:
+        # On a cluster, an insert returns only once the shards have the rows.
+        return {"distributed_foreground_insert": 1} if self.settings.clickhouse_cluster else {}
 
     def intents(self, client: Client, topic: str, partition: int, offset: int) -> list[Intent]:
         """Recorded batch ranges of ``topic``/``partition`` that end at or after ``offset``."""
@@ -124,38 +140,73 @@ class ClickHouseSink:
         )
         return [Intent(int(a), int(b), tuple(map(int, d))) for a, b, d in result.result_rows]
 
-    async def write(self, batch: Batch) -> None:
-        """Insert ``batch``, retrying with capped exponential backoff until ClickHouse accepts it.
+    async def write(self, batch: Batch) -> list[tuple[Pending, str]]:
+        """Store ``batch``; return the records ClickHouse refused for their data, each with
+        the engine's message (everything else of the batch is stored).
 
-        Never gives up on its own: skipping would lose data, so a ClickHouse
-        outage stalls the partition (lag grows, offsets stay uncommitted) until
-        ClickHouse is back or the worker is stopped.
+        Retriable failures are retried with capped exponential backoff, without
+        end: skipping would lose data, so an outage stalls the partition (lag
+        grows, offsets stay uncommitted) until ClickHouse is back. A permanent
+        failure splits the batch in halves, each inserted under a token derived
+        from the batch's, until the refused records stand alone; the split is
+        deterministic, so a replay of the batch stores each half once.
         """
+        try:
+            await self._until_accepted(batch)
+            return []
+        except PermanentInsertError as exc:
+            log.warning("insert of %s refused for its data, splitting it: %s", batch.token, exc)
+            metrics.WORKER_INSERT_REFUSALS.labels("split").inc()
+            if not batch.replay and not batch.part_of:
+                await self._until_accepted_call(self.record_intent, batch)
+            return await self._split(batch, batch.items, str(exc))
+
+    async def _split(self, batch: Batch, items: list[Pending], message: str) -> list[tuple[Pending, str]]:
+        if len(items) == 1:
+            metrics.WORKER_INSERT_REFUSALS.labels("record_refused").inc()
+            return [(items[0], message)]
+        refused: list[tuple[Pending, str]] = []
+        middle = len(items) // 2
+        for half in (items[:middle], items[middle:]):
+            try:
+                await self._until_accepted(batch.part(half))
+            except PermanentInsertError as exc:
+                refused += await self._split(batch, half, str(exc))
+        return refused
+
+    async def _until_accepted(self, batch: Batch) -> None:
+        started = time.perf_counter()
+        repeats = await self._until_accepted_call(self.insert, batch)
+        metrics.WORKER_INSERT_SECONDS.observe(time.perf_counter() - started)
+        metrics.WORKER_IDEMPOTENT_REPEATS.inc(len(repeats))
+        stored = batch.row_count - sum(len(item.rows) for item in batch.items if item.offset in repeats)
+        metrics.WORKER_BATCH_ROWS.observe(stored)
+        metrics.WORKER_ROWS_STORED.inc(stored)
+        if batch.replay and not batch.part_of:
+            metrics.WORKER_REPLAYED_BATCHES.inc()
+
+    async def _until_accepted_call(self, fn, batch: Batch):
+        """``fn(client, batch)`` on the ClickHouse thread, retried until it returns or fails permanently."""
         attempt = 0
         while True:
-            started = time.perf_counter()
             try:
-                repeats = await self.storage.run(self.insert, batch)
+                return await self.storage.run(fn, batch)
             except Exception as exc:
+                if insert_errors.is_permanent(exc):
+                    raise PermanentInsertError(insert_errors.summary(exc)) from exc
                 attempt += 1
                 metrics.WORKER_INSERT_RETRIES.inc()
                 delay = min(self.settings.insert_retry_max_backoff_s, 0.05 * 2 ** attempt)
                 log.warning("insert of %s failed (attempt %d), retrying in %.2fs: %s",
-                            batch.token, attempt, delay, exc)
+                            batch.token, attempt, delay, insert_errors.summary(exc))
                 await asyncio.sleep(delay)
                 await self._reconnect()
-                continue
-            metrics.WORKER_INSERT_SECONDS.observe(time.perf_counter() - started)
-            metrics.WORKER_IDEMPOTENT_REPEATS.inc(len(repeats))
-            stored = batch.row_count - sum(len(item.rows) for item in batch.items if item.offset in repeats)
-            metrics.WORKER_BATCH_ROWS.observe(stored)
-            metrics.WORKER_ROWS_STORED.inc(stored)
-            if batch.replay:
-                metrics.WORKER_REPLAYED_BATCHES.inc()
-            return
 
     async def _reconnect(self) -> None:
-        """A fresh connection for the retry: a failed call can leave the old one unusable."""
+        """A fresh connection for the retry: a failed call can leave a server connection unusable.
+        The embedded engine's client survives failed calls, and each new one costs threads."""
+        if self.settings.embedded_clickhouse:
+            return
         try:
             await self.storage.run(lambda client: self.storage.reconnect())
         except Exception as exc:  # the retry will fail and come back here

@@ -11,7 +11,7 @@ from schemas.envelope import Envelope, to_headers
 from sluice import metrics
 from sluice.storage import migrate
 from workers.batches import BatchPlanner
-from workers.deadletter import DeadLetterLimit
+from workers.quarantine import Quarantine
 from workers.pipeline import Consumed, Pipeline
 from workers.records import Context
 from workers.sink import ClickHouseSink
@@ -39,13 +39,13 @@ class RecordingDeadLetters:
     def __init__(self):
         self.sent = []
 
-    async def send(self, letter):
-        self.sent.append(letter)
+    async def send(self, letters):
+        self.sent.extend(letters)
 
 
 def pipeline(storage, dead_letters=None) -> Pipeline:
     return Pipeline(ClickHouseSink(storage, storage.settings), BatchPlanner(max_rows=1000),
-                    dead_letters or RecordingDeadLetters(), DeadLetterLimit(0.99, 100, 100), Context())
+                    dead_letters or RecordingDeadLetters(), Quarantine(0.99, 100, 100, 60), Context())
 
 
 async def test_replay_after_crash_inserts_nothing_twice(storage):
@@ -147,7 +147,7 @@ async def test_moved_records_are_moved_again_on_replay(storage):
         context = Context(decryptor=Decryptor(lambda t: [(1, b"s")], fast_cache()), kdf_budget=budget)
         slow = RecordingSlowLane()
         return Pipeline(ClickHouseSink(storage, storage.settings), BatchPlanner(max_rows=1000),
-                        RecordingDeadLetters(), DeadLetterLimit(0.99, 100, 100), context, slow), slow
+                        RecordingDeadLetters(), Quarantine(0.99, 100, 100, 60), context, slow), slow
 
     # One derivation allowed: the first record is decrypted, the second moved.
     first, moved = lane(TokenBuckets(rate=0.0001, burst=1))
@@ -190,3 +190,66 @@ async def test_retries_under_one_idempotency_key_are_stored_once(storage):
     assert storage.run_sync(lambda c: c.query(
         "SELECT Key, Partition, Offset FROM sluice.idempotency_keys WHERE startsWith(Key, 'acme/k') ORDER BY Key"
     ).result_rows) == [("acme/k1", 0, 0), ("acme/k2", 0, 2), ("acme/k3", 1, 1)]
+
+
+def native_records(topic: str, offsets, received_ns) -> list[Consumed]:
+    out = []
+    for o in offsets:
+        env = Envelope("sluice.record.v1", "acme", "req", received_ns(o))
+        body = ('{"body": "%s-%d", "timestamp": "2026-01-01T00:00:00Z"}' % (topic, o)).encode()
+        out.append(Consumed(topic, 0, o, None, body, to_headers(env), env.received_ns, f"h{o}"))
+    return out
+
+
+async def test_a_batch_spanning_too_many_partitions_is_split_and_stored_whole(storage):
+    # ReceivedAt partitions by day; a native producer sets it. 150 days in one insert is over
+    # ClickHouse's max_partitions_per_insert_block (100): refused for its data, so split.
+    day = 86_400 * 10**9
+    start = time.time_ns() + day
+    dead_letters = RecordingDeadLetters()
+    before = metrics.WORKER_INSERT_REFUSALS.labels("split")._value.get()
+    stored = await pipeline(storage, dead_letters).process(native_records("wide", range(150), lambda o: start + o * day))
+    assert [h for b in stored for h in b.handles] == [f"h{o}" for o in range(150)]
+    assert dead_letters.sent == []
+    assert count(storage, "wide") == (150, 150)
+    assert metrics.WORKER_INSERT_REFUSALS.labels("split")._value.get() - before == 1
+    # A replay of the same range splits the same way, and every part is deduplicated.
+    again = await pipeline(storage, dead_letters).process(native_records("wide", range(150), lambda o: start + o * day))
+    assert [b.replay for b in again] == [True] and count(storage, "wide") == (150, 150)
+
+
+async def test_a_record_the_engine_refuses_is_dead_lettered_alone_and_the_rest_stored(storage):
+    import pyarrow as pa
+    from workers.batches import Batch, Pending
+    from workers.columnar import ArrowRows
+    from workers.records import rows_of
+
+    def item(offset: int) -> Pending:
+        (r,) = native_records("refused", [offset], lambda o: time.time_ns())
+        return Pending(offset, rows_of(r.value, r.headers, r.timestamp_ns).rows, f"h{offset}")
+
+    items = [item(o) for o in range(7)]
+    table = items[3].rows.table
+    # A value Arrow holds and ClickHouse cannot store: the engine's own refusal, at insert.
+    poison = table.set_column(table.schema.get_field_index("Timestamp"), "Timestamp", pa.array(["never"]))
+    items[3] = items[3]._replace(rows=ArrowRows(poison))
+    sink = ClickHouseSink(storage, storage.settings)
+    batch = Batch("refused", 0, 0, 6, items, replay=False)
+    refused = await sink.write(batch)
+    assert [(i.offset, "Code:" in message) for i, message in refused] == [(3, True)]
+    assert count(storage, "refused") == (6, 6)
+    # The split is deterministic: writing the batch again stores nothing twice.
+    assert [i.offset for i, _ in await sink.write(batch)] == [3]
+    assert count(storage, "refused") == (6, 6)
+
+
+async def test_a_poison_header_dead_letters_its_record_and_the_chunk_is_stored(storage):
+    chunk = native_records("header", range(5), lambda o: time.time_ns())
+    year_9999 = [(k, b"253402300800000000000" if k == "sluice-received-at" else v) for k, v in chunk[2].headers]
+    chunk[2] = chunk[2]._replace(headers=year_9999)
+    dead_letters = RecordingDeadLetters()
+    stored = await pipeline(storage, dead_letters).process(chunk)
+    assert [h for b in stored for h in b.handles] == [f"h{o}" for o in range(5)]
+    (letter,) = dead_letters.sent
+    assert (letter.offset, letter.reason) == (2, "bad_envelope") and "sluice-received-at" in letter.detail
+    assert count(storage, "header") == (4, 4)

@@ -3,7 +3,7 @@ import pytest
 from schemas.envelope import Envelope, to_headers
 from schemas.formats import Format, InvalidBody, decode
 from schemas.native import JSON_DIR, json_schemas, render
-from workers.deadletter import DeadLetter, DeadLetterLimit, DeadLetterLimitExceeded, dlq_headers
+from workers.deadletter import DeadLetter, dlq_headers
 from workers.normalize import log_rows, normalize
 from workers.records import Context, rows_of
 
@@ -77,19 +77,6 @@ def test_dead_letter_headers_keep_the_originals_and_say_why():
         b"sluice-records", b"3", b"42")
     assert headers["sluice-dlq-time"] == b"1970-01-01T00:00:00+00:00"
     assert [k for k, _ in dlq_headers(letter)].count("sluice-dlq-reason") == 1
-
-
-def test_dead_letter_limit_trips_on_a_mostly_invalid_window_only():
-    limit = DeadLetterLimit(max_ratio=0.5, window=10, min_records=5)
-    for invalid in (True, True):  # too few records for a verdict
-        limit.record(invalid)
-    for _ in range(20):  # a healthy stream pushes the invalid ones out of the window
-        limit.record(False)
-    for invalid in (True, False, True, False, True):
-        limit.record(invalid)
-    with pytest.raises(DeadLetterLimitExceeded, match="stopping"):
-        for _ in range(5):
-            limit.record(True)
 
 
 def test_a_record_no_normalizer_foresaw_is_dead_lettered_not_fatal():
