@@ -37,6 +37,14 @@ class Letter:
         return self.header(dl.REASON)
 
     @property
+    def origin(self) -> str:
+        """Where the letter's content was first read: "topic:partition:offset", plus
+        "#entry" for one entry of a batch record, so each entry replays under its own name."""
+        where = ":".join(self.header(h) for h in (dl.SOURCE_TOPIC, dl.SOURCE_PARTITION, dl.SOURCE_OFFSET))
+        entry = self.header(dl.SOURCE_ENTRY)
+        return f"{where}#{entry}" if entry else where
+
+    @property
     def position(self) -> str:
         return f"{self.partition}:{self.offset}"
 
@@ -76,11 +84,10 @@ async def read(settings: Settings) -> Snapshot:
         await consumer.stop()
     # A worker that restarts between dead-lettering and committing sends the
     # letter again: keep one letter per source record and value.
-    seen: set[tuple[str, str, str, int]] = set()
+    seen: set[tuple[str, int]] = set()
     unique = []
     for x in snap.letters:
-        origin = (x.header(dl.SOURCE_TOPIC), x.header(dl.SOURCE_PARTITION), x.header(dl.SOURCE_OFFSET),
-                  hash(x.value))
+        origin = (x.origin, hash(x.value))
         if origin not in seen and x.position not in snap.replayed:
             seen.add(origin)
             unique.append(x)
@@ -109,11 +116,12 @@ async def replay(settings: Settings, reason: str | None = None,
     await p.start()
     try:
         for done, letter in enumerate(chosen, 1):
-            origin = ":".join(letter.header(h) for h in (dl.SOURCE_TOPIC, dl.SOURCE_PARTITION, dl.SOURCE_OFFSET))
             headers = [(k, v) for k, v in letter.headers if k not in dl.DLQ_HEADERS and k != dl.REPLAY_OF]
-            headers.append((dl.REPLAY_OF, origin.encode()))
+            headers.append((dl.REPLAY_OF, letter.origin.encode()))
             await p.send_and_wait(letter.header(dl.SOURCE_TOPIC), letter.value, key=letter.key, headers=headers)
-            await p.send_and_wait(settings.dlq_topic, None, key=letter.key, partition=letter.partition,
+            # Kafka takes no record without a key and a value: the gateway's records have no key.
+            marker = None if letter.key is not None else b""
+            await p.send_and_wait(settings.dlq_topic, marker, key=letter.key, partition=letter.partition,
                                   headers=[(dl.REPLAYED, letter.position.encode())])
             if progress:
                 progress(done, len(chosen))

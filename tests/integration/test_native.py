@@ -116,16 +116,6 @@ def test_unstorable_records_land_in_the_dead_letter_topic_untouched(sluice):
     assert sql(s, "SELECT count() FROM sluice.logs WHERE Body != 'fine'") == [[0]]
 
 
-def test_dead_letter_limit_stops_the_worker(broker, make_sluice):
-    sluice = make_sluice(broker.config.bootstrap, dlq_min_records=20, dlq_window=50)
-    s = sluice.settings
-    produce(s.kafka_bootstrap, s.native_topic, [(b"garbage", native())] * 40)
-    proc = sluice.worker.proc
-    wait_for(lambda: proc.poll() is not None, 60, what="worker to stop itself")
-    assert proc.returncode == 3
-    assert "dead-letter limit exceeded" in sluice.worker.log_path.read_text()
-
-
 def test_dead_letters_replayed_after_the_fix_are_stored_once(sluice):
     from sluice import dlq
     from sluice import registry as registry_topic
