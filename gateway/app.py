@@ -126,17 +126,27 @@ class Gateway:
         metrics.GATEWAY_REQUEST_SECONDS.labels(route.dialect).observe(time.perf_counter() - started)
 
     async def _tail(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """gateway/tail.py: per-key slots, the filter compiled before the 200, then a guarded stream."""
         request_id = new_request_id()
+        headers = _headers(scope)
         try:
-            key = authorize(self.registry, AuthStyle.BEARER, _headers(scope), self.settings, READ)
-            decision = await self._limit(key, QUERY, "query")
-            filter_text = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"))).get("filter", "")
-            await tail.stream(self.settings, self.query_backend, key.tenant, key.environment, filter_text, send,
-                              receive, ((b"x-request-id", request_id.encode()), *_rate_headers(decision)))
-        except ApiError as err:
+            key = authorize(self.registry, AuthStyle.BEARER, headers, self.settings, READ)
+            # One per gateway, made on its first tail.
+            slots = self.__dict__.setdefault("tail_slots", tail.Slots(self.settings.tail_max_per_key,
+                                                                      self.settings.retry_after_s))
+            with slots.hold(key.key_id):
+                decision = await self._limit(key, QUERY, "tail")
+                filter_text = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"))).get("filter", "")
+                compiled = await tail.compile_checked(self.settings, filter_text)
+                guard = tail.Guard(key, self.registry,
+                                   lambda: authorize(self.registry, AuthStyle.BEARER, headers, self.settings, READ),
+                                   lambda: self._limit(key, QUERY, "tail"), self.settings.tail_charge_every_s)
+                await tail.stream(self.settings, self.query_backend, key, compiled, guard, send, receive,
+                                  ((b"x-request-id", request_id.encode()), *_rate_headers(decision)))
+        except (ApiError, QueryError) as exc:
+            err = exc if isinstance(exc, ApiError) else query.api_error(exc)
+            metrics.GATEWAY_REJECTIONS.labels("tail", err.code).inc()
             await _respond_error(send, err, request_id)
-        except QueryError as exc:
-            await _respond_error(send, ApiError(exc.status, exc.code, exc.message), request_id)
 
     async def _health(self, scope: Scope, receive: Receive, send: Send) -> None:
         request_id = new_request_id()

@@ -117,6 +117,13 @@ WORKER_INTERNAL_SQL_REFUSED = Counter(
     "sluice_worker_internal_sql_refused_total", "Statements the worker's internal SQL endpoint refused.", ["reason"]
 )
 
+# --- live tails (gateway/tail.py) -------------------------------------------
+# Live tails streaming right now, in this gateway process.
+GATEWAY_TAILS_OPEN = Gauge("sluice_gateway_tails_open", "Live tails streaming now.")
+# Live tails ended after their 200, by reason: client_gone, key_revoked, key_expired,
+# rate_limit_exceeded, or the code of the storage error that ended them.
+GATEWAY_TAILS_CLOSED = Counter("sluice_gateway_tails_closed_total", "Live tails ended, by reason.", ["reason"])
+
 
 def exposition() -> tuple[bytes, str]:
     """The current metrics in the Prometheus text format, and its content type."""

@@ -17,7 +17,9 @@ import msgspec
 from dataclasses import dataclass
 from typing import Callable
 
+from sluice.query.errors import QueryError
 from sluice.query.kql import KqlError, parse
+from sluice.query.limits import FilterLimits
 from sluice.query.sql import ACCESS, LOGS, Compiled, Fields, where
 from sluice.query.times import instant_ns
 
@@ -78,12 +80,6 @@ class SearchRequest(msgspec.Struct, forbid_unknown_fields=True):
     cursor: str | None = None
 
 
-class QueryError(ValueError):
-    def __init__(self, status: int, code: str, message: str):
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
-
-
 def _cursor(value: str) -> tuple[int, int]:
     try:
         ts, key = msgspec.json.decode(base64.urlsafe_b64decode(value.encode() + b"=="), type=tuple[int, int])
@@ -93,9 +89,9 @@ def _cursor(value: str) -> tuple[int, int]:
 
 
 def build(request: SearchRequest, tenant: str, database: str, now_ns: int,
-          environment: str | None = None) -> tuple[str, dict]:
+          environment: str | None = None, limits: FilterLimits | None = None) -> tuple[str, dict]:
     """The SQL and parameters for one page of ``tenant``'s rows (and only ``environment``'s,
-    when given); raises QueryError for a bad request."""
+    when given); raises QueryError for a bad request or a filter over ``limits``."""
     table = TABLES.get(request.table)
     if table is None:
         raise QueryError(400, "invalid_table", f"table must be one of {', '.join(TABLES)}")
@@ -107,7 +103,7 @@ def build(request: SearchRequest, tenant: str, database: str, now_ns: int,
         raise QueryError(400, "invalid_time", str(exc)) from None
     if start > end:
         raise QueryError(400, "invalid_time_range", "`from` is after `to`")
-    condition, filter_params = compile_filter(request.filter, table.fields)
+    condition, filter_params = compile_filter(request.filter, table.fields, limits)
     params = {**filter_params, "tenant": tenant, "start": start, "end": end, "limit": request.limit + 1}
     scope = "TenantId = {tenant:String}"
     if environment is not None:
@@ -127,26 +123,15 @@ def build(request: SearchRequest, tenant: str, database: str, now_ns: int,
     return sql, params
 
 
-def compile_filter(text: str, fields: Fields = LOGS) -> tuple[str, dict]:
+def compile_filter(text: str, fields: Fields = LOGS, limits: FilterLimits | None = None) -> tuple[str, dict]:
+    """The WHERE fragment and its parameters; a filter over ``limits`` is refused before it is parsed."""
+    if limits is not None:
+        limits.check(text)
     try:
         c = Compiled(fields)
         return where(parse(text), c), c.params
     except KqlError as exc:
         raise QueryError(400, "invalid_filter", str(exc)) from None
-
-
-def tail_query(condition: str, params: dict, tenant: str, database: str, after_ns: int,
-               limit: int = 500, environment: str | None = None) -> tuple[str, dict]:
-    """Rows that arrived after ``after_ns`` (their ReceivedAt), oldest first: what a live tail shows next.
-    The last column is the row's ReceivedAt, the position to continue from."""
-    t = TABLES["logs"]
-    sql = (f"SELECT {t.columns}, {t.row_key} AS row_key, toUnixTimestamp64Nano(ReceivedAt) AS received "
-           f"FROM {database}.logs WHERE TenantId = {{tenant:String}} "
-           + ("AND Environment = {environment:String} " if environment is not None else "")
-           + "AND ReceivedAt > fromUnixTimestamp64Nano({after:Int64}) "
-           f"AND ({condition}) ORDER BY ReceivedAt LIMIT {{limit:UInt32}}")
-    scope = {"tenant": tenant} if environment is None else {"tenant": tenant, "environment": environment}
-    return sql, {**params, **scope, "after": after_ns, "limit": limit}
 
 
 def record(r: list) -> dict:
