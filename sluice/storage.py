@@ -97,18 +97,36 @@ class Storage:
 
     async def read(self, sql: str, parameters: dict | None, settings: dict) -> tuple[list[str], list[list]]:
         """A read-only query's column names and rows (``readonly=1``: no writes, no table
-        functions, no settings changes in the statement). With chDB a query that fails
-        midway leaves the connection unusable, so a failure reconnects before re-raising."""
+        functions, no settings changes in the statement). A failure recovers the
+        connection (``recover``) before re-raising."""
 
         def run(client: Client) -> tuple[list[str], list[list]]:
             try:
                 result = client.query(sql, parameters=parameters, settings={**settings, "readonly": 1})
                 return list(result.column_names), [list(r) for r in result.result_rows]
             except Exception:
-                self.reconnect()
+                self.recover()
                 raise
 
         return await self.run(run)
+
+    def recover(self) -> None:
+        """Make the client usable after a failed call (on the ClickHouse thread).
+
+        With chDB the query after one that failed midway gets the failure's
+        leftovers instead of its own result, and a new client leaks a handful of
+        engine threads (hundreds after a few minutes of retries), so probes
+        absorb the leftovers first and only a client that still answers wrong
+        is replaced. A server connection is simply replaced.
+        """
+        if self.settings.embedded_clickhouse:
+            for _ in range(2):
+                try:
+                    if self.client.query("SELECT 1").result_rows == [(1,)]:
+                        return
+                except Exception:
+                    pass
+        self.reconnect()
 
     def reconnect(self) -> None:
         """Replace the client (call on the ClickHouse thread, i.e. through ``run``)."""

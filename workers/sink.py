@@ -193,6 +193,7 @@ class ClickHouseSink:
                 return await self.storage.run(fn, batch)
             except Exception as exc:
                 if insert_errors.is_permanent(exc):
+                    await self._reconnect()
                     raise PermanentInsertError(insert_errors.summary(exc)) from exc
                 attempt += 1
                 metrics.WORKER_INSERT_RETRIES.inc()
@@ -203,14 +204,11 @@ class ClickHouseSink:
                 await self._reconnect()
 
     async def _reconnect(self) -> None:
-        """A fresh connection for the retry: a failed call can leave a server connection unusable.
-        The embedded engine's client survives failed calls, and each new one costs threads."""
-        if self.settings.embedded_clickhouse:
-            return
+        """A usable connection for the retry: a failed call can leave the old one unusable."""
         try:
-            await self.storage.run(lambda client: self.storage.reconnect())
+            await self.storage.run(lambda client: self.storage.recover())
         except Exception as exc:  # the retry will fail and come back here
-            log.warning("reconnecting to ClickHouse failed: %s", exc)
+            log.warning("recovering the ClickHouse connection failed: %s", exc)
 
     async def load_intents(self, topic: str, partition: int, offset: int) -> list[Intent]:
         return await self.storage.run(self.intents, topic, partition, offset)

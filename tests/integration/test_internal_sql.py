@@ -49,3 +49,20 @@ def test_internal_sql_requires_the_token_and_refuses_files_urls_and_secrets(slui
 
     # The callers Sluice ships (the query API, `sluice sql`, the tests) hold the token.
     assert sql(s, f"SELECT count() FROM {s.clickhouse_database}.logs") == [[0]]
+
+
+def test_a_worker_without_the_master_key_refuses_to_start(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from sluice.settings import load_settings
+
+    settings = load_settings(environ={}, state_dir=tmp_path / "state", local_broker=False)
+    env = {**os.environ, **settings.to_env()}
+    done = subprocess.run([sys.executable, "-m", "sluice", "worker"], env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 2
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith("sluice worker: no master key: set SLUICE_SECRETS_KEY")
+    assert not (tmp_path / "state" / "secrets.key").exists()

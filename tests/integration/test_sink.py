@@ -253,3 +253,21 @@ async def test_a_poison_header_dead_letters_its_record_and_the_chunk_is_stored(s
     (letter,) = dead_letters.sent
     assert (letter.offset, letter.reason) == (2, "bad_envelope") and "sluice-received-at" in letter.detail
     assert count(storage, "header") == (4, 4)
+
+
+async def test_failed_calls_neither_poison_the_next_one_nor_leak_engine_threads(storage):
+    import os
+
+    def threads() -> int:
+        return len(os.listdir("/proc/self/task"))
+
+    await storage.read("SELECT 1", None, {})
+    before = threads()
+    for _ in range(30):
+        with pytest.raises(Exception, match="Timeout exceeded"):
+            await storage.read("SELECT sleepEachRow(0.01) FROM numbers(1000)", None,
+                               {"max_execution_time": 0.05, "max_block_size": 1})
+        # The very next query gets its own answer, not the failure's leftovers.
+        assert (await storage.read("SELECT 41 + 1", None, {}))[1] == [[42]]
+    # A new chDB client per failure left about six engine threads behind each time.
+    assert threads() - before < 10
