@@ -76,8 +76,10 @@ class Pipeline:
             for batch in self.planner.plan(tp, items):
                 refused = await self.sink.write(batch)  # records the moved offsets with the intent
                 letters = [letter for item in batch.items for letter in item.dead]
-                letters += [_refused(by_offset[(batch.topic, batch.partition, item.offset)], message)
-                            for item, message in refused]
+                for item, message in refused:
+                    record = by_offset[(batch.topic, batch.partition, item.offset)]
+                    letters.append(_refused(record, message))
+                    self.quarantine.refused(_tenant(record.headers))
                 await self.dead_letters.send(letters)
                 for item in batch.items:
                     if item.divert is not None:

@@ -75,6 +75,16 @@ class Quarantine:
             self._tenants.move_to_end(tenant)
         w.seen += 1
         w.dead += dead
+        self._judge(tenant, w)
+
+    def refused(self, tenant: str) -> None:
+        """A record counted as storable that ClickHouse then refused: count it as dead after all."""
+        w = self._tenants.get(tenant)
+        if w is not None and not w.until:
+            w.dead = min(w.seen, w.dead + 1)
+            self._judge(tenant, w)
+
+    def _judge(self, tenant: str, w: _Window) -> None:
         if w.seen >= self.min_records and w.dead > self.max_ratio * w.seen and not w.until:
             w.until = self.clock() + self.hold_s
             metrics.WORKER_QUARANTINES.inc()

@@ -54,3 +54,15 @@ def test_the_number_of_tracked_tenants_is_bounded():
         q.record(tenant, False)
     assert q.held("a") is None
     assert metrics.WORKER_QUARANTINED_TENANTS._value.get() == gauge
+
+
+def test_records_the_engine_refused_count_against_their_tenant():
+    q = Quarantine(max_ratio=0.5, window=10, min_records=4, hold_s=60, clock=Clock())
+    for _ in range(4):
+        q.record("acme", False)  # decoded fine ...
+    for _ in range(2):
+        q.refused("acme")  # ... and then refused at insert
+    assert q.held("acme") is None  # 2 of 4 is not more than half
+    q.record("acme", False)
+    q.refused("acme")
+    assert q.held("acme") is not None  # 3 of 5
