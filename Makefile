@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-fuzz test-unit test-integration bench bench-gateway bench-e2e bench-worker bench-logflux bench-insert-size bench-profound bench-query bench-limiter bench-logstash test-faults broker clean
+.PHONY: run test test-fuzz test-unit test-integration bench bench-gateway bench-e2e bench-worker bench-logflux bench-insert-size bench-profound bench-query bench-limiter bench-logstash bench-poison test-faults broker clean
 
 $(STAMP): pyproject.toml sdk/python/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -86,6 +86,11 @@ bench-limiter: $(STAMP)
 ## bench-logstash: events/s over TCP json_lines end to end, against HTTP batches of the same events
 bench-logstash: $(STAMP)
 	$(BIN)/python -m bench.logstash
+
+## bench-poison: one tenant floods undecryptable entries while another sends at a fixed rate (containment)
+bench-poison: $(STAMP)
+	$(BIN)/sluice broker fetch >/dev/null
+	$(BIN)/python -m bench.poison --json $(BENCH_OUT)/poison.json
 
 broker: $(STAMP)
 	$(BIN)/sluice broker fetch
