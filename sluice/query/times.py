@@ -11,8 +11,16 @@ _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 
 def instant_ns(value: str, now_ns: int | None = None) -> int:
-    """Nanoseconds since the epoch; raise ValueError naming the accepted forms."""
-    now_ns = time.time_ns() if now_ns is None else now_ns
+    """Nanoseconds since the epoch; raise ValueError naming the accepted forms.
+
+    An instant beyond what a record's timestamp can hold (an Int64 of nanoseconds,
+    1677 to 2262) is clamped to that range: the engine would wrap it around.
+    """
+    ns = _instant_ns(value, time.time_ns() if now_ns is None else now_ns)
+    return min(max(ns, -(1 << 63)), (1 << 63) - 1)
+
+
+def _instant_ns(value: str, now_ns: int) -> int:
     text = value.strip()
     if text.lower() == "now":
         return now_ns

@@ -176,3 +176,57 @@ def test_a_query_that_reads_too_much_is_a_422_and_a_slow_one_a_408(storage, load
     # Still usable, for writes too: nothing of the read-only query stuck to the connection.
     storage.run_sync(lambda c: c.insert("sluice.schema_migrations", [[999, "probe"]], column_names=["Version", "Name"]))
     assert asyncio.run(storage.read("SELECT Name FROM sluice.schema_migrations WHERE Version = 999", None, {}))[1] == [["probe"]]
+
+
+def test_a_megabyte_filter_is_a_400_and_health_answers_during_a_burst_of_them(sluice):
+    import json
+    import threading
+    import urllib.request
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.support import post, wait_for
+
+    auth = {"Authorization": f"Bearer {sluice.key}", "Content-Type": "application/json"}
+    body = json.dumps({"filter": "a " * ((1 << 20) // 2 - 64)}).encode()  # just under the 1 MiB body limit
+    assert len(body) > 1_000_000
+    health: list[int] = []
+    burst_over = threading.Event()
+
+    def probe() -> None:
+        while not burst_over.is_set():
+            with urllib.request.urlopen(sluice.url("/health"), timeout=60) as resp:
+                health.append(resp.status)
+
+    prober = threading.Thread(target=probe)
+    prober.start()
+    try:
+        wait_for(lambda: health, 30, interval_s=0.01, what="the first health answer")
+        before = len(health)
+        with ThreadPoolExecutor(6) as pool:
+            answers = list(pool.map(lambda _: post(sluice.url("/v1/logs/query"), body, auth, timeout=60), range(36)))
+        during = len(health) - before
+    finally:
+        burst_over.set()
+        prober.join()
+    assert {(status, payload["error"]["code"], payload["error"]["details"]) for status, payload, _ in answers} == {
+        (400, "filter_too_long", f"query_max_filter_bytes={sluice.settings.query_max_filter_bytes}")}
+    assert during > 0 and set(health) == {200}  # /health kept answering while the burst was being refused
+    status, payload, _ = post(sluice.url("/v1/logs/query"), {"filter": "a " * 101}, auth)
+    assert (status, payload["error"]["code"]) == (400, "filter_too_many_terms")
+
+
+def test_statements_the_storage_refuses_are_answers_with_their_reason(sluice):
+    from sluice.query.backend import QueryBackend
+    from sluice.query.errors import QueryError
+
+    backend = QueryBackend(sluice.settings)
+    assert backend.rows_sync("SELECT {a:Int64}", {"a": 7}) == [[7]]
+    for sql, params in [("SELECT {a:Int64}", {"a": "1e30"}), ("SELECT name FROM system.users", {})]:
+        with pytest.raises(QueryError) as info:
+            backend.rows_sync(sql, params)
+        assert (info.value.status, info.value.code) == (400, "query_refused"), info.value.message
+        assert "\n" not in info.value.message
+    with pytest.raises(QueryError) as info:
+        QueryBackend(sluice.settings.replace(internal_token="not-the-token")).rows_sync("SELECT 1", {})
+    assert (info.value.status, info.value.code) == (503, "storage_unauthorized")
+    assert "not-the-token" not in info.value.message

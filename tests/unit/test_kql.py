@@ -109,6 +109,10 @@ def test_relative_and_absolute_times():
     assert instant_ns("1970-01-01T00:00:01Z", NOW) == 10**9
     with pytest.raises(ValueError, match="not a time"):
         instant_ns("yesterday", NOW)
+    # Beyond an Int64 of nanoseconds the engine would wrap the parameter around: clamped instead.
+    assert instant_ns("9999-01-01T00:00:00Z", NOW) == 2**63 - 1
+    assert instant_ns("1000-01-01", NOW) == instant_ns("-9999999d", NOW) == -(2**63)
+    assert instant_ns("2262-04-11T00:00:00Z", NOW) == 9_223_286_400 * 10**9
 
 
 def test_search_request_is_always_tenant_scoped_and_validated():
