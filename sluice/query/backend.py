@@ -94,7 +94,8 @@ class QueryBackend:
                 raise refusal(exc.status, str(exc), internal.token(self.settings)) from None
             raise _classify(str(exc)) from None
         except (OSError, http.client.HTTPException):
-            raise QueryError(503, "storage_unavailable", "The worker that owns the embedded ClickHouse is not running.") from None
+            raise QueryError(503, "storage_unavailable",
+                             "The worker that owns the embedded ClickHouse is not running.") from None
         except ValueError:  # an answer that is not JSON
             raise QueryError(502, "storage_error", "The storage worker gave an answer that is not JSON.") from None
 

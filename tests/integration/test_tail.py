@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import http.client
 import json
+import socket
 import threading
 import time
 from urllib.parse import quote
@@ -54,6 +55,9 @@ class Tail:
         self.ended.set()
 
     def close(self) -> None:
+        # Shut the socket down first: closing the response would wait for the reader's blocked read.
+        if self.conn.sock is not None:
+            self.conn.sock.shutdown(socket.SHUT_RDWR)
         self.conn.close()
 
 

@@ -56,13 +56,16 @@ async def test_the_query_api_answers_a_megabyte_filter_400_without_compiling(no_
     assert (r.status_code, r.json()["error"]["code"]) == (400, "filter_too_many_terms")
 
 
+REFUSED = "The storage engine refused the query: "
+
+
 @pytest.mark.parametrize("status, message, expected", [
     (400, "Code: 62. DB::Exception: Max query size exceeded: 'x'. (SYNTAX_ERROR)\nStack trace: ...",
-     (400, "query_refused", "The storage engine refused the query: Code: 62. DB::Exception: Max query size exceeded: 'x'. (SYNTAX_ERROR)")),
-    (400, "system.users is not readable here", (400, "query_refused", "The storage engine refused the query: system.users is not readable here")),
+     (400, "query_refused", REFUSED + "Code: 62. DB::Exception: Max query size exceeded: 'x'. (SYNTAX_ERROR)")),
+    (400, "system.users is not readable here", (400, "query_refused", REFUSED + "system.users is not readable here")),
     (400, "Code: 159. DB::Exception: Timeout exceeded: TIMEOUT_EXCEEDED", (408, "query_timeout", None)),
     (400, "Code: 158. TOO_MANY_ROWS", (422, "query_too_broad", None)),
-    (413, "", (400, "query_refused", "The storage engine refused the query: HTTP 413")),
+    (413, "", (400, "query_refused", REFUSED + "HTTP 413")),
     (401, "a valid internal token is required", (503, "storage_unauthorized", None)),
 ])
 def test_worker_refusals_are_answers_with_their_reason(status, message, expected):
