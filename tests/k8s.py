@@ -5,7 +5,8 @@ Prometheus Operator's PodMonitor and ServiceMonitor are checked against the
 CRDs in that project's own Go module (same proxy). Strimzi's CRDs are not
 published anywhere this machine reaches, so KafkaTopic is checked against a
 schema written here from Strimzi's KafkaTopic reference, closed to unknown
-fields like the others.
+fields like the others. ``allowed`` answers, from rendered NetworkPolicies,
+whether one pod may open a connection to another on a port.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import functools
 import json
 import os
 import subprocess
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -100,3 +102,98 @@ def custom_schemas() -> dict[str, dict]:
         schema["properties"]["metadata"].pop("additionalProperties", None)
         schemas[kind] = schema
     return schemas
+
+
+# NetworkPolicy semantics, enough to ask "may this pod reach that one on this port?" of rendered manifests.
+
+@dataclass(frozen=True)
+class Pod:
+    """A pod as NetworkPolicies see it: namespace, labels, and named container ports."""
+    namespace: str
+    labels: dict
+    ports: dict = field(default_factory=dict)  # name -> (port, protocol)
+
+    @property
+    def namespace_labels(self) -> dict:
+        return {"kubernetes.io/metadata.name": self.namespace}
+
+
+def selects(selector: dict | None, labels: dict) -> bool:
+    """Kubernetes label-selector semantics: matchLabels and matchExpressions; {} selects everything."""
+    selector = selector or {}
+    if any(labels.get(k) != v for k, v in (selector.get("matchLabels") or {}).items()):
+        return False
+    for expr in selector.get("matchExpressions") or []:
+        key, op, values = expr["key"], expr["operator"], expr.get("values") or []
+        if not {"In": lambda: labels.get(key) in values, "NotIn": lambda: labels.get(key) not in values,
+                "Exists": lambda: key in labels, "DoesNotExist": lambda: key not in labels}[op]():
+            return False
+    return True
+
+
+def workload_pods(docs: list[dict]) -> dict[str, Pod]:
+    """The pod of every Deployment and Job, by its component label."""
+    pods = {}
+    for doc in docs:
+        if doc["kind"] in ("Deployment", "Job"):
+            template = doc["spec"]["template"]
+            ports = {p["name"]: (p["containerPort"], p.get("protocol", "TCP"))
+                     for c in template["spec"]["containers"] for p in c.get("ports", []) if "name" in p}
+            labels = template["metadata"]["labels"]
+            pods[labels["app.kubernetes.io/component"]] = Pod(doc["metadata"]["namespace"], labels, ports)
+    return pods
+
+
+def _peer_matches(peers: list | None, peer: Pod, namespace: str) -> bool:
+    if not peers:  # absent or empty: every peer
+        return True
+    for entry in peers:
+        if "ipBlock" in entry:
+            continue  # pods are never matched by address here
+        if "namespaceSelector" in entry:
+            if selects(entry["namespaceSelector"], peer.namespace_labels) and (
+                    "podSelector" not in entry or selects(entry["podSelector"], peer.labels)):
+                return True
+        elif peer.namespace == namespace and selects(entry.get("podSelector"), peer.labels):
+            return True
+    return False
+
+
+def _port_matches(ports: list | None, port: int, protocol: str, destination: Pod) -> bool:
+    if not ports:
+        return True
+    for entry in ports:
+        if entry.get("protocol", "TCP") != protocol:
+            continue
+        wanted = entry.get("port")
+        if wanted is None:
+            return True
+        if isinstance(wanted, str):  # a named port is the destination pod's
+            wanted = destination.ports.get(wanted, (None, None))[0]
+        if wanted is not None and wanted <= port <= entry.get("endPort", wanted):
+            return True
+    return False
+
+
+def _side_allows(policies: list[dict], pod: Pod, direction: str, peer: Pod, port: int, protocol: str,
+                 destination: Pod) -> bool:
+    applying = []
+    for policy in policies:
+        spec = policy["spec"]
+        types = spec.get("policyTypes") or (["Ingress"] + (["Egress"] if "egress" in spec else []))
+        if policy["metadata"]["namespace"] == pod.namespace and direction in types and selects(
+                spec.get("podSelector"), pod.labels):
+            applying.append(policy)
+    if not applying:
+        return True  # a pod no policy selects is not isolated
+    rules_key, peers_key = ("ingress", "from") if direction == "Ingress" else ("egress", "to")
+    return any(_peer_matches(rule.get(peers_key), peer, policy["metadata"]["namespace"])
+               and _port_matches(rule.get("ports"), port, protocol, destination)
+               for policy in applying for rule in policy["spec"].get(rules_key) or [])
+
+
+def allowed(policies: list[dict], source: Pod, destination: Pod, port: int, protocol: str = "TCP") -> bool:
+    """Whether the policies let ``source`` open a connection to ``destination:port``: the source's
+    egress and the destination's ingress must both admit it."""
+    return (_side_allows(policies, source, "Egress", destination, port, protocol, destination)
+            and _side_allows(policies, destination, "Ingress", source, port, protocol, destination))

@@ -1,5 +1,7 @@
 """deploy/ is checked offline: Kubernetes manifests and docker-compose.yml against their
-schemas, and the Grafana dashboards against the metrics Sluice really exports."""
+schemas, the NetworkPolicies by what they let through, docker-compose.yml for ports
+open to the world and passwords in the file, and the Grafana dashboards against the
+metrics Sluice really exports."""
 
 import json
 import re
@@ -37,7 +39,7 @@ def test_every_overlay_builds_and_every_resource_validates_strictly(overlay):
     docs = [d for d in yaml.safe_load_all(k8s.build(overlay)) if d]
     kinds = {d["kind"] for d in docs}
     assert {"Deployment", "Service", "HorizontalPodAutoscaler", "PodDisruptionBudget", "ConfigMap", "Secret",
-            "PodMonitor", "ServiceMonitor"} <= kinds
+            "PodMonitor", "ServiceMonitor", "NetworkPolicy"} <= kinds
     custom = k8s.custom_schemas()
     for doc in docs:
         if doc["kind"] in custom:
@@ -111,3 +113,105 @@ def test_every_dashboard_panel_queries_metrics_sluice_exports():
                 else:
                     assert "sluice.logs" in target["rawSql"] and "TenantId" in target["rawSql"]
     assert len(queried) >= 10
+
+
+def _rendered(overlay: Path) -> tuple[list[dict], dict[str, k8s.Pod]]:
+    docs = [d for d in yaml.safe_load_all(k8s.build(overlay)) if d]
+    return [d for d in docs if d["kind"] == "NetworkPolicy"], k8s.workload_pods(docs)
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS, ids=[p.name for p in OVERLAYS])
+def test_every_pod_is_isolated_and_every_component_has_a_policy_of_its_own(overlay):
+    policies, pods = _rendered(overlay)
+    deny = [p for p in policies if p["spec"]["podSelector"] == {} and set(p["spec"]["policyTypes"]) == {
+        "Ingress", "Egress"} and not p["spec"].get("ingress") and not p["spec"].get("egress")]
+    assert deny, "no default-deny policy"
+    assert {"gateway", "worker", "redis"} <= set(pods)
+    for component, pod in pods.items():
+        own = [p for p in policies if p["spec"]["podSelector"] and k8s.selects(p["spec"]["podSelector"], pod.labels)]
+        assert own, f"{component} has no NetworkPolicy of its own"
+    # A pod the manifests do not know (kubectl run in the namespace) gets nothing and reaches nothing.
+    stranger = k8s.Pod(pods["gateway"].namespace, {"run": "debug"})
+    assert not k8s.allowed(policies, stranger, pods["redis"], 6379)
+    assert not k8s.allowed(policies, stranger, pods["worker"], 6066)
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS, ids=[p.name for p in OVERLAYS])
+def test_network_policies_let_through_what_each_component_needs_and_nothing_else(overlay):
+    policies, pods = _rendered(overlay)
+    gateway, worker, redis = pods["gateway"], pods["worker"], pods["redis"]
+    ingress = k8s.Pod("ingress-nginx", {"app.kubernetes.io/name": "ingress-nginx"})
+    prometheus = k8s.Pod("monitoring", {"app.kubernetes.io/name": "prometheus"})
+    elsewhere = k8s.Pod("default", {"app.kubernetes.io/name": "sluice", "app.kubernetes.io/component": "gateway"})
+    dns = k8s.Pod("kube-system", {"k8s-app": "kube-dns"})
+    kafka, clickhouse = k8s.Pod("kafka", {"app": "kafka"}), k8s.Pod("clickhouse", {"app": "clickhouse"})
+    ok = lambda source, destination, port, protocol="TCP": k8s.allowed(policies, source, destination, port, protocol)
+    # Redis, which has no password, answers gateways only.
+    assert ok(gateway, redis, 6379)
+    assert not any(ok(p, redis, 6379) for p in (worker, ingress, prometheus, elsewhere))
+    # The workers' port: Prometheus only.
+    assert ok(prometheus, worker, 6066)
+    assert not any(ok(p, worker, 6066) for p in (gateway, ingress, elsewhere, redis))
+    # Gateways: the ingress controller, and Prometheus for /metrics; on their HTTP port only.
+    assert ok(ingress, gateway, 8080) and ok(prometheus, gateway, 8080)
+    assert not ok(elsewhere, gateway, 8080) and not ok(ingress, gateway, 5000) and not ok(worker, gateway, 8080)
+    # Out: Kafka and ClickHouse for gateways and workers, names for everyone, nothing else.
+    for pod in (gateway, worker):
+        assert ok(pod, kafka, 9092) and ok(pod, clickhouse, 8123) and ok(pod, dns, 53, "UDP")
+        assert not ok(pod, k8s.Pod("web", {}), 443)
+    assert not ok(worker, redis, 6379)
+    assert not ok(redis, kafka, 9092) and not ok(redis, clickhouse, 8123)
+    if "migrate" in pods:
+        assert ok(pods["migrate"], clickhouse, 8123) and not ok(pods["migrate"], kafka, 9092)
+
+
+def test_the_network_policy_check_can_fail():
+    pods = {"gateway": k8s.Pod("sluice", {"c": "gateway"}), "redis": k8s.Pod("sluice", {"c": "redis"},
+                                                                            {"redis": (6379, "TCP")})}
+    assert k8s.allowed([], pods["gateway"], pods["redis"], 6379)  # no policy: not isolated
+    deny = {"metadata": {"namespace": "sluice"}, "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}}
+    assert not k8s.allowed([deny], pods["gateway"], pods["redis"], 6379)
+    to_redis = {"metadata": {"namespace": "sluice"}, "spec": {
+        "podSelector": {"matchLabels": {"c": "redis"}}, "policyTypes": ["Ingress"],
+        "ingress": [{"from": [{"podSelector": {"matchLabels": {"c": "gateway"}}}], "ports": [{"port": "redis"}]}]}}
+    from_gateway = {"metadata": {"namespace": "sluice"}, "spec": {
+        "podSelector": {"matchExpressions": [{"key": "c", "operator": "In", "values": ["gateway"]}]},
+        "policyTypes": ["Egress"], "egress": [{"ports": [{"port": 6379}]}]}}
+    assert k8s.allowed([deny, to_redis, from_gateway], pods["gateway"], pods["redis"], 6379)
+    assert not k8s.allowed([deny, to_redis, from_gateway], pods["gateway"], pods["redis"], 6380)
+    assert not k8s.allowed([deny, to_redis], pods["gateway"], pods["redis"], 6379)  # egress still denied
+
+
+def _compose() -> dict:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def test_compose_publishes_only_the_gateways_to_the_world():
+    for name, service in _compose()["services"].items():
+        for port in service.get("ports", []):
+            published = str(port)
+            if name == "gateway":
+                continue  # the product
+            assert published.startswith("127.0.0.1:"), f"{name} publishes {published} on every interface"
+    assert "ports" not in _compose()["services"]["worker"]  # its /metrics and /internal/sql stay inside
+
+
+def test_compose_holds_no_password_and_requires_each_from_the_environment():
+    compose = _compose()
+    required = re.compile(r"\$\{([A-Z_]+):\?[^}]+\}")
+    env = {name: service.get("environment", {}) for name, service in compose["services"].items()}
+    assert required.fullmatch(env["clickhouse"]["CLICKHOUSE_PASSWORD"])
+    assert required.fullmatch(env["grafana"]["CLICKHOUSE_PASSWORD"])
+    assert required.fullmatch(env["grafana"]["GF_SECURITY_ADMIN_PASSWORD"]).group(1) == "GRAFANA_ADMIN_PASSWORD"
+    assert required.fullmatch(env["worker"]["SLUICE_SECRETS_KEY"])
+    url = compose["x-sluice-env"]["SLUICE_CLICKHOUSE_URL"]
+    assert required.search(url).group(1) == "CLICKHOUSE_PASSWORD" and url.startswith("http://default:${")
+    assert env["grafana"]["GF_USERS_ALLOW_SIGN_UP"] == "false" and env["grafana"]["GF_AUTH_ANONYMOUS_ENABLED"] == "false"
+    # Nothing that looks like a password is spelled out anywhere, healthchecks included.
+    for name, service in compose["services"].items():
+        text = json.dumps(service)
+        assert "--password" not in text, name
+        for key, value in service.get("environment", {}).items() if isinstance(service.get("environment"), dict) else ():
+            if any(word in key for word in ("PASSWORD", "SECRET", "KEY")):
+                assert required.fullmatch(str(value)), f"{name}: {key} is a literal"
+    assert "SLUICE_SECRETS_KEY" not in json.dumps(compose["services"]["gateway"])
