@@ -17,11 +17,12 @@ from urllib.parse import parse_qsl
 
 import msgspec
 
-from gateway import encoding, errors, health, keys_api, openapi, query, ratelimit, tail
+from gateway import bodies, encoding, errors, health, keys_api, openapi, query, ratelimit, tail
 from gateway.auth import AuthStyle, authorize
+from gateway.bodies import read_body as _read_body
 from gateway.errors import ApiError
 from gateway.publisher import Publisher
-from gateway.ratelimit import QUERY, Decision, RateLimiter
+from gateway.ratelimit import CONTROL, OVERFLOWS, QUERY, Decision, RateLimiter
 from gateway.routes import ROUTES, IngestRoute
 from schemas.envelope import Envelope
 from schemas.registry import ADMIN, READ, WRITE, KeyRecord
@@ -57,6 +58,9 @@ class Gateway:
         self.query_backend = QueryBackend(settings)
         self.rate = health.IngestionRate()
         self.started = time.monotonic()
+        self.bodies = bodies.BodyBudget(settings.gateway_max_body_buffer_bytes, settings.body_timeout_s,
+                                        settings.retry_after_s)
+        self.keys = keys_api.KeyAdmin(settings, registry, publisher)
         self._on_startup = on_startup
         self._on_shutdown = on_shutdown
 
@@ -86,6 +90,14 @@ class Gateway:
                 return
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # Every handler reads its body through the guard: a deadline, and the process's byte budget.
+        guard = self.bodies.guard(receive, _headers(scope))
+        try:
+            await self._route(scope, guard, send)
+        finally:
+            guard.release()
+
+    async def _route(self, scope: Scope, receive: Receive, send: Send) -> None:
         path, method = scope["path"], scope["method"]
         if path == "/health" and method in ("GET", "HEAD"):
             await _respond(send, 200, b'{"status":"ok"}')
@@ -151,22 +163,28 @@ class Gateway:
     async def _health(self, scope: Scope, receive: Receive, send: Send) -> None:
         request_id = new_request_id()
         try:
-            authorize(self.registry, AuthStyle.BEARER, _headers(scope), self.settings, None)
+            key = authorize(self.registry, AuthStyle.BEARER, _headers(scope), self.settings, None)
+            decision = await self._limit(key, CONTROL, "health")
         except ApiError as err:
+            metrics.GATEWAY_REJECTIONS.labels("health", err.code).inc()
             await _respond_error(send, err, request_id)
             return
         status, body = await health.report(self.settings, self.query_backend, self.rate, self.started)
-        await _respond(send, status, msgspec.json.encode(body), ((b"x-request-id", request_id.encode()),))
+        await _respond(send, status, msgspec.json.encode(body),
+                       ((b"x-request-id", request_id.encode()), *_rate_headers(decision)))
 
     async def _keys(self, scope: Scope, receive: Receive, send: Send) -> None:
         request_id = new_request_id()
         try:
             headers = _headers(scope)
             admin = authorize(self.registry, AuthStyle.BEARER, headers, self.settings, ADMIN)
-            body = await _read_body(receive, headers, 1 << 16) if scope["method"] == "POST" else b""
-            status, payload = await keys_api.handle(scope["method"], scope["path"], body, admin, self.registry,
-                                                    self.publisher, self.settings.registry_topic)
-            await _respond(send, status, payload, ((b"x-request-id", request_id.encode()),))
+            decision = await self._limit(admin, CONTROL, "keys")
+            try:
+                body = await _read_body(receive, headers, 1 << 16) if scope["method"] == "POST" else b""
+                status, payload = await self.keys.handle(scope["method"], scope["path"], body, admin)
+            except ApiError as err:
+                raise dataclasses.replace(err, headers=err.headers + _rate_headers(decision)) from None
+            await _respond(send, status, payload, ((b"x-request-id", request_id.encode()), *_rate_headers(decision)))
         except ApiError as err:
             metrics.GATEWAY_REJECTIONS.labels("keys", err.code).inc()
             await _respond_error(send, err, request_id)
@@ -231,7 +249,7 @@ class Gateway:
         tier = self.registry.tier(key.tenant)
         decision = await self.limiter.check(key.key_id, tier, family)
         if decision is not None and not decision.allowed:
-            if family != QUERY and tier == "enterprise":
+            if family in OVERFLOWS and tier == "enterprise":
                 metrics.GATEWAY_RATE_LIMITED.labels(dialect, family, "overflow").inc()
                 return decision
             metrics.GATEWAY_RATE_LIMITED.labels(dialect, family, "refused").inc()
@@ -263,26 +281,6 @@ def idempotency_key(headers: dict[bytes, bytes]) -> str:
 def _headers(scope: Scope) -> dict[bytes, bytes]:
     # ASGI servers give lower-cased header names.
     return dict(scope["headers"])
-
-
-async def _read_body(receive: Receive, headers: dict[bytes, bytes], limit: int) -> bytes:
-    """The whole body, or a 413 as soon as it is known to exceed ``limit``."""
-    declared = headers.get(b"content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise errors.body_too_large(limit)
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise ApiError(400, "client_disconnected", "The client went away before sending the whole body.")
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise errors.body_too_large(limit)
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks)
 
 
 async def _respond(send: Send, status: int, body: bytes,

@@ -80,3 +80,22 @@ def unavailable(retry_after_s: int) -> ApiError:
         "makes the retry store it once).",
         ((b"retry-after", str(retry_after_s).encode()),),
     )
+
+
+# The rest of the body is never read, so the connection cannot carry another request.
+_CLOSE = (b"connection", b"close")
+
+
+def body_timeout(timeout_s: float) -> ApiError:
+    return ApiError(408, "body_timeout",
+                    f"The request body did not arrive within {timeout_s:g} s of its headers; send it faster "
+                    "or in smaller batches.", (_CLOSE,))
+
+
+def body_buffer_full(retry_after_s: int) -> ApiError:
+    return ApiError(
+        503, "body_buffer_full",
+        "This gateway holds as many request bodies as it may at once, so this request was not read and "
+        "nothing of it was written; retry it after Retry-After seconds.",
+        ((b"retry-after", str(retry_after_s).encode()), _CLOSE),
+    )

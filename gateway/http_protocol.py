@@ -1,4 +1,4 @@
-"""uvicorn's httptools protocol with two bounds it lacks: the size of a request head and the time to send it.
+"""uvicorn's httptools protocol with the bounds it lacks: the size of a request head, and the time to send it and its body.
 
 uvicorn reads a request's line and headers without limit, so one 100 MB
 header, or thousands of connections trickling a header a byte at a time
@@ -6,7 +6,12 @@ header, or thousands of connections trickling a header a byte at a time
 larger than ``max_head_bytes`` is answered 431 and one not complete within
 ``head_timeout_s`` of its first byte (or of the connection opening) is
 answered 408; both close the connection. Bodies are bounded by the
-application (gateway/app.py: 413), after the headers said where to.
+application (gateway/bodies.py: 408 after ``body_timeout_s``, 413, 503),
+after the headers said where to. One case is left to the protocol: a
+request answered before its body was read (a 401, say) whose body still
+trickles in; uvicorn would read and drop it for as long as it comes, so the
+connection is closed when the body is not complete ``body_timeout_s`` after
+its headers.
 """
 
 from __future__ import annotations
@@ -22,21 +27,23 @@ from sluice import metrics
 _REASONS = {408: b"Request Timeout", 431: b"Request Header Fields Too Large"}
 
 
-def bounded_protocol(max_head_bytes: int, head_timeout_s: float) -> type[HttpToolsProtocol]:
+def bounded_protocol(max_head_bytes: int, head_timeout_s: float, body_timeout_s: float) -> type[HttpToolsProtocol]:
     """The protocol class to hand to ``uvicorn.Config(http=...)``."""
-    return type("BoundedHttpToolsProtocol", (_Bounded,),
-                {"max_head_bytes": max_head_bytes, "head_timeout_s": head_timeout_s})
+    return type("BoundedHttpToolsProtocol", (_Bounded,), {
+        "max_head_bytes": max_head_bytes, "head_timeout_s": head_timeout_s, "body_timeout_s": body_timeout_s})
 
 
 class _Bounded(HttpToolsProtocol):
     max_head_bytes: int
     head_timeout_s: float
+    body_timeout_s: float
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._in_head = True  # between requests counts as the next one's head
         self._head_bytes = 0
         self._head_timer: asyncio.TimerHandle | None = None
+        self._body_timer: asyncio.TimerHandle | None = None
         self._parsed = 0
         self._oversized = False
 
@@ -46,6 +53,7 @@ class _Bounded(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
+        self._disarm_body()
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
@@ -81,6 +89,8 @@ class _Bounded(HttpToolsProtocol):
             self._oversized = True
             raise ValueError("request head too large")
         super().on_headers_complete()
+        self._disarm_body()
+        self._body_timer = self.loop.call_later(self.body_timeout_s, self._body_timed_out)
 
     def send_400_response(self, msg: str) -> None:
         if self._oversized:
@@ -89,6 +99,7 @@ class _Bounded(HttpToolsProtocol):
             super().send_400_response(msg)
 
     def on_message_complete(self) -> None:
+        self._disarm_body()
         super().on_message_complete()
         self._in_head, self._head_bytes = True, 0
 
@@ -106,6 +117,23 @@ class _Bounded(HttpToolsProtocol):
         if self._head_timer is not None:
             self._head_timer.cancel()
             self._head_timer = None
+
+    def _disarm_body(self) -> None:
+        if self._body_timer is not None:
+            self._body_timer.cancel()
+            self._body_timer = None
+
+    def _body_timed_out(self) -> None:
+        self._body_timer = None
+        if self.transport.is_closing() or self.cycle is None:
+            return
+        if not self.cycle.response_started:
+            # The application is reading the body: its own deadline answers 408 (gateway/bodies.py).
+            # Should it be busy elsewhere, look again shortly rather than cut an answer in two.
+            self._body_timer = self.loop.call_later(1.0, self._body_timed_out)
+            return
+        metrics.GATEWAY_REJECTIONS.labels("http", "body_timeout").inc()
+        self.transport.close()
 
     def _head_timed_out(self) -> None:
         self._head_timer = None

@@ -1,5 +1,9 @@
 """Per-key rate limits in fixed windows: LogFlux's per minute, LogTrace's per UTC hour.
 
+Families of requests count apart: LogFlux ingestion per minute (MINUTE), other
+ingestion (INGEST), searches and tails (QUERY), and the control endpoints,
+``/v1/keys`` and ``/v1/health`` (CONTROL), per hour.
+
 A quota is a count per window; windows are aligned to the epoch, so an hourly
 window resets at the top of each UTC hour and a minute window on the minute,
 on every replica alike. Counting is one atomic increment per request: in
@@ -26,11 +30,13 @@ from sluice.settings import Settings
 
 log = logging.getLogger(__name__)
 
-MINUTE, INGEST, QUERY = "minute", "ingest", "query"
+MINUTE, INGEST, QUERY, CONTROL = "minute", "ingest", "query", "control"
+#: Families whose enterprise requests over the limit go to the overflow lane instead of a 429.
+OVERFLOWS = (MINUTE, INGEST)
 
 
 class Quota(NamedTuple):
-    family: str  # MINUTE, INGEST or QUERY
+    family: str  # MINUTE, INGEST, QUERY or CONTROL
     limit: int
     window_s: int
 
@@ -111,7 +117,7 @@ class RateLimiter:
         self.settings = settings
         self._clock = clock
         self._quotas = {(tier, family): quota_for(settings, tier, family)
-                        for tier in ("standard", "enterprise") for family in (MINUTE, INGEST, QUERY)}
+                        for tier in ("standard", "enterprise") for family in (MINUTE, INGEST, QUERY, CONTROL)}
         if counter is None:
             url = str(settings.rate_limit_redis_url)
             if url:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 import time
 from datetime import datetime, timezone
@@ -86,15 +87,33 @@ def new_key(tenant: str, prefix: str = DEFAULT_PREFIX, *, environment: str = "pr
                           environment=environment, scopes=tuple(sorted(set(scopes))), expires_at=expires_at)
 
 
+#: The longest a key may live (ten years): an expiry further ahead is refused.
+MAX_LIFETIME_S = 3653 * 86400
+_DURATION = re.compile(r"([0-9]{1,15})([mhd])")
+_UNITS = {"m": 60, "h": 3600, "d": 86400}
+
+
 def expires_at(text: str | None, now: float | None = None) -> str | None:
-    """An expiry given as an ISO 8601 instant, or as a duration from now (``90m``, ``12h``, ``30d``)."""
+    """An expiry given as an ISO 8601 instant, or as a duration from now (``90m``, ``12h``, ``30d``).
+
+    Raises ``ValueError`` naming the problem for anything else, and for an
+    expiry not in the future or more than ten years (``MAX_LIFETIME_S``) ahead.
+    """
     if not text:
         return None
-    units = {"m": 60, "h": 3600, "d": 86400}
-    if text[-1:] in units and text[:-1].isdigit():
-        moment = (time.time() if now is None else now) + int(text[:-1]) * units[text[-1]]
-        return datetime.fromtimestamp(moment, timezone.utc).isoformat(timespec="seconds")
-    parse_instant(text)
+    now = time.time() if now is None else now
+    duration = _DURATION.fullmatch(text)
+    if duration:
+        seconds = int(duration[1]) * _UNITS[duration[2]]
+        if not 0 < seconds <= MAX_LIFETIME_S:
+            raise ValueError(f"{text!r} is not between 1m and {MAX_LIFETIME_S // 86400}d")
+        return datetime.fromtimestamp(now + seconds, timezone.utc).isoformat(timespec="seconds")
+    try:
+        moment = parse_instant(text)
+    except (ValueError, OverflowError) as exc:
+        raise ValueError(f"{text!r} is neither a duration such as 30d nor an ISO 8601 instant ({exc})") from None
+    if not now < moment <= now + MAX_LIFETIME_S:
+        raise ValueError(f"{text!r} is not in the future and at most {MAX_LIFETIME_S // 86400} days ahead")
     return text
 
 
@@ -141,6 +160,12 @@ class Registry:
         if expiry is not None and (time.time() if now is None else now) >= expiry:
             return None
         return record
+
+    def active_keys(self, tenant: str, now: float | None = None) -> int:
+        """How many of ``tenant``'s keys, in any environment, are neither revoked nor expired."""
+        now = time.time() if now is None else now
+        return sum(1 for digest, record in self._active.items()
+                   if record.tenant == tenant and self._expiry.get(digest, now + 1) > now)
 
     def tier(self, tenant: str) -> str:
         record = self.tenants.get(tenant)

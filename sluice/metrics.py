@@ -124,6 +124,9 @@ GATEWAY_TAILS_OPEN = Gauge("sluice_gateway_tails_open", "Live tails streaming no
 # rate_limit_exceeded, or the code of the storage error that ended them.
 GATEWAY_TAILS_CLOSED = Counter("sluice_gateway_tails_closed_total", "Live tails ended, by reason.", ["reason"])
 
+# Request-body bytes this gateway process holds right now (bounded by gateway_max_body_buffer_bytes).
+GATEWAY_BODY_BUFFER_BYTES = Gauge("sluice_gateway_body_buffer_bytes", "Request-body bytes held now.")
+
 
 def exposition() -> tuple[bytes, str]:
     """The current metrics in the Prometheus text format, and its content type."""

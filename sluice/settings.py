@@ -70,6 +70,10 @@ class Settings:
     # complete this long after their first byte, 408 (slow clients hold sockets).
     max_header_bytes: int = 64 * 1024
     header_timeout_s: float = 10.0
+    # A body not complete this long after its headers is answered 408 and the connection closed.
+    body_timeout_s: float = 30.0
+    # Request-body bytes one gateway process holds at once; a request that would go beyond is 503 at once.
+    gateway_max_body_buffer_bytes: int = 256 * 1024 * 1024
     # Connections plus requests in progress one gateway process serves; beyond, 503.
     gateway_max_connections: int = 4096
     max_decoded_bytes: int = 10 * 1024 * 1024
@@ -107,6 +111,11 @@ class Settings:
     enterprise_requests_per_minute: int = 600
     enterprise_ingest_per_hour: int = 50_000
     enterprise_query_per_hour: int = 10_000
+    # Key management and the detailed health report (/v1/keys, /v1/health), counted per key per UTC hour.
+    standard_control_per_hour: int = 600
+    enterprise_control_per_hour: int = 3_000
+    # Unrevoked, unexpired keys one tenant may hold; POST /v1/keys beyond is 409.
+    max_keys_per_tenant: int = 100
     # Enterprise ingestion over its limit is accepted into this topic and worked
     # at `overflow_records_per_s` Kafka records (requests) per second per worker.
     overflow_topic: str = "sluice-overflow"

@@ -78,3 +78,31 @@ async def test_kafka_compression_is_checked_and_none_means_uncompressed():
     assert producer(load_settings({}))._compression_type == "snappy"
     with pytest.raises(ValueError, match="kafka_compression: expected one of none, gzip, snappy, lz4, zstd, got 'brotli'"):
         producer(load_settings({"SLUICE_KAFKA_COMPRESSION": "brotli"}))
+
+
+def test_expiries_are_durations_or_future_instants_at_most_ten_years_ahead():
+    from sluice.keys import expires_at
+
+    now = 1_800_000_000.0  # 2027-01-15T08:00:00Z
+    assert expires_at("90m", now=now) == "2027-01-15T09:30:00+00:00"
+    assert expires_at("3653d", now=now) == "2037-01-15T08:00:00+00:00"
+    assert expires_at("2030-01-01T00:00:00Z", now=now) == "2030-01-01T00:00:00Z"
+    assert expires_at(None) is None and expires_at("") is None
+    for bad in ("3654d", "0m", "99999999999999999999d", "2026-01-01T00:00:00Z", "2040-01-01T00:00:00Z",
+                "2030-01-01T00:00:00", "soon", "5w", "\u0661d"):
+        with pytest.raises(ValueError):
+            expires_at(bad, now=now)
+
+
+def test_live_keys_are_counted_per_tenant_across_environments():
+    registry = Registry()
+    for tenant, kw in (("acme", {}), ("acme", {"environment": "staging"}), ("rival", {}),
+                       ("acme", {"expires_at": "2027-01-01T00:00:00Z"})):
+        registry.apply(new_key(tenant, **kw)[1])
+    _, revoked = new_key("acme")
+    registry.apply(revoked)
+    registry.apply(revoked.__class__(**{**{f: getattr(revoked, f) for f in revoked.__struct_fields__},
+                                        "revoked_at": "now"}))
+    assert registry.active_keys("acme", now=1_700_000_000) == 3
+    assert registry.active_keys("acme", now=1_800_000_000) == 2  # the expiring one has expired
+    assert registry.active_keys("rival") == 1 and registry.active_keys("nobody") == 0
