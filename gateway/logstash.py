@@ -5,6 +5,14 @@ before publishing), or a listener bound to one tenant (``logstash_tenant``).
 Events are published per tenant, ``logstash_batch_events`` at a time or
 after ``logstash_batch_wait_s``.
 
+Bounds on TCP: at most ``logstash_max_connections`` connections per process
+(one more is closed at once); a connection that completes no line for
+``logstash_idle_timeout_s`` is closed; and until a connection has sent one
+event with a good token it may buffer only one line of
+``logstash_unauthenticated_bytes`` (a longer one closes it), after that
+``logstash_max_line_bytes`` (a longer line is skipped). Each closing is
+counted in ``sluice_listener_connections_closed_total{reason}``.
+
 Delivery, honestly: TCP has no acknowledgements in this protocol. The reader
 stops reading while Kafka is slow or down (the client's socket buffer fills
 and its writes block), so nothing is dropped while the connection lives, but
@@ -22,6 +30,7 @@ import time
 from typing import Any
 
 from gateway.errors import ApiError
+from gateway.lines import Idle, LineReader, LineTooLong
 from gateway.publisher import Publisher
 from schemas import logstash as ls
 from schemas.envelope import Envelope
@@ -34,6 +43,8 @@ from sluice.settings import Settings
 log = logging.getLogger(__name__)
 # A connection that sent this many events without one good token is closed.
 MAX_BAD_BEFORE_CLOSE = 100
+# What the socket's reader buffers ahead of the line reader (twice this before it pauses the socket).
+_STREAM_LIMIT = 64 * 1024
 
 
 class Batches:
@@ -108,6 +119,7 @@ class Listeners:
         self.settings, self.registry, self.publisher = settings, registry, publisher
         self._servers: list[Any] = []
         self._udp_task: asyncio.Task | None = None
+        self._open = 0  # TCP connections being served
 
     async def start(self) -> None:
         s = self.settings
@@ -118,7 +130,7 @@ class Listeners:
                 tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
                 tls.load_cert_chain(s.logstash_tls_cert, s.logstash_tls_key or None)
             server = await asyncio.start_server(self._connection, s.logstash_host, s.logstash_tcp_port,
-                                                limit=s.logstash_max_line_bytes, ssl=tls, reuse_port=shared)
+                                                limit=_STREAM_LIMIT, ssl=tls, reuse_port=shared)
             self._servers.append(server)
         if s.logstash_udp_port:
             queue: asyncio.Queue = asyncio.Queue(maxsize=10_000)
@@ -134,40 +146,63 @@ class Listeners:
             server.close()
 
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        batches = Batches(self.settings, self.publisher, "tcp")
+        if self._open >= self.settings.logstash_max_connections:
+            metrics.LISTENER_CONNECTIONS_CLOSED.labels("tcp", "too_many_connections").inc()
+            writer.close()
+            return
+        self._open += 1
+        metrics.LISTENER_CONNECTIONS_OPEN.inc()
+        try:
+            reason = await self._serve(reader)
+        finally:
+            self._open -= 1
+            metrics.LISTENER_CONNECTIONS_OPEN.dec()
+            writer.close()
+        if reason is not None:
+            metrics.LISTENER_CONNECTIONS_CLOSED.labels("tcp", reason).inc()
+
+    async def _serve(self, reader: asyncio.StreamReader) -> str | None:
+        """Read and publish events until the client ends the stream (None) or the listener ends it (why)."""
+        s = self.settings
+        bound = bool(s.logstash_tenant)  # a listener bound to one tenant takes events without a token
+        lines = LineReader(reader, s.logstash_max_line_bytes if bound else s.logstash_unauthenticated_bytes,
+                           s.logstash_idle_timeout_s)
+        batches = Batches(s, self.publisher, "tcp")
         good = bad = 0
         try:
             while True:
                 try:
-                    line = await asyncio.wait_for(reader.readuntil(b"\n"), batches.due_in())
+                    line = await lines.next(batches.due_in())
                 except asyncio.TimeoutError:
                     await batches.flush(retry=True)
+                    lines.touch()  # time spent waiting on Kafka is not the client's idling
                     continue
-                except asyncio.IncompleteReadError as exc:
-                    if exc.partial.strip():
-                        accepted = accept(exc.partial, self.registry, self.settings, "tcp")
-                        if accepted:
-                            batches.add(*accepted)
-                    break
-                except asyncio.LimitOverrunError:
+                except Idle:
+                    return "idle"
+                except LineTooLong:
                     metrics.LISTENER_EVENTS.labels("tcp", "too_long").inc()
-                    await _skip_line(reader, self.settings.logstash_max_line_bytes)
+                    if not good and not bound:
+                        return "unauthenticated_too_long"
                     continue
+                if line is None:
+                    return None
                 if not line.strip():
                     continue
-                accepted = accept(line, self.registry, self.settings, "tcp")
+                accepted = accept(line, self.registry, s, "tcp")
                 if accepted is None:
                     bad += 1
                     if not good and bad >= MAX_BAD_BEFORE_CLOSE:
                         log.warning("closing a logstash connection that sent only bad events")
-                        break
+                        return "bad_tokens"
                     continue
+                if not good:
+                    lines.limit = s.logstash_max_line_bytes  # a good token: full-size lines from now on
                 good += 1
                 if batches.add(*accepted):
                     await batches.flush(retry=True)  # reading waits: backpressure, not buffering
+                    lines.touch()
         finally:
             await batches.flush(retry=True)
-            writer.close()
 
     async def _drain_udp(self, queue: asyncio.Queue) -> None:
         batches = Batches(self.settings, self.publisher, "udp")
@@ -180,18 +215,6 @@ class Listeners:
             accepted = accept(datagram, self.registry, self.settings, "udp")
             if accepted and batches.add(*accepted):
                 await batches.flush(retry=False)
-
-
-async def _skip_line(reader: asyncio.StreamReader, limit: int) -> None:
-    """Discard the rest of an over-long line, a buffer at a time."""
-    while True:
-        try:
-            await reader.readuntil(b"\n")
-            return
-        except asyncio.LimitOverrunError as exc:
-            await reader.readexactly(exc.consumed)
-        except asyncio.IncompleteReadError:
-            return
 
 
 class _Udp(asyncio.DatagramProtocol):

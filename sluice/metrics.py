@@ -127,6 +127,14 @@ GATEWAY_TAILS_CLOSED = Counter("sluice_gateway_tails_closed_total", "Live tails 
 # Request-body bytes this gateway process holds right now (bounded by gateway_max_body_buffer_bytes).
 GATEWAY_BODY_BUFFER_BYTES = Gauge("sluice_gateway_body_buffer_bytes", "Request-body bytes held now.")
 
+# Logstash TCP connections open now, and those the listener closed, by reason
+# (too_many_connections, idle, unauthenticated_too_long, bad_tokens).
+LISTENER_CONNECTIONS_OPEN = Gauge("sluice_listener_connections_open", "Logstash TCP connections open now.")
+LISTENER_CONNECTIONS_CLOSED = Counter(
+    "sluice_listener_connections_closed_total", "Logstash connections the listener closed, by reason.",
+    ["transport", "reason"]
+)
+
 
 def exposition() -> tuple[bytes, str]:
     """The current metrics in the Prometheus text format, and its content type."""

@@ -128,6 +128,12 @@ class Settings:
     # Events without a token are taken as this tenant's (empty: a token is required).
     logstash_tenant: str = ""
     logstash_max_line_bytes: int = 1024 * 1024
+    # TCP connections one gateway process serves at once; one more is closed at once (counted).
+    logstash_max_connections: int = 1024
+    # A TCP connection that completes no line for this long is closed.
+    logstash_idle_timeout_s: float = 300.0
+    # Until its first good token a TCP connection may buffer one line of at most this many bytes.
+    logstash_unauthenticated_bytes: int = 64 * 1024
     # PEM certificate chain and key: serve TCP over TLS.
     logstash_tls_cert: str = ""
     logstash_tls_key: str = ""
