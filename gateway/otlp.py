@@ -20,7 +20,7 @@ def accept_otlp(route: Any, fmt: Format, body: bytes, settings: Settings) -> Pre
     try:
         (request,) = decode(fmt, body)
     except InvalidBody as exc:
-        raise ApiError(400, exc.code, exc.message) from None
+        raise ApiError(400, exc.code, exc.message, details=exc.details) from None
     if fmt is Format.OTLP_JSON:
         return Prepared(body, record_count(request), lambda rid: b"{}")
     return Prepared(body, record_count(request), lambda rid: b"", b"application/x-protobuf")

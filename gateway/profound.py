@@ -12,7 +12,8 @@ import msgspec
 from gateway import errors
 from gateway.errors import ApiError
 from gateway.prepare import Prepared
-from schemas.profound import AccessLog, problem
+from schemas.profound import AccessLog, Problem, problem
+from sluice import metrics
 from sluice.settings import Settings
 
 _array = msgspec.json.Decoder(list[msgspec.Raw])
@@ -22,13 +23,13 @@ _MISSING = re.compile(r"Object missing required field `(\w+)`")
 _AT = re.compile(r"^(.*) - at `\$\.?([^`]*)`$")
 
 
-def _readable(exc: msgspec.ValidationError) -> str:
+def _readable(exc: msgspec.ValidationError) -> Problem:
     text = str(exc)
     if match := _MISSING.match(text):
-        return f"{match.group(1)} is required"
+        return Problem("invalid_entry", f"{match.group(1)} is required")
     if match := _AT.match(text):
-        return f"{match.group(2) or 'entry'}: {match.group(1)}"
-    return text
+        return Problem("invalid_entry", f"{match.group(2) or 'entry'}: {match.group(1)}")
+    return Problem("invalid_entry", text)
 
 
 def accept_valid_entries(route: Any, fmt: Any, body: bytes, settings: Settings) -> Prepared:
@@ -52,9 +53,10 @@ def accept_valid_entries(route: Any, fmt: Any, body: bytes, settings: Settings) 
         except msgspec.ValidationError as exc:
             why = _readable(exc)
         except RecursionError:
-            why = "nested too deeply"
+            why = Problem("invalid_entry", "nested too deeply")
         if why is not None:
-            problems.append(f"Invalid log format: entry {index}: {why}")
+            problems.append(f"Invalid log format: entry {index}: {why.message}")
+            metrics.GATEWAY_ENTRIES_REJECTED.labels("profound", why.reason).inc()
             continue
         accepted.append(bytes(raw))
         visit_ids.append(str(uuid.uuid4()))

@@ -3,7 +3,9 @@
 The gateway decodes with these types to validate; it then publishes the body
 unchanged and the workers decode it again with the same types. Unknown fields
 are ignored, so clients that send more than the docs list keep working.
-Naive timestamps (no offset) are taken as UTC.
+Naive timestamps (no offset) are taken as UTC. What the types cannot say
+(times the tables hold, how many attributes an entry carries) is checked
+against schemas/storable.py by ``schemas.formats.decode``.
 """
 
 from __future__ import annotations
@@ -12,9 +14,6 @@ from datetime import datetime
 from typing import Any, Literal
 
 import msgspec
-
-# The range ClickHouse's DateTime64(9) can hold.
-MIN_YEAR, MAX_YEAR = 1900, 2261
 
 
 class AstraLogEntry(msgspec.Struct):

@@ -20,7 +20,9 @@ from schemas import logflux as lf
 from schemas import native as n
 from schemas import native_arrow
 from schemas import otlp
+from schemas import otlp_bounds
 from schemas import profound as pf
+from schemas import storable
 
 
 class Format(str, enum.Enum):
@@ -54,12 +56,6 @@ class InvalidBody(ValueError):
         self.code, self.message, self.details, self.status = code, message, details, status
 
 
-#: Attributes one entry may carry (nested keys counted after flattening). A log
-#: line with more is a bug or an attack on the attribute columns' dictionaries.
-MAX_ATTRIBUTES = 1000
-_ATTRIBUTE_FIELDS = ("metadata", "attributes", "properties", "resource_attributes")
-
-
 class JsonPath:
     """``$.<field>[<index>]``, formatted only when an error message needs it: a batch's
     checks run once per entry, and almost every entry passes."""
@@ -76,16 +72,29 @@ class JsonPath:
         return format(str(self), spec)
 
 
+_ATTRIBUTE_FIELDS = ("metadata", "attributes", "properties", "resource_attributes")
+
+
+def _unstorable(exc: storable.Unstorable, path: str) -> InvalidBody:
+    return InvalidBody(exc.code, f"{exc.message} - at `{path}`", path)
+
+
 def _check_entry(entry: Any, where: object) -> None:
+    """The storability contract (schemas/storable.py) for a JSON dialect's entry."""
     ts = entry.timestamp
-    if ts is not None and not d.MIN_YEAR <= ts.year <= d.MAX_YEAR:
-        raise InvalidBody("invalid_field",
-                          f"Timestamp year {ts.year} is outside {d.MIN_YEAR}-{d.MAX_YEAR} - at `{where}.timestamp`")
+    if ts is not None and not storable.time_fits(ts):
+        path = f"{where}.timestamp"
+        raise InvalidBody(storable.OUT_OF_RANGE, f"`timestamp` {ts.isoformat()} is outside {storable.TIMESTAMP} "
+                                                 f"- at `{path}`", path)
     for name in _attribute_fields(type(entry)):
         values = getattr(entry, name)
-        if values and _leaves_over(values, MAX_ATTRIBUTES):
-            raise InvalidBody("too_many_attributes", f"More than {MAX_ATTRIBUTES} attributes in one entry "
-                              f"(nested keys count one each) - at `{where}.{name}`", f"{where}.{name}")
+        if values:
+            # LogInformant's exception is stored as one more attribute.
+            reserved = getattr(entry, "exception", None) is not None
+            try:
+                storable.check_tree(values, reserved=reserved)
+            except storable.Unstorable as exc:
+                raise _unstorable(exc, f"{where}.{name}") from None
 
 
 @functools.cache
@@ -93,22 +102,13 @@ def _attribute_fields(kind: type) -> tuple[str, ...]:
     return tuple(name for name in _ATTRIBUTE_FIELDS if name in getattr(kind, "__struct_fields__", ()))
 
 
-def _leaves_over(values: dict, limit: int) -> bool:
-    """True when ``values`` flattens to more than ``limit`` attributes; stops counting there."""
-    if len(values) > limit:
-        return True
-    if dict not in set(map(type, values.values())):  # flat, the common case: no walk
-        return False
-    count, stack = 0, [values]
-    while stack:
-        for value in stack.pop().values():
-            if type(value) is dict and value:
-                stack.append(value)
-            else:
-                count += 1
-        if count > limit:
-            return True
-    return False
+def _check_published(published: pf.Published, where: object) -> None:
+    """Profound: the gateway judged each entry, against the clock too; the worker checks again
+    what the tables cannot hold (a record from a gateway that knew fewer bounds)."""
+    for index, entry in enumerate(published.entries):
+        found = pf.unstorable(entry)
+        if found is not None:
+            raise InvalidBody(storable.OUT_OF_RANGE, f"entry {index}: {found.message}", f"$.entries[{index}]")
 
 
 def _invalid(exc: lf.EntryError) -> InvalidBody:
@@ -154,8 +154,7 @@ _SPECS: dict[Format, _Spec] = {
     Format.LOGINFORMANT_SINGLE: _Spec(d.LogInformantLog, None),
     Format.LOGFLUX_BATCH: _Spec(lf.LogFluxBatch, "entries", **_LOGFLUX_CODES),
     Format.LOGFLUX_SINGLE: _Spec(lf.LogFluxEntry, None, **_LOGFLUX_CODES),
-    # The gateway checked each entry against the clock; the worker only decodes.
-    Format.PROFOUND_CUSTOM: _Spec(pf.Published, None, check=lambda published, where: None),
+    Format.PROFOUND_CUSTOM: _Spec(pf.Published, None, check=_check_published),
     Format.NATIVE_RECORD: _Spec(n.LogRecord, None),
     Format.NATIVE_BATCH: _Spec(n.LogBatch, "records"),
 }
@@ -166,29 +165,44 @@ def body_type(fmt: Format) -> Any:
     return _SPECS[fmt].type
 
 
-def decode(fmt: Format, body: bytes) -> list:
+def decode(fmt: Format, body: bytes, arrow_limits: native_arrow.Limits = native_arrow.Limits()) -> list:
     """Decode ``body`` into its entries, or raise ``InvalidBody``.
 
-    Error messages name the JSON path of the offending value, such as
-    ``$.logs[3].timestamp``, so a client can find the entry and the field.
+    Every value is checked against the storability contract (schemas/storable.py):
+    what decodes is what the tables can hold. Error messages name the JSON
+    path of the offending value, such as ``$.logs[3].timestamp``, and the bound,
+    so a client can find the entry and the field.
     OTLP bodies decode to one ExportLogsServiceRequest (protobuf, not msgspec),
-    Arrow bodies to one conformed ``pyarrow.Table``.
+    Arrow bodies to one conformed ``pyarrow.Table`` (within ``arrow_limits``).
     """
     if fmt is Format.LOGSTASH_LINES:
         try:
-            return [logstash.parse_batch(body)]
+            events = logstash.parse_batch(body)
         except (msgspec.DecodeError, RecursionError) as exc:
             raise InvalidBody("malformed_json", f"not a JSON array of events: {exc!s:.200}") from None
+        split = list(map(logstash.split, events))
+        for index, event in enumerate(split):
+            found = logstash.unstorable(event)
+            if found is not None:
+                field, why = found
+                raise _unstorable(why, f"$[{index}]" + (f"[{field!r}]" if field else ""))
+        return [split]
     if fmt is Format.NATIVE_ARROW:
         try:
-            return [native_arrow.read(body)]
+            return [native_arrow.read(body, arrow_limits)]
         except native_arrow.ArrowRecordError as exc:
             raise InvalidBody(exc.code, exc.message) from None
     if fmt in (Format.OTLP_PROTOBUF, Format.OTLP_JSON):
         try:
-            return [otlp.parse(body, as_json=fmt is Format.OTLP_JSON)]
+            request = otlp.parse(body, as_json=fmt is Format.OTLP_JSON)
         except otlp.OtlpError as exc:
             raise InvalidBody("invalid_otlp", str(exc)) from None
+        found = otlp_bounds.unstorable(request, as_json=fmt is Format.OTLP_JSON)
+        if found is not None:
+            path, exc = found
+            code = "invalid_otlp" if exc.code == storable.OUT_OF_RANGE else exc.code
+            raise InvalidBody(code, f"{exc.message} - at `{path}`", path)
+        return [request]
     spec = _SPECS[fmt]
     try:
         decoded = spec.decoder.decode(body)

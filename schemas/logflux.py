@@ -14,7 +14,7 @@ from typing import Annotated
 
 import msgspec
 
-from schemas.dialects import MAX_YEAR, MIN_YEAR
+from schemas import storable
 
 MAX_PAYLOAD_BYTES = 1024 * 1024
 IV_BYTES, SALT_BYTES, TAG_BYTES = 12, 32, 16
@@ -104,7 +104,7 @@ def _value_at(body: bytes, path: str) -> object:
 def check(entry: LogFluxEntry, where: object) -> None:
     """Raise ``EntryError`` when ``entry`` (at JSON path ``where``, formatted only for
     an error) is wrong in a way its type does not catch: a timestamp that is not
-    ISO 8601 with a timezone, in the years the store holds."""
+    ISO 8601 with a timezone, in the range the store holds (schemas/storable.py)."""
     try:
         ts = datetime.fromisoformat(entry.timestamp)
     except ValueError:
@@ -113,8 +113,8 @@ def check(entry: LogFluxEntry, where: object) -> None:
     if ts.tzinfo is None:
         raise EntryError("INVALID_TIMESTAMP", "`timestamp` must include a timezone, e.g. 2024-01-17T10:30:45Z",
                          f"{where}.timestamp")
-    if not MIN_YEAR <= ts.year <= MAX_YEAR:  # what the nanosecond columns hold, as in every dialect
-        raise EntryError("INVALID_TIMESTAMP", f"`timestamp` year {ts.year} is outside {MIN_YEAR}-{MAX_YEAR}",
+    if not storable.time_fits(ts):  # what the nanosecond columns hold, as in every dialect
+        raise EntryError("INVALID_TIMESTAMP", f"`timestamp` {entry.timestamp[:40]} is outside {storable.TIMESTAMP}",
                          f"{where}.timestamp")
 
 

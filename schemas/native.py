@@ -3,7 +3,9 @@
 Versioned by the ``sluice-format`` header: ``sluice.record.v1`` (one record)
 or ``sluice.batch.v1`` (``{"records": [...]}``). Every field added after v1
 gets a default, and unknown fields are ignored, so old producers keep working
-and new producers can talk to old workers. The JSON Schema files under
+and new producers can talk to old workers. Values the ``logs`` table cannot
+hold (schemas/storable.py) are refused by ``schemas.formats.decode``, so the
+worker dead-letters such a record alone. The JSON Schema files under
 ``schemas/json/`` are generated from these types (``python -m schemas.native``).
 """
 
@@ -17,6 +19,8 @@ from typing import Annotated, Any
 
 import msgspec
 from msgspec import Meta
+
+from schemas.storable import LOGS
 
 JSON_DIR = Path(__file__).parent / "json"
 
@@ -33,7 +37,7 @@ class LogRecord(msgspec.Struct, kw_only=True):
     service_name: str = ""
     trace_id: Annotated[str, Meta(description="W3C trace id, 32 hex characters.")] = ""
     span_id: Annotated[str, Meta(description="W3C span id, 16 hex characters.")] = ""
-    trace_flags: Annotated[int, Meta(ge=0, le=255)] = 0
+    trace_flags: Annotated[int, Meta(ge=LOGS["TraceFlags"].low, le=LOGS["TraceFlags"].high)] = 0
     resource_attributes: Annotated[dict[str, Any], Meta(
         description="Describes the emitter (host, deployment). Nested objects are flattened to dotted keys.")] = {}
     scope_name: str = ""

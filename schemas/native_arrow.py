@@ -18,7 +18,11 @@ Rules that keep old producers and old workers compatible:
   type whose values fit): a value that does not fit rejects the record;
 * attributes are ``map<string, string>``: unlike the JSON format, nested
   values are not flattened, because a producer writing columns already holds
-  flat strings.
+  flat strings; a dictionary inside a map is not part of the contract;
+* a record decodes to at most ``Limits.max_bytes`` bytes (dictionaries
+  expanded) and ``Limits.max_rows`` rows, checked from the stream's metadata
+  before anything is decompressed (schemas/arrow_size.py); every value is
+  within what its ``logs`` column holds (schemas/storable.py).
 
 Columnar records skip Python objects per record in the workers: they are
 cast, completed with the envelope's columns and inserted as they are.
@@ -26,12 +30,14 @@ cast, completed with the envelope's columns and inserted as they are.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from typing import NamedTuple
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from schemas.dialects import MAX_YEAR, MIN_YEAR
+from schemas import arrow_size
+from schemas import storable
 
 CONTENT_TYPE = "application/vnd.apache.arrow.stream"
 ATTRIBUTES = pa.map_(pa.string(), pa.string())
@@ -53,9 +59,14 @@ RECORD_SCHEMA = pa.schema([
     pa.field("attributes", ATTRIBUTES),
 ])
 REQUIRED = frozenset({"body"})
-_YEAR_BOUNDS_NS = tuple(
-    int((datetime(*when, tzinfo=timezone.utc) - datetime(1970, 1, 1, tzinfo=timezone.utc)).total_seconds()) * 10**9
-    for when in ((MIN_YEAR, 1, 1), (MAX_YEAR, 12, 31, 23, 59, 59)))
+_MAPS = ("resource_attributes", "attributes")
+
+
+class Limits(NamedTuple):
+    """How much one record may decode to (``Settings.native_arrow_max_bytes``, ``native_arrow_max_rows``)."""
+
+    max_bytes: int = 64 * 1024 * 1024
+    max_rows: int = 1_000_000
 
 
 class ArrowRecordError(ValueError):
@@ -74,13 +85,19 @@ def encode(table: pa.Table | pa.RecordBatch) -> bytes:
     return sink.getvalue().to_pybytes()
 
 
-def read(value: bytes) -> pa.Table:
+def read(value: bytes, limits: Limits = Limits()) -> pa.Table:
     """The records of one value, conformed to ``RECORD_SCHEMA`` (every column present, cast).
 
     Raises ``ArrowRecordError`` for a value that is not an Arrow IPC stream,
+    would decode to more than ``limits`` allow (before it is decompressed),
     lacks ``body``, holds a null body, or has a value that cannot take its
-    column's contract type.
+    column's contract type or that its ``logs`` column cannot hold.
     """
+    try:
+        size = arrow_size.measure(value)
+    except arrow_size.Malformed as exc:
+        raise ArrowRecordError("malformed_arrow", f"not an Arrow IPC stream: {exc}") from None
+    _within(size.bytes, size.rows, limits)
     try:
         table = pa.ipc.open_stream(value).read_all()
     except (pa.ArrowInvalid, pa.ArrowTypeError, OSError) as exc:
@@ -88,6 +105,8 @@ def read(value: bytes) -> pa.Table:
     missing = sorted(REQUIRED - set(table.column_names))
     if missing:
         raise ArrowRecordError("missing_column", f"required column {missing[0]!r} is missing")
+    known = [field for field in RECORD_SCHEMA if field.name in table.column_names]
+    _within(size.bytes + sum(_expansion(table.column(field.name), field) for field in known), size.rows, limits)
     columns = []
     for field in RECORD_SCHEMA:
         if field.name in table.column_names:
@@ -97,6 +116,43 @@ def read(value: bytes) -> pa.Table:
     conformed = pa.Table.from_arrays(columns, schema=RECORD_SCHEMA.with_metadata(None))
     _check(conformed)
     return conformed
+
+
+def _within(decoded: int, rows: int, limits: Limits) -> None:
+    if rows > limits.max_rows:
+        raise ArrowRecordError("arrow_too_large", f"the record holds {rows} rows; at most {limits.max_rows} "
+                                                  "are accepted in one record (native_arrow_max_rows)")
+    if decoded > limits.max_bytes:
+        raise ArrowRecordError("arrow_too_large", f"the record decodes to {decoded} bytes; at most "
+                                                  f"{limits.max_bytes} are accepted (native_arrow_max_bytes)")
+
+
+def _expansion(column: pa.ChunkedArray, field: pa.Field) -> int:
+    """Bytes that casting a dictionary-encoded column to its contract type adds, computed
+    without casting: a dictionary of one long string repeated on every row is a bomb too."""
+    kind = column.type
+    if not pa.types.is_dictionary(kind):
+        if _holds_dictionary(kind):
+            raise ArrowRecordError("invalid_column", f"column {field.name!r} of type {kind} has a dictionary "
+                                                     "inside; only top-level columns may be dictionary-encoded")
+        return 0
+    values = kind.value_type
+    if pa.types.is_string(values) or pa.types.is_large_string(values) or pa.types.is_binary(values) \
+            or pa.types.is_large_binary(values):
+        total = 0
+        for chunk in column.chunks:
+            lengths = pc.take(pc.binary_length(chunk.dictionary), chunk.indices)
+            total += (pc.sum(lengths).as_py() or 0) + 8 * len(chunk)
+        return total
+    if _holds_dictionary(values) or not pa.types.is_primitive(values):
+        raise ArrowRecordError("invalid_column", f"column {field.name!r} is a dictionary of {values}; only "
+                                                 "strings and numbers may be dictionary-encoded")
+    return values.bit_width // 8 * len(column)
+
+
+def _holds_dictionary(kind: pa.DataType) -> bool:
+    return pa.types.is_dictionary(kind) or any(_holds_dictionary(kind.field(i).type)
+                                               for i in range(kind.num_fields))
 
 
 def _cast(column: pa.ChunkedArray, field: pa.Field) -> pa.ChunkedArray:
@@ -120,6 +176,15 @@ def _check(table: pa.Table) -> None:
     if numbers is not None and numbers > 24:
         raise ArrowRecordError("invalid_column", f"severity_number {numbers} is outside 0-24")
     bounds = pc.min_max(table.column("timestamp").cast(pa.int64()))
-    low, high = bounds["min"].as_py(), bounds["max"].as_py()
-    if low is not None and (low < _YEAR_BOUNDS_NS[0] or high > _YEAR_BOUNDS_NS[1]):
-        raise ArrowRecordError("invalid_column", f"a timestamp is outside the years {MIN_YEAR}-{MAX_YEAR}")
+    for end in ("min", "max"):
+        ns = bounds[end].as_py()
+        if ns is not None and not storable.TIMESTAMP.holds(ns):
+            raise ArrowRecordError("invalid_column", f"column 'timestamp' holds {ns} ns since the epoch, outside "
+                                                     f"{storable.TIMESTAMP}")
+    for name in _MAPS:
+        column = table.column(name)
+        if column.num_chunks:
+            most = max(int(np.diff(chunk.offsets.to_numpy()).max(initial=0)) for chunk in column.chunks)
+            if most > storable.MAX_ENTRIES:
+                raise ArrowRecordError("too_many_attributes", f"column {name!r} holds a map of {most} entries; "
+                                                              f"at most {storable.MAX_ENTRIES} per row")

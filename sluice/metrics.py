@@ -124,6 +124,12 @@ GATEWAY_TAILS_OPEN = Gauge("sluice_gateway_tails_open", "Live tails streaming no
 # rate_limit_exceeded, or the code of the storage error that ended them.
 GATEWAY_TAILS_CLOSED = Counter("sluice_gateway_tails_closed_total", "Live tails ended, by reason.", ["reason"])
 
+# Entries left out of a request that was otherwise accepted (Profound's partial acceptance),
+# by dialect and the field at fault (timestamp, ip, query_params, ...; invalid_entry for a wrong shape).
+GATEWAY_ENTRIES_REJECTED = Counter(
+    "sluice_gateway_entries_rejected_total", "Entries refused within an accepted request.", ["dialect", "reason"]
+)
+
 # Request-body bytes this gateway process holds right now (bounded by gateway_max_body_buffer_bytes).
 GATEWAY_BODY_BUFFER_BYTES = Gauge("sluice_gateway_body_buffer_bytes", "Request-body bytes held now.")
 

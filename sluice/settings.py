@@ -38,6 +38,9 @@ class Settings:
     ingest_topic: str = "sluice-ingest"
     # Topic Kafka-native producers write canonical records to (schemas/native.py).
     native_topic: str = "sluice-records"
+    # A sluice.arrow.v1 record decoding (before decompression is measured) to more bytes or rows is dead-lettered.
+    native_arrow_max_bytes: int = 64 * 1024 * 1024
+    native_arrow_max_rows: int = 1_000_000
     # Records a worker cannot store, with headers saying why (workers/deadletter.py).
     dlq_topic: str = "sluice-dlq"
     # Compacted topic holding tenants and hashed API keys.

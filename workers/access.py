@@ -10,10 +10,10 @@ import pyarrow as pa
 
 from schemas.envelope import Envelope
 from schemas.profound import Published, timestamp_s
+from schemas.storable import ipv6_bytes
 from workers.arrow import map_array, timestamps
 from workers.enrich import classify, referral
 from workers.normalize import flatten
-
 
 
 class HttpRow(NamedTuple):
@@ -86,7 +86,7 @@ def http_arrow(rows: list[HttpRow]) -> pa.Table:
     strings = {
         "TenantId": "tenant", "Environment": "environment", "RequestId": "request_id", "VisitId": "visit_id", "SeverityText": "severity_text",
         "Body": "body", "Host": "host", "ServiceName": "host", "Method": "method", "Path": "path",
-        "ClientIP": "client_ip", "UserAgent": "user_agent", "Referer": "referer", "Browser": "browser",
+        "UserAgent": "user_agent", "Referer": "referer", "Browser": "browser",
         "BrowserVersion": "browser_version", "OS": "os", "Device": "device", "BotName": "bot_name",
         "BotKind": "bot_kind", "ReferralSource": "referral_source", "ReferralName": "referral_name",
     }
@@ -97,6 +97,8 @@ def http_arrow(rows: list[HttpRow]) -> pa.Table:
         "Timestamp": timestamps(c["timestamp_ns"]),
         "SeverityNumber": pa.array(c["severity_number"], pa.uint8()),
         "Status": pa.array(c["status"], pa.uint16()),
+        # The address's 16 bytes: ClickHouse would read a 16-character text (2001:db8:1:2::3a) as bytes.
+        "ClientIP": pa.array(list(map(ipv6_bytes, c["client_ip"])), pa.binary(16)),
         "QueryParams": map_array(c["query_params"]),
         "Bytes": pa.array(c["bytes_sent"], pa.uint64()),
         "DurationMs": pa.array(c["duration_ms"], pa.float64()),

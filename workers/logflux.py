@@ -1,7 +1,8 @@
 """LogFlux entries to rows: decrypt-verify each entry, then map it like any other dialect.
 
-Entries fail one by one: an entry that does not decrypt is dead-lettered alone
-and the rest of its request is stored.
+Entries fail one by one: an entry that does not decrypt, or whose decrypted
+fields the ``logs`` table cannot hold (schemas/storable.py), is dead-lettered
+alone and the rest of its request is stored.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Any, NamedTuple
 import msgspec
 
 from schemas import logflux as lf
+from schemas import storable
 from schemas.envelope import Envelope
 from workers.columnar import IsoTimes, LogColumns, SameKeys
 from workers.decrypt import DecryptError, Decryptor
@@ -29,23 +31,31 @@ class EntryFailure(NamedTuple):
 
 def body_and_attributes(plaintext: bytes) -> tuple[str, dict[str, str]]:
     """A JSON object's message/msg/event field is the body and the rest attributes;
-    anything else is the body as text."""
+    anything else is the body as text. ``storable.Unstorable`` for an object whose
+    attributes are more, or nest deeper, than the contract allows."""
     if plaintext[:1] == b"{":
         try:
             fields = _object.decode(plaintext)
         except msgspec.DecodeError:
             fields = None
+        except RecursionError:
+            storable.too_deep("fields")
         if fields is not None:
+            body = ""
             for name in BODY_FIELDS:
                 if type(fields.get(name)) is str:
-                    return fields.pop(name), flatten(fields)
-            return "", flatten(fields)
+                    body = fields.pop(name)
+                    break
+            if fields:
+                storable.check_tree(fields, "fields")
+            return body, flatten(fields)
     return plaintext.decode("utf-8", errors="replace"), {}
 
 
 def normalize_logflux(entries: list[lf.LogFluxEntry], env: Envelope,
                       decryptor: Decryptor) -> tuple[LogColumns, list[EntryFailure]]:
-    """The decrypted entries as ``logs`` columns, and the entries that did not decrypt."""
+    """The decrypted entries as ``logs`` columns, and the entries that did not decrypt
+    or whose fields cannot be stored (the failure's reason is the contract's code)."""
     decrypt = decryptor.session(env.tenant).decrypt
     failures: list[EntryFailure] = []
     kept: list[lf.LogFluxEntry] = []
@@ -56,7 +66,11 @@ def normalize_logflux(entries: list[lf.LogFluxEntry], env: Envelope,
         except DecryptError as exc:
             failures.append(EntryFailure(index, exc.reason, exc.detail))
             continue
-        body, fields = body_and_attributes(plaintext)
+        try:
+            body, fields = body_and_attributes(plaintext)
+        except storable.Unstorable as exc:
+            failures.append(EntryFailure(index, exc.code, f"decrypted payload: {exc.message}"))
+            continue
         kept.append(e)
         bodies.append(body)
         attributes.append(fields)

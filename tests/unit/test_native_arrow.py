@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from datetime import datetime, timezone
+from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pytest
 
+from schemas import arrow_size, storable
 from schemas.envelope import Envelope
 from schemas.formats import Format, InvalidBody, decode
-from schemas.native_arrow import RECORD_SCHEMA, encode, read
+from schemas.native_arrow import ATTRIBUTES, RECORD_SCHEMA, Limits, encode, read
 from workers.arrow import LOGS_SCHEMA
 from workers.columnar import ArrowRows, LogColumns, SameKeys, same_keys, to_table
 from workers.normalize import normalize
 from workers.records import rows_of
 
+ROOT = Path(__file__).resolve().parents[2]
 ENV = Envelope(Format.NATIVE_ARROW.value, "acme", "req_1", 1_800_000_000_000_000_000, "staging")
 HEADERS = [("sluice-format", b"sluice.arrow.v1"), ("sluice-tenant", b"acme"),
            ("sluice-environment", b"staging"), ("sluice-request-id", b"req_1"),
@@ -158,3 +164,120 @@ def test_a_batch_of_records_becomes_one_table_equal_to_the_records_one_by_one():
                                        [("host.name", "b"), ("service.name", "b")], [("host.name", "h")], []]
     assert c["LogAttributes"] == [[("k", "v")], [], [], []]
     assert c["TraceId"] == ["", "", "4bf92f3577b34da6a3ce929d0e0e4736", ""]
+
+
+# --- storability and size bounds ---------------------------------------------
+
+NS = storable.TIMESTAMP
+
+
+@pytest.mark.parametrize("table, error", [
+    (pa.table({"body": ["a"], "timestamp": pa.array([NS.low], pa.timestamp("ns", "UTC"))}), None),
+    (pa.table({"body": ["a"], "timestamp": pa.array([NS.low - 1], pa.timestamp("ns", "UTC"))}),
+     ("invalid_column", "1900-01-01T00:00:00Z")),
+    (pa.table({"body": ["a"], "timestamp": pa.array([NS.high], pa.timestamp("ns", "UTC"))}), None),
+    # microseconds past the nanoseconds' end: the cast overflows and says so
+    (pa.table({"body": ["a"], "timestamp": pa.array([NS.high // 1000 + 1], pa.timestamp("us", "UTC"))}),
+     ("invalid_column", "timestamp")),
+    (pa.table({"body": ["a"], "attributes": pa.array([[(f"k{i}", "v") for i in range(storable.MAX_ENTRIES)]],
+                                                     ATTRIBUTES)}), None),
+    (pa.table({"body": ["a", "b"], "resource_attributes": pa.array(
+        [[], [(f"k{i}", "v") for i in range(storable.MAX_ENTRIES + 1)]], ATTRIBUTES)}),
+     ("too_many_attributes", "'resource_attributes'")),
+])
+def test_values_at_and_beyond_what_the_columns_hold(table, error):
+    if error is None:
+        assert len(rows_of(encode(table), HEADERS).rows) == table.num_rows
+        return
+    with pytest.raises(InvalidBody, match=error[1]) as caught:
+        decode(Format.NATIVE_ARROW, encode(table))
+    assert caught.value.code == error[0]
+
+
+def compressed_stream(batch: pa.RecordBatch, times: int, compression: str = "zstd") -> bytes:
+    """``batch`` written ``times`` times, compressed: the stream holds one copy's memory while it is built."""
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, batch.schema, options=pa.ipc.IpcWriteOptions(compression=compression)) as writer:
+        for _ in range(times):
+            writer.write_batch(batch)
+    return sink.getvalue().to_pybytes()
+
+
+def megabyte_of_zeros() -> pa.RecordBatch:
+    return pa.record_batch({"body": pa.array(["\0" * (1 << 20)], pa.string())})
+
+
+def test_sizes_are_read_from_the_metadata_without_decompressing():
+    table = as_columns(RECORDS * 50)
+    for compression in (None, "zstd", "lz4"):
+        value = compressed_stream(table.to_batches()[0], 3, compression) if compression else encode(table)
+        decoded = pa.ipc.open_stream(value).read_all()
+        buffers = sum(b.size for column in decoded.columns for chunk in column.chunks for b in chunk.buffers() if b)
+        assert arrow_size.measure(value) == (buffers, decoded.num_rows)
+
+
+@pytest.mark.parametrize("value", [b"", b"\xff\xff\xff\xff" + b"\x10\x00\x00\x00" + bytes(16), b"not arrow"])
+def test_a_stream_whose_metadata_does_not_read_is_malformed(value):
+    with pytest.raises(InvalidBody) as caught:
+        decode(Format.NATIVE_ARROW, value)
+    assert caught.value.code == "malformed_arrow"
+
+
+def test_limits_on_rows_and_bytes_are_the_callers():
+    value = compressed_stream(megabyte_of_zeros(), 4)
+    assert len(decode(Format.NATIVE_ARROW, value)[0]) == 4
+    with pytest.raises(InvalidBody, match="native_arrow_max_rows") as caught:
+        decode(Format.NATIVE_ARROW, value, Limits(max_bytes=1 << 30, max_rows=3))
+    assert caught.value.code == "arrow_too_large"
+    with pytest.raises(InvalidBody, match="native_arrow_max_bytes"):
+        decode(Format.NATIVE_ARROW, value, Limits(max_bytes=4 << 20, max_rows=10))
+
+
+def test_a_dictionary_of_one_long_string_on_every_row_is_measured_expanded():
+    column = pa.DictionaryArray.from_arrays(pa.array(np.zeros(100_000, dtype=np.int32)), pa.array(["x" * 4096]))
+    value = compressed_stream(pa.record_batch({"body": column}), 1)
+    assert len(value) < 100_000  # a 400 MB body once cast to plain strings
+    with pytest.raises(InvalidBody, match="native_arrow_max_bytes") as caught:
+        decode(Format.NATIVE_ARROW, value)
+    assert caught.value.code == "arrow_too_large"
+
+
+def test_a_dictionary_inside_a_map_is_refused():
+    keys = pa.array(["k"]).dictionary_encode()
+    attributes = pa.MapArray.from_arrays(pa.array([0, 1], pa.int32()), keys, pa.array(["v"]))
+    with pytest.raises(InvalidBody, match="dictionary inside") as caught:
+        decode(Format.NATIVE_ARROW, encode(pa.table({"body": ["a"], "attributes": attributes})))
+    assert caught.value.code == "invalid_column"
+
+
+BOMB_CHECK = """
+import json, sys
+import pyarrow as pa
+from tests.unit.test_native_arrow import HEADERS
+from workers.records import rows_of
+
+with open(sys.argv[1], "rb") as f:
+    outcome = rows_of(f.read(), HEADERS)
+print(json.dumps({"rows": len(outcome.rows), "reasons": [why.reason for _, why in outcome.rejected],
+                  "arrow_peak": pa.default_memory_pool().max_memory(),
+                  # VmHWM, not ru_maxrss: that one keeps the peak of the parent this process was forked from
+                  "rss_peak": next(int(line.split()[1]) * 1024 for line in open("/proc/self/status")
+                                   if line.startswith("VmHWM:"))}))
+"""
+
+
+def test_a_zstd_bomb_is_dead_lettered_without_being_inflated(tmp_path):
+    """A gigabyte of zeros in a few dozen kilobytes, refused from its metadata by a worker process
+    whose memory is measured on its own (its peak RSS, and the peak of Arrow's allocations)."""
+    eighth = pa.record_batch({"body": pa.array(["\0" * (128 << 20)], pa.string())})
+    bomb = tmp_path / "bomb.arrow"
+    bomb.write_bytes(compressed_stream(eighth, 8))
+    del eighth
+    assert bomb.stat().st_size < 64 << 10 and arrow_size.measure(bomb.read_bytes()).bytes > 1 << 30
+    run = subprocess.run([sys.executable, "-c", BOMB_CHECK, str(bomb)], cwd=ROOT, capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
+    found = json.loads(run.stdout)
+    assert (found["rows"], found["reasons"]) == (0, ["arrow_too_large"])
+    assert found["arrow_peak"] < 8 << 20  # nothing of the bomb was allocated
+    assert found["rss_peak"] < 384 << 20  # the interpreter and its libraries; the bomb alone is 1 GiB
