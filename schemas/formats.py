@@ -75,6 +75,9 @@ class JsonPath:
 _ATTRIBUTE_FIELDS = ("metadata", "attributes", "properties", "resource_attributes")
 
 
+check_tree = storable.check_tree
+
+
 def _unstorable(exc: storable.Unstorable, path: str) -> InvalidBody:
     return InvalidBody(exc.code, f"{exc.message} - at `{path}`", path)
 
@@ -86,20 +89,21 @@ def _check_entry(entry: Any, where: object) -> None:
         path = f"{where}.timestamp"
         raise InvalidBody(storable.OUT_OF_RANGE, f"`timestamp` {ts.isoformat()} is outside {storable.TIMESTAMP} "
                                                  f"- at `{path}`", path)
-    for name in _attribute_fields(type(entry)):
+    for name, reserved in _attribute_fields(type(entry)):
         values = getattr(entry, name)
         if values:
-            # LogInformant's exception is stored as one more attribute.
-            reserved = getattr(entry, "exception", None) is not None
             try:
-                storable.check_tree(values, reserved=reserved)
+                check_tree(values, reserved=reserved and entry.exception is not None)
             except storable.Unstorable as exc:
                 raise _unstorable(exc, f"{where}.{name}") from None
 
 
 @functools.cache
-def _attribute_fields(kind: type) -> tuple[str, ...]:
-    return tuple(name for name in _ATTRIBUTE_FIELDS if name in getattr(kind, "__struct_fields__", ()))
+def _attribute_fields(kind: type) -> tuple[tuple[str, bool], ...]:
+    """The attribute fields of ``kind``, each with whether LogInformant's ``exception``, stored as one
+    more attribute, counts against the same cap."""
+    fields = getattr(kind, "__struct_fields__", ())
+    return tuple((name, "exception" in fields) for name in _ATTRIBUTE_FIELDS if name in fields)
 
 
 def _check_published(published: pf.Published, where: object) -> None:

@@ -199,35 +199,45 @@ def ipv6_bytes(text: str) -> bytes:
     return address.packed
 
 
-def check_tree(values: dict | list, what: str = "attributes", reserved: int = 0) -> None:
-    """Raise ``Unstorable`` when ``values`` (an attribute object, or any JSON structure)
-    flattens to more than ``MAX_ENTRIES`` entries or nests deeper than ``MAX_DEPTH``.
+def check_tree(values: dict, what: str = "attributes", reserved: int = 0) -> None:
+    """Raise ``Unstorable`` when ``values`` (an attribute object) flattens to more than ``MAX_ENTRIES`` entries or nests deeper than ``MAX_DEPTH``.
 
     Entries count as the workers' ``flatten`` makes them: each leaf of nested
     objects is one, an empty object one, an array one (stored as its JSON text);
     ``reserved`` are entries the caller adds to the same map. Stops at the first
     bound passed, so its cost stays bounded by the caps."""
     limit = MAX_ENTRIES - reserved
-    if type(values) is dict:
-        if len(values) > limit:
-            too_many(what)
-        kinds = set(map(type, values.values()))
-        if dict not in kinds and list not in kinds:  # flat, the common case: no walk
-            return
-    count, stack = 0, [(values, 1, True)]
-    while stack:
-        node, depth, counts = stack.pop()  # counts: not inside an array, whose items make no entries
+    if len(values) > limit:
+        too_many(what)
+    kinds = set(map(type, values.values()))
+    if dict not in kinds and list not in kinds:  # flat, the common case: no walk
+        return
+    count, objects, arrays = 0, [(values, 1)], []
+    while objects:
+        node, depth = objects.pop()
         if depth > MAX_DEPTH:
             too_deep(what)
-        is_object = type(node) is dict
-        for value in node.values() if is_object else node:
+        for value in node.values():
             kind = type(value)
-            if kind is dict or kind is list:
-                stack.append((value, depth + 1, counts and kind is dict))
-            if counts and is_object and (kind is not dict or not value):
-                count += 1
+            if kind is dict:
+                if value:
+                    objects.append((value, depth + 1))
+                    continue
+            elif kind is list:
+                arrays.append((value, depth + 1))
+            count += 1
         if count > limit:
             too_many(what)
+    while arrays:  # an array is one entry, its JSON text: only its depth matters
+        node, depth = arrays.pop()
+        if depth > MAX_DEPTH:
+            too_deep(what)
+        for value in node:
+            kind = type(value)
+            if kind is dict:
+                arrays.append((value.values(), depth + 1))
+            elif kind is list:
+                arrays.append((value, depth + 1))
 
 
 def too_many(what: str = "attributes") -> None:
