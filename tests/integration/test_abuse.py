@@ -11,6 +11,8 @@ import json
 import socket
 import time
 
+import urllib.request
+
 import aiohttp
 import pytest
 
@@ -20,6 +22,8 @@ from tests.support import Process, post, wait_for
 pytestmark = pytest.mark.integration
 RSS_BOUND_MIB = 100
 HEADER_TIMEOUT_S = 2.0
+BODY_TIMEOUT_S = 6.0
+BODY_BUFFER_BYTES = 16 << 20
 ENTRY = {"timestamp": "2026-01-01T00:00:00Z", "level": "INFO", "message": "m"}
 
 
@@ -47,6 +51,19 @@ class Gateway:
         self.sample()
         return status, payload
 
+    def metric(self, line_start: str) -> float:
+        """A sample of the gateway's /metrics by its name and labels, as exposed; 0 when absent."""
+        with urllib.request.urlopen(self.settings.gateway_url + "/metrics", timeout=10) as resp:
+            for line in resp.read().decode().splitlines():
+                if line.startswith(line_start + " "):
+                    return float(line.split()[-1])
+        return 0.0
+
+    def slow_body(self, declared: int, key: str | None = None) -> bytes:
+        """The head of an ingest request declaring ``declared`` body bytes."""
+        return (b"POST /v1/logs/ingest HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+                b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n") % ((key or self.key).encode(), declared)
+
     def raw(self, data: bytes, timeout_s: float = 10) -> bytes:
         """Send ``data`` on a fresh connection (the server may cut it short) and read the answer."""
         with socket.create_connection((self.host, self.port), timeout=timeout_s) as s:
@@ -65,7 +82,8 @@ class Gateway:
 @pytest.fixture(scope="module")
 def gateway(broker, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("abuse")
-    settings = pipeline_settings(broker.config.bootstrap, tmp / "state", header_timeout_s=HEADER_TIMEOUT_S)
+    settings = pipeline_settings(broker.config.bootstrap, tmp / "state", header_timeout_s=HEADER_TIMEOUT_S,
+                                 body_timeout_s=BODY_TIMEOUT_S, gateway_max_body_buffer_bytes=BODY_BUFFER_BYTES)
     key = provision(settings)
     process = Process(settings, "gateway", tmp).start()
     g = Gateway(settings, key, process)
@@ -168,3 +186,69 @@ def test_many_small_requests_leave_memory_flat(gateway):
     assert statuses.count(202) == 8_000
     wait_for(lambda: gateway.sample() is not None, 1)
     assert gateway.rss_mib() - before < 64
+
+
+def test_slow_bodies_are_408_at_their_deadline_and_others_still_served(gateway):
+    slow = [socket.create_connection((gateway.host, gateway.port)) for _ in range(200)]
+    try:
+        for s in slow:  # each promises 10 MiB and sends a few bytes of it
+            s.sendall(gateway.slow_body(10 << 20) + b'{"logs": [')
+        assert gateway.ingest({"logs": [ENTRY]})[0] == 202  # served while 200 bodies hang
+        answers = []
+        for s in slow:
+            s.settimeout(BODY_TIMEOUT_S * 5)
+            answers.append(read_to_end(s))  # the answer, then the server closes
+        assert all(a.startswith(b"HTTP/1.1 408 ") and b'"body_timeout"' in a for a in answers), \
+            {a[:20] for a in answers}
+    finally:
+        for s in slow:
+            s.close()
+    wait_for(lambda: gateway.metric("sluice_gateway_body_buffer_bytes") == 0, 10, what="the budget given back")
+
+
+def test_a_body_still_trickling_after_an_early_answer_is_cut_at_the_deadline(gateway):
+    before = gateway.metric('sluice_gateway_rejections_total{dialect="http",reason="body_timeout"}')
+    received = b""
+    with socket.create_connection((gateway.host, gateway.port)) as s:
+        s.sendall(gateway.slow_body(1 << 20, key="slk_wrong") + b"{")  # answered 401 without reading the body
+        s.settimeout(BODY_TIMEOUT_S / 8)  # the pace of the trickle: well inside uvicorn's keep-alive timeout
+        deadline = time.monotonic() + BODY_TIMEOUT_S * 5
+        while time.monotonic() < deadline:
+            try:
+                chunk = s.recv(65536)
+            except socket.timeout:
+                try:
+                    s.sendall(b" ")  # a byte now and then, so the connection is never idle
+                except (BrokenPipeError, ConnectionResetError):
+                    break
+                continue
+            except ConnectionResetError:
+                break
+            if not chunk:
+                break
+            received += chunk
+        else:
+            raise AssertionError("the connection was still open long after the body's deadline")
+    assert received.startswith(b"HTTP/1.1 401 ")
+    assert gateway.metric('sluice_gateway_rejections_total{dialect="http",reason="body_timeout"}') == before + 1
+
+
+def test_bodies_beyond_the_process_budget_are_503_at_once_and_small_requests_still_served(gateway):
+    held = 4 << 20
+    slow = [socket.create_connection((gateway.host, gateway.port)) for _ in range(3)]
+    try:
+        for s in slow:  # 12 MiB of the 16 MiB budget, held while the last MiB of each body never comes
+            s.sendall(gateway.slow_body(held + (1 << 20)) + b"x" * held)
+        wait_for(lambda: gateway.metric("sluice_gateway_body_buffer_bytes") >= 3 * held, 30,
+                 what="the slow bodies read into the gateway")
+        answer = gateway.raw(gateway.slow_body(6 << 20))  # declares more than is left: refused before any byte
+        assert answer.startswith(b"HTTP/1.1 503 ") and b'"body_buffer_full"' in answer, answer[:200]
+        assert b"retry-after: 2\r\n" in answer.lower()
+        assert gateway.ingest({"logs": [ENTRY]})[0] == 202
+        for s in slow:
+            s.settimeout(BODY_TIMEOUT_S * 5)
+            assert read_to_end(s).startswith(b"HTTP/1.1 408 ")
+    finally:
+        for s in slow:
+            s.close()
+    wait_for(lambda: gateway.metric("sluice_gateway_body_buffer_bytes") == 0, 10, what="the budget given back")

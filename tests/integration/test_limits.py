@@ -8,9 +8,11 @@ import uuid
 
 import pytest
 
-from schemas.registry import TenantRecord
+import httpx
+
+from schemas.registry import ADMIN, WRITE, TenantRecord
 from sluice import registry as registry_topic
-from sluice.keys import now_iso
+from sluice.keys import expires_at, new_key, now_iso
 from tests.support import Process, free_port, post, sql, wait_for
 
 pytestmark = pytest.mark.integration
@@ -55,6 +57,31 @@ def test_enterprise_requests_over_the_limit_are_all_stored_through_the_overflow_
     total, distinct = sql(sluice.settings,
                           "SELECT count(), uniqExact(Body) FROM sluice.logs WHERE Body LIKE 'overflow-%'")[0]
     assert (total, distinct) == (20, 20)
+
+
+def test_key_management_on_a_real_gateway_is_bounded_and_rate_limited(broker, make_sluice):
+    sluice = make_sluice(broker.config.bootstrap, standard_control_per_hour=6, max_keys_per_tenant=3)
+    admin, record = new_key("acme", scopes=(ADMIN, WRITE), expires_at=expires_at("1d"))
+    asyncio.run(registry_topic.publish(sluice.settings, record))  # the tenant's second key
+    headers = {"Authorization": f"Bearer {admin}", "Content-Type": "application/json"}
+    # Unknown keys are refused before the limit is counted: only the first 200 counts.
+    wait_for(lambda: httpx.get(sluice.url("/v1/keys"), headers=headers).status_code == 200, 15,
+             what="the admin key at the gateway")
+
+    def create(**wanted) -> tuple[int, str]:
+        status, body, _ = post(sluice.url("/v1/keys"), wanted, headers)
+        return status, body.get("error", {}).get("code", "")
+
+    assert create(scopes=[WRITE], expires="99999999999999999999d") == (400, "invalid_expires")
+    assert create(scopes=[WRITE]) == (403, "expiry_exceeds_creator")  # it would outlive its creator
+    assert create(scopes=[WRITE, "read:logs"], expires="1h") == (403, "scope_exceeds_creator")
+    assert create(scopes=[WRITE], expires="1h") == (201, "")  # the third
+    assert create(scopes=[WRITE], expires="1h") == (409, "too_many_keys")
+    status, body, limit_headers = post(sluice.url("/v1/keys"), {"scopes": [WRITE], "expires": "1h"}, headers)
+    assert (status, body["error"]["code"]) == (429, "rate_limit_exceeded")  # the seventh within the hour
+    assert limit_headers["x-ratelimit-limit"] == "6" and int(limit_headers["retry-after"]) >= 1
+    health = httpx.get(sluice.url("/v1/health"), headers=headers)
+    assert health.status_code == 429 and health.headers["x-ratelimit-remaining"] == "0"
 
 
 async def test_replicas_leasing_from_redis_admit_exactly_the_limit(redis_server):

@@ -87,3 +87,39 @@ def test_tcp_over_tls(broker, make_sluice, tmp_path):
         with context.wrap_socket(raw, server_hostname="127.0.0.1") as conn:
             conn.sendall(json.dumps({"message": "over tls", "sluice_token": sluice.key}).encode() + b"\n")
     wait_for(lambda: sql(s, "SELECT count() FROM sluice.logs WHERE Body = 'over tls'")[0][0] == 1, 30, what="tls row")
+
+
+def test_tcp_connections_are_capped_idle_ones_closed_and_unauthenticated_ones_kept_small(broker, make_sluice):
+    sluice = make_sluice(broker.config.bootstrap, logstash_max_connections=2, logstash_idle_timeout_s=3.0,
+                         logstash_unauthenticated_bytes=1024)
+    s = sluice.settings
+    address = (s.logstash_host, s.logstash_tcp_port)
+
+    def closed(reason: str) -> float:
+        return metric(sluice, f'sluice_listener_connections_closed_total{{reason="{reason}",transport="tcp"}}')
+
+    def event(message: str) -> bytes:
+        return json.dumps({"message": message, "sluice_token": sluice.key}).encode() + b"\n"
+
+    first, second = (socket.create_connection(address, timeout=30) for _ in range(2))
+    try:
+        first.sendall(event("cap-1"))
+        second.sendall(event("cap-2"))
+        wait_for(lambda: metric(sluice, "sluice_listener_connections_open") == 2, 10, what="two connections served")
+        with socket.create_connection(address, timeout=30) as third:
+            assert third.recv(1) == b""  # closed at once
+        assert closed("too_many_connections") == 1
+        # Both held connections fall silent and are closed as idle; their events were stored.
+        assert first.recv(1) == b"" and second.recv(1) == b""
+        assert closed("idle") == 2
+    finally:
+        first.close()
+        second.close()
+    with socket.create_connection(address, timeout=30) as conn:
+        conn.sendall(b'{"message": "' + b"x" * 5000)  # no token yet, and no end of line in sight
+        assert conn.recv(1) == b""
+    assert closed("unauthenticated_too_long") == 1
+    with socket.create_connection(address, timeout=30) as conn:  # a good token first: long lines are fine
+        conn.sendall(event("token-first") + event("long " + "y" * 5000))
+    wait_for(lambda: sql(s, "SELECT count() FROM sluice.logs WHERE Body LIKE 'cap-%' OR Body = 'token-first' "
+                            "OR Body LIKE 'long y%'")[0][0] == 4, 30, what="the served connections' rows")
