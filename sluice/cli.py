@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 
 from schemas.registry import ENVIRONMENTS, READ, SCOPES, TIERS, WRITE, TenantRecord
-from sluice import redis_local
+from sluice import private, redis_local
 from sluice import registry as registry_topic
 from sluice.keys import FORMATS, expires_at, new_key, now_iso, prefix_for, validate_tenant_name, validate_tier
 from sluice.settings import Settings, load_settings
@@ -39,6 +40,9 @@ def _cmd_broker(s: Settings, args) -> int:
     from sluice.topology import broker_for
     broker = broker_for(s)
     if args.action == "start":
+        opened = private.secure_dir(s.state_dir)
+        if opened is not None:
+            print(f"sluice: the state directory {s.state_dir} had mode {opened:04o}; it is 0700 again", file=sys.stderr)
         broker.start()
         print(f"Kafka {s.kafka_version} running on {s.kafka_bootstrap} (pid {broker.running_pid()})")
     else:
@@ -191,6 +195,23 @@ def _cmd_tail(s: Settings, args) -> int:
     return tail(s, args)
 
 
+class _KeyInArgv(argparse.Action):
+    """``--key`` is refused without echoing the key: every local user sees a command line."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        parser.error("--key is refused: a command line is visible to every local user (ps, /proc); "
+                     "export SLUICE_API_KEY=<key>, or pass --key-file PATH (- reads stdin)")
+
+
+def _key_options(p: argparse.ArgumentParser, verb: str) -> None:
+    p.add_argument("--key-file", metavar="PATH",
+                   help=f"{verb} as the API key in this file (- reads stdin), else as SLUICE_API_KEY if set: "
+                        "its own tenant and environment only")
+    p.add_argument("--key", action=_KeyInArgv, help=argparse.SUPPRESS)
+    # The API key is not a setting (sluice/settings.py): it belongs to whoever runs the command.
+    p.set_defaults(env_key=os.environ.get("SLUICE_API_KEY", ""))
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="sluice", description="Self-hosted log ingestion on Kafka and ClickHouse.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -237,7 +258,7 @@ def parser() -> argparse.ArgumentParser:
     qy = sub.add_parser("query", help="search a tenant's logs with the KQL-style filter language")
     qy.add_argument("filter", nargs="?", default="")
     qy.add_argument("--tenant", help="the tenant to search (default dev); an operator's view")
-    qy.add_argument("--key", help="search as this API key: its own tenant and environment only")
+    _key_options(qy, "search")
     qy.add_argument("--from", dest="from_", default="-1h")
     qy.add_argument("--to", default="now")
     qy.add_argument("--limit", type=int, default=50)
@@ -247,7 +268,7 @@ def parser() -> argparse.ArgumentParser:
     tl = sub.add_parser("tail", help="follow a tenant's matching logs as they arrive")
     tl.add_argument("filter", nargs="?", default="")
     tl.add_argument("--tenant", help="the tenant to follow (default dev); an operator's view")
-    tl.add_argument("--key", help="follow as this API key: its own tenant and environment only")
+    _key_options(tl, "follow")
     tl.add_argument("--format", choices=["table", "json"], default="table")
     tl.set_defaults(fn=_cmd_tail)
     sc = sub.add_parser("secrets", help="tenants' LogFlux encryption secrets (never shown again)")
@@ -283,6 +304,7 @@ def _glue_relative_times(argv: list[str]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    private.restrict_umask()  # nothing Sluice writes (logs, keys, state) is for other users
     args = parser().parse_args(_glue_relative_times(sys.argv[1:] if argv is None else argv))
     settings = load_settings()
     try:

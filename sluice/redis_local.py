@@ -5,17 +5,18 @@ Several gateway replicas share rate limits through Redis. ``fetch`` downloads
 (liblzf1, libjemalloc2) into the cache (sluice/debian.py): no root, nothing
 installed system-wide.
 ``LocalRedis`` runs it on loopback without persistence (counters of the
-current window are all it holds).
+current window are all it holds), with umask 077 (sluice/private.py).
 """
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import time
 from pathlib import Path
 
-from sluice import debian
+from sluice import debian, private
 
 PACKAGES = ("redis-tools", "liblzf1", "libjemalloc2")
 
@@ -43,14 +44,15 @@ class LocalRedis:
 
     def start(self, timeout_s: float = 10.0) -> None:
         """Start the server and return once it accepts connections."""
-        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.state_dir.mkdir(parents=True, exist_ok=True, mode=private.DIR_MODE)
         binary = self.home / "usr" / "bin" / "redis-check-rdb"  # redis-server is a link to it
-        env = debian.environment(self.home)
+        env = private.without_settings(debian.environment(self.home))
         # argv[0] must name redis-server: the shared binary picks its role from it.
         args = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
                 "--appendonly", "no", "--dir", str(self.state_dir), "--protected-mode", "yes"]
-        log = open(self.state_dir / "redis.log", "ab")
-        self._proc = subprocess.Popen(args, executable=str(binary), env=env, stdout=log, stderr=log)
+        with os.fdopen(private.open_private(self.state_dir / "redis.log", append=True), "ab") as log:
+            self._proc = subprocess.Popen(args, executable=str(binary), env=env, stdout=log, stderr=log,
+                                          umask=private.UMASK)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
@@ -64,6 +66,10 @@ class LocalRedis:
                 time.sleep(0.05)
         self.stop()
         raise RedisError(f"redis-server did not answer on port {self.port} within {timeout_s:.0f}s")
+
+    def poll(self) -> int | None:
+        """None while the server this object started runs, its exit status once it has ended."""
+        return None if self._proc is None else self._proc.poll()
 
     def stop(self) -> None:
         if self._proc is not None and self._proc.poll() is None:

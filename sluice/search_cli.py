@@ -1,10 +1,16 @@
-"""``sluice query`` and ``sluice tail``: an operator's search, through the same compiler and limits as the API."""
+"""``sluice query`` and ``sluice tail``: an operator's search, through the same compiler and limits as the API.
+
+A key holder searches as its API key, read from ``--key-file PATH`` (``-``:
+stdin) or the ``SLUICE_API_KEY`` variable, never from the command line, which
+every local user sees (``ps``, /proc/<pid>/cmdline).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import sys
+from pathlib import Path
 
 from sluice.settings import Settings
 
@@ -34,16 +40,35 @@ class ScopeError(ValueError):
     pass
 
 
+def api_key(args) -> str:
+    """The API key to search as: ``--key-file`` (``-``: stdin, asked for on a terminal), else
+    ``SLUICE_API_KEY`` (``args.env_key``); empty when neither names one."""
+    if not args.key_file:
+        return args.env_key or ""
+    if args.key_file == "-" and sys.stdin.isatty():
+        import getpass
+        return getpass.getpass("API key: ").strip()
+    try:
+        text = sys.stdin.read() if args.key_file == "-" else Path(args.key_file).read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScopeError(f"cannot read the API key from {args.key_file}: {getattr(exc, 'strerror', None) or exc}")
+    key = text.strip()
+    if not key or "\n" in key:
+        raise ScopeError(f"{args.key_file} must hold the API key alone, on one line")
+    return key
+
+
 def scope_of(s: Settings, args) -> tuple[str, str | None]:
-    """(tenant, environment) to search: ``--tenant`` for an operator, or what ``--key`` may read.
+    """(tenant, environment) to search: ``--tenant`` for an operator, or what the API key may read.
 
     A key is held to its own tenant and environment, exactly as on the HTTP API.
     """
-    if not args.key:
+    key = api_key(args)
+    if not key:
         return args.tenant or "dev", None
     from schemas.registry import READ
     from sluice.registry import load_registry
-    record = asyncio.run(load_registry(s)).authenticate(args.key)
+    record = asyncio.run(load_registry(s)).authenticate(key)
     if record is None:
         raise ScopeError("the API key is not valid, has expired or has been revoked")
     if READ not in record.scopes:

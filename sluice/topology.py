@@ -1,10 +1,15 @@
 """``sluice up``: the whole pipeline on one machine.
 
 Processes: the Kafka broker (JVM), one gateway process and one worker
-process. The worker owns the embedded ClickHouse engine, since chDB allows one
-engine per data directory and the worker is the one that writes; everything
-else reads through it. Two Python processes keep both cores busy: the gateway
-parses and publishes while the worker normalizes and inserts.
+process (and Redis, with several gateways). The worker owns the embedded
+ClickHouse engine, since chDB allows one engine per data directory and the
+worker is the one that writes; everything else reads through it. Two Python
+processes keep both cores busy: the gateway parses and publishes while the
+worker normalizes and inserts.
+
+Whichever process exits is started again (sluice/supervisor.py). All of them
+run with umask 077 in a 0700 state directory (sluice/private.py), and gateways
+never get the master key.
 """
 
 from __future__ import annotations
@@ -17,13 +22,15 @@ import sys
 import time
 import urllib.request
 from dataclasses import dataclass
+from typing import Callable, Mapping
 
 from sluice import registry as registry_topic
-from sluice import redis_local, secrets
+from sluice import private, redis_local, secrets
 from sluice.kafka import local
 from sluice.kafka.clients import ensure_topics
 from sluice.keys import new_key, now_iso
 from sluice.settings import Secret, Settings
+from sluice.supervisor import Supervised
 from schemas.registry import TenantRecord
 
 
@@ -64,9 +71,24 @@ async def bootstrap_dev_tenant(settings: Settings) -> DevCredentials | None:
     return DevCredentials(key, lf_key, secret)
 
 
+# Settings a role's process must not hold. The master key opens every tenant's
+# LogFlux secrets; a gateway faces the Internet and only publishes.
+WITHHELD = {"gateway": frozenset({"secrets_key"})}
+
+
+def child_env(settings: Settings, role: str, inherited: Mapping[str, str] = os.environ) -> dict[str, str]:
+    """The environment of a ``sluice <role>`` child: the inherited one without its SLUICE_* variables
+    (SLUICE_CONFIG included, whose file may name the master key), plus the resolved settings
+    except those ``WITHHELD`` from the role."""
+    withheld = {f"SLUICE_{name.upper()}" for name in WITHHELD.get(role, ())}
+    env = private.without_settings(inherited)
+    env.update((name, value) for name, value in settings.to_env().items() if name not in withheld)
+    return env
+
+
 def _spawn(settings: Settings, role: str) -> subprocess.Popen:
-    env = {**os.environ, **settings.to_env()}
-    return subprocess.Popen([sys.executable, "-m", "sluice", role], env=env)
+    return subprocess.Popen([sys.executable, "-m", "sluice", role], env=child_env(settings, role),
+                            umask=private.UMASK)
 
 
 def wait_http(url: str, timeout_s: float, proc: subprocess.Popen | None = None) -> None:
@@ -95,49 +117,96 @@ def stop_process(proc: subprocess.Popen, timeout_s: float) -> None:
         proc.wait()
 
 
+def _say(message: str) -> None:
+    print(f"sluice: {message}", file=sys.stderr, flush=True)
+
+
+def _alarm(message: str) -> None:
+    _say(f"ALERT: {message}")
+
+
+def _started(server: local.LocalBroker | redis_local.LocalRedis) -> local.LocalBroker | redis_local.LocalRedis:
+    server.start()
+    return server
+
+
 def up(settings: Settings) -> int:
-    settings.state_dir.mkdir(parents=True, exist_ok=True)
-    broker = broker_for(settings) if settings.local_broker else None
-    if broker:
-        print(f"sluice: starting Kafka {settings.kafka_version} on {settings.kafka_bootstrap}", file=sys.stderr)
-        broker.start()
-    asyncio.run(ensure_topics(settings))
-    redis = None
-    if settings.gateway_processes > 1 and settings.rate_limits and not settings.rate_limit_redis_url:
-        redis = redis_for(settings)
-        print(f"sluice: starting Redis on {redis.url} for {settings.gateway_processes} gateways' rate limits",
-              file=sys.stderr)
-        redis.start()
-        settings = settings.replace(rate_limit_redis_url=Secret(redis.url))
-    worker = _spawn(settings, "worker")
-    gateways = [_spawn(settings, "gateway") for _ in range(settings.gateway_processes)]
-    stopping = False
-
-    def _stop(signum, frame):
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGINT, _stop)
-    signal.signal(signal.SIGTERM, _stop)
+    """Run the broker, Redis when gateways share limits, the worker and the gateways until SIGINT or
+    SIGTERM, restarting whichever exits (sluice/supervisor.py). 0 after a requested stop, 1 when
+    start-up failed."""
+    private.restrict_umask()
     try:
+        opened = private.secure_dir(settings.state_dir)
+    except private.StateDirError as exc:
+        _say(str(exc))
+        return 1
+    if opened is not None:
+        _say(f"the state directory {settings.state_dir} had mode {opened:04o}, open to other users; "
+             "it is 0700 again")
+    units: list[tuple[Supervised, Callable[[Supervised], None]]] = []  # in start order
+
+    def run(name: str, start: Callable, stop: Callable[[Supervised], None], impact: str,
+            log: Callable[[str], None] = _say) -> Supervised:
+        unit = Supervised(name, start, log, impact)
+        units.append((unit, stop))
+        unit.start()
+        return unit
+
+    def stop_child(timeout_s: float) -> Callable[[Supervised], None]:
+        return lambda unit: unit.handle is not None and stop_process(unit.handle, timeout_s)
+
+    stopping = failed = False
+    try:
+        if settings.local_broker:
+            broker = broker_for(settings)
+            _say(f"starting Kafka {settings.kafka_version} on {settings.kafka_bootstrap}")
+            run("the Kafka broker", lambda: _started(broker), lambda unit: broker.stop(),
+                f"nothing is accepted (gateways answer 503) or stored until it is back; see {broker.log_file}",
+                log=_alarm)
+        asyncio.run(ensure_topics(settings))
+        if settings.gateway_processes > 1 and settings.rate_limits and not settings.rate_limit_redis_url:
+            redis = redis_for(settings)
+            _say(f"starting Redis on {redis.url} for {settings.gateway_processes} gateways' rate limits")
+            run("redis", lambda: _started(redis), lambda unit: redis.stop(),
+                "until it is back, gateways fail open or answer 503 as SLUICE_RATE_LIMIT_FAIL_OPEN says")
+            settings = settings.replace(rate_limit_redis_url=Secret(redis.url))
+        # The worker refuses to start without the master key: create <state_dir>/secrets.key (0600) on a first run.
+        secrets.master_key(settings, create=True)
+        children = settings  # the settings every child gets, the shared Redis included
+        worker = run("worker", lambda: _spawn(children, "worker"), stop_child(60),
+                     "records wait in Kafka until it is back")
+        lost = ("the other gateways take its connections" if settings.gateway_processes > 1
+                else "nothing is accepted until it is back")
+        gateways = [run(f"gateway {n}", lambda: _spawn(children, "gateway"), stop_child(30), lost)
+                    for n in range(1, settings.gateway_processes + 1)]
         for gateway in gateways:
-            wait_http(settings.gateway_url + "/health", 60, gateway)
-        wait_http(settings.worker_url + "/health", 120, worker)
+            wait_http(settings.gateway_url + "/health", 60, gateway.handle)
+        wait_http(settings.worker_url + "/health", 120, worker.handle)
         dev = asyncio.run(bootstrap_dev_tenant(settings))
         _banner(settings, dev)
-        while not stopping and worker.poll() is None and all(g.poll() is None for g in gateways):
+
+        def _stop(signum, frame):
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGINT, _stop)
+        signal.signal(signal.SIGTERM, _stop)
+        while not stopping:
+            for unit, _ in units:
+                unit.check()
             time.sleep(0.5)
+    except RuntimeError as exc:  # the broker, Redis, the master key, a child that could not start
+        _say(str(exc))
+        failed = True
     finally:
-        print("sluice: stopping ...", file=sys.stderr)
-        # Gateways first, so nothing new is accepted, then the worker flushes and commits.
-        for gateway in gateways:
-            stop_process(gateway, 30)
-        stop_process(worker, 60)
-        if redis:
-            redis.stop()
-        if broker:
-            broker.stop()
-    return 0 if stopping else 1
+        _say("stopping ...")
+        # Gateways first, so nothing new is accepted, then the worker flushes and commits, then the servers.
+        for unit, stop in reversed(units):
+            stop(unit)
+        restarted = ", ".join(f"{unit.name} {unit.restarts}" for unit, _ in units if unit.restarts)
+        if restarted:
+            _say(f"restarts while running: {restarted}")
+    return 1 if failed else 0
 
 
 def _banner(settings: Settings, dev: DevCredentials | None) -> None:

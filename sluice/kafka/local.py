@@ -3,7 +3,8 @@
 ``fetch`` resolves ``org.apache.kafka:kafka_2.13`` with Maven into a flat
 classpath, cached per version. ``LocalBroker`` formats KRaft storage once
 (single node, broker and controller in one JVM, loopback only), starts it,
-waits for "Kafka Server started" and stops it by pid.
+waits for "Kafka Server started" and stops it by pid. The broker runs with
+umask 077: its segments hold tenants' logs (sluice/private.py).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import time
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+
+from sluice import private
 
 READY_LINE = "Kafka Server started"
 _JVM_OPTS = ["-Xms256m", "-Xmx512m", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20"]
@@ -108,6 +111,7 @@ class LocalBroker:
         self.dir = config.state_dir
         self.pid_file = self.dir / "broker.pid"
         self.log_file = self.dir / "broker.log"
+        self.process: subprocess.Popen | None = None  # the broker this object started, if any
 
     def _java(self, *args: str) -> list[str]:
         log4j = resources.files("sluice.kafka").joinpath("log4j2.properties")
@@ -121,17 +125,17 @@ class LocalBroker:
 
     def _format(self) -> None:
         props = self.dir / "server.properties"
-        props.write_text(self.config.server_properties())
+        private.write_text(props, self.config.server_properties())
         if (self.dir / "data" / "meta.properties").exists():
             return
         cluster_id = subprocess.run(
             self._java("kafka.tools.StorageTool", "random-uuid"),
-            capture_output=True, text=True, check=True,
+            capture_output=True, text=True, check=True, umask=private.UMASK,
         ).stdout.strip().splitlines()[-1]
         result = subprocess.run(
             self._java("kafka.tools.StorageTool", "format", "--standalone", "-t", cluster_id,
                        "-c", str(props), "--ignore-formatted"),
-            capture_output=True, text=True,
+            capture_output=True, text=True, umask=private.UMASK,
         )
         if result.returncode != 0:
             raise BrokerError(f"formatting KRaft storage failed:\n{result.stderr[-4000:]}")
@@ -151,18 +155,20 @@ class LocalBroker:
     def start(self, timeout_s: float = 90.0) -> None:
         """Format (once) and start the broker; return when it serves requests.
         Starting an already running broker is a no-op."""
-        self.dir.mkdir(parents=True, exist_ok=True)
+        self.dir.mkdir(parents=True, exist_ok=True, mode=private.DIR_MODE)
         if self.running_pid() is not None:
             return
         self._format()
-        log = open(self.log_file, "ab")
+        log = os.fdopen(private.open_private(self.log_file, append=True), "ab")
         offset = self.log_file.stat().st_size
         proc = subprocess.Popen(
             self._java("kafka.Kafka", str(self.dir / "server.properties")),
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True,
+            start_new_session=True, umask=private.UMASK, env=private.without_settings(os.environ),
         )
-        self.pid_file.write_text(str(proc.pid))
+        log.close()  # the broker holds its own copy
+        self.process = proc
+        private.write_text(self.pid_file, str(proc.pid))
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if proc.poll() is not None:
@@ -174,6 +180,12 @@ class LocalBroker:
             time.sleep(0.25)
         self.stop()
         raise BrokerError(f"Kafka did not start within {timeout_s:.0f}s; see {self.log_file}")
+
+    def poll(self) -> int | None:
+        """None while the broker runs; once it has ended, its exit status (-1 when another process started it)."""
+        if self.process is not None:
+            return self.process.poll()
+        return None if self.running_pid() is not None else -1
 
     def stop(self, timeout_s: float = 30.0) -> None:
         """Stop the broker this state directory's pid file names, if it runs."""

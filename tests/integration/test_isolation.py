@@ -62,10 +62,14 @@ class World:
                                    **headers})
         return status, payload
 
-    def cli(self, *args: str) -> subprocess.CompletedProcess:
+    def cli(self, *args: str, key: str = "", key_on_stdin: bool = False) -> subprocess.CompletedProcess:
+        """``sluice <args>``, as ``key`` if given: in SLUICE_API_KEY, or on stdin with ``--key-file -``."""
         env = {**self.s.settings.to_env(), "PATH": "/usr/bin:/bin"}
-        return subprocess.run([sys.executable, "-m", "sluice", *args], env=env, capture_output=True, text=True,
-                              timeout=60)
+        if key and not key_on_stdin:
+            env["SLUICE_API_KEY"] = key
+        argv = [*args, "--key-file", "-"] if key_on_stdin else list(args)
+        return subprocess.run([sys.executable, "-m", "sluice", *argv], env=env, capture_output=True, text=True,
+                              input=key if key_on_stdin else None, timeout=60)
 
 
 def leaked(text) -> bool:
@@ -189,17 +193,17 @@ def test_no_cross_tenant_write_or_read_succeeds(sluice):
     create = httpx.post(s.gateway_url + "/v1/keys", json={"tenant": "acme"},
                         headers={"Authorization": f"Bearer {w.keys['rival_admin']}"})
     read("create a key for acme", create.status_code != 400)
-    for args, name in ((("query", "--key", w.keys["rival"], "tenant:acme", "--from", "-3650d", "--format", "json"),
-                        "cli query --key rival tenant:acme"),
-                       (("query", "--key", w.keys["rival"], "", "--from", "-3650d", "--format", "json"),
-                        "cli query --key rival everything"),
-                       (("query", "--key", w.keys["acme_staging"], "", "--from", "-3650d", "--format", "json"),
-                        "cli query --key acme staging")):
-        done = w.cli(*args)
+    for args, key, on_stdin, name in (
+            (("query", "tenant:acme", "--from", "-3650d", "--format", "json"), "rival", False,
+             "cli query as rival tenant:acme"),
+            (("query", "", "--from", "-3650d", "--format", "json"), "rival", True, "cli query as rival everything"),
+            (("query", "", "--from", "-3650d", "--format", "json"), "acme_staging", False,
+             "cli query as acme staging")):
+        done = w.cli(*args, key=w.keys[key], key_on_stdin=on_stdin)
         read(name, done.returncode != 0 or leaked(done.stdout))
-    done = w.cli("query", "--key", w.keys["rival"], "--tenant", "acme", "--from", "-3650d")
-    read("cli query --key rival --tenant acme", done.returncode != 2 or leaked(done.stdout))
-    done = w.cli("query", "--key", w.keys["rival_admin"], "--from", "-3650d")
+    done = w.cli("query", "--tenant", "acme", "--from", "-3650d", key=w.keys["rival"])
+    read("cli query as rival --tenant acme", done.returncode != 2 or leaked(done.stdout))
+    done = w.cli("query", "--from", "-3650d", key=w.keys["rival_admin"], key_on_stdin=True)
     read("cli query with an admin-only key", done.returncode != 2 or leaked(done.stdout))
 
     assert revoke.status_code == 404 and create.status_code == 400
