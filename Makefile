@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-fuzz test-unit test-integration bench bench-gateway bench-e2e bench-worker bench-logflux bench-insert-size bench-profound bench-query bench-limiter bench-logstash bench-poison test-faults broker clean
+.PHONY: run test test-fuzz fuzz test-unit test-integration bench bench-gateway bench-e2e bench-worker bench-logflux bench-insert-size bench-profound bench-query bench-limiter bench-logstash bench-poison test-faults broker clean
 
 $(STAMP): pyproject.toml sdk/python/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,13 @@ test-fuzz: $(STAMP)
 	$(BIN)/sluice broker fetch >/dev/null
 	SLUICE_FUZZ_EXAMPLES=100 SLUICE_ATHERIS_SECONDS=$${SLUICE_ATHERIS_SECONDS:-300} $(BIN)/python -m pytest -q -s \
 		tests/integration/test_openapi_fuzz.py tests/unit/test_fuzz_decoders.py
+
+## fuzz: accepted means storable, end to end: every dialect's values at and beyond the tables' bounds through
+## the real gateway, broker and engine for 10 minutes (SLUICE_STORABLE_FUZZ_SECONDS)
+fuzz: $(STAMP)
+	$(BIN)/sluice broker fetch >/dev/null
+	SLUICE_STORABLE_FUZZ_SECONDS=$${SLUICE_STORABLE_FUZZ_SECONDS:-600} $(BIN)/python -m pytest -q -s \
+		tests/integration/test_storable_fuzz.py
 
 test-unit: $(STAMP)
 	$(BIN)/python -m pytest -q tests/unit
