@@ -20,7 +20,6 @@ import ipaddress
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any
 
 from schemas.clickhouse import HTTP_LOGS_COLUMNS, LOGS_COLUMNS
 
