@@ -63,6 +63,7 @@ def test_every_column_of_both_tables_has_a_bound():
     assert str(LOGS["SeverityNumber"]) == "SeverityNumber (UInt8): 0 to 255"
     assert str(HTTP_LOGS["Bytes"]) == "Bytes (Nullable(UInt64)): 0 to 18446744073709551615"
     assert HTTP_LOGS["Status"].high == 65_535 and HTTP_LOGS["ClientIP"].kind == "ip"
+    assert HTTP_LOGS["Timestamp"] == LOGS["Timestamp"] == storable.TIMESTAMP  # one event-time bound for both
     assert {LOGS[c].kind for c in ("ResourceAttributes", "ScopeAttributes", "LogAttributes")} == {"map"}
     assert HTTP_LOGS["QueryParams"].max_entries == MAX_ENTRIES
 
