@@ -111,6 +111,11 @@ def accept(line: bytes, registry: Registry, settings: Settings,
     if owner is None:
         metrics.LISTENER_EVENTS.labels(transport, "bad_token").inc()
         return None
+    # The protocol answers nothing per event: an event the tables cannot hold is
+    # dropped and counted here, so it never takes its batch's other events along.
+    if ls.unstorable(ls.split(event)) is not None:
+        metrics.LISTENER_EVENTS.labels(transport, "unstorable").inc()
+        return None
     return owner, ls.encode(event)
 
 

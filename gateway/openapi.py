@@ -53,7 +53,7 @@ IDEMPOTENCY_KEY = {"name": "Idempotency-Key", "in": "header", "required": False,
                    "schema": {"type": "string", "pattern": "^[!-~]{1,255}$"}}
 # What any ingest route may answer besides success: bad body, key, scope, method,
 # size, media type, rate limit, and Kafka not confirming in time.
-INGEST_ERRORS = (400, 401, 403, 405, 413, 415, 429, 503)
+INGEST_ERRORS = (400, 401, 403, 405, 408, 413, 415, 429, 503)
 SECURITY = {
     AuthStyle.AUTHORIZATION: [{"authorization": []}, {"bearer": []}],
     AuthStyle.BEARER: [{"bearer": []}],
@@ -114,7 +114,7 @@ HEALTH = _object({"status": {"enum": ["healthy", "degraded"]}, "uptime_s": {"typ
 
 def _others(refs: dict[Any, dict]) -> dict[str, dict]:
     bearer = [{"bearer": []}]
-    search = {"security": bearer, "responses": _responses(200, SEARCH_PAGE, (400, 401, 403, 408, 422, 429))}
+    search = {"security": bearer, "responses": _responses(200, SEARCH_PAGE, (400, 401, 403, 408, 413, 422, 429, 503))}
     query_params = [{"name": n, "in": "query", "schema": s} for n, s in (
         ("filter", _STR), ("table", {"enum": ["logs", "access"]}), ("from", _STR), ("to", _STR),
         ("limit", {"type": "integer"}), ("cursor", _STR))]
@@ -125,22 +125,23 @@ def _others(refs: dict[Any, dict]) -> dict[str, dict]:
         },
         "/v1/keys": {
             "get": {"operationId": "keys_list", "security": bearer,
-                    "responses": _responses(200, _object({"keys": {"type": "array", "items": KEY}}), (401, 403))},
+                    "responses": _responses(200, _object({"keys": {"type": "array", "items": KEY}}), (401, 403, 429))},
             "post": {"operationId": "keys_create", "security": bearer, "requestBody": _json(refs[CreateKey]),
                      "responses": _responses(201, {**KEY, "properties": {**KEY["properties"], "key": _STR}},
-                                             (400, 401, 403, 503))},
+                                             (400, 401, 403, 408, 409, 413, 429, 503))},
         },
         "/v1/keys/{key_id}": {
             "delete": {"operationId": "keys_revoke", "security": bearer,
                        "parameters": [{"name": "key_id", "in": "path", "required": True, "schema": _STR}],
-                       "responses": _responses(200, KEY, (401, 403, 404, 503))},
+                       "responses": _responses(200, KEY, (401, 403, 404, 429, 503))},
         },
         "/v1/health": {
             "get": {"operationId": "health_detail", "security": bearer,
                     "responses": {"200": {"description": "Healthy", **_json(HEALTH)},
                                   "503": {"description": "Kafka or ClickHouse unreachable", **_json(HEALTH)},
                                   "401": {"description": "No valid key", **_json(ERROR)},
-                                  "403": {"description": "Key of another environment", **_json(ERROR)}}},
+                                  "403": {"description": "Key of another environment", **_json(ERROR)},
+                                  "429": {"description": "Over the key's control quota", **_json(ERROR)}}},
         },
         "/health": {"get": {"operationId": "liveness", "responses": {
             "200": {"description": "The process is serving", **_json(_object({"status": {"const": "ok"}}))}}}},
@@ -149,7 +150,8 @@ def _others(refs: dict[Any, dict]) -> dict[str, dict]:
             "parameters": [{"name": "filter", "in": "query", "schema": _STR}],
             "responses": {"200": {"description": "Server-Sent Events, one `data:` line per record",
                                   "content": {"text/event-stream": {"schema": _STR}}},
-                          **{str(s): {"description": "Refused", **_json(ERROR)} for s in (400, 401, 403, 429)}}}},
+                          **{str(s): {"description": "Refused", **_json(ERROR)}
+                             for s in (400, 401, 403, 429, 503)}}}},
     }
 
 

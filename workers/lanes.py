@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 
+from schemas import native_arrow
 from sluice.registry import RegistryFollower
 from sluice.secrets import SecretsFollower, SecretStore, master_key
 from sluice.settings import Settings
@@ -46,14 +47,16 @@ class Lanes:
 
         kdf_budget = TokenBuckets(settings.kdf_budget_per_s, settings.kdf_budget_burst)
 
+        arrow_limits = native_arrow.Limits(settings.native_arrow_max_bytes, settings.native_arrow_max_rows)
+
         def main_context() -> Context:
             return Context(tenant_known=known, decryptor=Decryptor(self.secrets.store.for_tenant, cache),
-                           kdf_budget=kdf_budget)
+                           kdf_budget=kdf_budget, arrow_limits=arrow_limits)
 
         self.main = pipeline(main_context(), self.slow_lane)
         self.overflow = pipeline(main_context(), self.slow_lane)
         self.slow = pipeline(Context(
-            tenant_known=known,
+            tenant_known=known, arrow_limits=arrow_limits,
             decryptor=Decryptor(self.secrets.store.for_tenant, cache, Pacer(settings.slow_lane_kdf_per_s).wait,
                                 LowPriority(settings.slow_lane_nice)),
         ), None)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterable, NamedTuple
 
 from schemas.envelope import EnvelopeError, from_headers
+from schemas import native_arrow
 from schemas.formats import Format, InvalidBody, decode
 from sluice import metrics
 from workers.budget import TokenBuckets
@@ -44,6 +45,8 @@ class Context:
     decryptor: Decryptor | None = None
     # Per-tenant budget of new key derivations; None in the slow lane itself.
     kdf_budget: TokenBuckets | None = None
+    # How much one sluice.arrow.v1 record may decode to before it is dead-lettered unread.
+    arrow_limits: native_arrow.Limits = native_arrow.Limits()
 
 
 def _refuse(value: bytes | None, reason: str, detail: str) -> Outcome:
@@ -70,7 +73,7 @@ def rows_of(value: bytes | None, headers: Iterable[tuple[str, bytes]] | dict,
     if value is None:
         return _refuse(value, "empty_value", "record has no value")
     try:
-        entries = decode(fmt, value)
+        entries = decode(fmt, value, context.arrow_limits)
     except InvalidBody as exc:
         return _refuse(value, exc.code.lower(), exc.message)
     metrics.WORKER_RECORDS_CONSUMED.labels(fmt.value).inc()

@@ -235,8 +235,9 @@ def test_decide_at_the_window_edges():
 
 async def test_admins_manage_only_their_own_tenant_and_environment():
     w = World()
-    admin = w.key("acme", environment="staging", scopes=(ADMIN,))
-    other_admin = w.key("rival", scopes=(ADMIN,))
+    # An admin hands out only scopes it holds itself.
+    admin = w.key("acme", environment="staging", scopes=(ADMIN, WRITE, READ))
+    other_admin = w.key("rival", scopes=(ADMIN, WRITE, READ))
     h = {"Authorization": f"Bearer {admin}"}
     r = await w.client.post("/v1/keys", json={"format": "logtrace", "scopes": [WRITE], "expires": "1d"}, headers=h)
     assert r.status_code == 201

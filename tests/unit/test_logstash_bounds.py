@@ -158,3 +158,15 @@ async def test_a_listener_bound_to_one_tenant_takes_long_lines_at_once(listener)
     writer.write(json.dumps({"message": "z" * 1000}).encode() + b"\n")
     await wait_until(lambda: ls.published() == ["z" * 1000], what="the event published")
     writer.close()
+
+
+def test_an_unstorable_event_is_dropped_and_counted_alone():
+    from gateway.logstash import accept
+
+    settings = load_settings(environ={}, logstash_tenant="acme")
+    registry = Registry()
+    before = metrics.LISTENER_EVENTS.labels("tcp", "unstorable")._value.get()
+    assert accept(b'{"@timestamp": "9999-12-31T00:00:00Z", "message": "x"}', registry, settings, "tcp") is None
+    assert metrics.LISTENER_EVENTS.labels("tcp", "unstorable")._value.get() - before == 1
+    owner, event = accept(b'{"@timestamp": "2026-12-31T00:00:00Z", "message": "x"}', registry, settings, "tcp")
+    assert owner == ("acme", "production") and json.loads(event)["message"] == "x"

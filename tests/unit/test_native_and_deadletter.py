@@ -79,11 +79,21 @@ def test_dead_letter_headers_keep_the_originals_and_say_why():
     assert [k for k, _ in dlq_headers(letter)].count("sluice-dlq-reason") == 1
 
 
-def test_a_record_no_normalizer_foresaw_is_dead_lettered_not_fatal():
-    # A native producer can write the Profound format without the gateway's checks.
+def test_a_record_no_normalizer_foresaw_is_dead_lettered_not_fatal(monkeypatch):
+    # A native producer can write the Profound format without the gateway's checks: the
+    # worker checks them again, and a failure no check foresaw is dead-lettered, not fatal.
     headers = [("sluice-format", b"profound.custom.v1"), ("sluice-tenant", b"acme")]
     value = b'{"visit_ids": ["v1"], "entries": [{"timestamp": "not a time", "method": "GET", "host": "h", ' \
             b'"path": "/", "status_code": 200, "ip": "1.2.3.4", "user_agent": "ua"}]}'
     rows, [(kept, why)], _ = rows_of(value, headers, timestamp_ns=1)
     assert rows == [] and kept == value
-    assert why.reason == "normalize_failed" and "BadTimestamp" in why.detail
+    assert why.reason == "invalid_field" and "timestamp" in why.detail
+    fine = value.replace(b'"not a time"', b'"2026-01-01T00:00:00Z"')
+
+    def unforeseen(entries, envelope):
+        raise KeyError("a case nobody foresaw")
+
+    monkeypatch.setattr("workers.records.normalize_profound", unforeseen)
+    rows, [(kept, why)], _ = rows_of(fine, headers, timestamp_ns=1)
+    assert rows == [] and kept == fine
+    assert why.reason == "normalize_failed" and "KeyError" in why.detail
