@@ -85,7 +85,13 @@ def normalize_logflux(entries: list[lf.LogFluxEntry], env: Envelope,
 def entry_value(fmt_is_batch: bool, value: bytes, index: int) -> bytes:
     """The bytes to dead-letter for one failed entry: the entry as sent, wrapped
     in a one-entry batch so that a replay is a valid request."""
+    return entry_values(fmt_is_batch, value, [index])[0]
+
+
+def entry_values(fmt_is_batch: bool, value: bytes, indexes: list[int]) -> list[bytes]:
+    """``entry_value`` for several entries of one record, decoding the record once:
+    a flood of undecryptable entries would otherwise decode each batch once per entry."""
     if not fmt_is_batch:
-        return value
-    raw = msgspec.json.decode(value, type=lf.RawBatch).entries[index]
-    return b'{"entries":[' + bytes(raw) + b"]}"
+        return [value for _ in indexes]
+    raw = msgspec.json.decode(value, type=lf.RawBatch).entries
+    return [b'{"entries":[' + bytes(raw[i]) + b"]}" for i in indexes]

@@ -13,7 +13,7 @@ from workers.budget import TokenBuckets
 from workers.columnar import ArrowRows, LogColumns, normalize_arrow
 from workers.access import normalize_profound
 from workers.decrypt import Decryptor
-from workers.logflux import entry_value, normalize_logflux
+from workers.logflux import entry_values, normalize_logflux
 from workers.normalize import LogRow, normalize
 from workers.logstash import normalize_logstash
 from workers.otlp import normalize_otlp
@@ -102,5 +102,6 @@ def _normalize(fmt: Format, entries: list, envelope, value: bytes, context: Cont
             return Outcome([], [], divert_for=envelope.tenant)
     rows, failures = normalize_logflux(entries, envelope, context.decryptor)
     batch = fmt is Format.LOGFLUX_BATCH
-    return Outcome(rows, [(entry_value(batch, value, f.index), Rejected(f.reason, f.detail, f.index if batch else None))
-                          for f in failures])
+    values = entry_values(batch, value, [f.index for f in failures]) if failures else []
+    return Outcome(rows, [(kept, Rejected(f.reason, f.detail, f.index if batch else None))
+                          for kept, f in zip(values, failures)])
