@@ -57,6 +57,7 @@ class Gateway:
         self.publisher = publisher
         self.query_backend = QueryBackend(settings)
         self.rate = health.IngestionRate()
+        self.tail_slots = tail.Slots(settings.tail_max_per_key, settings.retry_after_s)
         self.started = time.monotonic()
         self.bodies = bodies.BodyBudget(settings.gateway_max_body_buffer_bytes, settings.body_timeout_s,
                                         settings.retry_after_s)
@@ -143,10 +144,7 @@ class Gateway:
         headers = _headers(scope)
         try:
             key = authorize(self.registry, AuthStyle.BEARER, headers, self.settings, READ)
-            # One per gateway, made on its first tail.
-            slots = self.__dict__.setdefault("tail_slots", tail.Slots(self.settings.tail_max_per_key,
-                                                                      self.settings.retry_after_s))
-            with slots.hold(key.key_id):
+            with self.tail_slots.hold(key.key_id):
                 decision = await self._limit(key, QUERY, "tail")
                 filter_text = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"))).get("filter", "")
                 compiled = await tail.compile_checked(self.settings, filter_text)
