@@ -71,10 +71,13 @@ class Gateway:
                 s.sendall(data)
             except (BrokenPipeError, ConnectionResetError):
                 pass
+            # Headers and body may come in separate segments: read until the server closes.
+            answer = b""
             try:
-                answer = s.recv(65536)
-            except ConnectionResetError:
-                answer = b""
+                while chunk := s.recv(65536):
+                    answer += chunk
+            except (ConnectionResetError, socket.timeout):
+                pass
         self.sample()
         return answer
 
