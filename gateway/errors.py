@@ -99,3 +99,8 @@ def body_buffer_full(retry_after_s: int) -> ApiError:
         "nothing of it was written; retry it after Retry-After seconds.",
         ((b"retry-after", str(retry_after_s).encode()), _CLOSE),
     )
+
+
+class CounterUnavailable(Exception):
+    """A rate-limit store could not count (a counter wraps its client's errors in this).
+    Here rather than in gateway/ratelimit.py so that the Redis counter needs nothing of the limiter."""

@@ -24,7 +24,7 @@ import math
 import time
 from typing import Callable, NamedTuple, Protocol
 
-from gateway.errors import ApiError
+from gateway.errors import ApiError, CounterUnavailable
 from sluice import metrics
 from sluice.settings import Settings
 
@@ -73,10 +73,6 @@ def decide(count: int, quota: Quota, now: float) -> Decision:
     reset = (int(now) // quota.window_s + 1) * quota.window_s
     return Decision(count <= quota.limit, quota.limit, max(0, quota.limit - count), reset,
                     max(1, math.ceil(reset - now)))
-
-
-class CounterUnavailable(Exception):
-    """The shared store could not count (a counter wraps its client's errors in this)."""
 
 
 class Counter(Protocol):

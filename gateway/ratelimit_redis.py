@@ -21,7 +21,7 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 
-from gateway.ratelimit import CounterUnavailable
+from gateway.errors import CounterUnavailable
 
 # Add n, and set the expiry when the window's counter is created: one atomic
 # command per counter (MULTI/INCRBY/EXPIREAT/EXEC would be four).

@@ -18,13 +18,13 @@ from __future__ import annotations
 import base64
 import hmac
 import json
-import os
 import re
 import secrets
 import urllib.error
 import urllib.request
 from pathlib import Path
 
+from sluice import private
 from sluice.settings import Settings
 
 PATH = "/internal/sql"
@@ -47,26 +47,11 @@ def token(settings: Settings, create: bool = False) -> str:
         return str(settings.internal_token)
     path = Path(settings.state_dir) / "internal.token"
     if not path.exists() and create:
-        _create(path)
+        private.create_once(path, base64.urlsafe_b64encode(secrets.token_bytes(32)).decode().rstrip("="))
     try:
         return path.read_text().strip()
     except FileNotFoundError:
         return ""
-
-
-def _create(path: Path) -> None:
-    """Write a fresh token atomically; if another process won the race, keep its token."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(base64.urlsafe_b64encode(secrets.token_bytes(32)).decode().rstrip("="))
-    try:
-        os.link(tmp, path)
-    except FileExistsError:
-        pass
-    finally:
-        tmp.unlink()
 
 
 def authorized(header: str | None, expected: str) -> bool:

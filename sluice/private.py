@@ -77,3 +77,17 @@ def without_settings(environ: Mapping[str, str]) -> dict[str, str]:
     """``environ`` without Sluice's variables, for programs that are not Sluice (the broker, Redis):
     they need none of them, and some are secrets (the master key, the internal token)."""
     return {name: value for name, value in environ.items() if not name.startswith("SLUICE_")}
+
+
+def create_once(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` (mode 0600) atomically unless it exists; when two
+    processes race, the first one's file stays and the other's text is dropped."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    write_text(tmp, text)
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink()

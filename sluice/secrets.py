@@ -19,6 +19,7 @@ from schemas import secrets as records
 from schemas.secrets import SecretRecord
 from sluice.follower import CompactedFollower, publish_to
 from sluice.keys import now_iso
+from sluice import private
 from sluice.settings import Settings
 
 
@@ -51,18 +52,8 @@ def _decode(text: str) -> bytes:
 
 
 def _create_key_file(path: Path) -> None:
-    """Write a new key to ``path`` atomically; if another process won the race, keep its key."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(base64.b64encode(AESGCM.generate_key(256)).decode())
-    try:
-        os.link(tmp, path)
-    except FileExistsError:
-        pass
-    finally:
-        tmp.unlink()
+    """Write a new key to ``path``; if another process won the race, keep its key."""
+    private.create_once(path, base64.b64encode(AESGCM.generate_key(256)).decode())
 
 
 def _aad(tenant: str, version: int) -> bytes:
