@@ -72,6 +72,15 @@ def sql(settings: Settings, statement: str) -> list[list]:
     return internal.query(settings, {"sql": statement})["rows"]
 
 
+def metric(base_url: str, sample: str) -> float:
+    """One sample of ``base_url``'s /metrics, by name and labels as exposed (labels sorted); 0 when absent."""
+    with urllib.request.urlopen(base_url + "/metrics", timeout=10) as resp:
+        for line in resp.read().decode().splitlines():
+            if line.startswith(sample + " "):
+                return float(line.split()[-1])
+    return 0.0
+
+
 def wait_for(predicate, timeout_s: float, interval_s: float = 0.25, what: str = "condition"):
     deadline = time.monotonic() + timeout_s
     last = None

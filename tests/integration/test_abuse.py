@@ -11,11 +11,11 @@ import json
 import socket
 import time
 
-import urllib.request
 
 import aiohttp
 import pytest
 
+from tests import support
 from tests.integration.conftest import pipeline_settings, provision
 from tests.support import Process, post, wait_for
 
@@ -53,11 +53,7 @@ class Gateway:
 
     def metric(self, line_start: str) -> float:
         """A sample of the gateway's /metrics by its name and labels, as exposed; 0 when absent."""
-        with urllib.request.urlopen(self.settings.gateway_url + "/metrics", timeout=10) as resp:
-            for line in resp.read().decode().splitlines():
-                if line.startswith(line_start + " "):
-                    return float(line.split()[-1])
-        return 0.0
+        return support.metric(self.settings.gateway_url, line_start)
 
     def slow_body(self, declared: int, key: str | None = None) -> bytes:
         """The head of an ingest request declaring ``declared`` body bytes."""

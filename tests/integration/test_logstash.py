@@ -4,21 +4,17 @@ from __future__ import annotations
 
 import json
 import socket
-import urllib.request
 
 import pytest
 
+from tests import support
 from tests.support import sql, wait_for
 
 pytestmark = pytest.mark.integration
 
 
-def metric(sluice, name: str) -> float:
-    with urllib.request.urlopen(sluice.url("/metrics")) as resp:
-        for line in resp.read().decode().splitlines():
-            if line.startswith(name + " "):
-                return float(line.split()[-1])
-    return 0.0
+def metric(sluice, sample: str) -> float:
+    return support.metric(sluice.settings.gateway_url, sample)
 
 
 def test_tcp_and_udp_events_are_stored_and_bad_ones_counted(sluice):
