@@ -45,7 +45,7 @@ from bench.harness import Bench, broker, machine, processes, provision
 from bench.report import write
 from schemas import registry as records
 from sluice.kafka.clients import ensure_topics
-from sluice.topology import wait_http
+from sluice.local.topology import wait_http
 from tests.support import free_port
 
 

@@ -19,7 +19,7 @@ from bench.report import write
 from schemas.registry import TenantRecord
 from sluice import registry as registry_topic
 from sluice import secrets
-from sluice.kafka import local
+from sluice.local import kafka as local
 from sluice.kafka.clients import ensure_topics
 from sluice.keys import new_key, now_iso
 from sluice.settings import Settings, load_settings

@@ -31,7 +31,7 @@ from pathlib import Path
 from bench.harness import broker, processes, provision, report, send_all
 from schemas.registry import TenantRecord
 from sluice import registry as registry_topic
-from sluice import redis_local
+from sluice.local import redis as redis_local
 from sluice.keys import new_key, now_iso
 from sluice.settings import load_settings
 from tests.support import free_port

@@ -1,4 +1,4 @@
-"""The benchmarks' load generator and Kafka baseline, from Debian's packages (sluice/debian.py).
+"""The benchmarks' load generator and Kafka baseline, from Debian's packages (sluice/local/debian.py).
 
 ``wrk`` drives HTTP with a Lua script (bench/wrk/post.lua) and costs little
 CPU of its own; ``kcat`` (librdkafka) produces bytes to Kafka, the ceiling
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from sluice import debian
+from sluice.local import debian
 
 WRK = ("wrk", "libluajit2-5.1-2", "libluajit2-5.1-common")
 KCAT = ("kcat", "librdkafka1", "libyajl2")

@@ -8,14 +8,14 @@ import os
 import sys
 
 from schemas.registry import ENVIRONMENTS, READ, SCOPES, TIERS, WRITE, TenantRecord
-from sluice import private, redis_local
+from sluice import private
 from sluice import registry as registry_topic
 from sluice.keys import FORMATS, expires_at, new_key, now_iso, prefix_for, validate_tenant_name, validate_tier
 from sluice.settings import Settings, load_settings
 
 
 def _cmd_up(s: Settings, args) -> int:
-    from sluice.topology import up
+    from sluice.local.topology import up
     return up(s)
 
 
@@ -33,11 +33,11 @@ def _cmd_worker(s: Settings, args) -> int:
 
 
 def _cmd_broker(s: Settings, args) -> int:
-    from sluice.kafka import local
+    from sluice.local import kafka
     if args.action == "fetch":
-        print(local.fetch(s.cache_dir, s.kafka_version))
+        print(kafka.fetch(s.cache_dir, s.kafka_version))
         return 0
-    from sluice.topology import broker_for
+    from sluice.local.topology import broker_for
     broker = broker_for(s)
     if args.action == "start":
         opened = private.secure_dir(s.state_dir)
@@ -51,7 +51,8 @@ def _cmd_broker(s: Settings, args) -> int:
 
 
 def _cmd_redis(s: Settings, args) -> int:
-    print(redis_local.fetch(s.cache_dir))  # the unpacked packages; `sluice up` starts the server
+    from sluice.local import redis
+    print(redis.fetch(s.cache_dir))  # the unpacked packages; `sluice up` starts the server
     return 0
 
 

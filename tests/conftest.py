@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sluice.kafka import local
+from sluice.local import kafka as local
 from sluice.settings import load_settings
 from tests.support import free_port
 
@@ -28,8 +28,8 @@ def broker(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory):
-    """A real Redis server (Debian's package, unpacked by sluice.redis_local) on a free port."""
-    from sluice import redis_local
+    """A real Redis server (Debian's package, unpacked by sluice.local.redis) on a free port."""
+    from sluice.local import redis as redis_local
 
     base = load_settings(environ={})
     server = redis_local.LocalRedis(redis_local.fetch(base.cache_dir), free_port(), tmp_path_factory.mktemp("redis"))

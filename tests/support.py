@@ -15,7 +15,7 @@ from pathlib import Path
 from sluice import internal
 from sluice.secrets import master_key
 from sluice.settings import Settings
-from sluice.topology import stop_process, wait_http
+from sluice.local.topology import stop_process, wait_http
 
 
 def free_port() -> int:

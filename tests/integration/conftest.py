@@ -11,7 +11,7 @@ import pytest
 from schemas.registry import TenantRecord
 from sluice import registry as registry_topic
 from sluice.kafka.clients import ensure_topics
-from sluice.kafka import local
+from sluice.local import kafka as local
 from sluice.keys import new_key, now_iso
 from sluice.settings import Settings, load_settings
 from sluice.storage import Storage, migrate

@@ -10,7 +10,7 @@ import pytest
 
 from sluice import private
 from sluice.settings import Secret, load_settings
-from sluice.topology import child_env
+from sluice.local.topology import child_env
 
 
 def mode(path) -> int:

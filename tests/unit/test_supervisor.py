@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sluice.supervisor import Backoff, Supervised, describe
+from sluice.local.supervisor import Backoff, Supervised, describe
 
 
 class FakeProcess:

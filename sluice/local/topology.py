@@ -7,7 +7,7 @@ worker is the one that writes; everything else reads through it. Two Python
 processes keep both cores busy: the gateway parses and publishes while the
 worker normalizes and inserts.
 
-Whichever process exits is started again (sluice/supervisor.py). All of them
+Whichever process exits is started again (sluice/local/supervisor.py). All of them
 run with umask 077 in a 0700 state directory (sluice/private.py), and gateways
 never get the master key.
 """
@@ -25,30 +25,31 @@ from dataclasses import dataclass
 from typing import Callable, Mapping
 
 from sluice import registry as registry_topic
-from sluice import private, redis_local, secrets
-from sluice.kafka import local
+from sluice import private, secrets
 from sluice.kafka.clients import ensure_topics
 from sluice.keys import new_key, now_iso
+from sluice.local import kafka
+from sluice.local import redis as local_redis
+from sluice.local.supervisor import Supervised
 from sluice.settings import Secret, Settings
-from sluice.supervisor import Supervised
 from schemas.registry import TenantRecord
 
 
-def broker_for(settings: Settings) -> local.LocalBroker:
+def broker_for(settings: Settings) -> kafka.LocalBroker:
     port = int(settings.kafka_bootstrap.rsplit(":", 1)[1])
-    config = local.BrokerConfig(
+    config = kafka.BrokerConfig(
         state_dir=settings.state_dir / "kafka",
         port=port,
         controller_port=settings.local_broker_controller_port,
         partitions=settings.topic_partitions,
         max_record_bytes=settings.max_record_bytes,
     )
-    return local.LocalBroker(config, local.fetch(settings.cache_dir, settings.kafka_version))
+    return kafka.LocalBroker(config, kafka.fetch(settings.cache_dir, settings.kafka_version))
 
 
-def redis_for(settings: Settings) -> redis_local.LocalRedis:
-    home = redis_local.fetch(settings.cache_dir)
-    return redis_local.LocalRedis(home, settings.local_redis_port, settings.state_dir / "redis")
+def redis_for(settings: Settings) -> local_redis.LocalRedis:
+    home = local_redis.fetch(settings.cache_dir)
+    return local_redis.LocalRedis(home, settings.local_redis_port, settings.state_dir / "redis")
 
 
 @dataclass(frozen=True)
@@ -125,14 +126,14 @@ def _alarm(message: str) -> None:
     _say(f"ALERT: {message}")
 
 
-def _started(server: local.LocalBroker | redis_local.LocalRedis) -> local.LocalBroker | redis_local.LocalRedis:
+def _started(server: kafka.LocalBroker | local_redis.LocalRedis) -> kafka.LocalBroker | local_redis.LocalRedis:
     server.start()
     return server
 
 
 def up(settings: Settings) -> int:
     """Run the broker, Redis when gateways share limits, the worker and the gateways until SIGINT or
-    SIGTERM, restarting whichever exits (sluice/supervisor.py). 0 after a requested stop, 1 when
+    SIGTERM, restarting whichever exits (sluice/local/supervisor.py). 0 after a requested stop, 1 when
     start-up failed."""
     private.restrict_umask()
     try:

@@ -2,7 +2,7 @@
 
 Several gateway replicas share rate limits through Redis. ``fetch`` downloads
 ``redis-tools`` (which holds the server binary) and the two libraries it links
-(liblzf1, libjemalloc2) into the cache (sluice/debian.py): no root, nothing
+(liblzf1, libjemalloc2) into the cache (sluice/local/debian.py): no root, nothing
 installed system-wide.
 ``LocalRedis`` runs it on loopback without persistence (counters of the
 current window are all it holds), with umask 077 (sluice/private.py).
@@ -16,7 +16,8 @@ import subprocess
 import time
 from pathlib import Path
 
-from sluice import debian, private
+from sluice import private
+from sluice.local import debian
 
 PACKAGES = ("redis-tools", "liblzf1", "libjemalloc2")
 

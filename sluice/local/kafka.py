@@ -39,7 +39,7 @@ def fetch(cache_dir: Path, version: str) -> Path:
         raise BrokerError("Maven (mvn) is needed to fetch the Kafka broker; install it first")
     home.mkdir(parents=True, exist_ok=True)
     pom = home / "pom.xml"
-    pom.write_bytes(resources.files("sluice.kafka").joinpath("pom.xml").read_bytes())
+    pom.write_bytes(resources.files("sluice.local").joinpath("pom.xml").read_bytes())
     tmp = home / "libs.partial"
     shutil.rmtree(tmp, ignore_errors=True)
     cmd = [
@@ -114,7 +114,7 @@ class LocalBroker:
         self.process: subprocess.Popen | None = None  # the broker this object started, if any
 
     def _java(self, *args: str) -> list[str]:
-        log4j = resources.files("sluice.kafka").joinpath("log4j2.properties")
+        log4j = resources.files("sluice.local").joinpath("log4j2.properties")
         return [
             "java", *_JVM_OPTS,
             f"-Dlog4j2.configurationFile={log4j}",

@@ -3,7 +3,7 @@
 ``apt-get download`` fetches the ``.deb`` files and ``dpkg-deb -x`` unpacks
 them into ``<cache>/<name>``; binaries then run from ``usr/bin`` with the
 unpacked ``usr/lib`` on ``LD_LIBRARY_PATH``. Used for the local Redis
-(sluice/redis_local.py) and the benchmarks' tools (bench/tools.py).
+(sluice/local/redis.py) and the benchmarks' tools (bench/tools.py).
 """
 
 from __future__ import annotations
