@@ -1,6 +1,6 @@
 """Abusive clients against one real gateway: each gets its 4xx, and the gateway's memory stays bounded.
 
-The bound (README: Reliability) is on the gateway's resident memory across
+The bound (docs/reliability.md) is on the gateway's resident memory across
 the whole module: at most ``RSS_BOUND_MIB`` above what it used at start.
 """
 

@@ -1,7 +1,7 @@
 """Fault injection under sustained load: whatever was answered 2xx is stored exactly once.
 
 Opt-in (``make test-faults``; marker ``faults``): these run minutes, not seconds.
-Each case prints one line of the reliability table (README: Reliability).
+Each case prints one line of the reliability table (docs/reliability.md).
 """
 
 from __future__ import annotations
