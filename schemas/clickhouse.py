@@ -8,11 +8,15 @@ scoped to one tenant. Retention counts from when Sluice received a record
 whole daily partitions are dropped when they expire. ``ingest_batches`` records each batch's Kafka offset
 range before its rows are inserted (see workers/batches.py); ``idempotency_keys``
 remembers the client keys of stored records for a day (see workers/sink.py).
+The columns of ``logs`` and ``http_logs`` are declared in schemas/tables.py;
+this module adds how ClickHouse stores them (indexes, sort key, partitions, TTL).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from schemas.tables import HTTP_LOGS, LOGS, Table
 
 
 @dataclass(frozen=True)
@@ -23,70 +27,24 @@ class Migration:
     backwards: tuple[str, ...]
 
 
-LOGS_COLUMNS = """
-    TenantId LowCardinality(String) CODEC(ZSTD(1)),
-    Environment LowCardinality(String) CODEC(ZSTD(1)),
-    Source LowCardinality(String) CODEC(ZSTD(1)),
-    RequestId String CODEC(ZSTD(1)),
-    ReceivedAt DateTime64(9) CODEC(Delta(8), ZSTD(1)),
-    Timestamp DateTime64(9) CODEC(Delta(8), ZSTD(1)),
-    TimestampTime DateTime DEFAULT toDateTime(Timestamp),
-    TraceId String CODEC(ZSTD(1)),
-    SpanId String CODEC(ZSTD(1)),
-    TraceFlags UInt8,
-    SeverityText LowCardinality(String) CODEC(ZSTD(1)),
-    SeverityNumber UInt8,
-    ServiceName LowCardinality(String) CODEC(ZSTD(1)),
-    Body String CODEC(ZSTD(1)),
-    ResourceSchemaUrl LowCardinality(String) CODEC(ZSTD(1)),
-    ResourceAttributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
-    ScopeSchemaUrl LowCardinality(String) CODEC(ZSTD(1)),
-    ScopeName String CODEC(ZSTD(1)),
-    ScopeVersion LowCardinality(String) CODEC(ZSTD(1)),
-    ScopeAttributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
-    LogAttributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
-    INDEX idx_trace_id TraceId TYPE bloom_filter(0.001) GRANULARITY 1,
-    INDEX idx_res_attr_key mapKeys(ResourceAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
-    INDEX idx_log_attr_key mapKeys(LogAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
-    INDEX idx_log_attr_value mapValues(LogAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
-    INDEX idx_lower_body lower(Body) TYPE text(tokenizer = 'splitByNonAlpha')
-"""
+def _column_list(table: Table, indexes: tuple[str, ...]) -> str:
+    """The text between a CREATE statement's parentheses: the declared columns, then the indexes."""
+    return "\n" + ",\n".join(f"    {item}" for item in (*(c.ddl for c in table.columns), *indexes)) + "\n"
 
-HTTP_LOGS_COLUMNS = """
-    TenantId LowCardinality(String) CODEC(ZSTD(1)),
-    Environment LowCardinality(String) CODEC(ZSTD(1)),
-    Source LowCardinality(String) CODEC(ZSTD(1)),
-    RequestId String CODEC(ZSTD(1)),
-    ReceivedAt DateTime64(9) CODEC(Delta(8), ZSTD(1)),
-    VisitId UUID,
-    Timestamp DateTime64(9) CODEC(Delta(8), ZSTD(1)),
-    TimestampTime DateTime DEFAULT toDateTime(Timestamp),
-    ServiceName LowCardinality(String) CODEC(ZSTD(1)),
-    SeverityText LowCardinality(String) CODEC(ZSTD(1)),
-    SeverityNumber UInt8,
-    Body String CODEC(ZSTD(1)),
-    LogAttributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
-    Host LowCardinality(String) CODEC(ZSTD(1)),
-    Method LowCardinality(String),
-    Path String CODEC(ZSTD(1)),
-    Status UInt16,
-    ClientIP IPv6,
-    UserAgent String CODEC(ZSTD(1)),
-    Referer String CODEC(ZSTD(1)),
-    QueryParams Map(String, String) CODEC(ZSTD(1)),
-    Bytes Nullable(UInt64),
-    DurationMs Nullable(Float64),
-    Browser LowCardinality(String),
-    BrowserVersion LowCardinality(String),
-    OS LowCardinality(String),
-    Device LowCardinality(String),
-    BotName LowCardinality(String),
-    BotKind LowCardinality(String),
-    ReferralSource LowCardinality(String),
-    ReferralName LowCardinality(String),
-    INDEX idx_path Path TYPE text(tokenizer = 'splitByNonAlpha'),
-    INDEX idx_lower_body lower(Body) TYPE text(tokenizer = 'splitByNonAlpha')
-"""
+
+LOGS_COLUMNS = _column_list(LOGS, (
+    "INDEX idx_trace_id TraceId TYPE bloom_filter(0.001) GRANULARITY 1",
+    "INDEX idx_res_attr_key mapKeys(ResourceAttributes) TYPE bloom_filter(0.01) GRANULARITY 1",
+    "INDEX idx_log_attr_key mapKeys(LogAttributes) TYPE bloom_filter(0.01) GRANULARITY 1",
+    "INDEX idx_log_attr_value mapValues(LogAttributes) TYPE bloom_filter(0.01) GRANULARITY 1",
+    "INDEX idx_lower_body lower(Body) TYPE text(tokenizer = 'splitByNonAlpha')",
+))
+
+HTTP_LOGS_COLUMNS = _column_list(HTTP_LOGS, (
+    "INDEX idx_path Path TYPE text(tokenizer = 'splitByNonAlpha')",
+    "INDEX idx_lower_body lower(Body) TYPE text(tokenizer = 'splitByNonAlpha')",
+))
+
 
 def _log_table(name: str, columns: str, sort_key: str) -> str:
     """A tenant-first log table: daily partitions by receive time, dropped whole by the
@@ -104,7 +62,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
         "logs",
-        forwards=(_log_table("logs", LOGS_COLUMNS, "ServiceName"),),
+        forwards=(_log_table(LOGS.name, LOGS_COLUMNS, "ServiceName"),),
         backwards=("DROP TABLE IF EXISTS {db}.logs",),
     ),
     Migration(
@@ -137,7 +95,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         "http_logs",
         # Access logs (Profound): typed HTTP columns, enrichment, and the OTel
         # columns a log browser expects (Body is the Combined Log Format line).
-        forwards=(_log_table("http_logs", HTTP_LOGS_COLUMNS, "Host"),),
+        forwards=(_log_table(HTTP_LOGS.name, HTTP_LOGS_COLUMNS, "Host"),),
         backwards=("DROP TABLE IF EXISTS {db}.http_logs",),
     ),
     Migration(

@@ -38,10 +38,9 @@ import pyarrow.compute as pc
 
 from schemas import arrow_size
 from schemas import storable
+from schemas.tables import ATTRIBUTES, TIMESTAMP
 
 CONTENT_TYPE = "application/vnd.apache.arrow.stream"
-ATTRIBUTES = pa.map_(pa.string(), pa.string())
-TIMESTAMP = pa.timestamp("ns", tz="UTC")
 
 #: The columns of ``sluice.arrow.v1``, each with its contract type.
 RECORD_SCHEMA = pa.schema([
