@@ -11,7 +11,7 @@ import pyarrow as pa
 from schemas.envelope import Envelope
 from schemas.profound import Published, timestamp_s
 from schemas.storable import ipv6_bytes
-from workers.arrow import map_array, timestamps
+from workers.arrow import HTTP_LOGS_SCHEMA, column
 from workers.enrich import classify, referral
 from workers.normalize import flatten
 
@@ -81,26 +81,24 @@ def normalize_profound(published: list[Published], env: Envelope) -> list[HttpRo
     return rows
 
 
+#: The HttpRow field each inserted ``http_logs`` column is made of, as it is; ``Source`` (the
+#: dialect's name) and ``ClientIP`` (the address's bytes) are made by ``http_arrow``.
+HTTP_ROW_FIELDS: dict[str, str] = {
+    "TenantId": "tenant", "Environment": "environment", "RequestId": "request_id", "ReceivedAt": "received_ns",
+    "VisitId": "visit_id", "Timestamp": "timestamp_ns", "ServiceName": "host", "SeverityText": "severity_text",
+    "SeverityNumber": "severity_number", "Body": "body", "Host": "host", "Method": "method", "Path": "path",
+    "Status": "status", "UserAgent": "user_agent", "Referer": "referer",
+    "QueryParams": "query_params", "Bytes": "bytes_sent", "DurationMs": "duration_ms", "Browser": "browser",
+    "BrowserVersion": "browser_version", "OS": "os", "Device": "device", "BotName": "bot_name",
+    "BotKind": "bot_kind", "ReferralSource": "referral_source", "ReferralName": "referral_name",
+}
+
+
 def http_arrow(rows: list[HttpRow]) -> pa.Table:
-    c = dict(zip(HttpRow._fields, zip(*rows)))
-    strings = {
-        "TenantId": "tenant", "Environment": "environment", "RequestId": "request_id", "VisitId": "visit_id", "SeverityText": "severity_text",
-        "Body": "body", "Host": "host", "ServiceName": "host", "Method": "method", "Path": "path",
-        "UserAgent": "user_agent", "Referer": "referer", "Browser": "browser",
-        "BrowserVersion": "browser_version", "OS": "os", "Device": "device", "BotName": "bot_name",
-        "BotKind": "bot_kind", "ReferralSource": "referral_source", "ReferralName": "referral_name",
-    }
-    table = {column: pa.array(c[field], pa.string()) for column, field in strings.items()}
-    table.update({
-        "Source": pa.array(["profound"] * len(rows), pa.string()),
-        "ReceivedAt": timestamps(c["received_ns"]),
-        "Timestamp": timestamps(c["timestamp_ns"]),
-        "SeverityNumber": pa.array(c["severity_number"], pa.uint8()),
-        "Status": pa.array(c["status"], pa.uint16()),
-        # The address's 16 bytes: ClickHouse would read a 16-character text (2001:db8:1:2::3a) as bytes.
-        "ClientIP": pa.array(list(map(ipv6_bytes, c["client_ip"])), pa.binary(16)),
-        "QueryParams": map_array(c["query_params"]),
-        "Bytes": pa.array(c["bytes_sent"], pa.uint64()),
-        "DurationMs": pa.array(c["duration_ms"], pa.float64()),
-    })
-    return pa.table(table)
+    """Rows as an Arrow table of the ``http_logs`` insert layout."""
+    c = dict(zip(HttpRow._fields, zip(*rows))) if rows else {name: () for name in HttpRow._fields}
+    table = {name: column(c[field], HTTP_LOGS_SCHEMA.field(name).type) for name, field in HTTP_ROW_FIELDS.items()}
+    table["Source"] = pa.array(["profound"] * len(rows), pa.string())
+    # The address's 16 bytes: ClickHouse would read a 16-character text (2001:db8:1:2::3a) as bytes.
+    table["ClientIP"] = pa.array(list(map(ipv6_bytes, c["client_ip"])), HTTP_LOGS_SCHEMA.field("ClientIP").type)
+    return pa.table(table, schema=HTTP_LOGS_SCHEMA)

@@ -7,34 +7,16 @@ from typing import Iterable, Sequence
 
 import pyarrow as pa
 
-TIMESTAMP_NS = pa.timestamp("ns", tz="UTC")
-ATTRIBUTES = pa.map_(pa.string(), pa.string())
+from schemas.tables import ATTRIBUTES, HTTP_LOGS, LOGS, TIMESTAMP
 
 #: The Arrow layout of an insert into ``logs``; every builder of ``logs`` rows produces exactly this.
-LOGS_SCHEMA = pa.schema([
-    ("TenantId", pa.string()),
-    ("Environment", pa.string()),
-    ("Source", pa.string()),
-    ("RequestId", pa.string()),
-    ("ReceivedAt", TIMESTAMP_NS),
-    ("Timestamp", TIMESTAMP_NS),
-    ("SeverityText", pa.string()),
-    ("SeverityNumber", pa.uint8()),
-    ("ServiceName", pa.string()),
-    ("Body", pa.string()),
-    ("TraceId", pa.string()),
-    ("SpanId", pa.string()),
-    ("TraceFlags", pa.uint8()),
-    ("ScopeName", pa.string()),
-    ("ScopeVersion", pa.string()),
-    ("ResourceAttributes", ATTRIBUTES),
-    ("LogAttributes", ATTRIBUTES),
-    ("ScopeAttributes", ATTRIBUTES),
-])
+LOGS_SCHEMA = LOGS.arrow_schema
+#: The same for ``http_logs`` (workers/access.py).
+HTTP_LOGS_SCHEMA = HTTP_LOGS.arrow_schema
 
 
 def timestamps(ns: Iterable[int]) -> pa.Array:
-    return pa.array(ns, pa.int64()).cast(TIMESTAMP_NS)
+    return pa.array(ns, pa.int64()).cast(TIMESTAMP)
 
 
 def map_array(maps: Sequence[dict[str, str]]) -> pa.MapArray:
@@ -46,3 +28,12 @@ def map_array(maps: Sequence[dict[str, str]]) -> pa.MapArray:
     values = list(chain.from_iterable(m.values() for m in maps))
     return pa.MapArray.from_arrays(pa.array(offsets, pa.int32()), pa.array(keys, pa.string()),
                                    pa.array(values, pa.string()))
+
+
+def column(values: Sequence, type_: pa.DataType) -> pa.Array:
+    """Python values as an Arrow column of a declared type: times as nanoseconds since the epoch, maps as dicts."""
+    if type_ == TIMESTAMP:
+        return timestamps(values)
+    if type_ == ATTRIBUTES:
+        return map_array(values)
+    return pa.array(values, type_)

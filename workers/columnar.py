@@ -21,8 +21,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from schemas.envelope import Envelope
-from workers.arrow import ATTRIBUTES, LOGS_SCHEMA, TIMESTAMP_NS as TIMESTAMP, map_array
+from schemas.tables import ATTRIBUTES, ENVELOPE, TIMESTAMP
+from workers.arrow import LOGS_SCHEMA, column, map_array
 from workers.severity import severity_number
+
+
+_TYPES = {f.name: f.type for f in LOGS_SCHEMA}  # each inserted column's declared Arrow type
+_ENVELOPE = tuple(c.name for c in ENVELOPE)
 
 
 class ArrowRows:
@@ -132,41 +137,30 @@ def to_table(parts: Sequence[LogColumns]) -> pa.Table:
             out.extend(values if values is not None else [default] * len(part))
         return out
 
-    def per_row(value_of) -> list:
-        out: list = []
-        for part in parts:
-            out.extend([value_of(part)] * len(part))
-        return out
-
-    text = pa.array(joined("severity_text", ""), pa.string())
-    numbers = pa.array(joined("severity_number", None), pa.uint8())
+    envelopes = [_envelope(part.env, part.source) for part in parts]
+    columns = {name: column(list(chain.from_iterable([e[name]] * len(part) for e, part in zip(envelopes, parts))),
+                            _TYPES[name])
+               for name in _ENVELOPE}
+    text = pa.array(joined("severity_text", ""), _TYPES["SeverityText"])
+    numbers = pa.array(joined("severity_number", None), _TYPES["SeverityNumber"])
     if numbers.null_count:
         numbers = pc.coalesce(numbers, _severities(text))
-    received = pa.array(per_row(lambda part: part.env.received_ns), pa.int64()).cast(TIMESTAMP)
     stamps = _timestamps(parts)
     if stamps.null_count:
-        stamps = pc.coalesce(stamps, received)
+        stamps = pc.coalesce(stamps, columns["ReceivedAt"])
+    plain = {"ServiceName": joined("service", ""), "Body": joined("body", ""), "TraceId": joined("trace_id", ""),
+             "SpanId": joined("span_id", ""), "TraceFlags": joined("trace_flags", 0),
+             "ScopeName": joined("scope_name", ""), "ScopeVersion": joined("scope_version", "")}
+    columns.update((name, pa.array(values, _TYPES[name])) for name, values in plain.items())
     attributes = joined("attributes", {})
-    columns = {
-        "TenantId": pa.array(per_row(lambda part: part.env.tenant), pa.string()),
-        "Environment": pa.array(per_row(lambda part: part.env.environment), pa.string()),
-        "Source": pa.array(per_row(lambda part: part.source), pa.string()),
-        "RequestId": pa.array(per_row(lambda part: part.env.request_id), pa.string()),
-        "ReceivedAt": received,
+    columns.update({
         "Timestamp": stamps,
         "SeverityText": text,
         "SeverityNumber": numbers,
-        "ServiceName": pa.array(joined("service", ""), pa.string()),
-        "Body": pa.array(joined("body", ""), pa.string()),
-        "TraceId": pa.array(joined("trace_id", ""), pa.string()),
-        "SpanId": pa.array(joined("span_id", ""), pa.string()),
-        "TraceFlags": pa.array(joined("trace_flags", 0), pa.uint8()),
-        "ScopeName": pa.array(joined("scope_name", ""), pa.string()),
-        "ScopeVersion": pa.array(joined("scope_version", ""), pa.string()),
         "ResourceAttributes": _resources(parts, n),
         "LogAttributes": map_array(attributes) if any(attributes) else _empty_maps(n),
         "ScopeAttributes": _empty_maps(n),
-    }
+    })
     return pa.table(columns, schema=LOGS_SCHEMA)
 
 
@@ -227,18 +221,18 @@ def same_keys(keys: Sequence[str], values: Sequence[str]) -> pa.MapArray:
     return pa.MapArray.from_arrays(offsets, names, items, type=ATTRIBUTES)
 
 
+def _envelope(env: Envelope, source: str) -> dict[str, object]:
+    """The value of each of the envelope's columns (schemas/tables.ENVELOPE) in every row of a record."""
+    return {"TenantId": env.tenant, "Environment": env.environment, "Source": source,
+            "RequestId": env.request_id, "ReceivedAt": env.received_ns}
+
+
 def _envelope_columns(env: Envelope, source: str, n: int) -> dict[str, pa.Array]:
-    return {
-        "TenantId": pa.repeat(env.tenant, n),
-        "Environment": pa.repeat(env.environment, n),
-        "Source": pa.repeat(source, n),
-        "RequestId": pa.repeat(env.request_id, n),
-        "ReceivedAt": pa.repeat(_received_at(env), n),
-    }
+    return {name: pa.repeat(pa.scalar(value, _TYPES[name]), n) for name, value in _envelope(env, source).items()}
 
 
 def _received_at(env: Envelope) -> pa.Scalar:
-    return pa.scalar(env.received_ns, pa.int64()).cast(TIMESTAMP)
+    return pa.scalar(env.received_ns, TIMESTAMP)
 
 
 def _strings(column: pa.ChunkedArray) -> pa.ChunkedArray:

@@ -18,6 +18,7 @@ from schemas import dialects as d
 from schemas import native as n
 from schemas.envelope import Envelope
 from schemas.formats import Format
+from schemas.tables import ATTRIBUTES, TIMESTAMP
 from workers.columnar import LogColumns
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -44,6 +45,17 @@ class LogRow(NamedTuple):
     scope_name: str = ""  # instrumentation scope (native records only)
     scope_version: str = ""
     scope_attributes: dict[str, str] = {}  # shared default, never mutated
+
+
+#: The ``logs`` column of each LogRow field; schemas/tables.LOGS declares the columns' types.
+LOG_ROW_COLUMNS: dict[str, str] = {
+    "tenant": "TenantId", "environment": "Environment", "source": "Source", "request_id": "RequestId",
+    "received_ns": "ReceivedAt", "timestamp_ns": "Timestamp", "severity_text": "SeverityText",
+    "severity_number": "SeverityNumber", "service": "ServiceName", "body": "Body", "trace_id": "TraceId",
+    "span_id": "SpanId", "resource_attributes": "ResourceAttributes", "log_attributes": "LogAttributes",
+    "trace_flags": "TraceFlags", "scope_name": "ScopeName", "scope_version": "ScopeVersion",
+    "scope_attributes": "ScopeAttributes",
+}
 
 
 def to_ns(ts: datetime) -> int:
@@ -146,12 +158,13 @@ def normalize(fmt: Format, entries: list, env: Envelope) -> LogColumns:
 def log_rows(rows: LogColumns) -> list[LogRow]:
     """The same rows as LogRows (for tests and tools that read rows one by one)."""
     t = rows.table
-    c = {name: t.column(name).to_pylist() for name in t.column_names}
-    ns = {name: t.column(name).cast(pa.int64()).to_pylist() for name in ("ReceivedAt", "Timestamp")}
-    return [
-        LogRow(c["TenantId"][i], c["Environment"][i], c["Source"][i], c["RequestId"][i], ns["ReceivedAt"][i],
-               ns["Timestamp"][i], c["SeverityText"][i], c["SeverityNumber"][i], c["ServiceName"][i], c["Body"][i],
-               c["TraceId"][i], c["SpanId"][i], dict(c["ResourceAttributes"][i]), dict(c["LogAttributes"][i]),
-               c["TraceFlags"][i], c["ScopeName"][i], c["ScopeVersion"][i], dict(c["ScopeAttributes"][i]))
-        for i in range(t.num_rows)
-    ]
+    fields = []
+    for name in LogRow._fields:
+        column = t.column(LOG_ROW_COLUMNS[name])
+        if column.type == TIMESTAMP:
+            fields.append(column.cast(pa.int64()).to_pylist())
+        elif column.type == ATTRIBUTES:
+            fields.append([dict(items) for items in column.to_pylist()])
+        else:
+            fields.append(column.to_pylist())
+    return [LogRow(*row) for row in zip(*fields)]
