@@ -12,38 +12,65 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from schemas import tables
+from schemas.tables import Table
 from sluice.query.kql import And, Compare, KqlError, Match, Node, Not, Text
 from sluice.query.times import instant_ns
 
+# How the query language reads a declared column, by its ClickHouse type: its kind decides
+# the comparisons a field allows. Two columns read in their own way: SeverityText
+# matches case-insensitively (levels), Body is searched for words (text).
+_OWN_KINDS = {"SeverityText": "level", "Body": "text"}
+_KINDS = (("String", "string"), ("UInt", "number"), ("Int", "number"), ("Float", "number"),
+          ("DateTime64", "time"), ("IPv6", "ip"), ("UUID", "string"))
+
+
+def _column(table: Table, name: str) -> tuple[str, str]:
+    """(SQL expression, kind) of the column ``name`` of ``table``: KeyError for a column the table
+    does not declare, ValueError for a type fields do not read (maps are reached by paths)."""
+    declared = table.column(name).type
+    inner = declared.removeprefix("Nullable(").removeprefix("LowCardinality(")
+    kind = _OWN_KINDS.get(name) or next((kind for prefix, kind in _KINDS if inner.startswith(prefix)), None)
+    if kind is None:
+        raise ValueError(f"no query field reads {table.name}.{name} ({declared})")
+    return (f"toString({name})" if inner == "UUID" else name), kind
+
+
+def _fields(table: Table, aliases: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, str]]:
+    """Field name -> (SQL expression, kind), for every alias of each column of ``table``."""
+    return {alias: _column(table, name) for name, names in aliases.items() for alias in names}
+
+
+# The names a filter may give each column; shared by both tables.
+_SHARED = {
+    "SeverityText": ("level", "severity", "severity_text"),
+    "SeverityNumber": ("severity_number",),
+    "Body": ("message", "msg", "body"),
+    "RequestId": ("request_id",),
+    "Source": ("dialect",),
+    "Environment": ("environment", "env"),
+    "TenantId": ("tenant",),
+    "Timestamp": ("timestamp", "@timestamp", "time"),
+}
 # field name -> (SQL expression, kind)
-COLUMNS: dict[str, tuple[str, str]] = {
-    **{f: ("SeverityText", "level") for f in ("level", "severity", "severity_text", "levelname")},
-    "severity_number": ("SeverityNumber", "number"),
-    **{f: ("ServiceName", "string") for f in ("service", "service_name", "source", "node", "logger_name")},
-    **{f: ("Body", "text") for f in ("message", "msg", "body")},
-    "trace_id": ("TraceId", "string"),
-    "span_id": ("SpanId", "string"),
-    "request_id": ("RequestId", "string"),
-    "dialect": ("Source", "string"),
-    **{f: ("Environment", "string") for f in ("environment", "env")},
-    "tenant": ("TenantId", "string"),
-    **{f: ("Timestamp", "time") for f in ("timestamp", "@timestamp", "time")},
-}
+COLUMNS: dict[str, tuple[str, str]] = _fields(tables.LOGS, {
+    **_SHARED,
+    "SeverityText": (*_SHARED["SeverityText"], "levelname"),
+    "ServiceName": ("service", "service_name", "source", "node", "logger_name"),
+    "TraceId": ("trace_id",),
+    "SpanId": ("span_id",),
+})
 # Fields of sluice.http_logs (access logs) beyond the shared ones.
-ACCESS_COLUMNS: dict[str, tuple[str, str]] = {
-    **{f: COLUMNS[f] for f in ("level", "severity", "severity_text", "severity_number", "message", "msg", "body",
-                               "request_id", "dialect", "environment", "env", "tenant", "timestamp", "@timestamp",
-                               "time", "service", "service_name")},
-    "method": ("Method", "string"), "host": ("Host", "string"), "path": ("Path", "string"),
-    **{f: ("Status", "number") for f in ("status", "status_code")},
-    **{f: ("ClientIP", "ip") for f in ("ip", "client_ip")},
-    "user_agent": ("UserAgent", "string"), "referer": ("Referer", "string"),
-    **{f: ("Bytes", "number") for f in ("bytes", "bytes_sent")},
-    "duration_ms": ("DurationMs", "number"), "visit_id": ("toString(VisitId)", "string"),
-    "browser": ("Browser", "string"), "browser_version": ("BrowserVersion", "string"), "os": ("OS", "string"),
-    "device": ("Device", "string"), "bot_name": ("BotName", "string"), "bot_kind": ("BotKind", "string"),
-    "referral_source": ("ReferralSource", "string"), "referral_name": ("ReferralName", "string"),
-}
+ACCESS_COLUMNS: dict[str, tuple[str, str]] = _fields(tables.HTTP_LOGS, {
+    **_SHARED,
+    "ServiceName": ("service", "service_name"),
+    "Method": ("method",), "Host": ("host",), "Path": ("path",), "Status": ("status", "status_code"),
+    "ClientIP": ("ip", "client_ip"), "UserAgent": ("user_agent",), "Referer": ("referer",),
+    "Bytes": ("bytes", "bytes_sent"), "DurationMs": ("duration_ms",), "VisitId": ("visit_id",),
+    "Browser": ("browser",), "BrowserVersion": ("browser_version",), "OS": ("os",), "Device": ("device",),
+    "BotName": ("bot_name",), "BotKind": ("bot_kind",), "ReferralSource": ("referral_source",),
+    "ReferralName": ("referral_name",),
+})
 _LOG_PREFIXES = ("metadata.", "properties.", "attributes.", "attr.", "log.")
 
 
