@@ -167,7 +167,10 @@ class Settings:
     # A batch closes at this many Kafka records or rows, or after `batch_max_wait_s`.
     batch_max_records: int = 2000
     batch_max_rows: int = 100_000
-    batch_max_wait_s: float = 1.0
+    # A chunk closes as soon as nothing more is buffered (workers/take.py), and at most this long after its first record.
+    batch_max_wait_s: float = 0.5
+    # A chunk holds at most this many bytes of Kafka record values (or one larger record alone).
+    batch_max_bytes: int = 16 * 1024 * 1024
     insert_retry_max_backoff_s: float = 5.0
     # Derived LogFlux keys kept per worker (about 200 bytes each).
     kdf_cache_entries: int = 100_000

@@ -2,8 +2,8 @@
 
 Acknowledgement happens only after ClickHouse (and the dead-letter or
 slow-lane topic) accepted a batch, and Faust commits only acknowledged
-offsets. ``noack_take`` is used because ``take`` acknowledges a chunk even
-when the loop body raised.
+offsets. Chunks come from ``workers.take``, which acknowledges nothing
+(Faust's ``take`` acknowledges a chunk even when the loop body raised).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from workers.budget import AsyncPacer
 from workers.lag import LagMonitor
 from workers.lanes import Lanes
 from workers.pipeline import Consumed, Pipeline
+from workers.take import stream_chunks
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +68,7 @@ async def _consume(stream, pipeline: Pipeline, settings: Settings, lanes: Lanes,
     # A paced lane takes about a second's worth of records at a time.
     chunk = settings.batch_max_records if pacer is None else max(1, min(settings.batch_max_records, int(pacer.rate)))
     try:
-        async for events in stream.noack_take(chunk, within=settings.batch_max_wait_s):
+        async for events in stream_chunks(stream, chunk, settings.batch_max_bytes, settings.batch_max_wait_s):
             if pacer is not None:
                 await pacer.take(len(events))
             consumed = [
