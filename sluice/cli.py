@@ -19,17 +19,10 @@ def _cmd_up(s: Settings, args) -> int:
     return up(s)
 
 
-def _cmd_gateway(s: Settings, args) -> int:
-    from gateway.server import serve
-    from sluice import logs
-    logs.setup(s.log_level)
-    serve(s)
-    return 0
-
-
-def _cmd_worker(s: Settings, args) -> int:
-    from workers.main import run
-    return run(s)
+def _cmd_service(s: Settings, args) -> int:
+    """``sluice gateway`` / ``sluice worker``: found by entry point, so the core imports no service."""
+    from sluice import launcher
+    return launcher.run(args.command, s)
 
 
 def _cmd_broker(s: Settings, args) -> int:
@@ -217,8 +210,8 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="sluice", description="Self-hosted log ingestion on Kafka and ClickHouse.")
     sub = p.add_subparsers(dest="command", required=True)
     sub.add_parser("up", help="run broker, gateway and worker on this machine").set_defaults(fn=_cmd_up)
-    sub.add_parser("gateway", help="run one gateway process").set_defaults(fn=_cmd_gateway)
-    sub.add_parser("worker", help="run one worker process").set_defaults(fn=_cmd_worker)
+    sub.add_parser("gateway", help="run one gateway process").set_defaults(fn=_cmd_service)
+    sub.add_parser("worker", help="run one worker process").set_defaults(fn=_cmd_service)
     b = sub.add_parser("broker", help="the local Kafka broker")
     b.add_argument("action", choices=["fetch", "start", "stop"])
     b.set_defaults(fn=_cmd_broker)
