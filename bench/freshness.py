@@ -20,7 +20,7 @@ from typing import Iterator
 
 from bench.harness import Bench
 from bench.tools import percentile
-from tests.support import post, sql
+from sluice.local.harness import post, sql
 
 
 @dataclass

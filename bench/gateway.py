@@ -46,7 +46,7 @@ from bench.report import write
 from schemas import registry as records
 from sluice.kafka.clients import ensure_topics
 from sluice.local.topology import wait_http
-from tests.support import free_port
+from sluice.local.harness import free_port
 
 
 LOAD_SHARES = (0.25, 0.5, 0.9)  # of the measured maximum, for the paced accept-latency runs

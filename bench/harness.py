@@ -23,7 +23,7 @@ from sluice.local import kafka as local
 from sluice.kafka.clients import ensure_topics
 from sluice.keys import new_key, now_iso
 from sluice.settings import Settings, load_settings
-from tests.support import Process, free_port, sql
+from sluice.local.harness import Process, free_port, sql
 from workers.batches import Batch, Pending
 from workers.records import rows_of
 from workers.sink import split

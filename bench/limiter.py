@@ -34,7 +34,7 @@ from sluice import registry as registry_topic
 from sluice.local import redis as redis_local
 from sluice.keys import new_key, now_iso
 from sluice.settings import load_settings
-from tests.support import free_port
+from sluice.local.harness import free_port
 
 
 def bodies(n: int, batch: int) -> list[bytes]:
@@ -73,7 +73,7 @@ def handler_cost(rounds: int = 10, n: int = 5000) -> dict[str, float]:
     """Median µs per request of the ASGI handler alone, limits off and on."""
     from gateway.app import Gateway
     from sluice.keys import Registry
-    from tests.unit.test_gateway import RecordingPublisher
+    from gateway.testing import RecordingPublisher
 
     settings = load_settings({}, enterprise_ingest_per_hour=10 ** 12)
     registry, keys = Registry(), {}

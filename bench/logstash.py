@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 from bench.harness import broker, processes, provision, report, send_all
-from tests.support import free_port
+from sluice.local.harness import free_port
 
 
 def events(n: int, tag: str) -> list[dict]:

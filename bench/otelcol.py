@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Iterator
 
 from bench.tools import go_install
-from tests.support import free_port
+from sluice.local.harness import free_port
 
 VERSION = "0.165.0"
 MANIFEST = f"""dist:

@@ -37,7 +37,7 @@ from bench.harness import broker, machine, processes, provision, report
 from schemas.registry import TenantRecord
 from sluice import registry as registry_topic
 from sluice.keys import new_key, now_iso
-from tests.logflux_client import entry
+from sluice.local.logflux_client import entry
 
 
 def dead_lettered_entries(settings) -> int:

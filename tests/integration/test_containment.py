@@ -15,7 +15,7 @@ from sluice import registry as registry_topic
 from sluice.keys import new_key, now_iso
 from tests.integration.test_faults import metric, total_lag
 from tests.integration.test_native import consume_all, produce
-from tests.logflux_client import entry
+from sluice.local.logflux_client import entry
 from tests.support import post, sql, wait_for
 
 pytestmark = pytest.mark.integration

@@ -11,7 +11,7 @@ from sluice import registry as registry_topic
 from sluice import secrets
 from sluice.keys import new_key
 from tests.integration.test_native import consume_all
-from tests.logflux_client import entry
+from sluice.local.logflux_client import entry
 from tests.support import post, sql, wait_for
 
 pytestmark = pytest.mark.integration

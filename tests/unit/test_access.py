@@ -14,7 +14,8 @@ from schemas.registry import ADMIN, READ, WRITE, KeyRecord, TenantRecord
 from sluice import metrics
 from sluice.keys import Registry, expires_at, new_key, prefix_for
 from sluice.settings import load_settings
-from tests.unit.test_gateway import TRACE, RecordingPublisher
+from gateway.testing import RecordingPublisher
+from tests.unit.test_gateway import TRACE
 
 LOGFLUX = {"node": "n", "loglevel": 6, "timestamp": "2024-01-17T10:30:45Z", "encryption_mode": 1,
            "payload": base64.b64encode(b"x" * 32).decode(), "iv": base64.b64encode(b"i" * 12).decode(),

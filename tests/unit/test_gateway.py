@@ -5,8 +5,7 @@ import httpx
 import pytest
 
 from gateway.app import Gateway
-from gateway.errors import unavailable
-from schemas.envelope import Envelope
+from gateway.testing import RecordingPublisher
 from schemas.registry import TenantRecord
 from sluice import metrics
 from sluice.keys import Registry, new_key
@@ -18,19 +17,6 @@ TRACE = {"logs": [{"timestamp": "2024-03-15T10:22:01Z", "level": "ERROR", "messa
                    "service": "payment-gateway"}]}
 INFORMANT = {"logs": [{"timestamp": "2026-04-08T18:30:00Z", "level": "Information", "message": "Deploy completed",
                        "source": "CI/CD"}]}
-
-
-class RecordingPublisher:
-    def __init__(self):
-        self.published: list[tuple[bytes, Envelope]] = []
-        self.topics: list[str | None] = []
-        self.fail = False
-
-    async def publish(self, body: bytes, envelope: Envelope, topic: str | None = None) -> None:
-        if self.fail:
-            raise unavailable(7)
-        self.published.append((body, envelope))
-        self.topics.append(topic)
 
 
 def make_gateway(tenant: str = "acme", prefixes: tuple[str, ...] = ("slk_",), **settings):

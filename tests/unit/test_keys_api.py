@@ -14,7 +14,7 @@ from schemas.registry import ADMIN, READ, WRITE, TenantRecord
 from sluice import metrics
 from sluice.keys import Registry, new_key
 from sluice.settings import load_settings
-from tests.unit.test_gateway import RecordingPublisher
+from gateway.testing import RecordingPublisher
 
 EVERYTHING = (ADMIN, WRITE, READ)
 

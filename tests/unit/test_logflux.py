@@ -9,7 +9,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from gateway.auth import customer_of
 from schemas.envelope import Envelope
 from schemas.formats import Format, InvalidBody, decode
-from tests.logflux_client import entry
+from sluice.local.logflux_client import entry
 from tests.unit.test_gateway import make_gateway
 from workers.decrypt import DecryptError, Decryptor, KeyCache, derive
 from workers.logflux import body_and_attributes, entry_value, normalize_logflux

@@ -19,7 +19,7 @@ from sluice import metrics
 from sluice.keys import Registry, new_key
 from sluice.settings import load_settings
 from tests.support import free_port
-from tests.unit.test_gateway import RecordingPublisher
+from gateway.testing import RecordingPublisher
 
 
 def stream(data: bytes, eof: bool = True) -> asyncio.StreamReader:

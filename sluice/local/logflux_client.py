@@ -1,4 +1,7 @@
-"""The LogFlux doc's `encrypt_log`, as a client would write it, for tests and benchmarks."""
+"""The LogFlux doc's `encrypt_log`, as a client would write it, for tests and benchmarks.
+
+It follows the doc's snippet line by line, independently of the SDK's encryption (sdk/python/sluice_sdk/logflux.py).
+"""
 
 from __future__ import annotations
 
