@@ -52,7 +52,7 @@ from sluice.local.harness import free_port
 LOAD_SHARES = (0.25, 0.5, 0.9)  # of the measured maximum, for the paced accept-latency runs
 PROFILE_S = 10
 # Stacks through these files or packages; msgspec and the codecs are C, seen as the Python frame calling them.
-PROFILED_MODULES = ("schemas/formats.py", "gateway/prepare.py", "gateway/publisher.py", "aiokafka/", "httptools_impl")
+PROFILED_MODULES = ("schemas/json_body.py", "gateway/prepare.py", "gateway/publisher.py", "aiokafka/", "httptools_impl")
 
 
 def logtrace_body(batch: int) -> bytes:

@@ -33,7 +33,8 @@ from bench.harness import machine, report
 from bench.logflux import SECRET, batches, session_entries, session_keys
 from bench.tools import process_cpu_s
 from schemas.envelope import Envelope
-from schemas.formats import Format, decode
+from schemas.dialects import decode
+from schemas.formats import Format
 from sluice.settings import load_settings
 from sluice.storage import connect, migrate
 from workers.columnar import to_table

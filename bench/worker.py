@@ -29,7 +29,7 @@ import pyarrow as pa
 
 from bench.harness import Bench, broker, machine, processes, provision, report, tables_of
 from schemas.formats import Format
-from schemas.native_arrow import CONTENT_TYPE, encode
+from schemas.dialects.native.arrow import CONTENT_TYPE, encode
 from sluice.kafka.clients import producer
 from sluice.settings import load_settings
 from sluice.storage import Storage, migrate

@@ -23,7 +23,8 @@ import atheris
 with atheris.instrument_imports():
     from gateway import encoding
     from gateway.errors import ApiError
-    from schemas.formats import Format, InvalidBody, decode
+    from schemas.dialects import decode
+    from schemas.formats import Format, InvalidBody
     from sluice.query.kql import KqlError, parse
 
 from schemas.envelope import Envelope, to_headers  # noqa: E402 (the worker's side, not instrumented)

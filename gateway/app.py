@@ -126,8 +126,8 @@ class Gateway:
             return
         started = time.perf_counter()
         try:
-            if method != "POST":
-                raise errors.method_not_allowed("POST")
+            if method not in route.methods:
+                raise errors.method_not_allowed(", ".join(route.methods))
             status, body, content_type, extra = await self._ingest(route, scope, receive, request_id)
             await _respond(send, status, body, ((b"x-request-id", request_id.encode()),
                                                 (b"content-type", content_type), *extra))

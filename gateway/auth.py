@@ -11,26 +11,15 @@ key's own environment, so data and queries never leave it either way.
 from __future__ import annotations
 
 import re
-from enum import Enum
 
 from gateway import errors
 from gateway.errors import ApiError
+from schemas.dialect import AuthStyle  # re-exported: the gateway's handlers name it from here
 from schemas.registry import ENVIRONMENTS, KeyRecord
 from sluice.keys import Registry
 from sluice.settings import Settings
 
 ENVIRONMENT_HEADER = b"x-sluice-environment"
-
-
-class AuthStyle(Enum):
-    #: ``Authorization: <key>`` (AstraLog); a ``Bearer`` scheme is tolerated.
-    AUTHORIZATION = "Authorization"
-    #: ``Authorization: Bearer <key>`` (LogTrace).
-    BEARER = "Authorization: Bearer"
-    #: ``X-API-Key: <key>`` (LogInformant).
-    API_KEY = "X-API-Key"
-    #: either of the two (OTLP exporters are configured with arbitrary headers).
-    BEARER_OR_API_KEY = "Authorization: Bearer or X-API-Key"
 
 
 def credential(style: AuthStyle, headers: dict[bytes, bytes]) -> str:

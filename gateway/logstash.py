@@ -32,7 +32,7 @@ from typing import Any
 from gateway.errors import ApiError
 from gateway.lines import Idle, LineReader, LineTooLong
 from gateway.publisher import Publisher
-from schemas import logstash as ls
+from schemas.dialects.logstash import wire as ls
 from schemas.envelope import Envelope
 from schemas.formats import Format
 from schemas.registry import WRITE

@@ -1,8 +1,9 @@
 """The gateway's OpenAPI 3.1 document, served at ``/openapi.json``.
 
 Built from what the gateway runs on: the request bodies are the msgspec
-types each route decodes with (schemas/), the paths and success statuses
-come from ``gateway.routes.ROUTES``, and the error bodies are the envelopes
+types each route decodes with, the paths, statuses and success bodies are
+what each dialect declares (schemas/dialects/, through ``gateway.routes.ROUTES``),
+and the error bodies are the envelopes
 ``gateway.errors`` and the dialects' renderers write. Nothing is maintained
 by hand twice, so the document cannot drift from the code; the fuzz suite
 (tests/integration/test_openapi_fuzz.py) checks every answer against it.
@@ -15,38 +16,25 @@ from typing import Any
 
 import msgspec
 
-from gateway.auth import AuthStyle
 from gateway.keys_api import CreateKey
 from gateway.routes import ROUTES, IngestRoute
-from schemas import otlp_json
-from schemas.formats import Format, body_type
-from schemas.profound import AccessLog
+from schemas.dialect import NULLABLE_STRING as _NULLABLE_STR
+from schemas.dialect import STRING as _STR
+from schemas.dialect import AuthStyle, json_object as _object
+from schemas.dialects import body_type
 from sluice.query.search import SearchRequest
 
 _REF = "#/components/schemas/{name}"
-_STR = {"type": "string"}
-_NULLABLE_STR = {"type": ["string", "null"]}
-
-
-def _object(required: dict[str, Any], optional: dict[str, Any] | None = None) -> dict:
-    return {"type": "object", "properties": {**required, **(optional or {})}, "required": sorted(required)}
-
 
 ERROR = _object({"status": {"const": "error"},
                  "error": _object({"code": _STR, "message": _STR}, {"details": _STR}),
                  "request_id": _STR})
 PROFOUND_ERROR = _object({"detail": _STR, "request_id": _STR})
-ACCEPTED = _object({"status": {"const": "accepted"}, "accepted": {"type": "integer"}, "request_id": _STR})
-SUCCESS_BODIES: dict[Format, dict] = {
-    Format.ASTRALOG_DRAIN: _object({"status": {"const": "accepted"}}),
-    Format.LOGTRACE_INGEST: ACCEPTED,
-    Format.LOGINFORMANT_BATCH: ACCEPTED,
-    Format.LOGINFORMANT_SINGLE: ACCEPTED,
-    Format.LOGFLUX_SINGLE: _object({"status": {"const": "success"}, "message": _STR, "request_id": _STR}),
-    Format.LOGFLUX_BATCH: _object({"status": {"const": "success"}, "message": _STR, "request_id": _STR}),
-    Format.PROFOUND_CUSTOM: _object({"status": {"const": "accepted"}, "message": _STR,
-                                     "first_visit_id": _NULLABLE_STR,
-                                     "errors": {"type": "array", "items": _STR}, "request_id": _STR}),
+# Each error rendering style (gateway/routes.RENDER_ERROR): its body's schema, and the statuses it
+# answers in place of ours (Profound documents a 500 when the entry could not be published).
+ERROR_STYLES: dict[str, tuple[dict, dict[int, int]]] = {
+    "envelope": (ERROR, {}),
+    "profound_detail": (PROFOUND_ERROR, {503: 500}),
 }
 IDEMPOTENCY_KEY = {"name": "Idempotency-Key", "in": "header", "required": False,
                    "description": "Send the same key on every attempt of one request: it is stored once.",
@@ -78,27 +66,33 @@ def _responses(success: int, success_schema: dict | None, errors: tuple[int, ...
     return out
 
 
+def _request_type(route: IngestRoute) -> object:
+    """The type documented for the route's JSON request body."""
+    return route.endpoint.request_type or body_type(route.format)
+
+
+_BINARY = {"type": "string", "format": "binary"}
+
+
 def _ingest(route: IngestRoute, refs: dict[Any, dict]) -> dict:
-    profound = route.format is Format.PROFOUND_CUSTOM
-    errors = tuple(500 if profound and s == 503 else s for s in INGEST_ERRORS)
+    error_schema, replaced = ERROR_STYLES[route.endpoint.render_error]
+    errors = tuple(replaced.get(s, s) for s in INGEST_ERRORS)
     operation: dict[str, Any] = {
         "operationId": route.format.value.replace(".", "_"),
         "summary": f"{route.dialect} ingestion ({route.format.value})",
         "security": SECURITY[route.auth],
         "parameters": [IDEMPOTENCY_KEY],
-        "responses": _responses(route.success_status, SUCCESS_BODIES.get(route.format), errors,
-                                PROFOUND_ERROR if profound else ERROR),
+        "responses": _responses(route.success_status, route.endpoint.success_schema, errors, error_schema),
     }
-    if route.format is Format.OTLP_PROTOBUF:
+    if route.media:  # one body per content type: JSON ones documented by their type, the others binary
         operation["requestBody"] = {"required": True, "content": {
-            "application/x-protobuf": {"schema": {"type": "string", "format": "binary"}},
-            "application/json": {"schema": refs[otlp_json.ExportLogsServiceRequest]}}}
+            media.decode(): {"schema": refs[body_type(fmt)] if media == b"application/json" else _BINARY}
+            for media, fmt in route.media}}
         operation["responses"][str(route.success_status)] = {"description": "Accepted", "content": {
-            "application/x-protobuf": {"schema": {"type": "string", "format": "binary"}},
-            "application/json": {"schema": {"type": "object"}}}}
+            media.decode(): {"schema": route.endpoint.success_schema if media == b"application/json" else _BINARY}
+            for media, _ in route.media}}
     else:
-        kind = list[AccessLog] if profound else body_type(route.format)
-        operation["requestBody"] = {"required": True, **_json(refs[kind])}
+        operation["requestBody"] = {"required": True, **_json(refs[_request_type(route)])}
     return operation
 
 
@@ -158,12 +152,15 @@ def _others(refs: dict[Any, dict]) -> dict[str, dict]:
 @lru_cache(maxsize=1)
 def document() -> bytes:
     """The OpenAPI document as JSON bytes (built once per process)."""
-    kinds = sorted({body_type(r.format) for r in ROUTES.values() if r.format is not Format.OTLP_PROTOBUF
-                    and r.format is not Format.PROFOUND_CUSTOM}, key=lambda t: t.__name__)
-    kinds += [list[AccessLog], SearchRequest, CreateKey, otlp_json.ExportLogsServiceRequest]
+    kinds = sorted({_request_type(r) for r in ROUTES.values() if not r.media and not r.endpoint.request_type},
+                   key=lambda t: t.__name__)
+    kinds += [r.endpoint.request_type for r in ROUTES.values() if r.endpoint.request_type]
+    kinds += [SearchRequest, CreateKey]
+    kinds += [body_type(fmt) for r in ROUTES.values() for media, fmt in r.media if media == b"application/json"]
     schemas, components = msgspec.json.schema_components(kinds, ref_template=_REF)
     refs = dict(zip(kinds, schemas))
-    paths: dict[str, dict] = {route.path: {"post": _ingest(route, refs)} for route in ROUTES.values()}
+    paths: dict[str, dict] = {route.path: {method.lower(): _ingest(route, refs) for method in route.methods}
+                             for route in ROUTES.values()}
     paths.update(_others(refs))
     return msgspec.json.encode({
         "openapi": "3.1.0",

@@ -11,8 +11,9 @@ from typing import Any
 
 from gateway.errors import ApiError
 from gateway.prepare import Prepared
-from schemas.formats import Format, InvalidBody, decode
-from schemas.otlp import record_count
+from schemas.dialects import decode
+from schemas.formats import Format, InvalidBody
+from schemas.dialects.otlp.wire import record_count
 from sluice.settings import Settings
 
 

@@ -6,7 +6,8 @@ from typing import Any, Callable, NamedTuple
 
 from gateway import errors
 from gateway.errors import ApiError
-from schemas.formats import Format, InvalidBody, decode
+from schemas.dialects import decode
+from schemas.formats import Format, InvalidBody
 from sluice.settings import Settings
 
 

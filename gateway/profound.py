@@ -12,7 +12,7 @@ import msgspec
 from gateway import errors
 from gateway.errors import ApiError
 from gateway.prepare import Prepared
-from schemas.profound import AccessLog, Problem, problem
+from schemas.dialects.profound.wire import AccessLog, Problem, problem
 from sluice import metrics
 from sluice.settings import Settings
 

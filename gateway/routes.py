@@ -1,4 +1,10 @@
-"""The ingest endpoints: one row per dialect path, straight from the dialects' docs."""
+"""The ingest routes, derived from the dialect registry (schemas/dialects/): one per declared endpoint.
+
+A dialect declares its endpoints as data (schemas/dialect.Endpoint); this
+module maps the kinds they name to what the gateway runs: how a body is
+prepared for publishing (``PREPARE``) and how an error is answered
+(``RENDER_ERROR``). Adding a dialect adds its routes here without an edit.
+"""
 
 from __future__ import annotations
 
@@ -7,46 +13,76 @@ from typing import Callable
 
 import msgspec
 
-from gateway.auth import AuthStyle
 from gateway.errors import ApiError
-from gateway.prepare import Prepared, whole_body
 from gateway.otlp import accept_otlp
+from gateway.prepare import Prepared, whole_body
 from gateway.profound import accept_valid_entries
 from gateway.ratelimit import INGEST, MINUTE
+from schemas.dialect import AuthStyle, Endpoint
+from schemas.dialects import ENDPOINTS
 from schemas.formats import Format
 from sluice.settings import Settings
 
-
 _encode = msgspec.json.encode
+
+Prepare = Callable[["IngestRoute", Format, bytes, Settings], Prepared]
+RenderError = Callable[["IngestRoute", ApiError, str], "tuple[int, bytes]"]
 
 
 def error_envelope(route: "IngestRoute", err: ApiError, request_id: str) -> tuple[int, bytes]:
+    """Sluice's error envelope, with the dialect's name for the code."""
     return err.status, err.body(request_id, route.error_codes(err.code))
+
+
+def profound_detail(route: "IngestRoute", err: ApiError, request_id: str) -> tuple[int, bytes]:
+    # Profound answers {"detail": ...}; a failure to publish is its documented 500.
+    status = 500 if err.code in ("kafka_unavailable", "gateway_overloaded") else err.status
+    return status, _encode({"detail": err.message, "request_id": request_id})
+
+
+#: The preparation kinds an endpoint may name (schemas/dialect.PREPARE_KINDS).
+PREPARE: dict[str, Prepare] = {"whole_body": whole_body, "per_entry": accept_valid_entries, "otlp": accept_otlp}
+#: The error rendering styles an endpoint may name (schemas/dialect.ERROR_STYLES).
+RENDER_ERROR: dict[str, RenderError] = {"envelope": error_envelope, "profound_detail": profound_detail}
+#: The quota families an endpoint may name (schemas/dialect.QUOTAS), as gateway/ratelimit.py spells them.
+QUOTAS: dict[str, str] = {"ingest": INGEST, "minute": MINUTE}
 
 
 @dataclass(frozen=True)
 class IngestRoute:
-    path: str
-    format: Format
-    auth: AuthStyle
-    max_entries: int
-    success_status: int
-    success_body: Callable[[int, str], bytes] = lambda n, rid: b""  # (entries, request id) -> body
-    key_prefix: str = ""  # keys for this dialect must start with it
-    # The dialect's own names for our error codes; LogFlux documents upper-case codes.
-    error_codes: Callable[[str], str] = str
-    # How a body becomes what is published (Profound accepts entries one by one).
-    prepare: Callable[["IngestRoute", Format, bytes, Settings], Prepared] = whole_body
-    # Content types other than application/json, and the format each one carries.
-    media: tuple[tuple[bytes, Format], ...] = ()
-    # How an error is answered: (status, body).
-    render_error: Callable[["IngestRoute", ApiError, str], tuple[int, bytes]] = error_envelope
-    # Which rate-limit quota a request counts against (gateway/ratelimit.py).
-    quota: str = INGEST
+    """An endpoint, with the gateway's functions for the kinds it names."""
+
+    endpoint: Endpoint
+    prepare: Prepare  # how a body becomes what is published
+    render_error: RenderError  # how an error is answered: (status, body)
+    quota: str  # which rate-limit quota a request counts against (gateway/ratelimit.py)
+
+    @classmethod
+    def of(cls, endpoint: Endpoint) -> "IngestRoute":
+        return cls(endpoint, PREPARE[endpoint.prepare], RENDER_ERROR[endpoint.render_error], QUOTAS[endpoint.quota])
+
+    path = property(lambda self: self.endpoint.path)
+    format = property(lambda self: self.endpoint.format)
+    methods = property(lambda self: self.endpoint.methods)
+    max_entries = property(lambda self: self.endpoint.max_entries)
+    success_status = property(lambda self: self.endpoint.success_status)
+    key_prefix = property(lambda self: self.endpoint.key_prefix)
+    media = property(lambda self: self.endpoint.media)
+
+    @property
+    def auth(self) -> AuthStyle:
+        return self.endpoint.auth
 
     @property
     def dialect(self) -> str:
-        return self.format.dialect
+        return self.endpoint.format.dialect
+
+    def success_body(self, entries: int, request_id: str) -> bytes:
+        return self.endpoint.success_body(entries, request_id)
+
+    def error_codes(self, code: str) -> str:
+        """The dialect's name for one of our error codes."""
+        return self.endpoint.error_code(code)
 
     def format_for(self, media_type: bytes) -> Format | None:
         """The format a body of ``media_type`` carries here, or None when it is not accepted."""
@@ -55,52 +91,6 @@ class IngestRoute:
         return dict(self.media).get(media_type)
 
 
-def _logflux_code(code: str) -> str:
-    # LogFlux has one code for a missing, malformed or unknown key.
-    if code in ("missing_api_key", "invalid_auth_scheme"):
-        return "INVALID_API_KEY"
-    return code.upper()
-
-
-def _logflux_success(n: int, rid: str) -> bytes:
-    message = "Log entry processed successfully" if n == 1 else f"{n} log entries processed successfully"
-    return _encode({"status": "success", "message": message, "request_id": rid})
-
-
-def _profound_error(route: IngestRoute, err: ApiError, request_id: str) -> tuple[int, bytes]:
-    # Profound answers {"detail": ...}; a failure to publish is its documented 500.
-    status = 500 if err.code in ("kafka_unavailable", "gateway_overloaded") else err.status
-    return status, _encode({"detail": err.message, "request_id": request_id})
-
-
-ROUTES: dict[str, IngestRoute] = {
-    r.path: r
-    for r in (
-        IngestRoute(
-            "/v1/drain", Format.ASTRALOG_DRAIN, AuthStyle.AUTHORIZATION, 10_000, 200,
-            lambda n, rid: b'{"status":"accepted"}',
-        ),
-        IngestRoute(
-            "/v1/logs/ingest", Format.LOGTRACE_INGEST, AuthStyle.BEARER, 5_000, 202,
-            lambda n, rid: _encode({"status": "accepted", "accepted": n, "request_id": rid}),
-        ),
-        IngestRoute(
-            "/api/ingest/batch", Format.LOGINFORMANT_BATCH, AuthStyle.API_KEY, 500, 200,
-            lambda n, rid: _encode({"status": "accepted", "accepted": n, "request_id": rid}),
-        ),
-        IngestRoute(
-            "/api/ingest", Format.LOGINFORMANT_SINGLE, AuthStyle.API_KEY, 1, 200,
-            lambda n, rid: _encode({"status": "accepted", "accepted": n, "request_id": rid}),
-        ),
-        # 202: the answer comes once Kafka has the entry; the worker decrypts it later.
-        IngestRoute("/v1/ingest", Format.LOGFLUX_SINGLE, AuthStyle.BEARER, 1, 202, _logflux_success,
-                    key_prefix="lf_", error_codes=_logflux_code, quota=MINUTE),
-        IngestRoute("/v1/batch", Format.LOGFLUX_BATCH, AuthStyle.BEARER, 100, 202, _logflux_success,
-                    key_prefix="lf_", error_codes=_logflux_code, quota=MINUTE),
-        IngestRoute("/v1/logs/custom", Format.PROFOUND_CUSTOM, AuthStyle.API_KEY, 1000, 200,
-                    prepare=accept_valid_entries, render_error=_profound_error),
-        IngestRoute("/v1/logs", Format.OTLP_PROTOBUF, AuthStyle.BEARER_OR_API_KEY, 1_000_000, 200,
-                    prepare=accept_otlp, media=((b"application/x-protobuf", Format.OTLP_PROTOBUF),
-                                                (b"application/json", Format.OTLP_JSON))),
-    )
-}
+ROUTES: dict[str, IngestRoute] = {e.path: IngestRoute.of(e) for e in ENDPOINTS}
+if len(ROUTES) != len(ENDPOINTS):
+    raise ValueError("two dialects declare the same ingest path")

@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 import pyarrow as pa
 
 from schemas.envelope import Envelope
-from schemas.profound import Published, timestamp_s
+from schemas.dialects.profound.wire import Published, timestamp_s
 from schemas.storable import ipv6_bytes
 from workers.arrow import HTTP_LOGS_SCHEMA, column
 from workers.enrich import classify, referral

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 
-from schemas import native_arrow
+from schemas.dialects.native import arrow as native_arrow
 from sluice.registry import RegistryFollower
 from sluice.secrets import SecretsFollower, SecretStore, master_key
 from sluice.settings import Settings

@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 
 import msgspec
 
-from schemas import logflux as lf
+from schemas.dialects.logflux import wire as lf
 from schemas import storable
 from schemas.envelope import Envelope
 from workers.columnar import IsoTimes, LogColumns, SameKeys

@@ -1,4 +1,4 @@
-"""Logstash events to ``LogRow``s: the events come split and checked (``schemas.logstash.split``)."""
+"""Logstash events to ``LogRow``s: the events come split and checked (``schemas.dialects.logstash.wire.split``)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 import msgspec
 
 from schemas.envelope import Envelope
-from schemas.logstash import Event
+from schemas.dialects.logstash.wire import Event
 from workers.normalize import LogRow, flatten, to_ns
 from workers.severity import severity_number
 

@@ -1,4 +1,7 @@
-"""Every dialect's entries turned into the one ``logs`` row shape: ``LogRow``, or the same in columns.
+"""The ``logs`` row shape (``LogRow``, or the same in columns), its helpers, and the JSON dialects' mappings.
+
+``astralog``, ``logtrace``, ``loginformant`` and ``native`` map decoded
+entries to columns; workers/records.MAPPINGS dispatches each dialect to its mapping.
 
 Plain functions of (entries, envelope): deterministic, so a replayed Kafka
 record yields exactly the rows it yielded the first time (a missing
@@ -9,15 +12,16 @@ the worker's clock).
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, NamedTuple
+from typing import Any, NamedTuple
 
 import msgspec
 import pyarrow as pa
 
-from schemas import dialects as d
-from schemas import native as n
+from schemas.dialects.astralog.wire import AstraLogEntry
+from schemas.dialects.loginformant.wire import LogInformantLog
+from schemas.dialects.logtrace.wire import LogTraceEvent
+from schemas.dialects.native.wire import LogRecord
 from schemas.envelope import Envelope
-from schemas.formats import Format
 from schemas.tables import ATTRIBUTES, TIMESTAMP
 from workers.columnar import LogColumns
 
@@ -98,7 +102,7 @@ def flatten(values: dict[str, Any] | None, out: dict[str, str] | None = None, pr
 # The JSON dialects are built in columns (workers/columnar.py): one list per
 # column rather than a LogRow per entry, made into Arrow once per batch.
 
-def _astralog(entries: list[d.AstraLogEntry], env: Envelope) -> LogColumns:
+def astralog(entries: list[AstraLogEntry], env: Envelope) -> LogColumns:
     return LogColumns(
         env, "astralog", [e.timestamp for e in entries], [e.level for e in entries],
         [e.service for e in entries], [e.message for e in entries], [flatten(e.metadata) for e in entries],
@@ -106,7 +110,7 @@ def _astralog(entries: list[d.AstraLogEntry], env: Envelope) -> LogColumns:
     )
 
 
-def _logtrace(entries: list[d.LogTraceEvent], env: Envelope) -> LogColumns:
+def logtrace(entries: list[LogTraceEvent], env: Envelope) -> LogColumns:
     return LogColumns(
         env, "logtrace", [e.timestamp for e in entries], [e.level for e in entries],
         [e.service for e in entries], [e.message for e in entries], [flatten(e.attributes) for e in entries],
@@ -115,7 +119,7 @@ def _logtrace(entries: list[d.LogTraceEvent], env: Envelope) -> LogColumns:
     )
 
 
-def _loginformant(entries: list[d.LogInformantLog], env: Envelope) -> LogColumns:
+def loginformant(entries: list[LogInformantLog], env: Envelope) -> LogColumns:
     attributes = []
     for e in entries:
         found = flatten(e.properties)
@@ -128,7 +132,7 @@ def _loginformant(entries: list[d.LogInformantLog], env: Envelope) -> LogColumns
     )
 
 
-def _native(entries: list[n.LogRecord], env: Envelope) -> LogColumns:
+def native(entries: list[LogRecord], env: Envelope) -> LogColumns:
     return LogColumns(
         env, "native", [e.timestamp for e in entries], [e.severity_text for e in entries],
         [e.service_name for e in entries], [e.body for e in entries], [flatten(e.attributes) for e in entries],
@@ -138,21 +142,6 @@ def _native(entries: list[n.LogRecord], env: Envelope) -> LogColumns:
         trace_flags=[e.trace_flags for e in entries],
         scope_name=[e.scope_name for e in entries], scope_version=[e.scope_version for e in entries],
     )
-
-
-NORMALIZERS: dict[Format, Callable[[list, Envelope], LogColumns]] = {
-    Format.ASTRALOG_DRAIN: _astralog,
-    Format.LOGTRACE_INGEST: _logtrace,
-    Format.LOGINFORMANT_BATCH: _loginformant,
-    Format.LOGINFORMANT_SINGLE: _loginformant,
-    Format.NATIVE_RECORD: _native,
-    Format.NATIVE_BATCH: _native,
-}
-
-
-def normalize(fmt: Format, entries: list, env: Envelope) -> LogColumns:
-    """The ``logs`` rows of a JSON dialect's entries, in columns."""
-    return NORMALIZERS[fmt](entries, env)
 
 
 def log_rows(rows: LogColumns) -> list[LogRow]:

@@ -1,7 +1,7 @@
 """OTLP log records to ``LogRow``s: resource, scope and log attributes straight onto the otel_logs columns.
 
 One walk reads both decodings: the protobuf message and its msgspec mirror
-(schemas/otlp_json.py) have the same field names. They differ only in how an
+(schemas/dialects/otlp/json_mirror.py) have the same field names. They differ only in how an
 AnyValue says which of its values is set, and in ids (bytes vs. hex).
 """
 
@@ -13,7 +13,7 @@ from typing import Any
 import msgspec
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 
-from schemas import otlp_json
+from schemas.dialects.otlp import json_mirror as otlp_json
 from schemas.envelope import Envelope
 from workers.normalize import LogRow, flatten
 from workers.severity import severity_number

@@ -5,20 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Iterable, NamedTuple
 
-from schemas.envelope import EnvelopeError, from_headers
-from schemas import native_arrow
-from schemas.formats import Format, InvalidBody, decode
+from schemas.dialects import decode
+from schemas.dialects.native import arrow as native_arrow
+from schemas.envelope import Envelope, EnvelopeError, from_headers
+from schemas.formats import Format, InvalidBody
 from sluice import metrics
 from workers.budget import TokenBuckets
 from workers.columnar import ArrowRows, LogColumns, normalize_arrow
 from workers.access import normalize_profound
 from workers.decrypt import Decryptor
 from workers.logflux import entry_values, normalize_logflux
-from workers.normalize import LogRow, normalize
+from workers import normalize
+from workers.normalize import LogRow
 from workers.logstash import normalize_logstash
 from workers.otlp import normalize_otlp
-
-_LOGFLUX = (Format.LOGFLUX_BATCH, Format.LOGFLUX_SINGLE)
 
 
 class Rejected(NamedTuple):
@@ -83,17 +83,13 @@ def rows_of(value: bytes | None, headers: Iterable[tuple[str, bytes]] | dict,
         return _refuse(value, "normalize_failed", f"{type(exc).__name__}: {exc}"[:500])
 
 
-def _normalize(fmt: Format, entries: list, envelope, value: bytes, context: Context) -> Outcome:
-    if fmt is Format.PROFOUND_CUSTOM:
-        return Outcome(normalize_profound(entries, envelope), [])
-    if fmt in (Format.OTLP_PROTOBUF, Format.OTLP_JSON):
-        return Outcome(normalize_otlp(entries, envelope), [])
-    if fmt is Format.LOGSTASH_LINES:
-        return Outcome(normalize_logstash(entries, envelope), [])
-    if fmt is Format.NATIVE_ARROW:
-        return Outcome(normalize_arrow(entries[0], envelope), [])
-    if fmt not in _LOGFLUX:
-        return Outcome(normalize(fmt, entries, envelope), [])
+def _normalize(fmt: Format, entries: list, envelope: Envelope, value: bytes, context: Context) -> Outcome:
+    return MAPPINGS[fmt.dialect](fmt, entries, envelope, value, context)
+
+
+def _logflux(fmt: Format, entries: list, envelope: Envelope, value: bytes, context: Context) -> Outcome:
+    """Decrypt-verify entry by entry: a failed entry is dead-lettered alone, the rest stored; a record
+    that needs more new key derivations than the tenant's budget allows goes to the slow lane."""
     if context.decryptor is None:
         return _refuse(value, "no_encryption_secret", "this worker has no master key for tenants' secrets")
     if context.kdf_budget is not None:
@@ -105,3 +101,38 @@ def _normalize(fmt: Format, entries: list, envelope, value: bytes, context: Cont
     values = entry_values(batch, value, [f.index for f in failures]) if failures else []
     return Outcome(rows, [(kept, Rejected(f.reason, f.detail, f.index if batch else None))
                           for kept, f in zip(values, failures)])
+
+
+Mapping = Callable[[Format, list, Envelope, bytes, Context], Outcome]
+
+
+def _whole(rows: Callable[[list, Envelope], list[LogRow] | LogColumns | ArrowRows]) -> Mapping:
+    """A mapping that stores every entry (the record was all or nothing when it decoded)."""
+    return lambda fmt, entries, envelope, value, context: Outcome(rows(entries, envelope), [])
+
+
+def _native(fmt: Format, entries: list, envelope: Envelope, value: bytes, context: Context) -> Outcome:
+    if fmt is Format.NATIVE_ARROW:
+        return Outcome(normalize_arrow(entries[0], envelope), [])
+    return Outcome(normalize.native(entries, envelope), [])
+
+
+#: Each dialect of the registry (schemas/dialects/) to its mapping: (format, decoded entries, envelope,
+#: the record's value, context) -> Outcome. tests/unit/test_dialects.py holds it to the registry.
+MAPPINGS: dict[str, Mapping] = {
+    "astralog": _whole(normalize.astralog),
+    "logtrace": _whole(normalize.logtrace),
+    "loginformant": _whole(normalize.loginformant),
+    "logflux": _logflux,
+    "profound": _whole(normalize_profound),
+    "otlp": _whole(normalize_otlp),
+    "logstash": _whole(normalize_logstash),
+    "native": _native,
+}
+
+
+def entries_rows(fmt: Format, entries: list, envelope: Envelope,
+                 context: Context = Context()) -> list[LogRow] | LogColumns | ArrowRows:
+    """The rows of entries ``decode`` gave for ``fmt``, by the dialect's mapping (what cannot be
+    stored is left out): for tests and tools that map entries without a Kafka record."""
+    return MAPPINGS[fmt.dialect](fmt, entries, envelope, b"", context).rows

@@ -67,7 +67,7 @@ def test_native_records_are_stored_exactly_once(sluice):
 
 def test_columnar_records_are_stored_and_bad_ones_dead_lettered(sluice):
     import pyarrow as pa
-    from schemas.native_arrow import encode
+    from schemas.dialects.native.arrow import encode
 
     s = sluice.settings
     arrow = [("sluice-format", b"sluice.arrow.v1"), ("sluice-tenant", b"acme"),

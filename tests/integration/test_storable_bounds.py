@@ -12,15 +12,17 @@ import pytest
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 
 from schemas.envelope import Envelope, to_headers
-from schemas.formats import Format, decode
-from schemas.native_arrow import ATTRIBUTES, encode
+from schemas.dialects import decode
+from schemas.formats import Format
+from schemas.dialects.native.arrow import ATTRIBUTES, encode
 from schemas.storable import MAX_DEPTH, MAX_ENTRIES, TIMESTAMP
 from tests.integration.test_sink import RecordingDeadLetters
 from tests.unit.test_logflux import fast_cache, fast_entry
 from tests.unit.test_profound import good
 from workers.batches import BatchPlanner
 from workers.decrypt import Decryptor
-from workers.pipeline import Consumed, Pipeline
+from workers.consumed import Consumed
+from workers.pipeline import Pipeline
 from workers.quarantine import Quarantine
 from workers.records import Context
 from workers.sink import ClickHouseSink

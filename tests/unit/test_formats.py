@@ -2,7 +2,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from schemas.formats import Format, InvalidBody, decode
+from schemas.dialects import decode
+from schemas.formats import Format, InvalidBody
 
 
 def test_astralog_accepts_rfc3339_iso_and_sql_timestamps():

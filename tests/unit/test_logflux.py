@@ -8,7 +8,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from gateway.auth import customer_of
 from schemas.envelope import Envelope
-from schemas.formats import Format, InvalidBody, decode
+from schemas.dialects import decode
+from schemas.formats import Format, InvalidBody
 from sluice.local.logflux_client import entry
 from tests.unit.test_gateway import make_gateway
 from workers.decrypt import DecryptError, Decryptor, KeyCache, derive

@@ -1,11 +1,13 @@
 import pytest
 
 from schemas.envelope import Envelope, to_headers
-from schemas.formats import Format, InvalidBody, decode
-from schemas.native import JSON_DIR, json_schemas, render
+from schemas.dialects import decode
+from schemas.formats import Format, InvalidBody
+from schemas.dialects.native.wire import JSON_DIR, json_schemas, render
 from workers.deadletter import DeadLetter, dlq_headers
-from workers.normalize import log_rows, normalize
-from workers.records import Context, rows_of
+from workers.normalize import log_rows
+from workers.records import MAPPINGS, Context, rows_of
+from workers.records import entries_rows as normalize
 
 ENV = Envelope(Format.NATIVE_RECORD.value, "acme", "", 1_800_000_000_000_000_000)
 
@@ -13,8 +15,8 @@ ENV = Envelope(Format.NATIVE_RECORD.value, "acme", "", 1_800_000_000_000_000_000
 def test_checked_in_json_schemas_match_the_code():
     for name, schema in json_schemas().items():
         path = JSON_DIR / name
-        assert path.exists(), f"{path} missing: run python -m schemas.native"
-        assert path.read_text() == render(schema), f"{path} is stale: run python -m schemas.native"
+        assert path.exists(), f"{path} missing: run python -m schemas.dialects.native"
+        assert path.read_text() == render(schema), f"{path} is stale: run python -m schemas.dialects.native"
 
 
 def test_native_record_maps_onto_otel_columns():
@@ -93,7 +95,8 @@ def test_a_record_no_normalizer_foresaw_is_dead_lettered_not_fatal(monkeypatch):
     def unforeseen(entries, envelope):
         raise KeyError("a case nobody foresaw")
 
-    monkeypatch.setattr("workers.records.normalize_profound", unforeseen)
+    monkeypatch.setitem(MAPPINGS, "profound",
+                        lambda fmt, entries, envelope, value, context: unforeseen(entries, envelope))
     rows, [(kept, why)], _ = rows_of(fine, headers, timestamp_ns=1)
     assert rows == [] and kept == fine
     assert why.reason == "normalize_failed" and "KeyError" in why.detail

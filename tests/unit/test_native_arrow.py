@@ -12,13 +12,15 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from schemas import arrow_size, storable
+from schemas import storable
+from schemas.dialects.native import arrow_size
 from schemas.envelope import Envelope
-from schemas.formats import Format, InvalidBody, decode
-from schemas.native_arrow import ATTRIBUTES, RECORD_SCHEMA, Limits, encode, read
+from schemas.dialects import decode
+from schemas.formats import Format, InvalidBody
+from schemas.dialects.native.arrow import ATTRIBUTES, RECORD_SCHEMA, Limits, encode, read
 from workers.arrow import LOGS_SCHEMA
 from workers.columnar import ArrowRows, LogColumns, SameKeys, same_keys, to_table
-from workers.normalize import normalize
+from workers.records import entries_rows as normalize
 from workers.records import rows_of
 
 ROOT = Path(__file__).resolve().parents[2]

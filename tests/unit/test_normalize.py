@@ -1,8 +1,10 @@
 from datetime import datetime, timedelta, timezone
 
 from schemas.envelope import Envelope, from_headers, to_headers
-from schemas.formats import Format, decode
-from workers.normalize import flatten, log_rows, normalize, to_ns
+from schemas.dialects import decode
+from schemas.formats import Format
+from workers.normalize import flatten, log_rows, to_ns
+from workers.records import entries_rows as normalize
 from workers.records import Rejected, rows_of
 from workers.severity import severity_number
 

@@ -9,8 +9,9 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
 )
 
 from schemas.envelope import Envelope
-from schemas.formats import Format, InvalidBody, decode
-from schemas.otlp import record_count
+from schemas.dialects import decode
+from schemas.formats import Format, InvalidBody
+from schemas.dialects.otlp.wire import record_count
 from tests.unit.test_gateway import make_gateway
 from workers.otlp import normalize_otlp
 

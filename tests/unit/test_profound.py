@@ -5,8 +5,9 @@ from datetime import datetime, timezone
 import pytest
 
 from schemas.envelope import Envelope
-from schemas.formats import Format, decode
-from schemas.profound import LIMITS
+from schemas.dialects import decode
+from schemas.formats import Format
+from schemas.dialects.profound.wire import LIMITS
 from tests.unit.test_gateway import make_gateway
 from workers.access import combined_log_line, normalize_profound
 from workers.enrich import classify, referral

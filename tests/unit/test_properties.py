@@ -14,9 +14,10 @@ from hypothesis import strategies as st
 
 from gateway import encoding
 from gateway.errors import ApiError
-from schemas import logflux as lf
+from schemas.dialects.logflux import wire as lf
 from schemas.envelope import Envelope
-from schemas.formats import Format, InvalidBody, decode
+from schemas.dialects import decode
+from schemas.formats import Format, InvalidBody
 from schemas.storable import Unstorable
 from sluice.query import kql
 from sluice.query.search import QueryError, compile_filter
@@ -249,7 +250,7 @@ json_values = st.recursive(st.one_of(st.none(), st.booleans(), bound_ints, print
                                        "attributes": st.dictionaries(printable, json_values, max_size=5)}),
                 min_size=1, max_size=4))
 def test_native_records_that_decode_become_insertable_columns(records):
-    from workers.normalize import normalize
+    from workers.records import entries_rows as normalize
 
     body = msgspec.json.encode({"records": records})
     try:

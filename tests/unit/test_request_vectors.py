@@ -9,12 +9,14 @@ from pathlib import Path
 
 import msgspec
 
-from schemas import logflux as lf
+from schemas.dialects.logflux import wire as lf
 from schemas.envelope import Envelope
-from schemas.formats import Format, decode
+from schemas.dialects import decode
+from schemas.formats import Format
 from workers.decrypt import Decryptor, KeyCache
 from workers.logflux import normalize_logflux
-from workers.normalize import log_rows, normalize
+from workers.normalize import log_rows
+from workers.records import entries_rows as normalize
 
 VECTORS = json.loads((Path(__file__).parents[2] / "schemas" / "vectors" / "requests.json").read_text(encoding="utf-8"))
 

@@ -8,7 +8,7 @@ import pytest
 
 from schemas import envelope, storable
 from schemas.clickhouse import HTTP_LOGS_COLUMNS, LOGS_COLUMNS
-from schemas.native_arrow import Limits
+from schemas.dialects.native.arrow import Limits
 from schemas.storable import HTTP_LOGS, LOGS, MAX_DEPTH, MAX_ENTRIES, Unstorable, bound_of, columns
 from sluice.settings import Settings
 

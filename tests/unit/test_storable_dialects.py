@@ -11,7 +11,8 @@ from typing import Any, Callable
 import pytest
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 
-from schemas.formats import Format, InvalidBody, decode
+from schemas.dialects import decode
+from schemas.formats import Format, InvalidBody
 from schemas.storable import MAX_DEPTH, MAX_ENTRIES, TIMESTAMP
 
 FIRST, LAST = "1900-01-01T00:00:00Z", "2262-04-11T23:47:16.854775Z"  # the microseconds a datetime can hold

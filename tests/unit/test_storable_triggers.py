@@ -9,7 +9,8 @@ import pytest
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 
 from schemas.envelope import Envelope, to_headers
-from schemas.formats import Format, InvalidBody, decode
+from schemas.dialects import decode
+from schemas.formats import Format, InvalidBody
 from schemas.storable import MAX_ENTRIES
 from sluice import metrics
 from tests.unit.test_gateway import make_gateway

@@ -8,7 +8,8 @@ import re
 import pyarrow as pa
 import pytest
 
-from schemas import clickhouse, native_arrow, storable, tables
+from schemas import clickhouse, storable, tables
+from schemas.dialects.native import arrow as native_arrow
 from schemas.envelope import Envelope
 from schemas.tables import ATTRIBUTES, ENVELOPE, HTTP_LOGS, LOGS, TIMESTAMP, Column, Table
 from sluice.query import sql

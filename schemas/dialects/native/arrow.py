@@ -1,6 +1,6 @@
 """The compact binary native format, ``sluice.arrow.v1``: log records as an Arrow IPC stream.
 
-Same records as ``sluice.batch.v1`` (schemas/native.py), laid out in columns:
+Same records as ``sluice.batch.v1`` (schemas/dialects/native/wire.py), laid out in columns:
 the value of one Kafka record is an Arrow IPC *stream* (schema message, one
 or more record batches, end-of-stream marker) whose columns are named after
 the JSON fields. Headers as for every native record, with ``content-type:
@@ -21,7 +21,7 @@ Rules that keep old producers and old workers compatible:
   flat strings; a dictionary inside a map is not part of the contract;
 * a record decodes to at most ``Limits.max_bytes`` bytes (dictionaries
   expanded) and ``Limits.max_rows`` rows, checked from the stream's metadata
-  before anything is decompressed (schemas/arrow_size.py); every value is
+  before anything is decompressed (schemas/dialects/native/arrow_size.py); every value is
   within what its ``logs`` column holds (schemas/storable.py).
 
 Columnar records skip Python objects per record in the workers: they are
@@ -36,7 +36,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from schemas import arrow_size
+from schemas.dialects.native import arrow_size
 from schemas import storable
 from schemas.tables import ATTRIBUTES, TIMESTAMP
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Sequence
 
-from schemas import otlp_json
+from schemas.dialects.otlp import json_mirror as otlp_json
 from schemas import storable
 from schemas.storable import LOGS, MAX_DEPTH, MAX_ENTRIES, Unstorable
 

@@ -2,7 +2,7 @@
 
 OTLP/JSON differs from protobuf's generic JSON mapping in one place (trace and
 span ids are hex strings, not base64); it is decoded by msgspec into Structs
-that mirror the protobuf messages (schemas/otlp_json.py), many times faster
+that mirror the protobuf messages (schemas/dialects/otlp/json_mirror.py), many times faster
 than protobuf's JSON parser.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 
-from schemas import otlp_json
+from schemas.dialects.otlp import json_mirror as otlp_json
 
 
 class OtlpError(ValueError):
@@ -22,7 +22,7 @@ def parse(body: bytes, as_json: bool) -> ExportLogsServiceRequest | otlp_json.Ex
     """The request, or OtlpError saying what is wrong with it.
 
     Protobuf bodies give the generated message, JSON bodies the msgspec
-    mirror of it in ``schemas/otlp_json.py``: the same field names, so
+    mirror of it in ``schemas/dialects/otlp/json_mirror.py``: the same field names, so
     ``record_count`` and the worker's normalizer read either.
     """
     if as_json:

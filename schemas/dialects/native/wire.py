@@ -4,15 +4,14 @@ Versioned by the ``sluice-format`` header: ``sluice.record.v1`` (one record)
 or ``sluice.batch.v1`` (``{"records": [...]}``). Every field added after v1
 gets a default, and unknown fields are ignored, so old producers keep working
 and new producers can talk to old workers. Values the ``logs`` table cannot
-hold (schemas/storable.py) are refused by ``schemas.formats.decode``, so the
+hold (schemas/storable.py) are refused by ``schemas.dialects.decode``, so the
 worker dead-letters such a record alone. The JSON Schema files under
-``schemas/json/`` are generated from these types (``python -m schemas.native``).
+``schemas/json/`` are generated from these types (``python -m schemas.dialects.native``).
 """
 
 from __future__ import annotations
 
 import json
-import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -22,7 +21,7 @@ from msgspec import Meta
 
 from schemas.storable import LOGS
 
-JSON_DIR = Path(__file__).parent / "json"
+JSON_DIR = Path(__file__).parents[2] / "json"
 
 
 class LogRecord(msgspec.Struct, kw_only=True):
@@ -63,9 +62,3 @@ def json_schemas() -> dict[str, dict]:
 def render(schema: dict) -> str:
     return json.dumps(schema, indent=2, sort_keys=True) + "\n"
 
-
-if __name__ == "__main__":
-    JSON_DIR.mkdir(exist_ok=True)
-    for name, schema in json_schemas().items():
-        (JSON_DIR / name).write_text(render(schema))
-        print(JSON_DIR / name, file=sys.stderr)

@@ -1,0 +1,127 @@
+"""What a dialect declares: how each of its formats decodes, and its HTTP surface as data.
+
+Each folder under schemas/dialects/ builds one ``Dialect``; the registry
+(schemas/dialects/__init__.py) lists them. Nothing here runs a request: the
+gateway executes an ``Endpoint`` (gateway/routes.py maps the kinds it names,
+``prepare`` and ``render_error``, to its own functions in one table), and
+the workers dispatch on the formats. Success bodies are pure functions of
+(entries accepted, request id), so they can be declared with the dialect.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any, Callable, Mapping
+
+import msgspec
+
+from schemas.formats import Format
+
+_encode = msgspec.json.encode
+
+#: How a body becomes what is published (gateway/routes.PREPARE): all or nothing as sent,
+#: entry by entry (the valid entries go on, the rest are reported), or an OTLP request.
+PREPARE_KINDS = ("whole_body", "per_entry", "otlp")
+#: How an error is answered (gateway/routes.RENDER_ERROR): Sluice's error envelope, or Profound's ``{"detail"}``.
+ERROR_STYLES = ("envelope", "profound_detail")
+#: Rate-limit quota families an ingest endpoint counts against (gateway/ratelimit.py).
+QUOTAS = ("ingest", "minute")
+
+
+class AuthStyle(Enum):
+    """Where a dialect's clients put the API key: a header convention of the wire contract."""
+
+    #: ``Authorization: <key>`` (AstraLog); a ``Bearer`` scheme is tolerated.
+    AUTHORIZATION = "Authorization"
+    #: ``Authorization: Bearer <key>`` (LogTrace).
+    BEARER = "Authorization: Bearer"
+    #: ``X-API-Key: <key>`` (LogInformant).
+    API_KEY = "X-API-Key"
+    #: either of the two (OTLP exporters are configured with arbitrary headers).
+    BEARER_OR_API_KEY = "Authorization: Bearer or X-API-Key"
+
+
+@dataclass(frozen=True)
+class Decoding:
+    """How the bodies of one format decode.
+
+    ``decode(body, limits)`` returns the body's entries or raises
+    ``schemas.formats.InvalidBody`` naming what is wrong and where; ``limits``
+    is the native Arrow format's ``Limits`` (other formats ignore it).
+    ``body_type`` is the msgspec type a JSON body decodes to (the OpenAPI
+    request schema), None for bodies that are not plain JSON.
+    """
+
+    decode: Callable[[bytes, Any], list]
+    body_type: Any = None
+
+
+def no_body(entries: int, request_id: str) -> bytes:
+    return b""
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One HTTP ingest path, as the dialect's docs define it."""
+
+    path: str
+    format: Format  # what an application/json body carries here (see ``media``)
+    auth: AuthStyle
+    # More in one request is a 400. None: no count of its own (the body-size limits bound it; OTLP).
+    max_entries: int | None
+    success_status: int
+    # (entries, request id) -> the success body; prepare kinds "per_entry" and "otlp" build their own.
+    success_body: Callable[[int, str], bytes] = no_body
+    success_schema: dict | None = None  # the JSON Schema of the success body (OpenAPI); None: no body
+    methods: tuple[str, ...] = ("POST",)
+    key_prefix: str = ""  # keys for this dialect must start with it
+    # The dialect's own name for one of Sluice's error codes (LogFlux documents upper-case codes).
+    error_code: Callable[[str], str] = str
+    prepare: str = "whole_body"  # one of PREPARE_KINDS
+    render_error: str = "envelope"  # one of ERROR_STYLES
+    quota: str = "ingest"  # one of QUOTAS
+    # Content types other than application/json, and the format each one carries.
+    media: tuple[tuple[bytes, Format], ...] = ()
+    # The type OpenAPI documents for a JSON request body; None: the format's ``Decoding.body_type``.
+    request_type: Any = None
+
+    def __post_init__(self) -> None:
+        for value, allowed in ((self.prepare, PREPARE_KINDS), (self.render_error, ERROR_STYLES),
+                               (self.quota, QUOTAS)):
+            if value not in allowed:
+                raise ValueError(f"{self.path}: {value!r} is not one of {allowed}")
+        if self.max_entries is None and self.prepare != "otlp":
+            raise ValueError(f"{self.path}: a {self.prepare} endpoint needs max_entries")
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """A dialect: its name, how each of its formats decodes, and its HTTP endpoints (none for
+    dialects that arrive another way: Logstash over TCP/UDP, native records straight on Kafka)."""
+
+    name: str  # the metrics label and ``Source`` column: ``Format.dialect`` of each of its formats
+    formats: Mapping[Format, Decoding]
+    endpoints: tuple[Endpoint, ...] = ()
+
+    def __post_init__(self) -> None:
+        for fmt in self.formats:
+            if fmt.dialect != self.name:
+                raise ValueError(f"format {fmt.value} does not belong to the {self.name} dialect")
+
+
+def json_object(required: dict[str, Any], optional: dict[str, Any] | None = None) -> dict:
+    """A JSON Schema object with ``required`` (and ``optional``) properties."""
+    return {"type": "object", "properties": {**required, **(optional or {})}, "required": sorted(required)}
+
+
+STRING = {"type": "string"}
+NULLABLE_STRING = {"type": ["string", "null"]}
+
+#: ``{"status": "accepted", "accepted": n, "request_id": ...}``: LogTrace's and LogInformant's success body.
+ACCEPTED_SCHEMA = json_object({"status": {"const": "accepted"}, "accepted": {"type": "integer"},
+                               "request_id": STRING})
+
+
+def accepted(entries: int, request_id: str) -> bytes:
+    return _encode({"status": "accepted", "accepted": entries, "request_id": request_id})

@@ -1,0 +1,62 @@
+"""The dialects Sluice speaks, one folder each, listed once: the registry.
+
+Each folder ``schemas/dialects/<name>/`` holds the dialect's wire types
+(``wire.py``: what the gateway validates and the workers decode) and, in its
+``__init__.py``, its ``DIALECT`` (schemas/dialect.py): how each of its Kafka
+formats decodes, and its HTTP endpoints as data (path, methods, auth header,
+max entries, success status and body, error codes and rendering style, key
+prefix, quota family, media types, OpenAPI success schema).
+
+Derived from ``DIALECTS`` below: the gateway's ingest routes
+(gateway/routes.py), ``/openapi.json`` (gateway/openapi.py), ``decode`` here
+(the gateway and the workers validate with it), the workers' dispatch
+(workers/records.MAPPINGS, keyed by dialect name), and the docs' endpoint
+table (docs/dialects.md, compared by tests/unit/test_dialects.py).
+
+Adding a dialect: write its folder, add one line to ``DIALECTS``, and name its
+formats in ``schemas.formats.Format`` (their values travel in the
+``sluice-format`` header, so they are spelled out on purpose). Until the
+mappings to rows are declared as data, the worker's normalizer is one entry in
+workers/records.MAPPINGS; tests fail while either is missing.
+"""
+
+from __future__ import annotations
+
+from schemas.dialect import Decoding, Dialect, Endpoint
+from schemas.dialects import astralog, logflux, loginformant, logstash, logtrace, native, otlp, profound
+from schemas.dialects.native.arrow import Limits
+from schemas.formats import Format
+
+DIALECTS: tuple[Dialect, ...] = (
+    astralog.DIALECT,
+    logtrace.DIALECT,
+    loginformant.DIALECT,
+    logflux.DIALECT,
+    profound.DIALECT,
+    otlp.DIALECT,
+    logstash.DIALECT,
+    native.DIALECT,
+)
+
+DECODINGS: dict[Format, Decoding] = {fmt: how for d in DIALECTS for fmt, how in d.formats.items()}
+#: Every HTTP ingest endpoint, in the registry's order.
+ENDPOINTS: tuple[Endpoint, ...] = tuple(e for d in DIALECTS for e in d.endpoints)
+
+
+def decode(fmt: Format, body: bytes, arrow_limits: Limits = Limits()) -> list:
+    """Decode ``body`` into its entries, or raise ``schemas.formats.InvalidBody``.
+
+    Every value is checked against the storability contract (schemas/storable.py):
+    what decodes is what the tables can hold. Error messages name the JSON
+    path of the offending value, such as ``$.logs[3].timestamp``, and the bound,
+    so a client can find the entry and the field.
+    OTLP bodies decode to one ExportLogsServiceRequest (protobuf, or its msgspec
+    mirror), Logstash records to one list of events, Arrow bodies to one
+    conformed ``pyarrow.Table`` (within ``arrow_limits``).
+    """
+    return DECODINGS[fmt].decode(body, arrow_limits)
+
+
+def body_type(fmt: Format) -> object:
+    """The msgspec type a JSON body of ``fmt`` decodes to (the OpenAPI request schema), or None."""
+    return DECODINGS[fmt].body_type

@@ -1,0 +1,17 @@
+"""LogTrace (logtrace.txt): ``POST /v1/logs/ingest`` with ``{"logs": [...]}``, a Bearer key, 202.
+
+Folder: ``wire.py`` the request types; this module the decoding and the HTTP surface.
+"""
+
+from __future__ import annotations
+
+from schemas.dialect import ACCEPTED_SCHEMA, AuthStyle, Dialect, Endpoint, accepted
+from schemas.dialects.logtrace.wire import LogTraceIngest
+from schemas.formats import Format
+from schemas.json_body import json_decoding
+
+DIALECT = Dialect(
+    "logtrace",
+    {Format.LOGTRACE_INGEST: json_decoding(LogTraceIngest, "logs")},
+    (Endpoint("/v1/logs/ingest", Format.LOGTRACE_INGEST, AuthStyle.BEARER, 5_000, 202, accepted, ACCEPTED_SCHEMA),),
+)
