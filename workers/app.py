@@ -23,7 +23,8 @@ from workers.batches import Batch
 from workers.budget import AsyncPacer
 from workers.lag import LagMonitor
 from workers.lanes import Lanes
-from workers.pipeline import Consumed, Pipeline
+from workers.consumed import Consumed, headers_of
+from workers.pipeline import Pipeline
 from workers.take import stream_chunks
 
 log = logging.getLogger(__name__)
@@ -72,16 +73,15 @@ async def _consume(stream, pipeline: Pipeline, settings: Settings, lanes: Lanes,
             if pacer is not None:
                 await pacer.take(len(events))
             consumed = [
-                Consumed(m.topic, m.partition, m.offset, m.key, m.value, m.headers or (),
+                Consumed(m.topic, m.partition, m.offset, m.key, m.value, headers_of(m.headers),
                          round(m.timestamp * 1000) * 1_000_000, e)
                 for e in events
                 for m in (e.message,)
             ]
-            # Dead-lettered and moved records ride in their batch and are acknowledged with it.
-            for batch in await pipeline.process(consumed):
+            # Dead-lettered and moved records ride in their batch and are acknowledged with it
+            # (the order: workers/pipeline.Pipeline.commit).
+            for batch in await pipeline.process(consumed, stream.ack):
                 on_stored(batch)
-                for event in batch.handles:
-                    await stream.ack(event)
     except Exception as exc:
         # Faust would leave a crashed agent stopped in a live process: exit instead,
         # so whatever supervises the worker restarts it and the records are re-read.

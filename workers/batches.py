@@ -15,9 +15,18 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, Union
 
-from workers.normalize import LogRow
+if TYPE_CHECKING:  # types only: the planner counts rows and never looks inside them
+    from workers.access import HttpRow
+    from workers.columnar import ArrowRows, LogColumns
+    from workers.consumed import Consumed
+    from workers.deadletter import DeadLetter
+    from workers.normalize import LogRow
+
+#: One record's rows: columns (the JSON dialects, LogFlux), Arrow (``sluice.arrow.v1``) or row
+#: tuples (OTLP, Logstash, Profound's access logs).
+Rows = Union["LogColumns", "ArrowRows", "list[LogRow | HttpRow]"]
 
 TopicPartition = tuple[str, int]
 
@@ -30,11 +39,11 @@ class Intent(NamedTuple):
 
 class Pending(NamedTuple):
     offset: int
-    rows: list[LogRow]  # or workers.columnar's LogColumns or ArrowRows: only their number matters here
-    handle: Any  # what the consumer needs to acknowledge the record
-    dead: tuple = ()  # workers.deadletter.DeadLetter for what of the record cannot be stored
+    rows: Rows  # only their number matters here
+    handle: object  # what the consumer needs to acknowledge the record
+    dead: tuple[DeadLetter, ...] = ()  # what of the record cannot be stored
     replay_of: str | None = None  # "topic:partition:offset" of the record this one re-publishes
-    divert: Any = None  # the consumed record, when it goes to the slow lane instead
+    divert: Consumed | None = None  # the consumed record, when it goes to the slow lane instead
     idempotency: str = ""  # "tenant/Idempotency-Key" when the client sent one
 
 
@@ -68,7 +77,7 @@ class Batch:
         return sum(len(item.rows) for item in self.items)
 
     @property
-    def handles(self) -> list[Any]:
+    def handles(self) -> list[object]:
         return [item.handle for item in self.items]
 
     @property

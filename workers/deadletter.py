@@ -14,24 +14,17 @@ import asyncio
 import logging
 import time
 from datetime import datetime, timezone
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from schemas.deadletter import (
     DETAIL, DLQ_HEADERS, REASON, REPLAY_OF, SOURCE_ENTRY, SOURCE_OFFSET, SOURCE_PARTITION, SOURCE_TOPIC, TIME,
 )
 from sluice import metrics
 from sluice.settings import Settings
+from workers.consumed import Headers
 from workers.forward import Forwarder
 
 log = logging.getLogger(__name__)
-
-
-def replay_origin(headers: Any) -> str | None:
-    items = headers.items() if isinstance(headers, dict) else (headers or ())
-    for key, value in items:
-        if key == REPLAY_OF:
-            return value.decode(errors="replace")
-    return None
 
 
 class DeadLetter(NamedTuple):
@@ -40,7 +33,7 @@ class DeadLetter(NamedTuple):
     offset: int
     key: bytes | None
     value: bytes | None
-    headers: Any  # the original headers, as consumed
+    headers: Headers  # the original headers, as consumed
     reason: str
     detail: str
     entry: int | None = None  # the entry's index when the value is one entry of a batch record
@@ -48,8 +41,7 @@ class DeadLetter(NamedTuple):
 
 def dlq_headers(letter: DeadLetter, now: float | None = None) -> list[tuple[str, bytes]]:
     """The original headers (minus any earlier dead-letter headers) plus why and where from."""
-    items = letter.headers.items() if isinstance(letter.headers, dict) else (letter.headers or ())
-    kept = [(k, v) for k, v in items if k not in DLQ_HEADERS and k != REPLAY_OF]
+    kept = [(k, v) for k, v in letter.headers if k not in DLQ_HEADERS and k != REPLAY_OF]
     stamp = datetime.fromtimestamp(time.time() if now is None else now, timezone.utc).isoformat()
     return kept + [
         (REASON, letter.reason.encode()),

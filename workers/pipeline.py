@@ -1,34 +1,32 @@
 """The worker's chain, free of Faust: records → rows → batches → ClickHouse (+ dead letters).
 
-The Faust agent (workers/app.py) feeds ``process`` chunks of consumed
-records and acknowledges each batch's records after ``process`` returned it
-as stored. Everything here runs and is tested without Faust.
+The Faust agent (workers/app.py) feeds ``process`` chunks of consumed records
+and the function that acknowledges one; ``Pipeline.commit`` is the one place
+that says in which order a batch is stored, dead-lettered, moved and
+acknowledged. Everything here runs and is tested without Faust.
 """
 
 from __future__ import annotations
 
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Iterable, NamedTuple
+from typing import Awaitable, Callable, Iterable
 
 from workers.batches import Batch, BatchPlanner, Pending, TopicPartition
-from schemas.envelope import IDEMPOTENCY_KEY, TENANT
-from workers.deadletter import DeadLetter, DeadLetters, replay_origin
+from workers.consumed import Consumed
+from workers.deadletter import DeadLetter, DeadLetters
 from workers.quarantine import REASON as QUARANTINED, Quarantine
 from workers.records import Context, Outcome, Rejected, rows_of
 from workers.sink import ClickHouseSink
 from workers.slowlane import SlowLane
 
 
-class Consumed(NamedTuple):
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
-    headers: Any
-    timestamp_ns: int  # the Kafka record's timestamp
-    handle: Any  # passed back untouched for acknowledgement
+#: Acknowledges one consumed record's handle to the consumer (the Faust shell's ``stream.ack``).
+Acknowledge = Callable[[object], Awaitable[object]]
+
+
+async def _nothing_to_acknowledge(handle: object) -> None:
+    return None
 
 
 class Pipeline:
@@ -45,22 +43,17 @@ class Pipeline:
         # and the web server share that loop.
         self._cpu = ThreadPoolExecutor(max_workers=1, thread_name_prefix="normalize")
 
-    async def process(self, records: Iterable[Consumed]) -> list[Batch]:
-        """Store every batch the records complete, in offset order per partition,
-        dead-letter the batch's unstorable records, and return the batches once
-        ClickHouse and the dead-letter topic accepted all of it. Records held
-        back for an incomplete replay range are not in the result.
-
-        The commit order per batch: rows into ClickHouse (records it refuses
-        for their data become dead letters), then the dead letters, then the
-        slow lane; the caller acknowledges the batch's records only after that.
-        """
+    async def process(self, records: Iterable[Consumed],
+                      acknowledge: Acknowledge = _nothing_to_acknowledge) -> list[Batch]:
+        """Store every batch the records complete, in offset order per partition, each
+        committed in the order ``commit`` states; return the committed batches. Records
+        held back for an incomplete replay range are neither in the result nor acknowledged."""
         stored: list[Batch] = []
         for run in runs_of(list(records)):
-            stored += await self._process_run(run)
+            stored += await self._process_run(run, acknowledge)
         return stored
 
-    async def _process_run(self, records: list[Consumed]) -> list[Batch]:
+    async def _process_run(self, records: list[Consumed], acknowledge: Acknowledge) -> list[Batch]:
         firsts: dict[TopicPartition, int] = {}
         for r in records:
             firsts.setdefault((r.topic, r.partition), r.offset)
@@ -74,18 +67,32 @@ class Pipeline:
         stored: list[Batch] = []
         for tp, items in groups.items():
             for batch in self.planner.plan(tp, items):
-                refused = await self.sink.write(batch)  # records the moved offsets with the intent
-                letters = [letter for item in batch.items for letter in item.dead]
-                for item, message in refused:
-                    record = by_offset[(batch.topic, batch.partition, item.offset)]
-                    letters.append(_refused(record, message))
-                    self.quarantine.refused(_tenant(record.headers))
-                await self.dead_letters.send(letters)
-                for item in batch.items:
-                    if item.divert is not None:
-                        await self.slow_lane.send(item.divert, _tenant(item.divert.headers))
+                await self.commit(batch, by_offset, acknowledge)
                 stored.append(batch)
         return stored
+
+    async def commit(self, batch: Batch, by_offset: dict[tuple[str, int, int], Consumed],
+                     acknowledge: Acknowledge) -> None:
+        """The commit order of one batch, written once. Each step starts only after the
+        previous one was acknowledged by its system, so a crash anywhere re-reads the batch
+        and the replay stores, dead-letters and moves nothing twice (workers/batches.py)."""
+        # 1. Rows into ClickHouse, under the batch's deduplication token (its intent first,
+        #    with the offsets moved to the slow lane). Records refused for their data come back.
+        refused = await self.sink.write(batch)
+        # 2. Dead letters: what could not be decoded or stored, and what ClickHouse refused.
+        letters = [letter for item in batch.items for letter in item.dead]
+        for item, message in refused:
+            record = by_offset[(batch.topic, batch.partition, item.offset)]
+            letters.append(_refused(record, message))
+            self.quarantine.refused(record.tenant)
+        await self.dead_letters.send(letters)
+        # 3. The slow lane: LogFlux records over their tenant's key-derivation budget.
+        for item in batch.items:
+            if item.divert is not None:
+                await self.slow_lane.send(item.divert, item.divert.tenant)
+        # 4. Acknowledge every record of the batch: Faust commits only acknowledged offsets.
+        for handle in batch.handles:
+            await acknowledge(handle)
 
     def forget(self, tps: list[TopicPartition]) -> None:
         self.planner.forget(tps)
@@ -95,7 +102,7 @@ class Pipeline:
         groups: dict[TopicPartition, list[Pending]] = {}
         for r in records:
             tp = (r.topic, r.partition)
-            tenant = _tenant(r.headers)
+            tenant = r.tenant
             held = self.quarantine.held(tenant)
             if r.offset in moved[tp]:
                 outcome = Outcome([], [], divert_for=tenant)
@@ -108,8 +115,8 @@ class Pipeline:
             dead = tuple(DeadLetter(r.topic, r.partition, r.offset, r.key, value, r.headers, *why)
                          for value, why in rejected)
             divert = r if divert_for is not None and self.slow_lane is not None else None
-            groups.setdefault(tp, []).append(Pending(r.offset, rows, r.handle, dead, replay_origin(r.headers), divert,
-                                                     _idempotency(r.headers)))
+            groups.setdefault(tp, []).append(Pending(r.offset, rows, r.handle, dead, r.replay_of, divert,
+                                                     r.idempotency))
         return groups
 
 
@@ -117,20 +124,6 @@ def _refused(record: Consumed, message: str) -> DeadLetter:
     """The dead letter of a record ClickHouse refused: the whole record, with the engine's message."""
     return DeadLetter(record.topic, record.partition, record.offset, record.key, record.value, record.headers,
                       "insert_refused", message)
-
-
-def _header(headers: Any, name: str) -> str:
-    items = headers.items() if isinstance(headers, dict) else (headers or ())
-    return next((v.decode(errors="replace") for k, v in items if k == name), "")
-
-
-def _tenant(headers: Any) -> str:
-    return _header(headers, TENANT)
-
-
-def _idempotency(headers: Any) -> str:
-    key = _header(headers, IDEMPOTENCY_KEY)
-    return f"{_tenant(headers)}/{key}" if key else ""
 
 
 def runs_of(records: list[Consumed]) -> list[list[Consumed]]:

@@ -16,12 +16,11 @@ is moved.
 
 from __future__ import annotations
 
-from typing import Any
 
 from schemas.deadletter import REPLAY_OF
 from sluice import metrics
 from sluice.settings import Settings
-from workers.deadletter import replay_origin
+from workers.consumed import Consumed
 from workers.forward import Forwarder
 
 
@@ -30,11 +29,10 @@ class SlowLane:
         self.topic = settings.slow_topic
         self._forwarder = Forwarder(settings)
 
-    async def send(self, record: Any, tenant: str) -> None:
+    async def send(self, record: Consumed, tenant: str) -> None:
         """Move a consumed record to the slow-lane topic, naming where it came from."""
-        origin = replay_origin(record.headers) or f"{record.topic}:{record.partition}:{record.offset}"
-        items = record.headers.items() if isinstance(record.headers, dict) else (record.headers or ())
-        headers = [(k, v) for k, v in items if k != REPLAY_OF] + [(REPLAY_OF, origin.encode())]
+        origin = record.replay_of or f"{record.topic}:{record.partition}:{record.offset}"
+        headers = [(k, v) for k, v in record.headers if k != REPLAY_OF] + [(REPLAY_OF, origin.encode())]
         await self._forwarder.send(self.topic, record.value, record.key, headers)
         metrics.WORKER_SLOW_LANE.labels(tenant, "diverted").inc()
 

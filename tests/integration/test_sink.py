@@ -12,7 +12,8 @@ from sluice import metrics
 from sluice.storage import migrate
 from workers.batches import BatchPlanner
 from workers.quarantine import Quarantine
-from workers.pipeline import Consumed, Pipeline
+from workers.consumed import Consumed
+from workers.pipeline import Pipeline
 from workers.records import Context
 from workers.sink import ClickHouseSink
 

@@ -84,7 +84,8 @@ def test_republished_dead_letter_stands_alone_and_is_named_after_its_origin():
 
 
 def test_a_chunk_is_cut_where_a_partition_goes_back_to_offsets_it_delivered_before():
-    from workers.pipeline import Consumed, runs_of
+    from workers.consumed import Consumed
+    from workers.pipeline import runs_of
 
     def c(partition: int, offset: int) -> Consumed:
         return Consumed("t", partition, offset, None, b"", (), 0, None)
