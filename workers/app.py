@@ -14,11 +14,11 @@ import signal
 from typing import Callable
 
 import faust
-import msgspec
 
-from sluice import internal, metrics
+from sluice import metrics
 from sluice.settings import Settings
 from sluice.storage import Storage
+from workers import internal_sql
 from workers.batches import Batch
 from workers.budget import AsyncPacer
 from workers.lag import LagMonitor
@@ -96,16 +96,6 @@ def _stop(fatal: Fatal, reason: BaseException) -> None:
     os.kill(os.getpid(), signal.SIGTERM)
 
 
-class _SqlRequest(msgspec.Struct, forbid_unknown_fields=True):
-    sql: str
-    parameters: dict | None = None
-    settings: dict = {}
-
-
-def _error(view, status: int, message: str):
-    return view.bytes(msgspec.json.encode({"error": message}), status=status, content_type="application/json")
-
-
 def _count_slow(batch: Batch) -> None:
     # Only LogFlux records take the slow lane, and their rows are columnar.
     for item in batch.items:
@@ -157,32 +147,8 @@ def create_app(settings: Settings, storage: Storage, fatal: Fatal | None = None)
         body, content_type = metrics.exposition()
         return web.bytes(body, content_type=content_type.split(";")[0])
 
-    class ReadOnlySQL(faust.web.View):
-        """Read-only SQL for Sluice's own processes (sluice/internal.py says who and what), with
-        the embedded engine only this process can open. Not served with a ClickHouse server:
-        there, read ClickHouse directly with its own access control."""
-
-        async def post(self, request):
-            if not internal.authorized(request.headers.get("Authorization"), token):
-                metrics.WORKER_INTERNAL_SQL_REFUSED.labels("unauthorized").inc()
-                return _error(self, 401, "a valid internal token is required")
-            try:
-                query = msgspec.json.decode(await request.read(), type=_SqlRequest)
-                internal.check(query.sql)
-            except (msgspec.DecodeError, internal.Refused) as exc:
-                metrics.WORKER_INTERNAL_SQL_REFUSED.labels("refused").inc()
-                return _error(self, 400, str(exc))
-            try:
-                columns, rows = await storage.read(query.sql, query.parameters, query.settings)
-            except Exception as exc:
-                metrics.WORKER_INTERNAL_SQL_REFUSED.labels("engine").inc()
-                return _error(self, 400, str(exc))
-            body = {"columns": columns, "rows": rows}
-            return self.bytes(msgspec.json.encode(body, enc_hook=str), content_type="application/json")
-
     if settings.embedded_clickhouse:
-        token = internal.token(settings, create=True)
-        app.page(internal.PATH)(ReadOnlySQL)
+        internal_sql.mount(app, settings, storage)
 
     @app.page("/health")
     async def health(web, request):
