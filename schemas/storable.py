@@ -7,7 +7,7 @@ Int64 ticks), an ``IPv6`` an address without a zone id, a ``Map`` at most
 ``MAX_ENTRIES`` entries. Two caps are the project's own, not the engine's:
 ``MAX_ENTRIES`` and ``MAX_DEPTH`` bound what one entry's attributes may carry.
 
-Every dialect's decoder (schemas/formats.py) checks its fields against these
+Every dialect's decoder (schemas/json_body.py and the dialects' folders) checks its fields against these
 before the gateway answers, and the workers run the same decoder, plus the
 checks of what only they see (decrypted LogFlux payloads). A value that is out
 of bounds raises ``Unstorable``, which each dialect turns into its own error.

@@ -36,7 +36,7 @@ class Settings:
     kafka_version: str = "4.1.1"
     # Topic the gateway writes accepted requests to (contract in schemas/envelope.py).
     ingest_topic: str = "sluice-ingest"
-    # Topic Kafka-native producers write canonical records to (schemas/native.py).
+    # Topic Kafka-native producers write canonical records to (schemas/dialects/native/wire.py).
     native_topic: str = "sluice-records"
     # A sluice.arrow.v1 record decoding (before decompression is measured) to more bytes or rows is dead-lettered.
     native_arrow_max_bytes: int = 64 * 1024 * 1024
