@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-fuzz fuzz test-unit test-integration bench bench-gateway bench-e2e bench-worker bench-logflux bench-insert-size bench-profound bench-query bench-limiter bench-logstash bench-poison test-faults broker clean
+.PHONY: run test test-fuzz fuzz test-unit test-integration bench bench-gateway bench-e2e bench-worker bench-logflux bench-insert-size bench-profound bench-query bench-limiter bench-logstash bench-poison bench-peer test-faults broker clean
 
 $(STAMP): pyproject.toml sdk/python/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +56,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.worker --json $(BENCH_OUT)/worker.json
 	$(BIN)/python -m bench.e2e --json $(BENCH_OUT)/e2e.json
 	$(BIN)/python -m bench.logflux --json $(BENCH_OUT)/logflux.json
+	$(BIN)/python -m bench.peer --json $(BENCH_OUT)/peer.json
 	$(BIN)/python -m bench.summary $(BENCH_OUT)
 
 ## bench-gateway: HTTP → Kafka acknowledged vs decode-only, kcat and the OpenTelemetry Collector
@@ -65,6 +66,12 @@ bench-gateway: $(STAMP)
 ## bench-e2e: end-to-end throughput of the local topology against its ceilings
 bench-e2e: $(STAMP)
 	$(BIN)/python -m bench.e2e --json $(BENCH_OUT)/e2e.json
+
+## bench-peer: the same records into VictoriaLogs (built from the Go module proxy into the cache) and into Sluice,
+## each until the last is queryable: stored rate, accept latency, CPU and disk per record, and the ratios
+bench-peer: $(STAMP)
+	$(BIN)/sluice broker fetch >/dev/null
+	$(BIN)/python -m bench.peer --json $(BENCH_OUT)/peer.json
 
 ## bench-worker: the worker stage alone against raw ClickHouse inserts
 bench-worker: $(STAMP)

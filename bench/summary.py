@@ -2,8 +2,8 @@
 
     python -m bench.summary [DIR]   (DIR: where the scenarios wrote their JSON; .sluice/bench)
 
-Reads ``gateway.json``, ``worker.json``, ``e2e.json`` and ``logflux.json``
-(whichever exist) and writes ``report.md`` and ``report.json`` beside them: the
+Reads ``gateway.json``, ``worker.json``, ``e2e.json``, ``logflux.json`` and
+``peer.json`` (whichever exist) and writes ``report.md`` and ``report.json`` beside them: the
 goals first, each with the figure that decides it, then every scenario's table.
 """
 
@@ -17,7 +17,7 @@ from typing import Callable
 
 from bench.report import markdown
 
-SCENARIOS = ("gateway", "worker", "e2e", "logflux")
+SCENARIOS = ("gateway", "worker", "e2e", "logflux", "peer")
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,10 @@ GOALS = (
          lambda v: v >= 150_000, "logs/s"),
     Goal("e2e", "ingest → queryable p99 ≤ 2 s (at 90 % of the sustained rate)",
          lambda r: r["paced_90%_of_e2e"]["freshness_p99_ms"], lambda v: v <= 2000, "ms"),
+    Goal("peer", "end to end stored ≥ 0.55 of VictoriaLogs, same records in the same run (batches of 500)",
+         lambda r: r["ratio_sluice_vs_victorialogs_stored"], lambda v: v >= 0.55, "ratio"),
+    Goal("peer", "end to end stored ≥ 150,000 logs/s, until the last record is queryable (peer run)",
+         lambda r: r["sluice"]["stored_rps"], lambda v: v >= 150_000, "logs/s"),
     Goal("gateway", "gateway alone ≥ 400,000 logs/s, 202 after the ack (batches of 500)",
          lambda r: _best_gateway(r, 500), lambda v: v >= 400_000, "logs/s"),
     Goal("gateway", "gateway ≥ 0.5 of the decode-only ceiling (same processes, batches of 500)",
