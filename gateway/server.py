@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
+import sys
 
 import uvicorn
 
@@ -11,6 +13,7 @@ from gateway.http_protocol import bounded_protocol
 from gateway.logstash import Listeners
 from gateway.publisher import Publisher
 from sluice.kafka.clients import ensure_topics
+from sluice.kafka.durability import TopicDurabilityError
 from sluice.registry import RegistryFollower
 from sluice.settings import Settings
 
@@ -35,12 +38,18 @@ def build(settings: Settings) -> Gateway:
     return Gateway(settings, follower.registry, publisher, on_startup=startup, on_shutdown=shutdown)
 
 
-def serve(settings: Settings, app: Gateway | None = None) -> None:
+def serve(settings: Settings, app: Gateway | None = None) -> int | None:
     """Serve ``app`` (by default the real gateway, ``build(settings)``) until stopped.
 
     With ``gateway_processes`` > 1 this process is one of that many replicas
     sharing the port; the caller starts the others.
     """
+    if app is None:
+        try:  # here rather than only in the lifespan, where uvicorn would print a traceback
+            asyncio.run(ensure_topics(settings))
+        except TopicDurabilityError as exc:
+            print(f"sluice gateway: {exc}", file=sys.stderr)
+            return 2
     config = uvicorn.Config(
         app or build(settings),
         host=settings.gateway_host,

@@ -15,8 +15,8 @@ from sluice.settings import Settings, load_settings
 
 
 def _cmd_up(s: Settings, args) -> int:
-    from sluice.local.topology import up
-    return up(s)
+    from sluice.local.topology import up, with_local_brokers
+    return up(with_local_brokers(s, s.local_brokers if args.brokers is None else args.brokers))
 
 
 def _cmd_service(s: Settings, args) -> int:
@@ -30,14 +30,17 @@ def _cmd_broker(s: Settings, args) -> int:
     if args.action == "fetch":
         print(kafka.fetch(s.cache_dir, s.kafka_version))
         return 0
-    from sluice.local.topology import broker_for
+    from sluice.local.topology import broker_for, with_local_brokers
+    s = with_local_brokers(s, s.local_brokers)
     broker = broker_for(s)
     if args.action == "start":
         opened = private.secure_dir(s.state_dir)
         if opened is not None:
             print(f"sluice: the state directory {s.state_dir} had mode {opened:04o}; it is 0700 again", file=sys.stderr)
         broker.start()
-        print(f"Kafka {s.kafka_version} running on {s.kafka_bootstrap} (pid {broker.running_pid()})")
+        nodes = getattr(broker, "nodes", [broker])
+        pids = ", ".join(str(node.running_pid()) for node in nodes)
+        print(f"Kafka {s.kafka_version} running on {s.kafka_bootstrap} (pid {pids})")
     else:
         broker.stop()
     return 0
@@ -209,7 +212,11 @@ def _key_options(p: argparse.ArgumentParser, verb: str) -> None:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="sluice", description="Self-hosted log ingestion on Kafka and ClickHouse.")
     sub = p.add_subparsers(dest="command", required=True)
-    sub.add_parser("up", help="run broker, gateway and worker on this machine").set_defaults(fn=_cmd_up)
+    u = sub.add_parser("up", help="run broker, gateway and worker on this machine")
+    u.add_argument("--brokers", type=int, metavar="N",
+                   help="run a KRaft cluster of N Kafka brokers (topics at replication min(3, N), "
+                        "min.insync.replicas 2 from 3 on); default SLUICE_LOCAL_BROKERS, 1")
+    u.set_defaults(fn=_cmd_up)
     sub.add_parser("gateway", help="run one gateway process").set_defaults(fn=_cmd_service)
     sub.add_parser("worker", help="run one worker process").set_defaults(fn=_cmd_service)
     b = sub.add_parser("broker", help="the local Kafka broker")

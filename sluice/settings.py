@@ -33,6 +33,8 @@ class Settings:
     kafka_bootstrap: str = "127.0.0.1:9092"
     local_broker: bool = True
     local_broker_controller_port: int = 9093
+    # Brokers `sluice up` runs (`--brokers N`): node i listens on the bootstrap port + 2i, its controller on this port + 2i.
+    local_brokers: int = 1
     kafka_version: str = "4.1.1"
     # Topic the gateway writes accepted requests to (contract in schemas/envelope.py).
     ingest_topic: str = "sluice-ingest"
@@ -53,6 +55,8 @@ class Settings:
     topic_partitions: int = 4
     # Replication factor for topics Sluice creates; use 3 on a production cluster.
     topic_replication: int = 1
+    # min.insync.replicas of Sluice's topics; 0: 2 when topic_replication is 3 or more, else 1 (sluice/kafka/durability.py).
+    topic_min_insync_replicas: int = 0
     # Largest Kafka record; broker, topic, producer and consumer are all set to it.
     max_record_bytes: int = 16 * 1024 * 1024
     # How producers compress record batches: none, gzip, snappy, lz4 or zstd

@@ -9,6 +9,7 @@ import faust
 
 from sluice import logs
 from sluice.kafka.clients import ensure_topics
+from sluice.kafka.durability import TopicDurabilityError
 from sluice.secrets import MasterKeyError, master_key
 from sluice.settings import Settings
 from sluice.storage import Storage, migrate
@@ -16,7 +17,7 @@ from workers.app import Fatal, create_app
 
 
 EXIT_ERROR = 1  # an unexpected error stopped the worker
-EXIT_CONFIG = 2  # the worker cannot start as configured (no master key)
+EXIT_CONFIG = 2  # the worker cannot start as configured (no master key, a topic weaker than configured)
 
 
 def run(settings: Settings) -> int:
@@ -26,7 +27,11 @@ def run(settings: Settings) -> int:
     except MasterKeyError as exc:
         print(f"sluice worker: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    asyncio.run(ensure_topics(settings))
+    try:
+        asyncio.run(ensure_topics(settings))
+    except TopicDurabilityError as exc:  # a topic weaker than configured: one line for the operator, no traceback
+        print(f"sluice worker: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
     storage = Storage(settings)
     storage.run_sync(migrate, settings)
     fatal = Fatal()

@@ -6,8 +6,10 @@ import logging
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+from aiokafka.errors import TopicAlreadyExistsError, for_code
 
+from sluice.kafka import durability
 from sluice.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -42,31 +44,60 @@ def producer(settings: Settings, **overrides) -> AIOKafkaProducer:
 
 
 async def ensure_topics(settings: Settings) -> None:
-    """Create Sluice's topics when missing. Existing topics are left as they are."""
+    """Create Sluice's topics when missing, with the configured partitions, replication factor and
+    min.insync.replicas (sluice/kafka/durability.py). An existing topic weaker than configured, or one
+    Kafka refuses to create so, raises ``TopicDurabilityError``: its one-line message says which and why."""
+    wants = durability.wanted(settings)
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, client_id="sluice-admin")
     await admin.start()
     try:
         big_records = {"max.message.bytes": str(settings.max_record_bytes)}
-        wanted = [
-            NewTopic(name, num_partitions=settings.topic_partitions,
-                     replication_factor=settings.topic_replication, topic_configs=big_records)
-            for name in (settings.ingest_topic, settings.native_topic, settings.dlq_topic, settings.slow_topic,
-                         settings.overflow_topic)
-        ] + [
-            NewTopic(name, num_partitions=1, replication_factor=settings.topic_replication,
-                     topic_configs={"cleanup.policy": "compact", "min.compaction.lag.ms": "0"})
-            for name in (settings.registry_topic, settings.secrets_topic)
-        ]
+        compacted = {"cleanup.policy": "compact", "min.compaction.lag.ms": "0"}
+        special = {settings.registry_topic: compacted, settings.secrets_topic: compacted}
         existing = set(await admin.list_topics())
-        missing = [t for t in wanted if t.name not in existing]
+        missing = [
+            NewTopic(name, num_partitions=want.partitions, replication_factor=want.replication,
+                     topic_configs={**special.get(name, big_records), durability.MIN_INSYNC: str(want.min_insync)})
+            for name, want in wants.items() if name not in existing
+        ]
         if missing:
-            try:
-                await admin.create_topics(missing)
-            except TopicAlreadyExistsError:
-                pass  # created concurrently by another process
+            response = await admin.create_topics(missing)
+            _raise_creation_errors(response.to_object())
             log.info("created topics %s", [t.name for t in missing])
+        present = [name for name in wants if name in existing]
+        if present:
+            await _check(admin, settings, {name: wants[name] for name in present})
     finally:
         await admin.close()
+
+
+def _raise_creation_errors(response: dict) -> None:
+    for entry in response.get("topic_errors", ()):
+        code = entry["error_code"]
+        if code and code != TopicAlreadyExistsError.errno:  # already there: created concurrently by another process
+            reason = entry.get("error_message") or for_code(code).__name__
+            raise durability.TopicDurabilityError(f"Kafka refused to create topic {entry['topic']}: {reason}")
+
+
+async def _check(admin: AIOKafkaAdminClient, settings: Settings, wants: dict[str, durability.Durability]) -> None:
+    """Raise TopicDurabilityError for the first topic of ``wants`` weaker than wanted."""
+    metadata = {t["topic"]: t for t in await admin.describe_topics(list(wants))}
+    resources = [ConfigResource(ConfigResourceType.TOPIC, name, configs={durability.MIN_INSYNC: None})
+                 for name in wants]
+    configs: dict[str, dict[str, str]] = {}
+    for response in await admin.describe_configs(resources):
+        for resource in response.to_object()["resources"]:
+            configs[resource["resource_name"]] = {
+                entry.get("config_names", entry.get("config_name")): entry["config_value"]
+                for entry in resource["config_entries"]}
+    for name, want in wants.items():
+        have = durability.found(metadata.get(name, {}), configs.get(name, {}))
+        if have is None:
+            log.warning("topic %s lists no partitions; its durability is not checked", name)
+            continue
+        problem = durability.weakness(name, have, want, settings.kafka_bootstrap)
+        if problem:
+            raise durability.TopicDurabilityError(problem)
 
 
 async def partitions_of(settings: Settings, topic: str) -> list[int]:

@@ -2,9 +2,10 @@
 
 ``fetch`` resolves ``org.apache.kafka:kafka_2.13`` with Maven into a flat
 classpath, cached per version. ``LocalBroker`` formats KRaft storage once
-(single node, broker and controller in one JVM, loopback only), starts it,
-waits for "Kafka Server started" and stops it by pid. The broker runs with
-umask 077: its segments hold tenants' logs (sluice/private.py).
+(broker and controller in one JVM, loopback only), starts it, waits for
+"Kafka Server started" and stops it by pid. Alone it is a single-node cluster;
+with ``voters`` it is one node of a static quorum (sluice/local/cluster.py).
+The broker runs with umask 077: its segments hold tenants' logs (sluice/private.py).
 """
 
 from __future__ import annotations
@@ -66,6 +67,15 @@ class BrokerConfig:
     controller_port: int = 9093
     partitions: int = 4
     max_record_bytes: int = 16 * 1024 * 1024
+    # A node of a cluster: its id, the static quorum "1@127.0.0.1:9093,2@..." and the
+    # cluster id every node is formatted with. Empty voters: a single node (--standalone).
+    node_id: int = 1
+    voters: str = ""
+    cluster_id: str = ""
+    # The replication factor and min.insync.replicas of Kafka's own topics (offsets,
+    # transactions) and of topics created without them; a cluster node sets both.
+    replication: int = 1
+    min_insync: int = 1
 
     @property
     def bootstrap(self) -> str:
@@ -73,10 +83,12 @@ class BrokerConfig:
 
     def server_properties(self) -> str:
         listeners = f"PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}"
+        quorum = (("controller.quorum.voters", self.voters) if self.voters else
+                  ("controller.quorum.bootstrap.servers", f"127.0.0.1:{self.controller_port}"))
         props = {
             "process.roles": "broker,controller",
-            "node.id": "1",
-            "controller.quorum.bootstrap.servers": f"127.0.0.1:{self.controller_port}",
+            "node.id": str(self.node_id),
+            quorum[0]: quorum[1],
             "listeners": listeners,
             "advertised.listeners": listeners,
             "controller.listener.names": "CONTROLLER",
@@ -84,12 +96,12 @@ class BrokerConfig:
             "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
             "log.dirs": str((self.state_dir / "data").resolve()),
             "num.partitions": str(self.partitions),
-            "offsets.topic.replication.factor": "1",
+            "offsets.topic.replication.factor": str(self.replication),
             "offsets.topic.num.partitions": "4",
-            "transaction.state.log.replication.factor": "1",
-            "transaction.state.log.min.isr": "1",
-            "share.coordinator.state.topic.replication.factor": "1",
-            "share.coordinator.state.topic.min.isr": "1",
+            "transaction.state.log.replication.factor": str(self.replication),
+            "transaction.state.log.min.isr": str(self.min_insync),
+            "share.coordinator.state.topic.replication.factor": str(self.replication),
+            "share.coordinator.state.topic.min.isr": str(self.min_insync),
             "group.initial.rebalance.delay.ms": "0",
             # Two cores: keep the thread pools and the cleaner's buffer small.
             "num.network.threads": "2",
@@ -99,6 +111,9 @@ class BrokerConfig:
             "replica.fetch.max.bytes": str(self.max_record_bytes),
             "auto.create.topics.enable": "false",
         }
+        if self.voters:  # Kafka's defaults for topics created elsewhere (the consumer offsets too)
+            props["default.replication.factor"] = str(self.replication)
+            props["min.insync.replicas"] = str(self.min_insync)
         return "".join(f"{k}={v}\n" for k, v in props.items())
 
 
@@ -128,12 +143,14 @@ class LocalBroker:
         private.write_text(props, self.config.server_properties())
         if (self.dir / "data" / "meta.properties").exists():
             return
-        cluster_id = subprocess.run(
+        cluster_id = self.config.cluster_id or subprocess.run(
             self._java("kafka.tools.StorageTool", "random-uuid"),
             capture_output=True, text=True, check=True, umask=private.UMASK,
         ).stdout.strip().splitlines()[-1]
+        # A static quorum (controller.quorum.voters) is formatted without --standalone.
+        standalone = [] if self.config.voters else ["--standalone"]
         result = subprocess.run(
-            self._java("kafka.tools.StorageTool", "format", "--standalone", "-t", cluster_id,
+            self._java("kafka.tools.StorageTool", "format", *standalone, "-t", cluster_id,
                        "-c", str(props), "--ignore-formatted"),
             capture_output=True, text=True, umask=private.UMASK,
         )
@@ -155,9 +172,17 @@ class LocalBroker:
     def start(self, timeout_s: float = 90.0) -> None:
         """Format (once) and start the broker; return when it serves requests.
         Starting an already running broker is a no-op."""
+        offset = self.launch()
+        if offset is not None:
+            self.wait_ready(offset, time.monotonic() + timeout_s)
+
+    def launch(self) -> int | None:
+        """Format (once) and start the JVM without waiting; the offset of its log where this run's
+        lines begin (for ``wait_ready``), or None when it was running already. A cluster launches
+        every node before it waits: a node is ready only once a quorum of controllers is up."""
         self.dir.mkdir(parents=True, exist_ok=True, mode=private.DIR_MODE)
         if self.running_pid() is not None:
-            return
+            return None
         self._format()
         log = os.fdopen(private.open_private(self.log_file, append=True), "ab")
         offset = self.log_file.stat().st_size
@@ -169,17 +194,21 @@ class LocalBroker:
         log.close()  # the broker holds its own copy
         self.process = proc
         private.write_text(self.pid_file, str(proc.pid))
-        deadline = time.monotonic() + timeout_s
+        return offset
+
+    def wait_ready(self, offset: int, deadline: float) -> None:
+        """Return once the broker launched at log ``offset`` logged "Kafka Server started";
+        BrokerError (and the broker stopped) when it exits or the monotonic ``deadline`` passes."""
         while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise BrokerError(f"Kafka exited with {proc.returncode}; see {self.log_file}")
+            if self.process is not None and self.process.poll() is not None:
+                raise BrokerError(f"Kafka exited with {self.process.returncode}; see {self.log_file}")
             with open(self.log_file, "rb") as fh:
                 fh.seek(offset)
                 if READY_LINE.encode() in fh.read():
                     return
             time.sleep(0.25)
         self.stop()
-        raise BrokerError(f"Kafka did not start within {timeout_s:.0f}s; see {self.log_file}")
+        raise BrokerError(f"Kafka did not start in time; see {self.log_file}")
 
     def poll(self) -> int | None:
         """None while the broker runs; once it has ended, its exit status (-1 when another process started it)."""

@@ -1,7 +1,8 @@
 """``sluice up``: the whole pipeline on one machine.
 
-Processes: the Kafka broker (JVM), one gateway process and one worker
-process (and Redis, with several gateways). The worker owns the embedded
+Processes: the Kafka broker (JVM; with ``--brokers N`` a KRaft cluster of N,
+sluice/local/cluster.py), one gateway process and one worker process (and
+Redis, with several gateways). The worker owns the embedded
 ClickHouse engine, since chDB allows one engine per data directory and the
 worker is the one that writes; everything else reads through it. Two Python
 processes keep both cores busy: the gateway parses and publishes while the
@@ -27,16 +28,30 @@ from typing import Callable, Mapping
 from sluice import registry as registry_topic
 from sluice import private, secrets
 from sluice.kafka.clients import ensure_topics
+from sluice.kafka.durability import TopicDurabilityError, min_insync_replicas
 from sluice.keys import new_key, now_iso
-from sluice.local import kafka
+from sluice.local import cluster, kafka
 from sluice.local import redis as local_redis
 from sluice.local.supervisor import Supervised
 from sluice.settings import Secret, Settings
 from schemas.registry import TenantRecord
 
 
-def broker_for(settings: Settings) -> kafka.LocalBroker:
-    port = int(settings.kafka_bootstrap.rsplit(":", 1)[1])
+def broker_for(settings: Settings) -> kafka.LocalBroker | cluster.LocalCluster:
+    """The local broker the settings describe: one node (``local_brokers`` 1), else a cluster whose
+    node i listens on the bootstrap port + 2i and the controller port + 2i."""
+    port = int(settings.kafka_bootstrap.split(",")[0].rsplit(":", 1)[1])
+    libs = kafka.fetch(settings.cache_dir, settings.kafka_version)
+    if settings.local_brokers > 1:
+        nodes = range(settings.local_brokers)
+        config = cluster.ClusterConfig(
+            state_dir=settings.state_dir / "kafka-cluster",
+            ports=tuple(port + 2 * i for i in nodes),
+            controller_ports=tuple(settings.local_broker_controller_port + 2 * i for i in nodes),
+            partitions=settings.topic_partitions,
+            max_record_bytes=settings.max_record_bytes,
+        )
+        return cluster.LocalCluster(config, libs)
     config = kafka.BrokerConfig(
         state_dir=settings.state_dir / "kafka",
         port=port,
@@ -44,7 +59,35 @@ def broker_for(settings: Settings) -> kafka.LocalBroker:
         partitions=settings.topic_partitions,
         max_record_bytes=settings.max_record_bytes,
     )
-    return kafka.LocalBroker(config, kafka.fetch(settings.cache_dir, settings.kafka_version))
+    return kafka.LocalBroker(config, libs)
+
+
+def with_local_brokers(settings: Settings, brokers: int) -> Settings:
+    """The settings for ``sluice up --brokers N``: the bootstrap names every node, topics get
+    replication min(3, N) and min.insync.replicas 2 from three nodes on (sluice/local/cluster.py).
+    One broker keeps the settings as they are."""
+    if brokers < 1:
+        raise ValueError(f"--brokers: expected 1 or more, got {brokers}")
+    if brokers == 1:
+        return settings.replace(local_brokers=1)
+    if not settings.local_broker:
+        raise ValueError(f"--brokers {brokers} runs local brokers, but SLUICE_LOCAL_BROKER is false: "
+                         "set the remote cluster's SLUICE_KAFKA_BOOTSTRAP and SLUICE_TOPIC_REPLICATION instead")
+    host, port = settings.kafka_bootstrap.split(",")[0].rsplit(":", 1)
+    bootstrap = ",".join(f"{host}:{int(port) + 2 * i}" for i in range(brokers))
+    return settings.replace(local_brokers=brokers, kafka_bootstrap=bootstrap,
+                            topic_replication=cluster.replication_for(brokers),
+                            topic_min_insync_replicas=cluster.min_insync_for(brokers))
+
+
+def durability_line(settings: Settings) -> str:
+    """What an acknowledged write survives with these settings, said once at start."""
+    replication = settings.topic_replication
+    if replication == 1:
+        return ("topics have replication factor 1: one copy of each record, so a broker's disk loss loses "
+                "data (`sluice up --brokers 3` keeps three copies)")
+    return (f"topics have replication factor {replication} and min.insync.replicas "
+            f"{min_insync_replicas(settings)}: a 2xx means that many copies at least")
 
 
 def redis_for(settings: Settings) -> local_redis.LocalRedis:
@@ -126,7 +169,7 @@ def _alarm(message: str) -> None:
     _say(f"ALERT: {message}")
 
 
-def _started(server: kafka.LocalBroker | local_redis.LocalRedis) -> kafka.LocalBroker | local_redis.LocalRedis:
+def _started(server: kafka.LocalBroker | cluster.LocalCluster | local_redis.LocalRedis):
     server.start()
     return server
 
@@ -134,7 +177,7 @@ def _started(server: kafka.LocalBroker | local_redis.LocalRedis) -> kafka.LocalB
 def up(settings: Settings) -> int:
     """Run the broker, Redis when gateways share limits, the worker and the gateways until SIGINT or
     SIGTERM, restarting whichever exits (sluice/local/supervisor.py). 0 after a requested stop, 1 when
-    start-up failed."""
+    start-up failed, 2 when a topic is weaker than configured (sluice/kafka/durability.py)."""
     private.restrict_umask()
     try:
         opened = private.secure_dir(settings.state_dir)
@@ -156,14 +199,20 @@ def up(settings: Settings) -> int:
     def stop_child(timeout_s: float) -> Callable[[Supervised], None]:
         return lambda unit: unit.handle is not None and stop_process(unit.handle, timeout_s)
 
-    stopping = failed = False
+    stopping = False
+    status = 0
     try:
         if settings.local_broker:
             broker = broker_for(settings)
-            _say(f"starting Kafka {settings.kafka_version} on {settings.kafka_bootstrap}")
-            run("the Kafka broker", lambda: _started(broker), lambda unit: broker.stop(),
-                f"nothing is accepted (gateways answer 503) or stored until it is back; see {broker.log_file}",
-                log=_alarm)
+            several = isinstance(broker, cluster.LocalCluster)
+            _say(f"starting Kafka {settings.kafka_version} on {settings.kafka_bootstrap}"
+                 + (f" ({settings.local_brokers} brokers)" if several else ""))
+            impact = ("writes go on while a majority of its nodes run, else gateways answer 503; see "
+                      f"{broker.log_files}" if several else
+                      f"nothing is accepted (gateways answer 503) or stored until it is back; see {broker.log_file}")
+            run("the Kafka cluster" if several else "the Kafka broker", lambda: _started(broker),
+                lambda unit: broker.stop(), impact, log=_alarm)
+        _say(durability_line(settings))
         asyncio.run(ensure_topics(settings))
         if settings.gateway_processes > 1 and settings.rate_limits and not settings.rate_limit_redis_url:
             redis = redis_for(settings)
@@ -196,9 +245,12 @@ def up(settings: Settings) -> int:
             for unit, _ in units:
                 unit.check()
             time.sleep(0.5)
+    except TopicDurabilityError as exc:  # a topic weaker than configured: no start, and no traceback
+        _say(str(exc))
+        status = 2
     except RuntimeError as exc:  # the broker, Redis, the master key, a child that could not start
         _say(str(exc))
-        failed = True
+        status = 1
     finally:
         _say("stopping ...")
         # Gateways first, so nothing new is accepted, then the worker flushes and commits, then the servers.
@@ -207,7 +259,7 @@ def up(settings: Settings) -> int:
         restarted = ", ".join(f"{unit.name} {unit.restarts}" for unit, _ in units if unit.restarts)
         if restarted:
             _say(f"restarts while running: {restarted}")
-    return 1 if failed else 0
+    return status
 
 
 def _banner(settings: Settings, dev: DevCredentials | None) -> None:
