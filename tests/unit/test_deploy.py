@@ -215,3 +215,20 @@ def test_compose_holds_no_password_and_requires_each_from_the_environment():
             if any(word in key for word in ("PASSWORD", "SECRET", "KEY")):
                 assert required.fullmatch(str(value)), f"{name}: {key} is a literal"
     assert "SLUICE_SECRETS_KEY" not in json.dumps(compose["services"]["gateway"])
+
+
+def test_strimzi_topics_and_compose_are_as_durable_as_the_settings_they_give_sluice():
+    # Sluice refuses to start against a topic weaker than its settings (sluice/kafka/durability.py).
+    from sluice.kafka.durability import min_insync_replicas
+    from sluice.settings import load_settings
+    production = list(yaml.safe_load_all(k8s.build(K8S / "overlays" / "production")))
+    (config,) = [d["data"] for d in production if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "sluice"]
+    settings = load_settings(environ=config)
+    assert (settings.topic_replication, min_insync_replicas(settings)) == (3, 2)
+    for topic in (d for d in production if d["kind"] == "KafkaTopic"):
+        assert topic["spec"]["replicas"] >= settings.topic_replication, topic["metadata"]["name"]
+        assert int(topic["spec"]["config"]["min.insync.replicas"]) >= 2, topic["metadata"]["name"]
+    compose = _compose()
+    one_broker = load_settings(environ={k: str(v) for k, v in compose["x-sluice-env"].items()})
+    assert (one_broker.topic_replication, min_insync_replicas(one_broker)) == (1, 1)
+    assert int(compose["services"]["kafka"]["environment"]["KAFKA_MIN_INSYNC_REPLICAS"]) == 1
