@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Iterator
 
 from bench.tools import go_install
-from sluice.local.harness import free_port
+from sluice.local.harness import free_port, wait_for
 from sluice.local.topology import stop_process, wait_http
 
 VERSION = "1.52.2"
@@ -30,6 +30,7 @@ PACKAGE = f"github.com/VictoriaMetrics/VictoriaLogs/app/victoria-logs@v{VERSION}
 # time and message fields; every other field (nested ``attributes`` flattened with dots) is stored as is.
 INSERT_PATH = "/insert/jsonline?_stream_fields=service&_time_field=timestamp&_msg_field=message"
 COUNT_QUERY = "* | stats count() as n"
+IN_MEMORY = 'vl_storage_rows{type="storage/inmemory"}'  # rows not yet in a part on disk
 
 
 def build(cache_dir: Path) -> Path:
@@ -86,9 +87,11 @@ class VictoriaLogs:
         return int(sum(float(line.split()[-1]) for line in text.splitlines()
                        if line.startswith("vl_rows_dropped_total{")))
 
-    def disk_bytes(self) -> int:
-        """Bytes of the stored data, after the in-memory parts were flushed."""
-        self._get("/internal/force_flush")
+    def disk_bytes(self, timeout_s: float = 60) -> int:
+        """Bytes of the stored data once no row is held only in memory (it persists those every 5 s)."""
+        self._get("/internal/force_flush")  # buffered rows into parts, so the gauge below covers them
+        wait_for(lambda: parse_metric(self._get("/metrics").decode(), IN_MEMORY) == 0, timeout_s, 0.1,
+                 "VictoriaLogs to write its in-memory parts to disk")
         return tree_bytes(self.data_dir)
 
 
