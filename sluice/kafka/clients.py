@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -62,8 +64,9 @@ async def ensure_topics(settings: Settings) -> None:
         ]
         if missing:
             response = await admin.create_topics(missing)
-            _raise_creation_errors(response.to_object())
-            log.info("created topics %s", [t.name for t in missing])
+            # A topic the metadata did not list yet, or another process created meanwhile, is checked too.
+            existing |= _raise_creation_errors(response.to_object())
+            log.info("created topics %s", [t.name for t in missing if t.name not in existing])
         present = [name for name in wants if name in existing]
         if present:
             await _check(admin, settings, {name: wants[name] for name in present})
@@ -71,33 +74,54 @@ async def ensure_topics(settings: Settings) -> None:
         await admin.close()
 
 
-def _raise_creation_errors(response: dict) -> None:
+def _raise_creation_errors(response: dict) -> set[str]:
+    """The topics a CreateTopics response says exist already; raise for any other error."""
+    already = set()
     for entry in response.get("topic_errors", ()):
         code = entry["error_code"]
-        if code and code != TopicAlreadyExistsError.errno:  # already there: created concurrently by another process
+        if code == TopicAlreadyExistsError.errno:
+            already.add(entry["topic"])
+        elif code:
             reason = entry.get("error_message") or for_code(code).__name__
             raise durability.TopicDurabilityError(f"Kafka refused to create topic {entry['topic']}: {reason}")
+    return already
 
 
 async def _check(admin: AIOKafkaAdminClient, settings: Settings, wants: dict[str, durability.Durability]) -> None:
     """Raise TopicDurabilityError for the first topic of ``wants`` weaker than wanted."""
-    metadata = {t["topic"]: t for t in await admin.describe_topics(list(wants))}
-    resources = [ConfigResource(ConfigResourceType.TOPIC, name, configs={durability.MIN_INSYNC: None})
-                 for name in wants]
-    configs: dict[str, dict[str, str]] = {}
-    for response in await admin.describe_configs(resources):
-        for resource in response.to_object()["resources"]:
-            configs[resource["resource_name"]] = {
-                entry.get("config_names", entry.get("config_name")): entry["config_value"]
-                for entry in resource["config_entries"]}
+    found = await _describe(admin, list(wants))
     for name, want in wants.items():
-        have = durability.found(metadata.get(name, {}), configs.get(name, {}))
+        have = found[name]
         if have is None:
-            log.warning("topic %s lists no partitions; its durability is not checked", name)
+            log.warning("topic %s could not be described; its durability is not checked", name)
             continue
         problem = durability.weakness(name, have, want, settings.kafka_bootstrap)
         if problem:
             raise durability.TopicDurabilityError(problem)
+
+
+async def _describe(admin: AIOKafkaAdminClient, names: list[str],
+                    timeout_s: float = 10.0) -> dict[str, durability.Durability | None]:
+    """The durability of each topic, None for one still unknown after ``timeout_s``: a topic just
+    created elsewhere reaches every broker's metadata a moment later, and a broker that does not know
+    it yet answers without partitions or with an error instead of its configs."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        metadata = {t["topic"]: t for t in await admin.describe_topics(names)}
+        resources = [ConfigResource(ConfigResourceType.TOPIC, name, configs={durability.MIN_INSYNC: None})
+                     for name in names]
+        configs: dict[str, dict[str, str]] = {}
+        for response in await admin.describe_configs(resources):
+            for resource in response.to_object()["resources"]:
+                if resource["error_code"] == 0:
+                    configs[resource["resource_name"]] = {
+                        entry.get("config_names", entry.get("config_name")): entry["config_value"]
+                        for entry in resource["config_entries"]}
+        found = {name: durability.found(metadata[name], configs[name])
+                 if name in metadata and name in configs else None for name in names}
+        if all(have is not None for have in found.values()) or time.monotonic() > deadline:
+            return found
+        await asyncio.sleep(0.2)
 
 
 async def partitions_of(settings: Settings, topic: str) -> list[int]:
