@@ -210,7 +210,8 @@ def up(settings: Settings) -> int:
             impact = ("writes go on while a majority of its nodes run, else gateways answer 503; see "
                       f"{broker.log_files}" if several else
                       f"nothing is accepted (gateways answer 503) or stored until it is back; see {broker.log_file}")
-            run("the Kafka cluster" if several else "the Kafka broker", lambda: _started(broker),
+            # The cluster is one unit: a node that dies is reported, and start() brings back the missing ones.
+            run("a node of the Kafka cluster" if several else "the Kafka broker", lambda: _started(broker),
                 lambda unit: broker.stop(), impact, log=_alarm)
         _say(durability_line(settings))
         asyncio.run(ensure_topics(settings))
