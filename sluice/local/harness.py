@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -21,10 +22,24 @@ from sluice.settings import Settings
 from sluice.local.topology import stop_process, wait_http
 
 
+# Listening ports are drawn below the kernel's ephemeral range (32768-60999 on Linux), which
+# outgoing connections use: a port the kernel handed out with bind(0) could be taken by a Kafka
+# client's connection before the child process listens on it (seen as a start-up failure).
+_LISTEN_PORTS = range(20_000, 32_768)
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A loopback TCP port nothing listens on now, outside the ephemeral range."""
+    rng = random.Random()
+    for _ in range(200):
+        port = rng.choice(_LISTEN_PORTS)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free loopback port in {_LISTEN_PORTS.start}-{_LISTEN_PORTS.stop - 1}")
 
 
 def post(url: str, body: bytes | dict | list, headers: dict[str, str], timeout: float = 30) -> tuple[int, dict, dict]:
@@ -57,7 +72,11 @@ class Process:
         self.proc = subprocess.Popen([sys.executable, "-m", "sluice", self.role], env=env,
                                      stdout=log, stderr=subprocess.STDOUT)
         url = self.settings.gateway_url if self.role == "gateway" else self.settings.worker_url
-        wait_http(url + "/health", 120, self.proc)
+        try:
+            wait_http(url + "/health", 120, self.proc)
+        except RuntimeError as exc:  # say why: the child's last lines, not only its exit status
+            tail = self.log_path.read_text(errors="replace").splitlines()[-20:]
+            raise RuntimeError(f"{self.role}: {exc}; its log ends with:\n" + "\n".join(tail)) from None
         return self
 
     def stop(self, timeout_s: float = 60) -> None:
