@@ -102,11 +102,21 @@ async def test_bad_inputs_are_rejected_with_codes_and_counted(setup):
 
 async def test_invalid_entry_rejects_the_whole_request_naming_index_and_field(setup):
     client, key, publisher = setup
-    body = {"logs": [TRACE["logs"][0], {"level": "INFO", "message": "no timestamp"}]}
+    body = {"logs": [TRACE["logs"][0], {"level": "INFO", "timestamp": "2024-03-15T10:22:01Z"}]}
     r = await client.post("/v1/logs/ingest", json=body, headers={"Authorization": f"Bearer {key}"})
     assert r.status_code == 400
-    assert "$.logs[1]" in r.json()["error"]["message"] and "timestamp" in r.json()["error"]["message"]
+    assert "$.logs[1]" in r.json()["error"]["message"] and "message" in r.json()["error"]["message"]
     assert publisher.published == []
+
+
+async def test_logtrace_entries_without_timestamp_are_accepted(setup):
+    client, key, publisher = setup
+    body = {"logs": [TRACE["logs"][0], {"level": "INFO", "message": "no timestamp"}]}
+    r = await client.post("/v1/logs/ingest", json=body, headers={"Authorization": f"Bearer {key}"})
+    assert (r.status_code, r.json()["accepted"]) == (202, 2)
+    assert len(publisher.published) == 1
+    schema = (await client.get("/openapi.json")).json()["components"]["schemas"]["LogTraceEvent"]
+    assert "timestamp" in schema["properties"] and "timestamp" not in schema["required"]
 
 
 async def test_too_many_entries_is_413(setup):

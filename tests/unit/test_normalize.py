@@ -50,6 +50,13 @@ def test_logtrace_row_carries_trace_context():
     assert row.resource_attributes == {"host.name": "h1"}
 
 
+def test_logtrace_missing_timestamp_is_receive_time():
+    body = b'{"logs": [{"level": "INFO", "message": "no clock"}, {"timestamp": "2024-03-15T10:22:01Z", "level": "INFO", "message": "m"}]}'
+    first, second = log_rows(normalize(Format.LOGTRACE_INGEST, decode(Format.LOGTRACE_INGEST, body), ENV))
+    assert first.timestamp_ns == ENV.received_ns and first.body == "no clock"
+    assert second.timestamp_ns == to_ns(datetime(2024, 3, 15, 10, 22, 1, tzinfo=timezone.utc))
+
+
 def test_loginformant_missing_timestamp_is_receive_time_and_exception_kept():
     body = b'{"level": "Warning", "message": "Cache miss", "source": "CacheService", "exception": "NullReferenceException: x", "properties": {"userId": 42, "gone": null}}'
     (row,) = log_rows(normalize(Format.LOGINFORMANT_SINGLE, decode(Format.LOGINFORMANT_SINGLE, body), ENV))

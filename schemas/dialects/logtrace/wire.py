@@ -14,12 +14,14 @@ import msgspec
 
 
 class LogTraceEvent(msgspec.Struct):
-    """logtrace.txt, ``POST /v1/logs/ingest``. The doc's example sends the first
-    four fields; the optional ones carry trace context and structured data."""
+    """logtrace.txt, ``POST /v1/logs/ingest``. The doc's example sends timestamp,
+    level, message and service; the optional ones carry trace context and structured
+    data. The doc names no required field of a log: a missing timestamp means the
+    time Sluice accepted the request, as LogInformant's does (workers/normalize.py)."""
 
-    timestamp: datetime
     level: str
     message: str
+    timestamp: datetime | None = None
     service: str = ""
     host: str = ""
     trace_id: str = ""
