@@ -177,7 +177,7 @@ def test_two_of_three_brokers_killed_answers_503_and_loses_nothing_acknowledged(
     cluster = kafka_cluster
     sluice = make_sluice(cluster.config.bootstrap, topic_replication=3)
     s = sluice.settings
-    load = Load(s.gateway_url, sluice.key, requests=1_000_000, per_request=50, threads=2, pause_s=0.05).start()
+    load = Load(s.gateway_url, sluice.key, requests=1_000_000, per_request=50, threads=4, pause_s=0.02).start()
     probe = Probe(s, sluice.key, load)
     wait_for(lambda: len(load.acknowledged) >= 20, 60, what="202s with three brokers")
     assert probe.send()[0] == 202
