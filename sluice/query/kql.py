@@ -3,28 +3,35 @@
     query    := or
     or       := and ("OR" and)*
     and      := not ("AND"? not)*          -- adjacent terms are ANDed
-    not      := "NOT" not | primary
+    not      := ("NOT" | "-") not | primary
     primary  := "(" or ")" | term
-    term     := WORD ":" value             -- service:api, service:pay*, field:*
+    term     := WORD ":" values            -- service:api, service:pay*, field:*
               | WORD (">=" | "<=" | ">" | "<") value
               | WORD | PHRASE              -- full-text search on the message
+    values   := value | range | "(" vor ")"
+    vor      := vand ("OR" vand)*          -- level:(ERROR OR WARN), message:(timeout AND db)
+    vand     := vnot ("AND"? vnot)*
+    vnot     := ("NOT" | "-") vnot | "(" vor ")" | range | value
+    range    := ("[" | "{") bound "TO" bound ("]" | "}")   -- [ ] inclusive, { } exclusive
+    bound    := value                      -- an unquoted * is an open end
     value    := WORD | PHRASE
 
-AND, OR and NOT are keywords in any case; quote them ("AND") to search for
-them. Phrases take ``\\"`` and ``\\\\`` escapes. Errors name the position and
-what was expected.
+A value list is shorthand: ``level:(ERROR OR WARN)`` is ``(level:ERROR OR
+level:WARN)``, and that is the tree it parses to. ``-x`` is ``NOT x`` wherever a
+term may start (``x:-1`` and ``x>-1`` are values). AND, OR and NOT are keywords
+in any case, TO only inside a range; quote any of them ("AND") to search for
+it. Phrases take ``\\"`` and ``\\\\`` escapes. Errors name the position and
+what was expected. Tokens: sluice/query/tokens.py.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Union
+from dataclasses import dataclass, field
+from typing import Callable, Union
 
+from sluice.query.tokens import KqlError, Token, tokenize
 
-class KqlError(ValueError):
-    def __init__(self, message: str, position: int):
-        super().__init__(f"{message} at position {position}")
-        self.message, self.position = message, position
+__all__ = ["KqlError", "Match", "Compare", "Range", "Text", "Not", "And", "Or", "Node", "parse", "tokenize"]
 
 
 @dataclass(frozen=True)
@@ -32,6 +39,7 @@ class Match:
     field: str
     value: str
     quoted: bool  # a phrase: no wildcards
+    pos: int = field(default=0, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -39,12 +47,24 @@ class Compare:
     field: str
     op: str  # >=, <=, >, <
     value: str
+    pos: int = field(default=0, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Range:
+    field: str
+    low: str | None  # None: open (*)
+    high: str | None
+    include_low: bool  # [ (True) or { (False)
+    include_high: bool  # ] (True) or } (False)
+    pos: int = field(default=0, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
 class Text:
     value: str
     quoted: bool
+    pos: int = field(default=0, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -62,61 +82,14 @@ class Or:
     items: tuple["Node", ...]
 
 
-Node = Union[Match, Compare, Text, Not, And, Or]
+Node = Union[Match, Compare, Range, Text, Not, And, Or]
 
-_SPECIAL = set('():<>="\\')
-_NAMES = {"WORD": "a term", "PHRASE": "a quoted phrase", "LPAREN": "'('", "RPAREN": "')'", "END": "the end"}
-_KEYWORDS = {"AND", "OR", "NOT"}
+_NAMES = {"WORD": "a term", "PHRASE": "a quoted phrase", "LPAREN": "'('", "RPAREN": "')'", "END": "the end",
+          "LBRACKET": "'[' or '{'", "RBRACKET": "']' or '}'", "TO": "'TO'"}
+# Tokens that start an operand: one of them after an operand is an implicit AND.
+_STARTS = frozenset({"AND", "NOT", "WORD", "PHRASE", "LPAREN"})
 
-
-@dataclass(frozen=True)
-class Token:
-    kind: str  # WORD, PHRASE, LPAREN, RPAREN, COLON, OP, AND, OR, NOT, END
-    text: str
-    pos: int
-
-
-def tokenize(source: str) -> list[Token]:
-    tokens, i, n = [], 0, len(source)
-    while i < n:
-        ch = source[i]
-        if ch.isspace():
-            i += 1
-        elif ch in "()":
-            tokens.append(Token("LPAREN" if ch == "(" else "RPAREN", ch, i))
-            i += 1
-        elif ch == ":":
-            tokens.append(Token("COLON", ch, i))
-            i += 1
-        elif ch in "<>":
-            op = source[i:i + 2] if source[i + 1:i + 2] == "=" else ch
-            tokens.append(Token("OP", op, i))
-            i += len(op)
-        elif ch == '"':
-            start, i, chars = i, i + 1, []
-            while i < n and source[i] != '"':
-                if source[i] == "\\" and i + 1 < n:
-                    i += 1
-                chars.append(source[i])
-                i += 1
-            if i >= n:
-                raise KqlError("unterminated quoted phrase", start)
-            tokens.append(Token("PHRASE", "".join(chars), start))
-            i += 1
-        elif ch in _SPECIAL:
-            raise KqlError(f"unexpected {ch!r}", i)
-        else:
-            start = i
-            while i < n and not source[i].isspace() and source[i] not in _SPECIAL:
-                i += 1
-            word = source[start:i]
-            kind = word.upper() if word.upper() in _KEYWORDS else "WORD"
-            tokens.append(Token(kind, word, start))
-    tokens.append(Token("END", "", n))
-    return tokens
-
-
-#: Parentheses and NOTs one filter may nest; deeper is refused before Python's stack is.
+#: Parentheses, NOTs and value lists one filter may nest; deeper is refused before Python's stack is.
 MAX_DEPTH = 32
 
 
@@ -145,54 +118,77 @@ class _Parser:
         return token
 
     def parse(self) -> Node:
-        node = self.or_()
+        node = self.or_(self.term, _STARTS)
         self.take("END")
         return node
 
-    def or_(self) -> Node:
-        items = [self.and_()]
+    # The boolean layers, shared by the whole filter and by a field's value list:
+    # ``leaf`` reads one operand, ``starts`` are the tokens an operand may begin with.
+    def or_(self, leaf: Callable[[], Node], starts: frozenset[str]) -> Node:
+        items = [self.and_(leaf, starts)]
         while self.peek.kind == "OR":
             self.i += 1
-            items.append(self.and_())
+            items.append(self.and_(leaf, starts))
         return items[0] if len(items) == 1 else Or(tuple(items))
 
-    def and_(self) -> Node:
-        items = [self.not_()]
-        while self.peek.kind in ("AND", "NOT", "WORD", "PHRASE", "LPAREN"):
+    def and_(self, leaf: Callable[[], Node], starts: frozenset[str]) -> Node:
+        items = [self.not_(leaf, starts)]
+        while self.peek.kind in starts:
             if self.peek.kind == "AND":
                 self.i += 1
-            items.append(self.not_())
+            items.append(self.not_(leaf, starts))
         return items[0] if len(items) == 1 else And(tuple(items))
 
-    def not_(self) -> Node:
+    def not_(self, leaf: Callable[[], Node], starts: frozenset[str]) -> Node:
         if self.peek.kind == "NOT":
             self.i += 1
             self._deeper()
-            node = Not(self.not_())
+            node = Not(self.not_(leaf, starts))
             self.depth -= 1
             return node
-        return self.primary()
-
-    def primary(self) -> Node:
         if self.peek.kind == "LPAREN":
             self.i += 1
             self._deeper()
-            node = self.or_()
+            node = self.or_(leaf, starts)
             self.take("RPAREN")
             self.depth -= 1
             return node
+        return leaf()
+
+    def term(self) -> Node:
         token = self.take("WORD", "PHRASE", "LPAREN")
         if token.kind == "PHRASE":
-            return Text(token.text, quoted=True)
+            return Text(token.text, quoted=True, pos=token.pos)
         if self.peek.kind == "COLON":
             self.i += 1
-            value = self.take("WORD", "PHRASE")
-            return Match(token.text, value.text, quoted=value.kind == "PHRASE")
+            if self.peek.kind == "LPAREN":
+                return self.not_(lambda: self.value_of(token), _STARTS | {"LBRACKET"})
+            return self.value_of(token)
         if self.peek.kind == "OP":
             op = self.take("OP").text
             value = self.take("WORD", "PHRASE")
-            return Compare(token.text, op, value.text)
-        return Text(token.text, quoted=False)
+            return Compare(token.text, op, value.text, pos=token.pos)
+        return Text(token.text, quoted=False, pos=token.pos)
+
+    def value_of(self, name: Token) -> Node:
+        """One value (or range) of the field ``name``: a Match or a Range."""
+        if self.peek.kind == "LBRACKET":
+            return self.range_of(name)
+        # '(' is read before a value is (by term and by not_): listed only for the error message.
+        value = self.take("WORD", "PHRASE", "LPAREN", "LBRACKET")
+        return Match(name.text, value.text, quoted=value.kind == "PHRASE", pos=value.pos)
+
+    def range_of(self, name: Token) -> Range:
+        opening = self.take("LBRACKET")
+        low = self.take("WORD", "PHRASE")
+        self.take("TO")
+        high = self.take("WORD", "PHRASE")
+        closing = self.take("RBRACKET")
+
+        def bound(token: Token) -> str | None:
+            return None if token.kind == "WORD" and token.text == "*" else token.text
+
+        return Range(name.text, bound(low), bound(high), opening.text == "[", closing.text == "]", pos=opening.pos)
 
 
 def parse(source: str) -> Node | None:

@@ -48,7 +48,8 @@ class FilterLimits:
 
 
 def count_terms(text: str) -> int:
-    """Terms of a filter: words and phrases, a ``field:value`` or ``field>value`` counting once."""
+    """Terms of a filter: words and phrases, a ``field:value`` or ``field>value`` counting once,
+    each member of a value list and each end of a range once (``x:(a OR b)`` and ``x:[1 TO 2]`` are 2)."""
     try:
         tokens = tokenize(text)
     except KqlError as exc:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from schemas import tables
 from schemas.tables import Table
-from sluice.query.kql import And, Compare, KqlError, Match, Node, Not, Text
+from sluice.query.kql import And, Compare, KqlError, Match, Node, Not, Or, Range, Text
 from sluice.query.times import instant_ns
 
 # How the query language reads a declared column, by its ClickHouse type: its kind decides
@@ -131,33 +131,45 @@ def _resolve(name: str, c: Compiled) -> tuple[str, str]:
     return f"{column}[{c.bind(key, 'String')}]", "map"
 
 
-def _text(value: str, quoted: bool, c: Compiled) -> str:
+def _instant(value: str, pos: int) -> int:
+    try:
+        return instant_ns(value)
+    except ValueError as exc:
+        raise KqlError(str(exc), pos) from None
+
+
+def _text(value: str, quoted: bool, c: Compiled, pos: int = 0) -> str:
     if not quoted and "*" in value:
         return f"Body ILIKE {c.bind(_like(value), 'String')}"
     if not _TOKEN_SPLIT.sub("", value):
-        raise KqlError(f"{value!r} has nothing to search for", 0)
+        raise KqlError(f"{value!r} has nothing to search for", pos)
     # The text index answers hasAllTokens; the position check keeps the words together.
     return (f"(hasAllTokens(lower(Body), {c.bind(value.lower(), 'String')})"
             f" AND positionCaseInsensitiveUTF8(Body, {c.bind(value, 'String')}) > 0)")
 
 
+def _exists(expr: str, kind: str) -> str:
+    """``field:*``: a map holds the key, a string column is not empty; other columns always hold a value."""
+    if kind == "map":
+        container, _, key = expr.partition("[")
+        return f"mapContains({container}, {key[:-1]})"
+    return "1" if kind in ("number", "time", "ip") else f"{expr} != ''"
+
+
 def _match(node: Match, c: Compiled) -> str:
     expr, kind = _resolve(node.field, c)
     if kind == "text":
-        return _text(node.value, node.quoted, c)
+        return _text(node.value, node.quoted, c, node.pos)
     if node.value == "*" and not node.quoted:
-        if kind == "map":
-            container, _, key = expr.partition("[")
-            return f"mapContains({container}, {key[:-1]})"
-        return "1" if kind in ("number", "time", "ip") else f"{expr} != ''"
+        return _exists(expr, kind)
     if kind == "ip":
         return f"{expr} = toIPv6OrNull({c.bind(node.value, 'String')})"
     if kind == "number":
         if not _NUMBER.match(node.value):
-            raise KqlError(f"{node.field} takes a number, not {node.value!r}", 0)
+            raise KqlError(f"{node.field} takes a number, not {node.value!r}", node.pos)
         return f"{expr} = {c.bind(float(node.value), 'Float64')}"
     if kind == "time":
-        return f"Timestamp = fromUnixTimestamp64Nano({c.bind(instant_ns(node.value), 'Int64')})"
+        return f"Timestamp = fromUnixTimestamp64Nano({c.bind(_instant(node.value, node.pos), 'Int64')})"
     if not node.quoted and "*" in node.value:
         target = f"upper({expr})" if kind == "level" else expr
         pattern = node.value.upper() if kind == "level" else node.value
@@ -167,29 +179,53 @@ def _match(node: Match, c: Compiled) -> str:
     return f"{expr} = {c.bind(node.value, 'String')}"
 
 
+def _bound(expr: str, kind: str, op: str, value: str, name: str, pos: int, c: Compiled) -> str:
+    """``expr op value``: as times on a time column, as numbers for a numeric value (a map's
+    value read with toFloat64OrNull, so a value that is no number matches neither side), else as strings."""
+    if kind == "time":
+        return f"Timestamp {op} fromUnixTimestamp64Nano({c.bind(_instant(value, pos), 'Int64')})"
+    if _NUMBER.match(value):
+        number = expr if kind == "number" else f"toFloat64OrNull({expr})"
+        return f"{number} {op} {c.bind(float(value), 'Float64')}"
+    if kind in ("number", "text"):
+        raise KqlError(f"{name} {op} needs a number, not {value!r}", pos)
+    return f"{expr} {op} {c.bind(value, 'String')}"
+
+
 def _compare(node: Compare, c: Compiled) -> str:
     expr, kind = _resolve(node.field, c)
-    if kind == "time":
-        return f"Timestamp {node.op} fromUnixTimestamp64Nano({c.bind(instant_ns(node.value), 'Int64')})"
-    if _NUMBER.match(node.value):
-        number = expr if kind == "number" else f"toFloat64OrNull({expr})"
-        return f"{number} {node.op} {c.bind(float(node.value), 'Float64')}"
-    if kind in ("number", "text"):
-        raise KqlError(f"{node.field} {node.op} needs a number", 0)
-    return f"{expr} {node.op} {c.bind(node.value, 'String')}"
+    return _bound(expr, kind, node.op, node.value, node.field, node.pos, c)
+
+
+def _range(node: Range, c: Compiled) -> str:
+    """``field:[low TO high]`` as one or two comparisons on the field, resolved once; ``[* TO *]`` is ``field:*``."""
+    expr, kind = _resolve(node.field, c)
+    ends = [(op, value) for op, value in ((">=" if node.include_low else ">", node.low),
+                                          ("<=" if node.include_high else "<", node.high)) if value is not None]
+    if not ends:
+        return _exists(expr, kind)
+    if kind != "time" and len({bool(_NUMBER.match(value)) for _, value in ends}) > 1:
+        raise KqlError(f"the range of {node.field} mixes a number and a string; give two numbers or two strings",
+                       node.pos)
+    return "(" + " AND ".join(_bound(expr, kind, op, value, node.field, node.pos, c) for op, value in ends) + ")"
+
+
+def _not(node: Not, c: Compiled) -> str:
+    return f"NOT ({where(node.item, c)})"
+
+
+def _all(node: And | Or, c: Compiled) -> str:
+    joiner = " AND " if isinstance(node, And) else " OR "
+    return "(" + joiner.join(where(item, c) for item in node.items) + ")"
+
+
+# One small compiler per kind of node.
+_COMPILERS = {Match: _match, Compare: _compare, Range: _range, Not: _not, And: _all, Or: _all,
+              Text: lambda node, c: _text(node.value, node.quoted, c, node.pos)}
 
 
 def where(node: Node | None, c: Compiled) -> str:
     """The WHERE fragment for ``node``; ``1`` for an empty filter."""
     if node is None:
         return "1"
-    if isinstance(node, Match):
-        return _match(node, c)
-    if isinstance(node, Compare):
-        return _compare(node, c)
-    if isinstance(node, Text):
-        return _text(node.value, node.quoted, c)
-    if isinstance(node, Not):
-        return f"NOT ({where(node.item, c)})"
-    joiner = " AND " if isinstance(node, And) else " OR "
-    return "(" + joiner.join(where(item, c) for item in node.items) + ")"
+    return _COMPILERS[type(node)](node, c)

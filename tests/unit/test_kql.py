@@ -86,7 +86,7 @@ def test_there_are_at_least_forty_cases():
 @pytest.mark.parametrize("text, message, position", [
     ("a AND", "expected a term or a quoted phrase or '(', found the end of the filter", 5),
     ("(a:1", "expected ')', found the end of the filter", 4),
-    ("a:", "expected a term or a quoted phrase, found the end of the filter", 2),
+    ("a:", "expected a term or a quoted phrase or '(' or '[' or '{', found the end of the filter", 2),
     ('msg:"open', "unterminated quoted phrase", 4),
     ("a:1 )", "expected the end, found ')'", 4),
     ("a = 1", "unexpected '='", 2),

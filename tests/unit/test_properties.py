@@ -34,7 +34,7 @@ field = st.sampled_from(["level", "service", "message", "host", "attributes.user
 value = st.one_of(st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,11}", fullmatch=True)
                   .filter(lambda w: w.upper() not in ("AND", "OR", "NOT")),
                   # a quoted phrase needs something to search for: at least one letter
-                  st.text(alphabet="abc \"\\*:()", min_size=1, max_size=8).filter(lambda s: any(c in "abc" for c in s))
+                  st.text(alphabet="abc \"\\*:()[]{}-", min_size=1, max_size=8).filter(lambda s: any(c in "abc" for c in s))
                   .map(lambda s: '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'))
 
 
@@ -42,16 +42,22 @@ value = st.one_of(st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,11}", fullmatch=T
 def filters(draw, depth=0):
     """Well-formed filter strings of the query language."""
     if depth >= 3 or draw(st.booleans()):
-        kind = draw(st.sampled_from(["match", "compare", "text"]))
+        kind = draw(st.sampled_from(["match", "compare", "text", "list", "range"]))
         if kind == "match":
             return f"{draw(field)}:{draw(value)}"
+        if kind == "list":
+            return f"{draw(field)}:({draw(value)} {draw(st.sampled_from(['OR', 'AND', '']))} {draw(value)})"
+        if kind == "range":
+            ends = st.one_of(st.integers(-999, 999).map(str), st.just("*"))
+            return f"{draw(st.sampled_from(['status', 'attributes.user']))}:{draw(st.sampled_from('[{'))}" \
+                   f"{draw(ends)} TO {draw(ends)}{draw(st.sampled_from(']}'))}"
         if kind == "compare":
             return f"{draw(st.sampled_from(['status', 'level']))}{draw(st.sampled_from(['>', '>=', '<', '<=']))}" \
                    f"{draw(st.integers(0, 999))}"
         return draw(value)
-    op = draw(st.sampled_from(["AND", "OR", "NOT"]))
-    if op == "NOT":
-        return f"NOT {draw(filters(depth + 1))}"
+    op = draw(st.sampled_from(["AND", "OR", "NOT", "-"]))
+    if op in ("NOT", "-"):
+        return f"{op if op == '-' else 'NOT '}{draw(filters(depth + 1))}"
     return f"({draw(filters(depth + 1))} {op} {draw(filters(depth + 1))})"
 
 
