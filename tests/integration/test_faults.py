@@ -6,6 +6,7 @@ Each case prints one line of the reliability table (docs/reliability.md).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -16,6 +17,7 @@ import pytest
 
 from tests.integration.test_native import native, produce
 from tests.support import Process, post, sql, wait_for
+from workers.lag import LagMonitor
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
 REPORT = os.environ.get("SLUICE_FAULTS_REPORT", "")
@@ -82,15 +84,35 @@ class Load:
         assert not any(t.is_alive() for t in self.threads), "the load did not finish"
 
 
+def lag_of(settings, topics: tuple[str, ...]) -> int:
+    """Records of ``topics`` the worker group has not committed yet, read from Kafka."""
+    async def lags() -> dict:
+        monitor = LagMonitor(settings, topics)
+        try:
+            return await monitor.sample()
+        finally:
+            await monitor.stop()
+
+    return sum(asyncio.run(lags()).values())
+
+
+def caught_up(settings) -> bool:
+    """True when the worker group has committed every record of every topic it consumes."""
+    return not lag_of(settings, (settings.ingest_topic, settings.native_topic, settings.slow_topic,
+                                 settings.overflow_topic))
+
+
 def audit(settings, load: Load, timeout_s: float) -> dict:
     """Lost and duplicated among acknowledged records, once everything has landed."""
     expected = len(load.acknowledged) * load.per
     count = lambda: sql(settings, "SELECT count() FROM sluice.logs")[0][0]  # noqa: E731
     try:
         wait_for(lambda: count() >= expected, timeout_s, 1, what="every acknowledged record")
+        # Nothing more can land once the group's commits reach the end of every topic: a
+        # duplicate would come from a record not yet committed.
+        wait_for(lambda: caught_up(settings), timeout_s, 1, what="the workers' commits at every topic's end")
     except AssertionError:
         pass  # the audit below says what is missing
-    time.sleep(2 * settings.batch_max_wait_s + 2)  # anything duplicated would land by now
     total, distinct = sql(settings, "SELECT count(), uniqExact(Body) FROM sluice.logs")[0]
     acknowledged_distinct = sql(settings, "SELECT uniqExact(Body) FROM sluice.logs WHERE "
                                 f"toUInt64(splitByChar('-', Body)[2]) IN ({','.join(map(str, load.acknowledged))})"
@@ -250,8 +272,6 @@ def stored_rows(settings) -> int:
 
 
 def committed(settings) -> dict:
-    import asyncio
-
     from aiokafka.admin import AIOKafkaAdminClient
 
     async def go():
@@ -266,20 +286,8 @@ def committed(settings) -> dict:
 
 
 def total_lag(settings) -> int:
-    import asyncio
-
-    from aiokafka import AIOKafkaConsumer, TopicPartition
-
-    async def ends():
-        consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
-        await consumer.start()
-        try:
-            tps = [TopicPartition(settings.ingest_topic, p) for p in range(settings.topic_partitions)]
-            return await consumer.end_offsets(tps)
-        finally:
-            await consumer.stop()
-    done = committed(settings)
-    return sum(end - max(0, done.get(tp, 0)) for tp, end in asyncio.run(ends()).items())
+    """Records of the ingest topic the worker group has not committed yet."""
+    return lag_of(settings, (settings.ingest_topic,))
 
 
 def rss_mib(pid: int) -> float:
