@@ -44,12 +44,13 @@ def accept_valid_entries(route: Any, fmt: Any, body: bytes, settings: Settings) 
     if len(raws) > route.max_entries:
         raise errors.too_many_entries(len(raws), route.max_entries)
     now = time.time()
+    max_age_s = settings.profound_max_age_days * 86400
     accepted: list[bytes] = []
     visit_ids: list[str] = []
     problems: list[str] = []
     for index, raw in enumerate(raws):
         try:
-            why = problem(_entry.decode(raw), now, settings.profound_max_age_s, settings.profound_max_ahead_s)
+            why = problem(_entry.decode(raw), now, max_age_s, settings.profound_max_ahead_s)
         except msgspec.ValidationError as exc:
             why = _readable(exc)
         except RecursionError:

@@ -138,7 +138,8 @@ HTTP_LOGS = Table("http_logs", (
     _named("SeverityText"),  # from the status class
     _SEVERITY_NUMBER,
     _string("Body"),
-    Column("LogAttributes", _MAP, None, ZSTD),  # for OTel tools; an access log's fields have columns
+    # For OTel tools; an access log's fields have columns, what has none goes here (forwarded_for: workers/access.py).
+    Column("LogAttributes", _MAP, ATTRIBUTES, ZSTD),
     _named("Host"),
     _named("Method", codec=""),
     _string("Path"),

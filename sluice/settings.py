@@ -121,6 +121,10 @@ class Settings:
     # Key management and the detailed health report (/v1/keys, /v1/health), counted per key per UTC hour.
     standard_control_per_hour: int = 600
     enterprise_control_per_hour: int = 3_000
+    # Operator's ingestion budget per tenant (every dialect, every tier but `unlimited`),
+    # counted per second over the tenant's keys: records accepted and decoded body bytes; 0: off.
+    tenant_records_per_s: int = 0
+    tenant_bytes_per_s: int = 0
     # Unrevoked, unexpired keys one tenant may hold; POST /v1/keys beyond is 409.
     max_keys_per_tenant: int = 100
     # Enterprise ingestion over its limit is accepted into this topic and worked
@@ -146,8 +150,9 @@ class Settings:
     logstash_tls_key: str = ""
     logstash_batch_events: int = 500
     logstash_batch_wait_s: float = 0.2
-    # Profound entries older or further ahead than this are validation errors.
-    profound_max_age_s: float = 7 * 86400
+    # Profound entries older or further ahead than this are validation errors;
+    # a year back by default, so backfills of last year's access logs are taken.
+    profound_max_age_days: float = 365
     profound_max_ahead_s: float = 86400
     retry_after_s: int = 5
 

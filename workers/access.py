@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 import pyarrow as pa
 
 from schemas.envelope import Envelope
-from schemas.dialects.profound.wire import Published, timestamp_s
+from schemas.dialects.profound.wire import Published, client_ip, timestamp_s
 from schemas.storable import ipv6_bytes
 from workers.arrow import HTTP_LOGS_SCHEMA, column
 from workers.enrich import classify, referral
@@ -30,7 +30,7 @@ class HttpRow(NamedTuple):
     method: str
     path: str
     status: int
-    client_ip: str
+    client_ip: str  # the first address of the entry's ip, "" when it names none (stored as ``::``)
     user_agent: str
     referer: str
     query_params: dict[str, str]
@@ -44,6 +44,8 @@ class HttpRow(NamedTuple):
     bot_kind: str
     referral_source: str
     referral_name: str
+    # {"forwarded_for": the entry's ip as sent} when that is not one address (a list, "unknown"), else {}
+    log_attributes: dict[str, str]
 
 
 def _severity(status: int) -> tuple[str, int]:
@@ -70,13 +72,15 @@ def normalize_profound(published: list[Published], env: Envelope) -> list[HttpRo
             query = flatten(e.query_params)
             client = classify(e.user_agent)
             source = referral(e.referer, query, e.host)
+            address, original = client_ip(e.ip)
+            size = None if e.bytes_sent is None else int(e.bytes_sent)  # integral: checked at the gateway
             rows.append(HttpRow(
                 env.tenant, env.environment, env.request_id, env.received_ns, visit_id, round(ts * 1e9),
                 *_severity(e.status_code),
-                combined_log_line(ts, e.ip, e.method, e.path, query, e.status_code, e.bytes_sent,
+                combined_log_line(ts, address or "-", e.method, e.path, query, e.status_code, size,
                                   e.referer or "", e.user_agent),
-                e.host, e.method, e.path, e.status_code, e.ip, e.user_agent, e.referer or "", query,
-                e.bytes_sent, e.duration_ms, *client, *source,
+                e.host, e.method, e.path, e.status_code, address, e.user_agent, e.referer or "", query,
+                size, e.duration_ms, *client, *source, {"forwarded_for": original} if original else {},
             ))
     return rows
 
@@ -91,6 +95,7 @@ HTTP_ROW_FIELDS: dict[str, str] = {
     "QueryParams": "query_params", "Bytes": "bytes_sent", "DurationMs": "duration_ms", "Browser": "browser",
     "BrowserVersion": "browser_version", "OS": "os", "Device": "device", "BotName": "bot_name",
     "BotKind": "bot_kind", "ReferralSource": "referral_source", "ReferralName": "referral_name",
+    "LogAttributes": "log_attributes",
 }
 
 
@@ -100,5 +105,7 @@ def http_arrow(rows: list[HttpRow]) -> pa.Table:
     table = {name: column(c[field], HTTP_LOGS_SCHEMA.field(name).type) for name, field in HTTP_ROW_FIELDS.items()}
     table["Source"] = pa.array(["profound"] * len(rows), pa.string())
     # The address's 16 bytes: ClickHouse would read a 16-character text (2001:db8:1:2::3a) as bytes.
-    table["ClientIP"] = pa.array(list(map(ipv6_bytes, c["client_ip"])), HTTP_LOGS_SCHEMA.field("ClientIP").type)
+    # No address: the column's default, ``::``.
+    table["ClientIP"] = pa.array([ipv6_bytes(ip) if ip else bytes(16) for ip in c["client_ip"]],
+                                 HTTP_LOGS_SCHEMA.field("ClientIP").type)
     return pa.table(table, schema=HTTP_LOGS_SCHEMA)

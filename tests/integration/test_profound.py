@@ -35,14 +35,15 @@ def send(sluice, body: bytes, **headers) -> tuple[int, dict]:
 
 def test_a_thousand_entries_with_a_few_invalid_store_exactly_the_valid_ones(sluice):
     s = sluice.settings
-    bad = {17: {"status_code": 700}, 256: {"ip": "not-an-ip"}, 512: {"timestamp": 0}, 999: {"method": "X" * 11}}
+    bad = {17: {"status_code": 700}, 256: {"bytes_sent": 10.5}, 512: {"timestamp": 0}, 999: {"method": "X" * 11}}
     entries = [entry(i, **bad.get(i, {})) for i in range(1000)]
     status, body = send(sluice, gzip.compress(json.dumps(entries).encode()), **{"Content-Encoding": "gzip"})
     assert status == 200 and body["message"] == "Processing 996 log entries"
     assert body["errors"] == [
         "Invalid log format: entry 17: status_code must be between 100 and 599",
-        "Invalid log format: entry 256: ip must be an IPv4 or IPv6 address",
-        "Invalid log format: entry 512: timestamp out of reasonable range",
+        "Invalid log format: entry 256: bytes_sent must be a whole number of bytes, got 10.5",
+        "Invalid log format: entry 512: timestamp out of reasonable range: more than 365 days old "
+        "(the gateway's profound_max_age_days)",
         "Invalid log format: entry 999: method must be at most 10 characters",
     ]
     wait_for(lambda: sql(s, "SELECT count() FROM sluice.http_logs")[0][0] >= 996, 60, what="access rows")
@@ -67,6 +68,50 @@ def test_the_doc_examples_shape_works_unchanged(sluice):
     status, body = send(sluice, json.dumps(logs).encode())
     assert status == 200 and body["errors"] == [] and body["first_visit_id"]
     wait_for(lambda: sql(sluice.settings, "SELECT count() FROM sluice.http_logs")[0][0] == 1, 30, what="row")
+
+
+# profound.txt's example payload, verbatim. Dated 2024-01-11: older than the default year, so the
+# gateway here keeps ten years (profound_max_age_days), as an operator backfilling would set it.
+DOC_EXAMPLE = b"""[
+{
+"timestamp": "2024-01-11T12:00:00Z",
+"method": "GET",
+"host": "example.com",
+"path": "/products",
+"status_code": 200,
+"ip": "192.168.1.1",
+"user_agent": "Mozilla/5.0...",
+"query_params": {
+"category": "electronics",
+"page": "1"
+},
+"referer": "https://example.com",
+"bytes_sent": 1024,
+"duration_ms": 150
+}
+]"""
+
+
+def test_the_doc_example_backfills_forwarded_lists_unknown_ips_and_integral_floats_are_stored(broker, make_sluice):
+    sluice = make_sluice(broker.config.bootstrap, profound_max_age_days=3650)
+    s = sluice.settings
+    status, body = send(sluice, DOC_EXAMPLE)
+    assert (status, body["errors"], body["message"]) == (200, [], "Processing 1 log entries")
+    senders = [entry(1, path="/xff", ip="10.0.0.1, 10.0.0.2"), entry(2, path="/unknown", ip="unknown"),
+               entry(3, path="/float", bytes_sent=10.0), entry(4, path="/half", bytes_sent=10.5),
+               entry(5, path="/last-year", timestamp=time.time() - 300 * 86400)]
+    status, body = send(sluice, json.dumps(senders).encode())
+    assert (status, body["errors"]) == (200, ["Invalid log format: entry 3: bytes_sent must be a whole number "
+                                              "of bytes, got 10.5"])
+    wait_for(lambda: sql(s, "SELECT count() FROM sluice.http_logs")[0][0] >= 5, 60, what="access rows")
+    rows = sql(s, "SELECT Path, toString(ClientIP), LogAttributes['forwarded_for'], Bytes, "
+                  "formatDateTime(Timestamp, '%Y-%m-%d') FROM sluice.http_logs ORDER BY Path")
+    year_ago = time.strftime("%Y-%m-%d", time.gmtime(time.time() - 300 * 86400))
+    assert rows == [["/float", "::ffff:192.168.1.1", "", 10, rows[0][4]],
+                    ["/last-year", "::ffff:192.168.1.1", "", 5, year_ago],
+                    ["/products", "::ffff:192.168.1.1", "", 1024, "2024-01-11"],
+                    ["/unknown", "::", "unknown", 2, rows[3][4]],
+                    ["/xff", "::ffff:10.0.0.1", "10.0.0.1, 10.0.0.2", 1, rows[4][4]]]
 
 
 def test_access_logs_are_searchable_with_their_own_fields(sluice):

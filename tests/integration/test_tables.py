@@ -65,7 +65,7 @@ def test_access_rows_are_stored_as_the_declared_layout_built_them(storage):
     now = time.time_ns()  # received now: retention drops older parts
     rows = [HttpRow(tenant, "production", f"r{i}", now, str(uuid.UUID(int=i + 1)),
                     1_700_000_000_000_000_001, "INFO", 9, "line", "example.com", "GET", "/a", 200, address,
-                    "ua", "", {"q": "1"}, size, duration, "Chrome", "120", "Linux", "desktop", "", "", "", "")
+                    "ua", "", {"q": "1"}, size, duration, "Chrome", "120", "Linux", "desktop", "", "", "", "", {"forwarded_for": f"{address}, 10.0.0.2"})
             for i, (address, size, duration) in enumerate([("1.2.3.4", 10, 1.5), ("2001:db8:1:2::3a", None, None)])]
     table = http_arrow(rows)
     storage.run_sync(lambda c: c.insert_arrow("sluice.http_logs", table))

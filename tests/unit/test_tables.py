@@ -142,7 +142,7 @@ def test_the_envelope_fills_the_declared_envelope_columns():
 def http_row(i: int, **changes) -> HttpRow:
     row = HttpRow("acme", "production", f"r{i}", 5, f"8c0c2c9e-1a62-4f8e-9b7f-1f1f1f1f1f1{i}", 6 + i, "INFO", 9,
                   "line", f"h{i}", "GET", "/p", 200 + i, "1.2.3.4", "ua", "ref", {"q": str(i)}, 10 + i, 1.5, "b",
-                  "1", "os", "d", "", "", "", "")
+                  "1", "os", "d", "", "", "", "", {"forwarded_for": f"1.2.3.4, 10.0.0.{i}"})
     return row._replace(**changes)
 
 

@@ -5,10 +5,17 @@ valid ones go on. ``problem`` names what is wrong with an entry in the words
 of Profound's documented errors, storability (schemas/storable.py) included.
 The gateway publishes the valid entries, as sent, with a visit id each
 (``Published``).
+
+``ip`` is taken as senders fill it from a proxy's header: the first address
+of an ``X-Forwarded-For`` list (``"10.0.0.1, 10.0.0.2"``) is the client; a
+value that names no address (``"unknown"``) leaves the entry without one.
+Either way the text as sent is kept (``client_ip``; the workers store it as
+the ``forwarded_for`` attribute).
 """
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import datetime, timezone
 from typing import Any, NamedTuple
 
@@ -34,7 +41,7 @@ class AccessLog(msgspec.Struct):
     user_agent: str
     query_params: dict[str, Any] | None = None
     referer: str | None = None
-    bytes_sent: int | None = None
+    bytes_sent: int | float | None = None  # a float only when integral (10.0), see ``unstorable``
     duration_ms: float | None = None
 
 
@@ -51,6 +58,25 @@ class BadTimestamp(ValueError):
 
 _NOT_A_TIME = "timestamp must be a Unix timestamp or an ISO 8601 string"
 _OUT_OF_RANGE = "timestamp out of reasonable range"
+_DAY_S = 86400
+
+
+def _days(seconds: float) -> str:
+    return f"{seconds / _DAY_S:g} day" + ("" if seconds == _DAY_S else "s")
+
+
+def client_ip(ip: str) -> tuple[str, str]:
+    """(the client's address, or "" when ``ip`` names none; the original text when it is not that address).
+
+    The first entry of a comma-separated list is the client (``X-Forwarded-For``
+    order). A zone id (``fe80::1%eth0``) is an address all the same: ``unstorable``
+    refuses it, since the column cannot hold it."""
+    first = ip.split(",", 1)[0].strip()
+    try:
+        ipaddress.ip_address(first)
+    except ValueError:
+        return "", ip
+    return first, "" if first == ip else ip
 
 
 def timestamp_s(value: int | float | str) -> float:
@@ -84,8 +110,13 @@ def problem(entry: AccessLog, now_s: float, max_age_s: float, max_ahead_s: float
         ts = timestamp_s(entry.timestamp)
     except BadTimestamp as exc:
         return Problem("timestamp", str(exc))
-    if not now_s - max_age_s <= ts <= now_s + max_ahead_s:
-        return Problem("timestamp", _OUT_OF_RANGE)
+    # Profound's words first, then which bound and the setting an operator can change.
+    if ts < now_s - max_age_s:
+        return Problem("timestamp", f"{_OUT_OF_RANGE}: more than {_days(max_age_s)} old "
+                                    "(the gateway's profound_max_age_days)")
+    if ts > now_s + max_ahead_s:
+        return Problem("timestamp", f"{_OUT_OF_RANGE}: more than {_days(max_ahead_s)} ahead "
+                                    "(the gateway's profound_max_ahead_s)")
     for field, limit in LIMITS.items():
         value = getattr(entry, field)
         if value is not None and len(value) > limit:
@@ -122,17 +153,19 @@ def unstorable(entry: AccessLog, ts: float | None = None) -> Problem | None:
         return Problem("timestamp", f"timestamp must be within {storable.TIMESTAMP}")
     if not _STATUS.holds(entry.status_code):
         return Problem("status_code", f"status_code must be within {_STATUS}")
+    address, _ = client_ip(entry.ip)
     try:
-        storable.ipv6_bytes(entry.ip)
-    except ValueError:
-        if "%" not in entry.ip:
-            return Problem("ip", "ip must be an IPv4 or IPv6 address")
+        if address:
+            storable.ipv6_bytes(address)
+    except ValueError:  # an address with a zone id
         return Problem("ip", f"ip must be {_IP.range}: the {_IP.column} column ({_IP.type}) cannot store a zone id")
     if entry.query_params:
         try:
             storable.check_tree(entry.query_params, "query parameters")
         except storable.Unstorable as exc:
             return Problem("query_params", f"query_params: {exc.message}")
+    if isinstance(entry.bytes_sent, float) and not entry.bytes_sent.is_integer():
+        return Problem("bytes_sent", f"bytes_sent must be a whole number of bytes, got {entry.bytes_sent!r}")
     if entry.bytes_sent is not None and not _BYTES.holds(entry.bytes_sent):
         return Problem("bytes_sent", f"bytes_sent must be within {_BYTES}")
     return None
