@@ -98,7 +98,9 @@ def _ingest(route: IngestRoute, refs: dict[Any, dict]) -> dict:
 
 SEARCH_PAGE = _object({"logs": {"type": "array", "items": {"type": "object"}},
                        "meta": _object({"count": {"type": "integer"}, "has_more": {"type": "boolean"},
-                                        "next_cursor": _NULLABLE_STR, "took_ms": {"type": "number"}})})
+                                        "next_cursor": _NULLABLE_STR, "took_ms": {"type": "number"},
+                                        # request fields the API does not know, ignored
+                                        "ignored": {"type": "array", "items": _STR}})})
 KEY = _object({"key_id": _STR, "environment": _STR, "scopes": {"type": "array", "items": _STR},
                "created_at": _STR, "expires_at": _NULLABLE_STR, "revoked_at": _NULLABLE_STR})
 HEALTH = _object({"status": {"enum": ["healthy", "degraded"]}, "uptime_s": {"type": "number"},
@@ -111,7 +113,8 @@ def _others(refs: dict[Any, dict]) -> dict[str, dict]:
     search = {"security": bearer, "responses": _responses(200, SEARCH_PAGE, (400, 401, 403, 408, 413, 422, 429, 503))}
     query_params = [{"name": n, "in": "query", "schema": s} for n, s in (
         ("filter", _STR), ("table", {"enum": ["logs", "access"]}), ("from", _STR), ("to", _STR),
-        ("limit", {"type": "integer"}), ("cursor", _STR))]
+        ("limit", {"type": "integer"}), ("cursor", _STR), ("offset", {"type": "integer"}),
+        ("sort", {"enum": ["desc", "asc"]}))]
     return {
         "/v1/logs/query": {
             "get": {"operationId": "search_get", "parameters": query_params, **search},

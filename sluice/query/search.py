@@ -1,9 +1,12 @@
 """A search request to one tenant-scoped, keyset-paginated SQL query, and its rows back to JSON.
 
-Results are newest first. The cursor is the last row's (Timestamp, row key):
-the next page continues strictly below it, so rows arriving meanwhile never
-shift a page (they are newer than the first page). The row key is a hash of
-the row's content, so identical rows at the same nanosecond are one position.
+Results are newest first (``sort: "desc"``) or oldest first (``"asc"``). The
+cursor is the last row's (Timestamp, row key) and its direction: the next page
+continues strictly beyond it, so rows arriving meanwhile never shift a newest-
+first page (they are newer than its first page). The row key is a hash of the
+row's content, so identical rows at the same nanosecond are one position.
+``offset`` skips rows instead (up to ``MAX_OFFSET_ROWS`` deep, as LIMIT/OFFSET
+reads every skipped row again); a request gives a cursor or an offset, not both.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from datetime import datetime, timezone
 import msgspec
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Literal
 
 from sluice.query.errors import QueryError
 from sluice.query.kql import KqlError, parse
@@ -24,6 +27,7 @@ from sluice.query.sql import ACCESS, LOGS, Compiled, Fields, where
 from sluice.query.times import instant_ns
 
 DEFAULT_LIMIT, MAX_LIMIT = 100, 1000
+MAX_OFFSET_ROWS = 10_000  # offset + limit: how deep offset paging reaches (the cursor reaches any depth)
 # Per query, so one search cannot take the engine down (see QueryError codes).
 LIMITS = {"max_execution_time": 10, "max_rows_to_read": 200_000_000, "max_memory_usage": 2 << 30,
           "timeout_overflow_mode": "throw", "read_overflow_mode": "throw", "readonly": 2}
@@ -70,7 +74,9 @@ TABLES = {
 }
 
 
-class SearchRequest(msgspec.Struct, forbid_unknown_fields=True):
+class SearchRequest(msgspec.Struct):
+    """Fields a client may send; any other is ignored (and reported by the API in ``meta.ignored``)."""
+
     filter: str = ""
     #: "logs" (every dialect), or "access" (Profound's access logs in sluice.http_logs)
     table: str = "logs"
@@ -78,14 +84,46 @@ class SearchRequest(msgspec.Struct, forbid_unknown_fields=True):
     to: str = "now"
     limit: int = DEFAULT_LIMIT
     cursor: str | None = None
+    #: rows to skip, with offset + limit at most MAX_OFFSET_ROWS; not with a cursor
+    offset: int = 0
+    #: "desc": newest first; "asc": oldest first
+    sort: Literal["desc", "asc"] = "desc"
 
 
-def _cursor(value: str) -> tuple[int, int]:
+#: The names a request's fields have on the wire (``from``, not ``from_``).
+FIELDS = frozenset(f.encode_name for f in msgspec.structs.fields(SearchRequest))
+
+
+def _encode_cursor(ts: int, key: int, sort: str) -> str:
+    position = [ts, key] if sort == "desc" else [ts, key, 1]  # a desc cursor keeps its old two-number form
+    return base64.urlsafe_b64encode(msgspec.json.encode(position)).decode().rstrip("=")
+
+
+def _cursor(value: str, sort: str) -> tuple[int, int]:
     try:
-        ts, key = msgspec.json.decode(base64.urlsafe_b64decode(value.encode() + b"=="), type=tuple[int, int])
-        return ts, key
+        position = msgspec.json.decode(base64.urlsafe_b64decode(value.encode() + b"=="), type=list[int])
     except (binascii.Error, msgspec.DecodeError, ValueError):
-        raise QueryError(400, "invalid_cursor", "The cursor is not one this API returned.") from None
+        position = []
+    if not (len(position) == 2 or position[2:] == [1]) or not (
+            -(1 << 63) <= position[0] < 1 << 63 and 0 <= position[1] < 1 << 64):
+        raise QueryError(400, "invalid_cursor", "The cursor is not one this API returned.")
+    made_for = "asc" if len(position) == 3 else "desc"
+    if made_for != sort:
+        raise QueryError(400, "invalid_cursor", f"The cursor continues a sort={made_for} search; "
+                         f"send sort={made_for!r} with it, or start again without a cursor.")
+    return position[0], position[1]
+
+
+def _paging(request: SearchRequest) -> None:
+    if not 1 <= request.limit <= MAX_LIMIT:
+        raise QueryError(400, "invalid_limit", f"limit must be between 1 and {MAX_LIMIT}")
+    if request.offset < 0 or request.offset + request.limit > MAX_OFFSET_ROWS:
+        raise QueryError(400, "invalid_offset", f"offset must be 0 or more, with offset + limit at most "
+                         f"{MAX_OFFSET_ROWS}; page deeper with the cursor (meta.next_cursor).",
+                         details=f"max_offset_rows={MAX_OFFSET_ROWS}")
+    if request.offset and request.cursor:
+        raise QueryError(400, "invalid_paging", "Give either cursor or offset, not both: the cursor already "
+                         "says where the page starts.")
 
 
 def build(request: SearchRequest, tenant: str, database: str, now_ns: int,
@@ -95,8 +133,7 @@ def build(request: SearchRequest, tenant: str, database: str, now_ns: int,
     table = TABLES.get(request.table)
     if table is None:
         raise QueryError(400, "invalid_table", f"table must be one of {', '.join(TABLES)}")
-    if not 1 <= request.limit <= MAX_LIMIT:
-        raise QueryError(400, "invalid_limit", f"limit must be between 1 and {MAX_LIMIT}")
+    _paging(request)
     try:
         start, end = instant_ns(request.from_, now_ns), instant_ns(request.to, now_ns)
     except ValueError as exc:
@@ -109,16 +146,20 @@ def build(request: SearchRequest, tenant: str, database: str, now_ns: int,
     if environment is not None:
         scope += " AND Environment = {environment:String}"
         params["environment"] = environment
-    page = ""
+    page, order, beyond = "", ("DESC" if request.sort == "desc" else "ASC"), ("<" if request.sort == "desc" else ">")
     if request.cursor:
-        params["cts"], params["ckey"] = _cursor(request.cursor)
-        page = " AND (toUnixTimestamp64Nano(Timestamp), row_key) < ({cts:Int64}, {ckey:UInt64})"
+        params["cts"], params["ckey"] = _cursor(request.cursor, request.sort)
+        page = f" AND (toUnixTimestamp64Nano(Timestamp), row_key) {beyond} ({{cts:Int64}}, {{ckey:UInt64}})"
+    skip = ""
+    if request.offset:
+        params["offset"] = request.offset
+        skip = " OFFSET {offset:UInt32}"
     sql = (
         f"SELECT {table.columns}, {table.row_key} AS row_key FROM {database}.{table.name} "
         f"WHERE {scope} "
         "AND Timestamp >= fromUnixTimestamp64Nano({start:Int64}) AND Timestamp <= fromUnixTimestamp64Nano({end:Int64}) "
         f"AND ({condition}){page} "
-        "ORDER BY Timestamp DESC, row_key DESC LIMIT {limit:UInt32}"
+        f"ORDER BY Timestamp {order}, row_key {order} LIMIT {{limit:UInt32}}{skip}"
     )
     return sql, params
 
@@ -139,13 +180,13 @@ def record(r: list) -> dict:
     return TABLES["logs"].record(r)
 
 
-def page(rows: list[list], limit: int, table: str = "logs") -> tuple[list[dict], bool, str | None]:
-    """(records, whether more exist, the cursor of the next page)."""
+def page(rows: list[list], limit: int, table: str = "logs",
+         sort: str = "desc") -> tuple[list[dict], bool, str | None]:
+    """(records, whether more exist, the cursor of the next page in the same ``sort``)."""
     more = len(rows) > limit
     rows = rows[:limit]
     records = [TABLES[table].record(r) for r in rows]
     cursor = None
     if more and rows:
-        last = rows[-1]
-        cursor = base64.urlsafe_b64encode(msgspec.json.encode([int(last[0]), int(last[-1])])).decode().rstrip("=")
+        cursor = _encode_cursor(int(rows[-1][0]), int(rows[-1][-1]), sort)
     return records, more, cursor
