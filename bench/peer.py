@@ -68,22 +68,27 @@ def _stat(pid: str) -> tuple[int, int] | None:
     return int(fields[1]), sum(int(f) for f in fields[11:15])  # ppid; utime, stime, cutime, cstime
 
 
-def tree_cpu_s(root: int) -> float:
-    """User + system CPU seconds of ``root`` and all its descendants so far (reaped children included)."""
-    stats = {int(e.name): st for e in Path("/proc").iterdir() if e.name.isdigit() and (st := _stat(e.name))}
+def tree(root: int) -> list[int]:
+    """``root`` and all its descendants now."""
     children: dict[int, list[int]] = {}
-    for pid, (ppid, _) in stats.items():
-        children.setdefault(ppid, []).append(pid)
-    total, todo = 0, [root]
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (st := _stat(entry.name)):
+            children.setdefault(st[0], []).append(int(entry.name))
+    found, todo = [], [root]
     while todo:
-        pid = todo.pop()
-        total += stats.get(pid, (0, 0))[1]
+        found.append(pid := todo.pop())
         todo.extend(children.get(pid, ()))
-    return total / os.sysconf("SC_CLK_TCK")
+    return found
 
 
-def cpu_of(pids: dict[str, int]) -> dict[str, float]:
-    return {role: tree_cpu_s(pid) for role, pid in pids.items()}
+def cpu_s(pids: list[int]) -> float:
+    """User + system CPU seconds of ``pids`` so far, their reaped children included."""
+    return sum(st[1] for pid in pids if (st := _stat(str(pid)))) / os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu_s(root: int) -> float:
+    """CPU seconds so far of ``root`` and its descendants."""
+    return cpu_s(tree(root))
 
 
 def settle(count: Callable[[], int], at_least: int, sample: Callable[[], dict], quiet_s: float = QUIET_S,
@@ -111,7 +116,8 @@ def settle(count: Callable[[], int], at_least: int, sample: Callable[[], dict], 
 def measure(system: System, cache_dir: Path, seconds: int, connections: int, batch: int,
             warm_s: int = WARM_S, quiet_s: float = QUIET_S) -> dict:
     """One system's figures under ``seconds`` of closed-loop load; raises when a count is not exact."""
-    cpu = lambda: cpu_of(system.pids)  # noqa: E731
+    members = {role: tree(pid) for role, pid in system.pids.items()}  # once: a sample then reads only these
+    cpu = lambda: {role: cpu_s(pids) for role, pids in members.items()}  # noqa: E731
     warm = tools.wrk(cache_dir, system.url, system.files, system.headers, warm_s, connections)
     before, _, _ = settle(system.count, warm.requests * batch, dict, quiet_s)
     before_accepted, cpu_before = system.accepted(), cpu()
