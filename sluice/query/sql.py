@@ -180,13 +180,18 @@ def _match(node: Match, c: Compiled) -> str:
 
 
 def _bound(expr: str, kind: str, op: str, value: str, name: str, pos: int, c: Compiled) -> str:
-    """``expr op value``: as times on a time column, as numbers for a numeric value (a map's
-    value read with toFloat64OrNull, so a value that is no number matches neither side), else as strings."""
+    """``expr op value``: as times on a time column, as numbers for a numeric value, else as strings.
+
+    A map's value is read with toFloat64OrNull: one that is no number (or absent) fails the
+    comparison, and ifNull makes that false rather than NULL, so ``-status_code:[200 TO 299]``
+    keeps the rows without a numeric status code, as KQL users expect.
+    """
     if kind == "time":
         return f"Timestamp {op} fromUnixTimestamp64Nano({c.bind(_instant(value, pos), 'Int64')})"
     if _NUMBER.match(value):
-        number = expr if kind == "number" else f"toFloat64OrNull({expr})"
-        return f"{number} {op} {c.bind(float(value), 'Float64')}"
+        if kind == "number":
+            return f"{expr} {op} {c.bind(float(value), 'Float64')}"
+        return f"ifNull(toFloat64OrNull({expr}) {op} {c.bind(float(value), 'Float64')}, 0)"
     if kind in ("number", "text"):
         raise KqlError(f"{name} {op} needs a number, not {value!r}", pos)
     return f"{expr} {op} {c.bind(value, 'String')}"

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from sluice.query.kql import And, Compare, Not, Or, Text, parse
+from sluice.query.kql import And, Compare, Not, Or, Range, Text, parse
 from sluice.query.search import SearchRequest, build, page
 from workers.normalize import LogRow
 from workers.sink import to_arrow
@@ -46,6 +46,10 @@ def atom(rnd: random.Random) -> str:
         lambda: f"service:{rnd.choice(['api', 'payment-gateway', 'pay*', '*'])}",
         lambda: f"metadata.user:{rnd.choice(['1', '42', '*'])}",
         lambda: f"status_code{rnd.choice(['>=', '<', '>', '<='])}{rnd.choice([200, 404, 500])}",
+        lambda: f"status_code:{rnd.choice('[{')}{rnd.choice(['*', 200, 404])} TO {rnd.choice(['*', 404, 500])}"
+                f"{rnd.choice(']}')}",
+        lambda: f"level:({rnd.choice(LEVELS)} {rnd.choice(['OR', 'AND', ''])} {rnd.choice(['error', 'W*'])})",
+        lambda: f"-{rnd.choice(['level:info', 'timeout', 'service:api', 'metadata.user:*'])}",
         lambda: f"host:{rnd.choice(['h1', 'h2', '*'])}",
         lambda: rnd.choice(WORDS),
         lambda: f'"{rnd.choice(PHRASES)}"',
@@ -87,11 +91,17 @@ def evaluate(node, row: LogRow):
         "metadata.user": row.log_attributes.get("user", ""), "status_code": row.log_attributes.get("status_code", ""),
         "host": row.resource_attributes.get("host.name", ""),
     }[node.field]
-    if isinstance(node, Compare):
+    if isinstance(node, Range) and node.low is None and node.high is None:
+        return "status_code" in row.log_attributes
+    if isinstance(node, (Compare, Range)):
         try:
             number = float(field_value)
         except ValueError:
-            return None
+            return False  # not a number: the comparison is false (ifNull), not NULL
+        if isinstance(node, Range):
+            low = node.low is None or (number >= float(node.low) if node.include_low else number > float(node.low))
+            high = node.high is None or (number <= float(node.high) if node.include_high else number < float(node.high))
+            return low and high
         return {">=": number >= float(node.value), "<": number < float(node.value),
                 ">": number > float(node.value), "<=": number <= float(node.value)}[node.op]
     value = node.value.upper() if node.field == "level" else node.value
@@ -230,3 +240,131 @@ def test_statements_the_storage_refuses_are_answers_with_their_reason(sluice):
         QueryBackend(sluice.settings.replace(internal_token="not-the-token")).rows_sync("SELECT 1", {})
     assert (info.value.status, info.value.code) == (503, "storage_unauthorized")
     assert "not-the-token" not in info.value.message
+
+
+# Each KQL form through the real gateway and worker, on rows ingested as LogTrace's doc sends them.
+# (id, level, service, message, attributes); row i is i seconds after the first.
+FORM_ROWS = [
+    ("e0", "ERROR", "payment-gateway", "Connection timeout on db-primary-03",
+     {"status_code": 500, "duration_ms": 1200, "user": "u1"}),
+    ("e1", "WARN", "payment-gateway", "slow response from db", {"status_code": 200, "duration_ms": 800}),
+    ("e2", "INFO", "pay-worker", "job done", {"status_code": 200, "duration_ms": 15, "user": "u2"}),
+    ("e3", "info", "api", "user login ok", {"status_code": 404, "duration_ms": 3}),
+    ("e4", "DEBUG", "api", "cache miss for key user:42", {"duration_ms": 250, "user": "u1"}),
+    ("e5", "ERROR", "api", "timeout calling payment provider",
+     {"status_code": 503, "duration_ms": 10000, "version": "b"}),
+    ("e6", "WARN", "billing", "disk almost full", {"status_code": "oops", "version": "a"}),
+]
+
+
+def _forms(t) -> list[tuple[str, set[str]]]:
+    """(filter, the ids it must return); ``t(i)`` is row i's timestamp."""
+    return [
+        ("level:(ERROR OR WARN)", {"e0", "e1", "e5", "e6"}),
+        ('level:(error or "warn")', {"e0", "e1", "e5", "e6"}),
+        ("message:(timeout AND db)", {"e0"}),
+        ("message:(timeout db)", {"e0"}),
+        ("service:(api OR billing)", {"e3", "e4", "e5", "e6"}),
+        ("service:(pay* AND NOT pay-worker)", {"e0", "e1"}),
+        ("status_code:[400 TO 503]", {"e0", "e3", "e5"}),
+        ("status_code:{404 TO 503}", {"e0"}),
+        ("status_code:[500 TO *]", {"e0", "e5"}),
+        ("duration_ms:{* TO 15]", {"e2", "e3"}),
+        ("duration_ms:[* TO *]", {"e0", "e1", "e2", "e3", "e4", "e5"}),
+        ("duration_ms>1000", {"e0", "e5"}),  # numerically: "800" > "1000" as strings
+        ("duration_ms<=15", {"e2", "e3"}),
+        ("version:[a TO b]", {"e5", "e6"}),
+        ("version:{a TO b]", {"e5"}),
+        ("-status_code:[200 TO 299]", {"e0", "e3", "e4", "e5", "e6"}),  # no numeric code: kept
+        ("NOT duration_ms>100", {"e2", "e3", "e6"}),
+        ("-level:info", {"e0", "e1", "e4", "e5", "e6"}),
+        ("NOT level:info", {"e0", "e1", "e4", "e5", "e6"}),
+        ("-timeout", {"e1", "e2", "e3", "e4", "e6"}),
+        ('-"login ok" service:api', {"e4", "e5"}),
+        ("service:api -(level:ERROR OR level:DEBUG)", {"e3"}),
+        ("service:pay*", {"e0", "e1", "e2"}),
+        ("user:*", {"e0", "e2", "e4"}),
+        ("-user:*", {"e1", "e3", "e5", "e6"}),
+        ('"login ok"', {"e3"}),
+        ('message:"db-primary-03"', {"e0"}),
+        ("timeout", {"e0", "e5"}),
+        ("(level:ERROR OR level:DEBUG) service:api", {"e4", "e5"}),
+        ("level:ERROR OR level:DEBUG AND service:api", {"e0", "e4", "e5"}),
+        (f"timestamp:[{t(2)} TO {t(4)}]", {"e2", "e3", "e4"}),
+        (f"timestamp:{{{t(2)} TO {t(4)}}}", {"e3"}),
+        (f"timestamp>{t(5)}", {"e6"}),
+        (f"timestamp:[* TO {t(0)}]", {"e0"}),
+    ]
+
+
+def test_every_kql_form_returns_exactly_its_rows_through_the_api(sluice):
+    import json
+    import urllib.parse
+    import urllib.request
+    from datetime import datetime, timedelta, timezone
+
+    from tests.support import post, wait_for
+
+    base = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(minutes=30)
+
+    def t(i: int) -> str:
+        return (base + timedelta(seconds=i)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    auth = {"Authorization": f"Bearer {sluice.key}", "Content-Type": "application/json"}
+    logs = [{"timestamp": t(i), "level": level, "service": service, "message": message,
+             "attributes": {"id": rid, **attributes}}
+            for i, (rid, level, service, message, attributes) in enumerate(FORM_ROWS)]
+    assert post(sluice.url("/v1/logs/ingest"), {"logs": logs}, auth)[0] == 202
+
+    def search(body: dict) -> tuple[int, dict]:
+        status, payload, _ = post(sluice.url("/v1/logs/query"), {"from": "-2h", **body}, auth)
+        return status, payload
+
+    def ids(payload: dict) -> list[str]:
+        return [r["attributes"]["id"] for r in payload["logs"]]
+
+    wait_for(lambda: len(ids(search({})[1])) == len(FORM_ROWS), 60, what="the rows to be searchable")
+    for text, expected in _forms(t):
+        status, payload = search({"filter": text, "limit": 1000})
+        assert status == 200, (text, payload)
+        assert set(ids(payload)) == expected and len(ids(payload)) == len(expected), text
+
+    # The same through GET's query string.
+    url = sluice.url("/v1/logs/query?" + urllib.parse.urlencode({"filter": "level:(ERROR OR WARN) -service:api",
+                                                                 "from": "-2h", "sort": "asc", "page": "1"}))
+    with urllib.request.urlopen(urllib.request.Request(url, headers=auth)) as resp:
+        answer = json.loads(resp.read())
+    assert ids(answer) == ["e0", "e1", "e6"] and answer["meta"]["ignored"] == ["page"]
+
+    newest_first = [r[0] for r in reversed(FORM_ROWS)]
+    # Offset paging, newest first and oldest first.
+    for sort, order in (("desc", newest_first), ("asc", newest_first[::-1])):
+        pages = [ids(search({"sort": sort, "limit": 3, "offset": offset})[1]) for offset in (0, 3, 6)]
+        assert pages == [order[0:3], order[3:6], order[6:]], sort
+        # The cursor walks the same order, each row once.
+        seen, cursor = [], None
+        while True:
+            status, payload = search({"sort": sort, "limit": 2, **({"cursor": cursor} if cursor else {})})
+            assert status == 200, payload
+            seen += ids(payload)
+            cursor = payload["meta"]["next_cursor"]
+            if not payload["meta"]["has_more"]:
+                break
+        assert seen == order, sort
+    first = search({"sort": "asc", "limit": 2})[1]
+    status, payload = search({"sort": "desc", "cursor": first["meta"]["next_cursor"]})
+    assert (status, payload["error"]["code"]) == (400, "invalid_cursor")
+
+    # Fields of other services' clients are ignored and named; paging errors name their bound.
+    status, payload = search({"filter": "level:ERROR", "page": 2, "size": 10, "sort": "asc"})
+    assert status == 200 and ids(payload) == ["e0", "e5"] and payload["meta"]["ignored"] == ["page", "size"]
+    assert search({})[1]["meta"]["ignored"] == []
+    status, payload = search({"offset": 9_001, "limit": 1000})
+    assert (status, payload["error"]["code"], payload["error"]["details"]) == (400, "invalid_offset",
+                                                                               "max_offset_rows=10000")
+    status, payload = search({"offset": 1, "cursor": first["meta"]["next_cursor"], "sort": "asc"})
+    assert (status, payload["error"]["code"]) == (400, "invalid_paging")
+    for text, position in (("level:(ERROR OR", 15), ("status_code:[1 TO 2", 19), ("timestamp:[now TO soon]", 10)):
+        status, payload = search({"filter": text})
+        assert (status, payload["error"]["code"]) == (400, "invalid_filter"), text
+        assert payload["error"]["message"].endswith(f"at position {position}"), payload

@@ -18,7 +18,11 @@ from sluice.query.times import instant_ns
 
 NOW = 1_800_000_000_000_000_000
 LA = "LogAttributes[{p0:String}]"
-FLOAT_LA = f"toFloat64OrNull({LA})"
+
+
+def number(op: str, param: str) -> str:
+    """A map value compared as a number: false, not NULL, when it is none."""
+    return f"ifNull(toFloat64OrNull({LA}) {op} {{{param}:Float64}}, 0)"
 
 
 def m(field: str, value: str, quoted: bool = False) -> Match:
@@ -72,7 +76,7 @@ SQL = [
     ("-level:info", "NOT (upper(SeverityText) = {p0:String})", ["INFO"]),
     ("severity_number:[9 TO 17]", "(SeverityNumber >= {p0:Float64} AND SeverityNumber <= {p1:Float64})", [9.0, 17.0]),
     ("severity_number:{9 TO *}", "(SeverityNumber > {p0:Float64})", [9.0]),
-    ("status_code:[400 TO 500}", f"({FLOAT_LA} >= {{p1:Float64}} AND {FLOAT_LA} < {{p2:Float64}})",
+    ("status_code:[400 TO 500}", f"({number('>=', 'p1')} AND {number('<', 'p2')})",
      ["status_code", 400.0, 500.0]),
     ("version:[a TO c]", f"({LA} >= {{p1:String}} AND {LA} <= {{p2:String}})", ["version", "a", "c"]),
     ("service:{a TO *]", "(ServiceName > {p0:String})", ["a"]),
@@ -82,7 +86,7 @@ SQL = [
      [10**9, NOW - 3600 * 10**9]),
     ("timestamp:{1970-01-01T00:00:01Z TO *}", "(Timestamp > fromUnixTimestamp64Nano({p0:Int64}))", [10**9]),
     ("timestamp>1970-01-01T00:00:02+00:00", "Timestamp > fromUnixTimestamp64Nano({p0:Int64})", [2 * 10**9]),
-    ("duration_ms>-1.5", f"{FLOAT_LA} > {{p1:Float64}}", ["duration_ms", -1.5]),
+    ("duration_ms>-1.5", number(">", "p1"), ["duration_ms", -1.5]),
     ("message:(timeout AND db)",
      "((hasAllTokens(lower(Body), {p0:String}) AND positionCaseInsensitiveUTF8(Body, {p1:String}) > 0) AND "
      "(hasAllTokens(lower(Body), {p2:String}) AND positionCaseInsensitiveUTF8(Body, {p3:String}) > 0))",
@@ -92,7 +96,7 @@ SQL = [
     ("service:(pay* OR api)", "(ServiceName LIKE {p0:String} OR ServiceName = {p1:String})", ["pay%", "api"]),
     ("cache:user:42", f"{LA} = {{p1:String}}", ["cache", "user:42"]),
     ("status_code:[400 TO 500] -service:api",
-     f"(({FLOAT_LA} >= {{p1:Float64}} AND {FLOAT_LA} <= {{p2:Float64}}) AND NOT (ServiceName = {{p3:String}}))",
+     f"(({number('>=', 'p1')} AND {number('<=', 'p2')}) AND NOT (ServiceName = {{p3:String}}))",
      ["status_code", 400.0, 500.0, "api"]),
 ]
 
