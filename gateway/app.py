@@ -229,6 +229,8 @@ class Gateway:
             metrics.GATEWAY_BYTES_IN.labels(route.dialect, "decoded").inc(len(body))
             prepared = route.prepare(route, fmt, body, self.settings)
             if prepared.count:
+                await self.limiter.charge(key.tenant, self.registry.tier(key.tenant), route.dialect,
+                                          prepared.count, len(body))
                 envelope = Envelope(fmt.value, key.tenant, request_id, time.time_ns(), key.environment,
                                     idempotency_key(headers))
                 await self.publisher.publish(prepared.value, envelope,

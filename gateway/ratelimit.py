@@ -1,8 +1,16 @@
-"""Per-key rate limits in fixed windows: LogFlux's per minute, LogTrace's per UTC hour.
+"""Rate limits in fixed windows: LogFlux's per minute, LogTrace's per UTC hour, the operator's per second.
 
-Families of requests count apart: LogFlux ingestion per minute (MINUTE), other
-ingestion (INGEST), searches and tails (QUERY), and the control endpoints,
-``/v1/keys`` and ``/v1/health`` (CONTROL), per hour.
+Families of requests count apart, per key: LogFlux ingestion per minute
+(MINUTE), the ingestion of dialects with documented hourly tiers (INGEST:
+LogTrace, LogInformant), searches and tails (QUERY), and the control endpoints,
+``/v1/keys`` and ``/v1/health`` (CONTROL), per hour. Dialects whose docs set no
+limit (BUDGET: AstraLog, Profound, OTLP) have no request count: their senders
+were never written to expect a 429.
+
+Over all of that, the operator may set a budget per tenant (``charge``):
+``tenant_records_per_s`` records and ``tenant_bytes_per_s`` decoded body bytes
+per second, over all its keys and dialects. Off by default; tier ``unlimited``
+is exempt.
 
 A quota is a count per window; windows are aligned to the epoch, so an hourly
 window resets at the top of each UTC hour and a minute window on the minute,
@@ -31,6 +39,8 @@ from sluice.settings import Settings
 log = logging.getLogger(__name__)
 
 MINUTE, INGEST, QUERY, CONTROL = "minute", "ingest", "query", "control"
+#: Ingestion no request quota counts: unlimited unless the operator sets a tenant budget.
+BUDGET = "budget"
 #: Families whose enterprise requests over the limit go to the overflow lane instead of a 429.
 OVERFLOWS = (MINUTE, INGEST)
 
@@ -61,7 +71,7 @@ class Decision(NamedTuple):
 
 def quota_for(settings: Settings, tier: str, family: str) -> Quota | None:
     """The tier's quota for a family of requests; None when unlimited."""
-    if not settings.rate_limits or tier not in ("standard", "enterprise"):
+    if not settings.rate_limits or tier not in ("standard", "enterprise") or family == BUDGET:
         return None
     if family == MINUTE:
         return Quota(MINUTE, getattr(settings, f"{tier}_requests_per_minute"), 60)
@@ -76,11 +86,12 @@ def decide(count: int, quota: Quota, now: float) -> Decision:
 
 
 class Counter(Protocol):
-    async def incr(self, name: str, expires_at: int, limit: int) -> int:
-        """Count one request on ``name`` (created at 0, gone after ``expires_at``).
+    async def incr(self, name: str, expires_at: int, limit: int, amount: int = 1) -> int:
+        """Count one request (``amount`` units of it) on ``name`` (created at 0, gone after ``expires_at``).
 
-        Returns a number no other request of the window got; it is at most
-        ``limit`` only while fewer than ``limit`` requests were admitted.
+        Returns the window's total after it: no other request of the window
+        got the same; it is at most ``limit`` only while fewer than ``limit``
+        units were counted before it and this one fits.
         """
 
     async def close(self) -> None: ...
@@ -94,12 +105,12 @@ class LocalCounter:
         self._counts: dict[str, tuple[int, int]] = {}  # name -> (count, expires_at)
         self._next_sweep = 0.0
 
-    async def incr(self, name: str, expires_at: int, limit: int) -> int:
+    async def incr(self, name: str, expires_at: int, limit: int, amount: int = 1) -> int:
         now = self._clock()
         if now >= self._next_sweep:
             self._counts = {k: v for k, v in self._counts.items() if v[1] > now}
             self._next_sweep = now + 1.0
-        count = self._counts.get(name, (0, expires_at))[0] + 1
+        count = self._counts.get(name, (0, expires_at))[0] + amount
         self._counts[name] = (count, expires_at)
         return count
 
@@ -114,6 +125,8 @@ class RateLimiter:
         self._clock = clock
         self._quotas = {(tier, family): quota_for(settings, tier, family)
                         for tier in ("standard", "enterprise") for family in (MINUTE, INGEST, QUERY, CONTROL)}
+        self._budgets = tuple((what, per_s) for what, per_s in (("records", settings.tenant_records_per_s),
+                                                                 ("bytes", settings.tenant_bytes_per_s)) if per_s > 0)
         if counter is None:
             url = str(settings.rate_limit_redis_url)
             if url:
@@ -139,6 +152,38 @@ class RateLimiter:
         except (CounterUnavailable, OSError, asyncio.TimeoutError) as exc:
             return self._failed(exc)
         return decide(count, quota, now)
+
+    async def charge(self, tenant: str, tier: str, dialect: str, records: int, nbytes: int) -> None:
+        """Count an accepted request's records and bytes against the tenant's budgets, per second.
+
+        Raises a 429 (Retry-After: the next second) when the second's budget is
+        spent, a 413 when the request alone holds more than a second's budget
+        (no retry would help: smaller requests would), and the store's 503 when
+        it failed and the limiter fails closed. Every request counts, refused or not.
+        """
+        if not self._budgets or tier == "unlimited":
+            return
+        for what, per_s in self._budgets:
+            amount = records if what == "records" else nbytes
+            if amount > per_s:
+                metrics.GATEWAY_RATE_LIMITED.labels(dialect, BUDGET, "too_large").inc()
+                raise ApiError(413, "exceeds_tenant_budget",
+                               f"This request holds {amount} {what}, more than this tenant's budget of {per_s} "
+                               f"{what} per second (tenant_{what}_per_s): send smaller requests.")
+            now = self._clock()
+            second = int(now)
+            try:
+                total = await self._counter.incr(f"sluice:budget:{what}:{tenant}:{second}", second + 1, per_s, amount)
+            except (CounterUnavailable, OSError, asyncio.TimeoutError) as exc:
+                self._failed(exc)
+                continue
+            if total > per_s:
+                metrics.GATEWAY_RATE_LIMITED.labels(dialect, BUDGET, "refused").inc()
+                decision = decide(total, Quota(BUDGET, per_s, 1), now)
+                raise ApiError(429, "tenant_budget_exceeded",
+                               f"This tenant's ingestion budget of {per_s} {what} per second is spent; "
+                               f"retry after {decision.retry_after} s.",
+                               ((b"retry-after", b"%d" % decision.retry_after),))
 
     def _failed(self, exc: BaseException) -> None:
         log.warning("rate-limit store unavailable: %s", type(exc).__name__)

@@ -65,11 +65,13 @@ class RedisCounter:
         self._next_sweep = 0.0
         self.round_trips = 0
 
-    async def incr(self, name: str, expires_at: int, limit: int) -> int:
+    async def incr(self, name: str, expires_at: int, limit: int, amount: int = 1) -> int:
         window = self._windows.get(name)
         if window is None:
             self._sweep()
             window = self._windows[name] = _Window(expires_at, limit)
+        if amount != 1:
+            return await self._add(name, window, amount)
         if window.next <= window.end:
             window.next += 1
             return window.next - 1
@@ -106,6 +108,20 @@ class RedisCounter:
                     if not waiter.done():
                         waiter.set_result(first + offset)
                 w.next, w.end, w.total = first + len(batch[name]), total, max(w.total, total)
+
+    async def _add(self, name: str, window: _Window, amount: int) -> int:
+        """Claim ``amount`` values at once (a budget's records or bytes): one round trip, no lease,
+        since a lease sized for requests means nothing to a count of bytes. The values claimed
+        are owned like a lease's, so the two ways of counting mix on one window."""
+        if window.total > window.limit:
+            return window.total + amount  # the window is spent: refuse without asking
+        try:
+            total = int(await self._incr(keys=[name], args=[amount, window.expires_at + 1]))
+        except (self._errors, OSError, asyncio.TimeoutError) as exc:
+            raise CounterUnavailable(f"redis: {type(exc).__name__}") from None
+        self.round_trips += 1
+        window.total = max(window.total, total)
+        return total
 
     async def _claim(self, windows: dict[str, _Window], sizes: dict[str, int]) -> list[int]:
         if len(windows) == 1:  # the common case, one hot key: a plain call, no pipeline to build

@@ -17,7 +17,7 @@ from gateway.errors import ApiError
 from gateway.otlp import accept_otlp
 from gateway.prepare import Prepared, whole_body
 from gateway.profound import accept_valid_entries
-from gateway.ratelimit import INGEST, MINUTE
+from gateway.ratelimit import BUDGET, INGEST, MINUTE
 from schemas.dialect import AuthStyle, Endpoint
 from schemas.dialects import ENDPOINTS
 from schemas.formats import Format
@@ -45,7 +45,7 @@ PREPARE: dict[str, Prepare] = {"whole_body": whole_body, "per_entry": accept_val
 #: The error rendering styles an endpoint may name (schemas/dialect.ERROR_STYLES).
 RENDER_ERROR: dict[str, RenderError] = {"envelope": error_envelope, "profound_detail": profound_detail}
 #: The quota families an endpoint may name (schemas/dialect.QUOTAS), as gateway/ratelimit.py spells them.
-QUOTAS: dict[str, str] = {"ingest": INGEST, "minute": MINUTE}
+QUOTAS: dict[str, str] = {"ingest": INGEST, "minute": MINUTE, "budget": BUDGET}
 
 
 @dataclass(frozen=True)

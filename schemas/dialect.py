@@ -25,8 +25,9 @@ _encode = msgspec.json.encode
 PREPARE_KINDS = ("whole_body", "per_entry", "otlp")
 #: How an error is answered (gateway/routes.RENDER_ERROR): Sluice's error envelope, or Profound's ``{"detail"}``.
 ERROR_STYLES = ("envelope", "profound_detail")
-#: Rate-limit quota families an ingest endpoint counts against (gateway/ratelimit.py).
-QUOTAS = ("ingest", "minute")
+#: Rate-limit quota families an ingest endpoint counts against (gateway/ratelimit.py): the
+#: documented hourly tiers, LogFlux's per minute, or none unless the operator sets a tenant budget.
+QUOTAS = ("ingest", "minute", "budget")
 
 
 class AuthStyle(Enum):
@@ -80,7 +81,8 @@ class Endpoint:
     error_code: Callable[[str], str] = str
     prepare: str = "whole_body"  # one of PREPARE_KINDS
     render_error: str = "envelope"  # one of ERROR_STYLES
-    quota: str = "ingest"  # one of QUOTAS
+    # One of QUOTAS. "budget" unless the dialect's docs document a limit: its senders expect no 429.
+    quota: str = "budget"
     # Content types other than application/json, and the format each one carries.
     media: tuple[tuple[bytes, Format], ...] = ()
     # The type OpenAPI documents for a JSON request body; None: the format's ``Decoding.body_type``.

@@ -13,6 +13,7 @@ import httpx
 from schemas.registry import ADMIN, WRITE, TenantRecord
 from sluice import registry as registry_topic
 from sluice.keys import expires_at, new_key, now_iso
+from sluice.local.logflux_client import entry
 from tests.support import Process, free_port, post, sql, wait_for
 
 pytestmark = pytest.mark.integration
@@ -37,6 +38,45 @@ def test_two_gateway_processes_share_one_limit_through_redis(broker, make_sluice
         assert all(int(h["retry-after"]) >= 1 for _, _, h in answers[6:])
     finally:
         second.stop()
+
+
+def test_astralog_is_not_limited_on_the_default_tier_while_logflux_keys_are(broker, make_sluice):
+    # Tiny documented quotas, so that a short run shows both: they bind LogTrace and LogFlux, never AstraLog.
+    sluice = make_sluice(broker.config.bootstrap, standard_ingest_per_hour=5, standard_requests_per_minute=5)
+    drain = {"logs": [{"project_id": "p", "timestamp": now_iso(), "level": "info", "service": "s", "message": "m"}]}
+    with httpx.Client(timeout=30) as client:
+        astralog = [client.post(sluice.url("/v1/drain"), json=drain, headers={"Authorization": sluice.key})
+                    for _ in range(200)]
+        assert [r.status_code for r in astralog] == [200] * 200
+        assert not any("x-ratelimit-limit" in r.headers for r in astralog)
+        headers = {"Authorization": f"Bearer {sluice.key}"}
+        traces = [client.post(sluice.url("/v1/logs/ingest"), json=trace(f"t{n}"), headers=headers).status_code
+                  for n in range(6)]
+        assert traces == [202] * 5 + [429]
+        key, record = new_key("acme", prefix="lf_")
+        asyncio.run(registry_topic.publish(sluice.settings, record))
+        flux = {"Authorization": f"Bearer {key}"}
+        wait_for(lambda: client.post(sluice.url("/v1/ingest"), json=entry("warm-up", "s"), headers=flux)
+                 .status_code in (202, 429), 15, what="the LogFlux key at the gateway")
+        # 12 more: wherever a minute boundary falls, one minute holds six of the 13, over the 5.
+        answers = [client.post(sluice.url("/v1/ingest"), json=entry(f"f{n}", "s"), headers=flux) for n in range(12)]
+    refused = [r for r in answers if r.status_code == 429]
+    assert refused and all(r.json()["error"]["code"] == "RATE_LIMIT_EXCEEDED" for r in refused)
+    assert all(r.headers["x-ratelimit-limit"] == "5" and int(r.headers["retry-after"]) >= 1 for r in refused)
+    assert {r.status_code for r in answers} <= {202, 429}
+
+
+def test_the_tenant_record_budget_refuses_over_it_with_retry_after(broker, make_sluice):
+    sluice = make_sluice(broker.config.bootstrap, tenant_records_per_s=2)
+    drain = {"logs": [{"project_id": "p", "timestamp": now_iso(), "level": "info", "service": "s", "message": "m"}] * 2}
+    answers = []
+    with httpx.Client(timeout=30) as client:
+        # Each request spends a whole second's budget: the next one within that second is refused.
+        while len(answers) < 50 and not any(r.status_code == 429 for r in answers):
+            answers.append(client.post(sluice.url("/v1/drain"), json=drain, headers={"Authorization": sluice.key}))
+    *before, refused = answers
+    assert {r.status_code for r in before} == {200} and refused.status_code == 429
+    assert refused.json()["error"]["code"] == "tenant_budget_exceeded" and refused.headers["retry-after"] == "1"
 
 
 def test_enterprise_requests_over_the_limit_are_all_stored_through_the_overflow_lane(broker, make_sluice):
@@ -98,5 +138,20 @@ async def test_replicas_leasing_from_redis_admit_exactly_the_limit(redis_server)
     other, before = f"test:{uuid.uuid4().hex}", a.round_trips
     assert [await a.incr(other, expires, 1_000_000) for _ in range(640)] == list(range(1, 641))
     assert a.round_trips - before == 640 // 64
+    await a.close()
+    await b.close()
+
+
+async def test_budget_amounts_claimed_from_redis_never_overlap_and_mix_with_leases(redis_server):
+    from gateway.ratelimit_redis import RedisCounter
+
+    a, b = RedisCounter(redis_server.url), RedisCounter(redis_server.url)
+    expires = int(time.time()) + 60
+    name = f"test:{uuid.uuid4().hex}"
+    totals = await asyncio.gather(*(c.incr(name, expires, 1000, 10) for _ in range(30) for c in (a, b)))
+    assert sorted(totals) == list(range(10, 610, 10))  # 60 claims of 10, each its own span of values
+    assert await a.incr(name, expires, 1000) == 601  # a lease starts after them
+    assert await b.incr(name, expires, 1000, 500) > 1000  # over the limit: the caller refuses
+    assert await b.incr(name, expires, 1000, 5) > 1000  # and the window is known spent, without a round trip
     await a.close()
     await b.close()

@@ -18,6 +18,8 @@ def _success(entries: int, request_id: str) -> bytes:
 DIALECT = Dialect(
     "astralog",
     {Format.ASTRALOG_DRAIN: json_decoding(AstraLogDrain, "logs")},
+    # astralog.txt documents no rate limit (it recommends batches of 100-500 and many connections
+    # at high volume): no request quota, only the operator's tenant budget when one is set.
     (Endpoint("/v1/drain", Format.ASTRALOG_DRAIN, AuthStyle.AUTHORIZATION, 10_000, 200, _success,
-              json_object({"status": {"const": "accepted"}})),),
+              json_object({"status": {"const": "accepted"}}), quota="budget"),),
 )

@@ -53,6 +53,7 @@ def success(entries: int, request_id: str) -> bytes:
 
 SUCCESS_SCHEMA = json_object({"status": {"const": "success"}, "message": STRING, "request_id": STRING})
 # 202: the answer comes once Kafka has the entry; the worker decrypts it later.
+# logflux.txt: "600 requests/minute per API key": counted per key, per minute (MINUTE).
 _SURFACE: dict[str, Any] = dict(success_body=success, success_schema=SUCCESS_SCHEMA, key_prefix="lf_",
                                 error_code=error_code, quota="minute")
 

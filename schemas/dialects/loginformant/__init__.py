@@ -16,9 +16,12 @@ DIALECT = Dialect(
         Format.LOGINFORMANT_BATCH: json_decoding(LogInformantBatch, "logs"),
         Format.LOGINFORMANT_SINGLE: json_decoding(LogInformantLog, None),
     },
+    # loginformant.txt: "Rate limits are tier-based and enforced by the API", no number and neither
+    # per account nor per key: the hourly tiers (INGEST), per key, as LogTrace's.
     (
         Endpoint("/api/ingest/batch", Format.LOGINFORMANT_BATCH, AuthStyle.API_KEY, 500, 200, accepted,
-                 ACCEPTED_SCHEMA),
-        Endpoint("/api/ingest", Format.LOGINFORMANT_SINGLE, AuthStyle.API_KEY, 1, 200, accepted, ACCEPTED_SCHEMA),
+                 ACCEPTED_SCHEMA, quota="ingest"),
+        Endpoint("/api/ingest", Format.LOGINFORMANT_SINGLE, AuthStyle.API_KEY, 1, 200, accepted, ACCEPTED_SCHEMA,
+                 quota="ingest"),
     ),
 )

@@ -13,5 +13,9 @@ from schemas.json_body import json_decoding
 DIALECT = Dialect(
     "logtrace",
     {Format.LOGTRACE_INGEST: json_decoding(LogTraceIngest, "logs")},
-    (Endpoint("/v1/logs/ingest", Format.LOGTRACE_INGEST, AuthStyle.BEARER, 5_000, 202, accepted, ACCEPTED_SCHEMA),),
+    # logtrace.txt: "Standard tier: 10,000 requests per hour for ingestion ... Enterprise tier: 50,000 ...
+    # reset at the top of each UTC hour". It says neither per account nor per key; tiers count per key
+    # (gateway/ratelimit.py INGEST), so a team's keys keep the budgets their clients were tuned to.
+    (Endpoint("/v1/logs/ingest", Format.LOGTRACE_INGEST, AuthStyle.BEARER, 5_000, 202, accepted, ACCEPTED_SCHEMA,
+              quota="ingest"),),
 )

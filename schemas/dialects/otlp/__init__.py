@@ -37,6 +37,7 @@ DIALECT = Dialect(
     "otlp",
     {Format.OTLP_PROTOBUF: _decoding(as_json=False), Format.OTLP_JSON: _decoding(as_json=True)},
     (Endpoint("/v1/logs", Format.OTLP_PROTOBUF, AuthStyle.BEARER_OR_API_KEY, None, 200,
-              success_schema={"type": "object"}, prepare="otlp",
+              # OTLP/HTTP sets no rate limit (exporters retry 429/503): only the operator's tenant budget.
+              success_schema={"type": "object"}, prepare="otlp", quota="budget",
               media=((b"application/x-protobuf", Format.OTLP_PROTOBUF), (b"application/json", Format.OTLP_JSON))),),
 )

@@ -33,5 +33,6 @@ DIALECT = Dialect(
     {Format.PROFOUND_CUSTOM: json_decoding(pf.Published, None, check=_check_published)},
     (Endpoint("/v1/logs/custom", Format.PROFOUND_CUSTOM, AuthStyle.API_KEY, pf.MAX_ENTRIES, 200,
               success_schema=SUCCESS_SCHEMA, prepare="per_entry", render_error="profound_detail",
-              request_type=list[pf.AccessLog]),),
+              # profound.txt documents no rate limit: only the operator's tenant budget when one is set.
+              request_type=list[pf.AccessLog], quota="budget"),),
 )
