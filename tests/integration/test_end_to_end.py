@@ -249,3 +249,18 @@ def test_otlp_protobuf_and_json_land_on_the_otel_columns(sluice):
     assert row == [["checkout", 17, TRACE, SPAN, 1, "checkout.http", "1.4.0", "true", "h1", "42",
                     "2023-11-14 22:13:20.123456789"]]
     assert sql(s, "SELECT TraceId FROM sluice.logs WHERE Body = 'hello'") == [[TRACE]]
+
+
+def test_a_logtrace_log_without_timestamp_is_stored_at_its_receive_time(sluice):
+    auth = {"Authorization": f"Bearer {sluice.key}", "Content-Type": "application/json"}
+    before = time.time_ns()
+    logs = {"logs": [{"level": "WARN", "message": "no-clock", "service": "legacy"},
+                     {"timestamp": "2024-03-15T10:22:01Z", "level": "INFO", "message": "with-clock"}]}
+    assert post(sluice.url("/v1/logs/ingest"), logs, auth)[0] == 202
+    after = time.time_ns()
+    query = ("SELECT Body, toUnixTimestamp64Nano(Timestamp), toUnixTimestamp64Nano(ReceivedAt) FROM sluice.logs "
+             "WHERE Body IN ('no-clock', 'with-clock') ORDER BY Body")
+    wait_for(lambda: len(sql(sluice.settings, query)) == 2, 30, what="both LogTrace rows")
+    (body, ts, received), (_, other_ts, _) = sql(sluice.settings, query)
+    assert body == "no-clock" and ts == received and before <= ts <= after
+    assert other_ts == 1_710_498_121 * 10**9
