@@ -177,7 +177,8 @@ def run(args) -> dict:
     bodies = make_bodies(BODIES, args.batch)
     cache = load_settings({}).cache_dir
     results: dict = {**machine(), "seconds": args.seconds, "batch": args.batch, "connections": args.connections,
-                     "victorialogs_version": victorialogs.VERSION}
+                     "victorialogs_version": victorialogs.VERSION,
+                     "load_average_1m_at_start": os.getloadavg()[0]}  # other work on the machine skews both
     started = time.perf_counter()
     binary = victorialogs.build(cache)
     results["victorialogs_build_s"] = time.perf_counter() - started  # ~0 once it is in the cache
