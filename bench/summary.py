@@ -99,7 +99,7 @@ def write(directory: Path) -> str:
 
 def main() -> int:
     directory = Path(sys.argv[1] if len(sys.argv) > 1 else ".sluice/bench")
-    print(write(directory).split("\n\n")[0])
+    print(write(directory))
     return 0
 
 

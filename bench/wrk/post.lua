@@ -16,8 +16,11 @@ wrk.body = bodies[1]
 
 if #bodies > 1 then
   local requests = {}
-  for i, body in ipairs(bodies) do
-    requests[i] = wrk.format(nil, nil, nil, body)
+  -- Formatted in init(): only then has wrk set the Host header (a server may refuse requests without one).
+  init = function(args)
+    for i, body in ipairs(bodies) do
+      requests[i] = wrk.format(nil, nil, nil, body)
+    end
   end
   local next_one = 0
   request = function()
