@@ -88,7 +88,7 @@ def _raise_creation_errors(response: dict) -> set[str]:
 
 
 async def _check(admin: AIOKafkaAdminClient, settings: Settings, wants: dict[str, durability.Durability]) -> None:
-    """Raise TopicDurabilityError for the first topic of ``wants`` weaker than wanted."""
+    """Raise TopicDurabilityError for the first topic of ``wants`` weaker than wanted; warn of narrower ones."""
     found = await _describe(admin, list(wants))
     for name, want in wants.items():
         have = found[name]
@@ -98,6 +98,9 @@ async def _check(admin: AIOKafkaAdminClient, settings: Settings, wants: dict[str
         problem = durability.weakness(name, have, want, settings.kafka_bootstrap)
         if problem:
             raise durability.TopicDurabilityError(problem)
+        narrow = durability.narrower(name, have, want, settings.kafka_bootstrap)
+        if narrow:
+            log.warning("%s", narrow)
 
 
 async def _describe(admin: AIOKafkaAdminClient, names: list[str],

@@ -3,10 +3,12 @@
 A record the gateway answered 2xx for was acknowledged by Kafka with
 ``acks=all``: it is on every in-sync replica, and ``min.insync.replicas`` is
 the least number of those Kafka accepts before it refuses writes. A topic
-created earlier with a lower replication factor, a lower min.insync.replicas
-or fewer partitions than configured would quietly break that promise (or the
-workers' parallelism), so ``ensure_topics`` (sluice/kafka/clients.py) refuses
-to start against one, with ``weakness``'s one-line message.
+created earlier with a lower replication factor or a lower min.insync.replicas
+than configured would quietly break that promise, so ``ensure_topics``
+(sluice/kafka/clients.py) refuses to start against one, with ``weakness``'s
+one-line message. Fewer partitions than configured weaken no promise, only the
+workers' parallelism (a topic a client auto-created, one an operator sized on
+purpose): ``narrower`` words a warning and Sluice starts.
 """
 
 from __future__ import annotations
@@ -84,8 +86,15 @@ def weakness(topic: str, have: Durability, want: Durability, bootstrap: str) -> 
                 f"raise it with kafka-configs {admin} --alter --entity-type topics --entity-name {topic} "
                 f"--add-config {MIN_INSYNC}={want.min_insync}, "
                 f"or set SLUICE_TOPIC_MIN_INSYNC_REPLICAS={have.min_insync}")
-    if have.partitions < want.partitions:
-        return (f"topic {topic} has {have.partitions} partitions, configured {want.partitions}: "
-                f"add them with kafka-topics {admin} --alter --topic {topic} --partitions {want.partitions}, "
-                f"or set SLUICE_TOPIC_PARTITIONS={have.partitions}")
     return None
+
+
+def narrower(topic: str, have: Durability, want: Durability, bootstrap: str) -> str | None:
+    """None unless ``have`` has fewer partitions than ``want``; then one line for a warning: at most
+    that many workers share the topic, until partitions are added."""
+    if have.partitions >= want.partitions:
+        return None
+    admin = f"--bootstrap-server {bootstrap.split(',')[0]}"
+    return (f"topic {topic} has {have.partitions} partitions, configured {want.partitions}: at most "
+            f"{have.partitions} workers share it; add partitions with kafka-topics {admin} --alter --topic {topic} "
+            f"--partitions {want.partitions}, or set SLUICE_TOPIC_PARTITIONS={have.partitions}")

@@ -136,15 +136,22 @@ def test_found_reads_replicas_partitions_and_the_effective_config():
 WANT = Durability(partitions=4, replication=3, min_insync=2)
 
 
-@pytest.mark.parametrize("have", [WANT, Durability(8, 3, 2), Durability(4, 5, 3)])
+@pytest.mark.parametrize("have", [WANT, Durability(8, 3, 2), Durability(4, 5, 3), Durability(1, 3, 2)])
 def test_a_topic_as_durable_or_more_passes(have):
     assert weakness("sluice-ingest", have, WANT, "127.0.0.1:9092") is None
+
+
+def test_fewer_partitions_are_a_warning_naming_the_parallelism_not_a_refusal():
+    assert durability.narrower("sluice-ingest", WANT, WANT, "127.0.0.1:9092") is None
+    message = durability.narrower("sluice-ingest", Durability(2, 3, 2), WANT, "127.0.0.1:9092,127.0.0.1:9094")
+    assert message is not None and "\n" not in message
+    assert message.startswith("topic sluice-ingest has 2 partitions, configured 4: at most 2 workers")
+    assert "SLUICE_TOPIC_PARTITIONS=2" in message and "--bootstrap-server 127.0.0.1:9092 " in message
 
 
 @pytest.mark.parametrize("have, setting, numbers, env", [
     (Durability(4, 1, 1), "replication factor", ("1", "3"), "SLUICE_TOPIC_REPLICATION=1"),
     (Durability(4, 3, 1), "min.insync.replicas", ("=1", "2"), "SLUICE_TOPIC_MIN_INSYNC_REPLICAS=1"),
-    (Durability(2, 3, 2), "partitions", ("2", "4"), "SLUICE_TOPIC_PARTITIONS=2"),
 ])
 def test_a_weaker_topic_gets_one_line_naming_topic_setting_found_and_wanted(have, setting, numbers, env):
     message = weakness("sluice-ingest", have, WANT, "127.0.0.1:9092,127.0.0.1:9094")
