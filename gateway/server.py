@@ -19,13 +19,12 @@ from sluice.settings import Settings
 
 
 def build(settings: Settings) -> Gateway:
-    """The ASGI app; its lifespan starts and stops the Kafka clients."""
+    """The ASGI app; its lifespan starts and stops the Kafka clients. ``serve`` ensures the topics first."""
     follower = RegistryFollower(settings)
     publisher = Publisher(settings)
     listeners = Listeners(settings, follower.registry, publisher)
 
-    async def startup() -> None:
-        await ensure_topics(settings)
+    async def startup() -> None:  # the topics were ensured before the server started (``serve``)
         await follower.start()
         await publisher.start()
         await listeners.start()
@@ -45,7 +44,7 @@ def serve(settings: Settings, app: Gateway | None = None) -> int | None:
     sharing the port; the caller starts the others.
     """
     if app is None:
-        try:  # here rather than only in the lifespan, where uvicorn would print a traceback
+        try:  # before the server, not in its lifespan, where uvicorn would print a traceback and exit 3
             asyncio.run(ensure_topics(settings))
         except TopicDurabilityError as exc:
             print(f"sluice gateway: {exc}", file=sys.stderr)
