@@ -2,7 +2,9 @@
 
 ``GET /v1/keys`` lists the tenant's keys in the admin key's environment (ids
 and attributes, never a key); ``POST /v1/keys`` creates one there and returns
-it once; ``DELETE /v1/keys/<key_id>`` revokes one. A key id of another tenant
+it once; ``POST /v1/keys/import`` registers an existing key of another service
+unchanged (sluice/key_import.py: its format, its environment; 409 for a key
+already registered, never echoing it); ``DELETE /v1/keys/<key_id>`` revokes one. A key id of another tenant
 or environment answers 404, as if it did not exist. Changes go to the registry
 topic, so every gateway replica sees them within about a second; this one
 applies them at once.
@@ -24,10 +26,12 @@ from gateway.errors import ApiError
 from gateway.publisher import Publisher
 from schemas import registry as records
 from schemas.registry import READ, WRITE, KeyRecord
+from sluice import key_import
 from sluice.keys import Registry, expires_at, new_key, now_iso, parse_instant, prefix_for
 from sluice.settings import Settings
 
 PREFIX = "/v1/keys"
+IMPORT = PREFIX + "/import"
 
 
 class CreateKey(msgspec.Struct, forbid_unknown_fields=True):
@@ -37,6 +41,18 @@ class CreateKey(msgspec.Struct, forbid_unknown_fields=True):
     # an ISO 8601 instant with a timezone, or a duration such as "30d"; at most ten years ahead
     expires: str | None = None
     # the creating key's own environment (the only one allowed); omitted: the same
+    environment: str | None = None
+
+
+class ImportKey(msgspec.Struct, forbid_unknown_fields=True):
+    # the existing key or token, exactly as the other service issued it; never echoed back
+    key: str
+    # the service that issued it: logtrace, logflux, astralog, loginformant or profound
+    format: str
+    scopes: list[str] = msgspec.field(default_factory=lambda: [WRITE, READ])
+    # an ISO 8601 instant with a timezone, or a duration such as "30d"; at most ten years ahead
+    expires: str | None = None
+    # omitted: the admin key's own (the only one allowed); a LogTrace key's prefix names its own
     environment: str | None = None
 
 
@@ -77,6 +93,10 @@ class KeyAdmin:
             return 200, msgspec.json.encode({"keys": listed})
         if path == PREFIX and method == "POST":
             return await self._create(body, admin)
+        if path == IMPORT:
+            if method != "POST":
+                raise ApiError(405, "method_not_allowed", "Use POST on this path.", ((b"allow", b"POST"),))
+            return await self._import(body, admin)
         key_id = path[len(PREFIX) + 1:] if path.startswith(PREFIX + "/") else ""
         if key_id and method == "DELETE":
             record = own.get(key_id)
@@ -106,13 +126,47 @@ class KeyAdmin:
             raise ApiError(400, "invalid_request", f"Bad key request: {exc}") from None
         check_mint(admin, record)
         async with self._creating:
-            live, limit = self.registry.active_keys(admin.tenant), self.settings.max_keys_per_tenant
-            if live >= limit:
-                raise ApiError(409, "too_many_keys",
-                               f"This tenant has {live} live keys across its environments, the most allowed "
-                               f"({limit}); revoke one before creating another.")
+            self._check_cap(admin.tenant)
             await self._store(record)
         return 201, msgspec.json.encode({"key": key, **describe(record)})
+
+    async def _import(self, body: bytes, admin: KeyRecord) -> tuple[int, bytes]:
+        try:
+            wanted = msgspec.json.decode(body or b"{}", type=ImportKey)
+        except (msgspec.ValidationError, msgspec.DecodeError, RecursionError) as exc:
+            raise ApiError(400, "invalid_request", f"Bad key import: {exc}") from None
+        try:
+            expiry = expires_at(wanted.expires)
+        except ValueError as exc:
+            raise ApiError(400, "invalid_expires", f"expires: {exc}.") from None
+        try:
+            record = key_import.imported_record(
+                admin.tenant, wanted.format, wanted.key.strip(), requested_environment=wanted.environment,
+                default_environment=admin.environment, scopes=tuple(wanted.scopes), expires_at=expiry)
+        except key_import.KeyImportError as exc:
+            raise ApiError(exc.status, exc.code, exc.message) from None
+        except ValueError as exc:  # unknown scopes: the message names them, never the key
+            raise ApiError(400, "invalid_request", f"Bad key import: {exc}") from None
+        if record.environment != admin.environment:
+            raise ApiError(403, "environment_exceeds_creator",
+                           f"This key works in {record.environment}; import it with an admin key of "
+                           f"{record.environment} (this one belongs to {admin.environment}).")
+        check_mint(admin, record)
+        async with self._creating:
+            try:
+                key_import.refuse_taken(self.registry.keys, record)
+            except key_import.KeyImportError as exc:
+                raise ApiError(exc.status, exc.code, exc.message) from None
+            self._check_cap(admin.tenant)
+            await self._store(record)
+        return 201, msgspec.json.encode(describe(record))
+
+    def _check_cap(self, tenant: str) -> None:
+        live, limit = self.registry.active_keys(tenant), self.settings.max_keys_per_tenant
+        if live >= limit:
+            raise ApiError(409, "too_many_keys",
+                           f"This tenant has {live} live keys across its environments, the most allowed "
+                           f"({limit}); revoke one before creating another.")
 
     async def _store(self, record: KeyRecord) -> None:
         await self.publisher.put(self.settings.registry_topic, records.record_key(record), records.encode(record))

@@ -16,7 +16,7 @@ from typing import Any
 
 import msgspec
 
-from gateway.keys_api import CreateKey
+from gateway.keys_api import CreateKey, ImportKey
 from gateway.routes import ROUTES, IngestRoute
 from schemas.dialect import NULLABLE_STRING as _NULLABLE_STR
 from schemas.dialect import STRING as _STR
@@ -132,6 +132,10 @@ def _others(refs: dict[Any, dict]) -> dict[str, dict]:
                        "parameters": [{"name": "key_id", "in": "path", "required": True, "schema": _STR}],
                        "responses": _responses(200, KEY, (401, 403, 404, 429, 503))},
         },
+        "/v1/keys/import": {  # an existing key of another service, registered unchanged; never echoed
+            "post": {"operationId": "keys_import", "security": bearer, "requestBody": _json(refs[ImportKey]),
+                     "responses": _responses(201, KEY, (400, 401, 403, 405, 408, 409, 413, 429, 503))},
+        },
         "/v1/health": {
             "get": {"operationId": "health_detail", "security": bearer,
                     "responses": {"200": {"description": "Healthy", **_json(HEALTH)},
@@ -160,6 +164,7 @@ def document() -> bytes:
     kinds += [r.endpoint.request_type for r in ROUTES.values() if r.endpoint.request_type]
     kinds += [SearchRequest, CreateKey]
     kinds += [body_type(fmt) for r in ROUTES.values() for media, fmt in r.media if media == b"application/json"]
+    kinds.append(ImportKey)
     schemas, components = msgspec.json.schema_components(kinds, ref_template=_REF)
     refs = dict(zip(kinds, schemas))
     paths: dict[str, dict] = {route.path: {method.lower(): _ingest(route, refs) for method in route.methods}

@@ -8,7 +8,7 @@ import os
 import sys
 
 from schemas.registry import ENVIRONMENTS, READ, SCOPES, TIERS, WRITE, TenantRecord
-from sluice import private
+from sluice import keys_cli, private
 from sluice import registry as registry_topic
 from sluice.keys import FORMATS, expires_at, new_key, now_iso, prefix_for, validate_tenant_name, validate_tier
 from sluice.settings import Settings, load_settings
@@ -110,6 +110,8 @@ def _cmd_tenants(s: Settings, args) -> int:
 
 
 def _cmd_keys(s: Settings, args) -> int:
+    if args.action == "import":
+        return keys_cli.run(s, args)
     if args.action == "create":
         tenant = validate_tenant_name(args.tenant)
         registry = asyncio.run(registry_topic.load_registry(s))
@@ -255,6 +257,7 @@ def parser() -> argparse.ArgumentParser:
     kl.add_argument("--tenant")
     kr = ks.add_parser("revoke", help="revoke a key by id")
     kr.add_argument("key_id")
+    keys_cli.add_parser(ks)
     k.set_defaults(fn=_cmd_keys)
     qy = sub.add_parser("query", help="search a tenant's logs with the KQL-style filter language")
     qy.add_argument("filter", nargs="?", default="")

@@ -2,7 +2,8 @@
 
 Keys are 256 bits of randomness, so a plain SHA-256 is the right hash (a slow
 password hash protects low-entropy secrets; it would only cost latency here).
-Only hashes are stored or held in memory.
+Only hashes are stored or held in memory. Keys imported from another service
+(sluice/key_import.py) are hashed and found the same way.
 """
 
 from __future__ import annotations
@@ -71,6 +72,16 @@ def new_key(tenant: str, prefix: str = DEFAULT_PREFIX, *, environment: str = "pr
             scopes: tuple[str, ...] = (WRITE, READ), expires_at: str | None = None) -> tuple[str, KeyRecord]:
     """A fresh key and the record to store for it. The key itself is returned once.
 
+    Raises ``ValueError`` as ``key_record`` does.
+    """
+    key = generate_key(prefix)
+    return key, key_record(tenant, key, environment=environment, scopes=scopes, expires_at=expires_at)
+
+
+def key_record(tenant: str, key: str, *, environment: str, scopes: tuple[str, ...],
+               expires_at: str | None) -> KeyRecord:
+    """The record to store for ``key``, generated or imported (sluice/key_import.py): its hash, never the key.
+
     Raises ``ValueError`` naming the problem for an unknown environment or
     scope, or an expiry that is not an ISO 8601 instant with a timezone.
     """
@@ -81,10 +92,9 @@ def new_key(tenant: str, prefix: str = DEFAULT_PREFIX, *, environment: str = "pr
         raise ValueError(f"unknown or no scopes {unknown}: use some of {', '.join(SCOPES)}")
     if expires_at is not None:
         parse_instant(expires_at)
-    key = generate_key(prefix)
     digest = hash_key(key)
-    return key, KeyRecord(key_id=key_id_of(digest), tenant=tenant, key_hash=digest, created_at=now_iso(),
-                          environment=environment, scopes=tuple(sorted(set(scopes))), expires_at=expires_at)
+    return KeyRecord(key_id=key_id_of(digest), tenant=tenant, key_hash=digest, created_at=now_iso(),
+                     environment=environment, scopes=tuple(sorted(set(scopes))), expires_at=expires_at)
 
 
 #: The longest a key may live (ten years): an expiry further ahead is refused.
