@@ -13,6 +13,10 @@ event with a good token it may buffer only one line of
 ``logstash_max_line_bytes`` (a longer line is skipped). Each closing is
 counted in ``sluice_listener_connections_closed_total{reason}``.
 
+TLS on TCP: with ``logstash_tls_cert`` (and ``logstash_tls_key``), else the
+gateway's ``tls_cert_file`` pair, the TCP listener speaks only TLS, and the
+certificate is reloaded when its files change (gateway/tls.py).
+
 Delivery, honestly: TCP has no acknowledgements in this protocol. The reader
 stops reading while Kafka is slow or down (the client's socket buffer fills
 and its writes block), so nothing is dropped while the connection lives, but
@@ -25,13 +29,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-import ssl
 import time
 from typing import Any
 
 from gateway.errors import ApiError
 from gateway.lines import Idle, LineReader, LineTooLong
 from gateway.publisher import Publisher
+from gateway.tls import ReloadingContext
 from schemas.dialects.logstash import wire as ls
 from schemas.envelope import Envelope
 from schemas.formats import Format
@@ -124,18 +128,19 @@ class Listeners:
         self.settings, self.registry, self.publisher = settings, registry, publisher
         self._servers: list[Any] = []
         self._udp_task: asyncio.Task | None = None
+        self._watch: asyncio.Task | None = None  # the TLS certificate watch
         self._open = 0  # TCP connections being served
 
     async def start(self) -> None:
         s = self.settings
         shared = s.gateway_processes > 1  # replicas on one machine share the ports
         if s.logstash_tcp_port:
-            tls = None
-            if s.logstash_tls_cert:
-                tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-                tls.load_cert_chain(s.logstash_tls_cert, s.logstash_tls_key or None)
+            tls = self._tls()
             server = await asyncio.start_server(self._connection, s.logstash_host, s.logstash_tcp_port,
-                                                limit=_STREAM_LIMIT, ssl=tls, reuse_port=shared)
+                                                limit=_STREAM_LIMIT, ssl=tls.context if tls else None,
+                                                reuse_port=shared)
+            if tls is not None:
+                self._watch = asyncio.create_task(tls.watch())
             self._servers.append(server)
         if s.logstash_udp_port:
             queue: asyncio.Queue = asyncio.Queue(maxsize=10_000)
@@ -144,9 +149,17 @@ class Listeners:
             self._servers.append(transport)
             self._udp_task = asyncio.create_task(self._drain_udp(queue))
 
+    def _tls(self) -> ReloadingContext | None:
+        """The TCP listener's own pair, else the gateway's, else None (plain TCP). UDP has no TLS."""
+        s = self.settings
+        cert, key = (s.logstash_tls_cert, s.logstash_tls_key) if s.logstash_tls_cert else (s.tls_cert_file,
+                                                                                        s.tls_key_file)
+        return ReloadingContext("logstash", cert, key, s.tls_reload_check_s) if cert else None
+
     async def stop(self) -> None:
-        if self._udp_task is not None:
-            self._udp_task.cancel()
+        for task in (self._udp_task, self._watch):
+            if task is not None:
+                task.cancel()
         for server in self._servers:
             server.close()
 

@@ -12,6 +12,7 @@ from gateway.app import Gateway
 from gateway.http_protocol import bounded_protocol
 from gateway.logstash import Listeners
 from gateway.publisher import Publisher
+from gateway.tls import ReloadingContext, TlsError
 from sluice.kafka.clients import ensure_topics
 from sluice.kafka.durability import TopicDurabilityError
 from sluice.registry import RegistryFollower
@@ -40,9 +41,19 @@ def build(settings: Settings) -> Gateway:
 def serve(settings: Settings, app: Gateway | None = None) -> int | None:
     """Serve ``app`` (by default the real gateway, ``build(settings)``) until stopped.
 
-    With ``gateway_processes`` > 1 this process is one of that many replicas
-    sharing the port; the caller starts the others.
+    With ``tls_cert_file`` the port speaks HTTPS only, and the certificate is
+    reloaded when its files change (gateway/tls.py). With ``gateway_processes``
+    > 1 this process is one of that many replicas sharing the port; the caller
+    starts the others.
     """
+    tls = None
+    if settings.tls_cert_file:
+        try:  # a pair that cannot serve is a refusal to start, said plainly, not a traceback
+            tls = ReloadingContext("gateway", settings.tls_cert_file, settings.tls_key_file,
+                                   settings.tls_reload_check_s)
+        except TlsError as exc:
+            print(f"sluice gateway: TLS: {exc}", file=sys.stderr)
+            return 2
     if app is None:
         try:  # before the server, not in its lifespan, where uvicorn would print a traceback and exit 3
             asyncio.run(ensure_topics(settings))
@@ -60,13 +71,28 @@ def serve(settings: Settings, app: Gateway | None = None) -> int | None:
         access_log=False,
         log_config=None,  # sluice.logs configures logging
         timeout_graceful_shutdown=max(10, int(settings.publish_timeout_s) + 5),
+        # uvicorn serves the one context it is given; gateway/tls.py reloads certificates into it.
+        ssl_context_factory=(lambda _config, _default: tls.context) if tls else None,
     )
-    if settings.gateway_processes <= 1:
-        uvicorn.Server(config).run()
-        return
-    # Replicas on one machine share the port; the kernel spreads connections over them.
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    sock.bind((settings.gateway_host, settings.gateway_port))
-    uvicorn.Server(config).run(sockets=[sock])
+    sockets = None
+    if settings.gateway_processes > 1:
+        # Replicas on one machine share the port; the kernel spreads connections over them.
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind((settings.gateway_host, settings.gateway_port))
+        sockets = [sock]
+    server = uvicorn.Server(config)
+    with asyncio.Runner(loop_factory=config.get_loop_factory()) as runner:
+        runner.run(_serve(server, sockets, tls))
+    return None
+
+
+async def _serve(server: uvicorn.Server, sockets: list[socket.socket] | None, tls: ReloadingContext | None) -> None:
+    # The certificate watch runs on the server's own loop, the thread that makes connections from the context.
+    watch = asyncio.create_task(tls.watch()) if tls else None
+    try:
+        await server.serve(sockets=sockets)
+    finally:
+        if watch is not None:
+            watch.cancel()

@@ -141,6 +141,15 @@ LISTENER_CONNECTIONS_CLOSED = Counter(
     ["transport", "reason"]
 )
 
+# --- TLS (gateway/tls.py) ---------------------------------------------------
+# Certificate reloads after the files changed, by listener (gateway, logstash) and outcome
+# (loaded; failed: unreadable, not PEM, or a key that does not match, and the previous pair kept).
+TLS_RELOADS = Counter("sluice_tls_reloads_total", "TLS certificate reloads, by listener and outcome.",
+                      ["listener", "outcome"])
+# When the certificate a listener serves expires (Unix seconds): alert well before it.
+TLS_CERT_EXPIRY = Gauge("sluice_tls_certificate_expiry_seconds", "Expiry of the served TLS certificate.",
+                        ["listener"])
+
 
 def exposition() -> tuple[bytes, str]:
     """The current metrics in the Prometheus text format, and its content type."""

@@ -94,6 +94,12 @@ class Settings:
     # The environment every request to this gateway is for (production, staging,
     # development); empty: the X-Sluice-Environment header, else the key's own.
     gateway_environment: str = ""
+    # PEM certificate chain and unencrypted private key files (paths; empty key: in the cert file):
+    # the gateway serves HTTPS, and the Logstash TCP listener TLS unless it has its own pair.
+    tls_cert_file: str = ""
+    tls_key_file: str = ""
+    # How often the certificate files are checked; a changed pair is loaded for new connections.
+    tls_reload_check_s: float = 5.0
 
     # Searches and live tails (sluice/query/limits.py, gateway/tail.py). A filter
     # longer than this many UTF-8 bytes, or with more terms, is a 400 before it is compiled.
@@ -145,7 +151,7 @@ class Settings:
     logstash_idle_timeout_s: float = 300.0
     # Until its first good token a TCP connection may buffer one line of at most this many bytes.
     logstash_unauthenticated_bytes: int = 64 * 1024
-    # PEM certificate chain and key: serve TCP over TLS.
+    # PEM certificate chain and key files: serve TCP over TLS (empty: tls_cert_file/tls_key_file, if set).
     logstash_tls_cert: str = ""
     logstash_tls_key: str = ""
     logstash_batch_events: int = 500
@@ -170,6 +176,8 @@ class Settings:
     worker_group: str = "sluice-workers"
     worker_host: str = "127.0.0.1"
     worker_port: int = 6066
+    # Worker processes `sluice up` runs (`--workers N`), one consumer group; worker i serves on worker_port + i - 1. More than one needs `clickhouse_url` (sluice/local/topology.py says why).
+    local_workers: int = 1
     # Bearer token Sluice's own processes present to the worker's /internal/sql
     # (sluice/internal.py). Empty: <state_dir>/internal.token, created by the worker.
     internal_token: Secret = Secret("")
@@ -221,7 +229,8 @@ class Settings:
 
     @property
     def gateway_url(self) -> str:
-        return f"http://{self.gateway_host}:{self.gateway_port}"
+        scheme = "https" if self.tls_cert_file else "http"
+        return f"{scheme}://{self.gateway_host}:{self.gateway_port}"
 
     @property
     def worker_url(self) -> str:
