@@ -1,4 +1,4 @@
-"""How a batch of records becomes a request: LogTrace (plain) or LogFlux (encrypted)."""
+"""How a batch of records becomes a request: LogTrace (plain), LogFlux (encrypted) or LogInformant."""
 
 from __future__ import annotations
 
@@ -65,3 +65,40 @@ class LogFlux:
 
     def headers(self, key: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+
+
+# loginformant.txt accepts five levels; the syslog ones fold into the nearest.
+LOGINFORMANT_LEVELS = {"debug": "Debug", "info": "Information", "notice": "Information", "warning": "Warning",
+                       "error": "Error", "critical": "Fatal", "alert": "Fatal", "emergency": "Fatal", "fatal": "Fatal"}
+
+
+class LogInformant:
+    """``POST /api/ingest/batch`` with ``{"logs": [...]}`` and ``X-API-Key``; up to 500 per request.
+
+    ``source`` is the record's ``source`` field, else the dialect's, else the
+    record's ``logger`` field; ``exception`` travels as the doc's own field and
+    every other field is a property.
+    """
+
+    path = "/api/ingest/batch"
+    max_batch = 500
+
+    def __init__(self, source: str = ""):
+        self.source = source
+
+    def body(self, records: list[Record]) -> bytes:
+        logs = []
+        for ts, level, message, fields in records:
+            fields = dict(fields)
+            source = fields.pop("source", None) or self.source or fields.pop("logger", "")
+            entry: dict[str, Any] = {"timestamp": ts, "level": LOGINFORMANT_LEVELS.get(level.lower(), "Information"),
+                                     "message": message, "source": str(source)}
+            if "exception" in fields:
+                entry["exception"] = str(fields.pop("exception"))
+            if fields:
+                entry["properties"] = fields
+            logs.append(entry)
+        return json.dumps({"logs": logs}, default=str).encode()
+
+    def headers(self, key: str) -> dict[str, str]:
+        return {"X-API-Key": key, "Content-Type": "application/json"}
