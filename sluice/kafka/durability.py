@@ -8,7 +8,8 @@ than configured would quietly break that promise, so ``ensure_topics``
 (sluice/kafka/clients.py) refuses to start against one, with ``weakness``'s
 one-line message. Fewer partitions than configured weaken no promise, only the
 workers' parallelism (a topic a client auto-created, one an operator sized on
-purpose): ``narrower`` words a warning and Sluice starts.
+purpose): ``narrower`` words a warning and Sluice starts, as ``idle_workers`` does
+for a topic with fewer partitions than workers to share it.
 """
 
 from __future__ import annotations
@@ -98,3 +99,13 @@ def narrower(topic: str, have: Durability, want: Durability, bootstrap: str) -> 
     return (f"topic {topic} has {have.partitions} partitions, configured {want.partitions}: at most "
             f"{have.partitions} workers share it; add partitions with kafka-topics {admin} --alter --topic {topic} "
             f"--partitions {want.partitions}, or set SLUICE_TOPIC_PARTITIONS={have.partitions}")
+
+
+def idle_workers(topic: str, partitions: int, workers: int) -> str | None:
+    """None unless ``topic`` has fewer partitions than there are workers; then one line for a warning:
+    a partition is consumed by one member of the group, so the workers beyond that many idle on it."""
+    if partitions >= workers:
+        return None
+    return (f"topic {topic} has {partitions} partitions for {workers} workers: {workers - partitions} of them "
+            f"get none of it; add partitions (kafka-topics --alter --topic {topic} --partitions {workers}) "
+            f"or run at most {partitions} workers")

@@ -6,6 +6,7 @@ Sluice on one machine.
 - ``debian``: unpacking Debian's packages into the cache, without root
 - ``topology``: ``sluice up``, the broker, Redis, worker and gateways as child processes
 - ``supervisor``: restarting whichever of those exits
+- ``worker_group``: several workers in one consumer group (``--workers N``), and why they need a ClickHouse server
 - ``harness``: processes, ports, HTTP and SQL helpers shared by the tests and the benchmarks
 - ``logflux_client``: the LogFlux doc's client-side encryption, shared by the tests and the benchmarks
 

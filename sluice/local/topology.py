@@ -6,7 +6,9 @@ Redis, with several gateways). The worker owns the embedded
 ClickHouse engine, since chDB allows one engine per data directory and the
 worker is the one that writes; everything else reads through it. Two Python
 processes keep both cores busy: the gateway parses and publishes while the
-worker normalizes and inserts.
+worker normalizes and inserts. With ``--workers N`` against a ClickHouse
+server, N workers share the partitions as one consumer group
+(sluice/local/worker_group.py).
 
 Whichever process exits is started again (sluice/local/supervisor.py). All of them
 run with umask 077 in a 0700 state directory (sluice/private.py), and gateways
@@ -30,7 +32,7 @@ from sluice import private, secrets
 from sluice.kafka.clients import ensure_topics
 from sluice.kafka.durability import TopicDurabilityError, min_insync_replicas
 from sluice.keys import new_key, now_iso
-from sluice.local import cluster, kafka
+from sluice.local import cluster, kafka, worker_group
 from sluice.local import redis as local_redis
 from sluice.local.supervisor import Supervised
 from sluice.settings import Secret, Settings
@@ -178,6 +180,11 @@ def up(settings: Settings) -> int:
     """Run the broker, Redis when gateways share limits, the worker and the gateways until SIGINT or
     SIGTERM, restarting whichever exits (sluice/local/supervisor.py). 0 after a requested stop, 1 when
     start-up failed, 2 when a topic is weaker than configured (sluice/kafka/durability.py)."""
+    try:
+        worker_group.check(settings)  # before anything starts: several workers need a ClickHouse server
+    except worker_group.WorkerGroupError as exc:
+        _say(str(exc))
+        return 1
     private.restrict_umask()
     try:
         opened = private.secure_dir(settings.state_dir)
@@ -215,6 +222,10 @@ def up(settings: Settings) -> int:
                 lambda unit: broker.stop(), impact, log=_alarm)
         _say(durability_line(settings))
         asyncio.run(ensure_topics(settings))
+        if settings.local_workers > 1:
+            found = asyncio.run(worker_group.found_partitions(settings))
+            for line in worker_group.partition_warnings(settings, found):
+                _say(f"warning: {line}")
         if settings.gateway_processes > 1 and settings.rate_limits and not settings.rate_limit_redis_url:
             redis = redis_for(settings)
             _say(f"starting Redis on {redis.url} for {settings.gateway_processes} gateways' rate limits")
@@ -224,15 +235,17 @@ def up(settings: Settings) -> int:
         # The worker refuses to start without the master key: create <state_dir>/secrets.key (0600) on a first run.
         secrets.master_key(settings, create=True)
         children = settings  # the settings every child gets, the shared Redis included
-        worker = run("worker", lambda: _spawn(children, "worker"), stop_child(60),
-                     "records wait in Kafka until it is back")
+        workers = [run(worker_group.name(children, i), lambda own=own: _spawn(own, "worker"), stop_child(60),
+                       worker_group.impact(children))
+                   for i, own in enumerate(worker_group.members(children), start=1)]
         lost = ("the other gateways take its connections" if settings.gateway_processes > 1
                 else "nothing is accepted until it is back")
         gateways = [run(f"gateway {n}", lambda: _spawn(children, "gateway"), stop_child(30), lost)
                     for n in range(1, settings.gateway_processes + 1)]
         for gateway in gateways:
             wait_http(settings.gateway_url + "/health", 60, gateway.handle)
-        wait_http(settings.worker_url + "/health", 120, worker.handle)
+        for own, worker in zip(worker_group.members(children), workers):
+            wait_http(own.worker_url + "/health", 120, worker.handle)
         dev = asyncio.run(bootstrap_dev_tenant(settings))
         _banner(settings, dev)
 
@@ -254,7 +267,7 @@ def up(settings: Settings) -> int:
         status = 1
     finally:
         _say("stopping ...")
-        # Gateways first, so nothing new is accepted, then the worker flushes and commits, then the servers.
+        # Gateways first, so nothing new is accepted, then the workers flush and commit, then the servers.
         for unit, stop in reversed(units):
             stop(unit)
         restarted = ", ".join(f"{unit.name} {unit.restarts}" for unit, _ in units if unit.restarts)
@@ -278,7 +291,7 @@ def _banner(settings: Settings, dev: DevCredentials | None) -> None:
         f"  OTLP/HTTP     POST {url}/v1/logs               Authorization: Bearer <key>\n"
         f"  Logstash      tcp/udp {settings.logstash_host}:{settings.logstash_tcp_port} json_lines, \"sluice_token\": <key>\n"
         f"  Profound      POST {url}/v1/logs/custom        x-api-key: <key>\n"
-        f"  metrics       {url}/metrics  {settings.worker_url}/metrics\n"
+        f"  metrics       {url}/metrics  {'  '.join(w.worker_url + '/metrics' for w in worker_group.members(settings))}\n"
         f"  search        sluice query 'level:ERROR' --from -1h    (or POST {url}/v1/logs/query)\n"
         f"  SQL           sluice sql \"SELECT count() FROM {settings.clickhouse_database}.logs\"\n"
         "Ctrl-C stops everything.\n",
