@@ -110,7 +110,7 @@ class Gateway:
             body, content_type = metrics.exposition()
             await _respond(send, 200, body, ((b"content-type", content_type.encode()),))
             return
-        if path == "/v1/logs/query":
+        if path in ("/v1/logs/query", "/v1/logs/stats"):
             await self._query(scope, receive, send)
             return
         if path == keys_api.PREFIX or path.startswith(keys_api.PREFIX + "/"):
@@ -190,22 +190,28 @@ class Gateway:
     async def _query(self, scope: Scope, receive: Receive, send: Send) -> None:
         request_id = new_request_id()
         started = time.perf_counter()
+        stats = scope["path"] == "/v1/logs/stats"  # counts and groups: limited and bounded as searches are
+        name = "stats" if stats else "query"
         try:
-            if scope["method"] not in ("GET", "POST"):
-                raise errors.method_not_allowed("GET, POST")
+            if scope["method"] not in (("POST",) if stats else ("GET", "POST")):
+                raise errors.method_not_allowed("POST" if stats else "GET, POST")
             headers = _headers(scope)
             key = authorize(self.registry, AuthStyle.BEARER, headers, self.settings, READ)
             decision = await self._limit(key, QUERY, "query")
             body = await _read_body(receive, headers, 1 << 20) if scope["method"] == "POST" else b""
-            request = query.parse_request(scope["method"], scope.get("query_string", b""), body)
-            status, payload = 200, await query.search(self.settings, self.query_backend, key, request)
+            if stats:
+                payload = await query.stats(self.settings, self.query_backend, key, query.parse_stats(body))
+            else:
+                request = query.parse_request(scope["method"], scope.get("query_string", b""), body)
+                payload = await query.search(self.settings, self.query_backend, key, request)
+            status = 200
             await _respond(send, 200, payload, ((b"x-request-id", request_id.encode()), *_rate_headers(decision)))
         except ApiError as err:
-            metrics.GATEWAY_REJECTIONS.labels("query", err.code).inc()
+            metrics.GATEWAY_REJECTIONS.labels(name, err.code).inc()
             status = err.status
             await _respond_error(send, err, request_id)
-        metrics.GATEWAY_REQUESTS.labels("query", str(status)).inc()
-        metrics.GATEWAY_REQUEST_SECONDS.labels("query").observe(time.perf_counter() - started)
+        metrics.GATEWAY_REQUESTS.labels(name, str(status)).inc()
+        metrics.GATEWAY_REQUEST_SECONDS.labels(name).observe(time.perf_counter() - started)
 
     async def _ingest(self, route: IngestRoute, scope: Scope, receive: Receive,
                       request_id: str) -> tuple[int, bytes, bytes, tuple[tuple[bytes, bytes], ...]]:

@@ -23,6 +23,7 @@ from schemas.dialect import STRING as _STR
 from schemas.dialect import AuthStyle, json_object as _object
 from schemas.dialects import body_type
 from sluice.query.search import SearchRequest
+from sluice.query.stats import StatsRequest
 
 _REF = "#/components/schemas/{name}"
 
@@ -101,6 +102,12 @@ SEARCH_PAGE = _object({"logs": {"type": "array", "items": {"type": "object"}},
                                         "next_cursor": _NULLABLE_STR, "took_ms": {"type": "number"},
                                         # request fields the API does not know, ignored
                                         "ignored": {"type": "array", "items": _STR}})})
+STATS = _object({"meta": _object({"took_ms": {"type": "number"}, "ignored": {"type": "array", "items": _STR}})},
+               {"count": {"type": "integer"},
+                "groups": {"type": "array", "items": _object({"values": {"type": "object"},
+                                                             "count": {"type": "integer"}})},
+                "groups_truncated": {"type": "boolean"},  # more combinations than `top`
+                "histogram": {"type": "array", "items": _object({"start": _STR, "count": {"type": "integer"}})}})
 KEY = _object({"key_id": _STR, "environment": _STR, "scopes": {"type": "array", "items": _STR},
                "created_at": _STR, "expires_at": _NULLABLE_STR, "revoked_at": _NULLABLE_STR})
 HEALTH = _object({"status": {"enum": ["healthy", "degraded"]}, "uptime_s": {"type": "number"},
@@ -119,6 +126,10 @@ def _others(refs: dict[Any, dict]) -> dict[str, dict]:
         "/v1/logs/query": {
             "get": {"operationId": "search_get", "parameters": query_params, **search},
             "post": {"operationId": "search_post", "requestBody": _json(refs[SearchRequest]), **search},
+        },
+        "/v1/logs/stats": {
+            "post": {"operationId": "stats", "requestBody": _json(refs[StatsRequest]), "security": bearer,
+                     "responses": _responses(200, STATS, (400, 401, 403, 405, 408, 413, 422, 429, 503))},
         },
         "/v1/keys": {
             "get": {"operationId": "keys_list", "security": bearer,
@@ -162,7 +173,7 @@ def document() -> bytes:
     kinds = sorted({_request_type(r) for r in ROUTES.values() if not r.media and not r.endpoint.request_type},
                    key=lambda t: t.__name__)
     kinds += [r.endpoint.request_type for r in ROUTES.values() if r.endpoint.request_type]
-    kinds += [SearchRequest, CreateKey]
+    kinds += [SearchRequest, StatsRequest, CreateKey]
     kinds += [body_type(fmt) for r in ROUTES.values() for media, fmt in r.media if media == b"application/json"]
     kinds.append(ImportKey)
     schemas, components = msgspec.json.schema_components(kinds, ref_template=_REF)

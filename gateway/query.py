@@ -1,4 +1,5 @@
-"""``/v1/logs/query`` (POST JSON, or GET with query-string parameters): LogTrace's search API.
+"""``/v1/logs/query`` (POST JSON, or GET with query-string parameters): LogTrace's search API;
+``/v1/logs/stats`` (POST JSON): counts, top groups and histograms over the same filter.
 
 Fields the API does not know (a client written for another service may send
 ``page`` or ``size``) are ignored and named back in ``meta.ignored``, so a
@@ -22,6 +23,7 @@ from gateway.errors import ApiError
 from schemas.registry import KeyRecord
 from sluice.query.backend import QueryBackend
 from sluice.query.limits import FilterLimits
+from sluice.query import stats as stats_query
 from sluice.query.search import FIELDS, SearchRequest, QueryError, build, page
 from sluice.settings import Settings
 
@@ -39,8 +41,8 @@ class Search:
     ignored: list[str]
 
 
-def _ignored(names) -> list[str]:
-    unknown = sorted(str(n) for n in names if n not in FIELDS)[:_IGNORED_NAMES]
+def _ignored(names, known: frozenset = FIELDS) -> list[str]:
+    unknown = sorted(str(n) for n in names if n not in known)[:_IGNORED_NAMES]
     return [n if len(n) <= _IGNORED_CHARS else n[:_IGNORED_CHARS - 1] + "…" for n in unknown]
 
 
@@ -59,6 +61,24 @@ def parse_request(method: str, query_string: bytes, body: bytes) -> Search:
         return Search(msgspec.convert(known, SearchRequest), ignored)
     except (msgspec.ValidationError, msgspec.DecodeError, ValueError, RecursionError) as exc:
         raise ApiError(400, "invalid_request", f"Bad search request: {exc}") from None
+
+
+@dataclass(frozen=True)
+class Stats:
+    """A stats request and the names of the fields it sent that the API ignored."""
+
+    request: stats_query.StatsRequest
+    ignored: list[str]
+
+
+def parse_stats(body: bytes) -> Stats:
+    """A POST's JSON object as a stats request; ApiError 400 when a known field is wrong."""
+    try:
+        fields = _body.decode(body or b"{}")
+        known = {k: v for k, v in fields.items() if k in stats_query.FIELDS}
+        return Stats(msgspec.convert(known, stats_query.StatsRequest), _ignored(fields, stats_query.FIELDS))
+    except (msgspec.ValidationError, msgspec.DecodeError, ValueError, RecursionError) as exc:
+        raise ApiError(400, "invalid_request", f"Bad stats request: {exc}") from None
 
 
 def api_error(exc: QueryError) -> ApiError:
@@ -84,3 +104,23 @@ async def search(settings: Settings, backend: QueryBackend, key: KeyRecord, pars
     meta = {"count": len(records), "has_more": more, "next_cursor": cursor,
             "took_ms": round((time.perf_counter() - started) * 1000, 1), "ignored": parsed.ignored}
     return msgspec.json.encode({"logs": records, "meta": meta})
+
+
+async def stats(settings: Settings, backend: QueryBackend, key: KeyRecord, parsed: Stats) -> bytes:
+    """The stats answer over the key's tenant and environment; QueryError becomes an ApiError."""
+    started = time.perf_counter()
+    request = parsed.request
+    limits = FilterLimits.of(settings)
+
+    def run() -> dict:
+        plan = stats_query.plan(request, key.tenant, settings.clickhouse_database, time.time_ns(),
+                                key.environment, limits)
+        return stats_query.answer(plan, backend.rows_sync)
+
+    try:
+        limits.check_size(request.filter)
+        body = await asyncio.to_thread(run)
+    except QueryError as exc:
+        raise api_error(exc) from None
+    body["meta"] = {"took_ms": round((time.perf_counter() - started) * 1000, 1), "ignored": parsed.ignored}
+    return msgspec.json.encode(body)

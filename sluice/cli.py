@@ -268,6 +268,8 @@ def parser() -> argparse.ArgumentParser:
     qy.add_argument("--limit", type=int, default=50)
     qy.add_argument("--table", choices=["logs", "access"], default="logs", help="access: Profound's access logs")
     qy.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    from sluice.search_cli import stats_options
+    stats_options(qy)
     qy.set_defaults(fn=_cmd_query)
     tl = sub.add_parser("tail", help="follow a tenant's matching logs as they arrive")
     tl.add_argument("filter", nargs="?", default="")

@@ -78,8 +78,56 @@ def scope_of(s: Settings, args) -> tuple[str, str | None]:
     return record.tenant, record.environment
 
 
+def stats_options(parser) -> None:
+    """``sluice query --stats``: counts, top groups and a histogram instead of records."""
+    parser.add_argument("--stats", action="store_true", help="answer counts instead of records")
+    parser.add_argument("--group-by", dest="group_by", action="append", default=[],
+                        help="with --stats: a field or attribute to count each value of (repeat for several)")
+    parser.add_argument("--top", type=int, default=10, help="with --group-by: how many of the most frequent values")
+    parser.add_argument("--interval", help="with --stats: a histogram's bucket width, such as 1m or 1h")
+
+
+def render_stats(answer: dict, fmt: str) -> str:
+    """A stats answer as JSON, or as readable lines: the count, then groups, then buckets."""
+    if fmt == "json":
+        return json.dumps(answer, ensure_ascii=False)
+    lines = [f"count  {answer['count']}"] if "count" in answer else []
+    for group in answer.get("groups", []):
+        lines.append("  ".join(f"{k}={v}" for k, v in group["values"].items()) + f"  {group['count']}")
+    if answer.get("groups_truncated"):
+        lines.append("(more values; raise --top)")
+    lines += [f"{bucket['start']}  {bucket['count']}" for bucket in answer.get("histogram", [])]
+    return "\n".join(lines)
+
+
+def stats(s: Settings, args) -> int:
+    """``sluice query --stats``: the stats API's answer, through the same planner and limits."""
+    import time
+    from sluice.query.backend import QueryBackend
+    from sluice.query.errors import QueryError
+    from sluice.query.limits import FilterLimits
+    from sluice.query.stats import StatsRequest, answer, plan
+    request = StatsRequest(filter=args.filter, table=args.table, from_=args.from_, to=args.to,
+                           group_by=args.group_by, top=args.top, interval=args.interval)
+    try:
+        tenant, environment = scope_of(s, args)
+        p = plan(request, tenant, s.clickhouse_database, time.time_ns(), environment, FilterLimits.of(s))
+        backend = QueryBackend(s)
+        result = answer(p, backend.rows_sync)
+    except QueryError as exc:
+        print(f"sluice: {exc.message}", file=sys.stderr)
+        return 1
+    except ScopeError as exc:
+        print(f"sluice: {exc}", file=sys.stderr)
+        return 2
+    print(render_stats(result, args.format))
+    return 0
+
+
 def query(s: Settings, args) -> int:
     """An operator's search (any tenant), or a key holder's (its own), through the same compiler and limits as the API."""
+    if getattr(args, "stats", False):
+        return stats(s, args)
     import time
     from sluice.query.backend import QueryBackend
     from sluice.query.search import QueryError, SearchRequest, build, page
