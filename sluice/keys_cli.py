@@ -24,15 +24,34 @@ from sluice.settings import Settings
 _READ_LIMIT = key_import.MAX_LENGTH + 2
 
 
+_IN_ARGV = ("a key on the command line is refused: it is visible to every local user (ps, /proc), so treat "
+            "it as exposed; pipe the key on stdin instead: sluice keys import --tenant T --format F < key.txt")
+
+
 class _KeyInArgv(argparse.Action):
     """A key given as an argument is refused, and not repeated in the refusal."""
 
     def __call__(self, parser, namespace, values, option_string=None):
         if option_string is None and not values:
             return  # no positional argument: the key comes on stdin, as it should
-        parser.error("a key on the command line is refused: it is visible to every local user (ps, /proc), "
-                     "so treat it as exposed; pipe the key on stdin instead: "
-                     "sluice keys import --tenant T --format F < key.txt")
+        parser.error(_IN_ARGV)
+
+
+def _refuse_unknown_arguments(parser: argparse.ArgumentParser) -> None:
+    """Unknown arguments (``--api-key=…``, a key starting with ``-``) refused here, not listed by the top parser.
+
+    argparse hands a subcommand's unknown arguments up to ``sluice``'s parser,
+    whose error repeats them; this subcommand's arguments may hold a key.
+    """
+    parse_known_args = parser.parse_known_args
+
+    def known_only(args=None, namespace=None):
+        namespace, extras = parse_known_args(args, namespace)
+        if extras:
+            parser.error(_IN_ARGV)
+        return namespace, extras
+
+    parser.parse_known_args = known_only  # type: ignore[method-assign]
 
 
 def add_parser(actions) -> argparse.ArgumentParser:
@@ -49,6 +68,7 @@ def add_parser(actions) -> argparse.ArgumentParser:
     p.add_argument("--expires", help="an ISO 8601 instant with a timezone, or a duration such as 30d or 12h")
     p.add_argument("--key", "--token", action=_KeyInArgv, help=argparse.SUPPRESS)
     p.add_argument("stray", nargs="*", action=_KeyInArgv, help=argparse.SUPPRESS)
+    _refuse_unknown_arguments(p)
     return p
 
 

@@ -237,7 +237,9 @@ def test_the_cli_refuses_a_key_in_argv_without_echoing_it():
     for argv in (["--tenant", "acme", "--format", "astralog", TOKEN],
                  [TOKEN, "--tenant", "acme", "--format", "astralog"],
                  ["--tenant", "acme", "--format", "astralog", f"--key={TOKEN}"],
-                 ["--tenant", "acme", "--format", "astralog", "--token", TOKEN]):
+                 ["--tenant", "acme", "--format", "astralog", "--token", TOKEN],
+                 ["--tenant", "acme", "--format", "astralog", f"--api-key={TOKEN}"],  # unknown options too
+                 ["--tenant", "acme", "--format", "astralog", f"-{TOKEN}"]):
         done = _cli(*argv)
         assert done.returncode == 2 and "refused" in done.stderr, done.stderr
         assert TOKEN not in done.stdout + done.stderr
