@@ -223,8 +223,7 @@ def up(settings: Settings) -> int:
         _say(durability_line(settings))
         asyncio.run(ensure_topics(settings))
         if settings.local_workers > 1:
-            found = asyncio.run(worker_group.found_partitions(settings))
-            for line in worker_group.partition_warnings(settings, found):
+            for line in worker_group.partition_warnings(settings, asyncio.run(worker_group.found_partitions(settings))):
                 _say(f"warning: {line}")
         if settings.gateway_processes > 1 and settings.rate_limits and not settings.rate_limit_redis_url:
             redis = redis_for(settings)
@@ -235,6 +234,8 @@ def up(settings: Settings) -> int:
         # The worker refuses to start without the master key: create <state_dir>/secrets.key (0600) on a first run.
         secrets.master_key(settings, create=True)
         children = settings  # the settings every child gets, the shared Redis included
+        if settings.local_workers > 1:
+            worker_group.migrate_once(settings)
         workers = [run(worker_group.name(children, i), lambda own=own: _spawn(own, "worker"), stop_child(60),
                        worker_group.impact(children))
                    for i, own in enumerate(worker_group.members(children), start=1)]

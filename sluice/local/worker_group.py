@@ -102,3 +102,20 @@ async def found_partitions(settings: Settings) -> dict[str, int]:
     finally:
         await admin.close()
     return {t["topic"]: len(t["partitions"]) for t in described if t.get("partitions")}
+
+
+def migrate_once(settings: Settings) -> None:
+    """Apply the migrations before the workers start: each worker migrates at start-up, and several
+    doing it at once would race between reading ``schema_migrations`` and applying a version.
+    RuntimeError (one line, without the URL, which may hold a password) when the server refuses."""
+    from sluice.storage import Storage, migrate
+
+    try:
+        storage = Storage(settings)
+    except Exception as exc:
+        raise RuntimeError(f"the ClickHouse server of SLUICE_CLICKHOUSE_URL did not answer ({type(exc).__name__}); "
+                           "start it, or check the URL") from None
+    try:
+        storage.run_sync(migrate, settings)
+    finally:
+        storage.close()

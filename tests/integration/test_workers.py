@@ -1,0 +1,210 @@
+"""``sluice up --workers N``: several worker processes in one consumer group, supervised, against one
+ClickHouse store, and the worker-failover scenario of issue 26.
+
+No ClickHouse server runs here and the embedded engine opens its data directory
+in one process only (sluice/local/worker_group.py), so the workers share the
+store through tests/chdb_server.py: the same chDB engine behind the HTTP
+interface, with its deduplication semantics. ``sluice up`` runs with
+``SLUICE_LOCAL_WORKERS`` (what ``--workers`` sets), its gateway and workers as
+children it supervises, against the session's broker.
+
+The failover scenario (SIGKILL one of three workers again and again under load)
+runs minutes: it is in ``make test-faults`` (marker ``faults``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import clickhouse_connect
+import pytest
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
+from aiokafka.protocol.group import MemberAssignment
+
+from sluice.settings import Settings, load_settings
+from tests.integration.conftest import pipeline_settings
+from tests.integration.test_faults import Load, caught_up, committed, report
+from tests.integration.test_up import environ, pids_of, start_up, stop_up
+from tests.support import post, wait_for
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def engine(tmp_path):
+    """One chDB engine on its own data directory behind the HTTP interface; its URL."""
+    proc = subprocess.Popen([sys.executable, "-m", "tests.chdb_server", str(tmp_path / "engine")],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        yield f"http://127.0.0.1:{int(proc.stdout.readline())}"
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def group_env(broker, engine: str, tmp_path: Path, workers: int, **overrides) -> tuple[dict[str, str], Settings]:
+    """``sluice up``'s environment: the session's broker, per-test topics and group, ``workers`` workers."""
+    settings = pipeline_settings(broker.config.bootstrap, tmp_path / "state", clickhouse_url=engine,
+                                 local_workers=workers, **overrides)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SLUICE_")} | settings.to_env()
+    return env, load_settings(env)
+
+
+def members(settings: Settings) -> list[dict[str, list[int]]]:
+    """The worker group's members, each as the partitions of each topic it was assigned (empty while
+    the group rebalances)."""
+    async def go():
+        admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, client_id="test-workers")
+        await admin.start()
+        try:
+            (response,) = await admin.describe_consumer_groups([settings.worker_group])
+        except KafkaError:  # no coordinator yet (a fresh broker), or it moved: not stable either
+            return []
+        finally:
+            await admin.close()
+        (group,) = response.to_object()["groups"]
+        if group["state"] != "Stable":
+            return []
+        found = []
+        for member in group["members"]:
+            assignment = MemberAssignment.decode(member["member_assignment"])
+            found.append({topic: sorted(partitions) for topic, partitions in assignment.assignment})
+        return found
+    return asyncio.run(go())
+
+
+def ingest_owners(settings: Settings) -> list[list[int]]:
+    """The ingest partitions of each member of a stable group, or [] while it rebalances."""
+    return [m.get(settings.ingest_topic, []) for m in members(settings)]
+
+
+def worker_pids(up: subprocess.Popen) -> dict[int, int]:
+    """Each running worker's pid by the port it serves on."""
+    return {int(environ(pid)["SLUICE_WORKER_PORT"]): pid for pid in pids_of(up, "worker")}
+
+
+def healthy(url: str) -> bool:
+    import urllib.request
+    try:
+        with urllib.request.urlopen(url + "/health", timeout=2) as resp:
+            return resp.status == 200
+    except OSError:
+        return False
+
+
+def stored(engine: str, settings: Settings, where: str = "1") -> tuple[int, int]:
+    """Rows of ``<db>.logs`` matching ``where``: all of them, and distinct bodies."""
+    client = clickhouse_connect.get_client(dsn=engine, autogenerate_session_id=False)
+    try:
+        total, distinct = client.query(f"SELECT count(), uniqExact(Body) FROM {settings.clickhouse_database}.logs "
+                                       f"WHERE {where}").result_rows[0]
+        return int(total), int(distinct)
+    finally:
+        client.close()
+
+
+def test_three_workers_share_the_partitions_of_narrow_topics_and_store_once(broker, engine, tmp_path):
+    env, s = group_env(broker, engine, tmp_path, workers=3, topic_partitions=2)
+    up, key = start_up(tmp_path, env)
+    log = lambda: (tmp_path / "up.log").read_text()  # noqa: E731
+    try:
+        pids = worker_pids(up)
+        assert sorted(pids) == [s.worker_port, s.worker_port + 1, s.worker_port + 2]
+        assert all(healthy(f"http://127.0.0.1:{port}") for port in pids)
+        # Two partitions for three workers: said once per consumed topic, and the group still forms.
+        for topic in (s.ingest_topic, s.native_topic, s.slow_topic, s.overflow_topic):
+            assert f"sluice: warning: topic {topic} has 2 partitions for 3 workers: 1 of them get none of it" in log()
+        group = wait_for(lambda: len(m := members(s)) == 3 and m, 60, 0.5, what="three members in a stable group")
+        owned = [p for m in group for p in m.get(s.ingest_topic, [])]
+        assert sorted(owned) == [0, 1], group  # every ingest partition to exactly one member
+        headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json", "Connection": "close"}
+        for r in range(40):
+            body = {"logs": [{"timestamp": "2026-01-01T00:00:00Z", "level": "INFO", "message": f"w-{r}-{i}"}
+                             for i in range(5)]}
+            status = post(s.gateway_url + "/v1/logs/ingest", body, headers | {"Idempotency-Key": f"w-{r}"})[0]
+            assert status == 202
+        wait_for(lambda: stored(engine, s)[0] >= 200, 60, 0.5, what="the 200 records stored")
+        wait_for(lambda: caught_up(s), 60, 0.5, what="the group's commits at every topic's end")
+        assert stored(engine, s) == (200, 200)
+    finally:
+        code = stop_up(up)
+    assert code == 0, log()[-3000:]
+
+
+def test_up_refuses_several_workers_on_the_embedded_engine(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SLUICE_")}
+    env |= {"SLUICE_STATE_DIR": str(tmp_path / "state"), "SLUICE_LOCAL_WORKERS": "2"}
+    done = subprocess.run([sys.executable, "-m", "sluice", "up"], env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        f"sluice: --workers 2 needs a ClickHouse server: the embedded engine opens {tmp_path / 'state' / 'clickhouse'} "
+        "in one process only; set SLUICE_CLICKHOUSE_URL to a server, or run one worker"]
+    assert not (tmp_path / "state").exists()
+
+
+# --- the fault scenario -------------------------------------------------------------------------------
+
+
+@pytest.mark.faults
+def test_one_of_three_workers_killed_again_and_again_loses_and_repeats_nothing(broker, engine, tmp_path):
+    kills = int(os.environ.get("SLUICE_FAULTS_WORKER_KILLS", "6"))
+    env, s = group_env(broker, engine, tmp_path, workers=3, topic_partitions=6)
+    up, key = start_up(tmp_path, env)
+    load = Load(s.gateway_url, key, requests=1_000_000, per_request=100, threads=2, pause_s=0.02).start()
+    reassigned, committing, rejoined = [], [], []
+    try:
+        wait_for(lambda: len(ingest_owners(s)) == 3, 60, 0.5, what="three members in a stable group")
+        for k in range(kills):
+            progress = len(load.acknowledged)
+            wait_for(lambda: len(load.acknowledged) >= progress + 50, 120, what="the load going on")
+            port = s.worker_port + k % 3  # each worker in turn: the supervisor's backoff stays at its first step
+            wait_for(lambda: port in worker_pids(up) and healthy(f"http://127.0.0.1:{port}"), 120,
+                     what=f"the worker on port {port} serving")
+            victim = worker_pids(up)[port]
+            before = committed(s)
+            killed_at = time.monotonic()
+            os.kill(victim, signal.SIGKILL)
+            # The survivors hold every ingest partition once the group notices (session timeout) ...
+            wait_for(lambda: len(o := ingest_owners(s)) == 2 and sorted(sum(o, [])) == list(range(6)), 120, 0.2,
+                     what="the survivors holding every partition")
+            reassigned.append(time.monotonic() - killed_at)
+            # ... and every partition, the dead worker's included, is consumed and committed past where it was.
+            wait_for(lambda: all(committed(s).get(tp, -1) > offset for tp, offset in before.items()), 120, 0.2,
+                     what="every partition committing again")
+            committing.append(time.monotonic() - killed_at)
+            # The supervisor restarts it, and it rejoins: three members again.
+            wait_for(lambda: worker_pids(up).get(port) not in (None, victim) and len(ingest_owners(s)) == 3,
+                     120, 0.2, what="the killed worker back in the group")
+            rejoined.append(time.monotonic() - killed_at)
+        with load.lock:
+            load.todo.clear()
+        load.join(120)
+        expected = len(load.acknowledged) * load.per
+        wait_for(lambda: stored(engine, s)[0] >= expected, 300, 1, what="every acknowledged record")
+        wait_for(lambda: caught_up(s), 300, 1, what="the group's commits at every topic's end")
+        total, distinct = stored(engine, s)
+        acked = ",".join(map(str, load.acknowledged))
+        acknowledged_distinct = stored(engine, s, f"toUInt64(splitByChar('-', Body)[2]) IN ({acked})")[1]
+        log = (tmp_path / "up.log").read_text()
+    finally:
+        with load.lock:
+            load.todo.clear()
+        code = stop_up(up)
+    figures = {"acknowledged": expected, "stored": total, "lost": expected - acknowledged_distinct,
+               "duplicated": total - distinct}
+    report("1 of 3 workers SIGKILLed repeatedly (sluice up --workers 3)", kills=kills,
+           partitions_reassigned_s=[round(t, 1) for t in reassigned],
+           every_partition_committing_s=[round(t, 1) for t in committing],
+           rejoined_s=[round(t, 1) for t in rejoined], refused_requests=load.refused,
+           retried_requests=len(load.retried), **figures)
+    assert code == 0
+    assert log.count("exited with signal SIGKILL") == kills
+    assert (figures["lost"], figures["duplicated"]) == (0, 0)
