@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-fuzz fuzz test-unit test-integration bench bench-gateway bench-e2e bench-worker bench-logflux bench-insert-size bench-profound bench-query bench-limiter bench-logstash bench-poison bench-peer test-faults broker clean
+.PHONY: run test test-fuzz fuzz test-unit test-integration bench bench-gateway bench-e2e bench-worker bench-logflux bench-insert-size bench-profound bench-query bench-limiter bench-logstash bench-poison bench-peer bench-search test-faults broker clean
 
 $(STAMP): pyproject.toml sdk/python/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -72,6 +72,14 @@ bench-e2e: $(STAMP)
 bench-peer: $(STAMP)
 	$(BIN)/sluice broker fetch >/dev/null
 	$(BIN)/python -m bench.peer --json $(BENCH_OUT)/peer.json
+
+## bench-search: the same generated records (16 systems, a unique rid each) in VictoriaLogs and in Sluice: per-query
+## warm medians with the same rows checked, counts and a histogram, disk per record, time until queryable
+## (1,000,000 records by default: SEARCH_RECORDS=5000000 for the issue's size)
+SEARCH_RECORDS ?= 1000000
+bench-search: $(STAMP)
+	$(BIN)/sluice broker fetch >/dev/null
+	$(BIN)/python -m bench.search --records $(SEARCH_RECORDS) --json $(BENCH_OUT)/search.json
 
 ## bench-worker: the worker stage alone against raw ClickHouse inserts
 bench-worker: $(STAMP)
