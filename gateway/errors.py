@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import msgspec
@@ -80,6 +81,20 @@ def unavailable(retry_after_s: int) -> ApiError:
         "makes the retry store it once).",
         ((b"retry-after", str(retry_after_s).encode()),),
     )
+
+
+def as_outage(err: ApiError, outage_status: int) -> ApiError:
+    """``err`` answered with a dialect's status for a transient failure (``Endpoint.outage_status``).
+
+    Every 503 of an ingest request is transient: Kafka unavailable, the gateway
+    overloaded, its body budget full, the rate-limit store down. Nothing of the
+    request was accepted and a retry may succeed, which is what LogTrace's and
+    Profound's documented 500 says too; ``Retry-After`` stays, since it costs a
+    client that ignores it nothing.
+    """
+    if err.status != 503 or outage_status == 503:
+        return err
+    return dataclasses.replace(err, status=outage_status)
 
 
 # The rest of the body is never read, so the connection cannot carry another request.

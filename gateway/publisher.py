@@ -1,4 +1,13 @@
-"""Publishing to Kafka with a deadline: acknowledged, or a 503."""
+"""Publishing to Kafka with a deadline: acknowledged, or a 503.
+
+A body larger than one Kafka record (``max_record_bytes``) goes out as
+several records when its format can be split (``Decoding.split``: a full
+LogFlux batch); they are sent one after the other, each with its own
+deadline, and the request is acknowledged once all are. Should one fail,
+the ones before it were stored: a retry with the same ``Idempotency-Key``
+stores each part once (each part carries the key with its index), one
+without it may store them twice, as for any request that timed out.
+"""
 
 from __future__ import annotations
 
@@ -9,17 +18,22 @@ import time
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
-from gateway.errors import ApiError, overloaded, unavailable
+from gateway.errors import ApiError, body_too_large, overloaded, unavailable
+from schemas.dialects import DECODINGS
 from schemas.envelope import Envelope, to_headers
+from schemas.formats import Format
 from sluice import metrics
 from sluice.kafka.clients import producer
 from sluice.settings import Settings
 
 log = logging.getLogger(__name__)
+# Room left in a Kafka request beside a record's value: its headers, key and the batch framing.
+_RECORD_OVERHEAD = 64 * 1024
 
 
 class Publisher:
-    """Sends one request body as one Kafka record and waits for ``acks=all``.
+    """Sends one request body as one Kafka record (or as its format's parts, when larger than
+    one record holds) and waits for ``acks=all``.
 
     At most ``gateway_max_inflight_bytes`` wait for acknowledgements at a time;
     a body that would go beyond is refused before it is handed to the producer.
@@ -48,6 +62,20 @@ class Publisher:
         or falsely acknowledged.
         """
         assert self._producer is not None, "Publisher.start() was not awaited"
+        limit = self.settings.max_record_bytes - _RECORD_OVERHEAD
+        if len(body) <= limit:
+            await self._publish_one(body, envelope, topic)
+            return
+        split = DECODINGS[Format(envelope.format)].split
+        if split is None:
+            raise body_too_large(limit)
+        parts = split(body, limit)
+        for index, part in enumerate(parts):
+            # A space cannot be in a client's key (visible ASCII only): no part's key is another request's.
+            key = f"{envelope.idempotency_key} {index + 1}/{len(parts)}" if envelope.idempotency_key else ""
+            await self._publish_one(part, envelope._replace(idempotency_key=key), topic)
+
+    async def _publish_one(self, body: bytes, envelope: Envelope, topic: str | None) -> None:
         # One body alone always goes: the bound is on waiting, not on size (max_body_bytes is).
         if self.inflight_bytes and self.inflight_bytes + len(body) > self.settings.gateway_max_inflight_bytes:
             raise overloaded(self.settings.retry_after_s)

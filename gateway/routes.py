@@ -13,7 +13,7 @@ from typing import Callable
 
 import msgspec
 
-from gateway.errors import ApiError
+from gateway.errors import ApiError, as_outage
 from gateway.otlp import accept_otlp
 from gateway.prepare import Prepared, whole_body
 from gateway.profound import accept_valid_entries
@@ -30,14 +30,14 @@ RenderError = Callable[["IngestRoute", ApiError, str], "tuple[int, bytes]"]
 
 
 def error_envelope(route: "IngestRoute", err: ApiError, request_id: str) -> tuple[int, bytes]:
-    """Sluice's error envelope, with the dialect's name for the code."""
-    return err.status, err.body(request_id, route.error_codes(err.code))
+    """Sluice's error envelope, with the dialect's name for the code and its status for an outage."""
+    return as_outage(err, route.endpoint.outage_status).status, err.body(request_id, route.error_codes(err.code))
 
 
 def profound_detail(route: "IngestRoute", err: ApiError, request_id: str) -> tuple[int, bytes]:
-    # Profound answers {"detail": ...}; a failure to publish is its documented 500.
-    status = 500 if err.code in ("kafka_unavailable", "gateway_overloaded") else err.status
-    return status, _encode({"detail": err.message, "request_id": request_id})
+    # Profound answers {"detail": ...}; a failure to publish is its documented 500 (its outage_status).
+    return as_outage(err, route.endpoint.outage_status).status, _encode({"detail": err.message,
+                                                                         "request_id": request_id})
 
 
 #: The preparation kinds an endpoint may name (schemas/dialect.PREPARE_KINDS).

@@ -52,10 +52,15 @@ class Decoding:
     is the native Arrow format's ``Limits`` (other formats ignore it).
     ``body_type`` is the msgspec type a JSON body decodes to (the OpenAPI
     request schema), None for bodies that are not plain JSON.
+    ``split(body, max_bytes)``, for a format whose valid bodies may exceed one
+    Kafka record, returns bodies of the same format holding the same entries in
+    order, each at most ``max_bytes`` unless one entry alone is larger; None:
+    a body is always one record.
     """
 
     decode: Callable[[bytes, Any], list]
     body_type: Any = None
+    split: Callable[[bytes, int], list[bytes]] | None = None
 
 
 def no_body(entries: int, request_id: str) -> bytes:
@@ -87,6 +92,13 @@ class Endpoint:
     media: tuple[tuple[bytes, Format], ...] = ()
     # The type OpenAPI documents for a JSON request body; None: the format's ``Decoding.body_type``.
     request_type: Any = None
+    # The status of a transient failure (Kafka unavailable, the gateway overloaded: Sluice's 503s),
+    # as the dialect's docs name it and its clients retry it (docs/dialects.md, "Transient failures").
+    outage_status: int = 503
+    # A body this large, as sent and decoded, is accepted here even beyond the gateway's
+    # ``max_body_bytes`` and ``max_decoded_bytes`` (the docs' largest request); None: those decide.
+    # The process-wide body budget (``gateway_max_body_buffer_bytes``) bounds memory either way.
+    max_body_bytes: int | None = None
 
     def __post_init__(self) -> None:
         for value, allowed in ((self.prepare, PREPARE_KINDS), (self.render_error, ERROR_STYLES),
@@ -95,6 +107,8 @@ class Endpoint:
                 raise ValueError(f"{self.path}: {value!r} is not one of {allowed}")
         if self.max_entries is None and self.prepare != "otlp":
             raise ValueError(f"{self.path}: a {self.prepare} endpoint needs max_entries")
+        if not 500 <= self.outage_status <= 599:
+            raise ValueError(f"{self.path}: outage_status {self.outage_status} is not a 5xx status")
 
 
 @dataclass(frozen=True)

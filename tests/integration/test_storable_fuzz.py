@@ -133,7 +133,7 @@ class Run:
         elif 400 <= status < 500:
             self.refused.append(rid)
         else:
-            assert status == 503, (path, status, answer)  # overloaded: not accepted, nothing owed
+            assert status in (500, 503), (path, status, answer)  # overloaded (the route's outage status): nothing owed
 
     def logflux(self, entries: list[dict]) -> list[dict]:
         out = []
@@ -268,7 +268,7 @@ def test_every_accepted_entry_is_stored_or_dead_lettered_and_the_other_tenant_is
     run = Run(sluice, keys)
     wait_for(lambda: post(sluice.url("/v1/batch"), {"entries": run.logflux([
         {"message": "warm-up", "timestamp": "2026-01-01T00:00:00Z"}])}, {
-        "Authorization": f"Bearer {logflux_key}", "Content-Type": "application/json"})[0] == 202, 30,
+        "Authorization": f"Bearer {logflux_key}", "Content-Type": "application/json"})[0] == 200, 30,
         what="the LogFlux key")
 
     @settings(max_examples=25, deadline=None, database=None, phases=[Phase.generate],

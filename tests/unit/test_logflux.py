@@ -186,11 +186,11 @@ async def test_logflux_endpoints_answer_as_documented(gateway):
     client, key, plain_key, publisher = gateway
     h = {"Authorization": f"Bearer {key}"}
     r = await client.post("/v1/ingest", json=fast_entry("hi", "s"), headers=h)
-    assert r.status_code == 202
+    assert r.status_code == 200
     assert r.json() == {"status": "success", "message": "Log entry processed successfully",
                         "request_id": r.headers["x-request-id"]}
     r = await client.post("/v1/batch", json={"entries": [fast_entry("a", "s"), fast_entry("b", "s")]}, headers=h)
-    assert r.status_code == 202 and r.json()["message"] == "2 log entries processed successfully"
+    assert r.status_code == 200 and r.json()["message"] == "2 log entries processed successfully"
     assert [e.format for _, e in publisher.published] == ["logflux.ingest.v1", "logflux.batch.v1"]
 
     r = await client.post("/v1/ingest", json={**fast_entry("hi", "s"), "loglevel": 9}, headers=h)
@@ -210,7 +210,7 @@ async def test_logflux_keys_and_customer_hosts(gateway):
     r = await client.post("/v1/ingest", json=body)
     assert (r.status_code, r.json()["error"]["code"]) == (401, "INVALID_API_KEY")
     ok = {"Authorization": f"Bearer {key}", "Host": "c12345.ingest.us.logflux.io"}
-    assert (await client.post("/v1/ingest", json=body, headers=ok)).status_code == 202
+    assert (await client.post("/v1/ingest", json=body, headers=ok)).status_code == 200
     other = {"Authorization": f"Bearer {key}", "Host": "c99999.ingest.us.logflux.io"}
     r = await client.post("/v1/ingest", json=body, headers=other)
     assert (r.status_code, r.json()["error"]["code"]) == (401, "INVALID_API_KEY")

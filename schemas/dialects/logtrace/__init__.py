@@ -16,6 +16,7 @@ DIALECT = Dialect(
     # logtrace.txt: "Standard tier: 10,000 requests per hour for ingestion ... Enterprise tier: 50,000 ...
     # reset at the top of each UTC hour". It says neither per account nor per key; tiers count per key
     # (gateway/ratelimit.py INGEST), so a team's keys keep the budgets their clients were tuned to.
+    # logtrace.txt lists "500 Internal Server Error — Cluster maintenance or transient failure" and no 503.
     (Endpoint("/v1/logs/ingest", Format.LOGTRACE_INGEST, AuthStyle.BEARER, 5_000, 202, accepted, ACCEPTED_SCHEMA,
-              quota="ingest"),),
+              quota="ingest", outage_status=500),),
 )

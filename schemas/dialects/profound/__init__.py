@@ -34,5 +34,7 @@ DIALECT = Dialect(
     (Endpoint("/v1/logs/custom", Format.PROFOUND_CUSTOM, AuthStyle.API_KEY, pf.MAX_ENTRIES, 200,
               success_schema=SUCCESS_SCHEMA, prepare="per_entry", render_error="profound_detail",
               # profound.txt documents no rate limit: only the operator's tenant budget when one is set.
-              request_type=list[pf.AccessLog], quota="budget"),),
+              request_type=list[pf.AccessLog], quota="budget",
+              # profound.txt: unexpected errors "Return a 500 status code" with a `detail`; clients retry those.
+              outage_status=500),),
 )
