@@ -94,7 +94,6 @@ def run(s: Settings, args, stdin: TextIO | None = None) -> int:
         record = key_import.imported_record(
             tenant, args.format, key, requested_environment=args.environment, default_environment="production",
             scopes=tuple(args.scope or (WRITE, READ)), expires_at=expires_at(args.expires))
-        del key  # only the hash goes further
         registry = asyncio.run(registry_topic.load_registry(s))
         key_import.refuse_taken(registry.keys, record)
     except key_import.KeyImportError as exc:
