@@ -1,0 +1,375 @@
+package logflux
+
+// The client: a bounded queue the application writes to, and one goroutine that sends batches
+// (the contracts of sluice_sdk's Client):
+//
+//   - Log and the level methods never block. A record that does not fit in QueueSize is dropped
+//     and counted; with FailsafeMode they return nil whatever happens, without it ErrQueueFull
+//     or ErrClosed.
+//   - A batch (at most 100 entries, the doc's limit) leaves when full or when its oldest record
+//     has waited FlushInterval. Failed sends are retried (retry.go) until they succeed or the
+//     client closes; batches go one at a time, in order, each under one Idempotency-Key.
+//   - Flush(timeout) reports whether everything queued before it was sent. Close delivers what
+//     is queued within CloseTimeout, then stops; what is left is counted as abandoned.
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+)
+
+// MaxBatch is the LogFlux doc's limit of entries per /v1/batch request.
+const MaxBatch = 100
+
+// Config of a Client; DefaultConfig fills what the doc's Init does not name.
+type Config struct {
+	ServerURL     string // https://<customer-id>.ingest.<region>.logflux.io, with or without /v1
+	Node          string // the node every entry names (the doc: which server or service sent it)
+	APIKey        string
+	Secret        string
+	FailsafeMode  bool          // true: never an error from logging; false: refusals and losses are errors
+	QueueSize     int           // records buffered while the server is unreachable
+	BatchSize     int           // entries per request, at most MaxBatch
+	FlushInterval time.Duration // the longest a record waits for its batch to fill
+	Timeout       time.Duration // one request
+	CloseTimeout  time.Duration // Close's deadline to deliver what is queued
+	BackoffBase   time.Duration
+	BackoffCap    time.Duration
+	HTTPClient    *http.Client
+}
+
+// DefaultConfig is what Init uses: failsafe, 1,000 queued records, batches of 100 within a second.
+func DefaultConfig(serverURL, node, apiKey, secret string) Config {
+	return Config{
+		ServerURL: serverURL, Node: node, APIKey: apiKey, Secret: secret, FailsafeMode: true,
+		QueueSize: 1000, BatchSize: MaxBatch, FlushInterval: time.Second, Timeout: 10 * time.Second,
+		CloseTimeout: 10 * time.Second, BackoffBase: 500 * time.Millisecond, BackoffCap: 30 * time.Second,
+	}
+}
+
+// Stats counts what became of the records.
+type Stats struct {
+	Sent      int64 // accepted by the server
+	Dropped   int64 // refused because the queue was full or the client closed
+	Rejected  int64 // in batches the server refused for good (400, 401, 403, 413)
+	Abandoned int64 // still queued or in flight when the client closed
+	Retries   int64 // requests sent again
+}
+
+type record struct {
+	queued    time.Time
+	timestamp string
+	level     string
+	message   string
+	fields    map[string]any
+}
+
+// Client sends encrypted entries to <ServerURL>/v1/batch. Safe for concurrent use.
+type Client struct {
+	cfg      Config
+	endpoint string
+	session  *Session
+	http     *http.Client
+
+	mu       sync.Mutex
+	queue    []record
+	inFlight int
+	flushing int
+	closed   bool
+	stats    Stats
+	progress chan struct{} // closed and replaced whenever a batch ends
+	wake     chan struct{}
+	stop     chan struct{} // closed by Close: interrupts waits between retries
+	done     chan struct{} // closed when the sending goroutine ends
+}
+
+// NewClient checks the config, derives the key (once) and starts the sending goroutine.
+func NewClient(cfg Config) (*Client, error) {
+	base := strings.TrimSuffix(strings.TrimRight(cfg.ServerURL, "/"), "/v1")
+	u, err := url.Parse(base)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, &LogFluxError{Code: "INVALID_CONFIG", Message: "the server URL must be http(s)://host[:port], e.g. https://c12345.ingest.us.logflux.io"}
+	}
+	if cfg.APIKey == "" || cfg.Secret == "" {
+		return nil, &LogFluxError{Code: "INVALID_CONFIG", Message: "an API key and an encryption secret are both required"}
+	}
+	defaults := DefaultConfig("", "", "", "")
+	if cfg.QueueSize <= 0 {
+		cfg.QueueSize = defaults.QueueSize
+	}
+	if cfg.BatchSize <= 0 || cfg.BatchSize > MaxBatch {
+		cfg.BatchSize = MaxBatch
+	}
+	for _, d := range []struct {
+		v   *time.Duration
+		def time.Duration
+	}{
+		{&cfg.FlushInterval, defaults.FlushInterval}, {&cfg.Timeout, defaults.Timeout},
+		{&cfg.CloseTimeout, defaults.CloseTimeout}, {&cfg.BackoffBase, defaults.BackoffBase},
+		{&cfg.BackoffCap, defaults.BackoffCap},
+	} {
+		if *d.v <= 0 {
+			*d.v = d.def
+		}
+	}
+	session, err := NewSession(cfg.Secret, nil)
+	if err != nil {
+		return nil, err
+	}
+	httpClient := cfg.HTTPClient
+	if httpClient == nil {
+		httpClient = &http.Client{Timeout: cfg.Timeout}
+	}
+	c := &Client{
+		cfg: cfg, endpoint: base + "/v1/batch", session: session, http: httpClient,
+		progress: make(chan struct{}), wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
+	}
+	go c.run()
+	return c, nil
+}
+
+// Log queues one record; fields make the plaintext a JSON object (a "service" field names the node).
+func (c *Client) Log(level, message string, fields map[string]any) error {
+	now := time.Now()
+	c.mu.Lock()
+	var refused error
+	switch {
+	case c.closed:
+		refused = &LogFluxError{Code: "CLOSED", Message: "the client is closed; call Init or NewClient again"}
+	case len(c.queue) >= c.cfg.QueueSize:
+		refused = &LogFluxError{Code: "QUEUE_FULL", Message: fmt.Sprintf(
+			"%d records are waiting to be sent; raise QueueSize or log less while the server is unreachable", c.cfg.QueueSize)}
+	default:
+		c.queue = append(c.queue, record{now, now.UTC().Format("2006-01-02T15:04:05.000Z07:00"), strings.ToLower(level), message, fields})
+	}
+	if refused != nil {
+		c.stats.Dropped++
+	}
+	full := len(c.queue) >= c.cfg.BatchSize
+	c.mu.Unlock()
+	if full {
+		c.kick()
+	}
+	if refused != nil && !c.cfg.FailsafeMode {
+		return refused
+	}
+	return nil
+}
+
+func (c *Client) Emergency(message string) error { return c.Log("emergency", message, nil) }
+func (c *Client) Alert(message string) error     { return c.Log("alert", message, nil) }
+func (c *Client) Critical(message string) error  { return c.Log("critical", message, nil) }
+func (c *Client) Error(message string) error     { return c.Log("error", message, nil) }
+func (c *Client) Warning(message string) error   { return c.Log("warning", message, nil) }
+func (c *Client) Notice(message string) error    { return c.Log("notice", message, nil) }
+func (c *Client) Info(message string) error      { return c.Log("info", message, nil) }
+func (c *Client) Debug(message string) error     { return c.Log("debug", message, nil) }
+
+// Stats returns a copy of the counters.
+func (c *Client) Stats() Stats {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.stats
+}
+
+// Flush reports whether everything queued so far was sent within timeout.
+func (c *Client) Flush(timeout time.Duration) bool {
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	c.mu.Lock()
+	c.flushing++
+	c.mu.Unlock()
+	defer func() { c.mu.Lock(); c.flushing--; c.mu.Unlock() }()
+	c.kick()
+	for {
+		c.mu.Lock()
+		idle, progress := len(c.queue) == 0 && c.inFlight == 0, c.progress
+		c.mu.Unlock()
+		if idle {
+			return true
+		}
+		select {
+		case <-progress:
+		case <-c.done:
+			return false
+		case <-deadline.C:
+			return false
+		}
+	}
+}
+
+// Close delivers what is queued within CloseTimeout and stops. Without FailsafeMode it returns
+// an UNDELIVERED error when any record of the client's life was refused or abandoned.
+func (c *Client) Close() error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil
+	}
+	c.closed = true
+	c.mu.Unlock()
+	c.Flush(c.cfg.CloseTimeout)
+	close(c.stop)
+	c.kick()
+	<-c.done
+	c.mu.Lock()
+	c.stats.Abandoned += int64(len(c.queue))
+	c.queue = nil
+	lost := c.stats.Rejected + c.stats.Abandoned
+	c.mu.Unlock()
+	if lost > 0 && !c.cfg.FailsafeMode {
+		return &LogFluxError{Code: "UNDELIVERED", Message: fmt.Sprintf("%d records were refused by the server or still queued at close", lost)}
+	}
+	return nil
+}
+
+func (c *Client) kick() {
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (c *Client) stopping() bool {
+	select {
+	case <-c.stop:
+		return true
+	default:
+		return false
+	}
+}
+
+// due: a full batch, an old enough oldest record, or anything at all when forced.
+func (c *Client) dueLocked(force bool) (bool, time.Duration) {
+	if len(c.queue) == 0 {
+		return false, c.cfg.FlushInterval
+	}
+	wait := time.Until(c.queue[0].queued.Add(c.cfg.FlushInterval))
+	return force || len(c.queue) >= c.cfg.BatchSize || wait <= 0, max(wait, time.Millisecond)
+}
+
+func (c *Client) run() {
+	defer close(c.done)
+	for !c.stopping() {
+		c.mu.Lock()
+		due, wait := c.dueLocked(c.flushing > 0)
+		var batch []record
+		if due {
+			n := min(c.cfg.BatchSize, len(c.queue))
+			batch = append(batch, c.queue[:n]...)
+			c.queue = c.queue[n:]
+			c.inFlight = n
+		}
+		c.mu.Unlock()
+		if batch != nil {
+			c.deliver(batch)
+			c.mu.Lock()
+			c.inFlight = 0
+			close(c.progress)
+			c.progress = make(chan struct{})
+			c.mu.Unlock()
+			continue
+		}
+		timer := time.NewTimer(wait)
+		select {
+		case <-c.wake:
+		case <-c.stop:
+		case <-timer.C:
+		}
+		timer.Stop()
+	}
+}
+
+func (c *Client) count(field *int64, n int) {
+	c.mu.Lock()
+	*field += int64(n)
+	c.mu.Unlock()
+}
+
+func (c *Client) deliver(batch []record) {
+	body, err := c.body(batch)
+	if err != nil { // a field that cannot be JSON: counted, never retried
+		c.count(&c.stats.Rejected, len(batch))
+		return
+	}
+	idem := make([]byte, 16)
+	_, _ = rand.Read(idem)
+	for attempt := 0; ; attempt++ {
+		status, header := c.post(body, hex.EncodeToString(idem))
+		if status >= 200 && status < 300 {
+			c.count(&c.stats.Sent, len(batch))
+			return
+		}
+		if !retryable(status) {
+			c.count(&c.stats.Rejected, len(batch))
+			return
+		}
+		if c.stopping() {
+			c.count(&c.stats.Abandoned, len(batch))
+			return
+		}
+		c.count(&c.stats.Retries, 1)
+		wait := time.NewTimer(delay(attempt, header, time.Now(), c.cfg.BackoffBase, c.cfg.BackoffCap))
+		select {
+		case <-wait.C:
+		case <-c.stop:
+		}
+		wait.Stop()
+	}
+}
+
+func (c *Client) body(batch []record) ([]byte, error) {
+	entries := make([]Entry, len(batch))
+	for i, r := range batch {
+		e, err := c.entry(r, nil)
+		if err != nil {
+			return nil, err
+		}
+		entries[i] = e
+	}
+	return json.Marshal(map[string][]Entry{"entries": entries})
+}
+
+// entry: a "service" field names the node and leaves the plaintext, as in the other SDKs.
+func (c *Client) entry(r record, iv []byte) (Entry, error) {
+	node, fields := c.cfg.Node, r.fields
+	if service, ok := fields["service"]; ok {
+		node = fmt.Sprint(service)
+		fields = make(map[string]any, len(r.fields))
+		for k, v := range r.fields {
+			if k != "service" {
+				fields[k] = v
+			}
+		}
+	}
+	if node == "" {
+		node = "app"
+	}
+	return c.session.Entry(node, r.level, r.message, r.timestamp, fields, iv)
+}
+
+// post sends one request; status 0 is a network error.
+func (c *Client) post(body []byte, idempotencyKey string) (int, http.Header) {
+	req, err := http.NewRequest(http.MethodPost, c.endpoint, bytes.NewReader(body))
+	if err != nil {
+		return 0, http.Header{}
+	}
+	req.Header.Set("Authorization", "Bearer "+c.cfg.APIKey)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Idempotency-Key", idempotencyKey)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return 0, http.Header{}
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	return resp.StatusCode, resp.Header
+}
