@@ -1,0 +1,317 @@
+"""Layouts of the logs table by measurement: sort key, tiebreak, body index and codecs, in the embedded engine.
+
+    python -m bench.search_layouts [--records 1000000] [--runs 7] [--only NAME,...] [--json FILE]
+
+The records of bench/search_corpus.py are loaded once into a scratch chDB
+(never Sluice's data) and copied into one database per variant, each holding
+a ``logs`` table: today's declared columns and indexes (schemas/clickhouse.py)
+with the variant's changes. Each variant's table is merged to one part
+(``OPTIMIZE … FINAL``), so every variant is measured on settled data. Then,
+for the query shapes of bench/search.py, the median engine time of ``--runs``
+warm runs (one run first, not counted), through the same clickhouse-connect
+client the worker uses, and the bytes on disk (``system.parts``), split by
+column and by skip index. ``today`` runs the production SQL (sluice/query/
+search.py and stats.py, unchanged); the other variants run the same query with
+the variant's spelling of the tiebreak and the body checks, and every answer
+is checked against today's: the same rids in the same order, the same count,
+the same buckets.
+
+Body checks, by variant (``v`` the searched text, lower-cased for the index):
+
+* ``check``   — today: ``hasAllTokens(lower(Body), v) AND positionCaseInsensitiveUTF8(Body, v) > 0``;
+* ``proven``  — the position check only for several words (a phrase, ``rid=N``): a single
+  word is proven by ``hasAllTokens`` (the index's own tokenizer), so ``Body`` is not read;
+* ``tokenbf`` — ``hasToken`` per word (what ``tokenbf_v1`` answers), the position check for several;
+* ``ngram``   — ``lower(Body) LIKE '%v%'`` (what ``ngrambf_v1`` answers) and ``hasAllTokens`` as the row check.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+
+from bench.harness import machine, report
+from bench.search import shapes
+from bench.search_corpus import HOUR_NS, records
+from schemas.clickhouse import LOGS_COLUMNS
+from schemas.tables import LOGS
+from sluice.query.search import TABLES, SearchRequest, build
+from sluice.query.stats import StatsRequest, answer, plan
+
+TENANT, ENVIRONMENT = "bench", "production"
+TODAY_ORDER = "TenantId, toStartOfFiveMinutes(Timestamp), ServiceName, Timestamp"
+NEW_ORDER = "TenantId, Environment, Timestamp, Seq"
+HASH = TABLES["logs"].row_key
+_BODY_INDEX = re.compile(r"^\s*INDEX idx_lower_body .*$", re.M)
+_RID = re.compile(r"rid=(\d+)")
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    what: str  # what differs from today, in a few words
+    order_by: str = NEW_ORDER
+    tiebreak: str = "Seq"  # the page order's second key: "Seq" (written at insert) or today's hash
+    body: str = "proven"  # how a text value is checked: check, proven, tokenbf, ngram (see the docstring)
+    body_index: str | None = "text(tokenizer = 'splitByNonAlpha')"  # on lower(Body); None: no body index
+    codecs: dict[str, str] = field(default_factory=dict)  # column -> CODEC(...) replacing the declared one
+    types: dict[str, str] = field(default_factory=dict)  # column -> type replacing the declared one
+
+
+VARIANTS = (
+    Variant("today", "today's table and SQL", TODAY_ORDER, HASH, "check"),
+    Variant("sort_tenant_env_time", "sort key (TenantId, Environment, Timestamp); hash tiebreak, position checks",
+            "TenantId, Environment, Timestamp", HASH, "check"),
+    Variant("seq_tiebreak", "+ Seq tiebreak written at insert", body="check"),
+    Variant("proven_words", "+ no position check for a single word (proposed)"),
+    Variant("text_frontcoding", "proposed, text index with front coding and 512-token dictionary blocks",
+            body_index="text(tokenizer = 'splitByNonAlpha', dictionary_block_frontcoding_compression = 1, "
+                       "dictionary_block_size = 512)"),
+    Variant("tokenbf", "proposed, tokenbf_v1(32768, 3, 0) instead of the text index", body="tokenbf",
+            body_index="tokenbf_v1(32768, 3, 0) GRANULARITY 1"),
+    Variant("ngrambf", "proposed, ngrambf_v1(4, 32768, 3, 0) instead of the text index", body="ngram",
+            body_index="ngrambf_v1(4, 32768, 3, 0) GRANULARITY 1"),
+    Variant("no_body_index", "proposed, no body index", body_index=None),
+    Variant("zstd3", "proposed, ZSTD(3) for Body and the maps", codecs={
+        "Body": "ZSTD(3)", "LogAttributes": "ZSTD(3)", "ResourceAttributes": "ZSTD(3)"}),
+    Variant("body_zstd9", "proposed, ZSTD(9) for Body", codecs={"Body": "ZSTD(9)"}),
+    Variant("doubledelta_times", "proposed, DoubleDelta for the times", codecs={
+        "Timestamp": "DoubleDelta, ZSTD(1)", "ReceivedAt": "DoubleDelta, ZSTD(1)"}),
+    Variant("lowcard_request_id", "proposed, RequestId LowCardinality", types={"RequestId": "LowCardinality(String)"}),
+)
+
+
+def ddl(v: Variant, db: str) -> str:
+    """The variant's CREATE TABLE: today's columns and indexes with its changes, and Seq."""
+    columns = LOGS_COLUMNS
+    for name, codec in v.codecs.items():
+        declared = LOGS.column(name)
+        columns = columns.replace(f"    {declared.ddl}", f"    {declared.name} {declared.type} CODEC({codec})")
+    for name, type_ in v.types.items():
+        declared = LOGS.column(name)
+        columns = columns.replace(f"    {declared.ddl}", f"    {declared.name} {type_} CODEC({declared.codec})")
+    body = f"    INDEX idx_lower_body lower(Body) TYPE {v.body_index}" if v.body_index else ""
+    columns = _BODY_INDEX.sub(body, columns).replace(",\n\n", "\n").rstrip().rstrip(",")
+    return (f"CREATE TABLE {db}.logs ({columns},\n    Seq UInt64 CODEC(Delta(8), ZSTD(1))\n) ENGINE = MergeTree "
+            f"PARTITION BY toDate(ReceivedAt) ORDER BY ({v.order_by})")
+
+
+def _text(value: str, style: str, params: dict) -> str:
+    """The check of one searched text in ``style``, its values bound in ``params``."""
+    i = len(params)
+    lower, words = value.lower(), re.findall(r"[0-9a-z]+", value.lower())
+    params[f"t{i}"], params[f"v{i}"] = lower, value
+    position = f"positionCaseInsensitiveUTF8(Body, {{v{i}:String}}) > 0"
+    several = len(words) > 1
+    if style == "check" or (style == "proven" and several):
+        return f"(hasAllTokens(lower(Body), {{t{i}:String}}) AND {position})"
+    if style == "proven":
+        return f"hasAllTokens(lower(Body), {{t{i}:String}})"
+    if style == "tokenbf":
+        for j, word in enumerate(words):
+            params[f"w{i}_{j}"] = word
+        tokens = " AND ".join(f"hasToken(lower(Body), {{w{i}_{j}:String}})" for j in range(len(words)))
+        return f"({tokens} AND {position})" if several else tokens
+    params[f"l{i}"] = f"%{lower}%"
+    return f"(lower(Body) LIKE {{l{i}:String}} AND hasAllTokens(lower(Body), {{t{i}:String}}))"
+
+
+def _condition(name: str, filter_text: str, style: str, params: dict) -> str:
+    """The WHERE condition of shape ``name`` in body-check ``style``."""
+    if name in ("rare_token", "phrase"):
+        return _text(filter_text.strip('"'), style, params)
+    if name in ("frequent_word", "count_word"):
+        return _text(filter_text, style, params)
+    if name == "field_filters":
+        params.update(svc="HDFS", lvl="ERROR")
+        return "ServiceName = {svc:String} AND upper(SeverityText) = {lvl:String}"
+    if name == "field_and_not_word":
+        params["svc"] = "Linux"
+        return f"ServiceName = {{svc:String}} AND NOT ({_text('authentication', style, params)})"
+    return "1"
+
+
+def statement(v: Variant, db: str, shape, start_ns: int, end_ns: int, now_ns: int) -> tuple[str, dict]:
+    """The SQL of ``shape`` on variant ``v``: the production compiler's for today, else the variant's spelling."""
+    window = {"from_": _iso(start_ns), "to": _iso(end_ns)}
+    if v.name == "today":
+        if shape.kind == "rows":
+            return build(SearchRequest(filter=shape.sluice["filter"], limit=100, **window), TENANT, db, now_ns,
+                         ENVIRONMENT)
+        p = plan(StatsRequest(filter=shape.sluice.get("filter", ""), interval=shape.sluice.get("interval"), **window),
+                 TENANT, db, now_ns, ENVIRONMENT)
+        return p.histogram or p.count
+    params = {"tenant": TENANT, "environment": ENVIRONMENT, "start": start_ns, "end": end_ns}
+    condition = _condition(shape.name, shape.sluice.get("filter", ""), v.body, params)
+    source = (f"FROM {db}.logs WHERE TenantId = {{tenant:String}} AND Environment = {{environment:String}} "
+              "AND Timestamp >= fromUnixTimestamp64Nano({start:Int64}) "
+              f"AND Timestamp <= fromUnixTimestamp64Nano({{end:Int64}}) AND ({condition})")
+    if shape.kind == "rows":
+        return (f"SELECT {TABLES['logs'].columns}, {v.tiebreak} AS row_key {source} "
+                "ORDER BY Timestamp DESC, row_key DESC LIMIT 101", params)
+    if shape.kind == "count":
+        return f"SELECT count() {source}", params
+    return (f"SELECT intDiv(toUnixTimestamp64Nano(Timestamp), 60000000000) AS b, count() {source} "
+            "GROUP BY b ORDER BY b", params)
+
+
+def normalized(shape, rows: list) -> object:
+    """Rows as what is compared: rids in order (the first 100), the count, or {bucket: count}."""
+    if shape.kind == "rows":
+        return [int(_RID.search(r[4]).group(1)) for r in rows[:100]]
+    if shape.kind == "count":
+        return int(rows[0][0])
+    return {int(b): int(n) for b, n in rows if int(n)}
+
+
+def _iso(ns: int) -> str:
+    from datetime import datetime, timezone
+    seconds, rest = divmod(ns, 1_000_000_000)
+    return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S") + f".{rest // 1000:06d}Z"
+
+
+_LEVELS = {"DEBUG": 5, "INFO": 9, "WARN": 13, "ERROR": 17}
+
+
+def arrow_batch(n: int, start_ns: int, first: int, count: int, now_ns: int) -> pa.Table:
+    """Records ``first`` .. ``first + count`` as the worker would insert them (LogTrace), plus Seq."""
+    batch = list(records(n, start_ns, first=first, count=count))
+    size = len(batch)
+    known = {
+        "TenantId": [TENANT] * size, "Environment": [ENVIRONMENT] * size, "Source": ["logtrace"] * size,
+        "RequestId": [f"req-{(first + i) // 1000:08d}" for i in range(size)],
+        "ReceivedAt": [now_ns] * size,
+        "Timestamp": [start_ns + ((first + i) * (HOUR_NS // 1000) // n) * 1000 for i in range(size)],
+        "SeverityText": [r["level"] for r in batch], "SeverityNumber": [_LEVELS[r["level"]] for r in batch],
+        "ServiceName": [r["service"] for r in batch], "Body": [r["message"] for r in batch],
+        "LogAttributes": [list(r["attributes"].items()) for r in batch],
+    }
+    schema = LOGS.arrow_schema
+    arrays = []
+    for f in schema:
+        if f.name in known:
+            arrays.append(pa.array(known[f.name], f.type))
+        elif pa.types.is_map(f.type):
+            arrays.append(pa.array([[]] * size, f.type))
+        elif pa.types.is_string(f.type):
+            arrays.append(pa.array([""] * size, f.type))
+        else:
+            arrays.append(pa.array([0] * size, f.type))
+    seq = pa.array(range(first, first + size), pa.uint64())
+    return pa.Table.from_arrays([*arrays, seq], schema=schema.append(pa.field("Seq", pa.uint64())))
+
+
+def _granules(client, sql: str, params: dict) -> str:
+    """The last ``Granules: selected/total`` of ``EXPLAIN indexes = 1``: what every index left to read."""
+    lines = [r[0] for r in client.query("EXPLAIN indexes = 1 " + sql, parameters=params).result_rows]
+    found = [line.split("Granules:")[1].strip() for line in lines if "Granules:" in line]
+    return found[-1] if found else ""
+
+
+def disk(client, db: str) -> dict:
+    total, rows = client.query(f"SELECT sum(bytes_on_disk), sum(rows) FROM system.parts "
+                               f"WHERE database = '{db}' AND active").result_rows[0]
+    columns = client.query(f"SELECT column, sum(column_bytes_on_disk) AS b FROM system.parts_columns "
+                           f"WHERE database = '{db}' AND active GROUP BY column ORDER BY b DESC").result_rows
+    indexes = client.query(f"SELECT name, data_compressed_bytes FROM system.data_skipping_indices "
+                           f"WHERE database = '{db}'").result_rows
+    return {"bytes": int(total), "bytes_per_record": int(total) / max(int(rows), 1),
+            "columns": {c: int(b) for c, b in columns if int(b) > 1024},
+            "indexes": {name: int(b) for name, b in indexes}}
+
+
+def measure(client, v: Variant, db: str, n: int, runs: int, start_ns: int, now_ns: int, expected: dict) -> dict:
+    from sluice.query.search import LIMITS
+    out: dict = {"what": v.what, "medians_ms": {}, "granules": {}}
+    for shape in shapes(n):
+        sql, params = statement(v, db, shape, start_ns, start_ns + HOUR_NS - 1, now_ns)
+        ask = lambda: client.query(sql, parameters=params, settings=LIMITS).result_rows  # noqa: E731
+        got = normalized(shape, ask())
+        times = []
+        for _ in range(runs):
+            began = time.perf_counter()
+            ask()
+            times.append((time.perf_counter() - began) * 1000)
+        out["medians_ms"][shape.name] = statistics.median(times)
+        expected.setdefault(shape.name, got)
+        if got != expected[shape.name]:
+            raise RuntimeError(f"{v.name}: {shape.name} answered differently from today: {str(got)[:200]}")
+        if shape.kind != "histogram":
+            out["granules"][shape.name] = _granules(client, sql, params)
+    return out
+
+
+def run(args) -> dict:
+    import clickhouse_connect
+    n, runs = args.records, args.runs
+    now_ns = time.time_ns()
+    start_ns = (now_ns // HOUR_NS - 2) * HOUR_NS
+    chosen = [v for v in VARIANTS if not args.only or v.name in args.only.split(",")]
+    if not chosen or chosen[0].name != "today":
+        chosen.insert(0, VARIANTS[0])  # the answers every variant is checked against
+    tmp = Path(tempfile.mkdtemp(prefix="sluice-bench-layouts-"))
+    results: dict = {**machine(), "records": n, "runs": runs, "variants": {}}
+    try:
+        client = clickhouse_connect.get_client(dsn=f"chdb://{tmp / 'clickhouse'}")
+        client.command("CREATE DATABASE src")
+        client.command(ddl(Variant("src", "", "tuple()"), "src"))
+        began = time.perf_counter()
+        for first in range(0, n, 100_000):
+            client.insert_arrow("src.logs", arrow_batch(n, start_ns, first, 100_000, now_ns))
+        results["generate_and_load_s"] = time.perf_counter() - began
+        expected: dict = {}
+        for v in chosen:
+            db = f"layout_{v.name}"
+            client.command(f"CREATE DATABASE {db}")
+            client.command(ddl(v, db))
+            began = time.perf_counter()
+            client.command(f"INSERT INTO {db}.logs SELECT * FROM src.logs")
+            client.command(f"OPTIMIZE TABLE {db}.logs FINAL")
+            figures = {"insert_and_merge_s": time.perf_counter() - began, **disk(client, db)}
+            figures.update(measure(client, v, db, n, runs, start_ns, now_ns, expected))
+            results["variants"][v.name] = figures
+            client.command(f"DROP DATABASE {db} SYNC")
+            print(f"{v.name:24} {figures['bytes_per_record']:6.1f} B/record  "
+                  + "  ".join(f"{k}={ms:.1f}" for k, ms in figures["medians_ms"].items()), file=sys.stderr)
+        client.close()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    results["answers"] = {name: (a if isinstance(a, int) else len(a)) for name, a in expected.items()}
+    return results
+
+
+def table(results: dict) -> str:
+    """The figures as the Markdown table of docs/search.md."""
+    names = list(next(iter(results["variants"].values()))["medians_ms"])
+    head = "| variant | B/record | " + " | ".join(names) + " |"
+    lines = [head, "|" + "---|" * (len(names) + 2)]
+    for name, v in results["variants"].items():
+        lines.append(f"| {name} | {v['bytes_per_record']:.1f} | "
+                     + " | ".join(f"{v['medians_ms'][k]:.1f}" for k in names) + " |")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--records", type=int, default=1_000_000)
+    ap.add_argument("--runs", type=int, default=7, help="warm runs per query; the median is reported")
+    ap.add_argument("--only", help="comma-separated variant names (today is always measured)")
+    ap.add_argument("--json", type=Path, help="also write the results here (and Markdown beside it)")
+    args = ap.parse_args()
+    results = run(args)
+    report(results, args.json, "layouts of the logs table, by measurement")
+    print(table(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
