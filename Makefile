@@ -21,6 +21,7 @@ test: $(STAMP)
 	$(BIN)/sluice broker fetch >/dev/null
 	$(BIN)/sluice redis fetch >/dev/null
 	cd sdk/js && npm ci --silent --no-audit --no-fund && npm test --silent
+	if command -v go >/dev/null; then cd sdk/go && go test ./...; else echo "go not installed: sdk/go's tests skipped"; fi
 	$(BIN)/python -m pytest -q
 
 ## test-faults: fault injection under sustained load (worker SIGKILLs, broker kill, poison records)
