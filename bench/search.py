@@ -42,6 +42,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import re
 import shutil
 import statistics
@@ -192,7 +193,8 @@ def run(args) -> dict:
     last = datetime.fromtimestamp(hour_start // 10**9 + 3599, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.999999Z")
     cache = load_settings({}).cache_dir
     results: dict = {**machine(), "records": n, "runs": runs, "batch": BATCH,
-                     "victorialogs_version": victorialogs.VERSION}
+                     "victorialogs_version": victorialogs.VERSION,
+                     "load_average_1m_at_start": os.getloadavg()[0]}  # other work on the machine skews both
     binary = victorialogs.build(cache)
 
     tmp = Path(tempfile.mkdtemp(prefix="sluice-bench-search-"))
@@ -228,6 +230,7 @@ def run(args) -> dict:
         if mine != peer_answers[name]:
             raise RuntimeError(f"{name}: the systems answered differently: Sluice {str(mine)[:300]} "
                                f"VictoriaLogs {str(peer_answers[name])[:300]}")
+    results["load_average_1m_at_end"] = os.getloadavg()[0]
     sizes = {name: (len(a) if not isinstance(a, int) else a) for name, a in answers.items()}
     results["answer_sizes"] = sizes  # rows (at most 100), the count, or non-empty buckets: both equal
     results["ratio_sluice_vs_victorialogs"] = {

@@ -28,6 +28,7 @@ Body checks, by variant (``v`` the searched text, lower-cased for the index):
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shutil
 import statistics
@@ -259,7 +260,8 @@ def run(args) -> dict:
     if not chosen or chosen[0].name != "today":
         chosen.insert(0, VARIANTS[0])  # the answers every variant is checked against
     tmp = Path(tempfile.mkdtemp(prefix="sluice-bench-layouts-"))
-    results: dict = {**machine(), "records": n, "runs": runs, "variants": {}}
+    results: dict = {**machine(), "records": n, "runs": runs, "variants": {},
+                     "load_average_1m_at_start": os.getloadavg()[0]}  # other work on the machine skews figures
     try:
         client = clickhouse_connect.get_client(dsn=f"chdb://{tmp / 'clickhouse'}")
         client.command("CREATE DATABASE src")
