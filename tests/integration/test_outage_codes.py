@@ -1,0 +1,43 @@
+"""With the broker stopped, each dialect answers its documented transient-failure status, with Retry-After."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from sluice import registry as registry_topic
+from sluice.keys import new_key
+from tests.support import post, wait_for
+from tests.unit.test_outage_codes import BODIES, EXPECTED
+
+pytestmark = pytest.mark.integration
+
+
+def test_a_stopped_broker_gets_each_dialects_outage_status(own_broker, make_sluice):
+    sluice = make_sluice(own_broker.config.bootstrap)
+    lf_key, record = new_key("acme", prefix="lf_")
+    asyncio.run(registry_topic.publish(sluice.settings, record))
+    auth = {"/v1/drain": {"Authorization": sluice.key}, "/api/ingest/batch": {"X-API-Key": sluice.key},
+            "/api/ingest": {"X-API-Key": sluice.key}, "/v1/logs/custom": {"X-API-Key": sluice.key},
+            "/v1/ingest": {"Authorization": f"Bearer {lf_key}"}, "/v1/batch": {"Authorization": f"Bearer {lf_key}"}}
+
+    def send(path: str) -> tuple[int, dict, dict]:
+        headers = {"Content-Type": "application/json", **auth.get(path, {"Authorization": f"Bearer {sluice.key}"})}
+        return post(sluice.url(path), BODIES[path], headers)
+
+    # Every route accepts its body while the broker is up (and the LogFlux key has reached the gateway).
+    wait_for(lambda: send("/v1/ingest")[0] == 200, 15, what="the LogFlux key at the gateway")
+    assert {path: send(path)[0] for path in EXPECTED} == {
+        "/v1/drain": 200, "/v1/logs/ingest": 202, "/api/ingest/batch": 200, "/api/ingest": 200,
+        "/v1/ingest": 200, "/v1/batch": 200, "/v1/logs/custom": 200, "/v1/logs": 200}
+
+    own_broker.stop()
+    answers = {path: send(path) for path in EXPECTED}
+    assert {path: status for path, (status, _, _) in answers.items()} == EXPECTED
+    assert {headers.get("retry-after") for _, _, headers in answers.values()} == {"2"}
+    for path, (_, body, _) in answers.items():
+        if path == "/v1/logs/custom":
+            assert "retry" in body["detail"]  # Profound's {"detail": ...}
+        else:
+            assert body["error"]["code"].lower() == "kafka_unavailable", (path, body)
