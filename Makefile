@@ -6,10 +6,15 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: run test test-fuzz fuzz test-unit test-integration bench bench-gateway bench-e2e bench-worker bench-logflux bench-insert-size bench-profound bench-query bench-limiter bench-logstash bench-poison bench-peer bench-search test-faults broker clean
 
-$(STAMP): pyproject.toml sdk/python/pyproject.toml
+# The worker's hot path (hotpath/) is Rust, built by maturin into the venv; cargo's build
+# directory stays out of the repository.
+HOTPATH := hotpath/Cargo.toml hotpath/Cargo.lock hotpath/pyproject.toml $(wildcard hotpath/src/*.rs)
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/sluice/hotpath-target
+
+$(STAMP): pyproject.toml sdk/python/pyproject.toml $(HOTPATH)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]' -e 'sdk/python[logflux,zstd]'
+	$(BIN)/pip install --quiet -e '.[dev]' -e 'sdk/python[logflux,zstd]' ./hotpath
 	touch $(STAMP)
 
 ## run: set up everything and run Sluice (local Kafka + embedded ClickHouse + gateway + worker)

@@ -154,3 +154,10 @@ TLS_CERT_EXPIRY = Gauge("sluice_tls_certificate_expiry_seconds", "Expiry of the 
 def exposition() -> tuple[bytes, str]:
     """The current metrics in the Prometheus text format, and its content type."""
     return generate_latest(), CONTENT_TYPE_LATEST
+
+# Records of a hot-path format (workers/hot.py) that the hot path handed back to the reference mapping:
+# they did not decode, or need what it leaves to Python. A rise means clients send something it
+# does not cover (or records bypass the gateway), and the worker pays Python per entry for them.
+WORKER_HOT_DECLINED = Counter(
+    "sluice_worker_hot_declined_total", "Records the hot path left to the reference mapping.", ["dialect"]
+)

@@ -22,11 +22,13 @@ if TYPE_CHECKING:  # types only: the planner counts rows and never looks inside 
     from workers.columnar import ArrowRows, LogColumns
     from workers.consumed import Consumed
     from workers.deadletter import DeadLetter
+    from workers.hot import HotRows
     from workers.normalize import LogRow
 
-#: One record's rows: columns (the JSON dialects, LogFlux), Arrow (``sluice.arrow.v1``) or row
+#: One record's rows: a slice of the hot path's table (the JSON dialects, workers/hot.py), columns (LogFlux and
+#: what the hot path declined), Arrow (``sluice.arrow.v1``) or row
 #: tuples (OTLP, Logstash, Profound's access logs).
-Rows = Union["LogColumns", "ArrowRows", "list[LogRow | HttpRow]"]
+Rows = Union["HotRows", "LogColumns", "ArrowRows", "list[LogRow | HttpRow]"]
 
 TopicPartition = tuple[str, int]
 

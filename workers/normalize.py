@@ -1,7 +1,8 @@
 """The ``logs`` row shape (``LogRow``, or the same in columns), its helpers, and the JSON dialects' mappings.
 
-``astralog``, ``logtrace``, ``loginformant`` and ``native`` map decoded
-entries to columns; workers/records.MAPPINGS dispatches each dialect to its mapping.
+``mapped`` maps the JSON dialects' decoded entries by their declared columns
+(schemas/columns.py), ``native`` the native records'; workers/records.MAPPINGS
+dispatches each dialect to its mapping.
 
 Plain functions of (entries, envelope): deterministic, so a replayed Kafka
 record yields exactly the rows it yielded the first time (a missing
@@ -17,9 +18,7 @@ from typing import Any, NamedTuple
 import msgspec
 import pyarrow as pa
 
-from schemas.dialects.astralog.wire import AstraLogEntry
-from schemas.dialects.loginformant.wire import LogInformantLog
-from schemas.dialects.logtrace.wire import LogTraceEvent
+from schemas.columns import Columns
 from schemas.dialects.native.wire import LogRecord
 from schemas.envelope import Envelope
 from schemas.tables import ATTRIBUTES, TIMESTAMP
@@ -102,33 +101,30 @@ def flatten(values: dict[str, Any] | None, out: dict[str, str] | None = None, pr
 # The JSON dialects are built in columns (workers/columnar.py): one list per
 # column rather than a LogRow per entry, made into Arrow once per batch.
 
-def astralog(entries: list[AstraLogEntry], env: Envelope) -> LogColumns:
-    return LogColumns(
-        env, "astralog", [e.timestamp for e in entries], [e.level for e in entries],
-        [e.service for e in entries], [e.message for e in entries], [flatten(e.metadata) for e in entries],
-        resource=[{"project_id": e.project_id} for e in entries],
-    )
-
-
-def logtrace(entries: list[LogTraceEvent], env: Envelope) -> LogColumns:
-    return LogColumns(
-        env, "logtrace", [e.timestamp for e in entries], [e.level for e in entries],
-        [e.service for e in entries], [e.message for e in entries], [flatten(e.attributes) for e in entries],
-        resource=[{"host.name": e.host} if e.host else {} for e in entries],
-        trace_id=[e.trace_id for e in entries], span_id=[e.span_id for e in entries],
-    )
-
-
-def loginformant(entries: list[LogInformantLog], env: Envelope) -> LogColumns:
-    attributes = []
+def mapped(columns: Columns, entries: list, env: Envelope) -> LogColumns:
+    """The reference mapping of a JSON dialect's decoded ``entries`` by its declared ``columns``
+    (schemas/columns.py): what the hot path (workers/hot.py) must equal row for row, and how the
+    records it declines are mapped."""
+    out: dict[str, list] = {"time": [], "level": [], "service": [], "body": [], "trace_id": [], "span_id": []}
+    attributes: list[dict[str, str]] = []
+    resource: list[dict[str, str]] = []
+    single = [(m.name, out[m.role]) for m in columns.members if m.role in out]
+    found = [m.name for m in columns.members if m.role == "attributes"]
+    extra = [(m.name, m.key) for m in columns.members if m.role == "attribute"]
+    always = [(m.name, m.key, m.role == "resource") for m in columns.members if m.role.startswith("resource")]
     for e in entries:
-        found = flatten(e.properties)
-        if e.exception is not None:
-            found["exception.stacktrace"] = e.exception
-        attributes.append(found)
+        for name, values in single:
+            values.append(getattr(e, name))
+        row = flatten(getattr(e, found[0])) if found else {}
+        for name, key in extra:
+            if (value := getattr(e, name)) is not None:
+                row[key] = value
+        attributes.append(row)
+        resource.append({key: value for name, key, keep in always if (value := getattr(e, name)) or keep})
+    n = len(entries)
     return LogColumns(
-        env, "loginformant", [e.timestamp for e in entries], [e.level for e in entries],
-        [e.source for e in entries], [e.message for e in entries], attributes,
+        env, columns.source, out["time"] or [None] * n, out["level"], out["service"] or [""] * n, out["body"],
+        attributes, resource=resource, trace_id=out["trace_id"] or None, span_id=out["span_id"] or None,
     )
 
 

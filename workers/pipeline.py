@@ -16,7 +16,7 @@ from workers.batches import Batch, BatchPlanner, Pending, TopicPartition
 from workers.consumed import Consumed
 from workers.deadletter import DeadLetter, DeadLetters
 from workers.quarantine import REASON as QUARANTINED, Quarantine
-from workers.records import Context, Outcome, Rejected, rows_of
+from workers.records import Context, Outcome, Rejected, hot_outcomes, rows_of
 from workers.sink import ClickHouseSink
 from workers.slowlane import SlowLane
 
@@ -100,7 +100,9 @@ class Pipeline:
     def _group(self, records: list[Consumed],
                moved: dict[TopicPartition, frozenset[int]]) -> dict[TopicPartition, list[Pending]]:
         groups: dict[TopicPartition, list[Pending]] = {}
-        for r in records:
+        # The hot path maps the run's JSON records in one call per format; the rest are judged one by one.
+        mapped = hot_outcomes([(r.value, r.headers, r.timestamp_ns) for r in records], self.context)
+        for r, fast in zip(records, mapped):
             tp = (r.topic, r.partition)
             tenant = r.tenant
             held = self.quarantine.held(tenant)
@@ -109,7 +111,7 @@ class Pipeline:
             elif held is not None:
                 outcome = Outcome([], [(r.value, Rejected(QUARANTINED, held))])
             else:
-                outcome = rows_of(r.value, r.headers, r.timestamp_ns, self.context)
+                outcome = fast or rows_of(r.value, r.headers, r.timestamp_ns, self.context)
                 self.quarantine.record(tenant, not outcome.rows and bool(outcome.rejected))
             rows, rejected, divert_for = outcome
             dead = tuple(DeadLetter(r.topic, r.partition, r.offset, r.key, value, r.headers, *why)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Iterable, NamedTuple
+from typing import Callable, Iterable, NamedTuple, Sequence
 
 from schemas.dialects import decode
 from schemas.dialects.native import arrow as native_arrow
@@ -15,7 +15,7 @@ from workers.columnar import ArrowRows, LogColumns, normalize_arrow
 from workers.access import normalize_profound
 from workers.decrypt import Decryptor
 from workers.logflux import entry_values, normalize_logflux
-from workers import normalize
+from workers import hot, normalize
 from workers.normalize import LogRow
 from workers.logstash import normalize_logstash
 from workers.otlp import normalize_otlp
@@ -28,7 +28,8 @@ class Rejected(NamedTuple):
 
 
 class Outcome(NamedTuple):
-    rows: list[LogRow] | LogColumns | ArrowRows  # ArrowRows for records that arrived in Arrow
+    # HotRows for what the hot path mapped, ArrowRows for records that arrived in Arrow
+    rows: list[LogRow] | LogColumns | ArrowRows | hot.HotRows
     # What to dead-letter: the whole value when the record is unreadable, or
     # one value per failed entry (LogFlux), each with why.
     rejected: list[tuple[bytes | None, Rejected]]
@@ -47,6 +48,37 @@ class Context:
     kdf_budget: TokenBuckets | None = None
     # How much one sluice.arrow.v1 record may decode to before it is dead-lettered unread.
     arrow_limits: native_arrow.Limits = native_arrow.Limits()
+
+
+def hot_outcomes(records: Sequence[tuple[bytes | None, Iterable[tuple[str, bytes]] | dict, int | None]],
+                 context: Context = Context()) -> list[Outcome | None]:
+    """The outcomes of the (value, headers, timestamp_ns) records the hot path maps (workers/hot.py), each
+    format's in one call; None for every other record, to be judged by ``rows_of`` (which also names
+    what is wrong with a record the hot path declined)."""
+    out: list[Outcome | None] = [None] * len(records)
+    runs: dict[Format, tuple[list[int], list[bytes], list[Envelope]]] = {}
+    for index, (value, headers, timestamp_ns) in enumerate(records):
+        if value is None:
+            continue
+        try:
+            envelope = from_headers(headers, timestamp_ns)
+            fmt = Format(envelope.format)
+        except (EnvelopeError, ValueError):
+            continue
+        if fmt in hot.COLUMNS and context.tenant_known(envelope.tenant):
+            indexes, values, envelopes = runs.setdefault(fmt, ([], [], []))
+            indexes.append(index)
+            values.append(value)
+            envelopes.append(envelope)
+    for fmt, (indexes, values, envelopes) in runs.items():
+        mapped = hot.map_values(fmt, values, envelopes)
+        for index, rows in zip(indexes, mapped.rows):
+            if rows is not None:
+                out[index] = Outcome(rows, [])
+        metrics.WORKER_RECORDS_CONSUMED.labels(fmt.value).inc(len(indexes) - len(mapped.declined))
+        if mapped.declined:
+            metrics.WORKER_HOT_DECLINED.labels(fmt.dialect).inc(len(mapped.declined))
+    return out
 
 
 def _refuse(value: bytes | None, reason: str, detail: str) -> Outcome:
@@ -111,6 +143,11 @@ def _whole(rows: Callable[[list, Envelope], list[LogRow] | LogColumns | ArrowRow
     return lambda fmt, entries, envelope, value, context: Outcome(rows(entries, envelope), [])
 
 
+def _declared(fmt: Format, entries: list, envelope: Envelope, value: bytes, context: Context) -> Outcome:
+    """The JSON dialects that declare their columns (schemas/dialects/<name>/columns.py)."""
+    return Outcome(normalize.mapped(hot.COLUMNS[fmt], entries, envelope), [])
+
+
 def _native(fmt: Format, entries: list, envelope: Envelope, value: bytes, context: Context) -> Outcome:
     if fmt is Format.NATIVE_ARROW:
         return Outcome(normalize_arrow(entries[0], envelope), [])
@@ -120,9 +157,9 @@ def _native(fmt: Format, entries: list, envelope: Envelope, value: bytes, contex
 #: Each dialect of the registry (schemas/dialects/) to its mapping: (format, decoded entries, envelope,
 #: the record's value, context) -> Outcome. tests/unit/test_dialects.py holds it to the registry.
 MAPPINGS: dict[str, Mapping] = {
-    "astralog": _whole(normalize.astralog),
-    "logtrace": _whole(normalize.logtrace),
-    "loginformant": _whole(normalize.loginformant),
+    "astralog": _declared,
+    "logtrace": _declared,
+    "loginformant": _declared,
     "logflux": _logflux,
     "profound": _whole(normalize_profound),
     "otlp": _whole(normalize_otlp),

@@ -23,6 +23,7 @@ from workers.arrow import LOGS_SCHEMA, column
 from workers import idempotency, insert_errors
 from workers.batches import Batch, Intent, Pending
 from workers.columnar import ArrowRows, LogColumns, to_table
+from workers.hot import HotRows, joined
 from workers.normalize import LOG_ROW_COLUMNS, LogRow
 
 log = logging.getLogger(__name__)
@@ -46,11 +47,14 @@ def split(batch: Batch, skip: frozenset[int] = frozenset()) -> tuple[pa.Table | 
     http: list[HttpRow] = []
     columns: list[LogColumns] = []
     tables: list[pa.Table] = []
+    mapped: list[HotRows] = []
     for item in batch.items:
         if item.offset in skip:
             continue
         kind = type(item.rows)
-        if kind is LogColumns:
+        if kind is HotRows:
+            mapped.append(item.rows)
+        elif kind is LogColumns:
             columns.append(item.rows)
         elif kind is ArrowRows:
             tables.append(item.rows.table)
@@ -59,6 +63,7 @@ def split(batch: Batch, skip: frozenset[int] = frozenset()) -> tuple[pa.Table | 
                 (logs if type(row) is LogRow else http).append(row)
     if columns:
         tables.insert(0, to_table(columns))
+    tables[:0] = joined(mapped)
     if logs or not tables:
         tables.append(to_arrow(logs))
     # One chunk, so one block: ClickHouse deduplicates a multi-block insert block by

@@ -1,0 +1,110 @@
+//! sluice_hot: the worker's hot path. Kafka record values of a JSON dialect become the ``logs`` columns as
+//! Arrow buffers, without a Python object per entry and without the GIL; ``workers/hot.py`` wraps the buffers
+//! into a pyarrow table. What a dialect's entries mean is not here: each dialect declares it as data
+//! (``schemas/dialects/<name>/columns.py``) and hands it to ``Mapper``.
+
+mod columns;
+mod flatten;
+mod json;
+mod mapper;
+mod num;
+mod spec;
+mod time;
+
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyTuple};
+
+use columns::{MapCol, StrCol};
+use mapper::{Cols, Envelope};
+use spec::Spec;
+
+/// One dialect's mapping, ready to run.
+#[pyclass(frozen, module = "sluice_hot")]
+struct Mapper {
+    spec: Spec,
+}
+
+/// (tenant, environment, request id, receive time in ns) of one record.
+type Env = (String, String, String, i64);
+
+#[pymethods]
+impl Mapper {
+    /// ``Mapper(source, entries, members, severities)``: ``members`` lists (member, role, key, required, choices);
+    /// ``severities`` (lower-case name, number). ``ValueError`` names what is inconsistent.
+    #[new]
+    fn new(source: String, entries: String, members: Vec<(String, String, String, bool, Vec<String>)>,
+           severities: Vec<(String, u8)>) -> PyResult<Self> {
+        Spec::new(source, entries, members, severities).map(|spec| Mapper { spec }).map_err(PyValueError::new_err)
+    }
+
+    /// ``map(values, envelopes) -> (counts, declined, buffers)``: the rows of every value, in order.
+    ///
+    /// ``counts`` holds one little-endian int32 per value: its rows, or -1 when it is declined (its reason
+    /// is in ``declined``, a list of (index, message)); ``buffers`` are the columns' Arrow buffers in the
+    /// order ``workers/hot.py`` reads them.
+    fn map<'py>(&self, py: Python<'py>, values: Vec<Bound<'py, PyBytes>>, envelopes: Vec<Env>)
+                -> PyResult<(Bound<'py, PyBytes>, Vec<(usize, String)>, Bound<'py, PyTuple>)> {
+        if values.len() != envelopes.len() {
+            return Err(PyValueError::new_err("one envelope per value"));
+        }
+        // The bytes objects stay alive (held by `values`) and are immutable while the GIL is released.
+        let raw: Vec<(usize, usize)> =
+            values.iter().map(|v| { let s = v.as_bytes(); (s.as_ptr() as usize, s.len()) }).collect();
+        let spec = &self.spec;
+        let (cols, counts, declined) = py.allow_threads(|| build(spec, &raw, &envelopes));
+        drop(values);
+        let b = |data: &[u8]| PyBytes::new(py, data).into_any();
+        let i32s = |v: &[i32]| b(unsafe { std::slice::from_raw_parts(v.as_ptr() as *const u8, v.len() * 4) });
+        let i64s = |v: &[i64]| b(unsafe { std::slice::from_raw_parts(v.as_ptr() as *const u8, v.len() * 8) });
+        let s = |c: &StrCol| [i32s(&c.offsets), b(&c.data)];
+        let m = |c: &MapCol| [i32s(&c.offsets), i32s(&c.keys.offsets), b(&c.keys.data), i32s(&c.values.offsets), b(&c.values.data)];
+        let mut out = Vec::with_capacity(40);
+        for c in [&cols.tenant, &cols.environment, &cols.source, &cols.request_id] {
+            out.extend(s(c));
+        }
+        out.push(i64s(&cols.received));
+        out.push(i64s(&cols.timestamp));
+        out.extend(s(&cols.severity_text));
+        out.push(b(&cols.severity_number));
+        for c in [&cols.service, &cols.body, &cols.trace_id, &cols.span_id] {
+            out.extend(s(c));
+        }
+        out.extend(m(&cols.resource));
+        out.extend(m(&cols.attributes));
+        Ok((PyBytes::new(py, unsafe { std::slice::from_raw_parts(counts.as_ptr() as *const u8, counts.len() * 4) }),
+            declined, PyTuple::new(py, out)?))
+    }
+}
+
+type Built = (Cols, Vec<i32>, Vec<(usize, String)>);
+
+fn build(spec: &Spec, values: &[(usize, usize)], envelopes: &[Env]) -> Built {
+    let total: usize = values.iter().map(|v| v.1).sum();
+    let mut cols = Cols::with_capacity(total);
+    let mut fl = flatten::Flat::default();
+    let mut counts = Vec::with_capacity(values.len());
+    let mut declined = Vec::new();
+    for (index, (&(ptr, len), env)) in values.iter().zip(envelopes).enumerate() {
+        let body = unsafe { std::slice::from_raw_parts(ptr as *const u8, len) };
+        let env = Envelope {
+            tenant: env.0.as_bytes(),
+            environment: env.1.as_bytes(),
+            request_id: env.2.as_bytes(),
+            received_ns: env.3,
+        };
+        match cols.record(spec, body, &env, &mut fl) {
+            Ok(n) => counts.push(n as i32),
+            Err(message) => {
+                counts.push(-1);
+                declined.push((index, message));
+            }
+        }
+    }
+    (cols, counts, declined)
+}
+
+#[pymodule]
+fn sluice_hot(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Mapper>()
+}

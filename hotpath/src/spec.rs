@@ -1,0 +1,101 @@
+//! A JSON dialect's mapping as data: which member of an entry fills which ``logs`` column.
+//!
+//! Declared once per dialect in Python (``schemas/dialects/<name>/columns.py``, a ``schemas.columns.JsonColumns``)
+//! and handed over as ``(source, entries_key, [(member, role, key, required)])``; this module only reads it.
+
+/// What one member of an entry is for.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Role {
+    /// RFC 3339 text → ``Timestamp``; absent or null means the receive time (when not required).
+    Time,
+    /// ``SeverityText``, and ``SeverityNumber`` derived from it.
+    Level,
+    Service,
+    Body,
+    TraceId,
+    SpanId,
+    /// An object (or null) flattened into ``LogAttributes``.
+    Attributes,
+    /// A string stored under ``key`` in ``ResourceAttributes``, even when empty.
+    Resource,
+    /// A string stored under ``key`` in ``ResourceAttributes`` only when not empty.
+    ResourceIfSet,
+    /// A string (or null) added to ``LogAttributes`` under ``key`` when not null.
+    Attribute,
+}
+
+impl Role {
+    pub fn parse(name: &str) -> Option<Role> {
+        Some(match name {
+            "time" => Role::Time,
+            "level" => Role::Level,
+            "service" => Role::Service,
+            "body" => Role::Body,
+            "trace_id" => Role::TraceId,
+            "span_id" => Role::SpanId,
+            "attributes" => Role::Attributes,
+            "resource" => Role::Resource,
+            "resource_if_set" => Role::ResourceIfSet,
+            "attribute" => Role::Attribute,
+            _ => return None,
+        })
+    }
+}
+
+pub struct Member {
+    pub name: Vec<u8>,
+    pub role: Role,
+    /// The map key (resource and attribute roles).
+    pub key: Vec<u8>,
+    /// Absent means the record is not one this path maps (the worker's reference mapping judges it).
+    pub required: bool,
+    /// The values a string member may take (its wire type's ``Literal``); empty: any.
+    pub choices: Vec<Vec<u8>>,
+}
+
+pub struct Spec {
+    pub source: Vec<u8>,
+    /// The body's member holding the array of entries (``{"logs": [...]}``); empty: the body is one entry.
+    pub entries: Vec<u8>,
+    pub members: Vec<Member>,
+    /// Lower-case level names to OTel severity numbers (workers/severity.py), none longer than 32 bytes.
+    pub severities: Vec<(Vec<u8>, u8)>,
+}
+
+impl Spec {
+    pub fn new(source: String, entries: String, members: Vec<(String, String, String, bool, Vec<String>)>,
+               severities: Vec<(String, u8)>) -> Result<Spec, String> {
+        if severities.iter().any(|(name, _)| name.len() > 32 || !name.is_ascii() || name.to_ascii_lowercase() != *name) {
+            return Err("severity names must be lower-case ASCII of at most 32 bytes".into());
+        }
+        let severities = severities.into_iter().map(|(name, n)| (name.into_bytes(), n)).collect();
+        let mut out = Vec::with_capacity(members.len());
+        for (name, role, key, required, choices) in members {
+            let role = Role::parse(&role).ok_or_else(|| format!("unknown role {role:?} of member {name:?}"))?;
+            if out.iter().any(|m: &Member| m.name == name.as_bytes()) {
+                return Err(format!("member {name:?} declared twice"));
+            }
+            let single = matches!(role, Role::Time | Role::Level | Role::Service | Role::Body | Role::TraceId
+                | Role::SpanId | Role::Attributes);
+            if single && out.iter().any(|m: &Member| m.role == role) {
+                return Err(format!("two members fill the column of {name:?}"));
+            }
+            let choices = choices.into_iter().map(String::into_bytes).collect();
+            out.push(Member { name: name.into_bytes(), role, key: key.into_bytes(), required, choices });
+        }
+        if !out.iter().any(|m| m.role == Role::Level) || !out.iter().any(|m| m.role == Role::Body) {
+            return Err("a mapping needs a level and a body".into());
+        }
+        Ok(Spec { source: source.into_bytes(), entries: entries.into_bytes(), members: out, severities })
+    }
+
+    #[inline]
+    pub fn severity(&self, lower: &[u8]) -> u8 {
+        self.severities.iter().find(|(name, _)| name == lower).map_or(0, |(_, n)| *n)
+    }
+
+    #[inline]
+    pub fn find(&self, name: &[u8]) -> Option<usize> {
+        self.members.iter().position(|m| m.name == name)
+    }
+}

@@ -1,0 +1,125 @@
+"""The worker's hot path: records of the JSON dialects to ``logs`` rows with no Python object per entry.
+
+The ``sluice_hot`` extension (hotpath/) runs each dialect's declared mapping (schemas/columns.py,
+``schemas/dialects/<name>/columns.py``) over a run of record values at once and hands back Arrow buffers;
+this module makes them one pyarrow table per run and gives each record its slice (``HotRows``).
+
+Trust: these formats arrive only on the gateway's topic, which only gateways may write (Kafka ACLs,
+docs/native.md), after the gateway decoded and checked them with the same wire types. The hot path
+still declines any record it cannot map exactly as the reference mapping would (it does not decode, a
+required member is missing, a value is out of the tables' bounds, dict semantics it leaves to Python):
+the caller judges those with ``workers.records.rows_of``, which stores or dead-letters them as before.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple, Sequence
+
+import pyarrow as pa
+
+import sluice_hot
+from schemas.columns import Columns
+from schemas.dialects.astralog.columns import COLUMNS as ASTRALOG
+from schemas.dialects.loginformant.columns import COLUMNS as LOGINFORMANT
+from schemas.dialects.logtrace.columns import COLUMNS as LOGTRACE
+from schemas.envelope import Envelope
+from schemas.formats import Format
+from workers.arrow import LOGS_SCHEMA
+from workers.severity import SEVERITY_NUMBERS
+
+#: Every format the hot path maps, with its dialect's declared columns.
+COLUMNS: dict[Format, Columns] = {**ASTRALOG, **LOGTRACE, **LOGINFORMANT}
+
+_ATTRIBUTES = LOGS_SCHEMA.field("LogAttributes").type
+_TIMESTAMP = LOGS_SCHEMA.field("Timestamp").type
+_ENTRY_FIELDS = [_ATTRIBUTES.key_field, _ATTRIBUTES.item_field]
+
+
+def mapper(columns: Columns) -> sluice_hot.Mapper:
+    """The extension's mapper for ``columns``."""
+    members = [(m.name, m.role, m.key, columns.required(m.name), list(columns.choices(m.name))) for m in columns.members]
+    return sluice_hot.Mapper(columns.source, columns.entries or "", members, sorted(SEVERITY_NUMBERS.items()))
+
+
+_MAPPERS: dict[Format, sluice_hot.Mapper] = {fmt: mapper(c) for fmt, c in COLUMNS.items()}
+
+
+class HotRows:
+    """One record's rows: ``length`` rows of ``table`` from ``start``, one tenant's."""
+
+    __slots__ = ("table", "start", "length", "tenant")
+
+    def __init__(self, table: pa.Table, start: int, length: int, tenant: str):
+        self.table, self.start, self.length, self.tenant = table, start, length, tenant
+
+    def __len__(self) -> int:
+        return self.length
+
+
+class Mapped(NamedTuple):
+    rows: list[HotRows | None]  # per value: its rows, or None when declined
+    declined: list[tuple[int, str]]  # (index, why) of each declined value
+
+
+def map_values(fmt: Format, values: Sequence[bytes], envelopes: Sequence[Envelope]) -> Mapped:
+    """The rows of ``values`` (all of format ``fmt``, one envelope each), mapped in one call."""
+    envs = [(e.tenant, e.environment, e.request_id, e.received_ns) for e in envelopes]
+    counts, declined, buffers = _MAPPERS[fmt].map(list(values), envs)
+    sizes = memoryview(counts).cast("i")
+    table = _table(sum(n for n in sizes if n > 0), buffers)
+    rows: list[HotRows | None] = []
+    start = 0
+    for n, env in zip(sizes, envelopes):
+        if n < 0:
+            rows.append(None)
+        else:
+            rows.append(HotRows(table, start, n, env.tenant))
+            start += n
+    return Mapped(rows, declined)
+
+
+def joined(parts: Sequence[HotRows]) -> list[pa.Table]:
+    """The rows of ``parts``, in order, as few slices as their tables allow (contiguous parts join)."""
+    runs: list[list] = []  # [table, start, length]
+    for part in parts:
+        if runs and part.table is runs[-1][0] and part.start == runs[-1][1] + runs[-1][2]:
+            runs[-1][2] += part.length
+        else:
+            runs.append([part.table, part.start, part.length])
+    return [table.slice(start, length) for table, start, length in runs]
+
+
+def _table(n: int, buffers: tuple[bytes, ...]) -> pa.Table:
+    """The ``logs`` table of ``n`` rows from the extension's buffers (their order: hotpath/src/lib.rs)."""
+    it = iter(map(pa.py_buffer, buffers))
+
+    def strings(length: int = n) -> pa.Array:
+        offsets, data = next(it), next(it)
+        return pa.Array.from_buffers(pa.string(), length, [None, offsets, data])
+
+    def fixed(kind: pa.DataType) -> pa.Array:
+        return pa.Array.from_buffers(kind, n, [None, next(it)])
+
+    def maps() -> pa.Array:
+        offsets = next(it)
+        entries = int.from_bytes(offsets[-4:].to_pybytes(), "little", signed=True)
+        struct = pa.StructArray.from_arrays([strings(entries), strings(entries)], fields=_ENTRY_FIELDS)
+        return pa.Array.from_buffers(_ATTRIBUTES, n, [None, offsets], children=[struct])
+
+    columns = {
+        "TenantId": strings(), "Environment": strings(), "Source": strings(), "RequestId": strings(),
+        "ReceivedAt": fixed(_TIMESTAMP), "Timestamp": fixed(_TIMESTAMP),
+        "SeverityText": strings(), "SeverityNumber": fixed(pa.uint8()),
+        "ServiceName": strings(), "Body": strings(), "TraceId": strings(), "SpanId": strings(),
+        "ResourceAttributes": maps(), "LogAttributes": maps(),
+    }
+    zeros = pa.py_buffer(bytes(4 * (n + 1)))
+    empty = pa.Array.from_buffers(pa.string(), n, [None, zeros, pa.py_buffer(b"")])
+    no_entries = pa.StructArray.from_arrays([pa.array([], pa.string()), pa.array([], pa.string())],
+                                            fields=_ENTRY_FIELDS)
+    columns.update({
+        "TraceFlags": pa.Array.from_buffers(pa.uint8(), n, [None, pa.py_buffer(bytes(n))]),
+        "ScopeName": empty, "ScopeVersion": empty,
+        "ScopeAttributes": pa.Array.from_buffers(_ATTRIBUTES, n, [None, zeros], children=[no_entries]),
+    })
+    return pa.Table.from_arrays([columns[f.name] for f in LOGS_SCHEMA], schema=LOGS_SCHEMA)
