@@ -4,8 +4,8 @@ package logflux
 // (the contracts of sluice_sdk's Client):
 //
 //   - Log and the level methods never block. A record that does not fit in QueueSize is dropped
-//     and counted; with FailsafeMode they return nil whatever happens, without it ErrQueueFull
-//     or ErrClosed.
+//     and counted; with FailsafeMode they return nil whatever happens, without it the error codes
+//     QUEUE_FULL or CLOSED.
 //   - A batch (at most 100 entries, the doc's limit) leaves when full or when its oldest record
 //     has waited FlushInterval. Failed sends are retried (retry.go) until they succeed or the
 //     client closes; batches go one at a time, in order, each under one Idempotency-Key.
@@ -13,56 +13,12 @@ package logflux
 //     is queued within CloseTimeout, then stops; what is left is counted as abandoned.
 
 import (
-	"bytes"
-	"crypto/rand"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
 )
-
-// MaxBatch is the LogFlux doc's limit of entries per /v1/batch request.
-const MaxBatch = 100
-
-// Config of a Client; DefaultConfig fills what the doc's Init does not name.
-type Config struct {
-	ServerURL     string // https://<customer-id>.ingest.<region>.logflux.io, with or without /v1
-	Node          string // the node every entry names (the doc: which server or service sent it)
-	APIKey        string
-	Secret        string
-	FailsafeMode  bool          // true: never an error from logging; false: refusals and losses are errors
-	QueueSize     int           // records buffered while the server is unreachable
-	BatchSize     int           // entries per request, at most MaxBatch
-	FlushInterval time.Duration // the longest a record waits for its batch to fill
-	Timeout       time.Duration // one request
-	CloseTimeout  time.Duration // Close's deadline to deliver what is queued
-	BackoffBase   time.Duration
-	BackoffCap    time.Duration
-	HTTPClient    *http.Client
-}
-
-// DefaultConfig is what Init uses: failsafe, 1,000 queued records, batches of 100 within a second.
-func DefaultConfig(serverURL, node, apiKey, secret string) Config {
-	return Config{
-		ServerURL: serverURL, Node: node, APIKey: apiKey, Secret: secret, FailsafeMode: true,
-		QueueSize: 1000, BatchSize: MaxBatch, FlushInterval: time.Second, Timeout: 10 * time.Second,
-		CloseTimeout: 10 * time.Second, BackoffBase: 500 * time.Millisecond, BackoffCap: 30 * time.Second,
-	}
-}
-
-// Stats counts what became of the records.
-type Stats struct {
-	Sent      int64 // accepted by the server
-	Dropped   int64 // refused because the queue was full or the client closed
-	Rejected  int64 // in batches the server refused for good (400, 401, 403, 413)
-	Abandoned int64 // still queued or in flight when the client closed
-	Retries   int64 // requests sent again
-}
 
 type record struct {
 	queued    time.Time
@@ -93,32 +49,9 @@ type Client struct {
 
 // NewClient checks the config, derives the key (once) and starts the sending goroutine.
 func NewClient(cfg Config) (*Client, error) {
-	base := strings.TrimSuffix(strings.TrimRight(cfg.ServerURL, "/"), "/v1")
-	u, err := url.Parse(base)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, &LogFluxError{Code: "INVALID_CONFIG", Message: "the server URL must be http(s)://host[:port], e.g. https://c12345.ingest.us.logflux.io"}
-	}
-	if cfg.APIKey == "" || cfg.Secret == "" {
-		return nil, &LogFluxError{Code: "INVALID_CONFIG", Message: "an API key and an encryption secret are both required"}
-	}
-	defaults := DefaultConfig("", "", "", "")
-	if cfg.QueueSize <= 0 {
-		cfg.QueueSize = defaults.QueueSize
-	}
-	if cfg.BatchSize <= 0 || cfg.BatchSize > MaxBatch {
-		cfg.BatchSize = MaxBatch
-	}
-	for _, d := range []struct {
-		v   *time.Duration
-		def time.Duration
-	}{
-		{&cfg.FlushInterval, defaults.FlushInterval}, {&cfg.Timeout, defaults.Timeout},
-		{&cfg.CloseTimeout, defaults.CloseTimeout}, {&cfg.BackoffBase, defaults.BackoffBase},
-		{&cfg.BackoffCap, defaults.BackoffCap},
-	} {
-		if *d.v <= 0 {
-			*d.v = d.def
-		}
+	cfg, base, err := cfg.checked()
+	if err != nil {
+		return nil, err
 	}
 	session, err := NewSession(cfg.Secret, nil)
 	if err != nil {
@@ -286,90 +219,4 @@ func (c *Client) run() {
 		}
 		timer.Stop()
 	}
-}
-
-func (c *Client) count(field *int64, n int) {
-	c.mu.Lock()
-	*field += int64(n)
-	c.mu.Unlock()
-}
-
-func (c *Client) deliver(batch []record) {
-	body, err := c.body(batch)
-	if err != nil { // a field that cannot be JSON: counted, never retried
-		c.count(&c.stats.Rejected, len(batch))
-		return
-	}
-	idem := make([]byte, 16)
-	_, _ = rand.Read(idem)
-	for attempt := 0; ; attempt++ {
-		status, header := c.post(body, hex.EncodeToString(idem))
-		if status >= 200 && status < 300 {
-			c.count(&c.stats.Sent, len(batch))
-			return
-		}
-		if !retryable(status) {
-			c.count(&c.stats.Rejected, len(batch))
-			return
-		}
-		if c.stopping() {
-			c.count(&c.stats.Abandoned, len(batch))
-			return
-		}
-		c.count(&c.stats.Retries, 1)
-		wait := time.NewTimer(delay(attempt, header, time.Now(), c.cfg.BackoffBase, c.cfg.BackoffCap))
-		select {
-		case <-wait.C:
-		case <-c.stop:
-		}
-		wait.Stop()
-	}
-}
-
-func (c *Client) body(batch []record) ([]byte, error) {
-	entries := make([]Entry, len(batch))
-	for i, r := range batch {
-		e, err := c.entry(r, nil)
-		if err != nil {
-			return nil, err
-		}
-		entries[i] = e
-	}
-	return json.Marshal(map[string][]Entry{"entries": entries})
-}
-
-// entry: a "service" field names the node and leaves the plaintext, as in the other SDKs.
-func (c *Client) entry(r record, iv []byte) (Entry, error) {
-	node, fields := c.cfg.Node, r.fields
-	if service, ok := fields["service"]; ok {
-		node = fmt.Sprint(service)
-		fields = make(map[string]any, len(r.fields))
-		for k, v := range r.fields {
-			if k != "service" {
-				fields[k] = v
-			}
-		}
-	}
-	if node == "" {
-		node = "app"
-	}
-	return c.session.Entry(node, r.level, r.message, r.timestamp, fields, iv)
-}
-
-// post sends one request; status 0 is a network error.
-func (c *Client) post(body []byte, idempotencyKey string) (int, http.Header) {
-	req, err := http.NewRequest(http.MethodPost, c.endpoint, bytes.NewReader(body))
-	if err != nil {
-		return 0, http.Header{}
-	}
-	req.Header.Set("Authorization", "Bearer "+c.cfg.APIKey)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Idempotency-Key", idempotencyKey)
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return 0, http.Header{}
-	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
-	return resp.StatusCode, resp.Header
 }
