@@ -32,9 +32,17 @@ export interface ResilientClientConfig extends Omit<Options, "dialect" | "maxQue
   queueSize?: number;
 }
 
-/** The doc names both `https://host` and `https://host/v1` as the endpoint: accept either. */
+/**
+ * The doc names both `https://host` and `https://host/v1` as the endpoint: accept either. Anything
+ * but an http(s) URL with a host is refused (`INVALID_CONFIG`): it could only fail at every send.
+ */
 export function baseUrl(serverUrl: string): string {
   const base = serverUrl.replace(/\/+$/, "");
+  let parsed: URL | null = null;
+  try { parsed = new URL(base); } catch { /* refused below */ }
+  if (!parsed || !["http:", "https:"].includes(parsed.protocol) || !parsed.host) {
+    throw new LogFluxError("INVALID_CONFIG", "the server URL must be http(s)://host[:port], e.g. https://c12345.ingest.us.logflux.io");
+  }
   return base.endsWith("/v1") ? base.slice(0, -3) : base;
 }
 
@@ -48,9 +56,11 @@ export class ResilientClient {
     for (const [name, value] of Object.entries({ serverUrl, node, apiKey, secret })) {
       if (typeof value !== "string") throw new LogFluxError("INVALID_CONFIG", `${name} must be a string`);
     }
+    const base = baseUrl(serverUrl);
+    if (!apiKey || !secret) throw new LogFluxError("INVALID_CONFIG", "an API key and an encryption secret are both required");
     this.failsafeMode = failsafeMode;
     // No compression by default: the LogFlux doc documents plain JSON bodies only.
-    this.client = new Client(baseUrl(serverUrl), apiKey, {
+    this.client = new Client(base, apiKey, {
       batchSize: 100, compression: null, ...options, maxQueue: queueSize, dialect: new LogFlux(secret, node),
     });
   }

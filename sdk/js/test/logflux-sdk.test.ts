@@ -61,6 +61,14 @@ test("logging before init rejects with a code; close without a client is harmles
   await logflux.close();
 });
 
+test("a config that could never work is refused at init", async () => {
+  for (const [url, key, secret] of [["c12345.ingest.us.logflux.io", "lf_k", "s"], ["ftp://h", "lf_k", "s"],
+                                    ["https://h", "", "s"], ["https://h", "lf_k", ""]]) {
+    assert.throws(() => logflux.init(url, "n", key, secret), (e: LogFluxError) => e.code === "INVALID_CONFIG");
+  }
+  await assert.rejects(logflux.info("still not initialized"), (e: LogFluxError) => e.code === "NOT_INITIALIZED");
+});
+
 test("failsafe mode drops and counts a full queue and never rejects", async () => {
   const server = new Server([401]);
   const client = new ResilientClient({ serverUrl: "http://h", node: "n", apiKey: "lf_k", secret: "s",

@@ -19,6 +19,7 @@ sees when logging cannot work:
 from __future__ import annotations
 
 from typing import Any, Optional
+from urllib.parse import urlsplit
 
 from sluice_sdk.client import Client, Stats
 from sluice_sdk.dialects import LogFlux
@@ -32,8 +33,16 @@ class LogFluxError(Exception):
 
 
 def base_url(server_url: str) -> str:
-    """The doc names both ``https://host`` and ``https://host/v1`` as the endpoint: accept either."""
-    base = server_url.rstrip("/")
+    """The doc names both ``https://host`` and ``https://host/v1`` as the endpoint: accept either.
+
+    Raises ``LogFluxError`` (``INVALID_CONFIG``) for anything but an http(s) URL with a host,
+    which could only ever fail (and be retried) at every send.
+    """
+    base = str(server_url).rstrip("/")
+    parts = urlsplit(base)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise LogFluxError("INVALID_CONFIG", "the server URL must be http(s)://host[:port], "
+                                             "e.g. https://c12345.ingest.us.logflux.io")
     return base[:-3] if base.endswith("/v1") else base
 
 
@@ -44,7 +53,15 @@ class ResilientClient:
         # No compression by default: the LogFlux doc documents plain JSON bodies only.
         self.failsafe_mode = failsafe_mode
         self._closed = False
-        self.client = Client(base_url(server_url), api_key, dialect=LogFlux(secret, node=node), batch_size=batch_size,
+        base = base_url(server_url)
+        if not api_key or not secret:
+            raise LogFluxError("INVALID_CONFIG", "an API key and an encryption secret are both required")
+        try:
+            dialect = LogFlux(secret, node=node)
+        except ImportError as exc:  # the encryption needs `cryptography`, an optional dependency
+            raise LogFluxError("MISSING_DEPENDENCY", "LogFlux encryption needs the `cryptography` package: "
+                                                     "pip install 'sluice-sdk[logflux]'") from exc
+        self.client = Client(base, api_key, dialect=dialect, batch_size=batch_size,
                              flush_interval_s=flush_interval_s, max_queue=queue_size, timeout_s=timeout_s,
                              compression=compression, **client_options)
 

@@ -134,3 +134,13 @@ def test_a_batch_holds_at_most_the_doc_limit_of_100_entries():
 def test_base_url_accepts_the_host_or_the_v1_endpoint():
     assert base_url("https://c1.ingest.us.logflux.io") == "https://c1.ingest.us.logflux.io"
     assert base_url("https://c1.ingest.us.logflux.io/v1/") == "https://c1.ingest.us.logflux.io"
+
+
+@pytest.mark.parametrize("url, key, secret", [("c12345.ingest.us.logflux.io", "lf_k", "s"), ("ftp://h", "lf_k", "s"),
+                                              ("https://h", "", "s"), ("https://h", "lf_k", "")])
+def test_a_config_that_could_never_work_is_refused_at_init(url, key, secret):
+    with pytest.raises(LogFluxError) as raised:
+        logflux.init(url, "n", key, secret)
+    assert raised.value.code == "INVALID_CONFIG"
+    with pytest.raises(LogFluxError):
+        logflux.info("still not initialized")
