@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-fuzz fuzz test-unit test-integration bench bench-gateway bench-e2e bench-worker bench-logflux bench-insert-size bench-profound bench-query bench-limiter bench-logstash bench-poison bench-peer bench-search test-faults broker clean
+.PHONY: run test test-fuzz fuzz test-unit test-integration bench bench-gateway bench-e2e bench-worker bench-logflux bench-insert-size bench-profound bench-query bench-limiter bench-logstash bench-poison bench-peer bench-hot-path bench-search test-faults broker clean
 
 # The worker's hot path (hotpath/) is Rust, built by maturin into the venv; cargo's build
 # directory stays out of the repository.
@@ -60,6 +60,7 @@ bench: $(STAMP)
 	$(BIN)/sluice broker fetch >/dev/null
 	$(BIN)/python -m bench.gateway --json $(BENCH_OUT)/gateway.json --markdown $(BENCH_OUT)/gateway.md
 	$(BIN)/python -m bench.worker --json $(BENCH_OUT)/worker.json
+	$(BIN)/python -m bench.hot_path --json $(BENCH_OUT)/hot_path.json
 	$(BIN)/python -m bench.e2e --json $(BENCH_OUT)/e2e.json
 	$(BIN)/python -m bench.logflux --json $(BENCH_OUT)/logflux.json
 	$(BIN)/python -m bench.peer --json $(BENCH_OUT)/peer.json
@@ -114,6 +115,10 @@ bench-limiter: $(STAMP)
 ## bench-logstash: events/s over TCP json_lines end to end, against HTTP batches of the same events
 bench-logstash: $(STAMP)
 	$(BIN)/python -m bench.logstash
+
+## bench-hot-path: worker CPU per row by dialect, the hot path (Rust) against the reference mapping, with and without the insert
+bench-hot-path: $(STAMP)
+	$(BIN)/python -m bench.hot_path --json $(BENCH_OUT)/hot_path.json
 
 ## bench-poison: one tenant floods undecryptable entries while another sends at a fixed rate (containment)
 bench-poison: $(STAMP)

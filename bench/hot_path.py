@@ -1,0 +1,159 @@
+"""Worker CPU per row by dialect: the hot path (workers/hot.py) against the reference mapping, in one run.
+
+    python -m bench.hot_path [--records 200] [--per-record 500] [--runs 3] [--json FILE]
+
+The same realistic record values of each hot format (LogTrace, AstraLog, LogInformant batches) go
+through, in chunks of 20 records as the worker's runs give them:
+
+* ``reference``        decode (msgspec) + ``workers.normalize.mapped`` + ``to_table``: the chain before
+                       the hot path, still the judge of what it declines;
+* ``hot``              ``workers.hot.map_values`` + ``joined`` + one table: what the worker runs now;
+* ``*+insert``         each plus ``insert_arrow`` into the embedded engine's ``logs`` table (a fresh
+                       state directory per run; the engine runs in this process, so its threads count).
+
+CPU is ``time.process_time`` (every thread of the process) per row; each variant runs in its own
+child process, variants alternating, and the median of ``--runs`` is reported, with ``hot ÷ reference``.
+The issue's goal is stated for the whole worker: ≤ 4 µs per row for the JSON dialects.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pickle
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.harness import machine, report
+
+PER_CHUNK = 20
+VARIANTS = ("reference", "hot", "reference+insert", "hot+insert")
+SERVICES = [f"svc-{name}" for name in ("orders", "billing", "auth", "search", "cart", "mail", "ledger", "edge")]
+
+
+def _attributes(rng: random.Random, i: int, status: int) -> dict:
+    return {"http.method": "GET", "http.status_code": status,
+            "user": {"id": f"u{rng.randrange(5000)}", "tier": rng.choice(("free", "pro", "enterprise"))},
+            "cache.hit": rng.random() < 0.7, "duration_ms": round(rng.uniform(0.1, 900), 3),
+            "tags": ["edge", f"az-{i % 3}"]}
+
+
+def _entry(fmt: str, rng: random.Random, r: int, i: int) -> dict:
+    level = ("INFO", "WARN", "ERROR")[rng.choice((0, 0, 0, 0, 0, 0, 1, 1, 2))]
+    service = SERVICES[i % 8]
+    status = 500 if level == "ERROR" else rng.choice((200, 200, 201, 204, 301, 404))
+    when = f"2026-11-23T10:{r % 60:02d}:{i % 60:02d}.{rng.randrange(10**6):06d}Z"
+    message = f"{rng.choice(('GET', 'POST', 'PUT'))} /api/{service[4:]}/{rng.randrange(10**6)} {status} in " \
+              f"{rng.randrange(1, 900)}ms"
+    attributes = _attributes(rng, i, status)
+    if fmt == "logtrace":
+        return {"timestamp": when, "level": level, "message": message, "service": service,
+                "host": f"ip-10-0-{i % 16}-{r % 250}.internal", "trace_id": f"{rng.getrandbits(128):032x}",
+                "span_id": f"{rng.getrandbits(64):016x}", "attributes": attributes}
+    if fmt == "astralog":
+        return {"project_id": f"proj-{r % 4}", "timestamp": when, "level": level.lower(), "service": service,
+                "message": message, "metadata": attributes}
+    return {"timestamp": when, "level": {"INFO": "Information", "WARN": "Warning", "ERROR": "Error"}[level],
+            "message": message, "source": service, "properties": attributes,
+            "exception": "Traceback (most recent call last): ..." if level == "ERROR" else None}
+
+
+FORMATS = {"logtrace": "logtrace.ingest.v1", "astralog": "astralog.drain.v1", "loginformant": "loginformant.batch.v1"}
+
+
+def workload(dialect: str, records: int, per_record: int) -> tuple[list[bytes], list]:
+    from schemas.envelope import Envelope
+
+    rng = random.Random(25)
+    values = [json.dumps({"logs": [_entry(dialect, rng, r, i) for i in range(per_record)]}).encode()
+              for r in range(records)]
+    envelopes = [Envelope(FORMATS[dialect], f"tenant-{r % 3}", f"req-{r}", 1_795_000_000_000_000_000 + r,
+                          "production") for r in range(records)]
+    return values, envelopes
+
+
+def _child(variant: str, dialect: str, records: int, per_record: int) -> dict:
+    """One variant's CPU and wall seconds over the workload, in this (child) process."""
+    import pyarrow as pa
+
+    from schemas.dialects import decode
+    from schemas.formats import Format
+    from workers import hot
+    from workers.columnar import to_table
+    from workers.normalize import mapped
+
+    fmt = Format(FORMATS[dialect])
+    values, envelopes = workload(dialect, records, per_record)
+    chunks = [(values[i:i + PER_CHUNK], envelopes[i:i + PER_CHUNK]) for i in range(0, len(values), PER_CHUNK)]
+
+    def reference(vs, es) -> pa.Table:
+        return to_table([mapped(hot.COLUMNS[fmt], decode(fmt, v), e) for v, e in zip(vs, es)])
+
+    def hot_path(vs, es) -> pa.Table:
+        out = hot.map_values(fmt, vs, es)
+        assert not out.declined, out.declined[:1]
+        return pa.concat_tables(hot.joined([r for r in out.rows if r is not None])).combine_chunks()
+
+    build = hot_path if variant.startswith("hot") else reference
+    insert = None
+    if variant.endswith("+insert"):
+        from sluice.settings import load_settings
+        from sluice.storage import Storage, migrate
+
+        state = Path(tempfile.mkdtemp(prefix="sluice-bench-hot-"))
+        settings = load_settings({}, state_dir=state)
+        storage = Storage(settings)
+        storage.run_sync(migrate, settings)
+        insert = lambda table: storage.run_sync(  # noqa: E731
+            lambda c: c.insert_arrow("sluice.logs", table, settings={"insert_deduplicate": 0}))
+    rows = 0
+    cpu, wall = time.process_time(), time.perf_counter()
+    for vs, es in chunks:
+        table = build(vs, es)
+        rows += table.num_rows
+        if insert is not None:
+            insert(table)
+    return {"rows": rows, "cpu_s": time.process_time() - cpu, "wall_s": time.perf_counter() - wall}
+
+
+def run(args) -> dict:
+    results: dict = {**machine(), "records": args.records, "per_record": args.per_record, "runs": args.runs,
+                     "per_chunk": PER_CHUNK}
+    for dialect in FORMATS:
+        samples: dict[str, list[float]] = {v: [] for v in VARIANTS}
+        for _ in range(args.runs):
+            for variant in VARIANTS:
+                out = subprocess.run([sys.executable, "-m", "bench.hot_path", "--child", variant, dialect,
+                                      str(args.records), str(args.per_record)],
+                                     check=True, capture_output=True).stdout
+                figures = pickle.loads(out)
+                samples[variant].append(figures["cpu_s"] * 1e6 / figures["rows"])
+        medians = {v: statistics.median(s) for v, s in samples.items()}
+        results[dialect] = {f"{v}_cpu_us_per_row": round(m, 2) for v, m in medians.items()}
+        results[dialect]["hot_vs_reference"] = round(medians["hot"] / medians["reference"], 3)
+        results[dialect]["hot_vs_reference_with_insert"] = round(medians["hot+insert"] / medians["reference+insert"], 3)
+    return results
+
+
+def main() -> int:
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        variant, dialect, records, per_record = sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+        sys.stdout.buffer.write(pickle.dumps(_child(variant, dialect, records, per_record)))
+        return 0
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--records", type=int, default=200)
+    ap.add_argument("--per-record", type=int, default=500)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--json", type=Path, help="also write the results here (and Markdown beside it)")
+    args = ap.parse_args()
+    report(run(args), args.json, "worker CPU per row: the hot path against the reference mapping")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
