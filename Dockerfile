@@ -20,6 +20,9 @@ RUN pip install --no-cache-dir . /wheels/*.whl && rm -rf /wheels && useradd --sy
 USER 10001
 ENV SLUICE_LOCAL_BROKER=false \
     SLUICE_GATEWAY_HOST=0.0.0.0 \
+    SLUICE_LOGSTASH_HOST=0.0.0.0 \
     SLUICE_WORKER_HOST=0.0.0.0 \
     SLUICE_STATE_DIR=/tmp/sluice
+# Gateway: HTTP(S) 8080, Logstash json_lines 5000 TCP (TLS when configured) and UDP; worker: 6066.
+EXPOSE 8080 5000/tcp 5000/udp 6066
 ENTRYPOINT ["sluice"]
