@@ -32,10 +32,10 @@ ERROR = _object({"status": {"const": "error"},
                  "request_id": _STR})
 PROFOUND_ERROR = _object({"detail": _STR, "request_id": _STR})
 # Each error rendering style (gateway/routes.RENDER_ERROR): its body's schema, and the statuses it
-# answers in place of ours (Profound documents a 500 when the entry could not be published).
+# answers in place of ours (none now: a transient failure's status is the endpoint's ``outage_status``).
 ERROR_STYLES: dict[str, tuple[dict, dict[int, int]]] = {
     "envelope": (ERROR, {}),
-    "profound_detail": (PROFOUND_ERROR, {503: 500}),
+    "profound_detail": (PROFOUND_ERROR, {}),
 }
 IDEMPOTENCY_KEY = {"name": "Idempotency-Key", "in": "header", "required": False,
                    "description": "Send the same key on every attempt of one request: it is stored once.",
@@ -77,7 +77,9 @@ _BINARY = {"type": "string", "format": "binary"}
 
 def _ingest(route: IngestRoute, refs: dict[Any, dict]) -> dict:
     error_schema, replaced = ERROR_STYLES[route.endpoint.render_error]
-    errors = tuple(replaced.get(s, s) for s in INGEST_ERRORS)
+    # A 503 is a transient failure, answered with the dialect's status for one (LogTrace, Profound: 500).
+    outage = {503: route.endpoint.outage_status}
+    errors = tuple(outage.get(s, replaced.get(s, s)) for s in INGEST_ERRORS)
     operation: dict[str, Any] = {
         "operationId": route.format.value.replace(".", "_"),
         "summary": f"{route.dialect} ingestion ({route.format.value})",

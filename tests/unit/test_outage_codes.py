@@ -56,3 +56,14 @@ def test_only_transient_refusals_take_the_outage_status():
 def test_an_outage_status_must_be_a_server_error():
     with pytest.raises(ValueError, match="outage_status 429 is not a 5xx status"):
         Endpoint("/x", Format.LOGTRACE_INGEST, AuthStyle.BEARER, 1, 200, outage_status=429)
+
+
+def test_openapi_documents_each_routes_outage_status():
+    import msgspec
+
+    from gateway import openapi
+
+    document = msgspec.json.decode(openapi.document())
+    for path, status in EXPECTED.items():
+        responses = document["paths"][path]["post"]["responses"]
+        assert str(status) in responses and str(1003 - status) not in responses, path  # 500 xor 503
