@@ -21,6 +21,7 @@ Body checks, by variant (``v`` the searched text, lower-cased for the index):
 * ``check``   — today: ``hasAllTokens(lower(Body), v) AND positionCaseInsensitiveUTF8(Body, v) > 0``;
 * ``proven``  — the position check only for several words (a phrase, ``rid=N``): a single
   word is proven by ``hasAllTokens`` (the index's own tokenizer), so ``Body`` is not read;
+* ``phrase``  — ``proven``, with ``hasPhrase(lower(Body), v)`` (the index's token positions) for several words;
 * ``tokenbf`` — ``hasToken`` per word (what ``tokenbf_v1`` answers), the position check for several;
 * ``ngram``   — ``lower(Body) LIKE '%v%'`` (what ``ngrambf_v1`` answers) and ``hasAllTokens`` as the row check.
 """
@@ -66,6 +67,7 @@ class Variant:
     body_index: str | None = "text(tokenizer = 'splitByNonAlpha')"  # on lower(Body); None: no body index
     codecs: dict[str, str] = field(default_factory=dict)  # column -> CODEC(...) replacing the declared one
     types: dict[str, str] = field(default_factory=dict)  # column -> type replacing the declared one
+    settings: str = ""  # table SETTINGS, e.g. the text index's serialization version
 
 
 VARIANTS = (
@@ -77,6 +79,13 @@ VARIANTS = (
     Variant("text_frontcoding", "proposed, text index with front coding and 512-token dictionary blocks",
             body_index="text(tokenizer = 'splitByNonAlpha', dictionary_block_frontcoding_compression = 1, "
                        "dictionary_block_size = 512)"),
+    Variant("text_bitpacking", "proposed, text index posting lists bit-packed",
+            body_index="text(tokenizer = 'splitByNonAlpha', posting_list_codec = 'bitpacking')"),
+    Variant("text_no_positions", "proposed, bit-packed text index without token positions",
+            body_index="text(tokenizer = 'splitByNonAlpha', posting_list_codec = 'bitpacking')",
+            settings="text_index_serialization_version = 'v1_with_codec'"),
+    Variant("phrase_index", "proposed, bit-packed text index answers phrases too (hasPhrase)", body="phrase",
+            body_index="text(tokenizer = 'splitByNonAlpha', posting_list_codec = 'bitpacking')"),
     Variant("tokenbf", "proposed, tokenbf_v1(32768, 3, 0) instead of the text index", body="tokenbf",
             body_index="tokenbf_v1(32768, 3, 0) GRANULARITY 1"),
     Variant("ngrambf", "proposed, ngrambf_v1(4, 32768, 3, 0) instead of the text index", body="ngram",
@@ -103,7 +112,7 @@ def ddl(v: Variant, db: str) -> str:
     body = f"    INDEX idx_lower_body lower(Body) TYPE {v.body_index}" if v.body_index else ""
     columns = _BODY_INDEX.sub(body, columns).replace(",\n\n", "\n").rstrip().rstrip(",")
     return (f"CREATE TABLE {db}.logs ({columns},\n    Seq UInt64 CODEC(Delta(8), ZSTD(1))\n) ENGINE = MergeTree "
-            f"PARTITION BY toDate(ReceivedAt) ORDER BY ({v.order_by})")
+            f"PARTITION BY toDate(ReceivedAt) ORDER BY ({v.order_by})" + (f" SETTINGS {v.settings}" if v.settings else ""))
 
 
 def _text(value: str, style: str, params: dict) -> str:
@@ -115,8 +124,8 @@ def _text(value: str, style: str, params: dict) -> str:
     several = len(words) > 1
     if style == "check" or (style == "proven" and several):
         return f"(hasAllTokens(lower(Body), {{t{i}:String}}) AND {position})"
-    if style == "proven":
-        return f"hasAllTokens(lower(Body), {{t{i}:String}})"
+    if style in ("proven", "phrase"):
+        return f"has{'Phrase' if several else 'AllTokens'}(lower(Body), {{t{i}:String}})"
     if style == "tokenbf":
         for j, word in enumerate(words):
             params[f"w{i}_{j}"] = word
@@ -232,17 +241,20 @@ def disk(client, db: str) -> dict:
 
 def measure(client, v: Variant, db: str, n: int, runs: int, start_ns: int, now_ns: int, expected: dict) -> dict:
     from sluice.query.search import LIMITS
-    out: dict = {"what": v.what, "medians_ms": {}, "granules": {}}
+    out: dict = {"what": v.what, "medians_ms": {}, "cpu_ms": {}, "granules": {}}
     for shape in shapes(n):
         sql, params = statement(v, db, shape, start_ns, start_ns + HOUR_NS - 1, now_ns)
         ask = lambda: client.query(sql, parameters=params, settings=LIMITS).result_rows  # noqa: E731
         got = normalized(shape, ask())
-        times = []
+        times, cpu = [], []
         for _ in range(runs):
-            began = time.perf_counter()
+            began, began_cpu = time.perf_counter(), time.process_time()
             ask()
             times.append((time.perf_counter() - began) * 1000)
+            cpu.append((time.process_time() - began_cpu) * 1000)
         out["medians_ms"][shape.name] = statistics.median(times)
+        # CPU of this process (the engine runs in it): what the query costs, less skewed by other work.
+        out["cpu_ms"][shape.name] = statistics.median(cpu)
         expected.setdefault(shape.name, got)
         if got != expected[shape.name]:
             raise RuntimeError(f"{v.name}: {shape.name} answered differently from today: {str(got)[:200]}")
@@ -292,13 +304,13 @@ def run(args) -> dict:
 
 
 def table(results: dict) -> str:
-    """The figures as the Markdown table of docs/search.md."""
+    """The figures as the Markdown table of docs/search.md: per query, wall ms / CPU ms."""
     names = list(next(iter(results["variants"].values()))["medians_ms"])
     head = "| variant | B/record | " + " | ".join(names) + " |"
     lines = [head, "|" + "---|" * (len(names) + 2)]
     for name, v in results["variants"].items():
         lines.append(f"| {name} | {v['bytes_per_record']:.1f} | "
-                     + " | ".join(f"{v['medians_ms'][k]:.1f}" for k in names) + " |")
+                     + " | ".join(f"{v['medians_ms'][k]:.0f} / {v['cpu_ms'][k]:.0f}" for k in names) + " |")
     return "\n".join(lines)
 
 
