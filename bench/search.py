@@ -57,6 +57,7 @@ from pathlib import Path
 from typing import Callable
 
 from bench import victorialogs
+from bench.peer import cpu_s, tree
 from bench.harness import broker, machine, processes, provision, report, send_all
 from bench.search_corpus import HOUR_NS, records
 from sluice.local.harness import post, sql, wait_for
@@ -127,17 +128,19 @@ def sluice_answer(base: str, key: str, shape: Shape, start: str, last: str):
     return {_epoch_s(b["start"]): b["count"] for b in body["histogram"] if b["count"]}
 
 
-def timed(ask: Callable[[], object], runs: int) -> tuple[object, float]:
-    """(the answer, the median milliseconds of ``runs`` runs after one warm-up)."""
+def timed(ask: Callable[[], object], runs: int, cpu: Callable[[], float] = lambda: 0.0) -> tuple[object, float, float]:
+    """(the answer, the median milliseconds of ``runs`` runs after one warm-up, and the median CPU
+    milliseconds ``cpu()`` (the system's processes' CPU seconds so far) grew by in a run)."""
     answer = ask()
-    times = []
+    times, used = [], []
     for _ in range(runs):
-        started = time.perf_counter()
+        started, cpu_before = time.perf_counter(), cpu()
         again = ask()
         times.append((time.perf_counter() - started) * 1000)
+        used.append((cpu() - cpu_before) * 1000)
         if again != answer:
             raise RuntimeError("the same query answered differently on a second run")
-    return answer, statistics.median(times)
+    return answer, statistics.median(times), statistics.median(used)
 
 
 def bodies(n: int, start_ns: int, jsonlines: bool) -> list[bytes]:
@@ -158,12 +161,17 @@ def load(url: str, headers: dict, payload: list[bytes], expect: int, count: Call
     return time.perf_counter() - started
 
 
-def measure(answer: Callable[[Shape], object], n: int, runs: int) -> tuple[dict, dict]:
-    """({shape: median ms}, {shape: answer})."""
-    medians, answers = {}, {}
+def measure(answer: Callable[[Shape], object], n: int, runs: int, pids: list[int]) -> tuple[dict, dict, dict]:
+    """({shape: median ms}, {shape: median CPU ms of ``pids``' trees}, {shape: answer}).
+
+    CPU is what a query costs the system whatever else the machine runs; wall time is what a user waits.
+    """
+    members = [p for root in pids for p in tree(root)]
+    medians, cpu, answers = {}, {}, {}
     for shape in shapes(n):
-        answers[shape.name], medians[shape.name] = timed(lambda: answer(shape), runs)
-    return medians, answers
+        answers[shape.name], medians[shape.name], cpu[shape.name] = timed(
+            lambda: answer(shape), runs, lambda: cpu_s(members))
+    return medians, cpu, answers
 
 
 def merges_done(settings) -> None:
@@ -205,9 +213,10 @@ def run(args) -> dict:
                              payload, 200, vl.count, n)
             del payload
             disk = vl.disk_bytes()
-            medians, peer_answers = measure(lambda s: victorialogs_answer(vl.url, s, start, end), n, runs)
+            medians, cpu, peer_answers = measure(lambda s: victorialogs_answer(vl.url, s, start, end), n, runs,
+                                                 [vl.pid])
             results["victorialogs"] = {"queryable_s": queryable, "disk_bytes": disk,
-                                       "disk_bytes_per_record": disk / n, "median_ms": medians}
+                                       "disk_bytes_per_record": disk / n, "median_ms": medians, "cpu_ms": cpu}
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -215,15 +224,16 @@ def run(args) -> dict:
         bench = provision(b.config.bootstrap, btmp)
         s = bench.settings
         payload = bodies(n, hour_start, jsonlines=False)
-        with processes(bench, "worker", "gateway"):
+        with processes(bench, "worker", "gateway") as started:
             headers = {"Authorization": f"Bearer {bench.key}", "Content-Type": "application/json"}
             queryable = load(s.gateway_url + "/v1/logs/ingest", headers, payload, 202, bench.rows, n)
             del payload
             merges_done(s)
             disk = clickhouse_disk(s)
-            medians, answers = measure(lambda sh: sluice_answer(s.gateway_url, bench.key, sh, start, last), n, runs)
+            medians, cpu, answers = measure(lambda sh: sluice_answer(s.gateway_url, bench.key, sh, start, last),
+                                            n, runs, [p.proc.pid for p in started])
             results["sluice"] = {"queryable_s": queryable, "disk_bytes": disk["bytes"],
-                                 "disk_bytes_per_record": disk["bytes"] / n, "median_ms": medians,
+                                 "disk_bytes_per_record": disk["bytes"] / n, "median_ms": medians, "cpu_ms": cpu,
                                  "disk_columns": disk["columns"], "disk_indexes": disk["indexes"]}
 
     for name, mine in answers.items():
@@ -233,6 +243,8 @@ def run(args) -> dict:
     results["load_average_1m_at_end"] = os.getloadavg()[0]
     sizes = {name: (len(a) if not isinstance(a, int) else a) for name, a in answers.items()}
     results["answer_sizes"] = sizes  # rows (at most 100), the count, or non-empty buckets: both equal
+    results["cpu_ratio_sluice_vs_victorialogs"] = {
+        name: results["sluice"]["cpu_ms"][name] / max(results["victorialogs"]["cpu_ms"][name], 1e-3) for name in answers}
     results["ratio_sluice_vs_victorialogs"] = {
         **{name: results["sluice"]["median_ms"][name] / results["victorialogs"]["median_ms"][name]
            for name in answers},
