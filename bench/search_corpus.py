@@ -169,7 +169,8 @@ def _second(seconds: int) -> str:
     return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
 
 
-def _iso(ns: int) -> str:
+def iso(ns: int) -> str:
+    """``ns`` as ISO 8601 UTC to the microsecond, as the records carry it."""
     seconds, rest = divmod(ns, 1_000_000_000)
     return f"{_second(seconds)}.{rest // 1000:06d}Z"
 
@@ -185,5 +186,5 @@ def records(n: int, start_ns: int, seed: int = 29, first: int = 0, count: int | 
     r = random.Random(seed * 1_000_003 + first)  # a batch is generated alone, by its first index
     for i in range(first, end):
         service, level, make = _FLAT[r.randrange(len(_FLAT))]
-        yield {"timestamp": _iso(timestamp_ns(i, n, start_ns)), "level": level, "service": service,
+        yield {"timestamp": iso(timestamp_ns(i, n, start_ns)), "level": level, "service": service,
                "message": f"{make(r)} rid={i}", "attributes": {"host": _HOSTS[r.randrange(len(_HOSTS))]}}

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from bench.search_layouts import VARIANTS, _text, ddl
+from bench.search_layouts import VARIANTS, ddl
+from bench.search_sql import _text
 
 
 def test_each_variant_table_carries_its_changes_and_today_is_the_declared_table():
