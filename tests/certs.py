@@ -33,12 +33,14 @@ class Authority:
         self.cert_file = directory / "ca.pem"
         self.cert_file.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
 
-    def issue(self, common_name: str = "127.0.0.1") -> Pair:
+    def issue(self, host: str = "") -> Pair:
+        """A pair for ``host`` (a DNS name), or by default for 127.0.0.1 and localhost."""
         key = ec.generate_private_key(ec.SECP256R1())
-        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host or "127.0.0.1")])
+        names = [x509.DNSName(host)] if host else [x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+                                                   x509.DNSName("localhost")]
         cert = (_builder(subject, self._name, key.public_key())
-                .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-                                                            x509.DNSName("localhost")]), critical=False)
+                .add_extension(x509.SubjectAlternativeName(names), critical=False)
                 .sign(self._key, hashes.SHA256()))
         return Pair(cert.public_bytes(serialization.Encoding.PEM),
                     key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,

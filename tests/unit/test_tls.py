@@ -117,3 +117,30 @@ def test_an_unusable_pair_is_refused_at_start_with_the_files_named_and_no_key_ma
     message = str(refused.value)
     assert "tls.crt" in message and "tls.key" in message and "matching unencrypted private key" in message
     assert "PRIVATE KEY" not in message and second.key_pem.decode().splitlines()[1] not in message
+
+
+def test_the_local_start_up_probe_accepts_a_gateway_whose_certificate_names_its_public_host(ca, files):
+    import http.server
+    import threading
+
+    from sluice.local.topology import wait_http
+
+    install(ca.issue("logs.example.com"), *files)
+    tls = ReloadingContext("test", str(files[0]), str(files[1]))
+
+    class Health(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Health)
+    server.socket = tls.context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        wait_http(f"https://127.0.0.1:{server.server_address[1]}/health", 10)  # raises when it never answers
+    finally:
+        server.shutdown()
+        server.server_close()
