@@ -138,6 +138,8 @@ class Listeners:
             tls = self._tls()
             server = await asyncio.start_server(self._connection, s.logstash_host, s.logstash_tcp_port,
                                                 limit=_STREAM_LIMIT, ssl=tls.context if tls else None,
+                                                # a handshake is bounded like an HTTP request's head
+                                                ssl_handshake_timeout=s.header_timeout_s if tls else None,
                                                 reuse_port=shared)
             if tls is not None:
                 self._watch = asyncio.create_task(tls.watch())

@@ -46,14 +46,11 @@ def serve(settings: Settings, app: Gateway | None = None) -> int | None:
     > 1 this process is one of that many replicas sharing the port; the caller
     starts the others.
     """
-    tls = None
-    if settings.tls_cert_file:
-        try:  # a pair that cannot serve is a refusal to start, said plainly, not a traceback
-            tls = ReloadingContext("gateway", settings.tls_cert_file, settings.tls_key_file,
-                                   settings.tls_reload_check_s)
-        except TlsError as exc:
-            print(f"sluice gateway: TLS: {exc}", file=sys.stderr)
-            return 2
+    try:  # a pair that cannot serve is a refusal to start, said plainly, not a traceback
+        tls = _tls(settings)
+    except TlsError as exc:
+        print(f"sluice gateway: TLS: {exc}", file=sys.stderr)
+        return 2
     if app is None:
         try:  # before the server, not in its lifespan, where uvicorn would print a traceback and exit 3
             asyncio.run(ensure_topics(settings))
@@ -86,6 +83,20 @@ def serve(settings: Settings, app: Gateway | None = None) -> int | None:
     with asyncio.Runner(loop_factory=config.get_loop_factory()) as runner:
         runner.run(_serve(server, sockets, tls))
     return None
+
+
+def _tls(settings: Settings) -> ReloadingContext | None:
+    """The gateway's TLS context (None: plain HTTP), once every configured pair was found usable.
+    The Logstash listener loads its own in the lifespan; a bad one is refused here, before it."""
+    for cert, key, names in ((settings.tls_cert_file, settings.tls_key_file, "SLUICE_TLS_CERT_FILE"),
+                             (settings.logstash_tls_cert, settings.logstash_tls_key, "SLUICE_LOGSTASH_TLS_CERT")):
+        if key and not cert:
+            raise TlsError(f"a key file is set but no certificate: set {names} too")
+    if settings.logstash_tcp_port and settings.logstash_tls_cert:
+        ReloadingContext("logstash", settings.logstash_tls_cert, settings.logstash_tls_key)
+    if not settings.tls_cert_file:
+        return None
+    return ReloadingContext("gateway", settings.tls_cert_file, settings.tls_key_file, settings.tls_reload_check_s)
 
 
 async def _serve(server: uvicorn.Server, sockets: list[socket.socket] | None, tls: ReloadingContext | None) -> None:

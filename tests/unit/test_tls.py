@@ -144,3 +144,18 @@ def test_the_local_start_up_probe_accepts_a_gateway_whose_certificate_names_its_
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.mark.parametrize("settings, said", [
+    ({"tls_cert_file": "{dir}/missing.crt"}, "cannot read {dir}/missing.crt"),
+    ({"tls_key_file": "{dir}/tls.key"}, "set SLUICE_TLS_CERT_FILE too"),
+    ({"logstash_tls_cert": "{dir}/missing.crt"}, "cannot read {dir}/missing.crt"),
+    ({"logstash_tls_key": "{dir}/tls.key"}, "set SLUICE_LOGSTASH_TLS_CERT too"),
+])
+def test_the_gateway_refuses_to_start_with_tls_it_cannot_serve(tmp_path, capsys, settings, said):
+    from gateway.server import serve
+    from sluice.settings import load_settings
+
+    values = {name: value.format(dir=tmp_path) for name, value in settings.items()}
+    assert serve(load_settings({}, **values)) == 2  # before it touches Kafka or a port
+    assert said.format(dir=tmp_path) in capsys.readouterr().err
