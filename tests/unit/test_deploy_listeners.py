@@ -50,7 +50,8 @@ def test_kubernetes_publishes_https_and_logstash_from_listeners_bound_to_all_int
     assert {env["SLUICE_LOGSTASH_TLS_CERT"], env["SLUICE_LOGSTASH_TLS_KEY"]} == {
         f"{mount['mountPath']}/tls.crt", f"{mount['mountPath']}/tls.key"}
     # nginx's own body limit would refuse what the gateway accepts (1 MiB by default).
-    size = re.fullmatch(r"(\d+)([kmg])", ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/proxy-body-size"])
+    annotations = ingress["metadata"]["annotations"]
+    size = re.fullmatch(r"(\d+)([kmg])", annotations["nginx.ingress.kubernetes.io/proxy-body-size"])
     assert int(size.group(1)) * _UNITS[size.group(2)] >= MAX_BATCH_ENTRIES * MAX_ENTRY_BYTES
 
 
