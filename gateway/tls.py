@@ -81,7 +81,11 @@ class ReloadingContext:
         """Check the files every ``check_every_s`` until cancelled."""
         while True:
             await asyncio.sleep(self.check_every_s)
-            self.check()
+            try:
+                self.check()
+            except Exception:  # never let one surprise end the watch: renewals would stop unnoticed
+                metrics.TLS_RELOADS.labels(self.listener, "failed").inc()
+                log.exception("%s: checking the TLS certificate failed", self.listener)
 
     def _failed(self, exc: Exception, stamp: _Stamp | None) -> bool:
         # Remember what failed, so one bad copy is reported once, not at every check;
