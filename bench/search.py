@@ -129,18 +129,18 @@ def sluice_answer(base: str, key: str, shape: Shape, start: str, last: str):
 
 
 def timed(ask: Callable[[], object], runs: int, cpu: Callable[[], float] = lambda: 0.0) -> tuple[object, float, float]:
-    """(the answer, the median milliseconds of ``runs`` runs after one warm-up, and the median CPU
-    milliseconds ``cpu()`` (the system's processes' CPU seconds so far) grew by in a run)."""
+    """(the answer, the median milliseconds of ``runs`` runs after one warm-up, and the mean CPU
+    milliseconds a run cost: ``cpu()``, the system's CPU seconds so far, over all runs, since the
+    kernel counts them in 10 ms ticks, too coarse for one run)."""
     answer = ask()
-    times, used = [], []
+    times, cpu_before = [], cpu()
     for _ in range(runs):
-        started, cpu_before = time.perf_counter(), cpu()
+        started = time.perf_counter()
         again = ask()
         times.append((time.perf_counter() - started) * 1000)
-        used.append((cpu() - cpu_before) * 1000)
         if again != answer:
             raise RuntimeError("the same query answered differently on a second run")
-    return answer, statistics.median(times), statistics.median(used)
+    return answer, statistics.median(times), (cpu() - cpu_before) * 1000 / runs
 
 
 def bodies(n: int, start_ns: int, jsonlines: bool) -> list[bytes]:
@@ -162,7 +162,7 @@ def load(url: str, headers: dict, payload: list[bytes], expect: int, count: Call
 
 
 def measure(answer: Callable[[Shape], object], n: int, runs: int, pids: list[int]) -> tuple[dict, dict, dict]:
-    """({shape: median ms}, {shape: median CPU ms of ``pids``' trees}, {shape: answer}).
+    """({shape: median ms}, {shape: mean CPU ms of ``pids``' trees}, {shape: answer}).
 
     CPU is what a query costs the system whatever else the machine runs; wall time is what a user waits.
     """
