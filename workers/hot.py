@@ -4,11 +4,10 @@ The ``sluice_hot`` extension (hotpath/) runs each dialect's declared mapping (sc
 ``schemas/dialects/<name>/columns.py``) over a run of record values at once and hands back Arrow buffers;
 this module makes them one pyarrow table per run and gives each record its slice (``HotRows``).
 
-Trust: these formats arrive only on the gateway's topic, which only gateways may write (Kafka ACLs,
-docs/native.md), after the gateway decoded and checked them with the same wire types. The hot path
-still declines any record it cannot map exactly as the reference mapping would (it does not decode, a
-required member is missing, a value is out of the tables' bounds, dict semantics it leaves to Python):
-the caller judges those with ``workers.records.rows_of``, which stores or dead-letters them as before.
+Exactness: the hot path declines any record it cannot map exactly as the reference mapping would (it
+does not decode with the wire type, a value is out of the tables' bounds, dict semantics it leaves to
+Python); the caller judges those with ``workers.records.rows_of``, which stores or dead-letters them as
+before. So records from native producers, which no gateway checked, are validated here too.
 """
 
 from __future__ import annotations
@@ -22,13 +21,14 @@ from schemas.columns import Columns
 from schemas.dialects.astralog.columns import COLUMNS as ASTRALOG
 from schemas.dialects.loginformant.columns import COLUMNS as LOGINFORMANT
 from schemas.dialects.logtrace.columns import COLUMNS as LOGTRACE
+from schemas.dialects.native.columns import COLUMNS as NATIVE
 from schemas.envelope import Envelope
 from schemas.formats import Format
 from workers.arrow import LOGS_SCHEMA
 from workers.severity import SEVERITY_NUMBERS
 
 #: Every format the hot path maps, with its dialect's declared columns.
-COLUMNS: dict[Format, Columns] = {**ASTRALOG, **LOGTRACE, **LOGINFORMANT}
+COLUMNS: dict[Format, Columns] = {**ASTRALOG, **LOGTRACE, **LOGINFORMANT, **NATIVE}
 
 _ATTRIBUTES = LOGS_SCHEMA.field("LogAttributes").type
 _TIMESTAMP = LOGS_SCHEMA.field("Timestamp").type
@@ -37,7 +37,8 @@ _ENTRY_FIELDS = [_ATTRIBUTES.key_field, _ATTRIBUTES.item_field]
 
 def mapper(columns: Columns) -> sluice_hot.Mapper:
     """The extension's mapper for ``columns``."""
-    members = [(m.name, m.role, m.key, columns.required(m.name), list(columns.choices(m.name))) for m in columns.members]
+    members = [(m.name, m.role, m.key, columns.required(m.name), columns.nullable(m.name), list(columns.choices(m.name)),
+                *columns.bounds(m.name)) for m in columns.members]
     return sluice_hot.Mapper(columns.source, columns.entries or "", members, sorted(SEVERITY_NUMBERS.items()))
 
 
@@ -114,12 +115,10 @@ def _table(n: int, buffers: tuple[bytes, ...]) -> pa.Table:
         "ResourceAttributes": maps(), "LogAttributes": maps(),
     }
     zeros = pa.py_buffer(bytes(4 * (n + 1)))
-    empty = pa.Array.from_buffers(pa.string(), n, [None, zeros, pa.py_buffer(b"")])
     no_entries = pa.StructArray.from_arrays([pa.array([], pa.string()), pa.array([], pa.string())],
                                             fields=_ENTRY_FIELDS)
     columns.update({
-        "TraceFlags": pa.Array.from_buffers(pa.uint8(), n, [None, pa.py_buffer(bytes(n))]),
-        "ScopeName": empty, "ScopeVersion": empty,
+        "TraceFlags": fixed(pa.uint8()), "ScopeName": strings(), "ScopeVersion": strings(),
         "ScopeAttributes": pa.Array.from_buffers(_ATTRIBUTES, n, [None, zeros], children=[no_entries]),
     })
     return pa.Table.from_arrays([columns[f.name] for f in LOGS_SCHEMA], schema=LOGS_SCHEMA)

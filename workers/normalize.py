@@ -1,8 +1,8 @@
 """The ``logs`` row shape (``LogRow``, or the same in columns), its helpers, and the JSON dialects' mappings.
 
-``mapped`` maps the JSON dialects' decoded entries by their declared columns
-(schemas/columns.py), ``native`` the native records'; workers/records.MAPPINGS
-dispatches each dialect to its mapping.
+``mapped`` maps the JSON dialects' (and native JSON records') decoded entries by
+their declared columns (schemas/columns.py); workers/records.MAPPINGS dispatches
+each dialect to its mapping.
 
 Plain functions of (entries, envelope): deterministic, so a replayed Kafka
 record yields exactly the rows it yielded the first time (a missing
@@ -19,7 +19,6 @@ import msgspec
 import pyarrow as pa
 
 from schemas.columns import Columns
-from schemas.dialects.native.wire import LogRecord
 from schemas.envelope import Envelope
 from schemas.tables import ATTRIBUTES, TIMESTAMP
 from workers.columnar import LogColumns
@@ -105,38 +104,33 @@ def mapped(columns: Columns, entries: list, env: Envelope) -> LogColumns:
     """The reference mapping of a JSON dialect's decoded ``entries`` by its declared ``columns``
     (schemas/columns.py): what the hot path (workers/hot.py) must equal row for row, and how the
     records it declines are mapped."""
-    out: dict[str, list] = {"time": [], "level": [], "service": [], "body": [], "trace_id": [], "span_id": []}
+    by_role = {m.role: m.name for m in columns.members}
+    extra = [(m.name, m.key) for m in columns.members if m.role == "attribute"]
+    keyed = [(m.name, m.key, m.role == "resource") for m in columns.members if m.role in ("resource", "resource_if_set")]
+
+    def column(role: str, default=None) -> list | None:
+        name = by_role.get(role)
+        return [getattr(e, name) for e in entries] if name else default
+
     attributes: list[dict[str, str]] = []
     resource: list[dict[str, str]] = []
-    single = [(m.name, out[m.role]) for m in columns.members if m.role in out]
-    found = [m.name for m in columns.members if m.role == "attributes"]
-    extra = [(m.name, m.key) for m in columns.members if m.role == "attribute"]
-    always = [(m.name, m.key, m.role == "resource") for m in columns.members if m.role.startswith("resource")]
     for e in entries:
-        for name, values in single:
-            values.append(getattr(e, name))
-        row = flatten(getattr(e, found[0])) if found else {}
+        row = flatten(getattr(e, by_role["attributes"])) if "attributes" in by_role else {}
         for name, key in extra:
             if (value := getattr(e, name)) is not None:
                 row[key] = value
         attributes.append(row)
-        resource.append({key: value for name, key, keep in always if (value := getattr(e, name)) or keep})
+        found = flatten(getattr(e, by_role["resource_attributes"])) if "resource_attributes" in by_role else {}
+        for name, key, keep in keyed:
+            if (value := getattr(e, name)) or keep:
+                found[key] = value
+        resource.append(found)
     n = len(entries)
     return LogColumns(
-        env, columns.source, out["time"] or [None] * n, out["level"], out["service"] or [""] * n, out["body"],
-        attributes, resource=resource, trace_id=out["trace_id"] or None, span_id=out["span_id"] or None,
-    )
-
-
-def native(entries: list[LogRecord], env: Envelope) -> LogColumns:
-    return LogColumns(
-        env, "native", [e.timestamp for e in entries], [e.severity_text for e in entries],
-        [e.service_name for e in entries], [e.body for e in entries], [flatten(e.attributes) for e in entries],
-        resource=[flatten(e.resource_attributes) for e in entries],
-        severity_number=[e.severity_number for e in entries],
-        trace_id=[e.trace_id for e in entries], span_id=[e.span_id for e in entries],
-        trace_flags=[e.trace_flags for e in entries],
-        scope_name=[e.scope_name for e in entries], scope_version=[e.scope_version for e in entries],
+        env, columns.source, column("time", [None] * n), column("level"), column("service", [""] * n),
+        column("body"), attributes, resource=resource, severity_number=column("severity_number"),
+        trace_id=column("trace_id"), span_id=column("span_id"), trace_flags=column("trace_flags"),
+        scope_name=column("scope_name"), scope_version=column("scope_version"),
     )
 
 

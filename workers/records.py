@@ -151,7 +151,7 @@ def _declared(fmt: Format, entries: list, envelope: Envelope, value: bytes, cont
 def _native(fmt: Format, entries: list, envelope: Envelope, value: bytes, context: Context) -> Outcome:
     if fmt is Format.NATIVE_ARROW:
         return Outcome(normalize_arrow(entries[0], envelope), [])
-    return Outcome(normalize.native(entries, envelope), [])
+    return _declared(fmt, entries, envelope, value, context)
 
 
 #: Each dialect of the registry (schemas/dialects/) to its mapping: (format, decoded entries, envelope,

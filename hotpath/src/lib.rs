@@ -30,10 +30,10 @@ type Env = (String, String, String, i64);
 
 #[pymethods]
 impl Mapper {
-    /// ``Mapper(source, entries, members, severities)``: ``members`` lists (member, role, key, required, choices);
+    /// ``Mapper(source, entries, members, severities)``: ``members`` lists (member, role, key, required, nullable, choices, low, high);
     /// ``severities`` (lower-case name, number). ``ValueError`` names what is inconsistent.
     #[new]
-    fn new(source: String, entries: String, members: Vec<(String, String, String, bool, Vec<String>)>,
+    fn new(source: String, entries: String, members: Vec<spec::MemberTuple>,
            severities: Vec<(String, u8)>) -> PyResult<Self> {
         Spec::new(source, entries, members, severities).map(|spec| Mapper { spec }).map_err(PyValueError::new_err)
     }
@@ -72,6 +72,9 @@ impl Mapper {
         }
         out.extend(m(&cols.resource));
         out.extend(m(&cols.attributes));
+        out.push(b(&cols.trace_flags));
+        out.extend(s(&cols.scope_name));
+        out.extend(s(&cols.scope_version));
         Ok((PyBytes::new(py, unsafe { std::slice::from_raw_parts(counts.as_ptr() as *const u8, counts.len() * 4) }),
             declined, PyTuple::new(py, out)?))
     }

@@ -39,12 +39,18 @@ pub struct Cols {
     pub span_id: StrCol,
     pub resource: MapCol,
     pub attributes: MapCol,
+    pub trace_flags: Vec<u8>,
+    pub scope_name: StrCol,
+    pub scope_version: StrCol,
 }
 
 /// Per-entry scratch, reused: what is known only once the entry's object closes.
 struct Entry {
     seen: Vec<bool>,
     stamp: Option<i64>,
+    /// A severity number the entry gives (else derived from the level).
+    number: Option<u8>,
+    flags: u8,
     text: Vec<u8>,
     /// One slot per member: a resource value, or an extra attribute's value.
     slots: Vec<Option<Vec<u8>>>,
@@ -68,6 +74,9 @@ impl Cols {
             span_id: StrCol::with_capacity(rows, rows * 16),
             resource: MapCol::with_capacity(rows, rows, rows * 16),
             attributes: MapCol::with_capacity(rows, rows * 8, bytes / 2),
+            trace_flags: Vec::with_capacity(rows),
+            scope_name: StrCol::with_capacity(rows, 0),
+            scope_version: StrCol::with_capacity(rows, 0),
         }
     }
 
@@ -79,7 +88,9 @@ impl Cols {
     fn truncate(&mut self, rows: usize) {
         self.timestamp.truncate(rows);
         self.severity_number.truncate(rows);
-        for c in [&mut self.severity_text, &mut self.service, &mut self.body, &mut self.trace_id, &mut self.span_id] {
+        self.trace_flags.truncate(rows);
+        for c in [&mut self.severity_text, &mut self.service, &mut self.body, &mut self.trace_id, &mut self.span_id,
+                  &mut self.scope_name, &mut self.scope_version] {
             c.truncate(rows);
         }
         self.resource.truncate_rows(rows);
@@ -113,6 +124,8 @@ impl Cols {
         let mut entry = Entry {
             seen: vec![false; spec.members.len()],
             stamp: None,
+            number: None,
+            flags: 0,
             text: Vec::new(),
             slots: vec![None; spec.members.len()],
         };
@@ -185,9 +198,12 @@ impl Cols {
         p.i += 1;
         p.ws();
         let first = self.attributes.entries();
+        let first_resource = self.resource.entries();
         e.seen.iter_mut().for_each(|s| *s = false);
         e.slots.iter_mut().for_each(|s| *s = None);
         e.stamp = None;
+        e.number = None;
+        e.flags = 0;
         if p.peek() == b'}' {
             p.i += 1;
         } else {
@@ -203,7 +219,12 @@ impl Cols {
                 match spec.find(key) {
                     Some(m) => {
                         e.seen[m] = true;
-                        self.member(spec, m, p, e, first, fl)?;
+                        self.member(spec, m, p, e, (first, first_resource), fl)?;
+                        // msgspec checks each occurrence as it reads it, not only the one that is kept
+                        let member = &spec.members[m];
+                        if !member.choices.is_empty() && !member.choices.iter().any(|c| c == self.current(member.role)) {
+                            return bad("a value outside the member's choices", p.i);
+                        }
                     }
                     None => p.skip(1)?,
                 }
@@ -216,22 +237,26 @@ impl Cols {
             if member.required && !e.seen[m] {
                 return bad("Object missing a required member", p.i);
             }
-            if !member.choices.is_empty() && e.seen[m] && !member.choices.iter().any(|c| c == self.current(member.role)) {
-                return bad("a value outside the member's choices", p.i);
-            }
         }
         let stamp = match e.stamp {
             Some(us) => storable_ns(us).map_err(|m| E::Unstorable(m.to_string()))?,
             None => received_ns,
         };
         self.timestamp.push(stamp);
-        self.severity_number.push(severity(spec, self.severity_text.current())?);
+        let number = match e.number {
+            Some(n) => n,
+            None => severity(spec, self.severity_text.current())?,
+        };
+        self.severity_number.push(number);
+        self.trace_flags.push(e.flags);
         let fin = |c: &mut StrCol| c.finish().map_err(E::Bad);
         fin(&mut self.severity_text)?;
         fin(&mut self.service)?;
         fin(&mut self.body)?;
         fin(&mut self.trace_id)?;
         fin(&mut self.span_id)?;
+        fin(&mut self.scope_name)?;
+        fin(&mut self.scope_version)?;
         for (m, member) in spec.members.iter().enumerate() {
             let value = e.slots[m].as_deref();
             match member.role {
@@ -269,6 +294,8 @@ impl Cols {
     fn current(&self, role: Role) -> &[u8] {
         match role {
             Role::Level => self.severity_text.current(),
+            Role::ScopeName => self.scope_name.current(),
+            Role::ScopeVersion => self.scope_version.current(),
             Role::Service => self.service.current(),
             Role::Body => self.body.current(),
             Role::TraceId => self.trace_id.current(),
@@ -278,11 +305,13 @@ impl Cols {
     }
 
     /// The value of member ``m`` at ``p``, into its column or the entry's scratch.
-    fn member(&mut self, spec: &Spec, m: usize, p: &mut P, e: &mut Entry, first: usize, fl: &mut Flat) -> R<()> {
+    fn member(&mut self, spec: &Spec, m: usize, p: &mut P, e: &mut Entry, firsts: (usize, usize),
+              fl: &mut Flat) -> R<()> {
         let member = &spec.members[m];
+        let (first, first_resource) = firsts;
         match member.role {
             Role::Time => {
-                if p.peek() == b'n' && !member.required {
+                if p.peek() == b'n' && member.nullable {
                     p.literal(b"null")?;
                     e.stamp = None;
                     return Ok(());
@@ -299,6 +328,25 @@ impl Cols {
             Role::Body => string(p, &mut self.body)?,
             Role::TraceId => string(p, &mut self.trace_id)?,
             Role::SpanId => string(p, &mut self.span_id)?,
+            Role::ScopeName => string(p, &mut self.scope_name)?,
+            Role::ScopeVersion => string(p, &mut self.scope_version)?,
+            Role::SeverityNumber => {
+                if p.peek() == b'n' && member.nullable {
+                    p.literal(b"null")?;
+                    e.number = None;
+                } else {
+                    e.number = Some(small_int(p, member)?);
+                }
+            }
+            Role::TraceFlags => e.flags = small_int(p, member)?,
+            Role::ResourceAttributes => {
+                self.resource.truncate_entries(first_resource); // a repeated member: the last one wins
+                match p.peek() {
+                    b'n' if member.nullable => p.literal(b"null")?,
+                    b'{' => attributes(p, &mut self.resource, fl)?,
+                    _ => return bad("Expected `object`", p.i),
+                }
+            }
             Role::Resource | Role::ResourceIfSet => {
                 if p.peek() != b'"' {
                     return bad("Expected `str`", p.i);
@@ -323,13 +371,29 @@ impl Cols {
             Role::Attributes => {
                 self.attributes.truncate_entries(first); // a repeated member: the last one wins
                 match p.peek() {
-                    b'n' => p.literal(b"null")?,
+                    b'n' if member.nullable => p.literal(b"null")?,
                     b'{' => attributes(p, &mut self.attributes, fl)?,
-                    _ => return bad("Expected `object | null`", p.i),
+                    _ => return bad("Expected `object`", p.i),
                 }
             }
         }
         Ok(())
+    }
+}
+
+/// An integer member within its bounds, as a byte (the roles' columns are UInt8). Anything msgspec
+/// might read otherwise (a float, an exponent, a bool) is declined.
+fn small_int(p: &mut P, member: &crate::spec::Member) -> R<u8> {
+    let at = p.i;
+    match p.number()? {
+        crate::json::Num::Int(start, end) => {
+            let text = unsafe { std::str::from_utf8_unchecked(&p.b[start..end]) };
+            match text.parse::<i64>() {
+                Ok(n) if n >= member.low && n <= member.high && (0..=255).contains(&n) => Ok(n as u8),
+                _ => bad("an integer outside the member's bounds", at),
+            }
+        }
+        crate::json::Num::Float(..) => bad("Expected `int`", at),
     }
 }
 

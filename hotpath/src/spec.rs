@@ -22,6 +22,14 @@ pub enum Role {
     ResourceIfSet,
     /// A string (or null) added to ``LogAttributes`` under ``key`` when not null.
     Attribute,
+    /// An integer (or null) → ``SeverityNumber``; missing or null: derived from the level.
+    SeverityNumber,
+    /// An integer → ``TraceFlags``; missing: 0.
+    TraceFlags,
+    ScopeName,
+    ScopeVersion,
+    /// An object flattened into ``ResourceAttributes``.
+    ResourceAttributes,
 }
 
 impl Role {
@@ -37,6 +45,11 @@ impl Role {
             "resource" => Role::Resource,
             "resource_if_set" => Role::ResourceIfSet,
             "attribute" => Role::Attribute,
+            "severity_number" => Role::SeverityNumber,
+            "trace_flags" => Role::TraceFlags,
+            "scope_name" => Role::ScopeName,
+            "scope_version" => Role::ScopeVersion,
+            "resource_attributes" => Role::ResourceAttributes,
             _ => return None,
         })
     }
@@ -51,6 +64,19 @@ pub struct Member {
     pub required: bool,
     /// The values a string member may take (its wire type's ``Literal``); empty: any.
     pub choices: Vec<Vec<u8>>,
+    /// Whether null is a value (the wire type is Optional): the member's default then.
+    pub nullable: bool,
+    /// The least and greatest value of an integer member.
+    pub low: i64,
+    pub high: i64,
+}
+
+/// How Python describes a member: (name, role, key, required, nullable, choices, low, high).
+pub type MemberTuple = (String, String, String, bool, bool, Vec<String>, i64, i64);
+
+/// The roles that fill one column each.
+fn single(role: Role) -> bool {
+    !matches!(role, Role::Resource | Role::ResourceIfSet | Role::Attribute)
 }
 
 pub struct Spec {
@@ -63,25 +89,23 @@ pub struct Spec {
 }
 
 impl Spec {
-    pub fn new(source: String, entries: String, members: Vec<(String, String, String, bool, Vec<String>)>,
+    pub fn new(source: String, entries: String, members: Vec<MemberTuple>,
                severities: Vec<(String, u8)>) -> Result<Spec, String> {
         if severities.iter().any(|(name, _)| name.len() > 32 || !name.is_ascii() || name.to_ascii_lowercase() != *name) {
             return Err("severity names must be lower-case ASCII of at most 32 bytes".into());
         }
         let severities = severities.into_iter().map(|(name, n)| (name.into_bytes(), n)).collect();
         let mut out = Vec::with_capacity(members.len());
-        for (name, role, key, required, choices) in members {
+        for (name, role, key, required, nullable, choices, low, high) in members {
             let role = Role::parse(&role).ok_or_else(|| format!("unknown role {role:?} of member {name:?}"))?;
             if out.iter().any(|m: &Member| m.name == name.as_bytes()) {
                 return Err(format!("member {name:?} declared twice"));
             }
-            let single = matches!(role, Role::Time | Role::Level | Role::Service | Role::Body | Role::TraceId
-                | Role::SpanId | Role::Attributes);
-            if single && out.iter().any(|m: &Member| m.role == role) {
+            if single(role) && out.iter().any(|m: &Member| m.role == role) {
                 return Err(format!("two members fill the column of {name:?}"));
             }
             let choices = choices.into_iter().map(String::into_bytes).collect();
-            out.push(Member { name: name.into_bytes(), role, key: key.into_bytes(), required, choices });
+            out.push(Member { name: name.into_bytes(), role, key: key.into_bytes(), required, choices, nullable, low, high });
         }
         if !out.iter().any(|m| m.role == Role::Level) || !out.iter().any(|m| m.role == Role::Body) {
             return Err("a mapping needs a level and a body".into());
