@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -88,6 +89,21 @@ def test_counts_groups_and_histograms_are_exact_and_stay_in_the_tenant(sluice):
         status, payload = stats(body)
         assert (status, payload["error"]["code"]) == (400, code), body
 
+    # sluice query --stats: the same planner and scope, as the key's tenant.
+    import subprocess
+    import sys
+    env = {**sluice.settings.to_env(), "PATH": "/usr/bin:/bin", "SLUICE_API_KEY": sluice.key}
+    done = subprocess.run([sys.executable, "-m", "sluice", "query", "failed", "--stats", "--group-by", "service",
+                           "--interval", "1m", "--from", window["from"], "--to", window["to"], "--format", "json"],
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout)
+    assert answer["count"] == 6 and [b["count"] for b in answer["histogram"]] == [2, 2, 0, 2]
+    assert answer["groups"][0] == {"values": {"service": "api"}, "count": 3}
+    done = subprocess.run([sys.executable, "-m", "sluice", "query", "--stats", "--interval", "1 minute"],
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and "interval" in done.stderr
+
     import urllib.error
     import urllib.request
     with pytest.raises(urllib.error.HTTPError) as info:
@@ -96,6 +112,5 @@ def test_counts_groups_and_histograms_are_exact_and_stay_in_the_tenant(sluice):
     status, payload, _ = post(sluice.url("/v1/logs/stats"), {}, {"Content-Type": "application/json"})
     assert status == 401
     with urllib.request.urlopen(sluice.url("/openapi.json")) as resp:
-        import json
         document = json.loads(resp.read())
     assert "post" in document["paths"]["/v1/logs/stats"] and "StatsRequest" in document["components"]["schemas"]
