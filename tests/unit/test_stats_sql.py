@@ -104,3 +104,25 @@ def test_unknown_fields_are_ignored_and_named_and_wrong_types_are_400():
         with pytest.raises(ApiError) as info:
             parse_stats(body)
         assert (info.value.status, info.value.code) == (400, "invalid_request"), body
+
+
+async def test_stats_share_the_query_quota_and_answer_through_the_gateway(monkeypatch):
+    from tests.unit.test_gateway import make_gateway
+    client, (key,), _ = make_gateway(standard_query_per_hour=3)
+    seen = []
+
+    def rows_sync(sql, params):
+        seen.append(params)
+        return [[7]] if sql.startswith("SELECT count()") else []
+
+    monkeypatch.setattr(client._transport.app.query_backend, "rows_sync", rows_sync)
+    auth = {"Authorization": f"Bearer {key}"}
+    r = await client.post("/v1/logs/stats", json={"filter": "failed", "size": 1}, headers=auth)
+    assert r.status_code == 200 and r.json()["count"] == 7 and r.json()["meta"]["ignored"] == ["size"]
+    assert seen[-1]["tenant"] == "acme"
+    assert (await client.post("/v1/logs/query", json={}, headers=auth)).status_code == 200
+    r = await client.post("/v1/logs/stats", json={"interval": "1 minute"}, headers=auth)
+    assert (r.status_code, r.json()["error"]["code"]) == (400, "invalid_interval")
+    r = await client.post("/v1/logs/stats", json={}, headers=auth)  # the fourth request of the hour: over 3
+    assert r.status_code == 429 and r.headers["retry-after"]
+    assert (await client.get("/v1/logs/stats", headers=auth)).status_code == 405
