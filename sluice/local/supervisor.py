@@ -11,9 +11,10 @@ and the restart count; the other components keep running meanwhile.
 from __future__ import annotations
 
 import signal
+import subprocess
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Protocol
+from typing import Callable, Protocol, Sequence
 
 
 class Handle(Protocol):
@@ -98,3 +99,23 @@ class Supervised:
             self._log(f"{self.name} failed to start ({exc}); restart #{self.restarts + 1} in {delay:.0f}s")
             return
         self._log(f"{self.name} restarted (restart #{self.restarts})")
+
+
+def stop_together(procs: Sequence[subprocess.Popen], timeout_s: float,
+                  clock: Callable[[], float] = time.monotonic) -> None:
+    """SIGTERM every one still running at once, wait for all within one deadline, SIGKILL the rest.
+
+    The workers of one consumer group stop this way: stopped one after another,
+    each leaving worker would hand its partitions to the others still running,
+    a rebalance per worker, with batches in flight on both sides of it.
+    """
+    running = [proc for proc in procs if proc.poll() is None]
+    for proc in running:
+        proc.send_signal(signal.SIGTERM)
+    deadline = clock() + timeout_s
+    for proc in running:
+        try:
+            proc.wait(max(0.0, deadline - clock()))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

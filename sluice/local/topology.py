@@ -6,9 +6,7 @@ Redis, with several gateways). The worker owns the embedded
 ClickHouse engine, since chDB allows one engine per data directory and the
 worker is the one that writes; everything else reads through it. Two Python
 processes keep both cores busy: the gateway parses and publishes while the
-worker normalizes and inserts. With ``--workers N`` against a ClickHouse
-server, N workers share the partitions as one consumer group
-(sluice/local/worker_group.py).
+worker normalizes and inserts (``--workers N``: sluice/local/worker_group.py).
 
 Whichever process exits is started again (sluice/local/supervisor.py). All of them
 run with umask 077 in a 0700 state directory (sluice/private.py), and gateways
@@ -238,9 +236,7 @@ def up(settings: Settings) -> int:
         children = settings  # the settings every child gets, the shared Redis included
         if settings.local_workers > 1:
             worker_group.migrate_once(settings)
-        workers = [run(worker_group.name(children, i), lambda own=own: _spawn(own, "worker"), stop_child(60),
-                       worker_group.impact(children))
-                   for i, own in enumerate(worker_group.members(children), start=1)]
+        workers = worker_group.start(children, run, lambda own: _spawn(own, "worker"))
         lost = ("the other gateways take its connections" if settings.gateway_processes > 1
                 else "nothing is accepted until it is back")
         gateways = [run(f"gateway {n}", lambda: _spawn(children, "gateway"), stop_child(30), lost)

@@ -18,9 +18,10 @@ anything starts, with one line saying what to set.
 
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Any, Callable, Mapping
 
 from sluice.kafka.durability import idle_workers
+from sluice.local.supervisor import Supervised, stop_together
 from sluice.settings import Settings
 
 
@@ -78,6 +79,23 @@ def impact(settings: Settings) -> str:
         return "records wait in Kafka until it is back"
     return (f"the other workers take its partitions once the group notices (at most "
             f"{settings.kafka_session_timeout_s:g}s, the session timeout)")
+
+
+def start(settings: Settings, run: Callable[..., Supervised], spawn: Callable[[Settings], Any],
+          stop_timeout_s: float = 60) -> list[Supervised]:
+    """Start the ``local_workers`` workers as supervised units through ``run(name, start, stop, impact)``
+    (``sluice up``'s), each process made by ``spawn(its settings)``. ``sluice up`` stops units in reverse
+    order, so the last worker's stop stops them all at once (``stop_together``: no partition moves
+    between workers that are all stopping) and the others' has nothing left to do."""
+    workers: list[Supervised] = []
+
+    def stop_all(unit: Supervised) -> None:
+        stop_together([w.handle for w in workers if w.handle is not None], stop_timeout_s)
+
+    for i, own in enumerate(members(settings), start=1):
+        stop = stop_all if i == settings.local_workers else (lambda unit: None)
+        workers.append(run(name(settings, i), lambda own=own: spawn(own), stop, impact(settings)))
+    return workers
 
 
 def partition_warnings(settings: Settings, partitions: Mapping[str, int]) -> list[str]:

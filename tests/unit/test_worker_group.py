@@ -1,12 +1,17 @@
 """``sluice up --workers N`` without a broker: the refusal on the embedded engine, each member's port,
-the supervisor's wording, and the warning for topics with fewer partitions than workers."""
+the supervisor's wording, stopping them all at once, and the warning for topics with fewer partitions
+than workers."""
 
 from __future__ import annotations
+
+import signal
+import subprocess
 
 import pytest
 
 from sluice.kafka.durability import idle_workers
 from sluice.local import topology, worker_group
+from sluice.local.supervisor import Supervised, stop_together
 from sluice.local.worker_group import WorkerGroupError
 from sluice.settings import load_settings
 
@@ -73,3 +78,60 @@ def test_topics_with_fewer_partitions_than_workers_are_warned_of(tmp_path):
     assert lines[0] == idle_workers(s.ingest_topic, 2, 4)
     assert "2 partitions for 4 workers: 2 of them get none of it" in lines[0]
     assert idle_workers("t", 4, 4) is None and idle_workers("t", 8, 2) is None
+
+
+class FakeProc:
+    """A child process that records what it is sent into ``events``; ``stubborn`` ones ignore SIGTERM."""
+
+    def __init__(self, name: str, events: list, stubborn: bool = False):
+        self.name, self.events, self.stubborn = name, events, stubborn
+        self.status: int | None = None
+        self.terminated = False
+
+    def poll(self) -> int | None:
+        return self.status
+
+    def send_signal(self, sig: int) -> None:
+        self.events.append((self.name, signal.Signals(sig).name))
+        self.terminated = True
+
+    def wait(self, timeout: float | None = None) -> int:
+        self.events.append((self.name, "wait"))
+        if self.status is None and (self.stubborn or not self.terminated):
+            raise subprocess.TimeoutExpired(self.name, timeout)
+        self.status = -15 if self.status is None else self.status
+        return self.status
+
+    def kill(self) -> None:
+        self.events.append((self.name, "SIGKILL"))
+        self.status = -9
+
+
+def test_stop_together_signals_every_worker_before_it_waits_for_any():
+    events: list = []
+    procs = [FakeProc("w1", events), FakeProc("w2", events, stubborn=True), FakeProc("w3", events)]
+    procs[2].status = 0  # already gone: left alone
+    stop_together(procs, 5)
+    assert events[:2] == [("w1", "SIGTERM"), ("w2", "SIGTERM")]
+    assert events[2:] == [("w1", "wait"), ("w2", "wait"), ("w2", "SIGKILL"), ("w2", "wait")]
+
+
+def test_started_workers_are_supervised_units_stopped_together_by_the_last(tmp_path):
+    s = settings(tmp_path, local_workers=3, clickhouse_url=SERVER, worker_port=7000)
+    events: list = []
+    units: list = []
+
+    def run(name, start, stop, impact):
+        unit = Supervised(name, start, lambda line: None, impact)
+        units.append((unit, stop))
+        unit.start()
+        return unit
+
+    workers = worker_group.start(s, run, lambda own: FakeProc(str(own.worker_port), events))
+    assert [w.name for w in workers] == ["worker 1", "worker 2", "worker 3"]
+    assert [w.handle.name for w in workers] == ["7000", "7001", "7002"]
+    for unit, stop in reversed(units):  # as sluice up stops its units
+        stop(unit)
+    assert [e for e in events if e[1] == "SIGTERM"] == [("7000", "SIGTERM"), ("7001", "SIGTERM"), ("7002", "SIGTERM")]
+    assert events.index(("7002", "SIGTERM")) < events.index(("7000", "wait"))
+    assert all(w.handle.poll() is not None for w in workers)
