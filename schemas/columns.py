@@ -12,7 +12,7 @@ an entry fills which column. Two things execute the declaration and must agree r
 Roles, and what a missing member means (members the entry's wire type marks required must be present):
 
 ``time``            RFC 3339 text → ``Timestamp``; missing or null: the gateway's receive time
-``level``           ``SeverityText``; ``SeverityNumber`` from workers/severity.py's table
+``level``           ``SeverityText``; ``SeverityNumber`` from schemas/severity.py's table
 ``service``, ``body``, ``trace_id``, ``span_id``   the string columns; missing: ""
 ``attributes``      an object (or null) flattened into ``LogAttributes`` (workers.normalize.flatten)
 ``resource``        a string under ``key`` in ``ResourceAttributes``, "" when missing

@@ -106,7 +106,7 @@ _TIMESTAMP = (
     Column("Timestamp", "DateTime64(9)", TIMESTAMP, DELTA),  # the entry's own time, or ReceivedAt
     Column("TimestampTime", "DateTime", None, default="toDateTime(Timestamp)"),
 )
-_SEVERITY_NUMBER = Column("SeverityNumber", "UInt8", pa.uint8())  # OTel's, see workers/severity.py
+_SEVERITY_NUMBER = Column("SeverityNumber", "UInt8", pa.uint8())  # OTel's, see schemas/severity.py
 
 #: The OpenTelemetry Collector's ``otel_logs`` layout plus the envelope's columns.
 LOGS = Table("logs", (

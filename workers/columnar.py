@@ -6,7 +6,7 @@ them into one insertable table; ``normalize_arrow`` does the same for records
 that arrive in columns (``sluice.arrow.v1``). In both, the envelope fills the
 constant columns, a missing timestamp becomes
 the receive time and a missing severity number is derived from the text
-with the table every dialect uses (workers/severity.py).
+with the table every dialect uses (schemas/severity.py).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 from schemas.envelope import Envelope
 from schemas.tables import ATTRIBUTES, ENVELOPE, TIMESTAMP
 from workers.arrow import LOGS_SCHEMA, column, map_array
-from workers.severity import severity_number
+from schemas.severity import severity_number
 
 
 _TYPES = {f.name: f.type for f in LOGS_SCHEMA}  # each inserted column's declared Arrow type

@@ -1,7 +1,7 @@
 """The worker's hot path: records of the JSON dialects to ``logs`` rows with no Python object per entry.
 
-The ``sluice_hot`` extension (hotpath/) runs each dialect's declared mapping (schemas/columns.py,
-``schemas/dialects/<name>/columns.py``) over a run of record values at once and hands back Arrow buffers;
+The ``sluice_hot`` extension (hotpath/, its mappers in sluice/hotpath.py) runs each dialect's declared
+mapping (schemas/columns.py, ``schemas/dialects/<name>/columns.py``) over a run of record values at once and hands back Arrow buffers;
 this module makes them one pyarrow table per run and gives each record its slice (``HotRows``).
 
 Exactness: the hot path declines any record it cannot map exactly as the reference mapping would (it
@@ -16,33 +16,16 @@ from typing import NamedTuple, Sequence
 
 import pyarrow as pa
 
-import sluice_hot
-from schemas.columns import Columns
-from schemas.dialects.astralog.columns import COLUMNS as ASTRALOG
-from schemas.dialects.loginformant.columns import COLUMNS as LOGINFORMANT
-from schemas.dialects.logtrace.columns import COLUMNS as LOGTRACE
-from schemas.dialects.native.columns import COLUMNS as NATIVE
 from schemas.envelope import Envelope
 from schemas.formats import Format
+from sluice.hotpath import COLUMNS, MAPPERS
 from workers.arrow import LOGS_SCHEMA
-from workers.severity import SEVERITY_NUMBERS
 
-#: Every format the hot path maps, with its dialect's declared columns.
-COLUMNS: dict[Format, Columns] = {**ASTRALOG, **LOGTRACE, **LOGINFORMANT, **NATIVE}
+__all__ = ["COLUMNS", "HotRows", "Mapped", "joined", "map_values"]
 
 _ATTRIBUTES = LOGS_SCHEMA.field("LogAttributes").type
 _TIMESTAMP = LOGS_SCHEMA.field("Timestamp").type
 _ENTRY_FIELDS = [_ATTRIBUTES.key_field, _ATTRIBUTES.item_field]
-
-
-def mapper(columns: Columns) -> sluice_hot.Mapper:
-    """The extension's mapper for ``columns``."""
-    members = [(m.name, m.role, m.key, columns.required(m.name), columns.nullable(m.name), list(columns.choices(m.name)),
-                *columns.bounds(m.name)) for m in columns.members]
-    return sluice_hot.Mapper(columns.source, columns.entries or "", members, sorted(SEVERITY_NUMBERS.items()))
-
-
-_MAPPERS: dict[Format, sluice_hot.Mapper] = {fmt: mapper(c) for fmt, c in COLUMNS.items()}
 
 
 class HotRows:
@@ -65,7 +48,7 @@ class Mapped(NamedTuple):
 def map_values(fmt: Format, values: Sequence[bytes], envelopes: Sequence[Envelope]) -> Mapped:
     """The rows of ``values`` (all of format ``fmt``, one envelope each), mapped in one call."""
     envs = [(e.tenant, e.environment, e.request_id, e.received_ns) for e in envelopes]
-    counts, declined, buffers = _MAPPERS[fmt].map(list(values), envs)
+    counts, declined, buffers = MAPPERS[fmt].map(list(values), envs)
     sizes = memoryview(counts).cast("i")
     table = _table(sum(n for n in sizes if n > 0), buffers)
     rows: list[HotRows | None] = []

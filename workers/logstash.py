@@ -9,7 +9,7 @@ import msgspec
 from schemas.envelope import Envelope
 from schemas.dialects.logstash.wire import Event
 from workers.normalize import LogRow, flatten, to_ns
-from workers.severity import severity_number
+from schemas.severity import severity_number
 
 _json = msgspec.json.Encoder()
 

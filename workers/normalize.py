@@ -36,7 +36,7 @@ class LogRow(NamedTuple):
     received_ns: int  # envelope: when the gateway accepted the request
     timestamp_ns: int  # the entry's own time, UTC, or received_ns when it has none
     severity_text: str  # the level as the client spelled it
-    severity_number: int  # OTel SeverityNumber, see workers/severity.py
+    severity_number: int  # OTel SeverityNumber, see schemas/severity.py
     service: str  # the emitting service (AstraLog/LogTrace service, LogInformant source)
     body: str  # the message
     trace_id: str

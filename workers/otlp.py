@@ -16,7 +16,7 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsSer
 from schemas.dialects.otlp import json_mirror as otlp_json
 from schemas.envelope import Envelope
 from workers.normalize import LogRow, flatten
-from workers.severity import severity_number
+from schemas.severity import severity_number
 
 _json = msgspec.json.Encoder()
 

@@ -413,7 +413,7 @@ fn py_space(c: char) -> bool {
         | '\u{2028}' | '\u{2029}' | '\u{202f}' | '\u{205f}' | '\u{3000}')
 }
 
-/// ``workers.severity.severity_number``: the spec's table looked up after ``strip().lower()``; 0 when
+/// ``schemas.severity.severity_number``: the spec's table looked up after ``strip().lower()``; 0 when
 /// unknown. A non-ASCII level is unknown, unless it holds U+212A (the only character Python lowers to
 /// ASCII, `k`): that entry is left to the reference mapping.
 fn severity(spec: &Spec, level: &[u8]) -> R<u8> {

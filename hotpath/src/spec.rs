@@ -84,7 +84,7 @@ pub struct Spec {
     /// The body's member holding the array of entries (``{"logs": [...]}``); empty: the body is one entry.
     pub entries: Vec<u8>,
     pub members: Vec<Member>,
-    /// Lower-case level names to OTel severity numbers (workers/severity.py), none longer than 32 bytes.
+    /// Lower-case level names to OTel severity numbers (schemas/severity.py), none longer than 32 bytes.
     pub severities: Vec<(Vec<u8>, u8)>,
 }
 

@@ -6,7 +6,7 @@ from schemas.formats import Format
 from workers.normalize import flatten, log_rows, to_ns
 from workers.records import entries_rows as normalize
 from workers.records import Rejected, rows_of
-from workers.severity import severity_number
+from schemas.severity import severity_number
 
 ENV = Envelope(Format.ASTRALOG_DRAIN.value, "acme", "req_1", 1_700_000_000_123_456_789)
 

@@ -24,7 +24,7 @@ from sluice.query.search import QueryError, compile_filter
 from sluice.query.times import instant_ns
 from workers.columnar import IsoTimes, LogColumns, to_table
 from workers.logflux import body_and_attributes
-from workers.severity import severity_number
+from schemas.severity import severity_number
 
 EXAMPLES = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 LIMIT = 1 << 16

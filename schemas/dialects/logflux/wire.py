@@ -118,7 +118,7 @@ def check(entry: LogFluxEntry, where: object) -> None:
                          f"{where}.timestamp")
 
 
-# Syslog levels as LogFlux numbers them, onto OTel severity (see workers/severity.py).
+# Syslog levels as LogFlux numbers them, onto OTel severity (see schemas/severity.py).
 LEVELS: dict[int, tuple[str, int]] = {
     1: ("EMERGENCY", 21),
     2: ("ALERT", 19),
