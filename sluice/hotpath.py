@@ -30,14 +30,8 @@ def mapper(columns: Columns) -> sluice_hot.Mapper:
 
 MAPPERS: dict[Format, sluice_hot.Mapper] = {fmt: mapper(c) for fmt, c in COLUMNS.items()}
 
-_NO_ENVELOPE = [("", "", "", 0)]
-
-
 def entries(fmt: Format, body: bytes) -> int | None:
     """How many entries ``body`` holds when the hot path maps it whole, else None (it may still be valid:
     decode it to know)."""
     mapper_ = MAPPERS.get(fmt)
-    if mapper_ is None:
-        return None
-    counts, declined, _ = mapper_.map([body], _NO_ENVELOPE)
-    return None if declined else int.from_bytes(counts, "little", signed=True)
+    return None if mapper_ is None else mapper_.entries(body)

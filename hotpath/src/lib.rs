@@ -38,6 +38,16 @@ impl Mapper {
         Spec::new(source, entries, members, severities).map(|spec| Mapper { spec }).map_err(PyValueError::new_err)
     }
 
+    /// ``entries(value)``: how many entries ``value`` holds when it maps whole, else None (declined). The
+    /// gateway's check: the rows are built and dropped, never copied out.
+    fn entries(&self, py: Python<'_>, value: &Bound<'_, PyBytes>) -> Option<usize> {
+        let raw = [{ let s = value.as_bytes(); (s.as_ptr() as usize, s.len()) }];
+        let envelope = [(String::new(), String::new(), String::new(), 0i64)];
+        let spec = &self.spec;
+        let (_, counts, _) = py.allow_threads(|| build(spec, &raw, &envelope));
+        usize::try_from(counts[0]).ok()
+    }
+
     /// ``map(values, envelopes) -> (counts, declined, buffers)``: the rows of every value, in order.
     ///
     /// ``counts`` holds one little-endian int32 per value: its rows, or -1 when it is declined (its reason
