@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from schemas.dialects import decode
 from schemas.envelope import Envelope
 from schemas.formats import Format, InvalidBody
+from sluice import hotpath
 from workers import hot
 from workers.columnar import to_table
 from workers.normalize import mapped
@@ -37,10 +38,15 @@ def differs(fmt: Format, bodies: list[bytes], envs: list[Envelope]) -> str | Non
     out = hot.map_values(fmt, bodies, envs)
     for index, (body, env, rows) in enumerate(zip(bodies, envs, out.rows)):
         want = reference(fmt, body, env)
+        checked = hotpath.entries(fmt, body)
         if rows is None:
+            if checked is not None:
+                return f"body {index}: declined by the worker's call, counted by the gateway's"
             continue  # declined: the reference judges it, so nothing can differ
         if want is None:
             return f"body {index}: mapped by the hot path, refused by the reference"
+        if checked != want.num_rows or len(rows) != want.num_rows:
+            return f"body {index}: {checked} entries counted, {len(rows)} mapped, {want.num_rows} in the reference"
         got = rows.table.slice(rows.start, rows.length)
         if not got.equals(want):
             for name in want.column_names:
