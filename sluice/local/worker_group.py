@@ -3,8 +3,9 @@
 Every worker joins the group ``worker_group``; Kafka spreads each consumed
 topic's partitions over the members and moves a member's partitions to the
 others when it stops heart-beating (``kafka_session_timeout_s``). Member i
-(1-based) serves its health, metrics and internal pages on
-``worker_port + i - 1``; everything else is the same settings.
+(1-based) serves its health and metrics on ``worker_port + i - 1``; everything
+else is the same settings. What a rebalance costs, and the two faults of the
+worker it still exposes (issue 26), are measured in docs/reliability.md.
 
 More than one worker needs a ClickHouse server (``clickhouse_url``). The
 embedded engine (chDB) opens its data directory in one process only: a second

@@ -57,32 +57,32 @@ def group_env(broker, engine: str, tmp_path: Path, workers: int, **overrides) ->
     return env, load_settings(env)
 
 
-def members(settings: Settings) -> list[dict[str, list[int]]]:
-    """The worker group's members, each as the partitions of each topic it was assigned (empty while
-    the group rebalances)."""
+def members(settings: Settings) -> dict[str, dict[str, list[int]]]:
+    """The worker group's members by member id, each with the partitions of each topic it was assigned
+    (empty while the group rebalances). A member keeps its id across rebalances until it leaves."""
     async def go():
         admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, client_id="test-workers")
         await admin.start()
         try:
             (response,) = await admin.describe_consumer_groups([settings.worker_group])
         except KafkaError:  # no coordinator yet (a fresh broker), or it moved: not stable either
-            return []
+            return {}
         finally:
             await admin.close()
         (group,) = response.to_object()["groups"]
         if group["state"] != "Stable":
-            return []
-        found = []
+            return {}
+        found = {}
         for member in group["members"]:
             assignment = MemberAssignment.decode(member["member_assignment"])
-            found.append({topic: sorted(partitions) for topic, partitions in assignment.assignment})
+            found[member["member_id"]] = {topic: sorted(partitions) for topic, partitions in assignment.assignment}
         return found
     return asyncio.run(go())
 
 
-def ingest_owners(settings: Settings) -> list[list[int]]:
-    """The ingest partitions of each member of a stable group, or [] while it rebalances."""
-    return [m.get(settings.ingest_topic, []) for m in members(settings)]
+def ingest_owners(settings: Settings) -> dict[str, list[int]]:
+    """The ingest partitions of each member of a stable group by member id, or {} while it rebalances."""
+    return {member: topics.get(settings.ingest_topic, []) for member, topics in members(settings).items()}
 
 
 def worker_pids(up: subprocess.Popen) -> dict[int, int]:
@@ -147,7 +147,7 @@ def test_three_workers_share_the_partitions_of_narrow_topics_and_store_once(brok
         for topic in (s.ingest_topic, s.native_topic, s.slow_topic, s.overflow_topic):
             assert f"sluice: warning: topic {topic} has 2 partitions for 3 workers: 1 of them get none of it" in log()
         group = wait_for(lambda: len(m := members(s)) == 3 and m, 60, 0.5, what="three members in a stable group")
-        owned = [p for m in group for p in m.get(s.ingest_topic, [])]
+        owned = [p for m in group.values() for p in m.get(s.ingest_topic, [])]
         assert sorted(owned) == [0, 1], group  # every ingest partition to exactly one member
         headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json", "Connection": "close"}
         for r in range(40):
@@ -195,20 +195,25 @@ class Drill:
 
     def target(self, k: int) -> tuple[int, int]:
         """The port and pid of the worker for fault ``k``: each in turn, so the supervisor's backoff
-        stays at its first step; once the load has moved on since the last fault."""
+        stays at its first step; once the load has moved on since the last fault and the group is whole
+        (``members_before`` then holds its member ids)."""
         progress = len(self.load.acknowledged)
         wait_for(lambda: len(self.load.acknowledged) >= progress + 50, 120, what="the load going on")
         port = self.s.worker_port + k % self.workers
         wait_for(lambda: port in worker_pids(self.up) and healthy(f"http://127.0.0.1:{port}"), 120,
                  what=f"the worker on port {port} serving")
+        self.members_before = set(wait_for(lambda: len(o := ingest_owners(self.s)) == self.workers and o, 120, 0.2,
+                                   what="the whole group, stable"))
         return port, worker_pids(self.up)[port]
 
     def survivors_take_over(self, before: dict, since: float) -> None:
-        """Wait until the other workers hold every ingest partition, then until every partition (the
-        lost worker's included) has committed past ``before``; time both from ``since``."""
+        """Wait until the group has dropped the lost worker (a member from before the fault is gone; a
+        restarted one may have joined meanwhile, under a new id) and its members hold every ingest
+        partition, then until every partition (the lost worker's included) has committed past
+        ``before``; time both from ``since``."""
         every = list(range(self.partitions))
-        wait_for(lambda: len(o := ingest_owners(self.s)) == self.workers - 1 and sorted(sum(o, [])) == every,
-                 120, 0.2, what="the other workers holding every partition")
+        wait_for(lambda: len(set(o := ingest_owners(self.s)) & self.members_before) < self.workers
+                 and sorted(sum(o.values(), [])) == every, 120, 0.2, what="the other workers holding every partition")
         self.times["partitions_reassigned_s"].append(round(time.monotonic() - since, 1))
         wait_for(lambda: all(committed(self.s).get(tp, -1) > offset for tp, offset in before.items()), 120, 0.2,
                  what="every partition committing again")
