@@ -81,6 +81,20 @@ impl<'a> P<'a> {
         }
     }
 
+    /// An object member's key (at `"`) into `key`, and the `:` after it; `p` is then at the value.
+    #[inline]
+    pub fn member_key(&mut self, key: &mut Vec<u8>) -> R<()> {
+        if self.peek() != b'"' {
+            return bad("expected a key", self.i);
+        }
+        key.clear();
+        self.string_into(key)?;
+        self.ws();
+        self.expect(b':')?;
+        self.ws();
+        Ok(())
+    }
+
     /// The string at `"`, unescaped, appended to `out`.
     #[inline]
     pub fn string_into(&mut self, out: &mut Vec<u8>) -> R<()> {

@@ -146,14 +146,7 @@ impl Cols {
             p.i += 1;
         } else {
             loop {
-                if p.peek() != b'"' {
-                    return bad("expected a key", p.i);
-                }
-                key.clear();
-                p.string_into(&mut key)?;
-                p.ws();
-                p.expect(b':')?;
-                p.ws();
+                p.member_key(&mut key)?;
                 if key == spec.entries {
                     self.truncate(start); // a repeated member: the last one wins
                     seen_entries = true;
@@ -208,14 +201,7 @@ impl Cols {
             p.i += 1;
         } else {
             loop {
-                if p.peek() != b'"' {
-                    return bad("expected a key", p.i);
-                }
-                key.clear();
-                p.string_into(key)?;
-                p.ws();
-                p.expect(b':')?;
-                p.ws();
+                p.member_key(key)?;
                 match spec.find(key) {
                     Some(m) => {
                         e.seen[m] = true;
