@@ -8,8 +8,11 @@ interface, with its deduplication semantics. ``sluice up`` runs with
 ``SLUICE_LOCAL_WORKERS`` (what ``--workers`` sets), its gateway and workers as
 children it supervises, against the session's broker.
 
-The failover scenario (SIGKILL one of three workers again and again under load)
-runs minutes: it is in ``make test-faults`` (marker ``faults``).
+The failover scenarios (one of two or three workers SIGKILLed again and again
+under load; one paused past the session timeout and resumed) run minutes: they
+are in ``make test-faults`` (marker ``faults``). A lost record fails them; a
+duplicate is issue 26's unfenced old owner and an expected failure until the
+worker fences it (``exactly_once``). docs/reliability.md has their figures.
 """
 
 from __future__ import annotations
