@@ -16,7 +16,8 @@ from sluice.settings import Settings, load_settings
 
 def _cmd_up(s: Settings, args) -> int:
     from sluice.local.topology import up, with_local_brokers
-    return up(with_local_brokers(s, s.local_brokers if args.brokers is None else args.brokers))
+    s = with_local_brokers(s, s.local_brokers if args.brokers is None else args.brokers)
+    return up(s if args.workers is None else s.replace(local_workers=args.workers))
 
 
 def _cmd_service(s: Settings, args) -> int:
@@ -218,6 +219,9 @@ def parser() -> argparse.ArgumentParser:
     u.add_argument("--brokers", type=int, metavar="N",
                    help="run a KRaft cluster of N Kafka brokers (topics at replication min(3, N), "
                         "min.insync.replicas 2 from 3 on); default SLUICE_LOCAL_BROKERS, 1")
+    u.add_argument("--workers", type=int, metavar="N",
+                   help="run N worker processes in one consumer group (more than one needs "
+                        "SLUICE_CLICKHOUSE_URL); default SLUICE_LOCAL_WORKERS, 1")
     u.set_defaults(fn=_cmd_up)
     sub.add_parser("gateway", help="run one gateway process").set_defaults(fn=_cmd_service)
     sub.add_parser("worker", help="run one worker process").set_defaults(fn=_cmd_service)

@@ -103,6 +103,24 @@ def _count_slow(batch: Batch) -> None:
             metrics.WORKER_SLOW_LANE.labels(item.rows.tenant, "stored").inc()
 
 
+async def reread_uncommitted(consumer, assigned) -> None:
+    """Seek the assigned partitions that have no committed offset back to their first record.
+
+    A revocation drops the records in flight (``Lanes.forget``); the new owner, often this same
+    worker, must read them again. After a rebalance Faust seeks to the committed offsets, but
+    aiokafka seeks only to an offset above 0: a partition with nothing committed yet would go on
+    from where its fetcher was, past the dropped records, and the next commit would cover them
+    unstored. Reading such a partition from its start again stores nothing twice: its batches
+    are rebuilt over their recorded intents, under the same insert tokens.
+    """
+    if not assigned:
+        return
+    committed = await consumer.seek_to_committed()
+    uncommitted = {tp: 0 for tp in assigned if (committed.get(tp) or 0) <= 0}
+    if uncommitted:
+        await consumer.seek_wait(uncommitted)
+
+
 def create_app(settings: Settings, storage: Storage, fatal: Fatal | None = None) -> faust.App:
     app = _faust_app(settings)
     fatal = fatal or Fatal()
@@ -141,6 +159,10 @@ def create_app(settings: Settings, storage: Storage, fatal: Fatal | None = None)
     @app.on_partitions_revoked.connect
     async def on_revoked(app, revoked, **kwargs):
         lanes.forget([(tp.topic, tp.partition) for tp in revoked])
+
+    @app.on_partitions_assigned.connect
+    async def on_assigned(app, assigned, **kwargs):
+        await reread_uncommitted(app.consumer, assigned)
 
     @app.page("/metrics")
     async def prometheus(web, request):

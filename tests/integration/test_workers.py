@@ -168,9 +168,9 @@ def test_three_workers_share_the_partitions_of_narrow_topics_and_store_once(brok
 
 def test_up_refuses_several_workers_on_the_embedded_engine(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("SLUICE_")}
-    env |= {"SLUICE_STATE_DIR": str(tmp_path / "state"), "SLUICE_LOCAL_WORKERS": "2"}
-    done = subprocess.run([sys.executable, "-m", "sluice", "up"], env=env, capture_output=True, text=True,
-                          timeout=60)
+    env |= {"SLUICE_STATE_DIR": str(tmp_path / "state")}
+    done = subprocess.run([sys.executable, "-m", "sluice", "up", "--workers", "2"], env=env, capture_output=True,
+                          text=True, timeout=60)
     assert done.returncode == 1
     assert done.stderr.strip().splitlines() == [
         f"sluice: --workers 2 needs a ClickHouse server: the embedded engine opens {tmp_path / 'state' / 'clickhouse'} "
