@@ -8,6 +8,10 @@ use crate::columns::MapCol;
 use crate::json::{bad, encode, too_deep, too_deep_tree, Num, E, P, R, V, MAX_DEPTH};
 use crate::num;
 
+/// Keys of one object the fast path compares pairwise to find a repeated one; a wider object goes
+/// through the tree, whose walk hashes them (a pairwise scan of 600,000 keys would never end).
+const WIDE: usize = 32;
+
 /// Entries one attribute set may flatten to (schemas/storable.py MAX_ENTRIES).
 const MAX_ENTRIES: usize = 1000;
 
@@ -38,6 +42,11 @@ pub fn attributes(p: &mut P, out: &mut MapCol, fl: &mut Flat) -> R<()> {
         Ok(()) | Err(E::Slow) | Err(E::Unstorable(_)) => {
             out.truncate_entries(first);
             p.i = start;
+            // Bound the tree before building it: repeated keys counted, so never fewer than it holds.
+            if raw_leaves(p, 1)? > MAX_ENTRIES {
+                return too_many(start);
+            }
+            p.i = start;
             let tree = p.value(1)?;
             if too_deep_tree(&tree, 1, false) {
                 return too_deep(start);
@@ -45,6 +54,33 @@ pub fn attributes(p: &mut P, out: &mut MapCol, fl: &mut Flat) -> R<()> {
             slow(&tree, out, start)
         }
         Err(e) => Err(e),
+    }
+}
+
+/// Leaves of the object at `p` (at `{`) as ``storable.check_tree`` counts them, repeated keys included
+/// (so at least what the deduplicated tree holds), read past without building anything; more than
+/// ``MAX_ENTRIES`` once it is over the bound or nests deeper than the tables allow.
+fn raw_leaves(p: &mut P, depth: u32) -> R<usize> {
+    if depth > MAX_DEPTH {
+        return Ok(MAX_ENTRIES + 1);
+    }
+    p.i += 1; // `{`
+    p.ws();
+    if p.peek() == b'}' {
+        p.i += 1;
+        return Ok(1);
+    }
+    let mut n = 0;
+    let mut key = Vec::new();
+    loop {
+        p.member_key(&mut key)?;
+        n += if p.peek() == b'{' { raw_leaves(p, depth + 1)? } else { p.skip(depth + 1).map(|_| 1)? };
+        if n > MAX_ENTRIES {
+            return Ok(n);
+        }
+        if !p.next_or_close(b'}')? {
+            return Ok(n);
+        }
     }
 }
 
@@ -71,6 +107,9 @@ fn fast(p: &mut P, out: &mut MapCol, fl: &mut Flat, depth: u32) -> R<()> {
         let plen = fl.prefix.len();
         p.string_into(&mut fl.prefix)?;
         {
+            if fl.seen_at.len() - frame >= WIDE {
+                return Err(E::Slow); // a wide object: find repeated keys by hashing, on the tree
+            }
             let key = &fl.prefix[plen..];
             for &(a, b) in &fl.seen_at[frame..] {
                 if &fl.seen[a..b] == key {

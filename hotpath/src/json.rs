@@ -340,23 +340,31 @@ impl<'a> P<'a> {
                 self.i += 1;
                 self.ws();
                 let mut items: Vec<(Vec<u8>, V)> = Vec::new();
+                // Where each key is, once the object is too wide to look a repeated key up by scanning.
+                let mut index: Option<std::collections::HashMap<Vec<u8>, usize>> = None;
                 if self.peek() == b'}' {
                     self.i += 1;
                     return Ok(V::Obj(items));
                 }
                 loop {
-                    if self.peek() != b'"' {
-                        return bad("expected a key", self.i);
-                    }
                     let mut key = Vec::new();
-                    self.string_into(&mut key)?;
-                    self.ws();
-                    self.expect(b':')?;
-                    self.ws();
+                    self.member_key(&mut key)?;
                     let v = self.value(depth + 1)?;
-                    match items.iter_mut().find(|(k, _)| *k == key) {
-                        Some(slot) => slot.1 = v,
-                        None => items.push((key, v)),
+                    let found = match &index {
+                        Some(at) => at.get(&key).copied(),
+                        None => items.iter().position(|(k, _)| *k == key),
+                    };
+                    match found {
+                        Some(i) => items[i].1 = v,
+                        None => {
+                            if let Some(at) = index.as_mut() {
+                                at.insert(key.clone(), items.len());
+                            } else if items.len() == 32 {
+                                index = Some(items.iter().enumerate().map(|(i, (k, _))| (k.clone(), i)).collect());
+                                index.as_mut().unwrap().insert(key.clone(), items.len());
+                            }
+                            items.push((key, v));
+                        }
                     }
                     if !self.next_or_close(b'}')? {
                         return Ok(V::Obj(items));

@@ -360,6 +360,29 @@ def test_ordinary_bodies_take_the_hot_path():
         assert differs(fmt, [text], [ENV]) is None
 
 
+WIDE = {f"k{i % 45}": i for i in range(60)}  # 45 keys, 15 of them repeated: past the fast path's pairwise scan
+
+
+@pytest.mark.parametrize("attributes", [
+    WIDE, {"outer": WIDE, "n": 1}, {"a": [WIDE, {"b": WIDE}]}, {f"k{i}": {"x": i} for i in range(40)},
+], ids=["wide", "nested wide", "wide in arrays", "wide of objects"])
+def test_wide_objects_with_repeated_keys_map_as_the_reference_does(attributes):
+    pairs = ",".join(f'"{k}":{v}' for k, v in [(f"k{i % 45}", i) for i in range(60)])
+    raw = ('{"logs":[{"level":"info","message":"m","attributes":' + json.dumps(attributes) + '},'
+           '{"level":"info","message":"m","attributes":{' + pairs + '}}]}').encode()
+    assert differs(Format.LOGTRACE_INGEST, [raw], [ENV]) is None
+    assert hot.map_values(Format.LOGTRACE_INGEST, [raw], [ENV]).rows[0] is not None
+
+
+def test_an_object_of_600000_keys_is_declined_in_linear_time():
+    """Looking repeated keys up by scanning would take hours here; the hot path hands the body back."""
+    attributes = ",".join(f'"k{i}":1' for i in range(600_000))
+    raw = ('{"logs":[{"level":"info","message":"m","attributes":{' + attributes + '}}]}').encode()
+    out = hot.map_values(Format.LOGTRACE_INGEST, [raw, raw.replace(b"k1", b"k0", 1)], [ENV, ENV])
+    assert out.rows == [None, None] and "attributes" in out.declined[0][1].lower()
+    assert hotpath.entries(Format.LOGTRACE_INGEST, raw) is None
+
+
 def test_contiguous_records_join_into_one_slice():
     text = json.dumps({"logs": [{"level": "info", "message": "m"}] * 2}).encode()
     out = hot.map_values(Format.LOGTRACE_INGEST, [text, b"{", text, text], [ENV] * 4)
