@@ -34,11 +34,13 @@ test-faults: $(STAMP)
 	$(BIN)/sluice broker fetch >/dev/null
 	$(BIN)/python -m pytest -q -s -m faults
 
-## test-fuzz: schemathesis with 100 examples per operation (2,000+ cases) and atheris on the decoders for 5 minutes
+## test-fuzz: schemathesis with 100 examples per operation (2,000+ cases), atheris on the decoders for 5 minutes,
+## and 2,000 drawn bodies per format holding the hot path to the reference mapping
 test-fuzz: $(STAMP)
 	$(BIN)/sluice broker fetch >/dev/null
-	SLUICE_FUZZ_EXAMPLES=100 SLUICE_ATHERIS_SECONDS=$${SLUICE_ATHERIS_SECONDS:-300} $(BIN)/python -m pytest -q -s \
-		tests/integration/test_openapi_fuzz.py tests/unit/test_fuzz_decoders.py
+	SLUICE_FUZZ_EXAMPLES=100 SLUICE_ATHERIS_SECONDS=$${SLUICE_ATHERIS_SECONDS:-300} SLUICE_HOT_PATH_EXAMPLES=2000 \
+		$(BIN)/python -m pytest -q -s tests/integration/test_openapi_fuzz.py tests/unit/test_fuzz_decoders.py \
+		tests/unit/test_hot_path.py
 
 ## fuzz: accepted means storable, end to end: every dialect's values at and beyond the tables' bounds through
 ## the real gateway, broker and engine for 10 minutes (SLUICE_STORABLE_FUZZ_SECONDS)

@@ -28,16 +28,24 @@ from sluice.local.topology import stop_process, wait_http
 _LISTEN_PORTS = range(20_000, 32_768)
 
 
+#: Ports this process handed out: a port is given once, since whoever got it may not listen on it yet
+#: (settings drawn for a gateway that starts later), and a second draw would find it free.
+_ISSUED: set[int] = set()
+
+
 def free_port() -> int:
-    """A loopback TCP port nothing listens on now, outside the ephemeral range."""
+    """A loopback TCP port nothing listens on now, outside the ephemeral range, not handed out before."""
     rng = random.Random()
     for _ in range(200):
         port = rng.choice(_LISTEN_PORTS)
+        if port in _ISSUED:
+            continue
         with socket.socket() as s:
             try:
                 s.bind(("127.0.0.1", port))
             except OSError:
                 continue
+            _ISSUED.add(port)
             return port
     raise RuntimeError(f"no free loopback port in {_LISTEN_PORTS.start}-{_LISTEN_PORTS.stop - 1}")
 
