@@ -110,14 +110,7 @@ class KeyAdmin:
         raise ApiError(405, "method_not_allowed", f"Use {allowed} on this path.", ((b"allow", allowed.encode()),))
 
     async def _create(self, body: bytes, admin: KeyRecord) -> tuple[int, bytes]:
-        try:
-            wanted = msgspec.json.decode(body or b"{}", type=CreateKey)
-        except (msgspec.ValidationError, msgspec.DecodeError, RecursionError) as exc:
-            raise ApiError(400, "invalid_request", f"Bad key request: {exc}") from None
-        try:
-            expiry = expires_at(wanted.expires)
-        except ValueError as exc:
-            raise ApiError(400, "invalid_expires", f"expires: {exc}.") from None
+        wanted, expiry = _request(body, CreateKey, "Bad key request")
         try:
             environment = wanted.environment or admin.environment
             key, record = new_key(admin.tenant, prefix_for(wanted.format, environment), environment=environment,
@@ -131,14 +124,7 @@ class KeyAdmin:
         return 201, msgspec.json.encode({"key": key, **describe(record)})
 
     async def _import(self, body: bytes, admin: KeyRecord) -> tuple[int, bytes]:
-        try:
-            wanted = msgspec.json.decode(body or b"{}", type=ImportKey)
-        except (msgspec.ValidationError, msgspec.DecodeError, RecursionError) as exc:
-            raise ApiError(400, "invalid_request", f"Bad key import: {exc}") from None
-        try:
-            expiry = expires_at(wanted.expires)
-        except ValueError as exc:
-            raise ApiError(400, "invalid_expires", f"expires: {exc}.") from None
+        wanted, expiry = _request(body, ImportKey, "Bad key import")
         try:
             record = key_import.imported_record(
                 admin.tenant, wanted.format, wanted.key.strip(), requested_environment=wanted.environment,
@@ -171,3 +157,15 @@ class KeyAdmin:
     async def _store(self, record: KeyRecord) -> None:
         await self.publisher.put(self.settings.registry_topic, records.record_key(record), records.encode(record))
         self.registry.apply(record)
+
+
+def _request(body: bytes, kind: type, what: str) -> tuple:
+    """The decoded key request of type ``kind`` and its expiry instant; a 400 naming what is wrong."""
+    try:
+        wanted = msgspec.json.decode(body or b"{}", type=kind)
+    except (msgspec.ValidationError, msgspec.DecodeError, RecursionError) as exc:
+        raise ApiError(400, "invalid_request", f"{what}: {exc}") from None
+    try:
+        return wanted, expires_at(wanted.expires)
+    except ValueError as exc:
+        raise ApiError(400, "invalid_expires", f"expires: {exc}.") from None
