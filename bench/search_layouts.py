@@ -4,17 +4,17 @@
 
 The records of bench/search_corpus.py are loaded once into a scratch chDB
 (never Sluice's data) and copied into one database per variant, each holding
-a ``logs`` table: today's declared columns and indexes (schemas/clickhouse.py)
-with the variant's changes. Each variant's table is merged to one part
+a ``logs`` table: the declared columns and the indexes before migration 7
+(schemas/clickhouse.py) with the variant's changes; ``production`` is migration 7's table. Each variant's table is merged to one part
 (``OPTIMIZE … FINAL``), so every variant is measured on settled data. Then,
 for the query shapes of bench/search.py, the median engine time of ``--runs``
 warm runs (one run first, not counted), through the same clickhouse-connect
 client the worker uses, and the bytes on disk (``system.parts``), split by
-column and by skip index. ``today`` runs the production SQL (sluice/query/
+column and by skip index. ``production`` runs the production SQL (sluice/query/
 search.py and stats.py, unchanged); the other variants run the same query with
 the variant's spelling of the tiebreak and the body checks, and every answer
-is checked against today's: the same rids in the same order, the same count,
-the same buckets.
+is checked against production's: the same rids in the same order, the same
+count, the same buckets. ``before`` is the layout and SQL before migration 7.
 
 The SQL each variant runs, and its body checks, are spelled in bench/search_sql.py.
 """
@@ -38,22 +38,21 @@ from bench.harness import machine, report
 from bench.search import shapes
 from bench.search_corpus import HOUR_NS, records
 from bench.search_sql import ENVIRONMENT, TENANT, normalized, statement
-from schemas.clickhouse import LOGS_COLUMNS
+from schemas.clickhouse import LOGS_COLUMNS, LOGS_COLUMNS_7, SORT_KEY
 from schemas.tables import LOGS
-from sluice.query.search import TABLES
 
-TODAY_ORDER = "TenantId, toStartOfFiveMinutes(Timestamp), ServiceName, Timestamp"
-NEW_ORDER = "TenantId, Environment, Timestamp, Seq"
-HASH = TABLES["logs"].row_key
+TODAY_ORDER = "TenantId, toStartOfFiveMinutes(Timestamp), ServiceName, Timestamp"  # before migration 7
+NEW_ORDER = SORT_KEY
+HASH = "cityHash64(RequestId, Body, ServiceName, SeverityText, toString(LogAttributes))"  # the tiebreak before it
 _BODY_INDEX = re.compile(r"^\s*INDEX idx_lower_body .*$", re.M)
 
 
 @dataclass(frozen=True)
 class Variant:
     name: str
-    what: str  # what differs from today, in a few words
+    what: str  # what differs from the layout before migration 7, in a few words
     order_by: str = NEW_ORDER
-    tiebreak: str = "Seq"  # the page order's second key: "Seq" (written at insert) or today's hash
+    tiebreak: str = "Seq"  # the page order's second key: "Seq" (written at insert) or the hash before migration 7
     body: str = "proven"  # how a text value is checked: check, proven, tokenbf, ngram (see the docstring)
     body_index: str | None = "text(tokenizer = 'splitByNonAlpha')"  # on lower(Body); None: no body index
     codecs: dict[str, str] = field(default_factory=dict)  # column -> CODEC(...) replacing the declared one
@@ -62,7 +61,8 @@ class Variant:
 
 
 VARIANTS = (
-    Variant("today", "today's table and SQL", TODAY_ORDER, HASH, "check"),
+    Variant("production", "migration 7's table and the production SQL"),
+    Variant("before", "the table and SQL before migration 7", TODAY_ORDER, HASH, "check"),
     Variant("sort_tenant_env_time", "sort key (TenantId, Environment, Timestamp); hash tiebreak, position checks",
             "TenantId, Environment, Timestamp", HASH, "check"),
     Variant("seq_tiebreak", "+ Seq tiebreak written at insert", body="check"),
@@ -98,7 +98,11 @@ VARIANTS = (
 
 
 def ddl(v: Variant, db: str) -> str:
-    """The variant's CREATE TABLE: today's columns and indexes with its changes, and Seq."""
+    """The variant's CREATE TABLE: the columns and indexes before migration 7 with its changes
+    (``Seq`` is declared; the benchmark writes it), or production's."""
+    if v.name == "production":
+        return (f"CREATE TABLE {db}.logs ({LOGS_COLUMNS_7}) ENGINE = MergeTree "
+                f"PARTITION BY toDate(ReceivedAt) ORDER BY ({SORT_KEY})")
     columns = LOGS_COLUMNS
     for name, codec in v.codecs.items():
         declared = LOGS.column(name)
@@ -108,7 +112,7 @@ def ddl(v: Variant, db: str) -> str:
         columns = columns.replace(f"    {declared.ddl}", f"    {declared.name} {type_} CODEC({declared.codec})")
     body = f"    INDEX idx_lower_body lower(Body) TYPE {v.body_index}" if v.body_index else ""
     columns = _BODY_INDEX.sub(body, columns).replace(",\n\n", "\n").rstrip().rstrip(",")
-    return (f"CREATE TABLE {db}.logs ({columns},\n    Seq UInt64 CODEC(Delta(8), ZSTD(1))\n) ENGINE = MergeTree "
+    return (f"CREATE TABLE {db}.logs ({columns}\n) ENGINE = MergeTree "
             f"PARTITION BY toDate(ReceivedAt) ORDER BY ({v.order_by})" + (f" SETTINGS {v.settings}" if v.settings else ""))
 
 
@@ -180,7 +184,7 @@ def measure(client, v: Variant, db: str, n: int, runs: int, start_ns: int, now_n
         out["cpu_ms"][shape.name] = statistics.median(cpu)
         expected.setdefault(shape.name, got)
         if got != expected[shape.name]:
-            raise RuntimeError(f"{v.name}: {shape.name} answered differently from today: {str(got)[:200]}")
+            raise RuntimeError(f"{v.name}: {shape.name} answered differently from production: {str(got)[:200]}")
         if shape.kind != "histogram":
             out["granules"][shape.name] = _granules(client, sql, params)
     return out
@@ -192,7 +196,7 @@ def run(args) -> dict:
     now_ns = time.time_ns()
     start_ns = (now_ns // HOUR_NS - 2) * HOUR_NS
     chosen = [v for v in VARIANTS if not args.only or v.name in args.only.split(",")]
-    if not chosen or chosen[0].name != "today":
+    if not chosen or chosen[0].name != "production":
         chosen.insert(0, VARIANTS[0])  # the answers every variant is checked against
     tmp = Path(tempfile.mkdtemp(prefix="sluice-bench-layouts-"))
     results: dict = {**machine(), "records": n, "runs": runs, "variants": {},
@@ -241,7 +245,7 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--records", type=int, default=1_000_000)
     ap.add_argument("--runs", type=int, default=7, help="warm runs per query; the median is reported")
-    ap.add_argument("--only", help="comma-separated variant names (today is always measured)")
+    ap.add_argument("--only", help="comma-separated variant names (production is always measured)")
     ap.add_argument("--json", type=Path, help="also write the results here (and Markdown beside it)")
     args = ap.parse_args()
     results = run(args)

@@ -1,13 +1,13 @@
 """The SQL of each query shape on each table layout of bench/search_layouts.py.
 
-``today`` runs what production runs: sluice/query/search.py's ``build`` and
+``production`` runs what production runs: sluice/query/search.py's ``build`` and
 stats.py's ``plan``, unchanged. Every other layout runs the same query with its
 own tiebreak and its own way of checking a searched text in ``Body``.
 
 Body checks, by variant (``v`` the searched text, lower-cased for the index):
 
-* ``check``   — today: ``hasAllTokens(lower(Body), v) AND positionCaseInsensitiveUTF8(Body, v) > 0``;
-* ``proven``  — the position check only for several words (a phrase, ``rid=N``): a single
+* ``check``   — before migration 7: ``hasAllTokens(lower(Body), v) AND positionCaseInsensitiveUTF8(Body, v) > 0``;
+* ``proven``  — production since migration 7: the position check only for several words (a phrase, ``rid=N``): a single
   word is proven by ``hasAllTokens`` (the index's own tokenizer), so ``Body`` is not read;
 * ``phrase``  — ``proven``, with ``hasPhrase(lower(Body), v)`` (the index's token positions) for several words;
 * ``tokenbf`` — ``hasToken`` per word (what ``tokenbf_v1`` answers), the position check for several;
@@ -62,9 +62,9 @@ def _condition(name: str, filter_text: str, style: str, params: dict) -> str:
 
 
 def statement(v: Variant, db: str, shape, start_ns: int, end_ns: int, now_ns: int) -> tuple[str, dict]:
-    """The SQL of ``shape`` on variant ``v``: the production compiler's for today, else the variant's spelling."""
+    """The SQL of ``shape`` on variant ``v``: the production compiler's for production, else the variant's spelling."""
     window = {"from_": iso(start_ns), "to": iso(end_ns)}
-    if v.name == "today":
+    if v.name == "production":
         if shape.kind == "rows":
             return build(SearchRequest(filter=shape.sluice["filter"], limit=100, **window), TENANT, db, now_ns,
                          ENVIRONMENT)

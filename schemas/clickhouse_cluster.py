@@ -21,11 +21,15 @@ from schemas.clickhouse import MIGRATIONS, MIGRATIONS_TABLE, Migration
 
 # Rows of one request stay together; tenants spread over shards.
 SHARDING = {"logs": "cityHash64(TenantId, RequestId)", "http_logs": "cityHash64(TenantId, RequestId)",
-            "ingest_batches": "Partition", "schema_migrations": "Version", "idempotency_keys": "cityHash64(Key)"}
+            "ingest_batches": "Partition", "partition_claims": "Partition",
+            "stored_batches": "Partition", "schema_migrations": "Version", "idempotency_keys": "cityHash64(Key)"}
 
 _CREATE = re.compile(r"^CREATE TABLE IF NOT EXISTS \{db\}\.(\w+) \(", re.S)
 _ALTER = re.compile(r"^ALTER TABLE \{db\}\.(\w+) (.*)$", re.S)
 _DROP = re.compile(r"^DROP TABLE IF EXISTS \{db\}\.(\w+)$")
+_COPY = re.compile(r"^INSERT INTO \{db\}\.\w+ \(.*\) SELECT .* FROM \{db\}\.\w+ SETTINGS .*$", re.S)
+_EXCHANGE = re.compile(r"^EXCHANGE TABLES \{db\}\.(\w+) AND \{db\}\.(\w+)$")
+_VERSIONED = re.compile(r"_v\d+$")  # a rebuild's new table (schemas.clickhouse.rebuild)
 
 
 def _replicated(table: str) -> str:
@@ -33,17 +37,21 @@ def _replicated(table: str) -> str:
     return f"ReplicatedMergeTree('/clickhouse/tables/{{{{shard}}}}/{{db}}/{table}_local', '{{{{replica}}}}')"
 
 
+def _distributed(table: str, cluster: str) -> str:
+    sharding = SHARDING[_VERSIONED.sub("", table)]  # a rebuilt table shards its rows as before
+    return (f"CREATE TABLE IF NOT EXISTS {{db}}.{table} ON CLUSTER '{cluster}' AS {{db}}.{table}_local "
+            f"ENGINE = Distributed('{cluster}', '{{db}}', '{table}_local', {sharding})")
+
+
 def clustered(statement: str, cluster: str) -> tuple[str, ...]:
-    """The cluster form of one single-server statement (one or two statements)."""
+    """The cluster form of one single-server statement (one to three statements)."""
     on = f"ON CLUSTER '{cluster}'"
     if match := _CREATE.match(statement):
         table = match.group(1)
         local = _CREATE.sub(f"CREATE TABLE IF NOT EXISTS {{db}}.{table}_local {on} (", statement, count=1)
         local = re.sub(r"ENGINE = MergeTree\b", f"ENGINE = {_replicated(table)}", local, count=1)
         local = local.replace("non_replicated_deduplication_window", "replicated_deduplication_window")
-        distributed = (f"CREATE TABLE IF NOT EXISTS {{db}}.{table} {on} AS {{db}}.{table}_local "
-                       f"ENGINE = Distributed('{cluster}', '{{db}}', '{table}_local', {SHARDING[table]})")
-        return local, distributed
+        return local, _distributed(table, cluster)
     if match := _ALTER.match(statement):
         table, change = match.groups()
         if change.startswith(("MODIFY SETTING", "RESET SETTING")):  # storage settings: the replicated tables'
@@ -52,6 +60,15 @@ def clustered(statement: str, cluster: str) -> tuple[str, ...]:
     if match := _DROP.match(statement):
         table = match.group(1)
         return (f"DROP TABLE IF EXISTS {{db}}.{table} {on} SYNC", f"DROP TABLE IF EXISTS {{db}}.{table}_local {on} SYNC")
+    if _COPY.match(statement):
+        # Between two Distributed tables of one sharding: each shard copies its own rows.
+        return (f"{statement}, parallel_distributed_insert_select = 2",)
+    if match := _EXCHANGE.match(statement):
+        # The replicated tables trade places; the Distributed table is made again over its
+        # replicated table's name, so it reads the new layout's columns.
+        table, new = match.groups()
+        return (f"EXCHANGE TABLES {{db}}.{table}_local AND {{db}}.{new}_local {on}",
+                f"DROP TABLE IF EXISTS {{db}}.{table} {on} SYNC", _distributed(table, cluster))
     raise ValueError(f"no cluster form for: {statement[:60]}")
 
 

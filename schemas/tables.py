@@ -11,11 +11,11 @@ never inserted, the engine fills it (its ``DEFAULT``, or the type's empty
 value). Columns are listed in the tables' order, which is also the order of
 the Arrow layouts; ClickHouse matches an Arrow insert's columns by name.
 
-The CREATE statements of migrations 1 and 4 are generated from these
+The CREATE statements of migrations 1, 4 and 7 are generated from these
 declarations, so a declared table only grows with a migration: append the
 column here *and* add a migration that adds it to existing tables (``ALTER
-TABLE … ADD COLUMN IF NOT EXISTS``); a column declared here alone would reach
-new installations only.
+TABLE … ADD COLUMN IF NOT EXISTS``, or a rebuild like migration 7's); a column
+declared here alone would reach new installations only.
 """
 
 from __future__ import annotations
@@ -107,6 +107,11 @@ _TIMESTAMP = (
     Column("TimestampTime", "DateTime", None, default="toDateTime(Timestamp)"),
 )
 _SEVERITY_NUMBER = Column("SeverityNumber", "UInt8", pa.uint8())  # OTel's, see schemas/severity.py
+#: A row's place among rows of the same nanosecond: the page order's tiebreak and the search
+#: cursor's second half (sluice/query/search.py). The engine numbers rows as it stores them
+#: (unique in a server process, rising with time, so it delta-encodes to under a byte), so it
+#: costs the worker nothing and a query never hashes a row to order it.
+SEQ = Column("Seq", "UInt64", None, DELTA, default="generateSnowflakeID()")
 
 #: The OpenTelemetry Collector's ``otel_logs`` layout plus the envelope's columns.
 LOGS = Table("logs", (
@@ -126,6 +131,7 @@ LOGS = Table("logs", (
     _named("ScopeVersion"),
     Column("ScopeAttributes", _MAP, ATTRIBUTES, ZSTD),
     Column("LogAttributes", _MAP, ATTRIBUTES, ZSTD),
+    SEQ,
 ))
 
 #: Access logs (Profound): typed HTTP columns, their enrichment, and the OTel
@@ -152,6 +158,7 @@ HTTP_LOGS = Table("http_logs", (
     Column("DurationMs", "Nullable(Float64)", pa.float64()),
     *(_named(name, codec="") for name in ("Browser", "BrowserVersion", "OS", "Device", "BotName", "BotKind",
                                           "ReferralSource", "ReferralName")),
+    SEQ,
 ))
 
 TABLES = (LOGS, HTTP_LOGS)

@@ -34,6 +34,7 @@ CREATE TABLE IF NOT EXISTS sluice.logs_local ON CLUSTER 'sluice' (
     ScopeVersion LowCardinality(String) CODEC(ZSTD(1)),
     ScopeAttributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
     LogAttributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+    Seq UInt64 DEFAULT generateSnowflakeID() CODEC(Delta(8), ZSTD(1)),
     INDEX idx_trace_id TraceId TYPE bloom_filter(0.001) GRANULARITY 1,
     INDEX idx_res_attr_key mapKeys(ResourceAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
     INDEX idx_log_attr_key mapKeys(LogAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
@@ -104,6 +105,7 @@ CREATE TABLE IF NOT EXISTS sluice.http_logs_local ON CLUSTER 'sluice' (
     BotKind LowCardinality(String),
     ReferralSource LowCardinality(String),
     ReferralName LowCardinality(String),
+    Seq UInt64 DEFAULT generateSnowflakeID() CODEC(Delta(8), ZSTD(1)),
     INDEX idx_path Path TYPE text(tokenizer = 'splitByNonAlpha'),
     INDEX idx_lower_body lower(Body) TYPE text(tokenizer = 'splitByNonAlpha')
 )
@@ -136,3 +138,122 @@ CREATE TABLE IF NOT EXISTS sluice.idempotency_keys ON CLUSTER 'sluice' AS sluice
 ALTER TABLE sluice.logs_local ON CLUSTER 'sluice' MODIFY SETTING merge_selector_base = 10;
 
 ALTER TABLE sluice.http_logs_local ON CLUSTER 'sluice' MODIFY SETTING merge_selector_base = 10;
+
+-- 0007_search_layout
+
+DROP TABLE IF EXISTS sluice.logs_v7 ON CLUSTER 'sluice' SYNC;
+
+DROP TABLE IF EXISTS sluice.logs_v7_local ON CLUSTER 'sluice' SYNC;
+
+CREATE TABLE IF NOT EXISTS sluice.logs_v7_local ON CLUSTER 'sluice' (
+    TenantId LowCardinality(String) CODEC(ZSTD(1)),
+    Environment LowCardinality(String) CODEC(ZSTD(1)),
+    Source LowCardinality(String) CODEC(ZSTD(1)),
+    RequestId String CODEC(ZSTD(1)),
+    ReceivedAt DateTime64(9) CODEC(Delta(8), ZSTD(1)),
+    Timestamp DateTime64(9) CODEC(Delta(8), ZSTD(1)),
+    TimestampTime DateTime DEFAULT toDateTime(Timestamp),
+    TraceId String CODEC(ZSTD(1)),
+    SpanId String CODEC(ZSTD(1)),
+    TraceFlags UInt8,
+    SeverityText LowCardinality(String) CODEC(ZSTD(1)),
+    SeverityNumber UInt8,
+    ServiceName LowCardinality(String) CODEC(ZSTD(1)),
+    Body String CODEC(ZSTD(1)),
+    ResourceSchemaUrl LowCardinality(String) CODEC(ZSTD(1)),
+    ResourceAttributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+    ScopeSchemaUrl LowCardinality(String) CODEC(ZSTD(1)),
+    ScopeName String CODEC(ZSTD(1)),
+    ScopeVersion LowCardinality(String) CODEC(ZSTD(1)),
+    ScopeAttributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+    LogAttributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+    Seq UInt64 DEFAULT generateSnowflakeID() CODEC(Delta(8), ZSTD(1)),
+    INDEX idx_trace_id TraceId TYPE bloom_filter(0.001) GRANULARITY 1,
+    INDEX idx_res_attr_key mapKeys(ResourceAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+    INDEX idx_log_attr_key mapKeys(LogAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+    INDEX idx_log_attr_value mapValues(LogAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+    INDEX idx_lower_body lower(Body) TYPE text(tokenizer = 'splitByNonAlpha', posting_list_codec = 'bitpacking')
+)
+            ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/sluice/logs_v7_local', '{replica}')
+            PARTITION BY toDate(ReceivedAt)
+            ORDER BY (TenantId, Environment, Timestamp, Seq)
+            TTL toDateTime(ReceivedAt) + toIntervalDay(30)
+            SETTINGS ttl_only_drop_parts = 1,
+                     replicated_deduplication_window = 1000,
+                     merge_selector_base = 10;
+
+CREATE TABLE IF NOT EXISTS sluice.logs_v7 ON CLUSTER 'sluice' AS sluice.logs_v7_local ENGINE = Distributed('sluice', 'sluice', 'logs_v7_local', cityHash64(TenantId, RequestId));
+
+INSERT INTO sluice.logs_v7 (TenantId, Environment, Source, RequestId, ReceivedAt, Timestamp, TraceId, SpanId, TraceFlags, SeverityText, SeverityNumber, ServiceName, Body, ResourceSchemaUrl, ResourceAttributes, ScopeSchemaUrl, ScopeName, ScopeVersion, ScopeAttributes, LogAttributes) SELECT TenantId, Environment, Source, RequestId, ReceivedAt, Timestamp, TraceId, SpanId, TraceFlags, SeverityText, SeverityNumber, ServiceName, Body, ResourceSchemaUrl, ResourceAttributes, ScopeSchemaUrl, ScopeName, ScopeVersion, ScopeAttributes, LogAttributes FROM sluice.logs SETTINGS insert_deduplicate = 0, parallel_distributed_insert_select = 2;
+
+EXCHANGE TABLES sluice.logs_local AND sluice.logs_v7_local ON CLUSTER 'sluice';
+
+DROP TABLE IF EXISTS sluice.logs ON CLUSTER 'sluice' SYNC;
+
+CREATE TABLE IF NOT EXISTS sluice.logs ON CLUSTER 'sluice' AS sluice.logs_local ENGINE = Distributed('sluice', 'sluice', 'logs_local', cityHash64(TenantId, RequestId));
+
+DROP TABLE IF EXISTS sluice.logs_v7 ON CLUSTER 'sluice' SYNC;
+
+DROP TABLE IF EXISTS sluice.logs_v7_local ON CLUSTER 'sluice' SYNC;
+
+DROP TABLE IF EXISTS sluice.http_logs_v7 ON CLUSTER 'sluice' SYNC;
+
+DROP TABLE IF EXISTS sluice.http_logs_v7_local ON CLUSTER 'sluice' SYNC;
+
+CREATE TABLE IF NOT EXISTS sluice.http_logs_v7_local ON CLUSTER 'sluice' (
+    TenantId LowCardinality(String) CODEC(ZSTD(1)),
+    Environment LowCardinality(String) CODEC(ZSTD(1)),
+    Source LowCardinality(String) CODEC(ZSTD(1)),
+    RequestId String CODEC(ZSTD(1)),
+    ReceivedAt DateTime64(9) CODEC(Delta(8), ZSTD(1)),
+    VisitId UUID,
+    Timestamp DateTime64(9) CODEC(Delta(8), ZSTD(1)),
+    TimestampTime DateTime DEFAULT toDateTime(Timestamp),
+    ServiceName LowCardinality(String) CODEC(ZSTD(1)),
+    SeverityText LowCardinality(String) CODEC(ZSTD(1)),
+    SeverityNumber UInt8,
+    Body String CODEC(ZSTD(1)),
+    LogAttributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+    Host LowCardinality(String) CODEC(ZSTD(1)),
+    Method LowCardinality(String),
+    Path String CODEC(ZSTD(1)),
+    Status UInt16,
+    ClientIP IPv6,
+    UserAgent String CODEC(ZSTD(1)),
+    Referer String CODEC(ZSTD(1)),
+    QueryParams Map(String, String) CODEC(ZSTD(1)),
+    Bytes Nullable(UInt64),
+    DurationMs Nullable(Float64),
+    Browser LowCardinality(String),
+    BrowserVersion LowCardinality(String),
+    OS LowCardinality(String),
+    Device LowCardinality(String),
+    BotName LowCardinality(String),
+    BotKind LowCardinality(String),
+    ReferralSource LowCardinality(String),
+    ReferralName LowCardinality(String),
+    Seq UInt64 DEFAULT generateSnowflakeID() CODEC(Delta(8), ZSTD(1)),
+    INDEX idx_path Path TYPE text(tokenizer = 'splitByNonAlpha', posting_list_codec = 'bitpacking'),
+    INDEX idx_lower_body lower(Body) TYPE text(tokenizer = 'splitByNonAlpha', posting_list_codec = 'bitpacking')
+)
+            ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/sluice/http_logs_v7_local', '{replica}')
+            PARTITION BY toDate(ReceivedAt)
+            ORDER BY (TenantId, Environment, Timestamp, Seq)
+            TTL toDateTime(ReceivedAt) + toIntervalDay(30)
+            SETTINGS ttl_only_drop_parts = 1,
+                     replicated_deduplication_window = 1000,
+                     merge_selector_base = 10;
+
+CREATE TABLE IF NOT EXISTS sluice.http_logs_v7 ON CLUSTER 'sluice' AS sluice.http_logs_v7_local ENGINE = Distributed('sluice', 'sluice', 'http_logs_v7_local', cityHash64(TenantId, RequestId));
+
+INSERT INTO sluice.http_logs_v7 (TenantId, Environment, Source, RequestId, ReceivedAt, VisitId, Timestamp, ServiceName, SeverityText, SeverityNumber, Body, LogAttributes, Host, Method, Path, Status, ClientIP, UserAgent, Referer, QueryParams, Bytes, DurationMs, Browser, BrowserVersion, OS, Device, BotName, BotKind, ReferralSource, ReferralName) SELECT TenantId, Environment, Source, RequestId, ReceivedAt, VisitId, Timestamp, ServiceName, SeverityText, SeverityNumber, Body, LogAttributes, Host, Method, Path, Status, ClientIP, UserAgent, Referer, QueryParams, Bytes, DurationMs, Browser, BrowserVersion, OS, Device, BotName, BotKind, ReferralSource, ReferralName FROM sluice.http_logs SETTINGS insert_deduplicate = 0, parallel_distributed_insert_select = 2;
+
+EXCHANGE TABLES sluice.http_logs_local AND sluice.http_logs_v7_local ON CLUSTER 'sluice';
+
+DROP TABLE IF EXISTS sluice.http_logs ON CLUSTER 'sluice' SYNC;
+
+CREATE TABLE IF NOT EXISTS sluice.http_logs ON CLUSTER 'sluice' AS sluice.http_logs_local ENGINE = Distributed('sluice', 'sluice', 'http_logs_local', cityHash64(TenantId, RequestId));
+
+DROP TABLE IF EXISTS sluice.http_logs_v7 ON CLUSTER 'sluice' SYNC;
+
+DROP TABLE IF EXISTS sluice.http_logs_v7_local ON CLUSTER 'sluice' SYNC;

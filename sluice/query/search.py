@@ -1,10 +1,12 @@
 """A search request to one tenant-scoped, keyset-paginated SQL query, and its rows back to JSON.
 
-Results are newest first (``sort: "desc"``) or oldest first (``"asc"``). The
-cursor is the last row's (Timestamp, row key) and its direction: the next page
-continues strictly beyond it, so rows arriving meanwhile never shift a newest-
-first page (they are newer than its first page). The row key is a hash of the
-row's content, so identical rows at the same nanosecond are one position.
+Results are newest first (``sort: "desc"``) or oldest first (``"asc"``), in
+(Timestamp, Seq) order: ``Seq`` is the number the engine gave the row when it
+stored it (schemas/tables.SEQ), so the order is total and costs no work per
+row, and the tables' sort key lets the engine read it in order and stop after
+the page. The cursor is the last row's (Timestamp, Seq) and its direction: the
+next page continues strictly beyond it, so rows arriving meanwhile never shift
+a newest-first page (they are newer than its first page).
 ``offset`` skips rows instead (up to ``MAX_OFFSET_ROWS`` deep, as LIMIT/OFFSET
 reads every skipped row again); a request gives a cursor or an offset, not both.
 """
@@ -40,12 +42,11 @@ def _iso(ns: int) -> str:
 
 @dataclass(frozen=True)
 class Table:
-    """A searchable table: its name, field names, result columns and row key."""
+    """A searchable table: its name, field names and result columns."""
 
     name: str
     fields: Fields
     columns: str  # the first is the timestamp in ns, as "ts"
-    row_key: str  # identifies a row among those of the same nanosecond
     record: Callable[[list], dict]
 
 
@@ -54,7 +55,6 @@ TABLES = {
         "logs", LOGS,
         "toUnixTimestamp64Nano(Timestamp) AS ts, SeverityText, SeverityNumber, ServiceName, Body, "
         "TraceId, SpanId, RequestId, Source, Environment, ResourceAttributes, LogAttributes",
-        "cityHash64(RequestId, Body, ServiceName, SeverityText, toString(LogAttributes))",
         lambda r: {"timestamp": _iso(r[0]), "level": r[1], "severity_number": r[2], "service": r[3],
                    "message": r[4], "trace_id": r[5], "span_id": r[6], "request_id": r[7], "dialect": r[8],
                    "environment": r[9], "resource": r[10], "attributes": r[11]},
@@ -64,7 +64,6 @@ TABLES = {
         "toUnixTimestamp64Nano(Timestamp) AS ts, SeverityText, Method, Host, Path, Status, toString(ClientIP), "
         "UserAgent, Referer, QueryParams, Bytes, DurationMs, toString(VisitId), Browser, OS, Device, BotName, "
         "BotKind, ReferralSource, ReferralName, RequestId",
-        "cityHash64(VisitId)",
         lambda r: {"timestamp": _iso(r[0]), "level": r[1], "method": r[2], "host": r[3], "path": r[4],
                    "status_code": r[5], "ip": r[6], "user_agent": r[7], "referer": r[8], "query_params": r[9],
                    "bytes_sent": r[10], "duration_ms": r[11], "visit_id": r[12], "browser": r[13], "os": r[14],
@@ -149,17 +148,19 @@ def build(request: SearchRequest, tenant: str, database: str, now_ns: int,
     page, order, beyond = "", ("DESC" if request.sort == "desc" else "ASC"), ("<" if request.sort == "desc" else ">")
     if request.cursor:
         params["cts"], params["ckey"] = _cursor(request.cursor, request.sort)
-        page = f" AND (toUnixTimestamp64Nano(Timestamp), row_key) {beyond} ({{cts:Int64}}, {{ckey:UInt64}})"
+        # Spelled out rather than as a tuple comparison, so the time bound reaches the primary key.
+        at = "fromUnixTimestamp64Nano({cts:Int64})"
+        page = f" AND Timestamp {beyond}= {at} AND (Timestamp {beyond} {at} OR Seq {beyond} {{ckey:UInt64}})"
     skip = ""
     if request.offset:
         params["offset"] = request.offset
         skip = " OFFSET {offset:UInt32}"
     sql = (
-        f"SELECT {table.columns}, {table.row_key} AS row_key FROM {database}.{table.name} "
+        f"SELECT {table.columns}, Seq FROM {database}.{table.name} "
         f"WHERE {scope} "
         "AND Timestamp >= fromUnixTimestamp64Nano({start:Int64}) AND Timestamp <= fromUnixTimestamp64Nano({end:Int64}) "
         f"AND ({condition}){page} "
-        f"ORDER BY Timestamp {order}, row_key {order} LIMIT {{limit:UInt32}}{skip}"
+        f"ORDER BY Timestamp {order}, Seq {order} LIMIT {{limit:UInt32}}{skip}"
     )
     return sql, params
 

@@ -143,9 +143,12 @@ def _text(value: str, quoted: bool, c: Compiled, pos: int = 0) -> str:
         return f"Body ILIKE {c.bind(_like(value), 'String')}"
     if not _TOKEN_SPLIT.sub("", value):
         raise KqlError(f"{value!r} has nothing to search for", pos)
-    # The text index answers hasAllTokens; the position check keeps the words together.
-    return (f"(hasAllTokens(lower(Body), {c.bind(value.lower(), 'String')})"
-            f" AND positionCaseInsensitiveUTF8(Body, {c.bind(value, 'String')}) > 0)")
+    tokens = f"hasAllTokens(lower(Body), {c.bind(value.lower(), 'String')})"
+    if not _TOKEN_SPLIT.search(value):
+        # One token: the text index proves it, and Body is not read at all.
+        return tokens
+    # Several: the index finds rows holding them all, the position check keeps them together.
+    return f"({tokens} AND positionCaseInsensitiveUTF8(Body, {c.bind(value, 'String')}) > 0)"
 
 
 def _exists(expr: str, kind: str) -> str:

@@ -25,12 +25,28 @@ def test_the_checked_in_cluster_schema_is_what_the_migrations_generate():
 def test_every_table_is_replicated_behind_a_distributed_table():
     for single, clustered in zip(MIGRATIONS, cluster_migrations("c1")):
         assert clustered.version == single.version
-        creates = [s for s in clustered.forwards if s.startswith("CREATE TABLE")]
-        assert all("ON CLUSTER 'c1'" in s for s in clustered.forwards + clustered.backwards)
-        for local, distributed in zip(creates[::2], creates[1::2]):
-            assert "ReplicatedMergeTree('/clickhouse/tables/{{shard}}/{db}/" in local
-            assert "non_replicated" not in local
-            assert "ENGINE = Distributed('c1', '{db}'" in distributed
+        statements = clustered.forwards + clustered.backwards
+        # A rebuild's copy is an INSERT between two Distributed tables, which each shard runs on its own rows.
+        copies = [s for s in statements if s.startswith("INSERT")]
+        assert all("parallel_distributed_insert_select = 2" in s for s in copies)
+        assert all("ON CLUSTER 'c1'" in s for s in statements if s not in copies)
+        for create in (s for s in statements if s.startswith("CREATE TABLE")):
+            if "_local ON CLUSTER" in create.split("(")[0]:
+                assert "ReplicatedMergeTree('/clickhouse/tables/{{shard}}/{db}/" in create
+                assert "non_replicated" not in create
+            else:
+                assert "ENGINE = Distributed('c1', '{db}'" in create
+
+
+def test_a_rebuild_makes_the_distributed_table_again_over_the_exchanged_replicated_one():
+    (layout,) = [m for m in cluster_migrations("c1") if m.name == "search_layout"]
+    exchange = layout.forwards.index("EXCHANGE TABLES {db}.logs_local AND {db}.logs_v7_local ON CLUSTER 'c1'")
+    assert layout.forwards[exchange + 1] == "DROP TABLE IF EXISTS {db}.logs ON CLUSTER 'c1' SYNC"
+    assert layout.forwards[exchange + 2].startswith("CREATE TABLE IF NOT EXISTS {db}.logs ON CLUSTER 'c1' AS "
+                                                    "{db}.logs_local ENGINE = Distributed('c1', '{db}', 'logs_local'")
+    # The reversal copies into a table of another name: a replicated table's path outlives its name.
+    assert any("{db}.logs_v6_local" in s for s in layout.backwards)
+    assert not any("logs_v7" in s for s in layout.backwards)
 
 
 def test_the_cluster_schema_parses_in_the_clickhouse_engine(storage):

@@ -6,9 +6,11 @@ from bench.search_layouts import VARIANTS, ddl
 from bench.search_sql import _text
 
 
-def test_each_variant_table_carries_its_changes_and_today_is_the_declared_table():
+def test_each_variant_table_carries_its_changes_and_production_is_the_declared_table():
     by_name = {v.name: v for v in VARIANTS}
-    today = ddl(by_name["today"], "db")
+    production = ddl(by_name["production"], "db")
+    assert "ORDER BY (TenantId, Environment, Timestamp, Seq)" in production and "bitpacking" in production
+    today = ddl(by_name["before"], "db")
     assert "ORDER BY (TenantId, toStartOfFiveMinutes(Timestamp), ServiceName, Timestamp)" in today
     assert "INDEX idx_lower_body lower(Body) TYPE text(tokenizer = 'splitByNonAlpha')" in today
     assert ddl(by_name["no_body_index"], "db").count("idx_lower_body") == 0
@@ -19,7 +21,7 @@ def test_each_variant_table_carries_its_changes_and_today_is_the_declared_table(
     for v in VARIANTS:
         text = ddl(v, "db")
         assert text.count("Seq UInt64") == 1 and ",\n)" not in text and ",," not in text, v.name
-        assert "ORDER BY (TenantId, Environment, " in text or v.name == "today", v.name
+        assert "ORDER BY (TenantId, Environment, " in text or v.name == "before", v.name
 
 
 def test_body_checks_read_the_body_only_where_the_index_cannot_prove_the_match():

@@ -66,10 +66,10 @@ def test_offset_paging_is_bounded_and_exclusive_of_the_cursor(request_, code, de
 
 def test_offset_and_sort_shape_the_sql():
     sql, params = build(SearchRequest(offset=9_000, limit=1000), "acme", "sluice", NOW)
-    assert sql.endswith("ORDER BY Timestamp DESC, row_key DESC LIMIT {limit:UInt32} OFFSET {offset:UInt32}")
+    assert sql.endswith("ORDER BY Timestamp DESC, Seq DESC LIMIT {limit:UInt32} OFFSET {offset:UInt32}")
     assert (params["offset"], params["limit"]) == (9_000, 1001)
     sql, params = build(SearchRequest(sort="asc"), "acme", "sluice", NOW)
-    assert sql.endswith("ORDER BY Timestamp ASC, row_key ASC LIMIT {limit:UInt32}") and "offset" not in params
+    assert sql.endswith("ORDER BY Timestamp ASC, Seq ASC LIMIT {limit:UInt32}") and "offset" not in params
 
 
 @pytest.mark.parametrize("sort, beyond", [("desc", "<"), ("asc", ">")])
@@ -79,7 +79,8 @@ def test_the_cursor_continues_in_its_own_direction(sort, beyond):
     records, more, cursor = page(rows, 2, "logs", sort)
     assert more and [r["request_id"] for r in records] == ["r0", "r1"]
     sql, params = build(SearchRequest(sort=sort, cursor=cursor), "acme", "sluice", NOW)
-    assert f"(toUnixTimestamp64Nano(Timestamp), row_key) {beyond} ({{cts:Int64}}, {{ckey:UInt64}})" in sql
+    at = "fromUnixTimestamp64Nano({cts:Int64})"
+    assert f"AND Timestamp {beyond}= {at} AND (Timestamp {beyond} {at} OR Seq {beyond} {{ckey:UInt64}})" in sql
     assert (params["cts"], params["ckey"]) == (NOW + 1, 1001)
     other = "asc" if sort == "desc" else "desc"
     with pytest.raises(QueryError) as info:
