@@ -161,3 +161,14 @@ def exposition() -> tuple[bytes, str]:
 WORKER_HOT_DECLINED = Counter(
     "sluice_worker_hot_declined_total", "Records the hot path left to the reference mapping.", ["dialect"]
 )
+
+# Batches a worker dropped unacknowledged because another worker claimed their partition after it
+# planned them (workers/claims.py): an old owner fenced after a rebalance. Their records are stored
+# once, by the new owner; a steady rise means workers keep losing partitions mid-batch.
+WORKER_FENCED_BATCHES = Counter(
+    "sluice_worker_fenced_batches_total", "Batches dropped unstored: their partition moved to another worker."
+)
+# Replayed batches acknowledged without inserting: their range was already marked stored.
+WORKER_SKIPPED_STORED_BATCHES = Counter(
+    "sluice_worker_skipped_stored_batches_total", "Replayed batches whose range was already stored."
+)

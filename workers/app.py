@@ -162,6 +162,8 @@ def create_app(settings: Settings, storage: Storage, fatal: Fatal | None = None)
 
     @app.on_partitions_assigned.connect
     async def on_assigned(app, assigned, **kwargs):
+        # The claim's time is the assignment's: taken before anything here can wait.
+        lanes.assigned([(tp.topic, tp.partition) for tp in assigned])
         await reread_uncommitted(app.consumer, assigned)
 
     @app.page("/metrics")

@@ -9,6 +9,13 @@ the sink records its range (an *intent*, in ``ingest_batches``); when a
 partition starts or jumps, the planner loads the intents at or after the
 position and regroups the replayed records along them. Records past the last
 intent are batched freely.
+
+Once a batch's records are stored (and its dead letters and moved records sent),
+its range is marked *stored* (``stored_batches``): a replay rebuilds the range
+with ``stored`` set and is acknowledged without inserting, so a replay long
+after ClickHouse's deduplication window forgot the token stores nothing twice.
+Each partition is planned under this worker's claim on it (workers/claims.py),
+which its batches carry to the insert, where an old owner is fenced.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from typing import TYPE_CHECKING, NamedTuple, Union
 
 if TYPE_CHECKING:  # types only: the planner counts rows and never looks inside them
     from workers.access import HttpRow
+    from workers.claims import Claim
     from workers.columnar import ArrowRows, LogColumns
     from workers.consumed import Consumed
     from workers.deadletter import DeadLetter
@@ -37,6 +45,7 @@ class Intent(NamedTuple):
     first: int
     last: int
     diverted: tuple[int, ...] = ()  # offsets sent to the slow lane, not stored
+    stored: bool = False  # the range's rows are in ClickHouse and its side effects done
 
 
 class Pending(NamedTuple):
@@ -58,6 +67,8 @@ class Batch:
     items: list[Pending]
     replay: bool  # True when rebuilt over a recorded intent
     part_of: str = ""  # the token of the batch this is a part of, when the sink split it
+    stored: bool = False  # rebuilt over a range marked stored: acknowledge it, store nothing
+    claim: Claim | None = None  # the claim it was planned under; None: this worker is the only writer
 
     @property
     def token(self) -> str:
@@ -72,7 +83,7 @@ class Batch:
     def part(self, items: list[Pending]) -> "Batch":
         """A part of this batch, named after it (the sink splits a batch ClickHouse refused)."""
         return Batch(self.topic, self.partition, items[0].offset, items[-1].offset, items, self.replay,
-                     self.token)
+                     self.token, claim=self.claim)
 
     @property
     def row_count(self) -> int:
@@ -93,6 +104,7 @@ class _Partition:
     intents: deque[Intent]
     held: list[Pending] = field(default_factory=list)
     diverted: frozenset[int] = frozenset()
+    claim: Claim | None = None
 
 
 class BatchPlanner:
@@ -107,11 +119,12 @@ class BatchPlanner:
         state = self._partitions.get(tp)
         return state is None or state.next_offset != offset
 
-    def load(self, tp: TopicPartition, offset: int, intents: list[Intent]) -> None:
-        """Restart ``tp`` at ``offset`` with the recorded intents that reach it."""
+    def load(self, tp: TopicPartition, offset: int, intents: list[Intent], claim: Claim | None = None) -> None:
+        """Restart ``tp`` at ``offset`` with the recorded intents that reach it, under ``claim``
+        (recorded before the intents were read)."""
         relevant = sorted(i for i in intents if i.last >= offset)
         diverted = frozenset(o for i in relevant for o in i.diverted if o >= offset)
-        self._partitions[tp] = _Partition(offset, deque(relevant), diverted=diverted)
+        self._partitions[tp] = _Partition(offset, deque(relevant), diverted=diverted, claim=claim)
 
     def diverted(self, tp: TopicPartition) -> frozenset[int]:
         """Offsets of ``tp`` that a recorded intent sent to the slow lane: a replay must too."""
@@ -140,33 +153,37 @@ class BatchPlanner:
                 # The intent's last record is gone (retention): close what arrived.
                 self._close_intent(state, topic, partition, out)
             if state.intents and item.offset >= state.intents[0].first:
-                self._flush(fresh, topic, partition, out)
+                self._flush(fresh, state, topic, partition, out)
                 state.held.append(item)
                 if item.offset == state.intents[0].last:
                     self._close_intent(state, topic, partition, out)
             else:
                 fresh.append(item)
             state.next_offset = item.offset + 1
-        self._flush(fresh, topic, partition, out)
+        self._flush(fresh, state, topic, partition, out)
         return out
 
     def _close_intent(self, state: _Partition, topic: str, partition: int, out: list[Batch]) -> None:
         intent = state.intents.popleft()
         if state.held:
-            out.append(Batch(topic, partition, intent.first, intent.last, state.held, replay=True))
+            out.append(Batch(topic, partition, intent.first, intent.last, state.held, replay=True,
+                             stored=intent.stored, claim=state.claim))
         state.held = []
 
-    def _flush(self, fresh: list[Pending], topic: str, partition: int, out: list[Batch]) -> None:
+    def _flush(self, fresh: list[Pending], state: _Partition, topic: str, partition: int,
+               out: list[Batch]) -> None:
         """Cut ``fresh`` into batches of at most ``max_rows`` rows (a bigger record, or a
         re-published dead letter, stands alone)."""
         current: list[Pending] = []
         rows = 0
         for item in fresh:
             if current and (rows + len(item.rows) > self.max_rows or item.replay_of or current[-1].replay_of):
-                out.append(Batch(topic, partition, current[0].offset, current[-1].offset, current, replay=False))
+                out.append(Batch(topic, partition, current[0].offset, current[-1].offset, current, replay=False,
+                                 claim=state.claim))
                 current, rows = [], 0
             current.append(item)
             rows += len(item.rows)
         if current:
-            out.append(Batch(topic, partition, current[0].offset, current[-1].offset, current, replay=False))
+            out.append(Batch(topic, partition, current[0].offset, current[-1].offset, current, replay=False,
+                             claim=state.claim))
         fresh.clear()

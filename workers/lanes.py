@@ -4,7 +4,8 @@ The main lane reads the ingest and native topics; the slow lane reads the
 slow-lane topic with paced key derivations; the overflow lane reads what
 enterprise tenants sent over their rate limit, at a paced record rate. They share the ClickHouse sink,
 the dead-letter producer and the derived-key cache, so keys the slow lane
-derives serve the main lane too.
+derives serve the main lane too. They share the worker's claims on its
+assigned partitions too (workers/claims.py).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from sluice.settings import Settings
 from sluice.storage import Storage
 from workers.batches import BatchPlanner
 from workers.budget import LowPriority, Pacer, TokenBuckets
+from workers.claims import Claims
 from workers.deadletter import DeadLetters
 from workers.decrypt import Decryptor, KeyCache
 from workers.pipeline import Pipeline
@@ -34,6 +36,7 @@ class Lanes:
         self.dead_letters = DeadLetters(settings)
         self.slow_lane = SlowLane(settings)
         sink = ClickHouseSink(storage, settings)
+        self.claims = Claims()
         cache = KeyCache(settings.kdf_cache_entries)
 
         def known(tenant: str) -> bool:
@@ -43,7 +46,7 @@ class Lanes:
             quarantine = Quarantine(settings.dlq_max_ratio, settings.dlq_window, settings.dlq_min_records,
                                     settings.dlq_quarantine_s)
             return Pipeline(sink, BatchPlanner(settings.batch_max_rows), self.dead_letters, quarantine, context,
-                            slow_lane)
+                            slow_lane, self.claims)
 
         kdf_budget = TokenBuckets(settings.kdf_budget_per_s, settings.kdf_budget_burst)
 
@@ -76,6 +79,12 @@ class Lanes:
         for closer in (self.registry.stop, self.secrets.stop, self.dead_letters.stop, self.slow_lane.stop):
             await closer()
 
+    def assigned(self, tps: list[tuple[str, int]]) -> None:
+        """A new assignment: a claim on each partition, recorded before its intents are read."""
+        self.claims.assigned(tps)
+
     def forget(self, tps: list[tuple[str, int]]) -> None:
+        """Revoked: nothing of ``tps`` is planned or stored here until they are assigned again."""
+        self.claims.release(tps)
         for lane in (self.main, self.slow, self.overflow):
             lane.forget(tps)

@@ -9,10 +9,13 @@ acknowledged. Everything here runs and is tested without Faust.
 from __future__ import annotations
 
 import asyncio
+import logging
 from concurrent.futures import ThreadPoolExecutor
 from typing import Awaitable, Callable, Iterable
 
+from sluice import metrics
 from workers.batches import Batch, BatchPlanner, Pending, TopicPartition
+from workers.claims import Claims, Fenced
 from workers.consumed import Consumed
 from workers.deadletter import DeadLetter, DeadLetters
 from workers.quarantine import REASON as QUARANTINED, Quarantine
@@ -20,6 +23,7 @@ from workers.records import Context, Outcome, Rejected, hot_outcomes, rows_of
 from workers.sink import ClickHouseSink
 from workers.slowlane import SlowLane
 
+log = logging.getLogger(__name__)
 
 #: Acknowledges one consumed record's handle to the consumer (the Faust shell's ``stream.ack``).
 Acknowledge = Callable[[object], Awaitable[object]]
@@ -31,13 +35,17 @@ async def _nothing_to_acknowledge(handle: object) -> None:
 
 class Pipeline:
     def __init__(self, sink: ClickHouseSink, planner: BatchPlanner, dead_letters: DeadLetters,
-                 quarantine: Quarantine, context: Context, slow_lane: SlowLane | None = None):
+                 quarantine: Quarantine, context: Context, slow_lane: SlowLane | None = None,
+                 claims: Claims | None = None):
         self.sink = sink
         self.planner = planner
         self.dead_letters = dead_letters
         self.quarantine = quarantine
         self.context = context
         self.slow_lane = slow_lane  # None for the slow lane's own pipeline
+        # This worker's claims, shared by its lanes (workers/claims.py); None when the pipeline
+        # is its partitions' only writer (tests, tools), which then plans them unfenced.
+        self.claims = claims
         # Decoding, decrypting and normalizing run off the event loop: a key
         # derivation takes a tenth of a second, and the consumer's heartbeats
         # and the web server share that loop.
@@ -59,7 +67,7 @@ class Pipeline:
             firsts.setdefault((r.topic, r.partition), r.offset)
         for tp, offset in firsts.items():
             if self.planner.needs_intents(tp, offset):
-                self.planner.load(tp, offset, await self.sink.load_intents(tp[0], tp[1], offset))
+                await self._start(tp, offset)
         # A replay moves to the slow lane exactly what its first life moved.
         moved = {tp: self.planner.diverted(tp) for tp in firsts}
         groups = await asyncio.get_running_loop().run_in_executor(self._cpu, self._group, records, moved)
@@ -67,18 +75,49 @@ class Pipeline:
         stored: list[Batch] = []
         for tp, items in groups.items():
             for batch in self.planner.plan(tp, items):
-                await self.commit(batch, by_offset, acknowledge)
+                if not await self.commit(batch, by_offset, acknowledge):
+                    break  # fenced: the partition's later batches are its new owner's too
                 stored.append(batch)
         return stored
 
+    async def _start(self, tp: TopicPartition, offset: int) -> None:
+        """Plan ``tp`` from ``offset`` over its recorded intents, under this worker's claim, which
+        is recorded first (workers/claims.py). Without a claim the partition is not this worker's
+        (revoked, or fenced): it plans nothing, and the records are left to their owner."""
+        claim = None
+        if self.claims is not None:
+            claim = self.claims.held(tp)
+            if claim is None:
+                self.planner.forget([tp])
+                return
+            if unrecorded := self.claims.unrecorded():
+                await self.sink.claim(unrecorded)
+                self.claims.recorded(unrecorded)
+        self.planner.load(tp, offset, await self.sink.load_intents(tp[0], tp[1], offset), claim)
+
     async def commit(self, batch: Batch, by_offset: dict[tuple[str, int, int], Consumed],
-                     acknowledge: Acknowledge) -> None:
+                     acknowledge: Acknowledge) -> bool:
         """The commit order of one batch, written once. Each step starts only after the
         previous one was acknowledged by its system, so a crash anywhere re-reads the batch
-        and the replay stores, dead-letters and moves nothing twice (workers/batches.py)."""
+        and the replay stores, dead-letters and moves nothing twice (workers/batches.py).
+        False when the batch was fenced: nothing of it stored or acknowledged."""
+        if batch.stored:
+            # Rebuilt over a range marked stored: steps 1-4 are done, only the acknowledgement was lost.
+            metrics.WORKER_SKIPPED_STORED_BATCHES.inc()
+            await self._acknowledge(batch, acknowledge)
+            return True
         # 1. Rows into ClickHouse, under the batch's deduplication token (its intent first,
         #    with the offsets moved to the slow lane). Records refused for their data come back.
-        refused = await self.sink.write(batch)
+        #    Another owner claimed the partition since: drop the batch, forget the partition.
+        try:
+            refused = await self.sink.write(batch)
+        except Fenced as exc:
+            log.warning("batch %s dropped unacknowledged, its owner re-reads it: %s", batch.token, exc)
+            metrics.WORKER_FENCED_BATCHES.inc()
+            self.forget([(batch.topic, batch.partition)])
+            if self.claims is not None:
+                self.claims.release([(batch.topic, batch.partition)])
+            return False
         # 2. Dead letters: what could not be decoded or stored, and what ClickHouse refused.
         letters = [letter for item in batch.items for letter in item.dead]
         for item, message in refused:
@@ -90,7 +129,14 @@ class Pipeline:
         for item in batch.items:
             if item.divert is not None:
                 await self.slow_lane.send(item.divert, item.divert.tenant)
-        # 4. Acknowledge every record of the batch: Faust commits only acknowledged offsets.
+        # 4. The range is stored: a replay acknowledges it without storing (workers/batches.py).
+        await self.sink.mark_stored(batch)
+        # 5. Acknowledge every record of the batch: Faust commits only acknowledged offsets.
+        await self._acknowledge(batch, acknowledge)
+        return True
+
+    @staticmethod
+    async def _acknowledge(batch: Batch, acknowledge: Acknowledge) -> None:
         for handle in batch.handles:
             await acknowledge(handle)
 

@@ -1,8 +1,11 @@
-"""The ClickHouse sink: record the batch's intent, insert its rows with a dedup token.
+"""The ClickHouse sink: record the batch's intent, check its claim, insert its rows with a dedup token.
 
 Retriable failures are retried until ClickHouse accepts; a failure that is the
 rows' own splits the batch until the records at fault stand alone
 (workers/insert_errors.py), and only those are handed back to be dead-lettered.
+A batch whose partition another worker claimed since (workers/claims.py) raises
+``Fenced`` after its intent and before any row. Once a batch is done, its range
+is marked stored (``mark_stored``), so a replay of it stores nothing.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from sluice.settings import Settings
 from sluice.storage import Storage
 from workers.access import HttpRow, http_arrow
 from workers.arrow import LOGS_SCHEMA, column
-from workers import idempotency, insert_errors
+from workers import claims, idempotency, insert_errors
 from workers.batches import Batch, Intent, Pending
 from workers.columnar import ArrowRows, LogColumns, to_table
 from workers.hot import HotRows, joined
@@ -93,6 +96,12 @@ class ClickHouseSink:
         logs, http = split(batch, repeated)
         if not batch.replay and not batch.part_of:
             self.record_intent(client, batch)
+        # After the intent, before the rows: a new owner that claimed the partition since
+        # either saw the intent (same range, same token) or is seen here (workers/claims.py).
+        if batch.claim is not None:
+            newer = claims.newer_owner(client, self.db, (batch.topic, batch.partition), batch.claim, self._consistent)
+            if newer is not None:
+                raise claims.Fenced(f"{batch.topic}:{batch.partition} claimed by {newer} since {batch.claim.owner}")
         # Each table keeps its own deduplication log, so one token serves both.
         dedup = {"insert_deduplicate": 1, "insert_deduplication_token": batch.token, **self._cluster}
         if logs is not None:
@@ -108,23 +117,46 @@ class ClickHouseSink:
             f"{self.db}.ingest_batches",
             [[batch.topic, batch.partition, batch.first, batch.last, batch.row_count, batch.diverted]],
             column_names=["Topic", "Partition", "FirstOffset", "LastOffset", "Rows", "Diverted"],
-            settings=self._cluster,
+            settings=self._bookkeeping,
         )
+
+    def record_stored(self, client: Client, batch: Batch) -> None:
+        """Mark the batch's range stored: its rows are in, its dead letters and moved records sent."""
+        client.insert(f"{self.db}.stored_batches", [[batch.topic, batch.partition, batch.first, batch.last]],
+                      column_names=["Topic", "Partition", "FirstOffset", "LastOffset"], settings=self._bookkeeping)
+
+    def record_claims(self, client: Client, held: list[tuple[claims.TopicPartition, claims.Claim]]) -> None:
+        claims.record(client, self.db, held, self._bookkeeping)
 
     @property
     def _cluster(self) -> dict:
         # On a cluster, an insert returns only once the shards have the rows.
         return {"distributed_foreground_insert": 1} if self.settings.clickhouse_cluster else {}
 
+    @property
+    def _bookkeeping(self) -> dict:
+        # Claims, intents and stored ranges decide what a later reader stores: on a cluster a
+        # majority of the shard's replicas has them before the insert returns, and reads
+        # (``_consistent``) see every write a quorum acknowledged, whichever replica answers.
+        return {**self._cluster, "insert_quorum": "auto"} if self.settings.clickhouse_cluster else {}
+
+    @property
+    def _consistent(self) -> dict:
+        return {"select_sequential_consistency": 1} if self.settings.clickhouse_cluster else {}
+
     def intents(self, client: Client, topic: str, partition: int, offset: int) -> list[Intent]:
-        """Recorded batch ranges of ``topic``/``partition`` that end at or after ``offset``."""
+        """Recorded batch ranges of ``topic``/``partition`` that end at or after ``offset``, each
+        marked when it was stored."""
         result = client.query(
-            f"SELECT FirstOffset, LastOffset, any(Diverted) FROM {self.db}.ingest_batches "
+            f"SELECT FirstOffset, LastOffset, any(Diverted), (FirstOffset, LastOffset) IN ("
+            f"  SELECT FirstOffset, LastOffset FROM {self.db}.stored_batches "
+            "  WHERE Topic = {t:String} AND Partition = {p:UInt32} AND LastOffset >= {o:UInt64}) "
+            f"FROM {self.db}.ingest_batches "
             "WHERE Topic = {t:String} AND Partition = {p:UInt32} AND LastOffset >= {o:UInt64} "
             "GROUP BY FirstOffset, LastOffset ORDER BY FirstOffset",
-            parameters={"t": topic, "p": partition, "o": offset},
+            parameters={"t": topic, "p": partition, "o": offset}, settings=self._consistent,
         )
-        return [Intent(int(a), int(b), tuple(map(int, d))) for a, b, d in result.result_rows]
+        return [Intent(int(a), int(b), tuple(map(int, d)), bool(s)) for a, b, d, s in result.result_rows]
 
     async def write(self, batch: Batch) -> list[tuple[Pending, str]]:
         """Store ``batch``; return the records ClickHouse refused for their data, each with
@@ -177,6 +209,8 @@ class ClickHouseSink:
         while True:
             try:
                 return await self.storage.run(fn, batch)
+            except claims.Fenced:
+                raise
             except Exception as exc:
                 if insert_errors.is_permanent(exc):
                     await self._reconnect()
@@ -198,3 +232,13 @@ class ClickHouseSink:
 
     async def load_intents(self, topic: str, partition: int, offset: int) -> list[Intent]:
         return await self.storage.run(self.intents, topic, partition, offset)
+
+    async def claim(self, held: list[tuple[claims.TopicPartition, claims.Claim]]) -> None:
+        """Record claims (before the intents of their partitions are loaded)."""
+        await self.storage.run(self.record_claims, held)
+
+    async def mark_stored(self, batch: Batch) -> None:
+        """Mark ``batch``'s range stored, retried like an insert; nothing to mark for a batch
+        that recorded no intent (no rows, nothing moved)."""
+        if batch.row_count or batch.diverted:
+            await self._until_accepted_call(self.record_stored, batch)

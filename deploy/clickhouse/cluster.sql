@@ -257,3 +257,29 @@ CREATE TABLE IF NOT EXISTS sluice.http_logs ON CLUSTER 'sluice' AS sluice.http_l
 DROP TABLE IF EXISTS sluice.http_logs_v7 ON CLUSTER 'sluice' SYNC;
 
 DROP TABLE IF EXISTS sluice.http_logs_v7_local ON CLUSTER 'sluice' SYNC;
+
+-- 0008_claims_and_stored_ranges
+
+CREATE TABLE IF NOT EXISTS sluice.partition_claims_local ON CLUSTER 'sluice' (
+                Topic LowCardinality(String),
+                Partition UInt32,
+                Owner String,
+                ClaimedNs UInt64,
+                CreatedAt DateTime DEFAULT now()
+            ) ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/sluice/partition_claims_local', '{replica}')
+            ORDER BY (Topic, Partition, ClaimedNs)
+            TTL CreatedAt + toIntervalDay(7);
+
+CREATE TABLE IF NOT EXISTS sluice.partition_claims ON CLUSTER 'sluice' AS sluice.partition_claims_local ENGINE = Distributed('sluice', 'sluice', 'partition_claims_local', Partition);
+
+CREATE TABLE IF NOT EXISTS sluice.stored_batches_local ON CLUSTER 'sluice' (
+                Topic LowCardinality(String),
+                Partition UInt32,
+                FirstOffset UInt64,
+                LastOffset UInt64,
+                CreatedAt DateTime DEFAULT now()
+            ) ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/sluice/stored_batches_local', '{replica}')
+            ORDER BY (Topic, Partition, LastOffset)
+            TTL CreatedAt + toIntervalDay(7);
+
+CREATE TABLE IF NOT EXISTS sluice.stored_batches ON CLUSTER 'sluice' AS sluice.stored_batches_local ENGINE = Distributed('sluice', 'sluice', 'stored_batches_local', Partition);

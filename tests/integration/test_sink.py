@@ -144,14 +144,19 @@ async def test_moved_records_are_moved_again_on_replay(storage):
         return [Consumed("lf", 0, o, None, json.dumps(fast_entry(f"lf-{o}", "s")).encode(), to_headers(env),
                          env.received_ns, f"h{o}") for o in offsets]
 
-    def lane(budget):
+    class DiesBeforeTheMark(ClickHouseSink):
+        async def mark_stored(self, batch):
+            pass
+
+    def lane(budget, sink=ClickHouseSink):
         context = Context(decryptor=Decryptor(lambda t: [(1, b"s")], fast_cache()), kdf_budget=budget)
         slow = RecordingSlowLane()
-        return Pipeline(ClickHouseSink(storage, storage.settings), BatchPlanner(max_rows=1000),
+        return Pipeline(sink(storage, storage.settings), BatchPlanner(max_rows=1000),
                         RecordingDeadLetters(), Quarantine(0.99, 100, 100, 60), context, slow), slow
 
-    # One derivation allowed: the first record is decrypted, the second moved.
-    first, moved = lane(TokenBuckets(rate=0.0001, burst=1))
+    # One derivation allowed: the first record is decrypted, the second moved; the
+    # process dies after the move, before the range is marked stored.
+    first, moved = lane(TokenBuckets(rate=0.0001, burst=1), DiesBeforeTheMark)
     # (all fast_entry records share one salt: the first derivation warms the cache for later ones)
     stored = await first.process(logflux_records([0]))
     assert [b.handles for b in stored] == [["h0"]]
@@ -164,6 +169,10 @@ async def test_moved_records_are_moved_again_on_replay(storage):
     await second.process(rows)
     assert moved_again.moved == [(1, "acme")]
     assert count(storage, "lf") == (1, 1)
+    # Third life: the second one marked the range stored, so nothing is moved a third time.
+    third, moved_once_more = lane(TokenBuckets(rate=1000, burst=1000))
+    assert [b.stored for b in await third.process(rows)] == [True]
+    assert moved_once_more.moved == []
 
 
 def keyed(topic: str, partition: int, offset: int, key: str, attempt: int) -> Consumed:

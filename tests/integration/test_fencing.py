@@ -1,0 +1,141 @@
+"""Claims and stored ranges against the real ClickHouse engine, in this process (workers/claims.py).
+
+An old owner that planned a batch before its partition moved, and records and
+inserts it after the new owner regrouped the same records, is fenced; a range
+marked stored is acknowledged on replay without inserting, even once the
+deduplication window has forgotten its token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+
+from sluice import metrics
+from sluice.settings import load_settings
+from sluice.storage import migrate
+from tests.integration.test_sink import RecordingDeadLetters, count, records
+from workers import claims as claims_sql
+from workers.batches import BatchPlanner
+from workers.claims import Claim, Claims
+from workers.pipeline import Pipeline
+from workers.quarantine import Quarantine
+from workers.records import Context
+from workers.sink import ClickHouseSink
+
+pytestmark = pytest.mark.integration
+
+
+class GatedSink(ClickHouseSink):
+    """A sink whose writes wait while ``gate`` is closed (``waiting`` says one does): the old owner
+    paused between planning a batch and recording its intent."""
+
+    def __init__(self, storage, settings):
+        super().__init__(storage, settings)
+        self.gate, self.waiting = asyncio.Event(), asyncio.Event()
+        self.gate.set()
+
+    async def write(self, batch):
+        if not self.gate.is_set():
+            self.waiting.set()
+        await self.gate.wait()
+        return await super().write(batch)
+
+
+def pipeline(sink: ClickHouseSink, claims: Claims | None) -> Pipeline:
+    return Pipeline(sink, BatchPlanner(max_rows=1000), RecordingDeadLetters(), Quarantine(0.99, 100, 100, 60),
+                    Context(), None, claims)
+
+
+def owner_of(topic: str) -> Claims:
+    claims = Claims()
+    claims.assigned([(topic, 0)])
+    return claims
+
+
+async def _old_owner_resumes_after_the_new_owner_regrouped(storage, topic: str, fence: bool) -> list:
+    """Old owner stores 0-4, plans 5-9 and pauses; the new owner claims the partition and stores
+    5-12 from the committed offset 5 in one batch; the old owner resumes. What the old owner acknowledged."""
+    gated = GatedSink(storage, storage.settings)
+    old = pipeline(gated, owner_of(topic) if fence else None)
+    acknowledged: list = []
+
+    async def ack(handle):
+        acknowledged.append(handle)
+
+    await old.process(records(topic, range(0, 5)), ack)
+    gated.gate.clear()
+    paused = asyncio.ensure_future(old.process(records(topic, range(5, 10)), ack))
+    await asyncio.wait_for(gated.waiting.wait(), 30)  # batch 5-9 planned, its intent not recorded
+    new = pipeline(ClickHouseSink(storage, storage.settings), owner_of(topic))
+    (regrouped,) = await new.process(records(topic, range(5, 13)))
+    assert (regrouped.first, regrouped.last, regrouped.replay) == (5, 12, False)
+    gated.gate.set()
+    await paused
+    return acknowledged
+
+
+async def test_an_old_owner_that_resumes_after_the_new_owner_claimed_stores_nothing(storage):
+    topic = f"fence-{uuid.uuid4().hex[:6]}"
+    fenced = metrics.WORKER_FENCED_BATCHES._value.get()
+    acknowledged = await _old_owner_resumes_after_the_new_owner_regrouped(storage, topic, fence=True)
+    assert count(storage, topic) == (39, 39)  # offsets 0-12, three rows each, once
+    assert acknowledged == [f"h{o}" for o in range(5)]  # the fenced batch 5-9 is not acknowledged
+    assert metrics.WORKER_FENCED_BATCHES._value.get() == fenced + 1
+
+
+async def test_without_claims_the_same_race_stores_the_regrouped_records_twice(storage):
+    # The control: what the fence prevents (issue 26's duplicates).
+    topic = f"nofence-{uuid.uuid4().hex[:6]}"
+    await _old_owner_resumes_after_the_new_owner_regrouped(storage, topic, fence=False)
+    assert count(storage, topic) == (39 + 15, 39)
+
+
+async def test_a_claim_is_fenced_only_by_a_newer_claim_of_its_partition(storage):
+    db, tp = storage.settings.clickhouse_database, (f"claims-{uuid.uuid4().hex[:6]}", 3)
+    a, b = Claim("old", 1_000), Claim("new", 2_000)
+    storage.run_sync(claims_sql.record, db, [(tp, a)], {})
+    assert storage.run_sync(claims_sql.newer_owner, db, tp, a, {}) is None
+    storage.run_sync(claims_sql.record, db, [(tp, b)], {})
+    assert storage.run_sync(claims_sql.newer_owner, db, tp, a, {}) == b.owner
+    assert storage.run_sync(claims_sql.newer_owner, db, tp, b, {}) is None
+    assert storage.run_sync(claims_sql.newer_owner, db, (tp[0], 4), a, {}) is None  # another partition
+
+
+async def test_a_stored_range_replayed_after_the_dedup_window_forgot_its_token_stores_nothing(storage):
+    # A database of its own whose tables remember two insert tokens only.
+    settings = load_settings(environ={}, state_dir=storage.settings.state_dir, insert_retry_max_backoff_s=0.05,
+                             clickhouse_database=f"tiny_{uuid.uuid4().hex[:6]}", dedup_window=2)
+    storage.run_sync(migrate, settings)
+    sink = ClickHouseSink(storage, settings)
+    topic, db = "window", settings.clickhouse_database
+
+    def stored() -> tuple[int, int]:
+        return storage.run_sync(lambda c: c.query(
+            f"SELECT count(), uniqExact(Body) FROM {db}.logs WHERE startsWith(Body, 'window-')").result_rows[0])
+
+    first_life = pipeline(sink, owner_of(topic))
+    (batch,) = await first_life.process(records(topic, range(0, 10)))
+    for offset in range(10, 15):  # five more inserts push the first token out of the window
+        await first_life.process(records(topic, [offset]))
+    assert stored() == (45, 45)
+    skipped = metrics.WORKER_SKIPPED_STORED_BATCHES._value.get()
+    second_life, acknowledged = pipeline(sink, owner_of(topic)), []
+
+    async def ack(handle):
+        acknowledged.append(handle)
+
+    replayed = []
+    for chunk in (range(0, 4), range(4, 10)):  # offsets reset to 0: the range comes back in other chunks
+        replayed += await second_life.process(records(topic, chunk), ack)
+    assert [(b.first, b.last, b.stored) for b in replayed] == [(0, 9, True)]
+    assert acknowledged == [f"h{o}" for o in range(10)]
+    assert stored() == (45, 45)
+    assert metrics.WORKER_SKIPPED_STORED_BATCHES._value.get() == skipped + 1
+    # The control: without the mark the same replay is stored again, the window no longer knowing it.
+    storage.run_sync(lambda c: c.command(f"TRUNCATE TABLE {db}.stored_batches"))
+    third_life = pipeline(sink, owner_of(topic))
+    await third_life.process(records(topic, range(0, 10)))
+    assert stored() == (75, 45)

@@ -1,0 +1,106 @@
+"""A worker's claims (workers/claims.py) and how the planner and the pipeline use them: a partition is
+planned only under a claim, the claim is recorded before the partition's intents are read, and every
+batch carries the claim it was planned under; a range marked stored comes back as a stored batch."""
+
+from __future__ import annotations
+
+import asyncio
+
+from workers.batches import BatchPlanner, Intent, Pending
+from workers.claims import Claims
+from workers.consumed import Consumed, headers_of
+from workers.pipeline import Pipeline
+from workers.quarantine import Quarantine
+
+TP = ("t", 0)
+
+
+def test_each_assignment_claims_anew_later_than_the_last_and_a_release_drops_the_claim():
+    claims = Claims()
+    claims.assigned([TP, ("t", 1)])
+    first = claims.held(TP)
+    assert claims.held(("t", 1)) == first  # one claim per assignment
+    claims.assigned([TP])
+    second = claims.held(TP)
+    assert second.owner != first.owner and second.at_ns > first.at_ns
+    claims.release([TP])
+    assert claims.held(TP) is None and claims.held(("t", 1)) == first
+    assert claims.unrecorded() == [(("t", 1), first)]
+
+
+def test_a_claim_replaced_while_it_was_being_recorded_stays_unrecorded():
+    claims = Claims()
+    claims.assigned([TP])
+    writing = claims.unrecorded()
+    claims.assigned([TP])  # a rebalance during the write
+    claims.recorded(writing)
+    assert claims.unrecorded() == [(TP, claims.held(TP))]
+    claims.recorded(claims.unrecorded())
+    assert claims.unrecorded() == []
+
+
+def test_batches_carry_the_claim_they_were_planned_under_and_a_stored_intent_comes_back_stored():
+    claims = Claims()
+    claims.assigned([TP])
+    planner = BatchPlanner(max_rows=100)
+    planner.load(TP, 0, [Intent(0, 2, (), stored=True), Intent(3, 4)], claims.held(TP))
+    batches = planner.plan(TP, [Pending(o, [o], f"h{o}") for o in range(7)])
+    assert [(b.first, b.last, b.replay, b.stored) for b in batches] == [
+        (0, 2, True, True), (3, 4, True, False), (5, 6, False, False)]
+    assert {b.claim for b in batches} == {claims.held(TP)}
+    assert batches[2].part(batches[2].items[:1]).claim == claims.held(TP)
+
+
+class JournalSink:
+    """The sink calls the pipeline makes before a partition's first batch, in order."""
+
+    def __init__(self):
+        self.events: list[tuple] = []
+
+    async def claim(self, held):
+        self.events.append(("claim", sorted(tp for tp, _ in held)))
+
+    async def load_intents(self, topic, partition, offset):
+        self.events.append(("intents", (topic, partition), offset))
+        return []
+
+    async def write(self, batch):
+        self.events.append(("insert", (batch.topic, batch.partition), batch.first, batch.last, batch.claim))
+        return []
+
+    async def mark_stored(self, batch):
+        pass
+
+
+def _records(partition: int, offsets) -> list[Consumed]:
+    return [Consumed("t", partition, o, None, b"not json", headers_of({"sluice-tenant": b"acme"}), 0, f"h{partition}-{o}")
+            for o in offsets]
+
+
+def _pipeline(sink: JournalSink, claims: Claims) -> Pipeline:
+    class Letters:
+        async def send(self, letters):
+            pass
+
+    return Pipeline(sink, BatchPlanner(max_rows=100), Letters(), Quarantine(0.99, 100, 100, 60), None, None, claims)
+
+
+def test_claims_are_recorded_once_before_any_intent_is_read_and_unclaimed_partitions_plan_nothing():
+    sink, claims = JournalSink(), Claims()
+    claims.assigned([TP, ("t", 1)])
+    pipeline, acknowledged = _pipeline(sink, claims), []
+
+    async def ack(handle):
+        acknowledged.append(handle)
+
+    async def run():
+        await pipeline.process(_records(0, [5, 6]) + _records(1, [0]) + _records(2, [9]), ack)
+        await pipeline.process(_records(0, [7]), ack)
+
+    asyncio.run(run())
+    claim = claims.held(TP)
+    assert sink.events[:3] == [("claim", [TP, ("t", 1)]), ("intents", TP, 5), ("intents", ("t", 1), 0)]
+    assert ("intents", ("t", 2), 9) not in sink.events  # partition 2 was never assigned here
+    assert ("insert", TP, 5, 6, claim) in sink.events and ("insert", TP, 7, 7, claim) in sink.events
+    assert "h2-9" not in acknowledged and {"h0-5", "h0-6", "h0-7", "h1-0"} <= set(acknowledged)
+    assert claims.unrecorded() == []

@@ -1,0 +1,119 @@
+"""Partition claims: a worker that lost a partition stores nothing of it afterwards.
+
+Exactly-once rests on every owner of a partition cutting its records into the
+same batches (workers/batches.py). A paused or slow old owner can plan a batch
+before its partition moves and record its intent and insert it afterwards, once
+the new owner has loaded the intents without it and cut the same records
+differently: two tokens, the records stored twice. Claims fence that old owner.
+
+The contract, writes before reads on both sides:
+
+* **new owner**: record a claim of the partition (``partition_claims``), *then*
+  load its intents;
+* **every owner, per batch**: record the batch's intent, *then* check that no
+  other owner claimed the partition after its own claim (``fenced``), *then*
+  insert. A fenced batch is dropped unacknowledged; its owner forgets the
+  partition, whose new owner reads the records again from the committed offset.
+
+So either the new owner's load saw the old owner's intent (the same range, the
+same token: ClickHouse or the stored ranges drop the second copy), or the old
+owner's check saw the new claim and stored nothing. Either way holds whatever
+order claims are put in, as long as it is one total order: it decides only who
+gives way. The remaining window is between a passed check and its insert: a
+pause there longer than the deduplication window is worth is not fenced.
+
+**Why a random owner id and the worker's clock, not the consumer generation.**
+Faust does not expose the group generation (only aiokafka's private coordinator
+holds it, on the consumer's own thread), and a generation starts again at 1
+when the group is deleted and recreated, which would leave every new owner
+behind the old claims for good. A claim is a random id per assignment and the
+time the assignment arrived (``time_ns`` on the worker, strictly increasing in
+the process); claims are ordered by that time, then the id. A clock running
+behind by more than a rebalance takes (seconds) can only make an owner give
+way wrongly: it drops its batches unacknowledged (no commit passes them) until
+the next rebalance, which the stale owner's rejoin brings, re-reads them.
+
+A claim is recorded lazily, once per assignment, when the partition's first
+records need its intents: the assignment callback stays free of ClickHouse
+(an outage must not stall the group's rebalance), and the order above holds
+because the claim is written before that load.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+import uuid
+from typing import NamedTuple
+
+from clickhouse_connect.driver.client import Client
+
+TopicPartition = tuple[str, int]
+
+
+class Fenced(Exception):
+    """Another owner claimed the batch's partition after this worker did: the batch must not be stored."""
+
+
+class Claim(NamedTuple):
+    owner: str  # random per assignment, prefixed with host and pid for whoever reads the table
+    at_ns: int  # when the assignment arrived, worker clock, strictly increasing per process
+
+
+class Claims:
+    """This worker's claims on the partitions it was assigned. Plain state: the caller writes them."""
+
+    def __init__(self) -> None:
+        self._held: dict[TopicPartition, Claim] = {}
+        self._unrecorded: set[TopicPartition] = set()
+        self._last_ns = 0
+        self._prefix = f"{socket.gethostname()}/{os.getpid()}"
+
+    def assigned(self, tps: list[TopicPartition]) -> None:
+        """A new assignment: a new claim on each of ``tps`` (recorded when first needed)."""
+        now = max(time.time_ns(), self._last_ns + 1)
+        self._last_ns = now
+        owner = f"{self._prefix}/{uuid.uuid4().hex[:12]}"
+        for tp in tps:
+            self._held[tp] = Claim(owner, now)
+            self._unrecorded.add(tp)
+
+    def release(self, tps: list[TopicPartition]) -> None:
+        """Revoked, or fenced: records of ``tps`` are not this worker's to store until assigned again."""
+        for tp in tps:
+            self._held.pop(tp, None)
+            self._unrecorded.discard(tp)
+
+    def held(self, tp: TopicPartition) -> Claim | None:
+        return self._held.get(tp)
+
+    def unrecorded(self) -> list[tuple[TopicPartition, Claim]]:
+        """Held claims not recorded in ClickHouse yet, in one list so one insert records them all."""
+        return [(tp, self._held[tp]) for tp in sorted(self._unrecorded)]
+
+    def recorded(self, claims: list[tuple[TopicPartition, Claim]]) -> None:
+        for tp, claim in claims:
+            if self._held.get(tp) == claim:
+                self._unrecorded.discard(tp)
+
+
+def record(client: Client, db: str, claims: list[tuple[TopicPartition, Claim]], settings: dict) -> None:
+    """Write ``claims`` to ``partition_claims`` (one insert)."""
+    if claims:
+        client.insert(f"{db}.partition_claims",
+                      [[topic, partition, claim.owner, claim.at_ns] for (topic, partition), claim in claims],
+                      column_names=["Topic", "Partition", "Owner", "ClaimedNs"], settings=settings)
+
+
+def newer_owner(client: Client, db: str, tp: TopicPartition, claim: Claim, settings: dict) -> str | None:
+    """The owner of the newest claim of ``tp`` recorded after ``claim``, or None when there is none.
+
+    "None after mine" rather than "the newest is mine": claims expire, oldest first, so a
+    long-held partition whose claim the TTL dropped is still its owner's."""
+    rows = client.query(
+        f"SELECT Owner FROM {db}.partition_claims WHERE Topic = {{t:String}} AND Partition = {{p:UInt32}} "
+        "AND (ClaimedNs, Owner) > ({n:UInt64}, {o:String}) ORDER BY ClaimedNs DESC, Owner DESC LIMIT 1",
+        parameters={"t": tp[0], "p": tp[1], "n": claim.at_ns, "o": claim.owner}, settings=settings,
+    ).result_rows
+    return rows[0][0] if rows else None
