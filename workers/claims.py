@@ -85,6 +85,12 @@ class Claims:
             self._held.pop(tp, None)
             self._unrecorded.discard(tp)
 
+    def fenced(self, tp: TopicPartition, claim: Claim) -> None:
+        """A batch planned under ``claim`` was fenced: release ``tp`` unless it was assigned here
+        again since (a newer claim of this worker's own, under which its records are read again)."""
+        if self._held.get(tp) == claim:
+            self.release([tp])
+
     def held(self, tp: TopicPartition) -> Claim | None:
         return self._held.get(tp)
 

@@ -115,8 +115,8 @@ class Pipeline:
             log.warning("batch %s dropped unacknowledged, its owner re-reads it: %s", batch.token, exc)
             metrics.WORKER_FENCED_BATCHES.inc()
             self.forget([(batch.topic, batch.partition)])
-            if self.claims is not None:
-                self.claims.release([(batch.topic, batch.partition)])
+            if self.claims is not None and batch.claim is not None:
+                self.claims.fenced((batch.topic, batch.partition), batch.claim)
             return False
         # 2. Dead letters: what could not be decoded or stored, and what ClickHouse refused.
         letters = [letter for item in batch.items for letter in item.dead]

@@ -28,6 +28,17 @@ def test_each_assignment_claims_anew_later_than_the_last_and_a_release_drops_the
     assert claims.unrecorded() == [(("t", 1), first)]
 
 
+def test_a_fenced_claim_is_released_but_a_newer_claim_of_the_same_worker_is_kept():
+    claims = Claims()
+    claims.assigned([TP])
+    old = claims.held(TP)
+    claims.assigned([TP])  # revoked and assigned here again while a batch under ``old`` was in flight
+    claims.fenced(TP, old)
+    assert claims.held(TP) is not None and claims.held(TP) != old
+    claims.fenced(TP, claims.held(TP))
+    assert claims.held(TP) is None
+
+
 def test_a_claim_replaced_while_it_was_being_recorded_stays_unrecorded():
     claims = Claims()
     claims.assigned([TP])
