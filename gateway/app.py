@@ -22,6 +22,7 @@ from gateway.auth import AuthStyle, authorize
 from gateway.bodies import read_body as _read_body
 from gateway.errors import ApiError
 from gateway.publisher import Publisher
+from gateway.query_slots import QuerySlots
 from gateway.ratelimit import CONTROL, OVERFLOWS, QUERY, Decision, RateLimiter
 from gateway.routes import ROUTES, IngestRoute
 from schemas.envelope import Envelope
@@ -58,6 +59,8 @@ class Gateway:
         self.query_backend = QueryBackend(settings)
         self.rate = health.IngestionRate()
         self.tail_slots = tail.Slots(settings.tail_max_per_key, settings.retry_after_s)
+        self.query_slots = QuerySlots(settings.query_max_concurrent_per_tenant, settings.query_queue_max_s,
+                                      settings.retry_after_s)
         self.started = time.monotonic()
         self.bodies = bodies.BodyBudget(settings.gateway_max_body_buffer_bytes, settings.body_timeout_s,
                                         settings.retry_after_s)
@@ -200,10 +203,13 @@ class Gateway:
             decision = await self._limit(key, QUERY, "query")
             body = await _read_body(receive, headers, 1 << 20) if scope["method"] == "POST" else b""
             if stats:
-                payload = await query.stats(self.settings, self.query_backend, key, query.parse_stats(body))
+                parsed_stats = query.parse_stats(body)
+                async with self.query_slots.hold(key.tenant):
+                    payload = await query.stats(self.settings, self.query_backend, key, parsed_stats)
             else:
                 request = query.parse_request(scope["method"], scope.get("query_string", b""), body)
-                payload = await query.search(self.settings, self.query_backend, key, request)
+                async with self.query_slots.hold(key.tenant):
+                    payload = await query.search(self.settings, self.query_backend, key, request)
             status = 200
             await _respond(send, 200, payload, ((b"x-request-id", request_id.encode()), *_rate_headers(decision)))
         except ApiError as err:

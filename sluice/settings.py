@@ -105,6 +105,13 @@ class Settings:
     # longer than this many UTF-8 bytes, or with more terms, is a 400 before it is compiled.
     query_max_filter_bytes: int = 8192
     query_max_terms: int = 100
+    # Searches the embedded engine's owner runs at once (its reading threads, sluice/storage.py).
+    query_threads: int = 4
+    # Searches and stats one tenant may run at once on one gateway process; more wait their turn
+    # (at most query_queue_max_s, then 429 too_many_concurrent_queries), so one tenant's heavy
+    # searches cannot take every reading thread from the others.
+    query_max_concurrent_per_tenant: int = 2
+    query_queue_max_s: float = 10.0
     # Live tails one API key may hold open at once on one gateway process; beyond, 429.
     tail_max_per_key: int = 5
     # A live tail counts one query against its key's quota per this many seconds of streaming.

@@ -1,16 +1,21 @@
 """The ClickHouse connection and schema migrations.
 
 One ``Storage`` per process. With the embedded engine (chDB) that process owns
-the data directory exclusively, so every call goes through one thread: chDB
-clients are not safe to share across threads, and the async callers stay
-responsive while ClickHouse works.
+the data directory exclusively. chDB clients are not safe to share across
+threads, so writes and bookkeeping go through one thread with one client, and
+reads (``read``: searches, stats, ``sluice sql``) through a pool of
+``query_threads`` threads with a client each, so searches run side by side and
+never wait behind an insert. The async callers stay responsive while
+ClickHouse works.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, TypeVar
 
@@ -89,6 +94,8 @@ class Storage:
         self.settings = settings
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clickhouse")
         self.client: Client = self._executor.submit(connect, settings).result()
+        self._readers = ThreadPoolExecutor(max_workers=settings.query_threads, thread_name_prefix="clickhouse-read")
+        self._reader = threading.local()  # .client: the reading thread's own client
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn(client, *args)`` on the ClickHouse thread."""
@@ -97,21 +104,27 @@ class Storage:
 
     async def read(self, sql: str, parameters: dict | None, settings: dict) -> tuple[list[str], list[list]]:
         """A read-only query's column names and rows (``readonly=1``: no writes, no table
-        functions, no settings changes in the statement). A failure recovers the
-        connection (``recover``) before re-raising."""
+        functions, no settings changes in the statement), on a reading thread. A failure
+        recovers that thread's connection before re-raising."""
 
-        def run(client: Client) -> tuple[list[str], list[list]]:
+        def run() -> tuple[list[str], list[list]]:
+            client = getattr(self._reader, "client", None) or connect(self.settings)
+            self._reader.client = client
             try:
                 result = client.query(sql, parameters=parameters, settings={**settings, "readonly": 1})
                 return list(result.column_names), [list(r) for r in result.result_rows]
             except Exception:
-                self.recover()
+                self._reader.client = self._recovered(client)
                 raise
 
-        return await self.run(run)
+        return await asyncio.get_running_loop().run_in_executor(self._readers, run)
 
     def recover(self) -> None:
-        """Make the client usable after a failed call (on the ClickHouse thread).
+        """Make the writing client usable after a failed call (on the ClickHouse thread)."""
+        self.client = self._recovered(self.client)
+
+    def _recovered(self, client: Client) -> Client:
+        """``client``, or a new one, usable after a failed call (on the thread that owns it).
 
         With chDB the query after one that failed midway gets the failure's
         leftovers instead of its own result, and a new client leaks a handful of
@@ -122,11 +135,13 @@ class Storage:
         if self.settings.embedded_clickhouse:
             for _ in range(2):
                 try:
-                    if self.client.query("SELECT 1").result_rows == [(1,)]:
-                        return
+                    if client.query("SELECT 1").result_rows == [(1,)]:
+                        return client
                 except Exception:
                     pass
-        self.reconnect()
+        with contextlib.suppress(Exception):  # a client that failed may fail to close too; its successor matters
+            client.close()
+        return connect(self.settings)
 
     def reconnect(self) -> None:
         """Replace the client (call on the ClickHouse thread, i.e. through ``run``)."""
@@ -139,6 +154,7 @@ class Storage:
         return self._executor.submit(fn, self.client, *args).result()
 
     def close(self) -> None:
+        self._readers.shutdown(wait=True)  # a reader's client is closed with its engine
         try:
             self._executor.submit(self.client.close).result()
         finally:
