@@ -1,6 +1,6 @@
 """Search against VictoriaLogs on the same records: per-query warm medians, the same rows, disk and freshness.
 
-    python -m bench.search [--records 1000000] [--runs 7] [--json FILE]
+    python -m bench.search [--records 1000000] [--runs 7] [--concurrency-rounds 5] [--json FILE]
 
 The records of bench/search_corpus.py (16 systems, a unique ``rid=<n>`` each,
 timestamps over one hour) go to VictoriaLogs (``/insert/jsonline``) and to
@@ -13,7 +13,10 @@ Sluice (its own broker, worker and gateway; LogTrace ``/v1/logs/ingest``),
   and every skip index; the Kafka log is not counted), with the per-column and
   per-index split beside it;
 * per query shape, the median client wall time of ``--runs`` warm runs (one run
-  first, not counted), and Sluice ÷ VictoriaLogs.
+  first, not counted), and Sluice ÷ VictoriaLogs;
+* concurrency (Sluice only): the records again under a second tenant, then rounds of
+  8 searches at once, 4 per tenant (bench/search_concurrency.py): the median slowdown
+  against a single search, overall and per tenant.
 
 Equivalence (checked: the run fails when the two systems answer differently —
 the same rids in the same order, the same count, the same non-empty buckets):
@@ -56,7 +59,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
-from bench import victorialogs
+from bench import search_concurrency as concurrency, victorialogs
 from bench.peer import cpu_s, tree
 from bench.harness import broker, machine, processes, provision, report, send_all
 from bench.search_corpus import HOUR_NS, records
@@ -235,6 +238,17 @@ def run(args) -> dict:
             results["sluice"] = {"queryable_s": queryable, "disk_bytes": disk["bytes"],
                                  "disk_bytes_per_record": disk["bytes"] / n, "median_ms": medians, "cpu_ms": cpu,
                                  "disk_columns": disk["columns"], "disk_indexes": disk["indexes"]}
+            if args.concurrency_rounds:
+                # The same records again under a second tenant, then both tenants search at once.
+                headers = {**headers, "Authorization": f"Bearer {bench.probe_key}"}
+                load(s.gateway_url + "/v1/logs/ingest", headers, bodies(n, hour_start, jsonlines=False), 202,
+                     lambda: sql(s, "SELECT count() FROM sluice.logs WHERE TenantId = 'probe'")[0][0], n)
+                merges_done(s)
+                keys = {"bench": bench.key, "probe": bench.probe_key}
+                rows = [shape for shape in shapes(n) if shape.kind == "rows"]
+                results["concurrency"] = concurrency.measure(
+                    lambda tenant, shape: sluice_answer(s.gateway_url, keys[tenant], shape, start, last),
+                    list(keys), rows, runs, args.concurrency_rounds)
 
     for name, mine in answers.items():
         if mine != peer_answers[name]:
@@ -258,6 +272,8 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--records", type=int, default=1_000_000)
     ap.add_argument("--runs", type=int, default=7, help="warm runs per query; the median is reported")
+    ap.add_argument("--concurrency-rounds", type=int, default=5,
+                    help="rounds of 8 concurrent searches from 2 tenants (0: skip; loads the records twice)")
     ap.add_argument("--json", type=Path, help="also write the results here (and Markdown beside it)")
     args = ap.parse_args()
     report(run(args), args.json, "search against VictoriaLogs: the same records, the same rows")

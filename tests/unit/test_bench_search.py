@@ -48,3 +48,35 @@ def test_every_shape_names_both_spellings_and_a_run_that_changes_its_answer_fail
         assert "differently" in str(exc)
     else:
         raise AssertionError("a changed answer was not noticed")
+
+
+def test_the_concurrency_scenario_sends_eight_searches_at_once_four_per_tenant():
+    import threading
+    from collections import Counter
+    from types import SimpleNamespace
+
+    from bench import search_concurrency
+
+    shapes = [SimpleNamespace(name=f"s{i}") for i in range(3)]
+    calls: Counter = Counter()
+    in_flight, most = [0], [0]
+    lock = threading.Lock()
+
+    def ask(tenant, shape):
+        with lock:
+            calls[tenant] += 1
+            in_flight[0] += 1
+            most[0] = max(most[0], in_flight[0])
+        try:
+            if calls["a"] + calls["b"] > 2 * 3 * 3:  # past the single searches (3 shapes x (1 + 2 runs) x 2 tenants)
+                everyone.wait(timeout=30)  # only passes when all 8 of a round are in flight together
+        finally:
+            with lock:
+                in_flight[0] -= 1
+
+    everyone = threading.Barrier(8)
+    figures = search_concurrency.measure(ask, ["a", "b"], shapes, runs=2, rounds=2)
+    assert most[0] == 8 and not everyone.broken
+    assert calls == {"a": 3 * 3 + 2 * 4, "b": 3 * 3 + 2 * 4}
+    assert figures["searches_at_once"] == 8 and set(figures["slowdown_median_by_tenant"]) == {"a", "b"}
+    assert figures["tenant_ratio"] >= 1.0 and len(figures["single_median_ms"]) == 6
