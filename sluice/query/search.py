@@ -73,14 +73,19 @@ TABLES = {
 }
 
 
-class SearchRequest(msgspec.Struct):
-    """Fields a client may send; any other is ignored (and reported by the API in ``meta.ignored``)."""
+class Selection(msgspec.Struct):
+    """What a search and a stats request both select: a filter over one table in a time window."""
 
     filter: str = ""
     #: "logs" (every dialect), or "access" (Profound's access logs in sluice.http_logs)
     table: str = "logs"
     from_: str = msgspec.field(name="from", default="-24h")
     to: str = "now"
+
+
+class SearchRequest(Selection):
+    """Fields a client may send; any other is ignored (and reported by the API in ``meta.ignored``)."""
+
     limit: int = DEFAULT_LIMIT
     cursor: str | None = None
     #: rows to skip, with offset + limit at most MAX_OFFSET_ROWS; not with a cursor

@@ -119,7 +119,8 @@ def _like(value: str) -> str:
     return "".join(out)
 
 
-def _resolve(name: str, c: Compiled) -> tuple[str, str]:
+def resolve(name: str, c: Compiled) -> tuple[str, str]:
+    """(SQL expression, kind) of the field ``name``: a column, or a map lookup whose key is a parameter of ``c``."""
     fields = c.fields
     if name in fields.columns:
         return fields.columns[name]
@@ -160,7 +161,7 @@ def _exists(expr: str, kind: str) -> str:
 
 
 def _match(node: Match, c: Compiled) -> str:
-    expr, kind = _resolve(node.field, c)
+    expr, kind = resolve(node.field, c)
     if kind == "text":
         return _text(node.value, node.quoted, c, node.pos)
     if node.value == "*" and not node.quoted:
@@ -201,13 +202,13 @@ def _bound(expr: str, kind: str, op: str, value: str, name: str, pos: int, c: Co
 
 
 def _compare(node: Compare, c: Compiled) -> str:
-    expr, kind = _resolve(node.field, c)
+    expr, kind = resolve(node.field, c)
     return _bound(expr, kind, node.op, node.value, node.field, node.pos, c)
 
 
 def _range(node: Range, c: Compiled) -> str:
     """``field:[low TO high]`` as one or two comparisons on the field, resolved once; ``[* TO *]`` is ``field:*``."""
-    expr, kind = _resolve(node.field, c)
+    expr, kind = resolve(node.field, c)
     ends = [(op, value) for op, value in ((">=" if node.include_low else ">", node.low),
                                           ("<=" if node.include_high else "<", node.high)) if value is not None]
     if not ends:

@@ -24,9 +24,9 @@ import msgspec
 
 from sluice.query.errors import QueryError
 from sluice.query.limits import FilterLimits
-from sluice.query.search import TABLES, compile_filter
+from sluice.query.search import TABLES, Selection, compile_filter
 from sluice.query.sql import Compiled
-from sluice.query.sql import _resolve as resolve_field  # the filter's own field resolution, so both agree
+from sluice.query.sql import resolve as resolve_field  # the filter's own field resolution, so both agree
 from sluice.query.times import instant_ns
 
 MAX_GROUP_FIELDS, DEFAULT_TOP, MAX_TOP = 4, 10, 1000
@@ -36,14 +36,9 @@ _UNIT_NS = {"ms": 1_000_000, "s": 1_000_000_000, "m": 60_000_000_000, "h": 3_600
             "d": 86_400_000_000_000}
 
 
-class StatsRequest(msgspec.Struct):
+class StatsRequest(Selection):
     """Fields a client may send; any other is ignored (and named by the API in ``meta.ignored``)."""
 
-    filter: str = ""
-    #: "logs" (every dialect), or "access" (Profound's access logs)
-    table: str = "logs"
-    from_: str = msgspec.field(name="from", default="-24h")
-    to: str = "now"
     #: whether to answer the number of matching rows
     count: bool = True
     #: fields or attribute paths (``service``, ``level``, ``metadata.user``) to count each value combination of
