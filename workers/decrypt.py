@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from typing import Callable
+from typing import Callable, Sequence
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -42,7 +42,8 @@ class KeyCache:
     def __init__(self, max_entries: int, derive_fn: Callable[[bytes, bytes], bytes] = derive):
         self.max_entries = max_entries
         self._derive = derive_fn
-        self._keys: OrderedDict[tuple[str, int, bytes], AESGCM] = OrderedDict()
+        # Each slot's cipher, and its key for the hot path (workers/logflux_hot.py), which decrypts in Rust.
+        self._keys: OrderedDict[tuple[str, int, bytes], tuple[AESGCM, bytes]] = OrderedDict()
         self._lock = threading.Lock()  # the main and the slow lane share the cache
 
     def __contains__(self, slot: tuple[str, int, bytes]) -> bool:
@@ -61,7 +62,7 @@ class KeyCache:
                 self._keys.move_to_end(slot)
         if found is not None:
             _HITS.inc()
-            return found
+            return found[0]
         _MISSES.inc()
         if before_derive is not None:
             before_derive()
@@ -70,10 +71,23 @@ class KeyCache:
         cipher = AESGCM(key)  # derived outside the lock: it takes a while
         metrics.WORKER_KDF_SECONDS.observe(time.perf_counter() - started)
         with self._lock:
-            self._keys[slot] = cipher
+            self._keys[slot] = (cipher, key)
             if len(self._keys) > self.max_entries:
                 self._keys.popitem(last=False)
         return cipher
+
+    def cached(self, tenant: str, version: int, salt: bytes, count: bool = True) -> bytes | None:
+        """The slot's derived key when it is cached (then the most recently used, and a hit when ``count``),
+        else None: nothing is derived, nor counted as a miss (the caller that derives counts it)."""
+        slot = (tenant, version, salt)
+        with self._lock:
+            found = self._keys.get(slot)
+            if found is None:
+                return None
+            self._keys.move_to_end(slot)
+        if count:
+            _HITS.inc()
+        return found[1]
 
     def __len__(self) -> int:
         return len(self._keys)
@@ -102,6 +116,28 @@ class Decryptor:
 
     def decrypt(self, tenant: str, iv: bytes, salt: bytes, payload: bytes) -> bytes:
         return self.session(tenant).decrypt(iv, salt, payload)
+
+    def cached_keys(self, tenant: str, salts: Sequence[bytes]) -> list[list[bytes]] | None:
+        """Per salt, the derived keys of the tenant's secrets, newest first, as far as they are cached: what
+        ``Session.decrypt`` would try before it derives one. None when the tenant has no secret or a salt's
+        key for the newest secret is not cached: that record needs a derivation (or the slow lane).
+
+        A hit is counted per salt, for the newest secret's key, as a session counts the keys it tries first."""
+        candidates = self.secrets_of(tenant)
+        if not candidates:
+            return None
+        out = []
+        for salt in salts:
+            keys = []
+            for version, _ in candidates:
+                key = self.cache.cached(tenant, version, salt, count=not keys)
+                if key is None:
+                    break
+                keys.append(key)
+            if not keys:
+                return None
+            out.append(keys)
+        return out
 
     def session(self, tenant: str) -> "Session":
         """Decrypting many entries of one tenant: see ``Session``."""

@@ -21,7 +21,7 @@ from schemas.formats import Format
 from sluice.hotpath import COLUMNS, MAPPERS
 from workers.arrow import LOGS_SCHEMA
 
-__all__ = ["COLUMNS", "HotRows", "Mapped", "joined", "map_values"]
+__all__ = ["COLUMNS", "HotRows", "Mapped", "envelope_tuples", "from_buffers", "joined", "map_values"]
 
 _ATTRIBUTES = LOGS_SCHEMA.field("LogAttributes").type
 _TIMESTAMP = LOGS_SCHEMA.field("Timestamp").type
@@ -47,8 +47,18 @@ class Mapped(NamedTuple):
 
 def map_values(fmt: Format, values: Sequence[bytes], envelopes: Sequence[Envelope]) -> Mapped:
     """The rows of ``values`` (all of format ``fmt``, one envelope each), mapped in one call."""
-    envs = [(e.tenant, e.environment, e.request_id, e.received_ns) for e in envelopes]
-    counts, declined, buffers = MAPPERS[fmt].map(list(values), envs)
+    counts, declined, buffers = MAPPERS[fmt].map(list(values), envelope_tuples(envelopes))
+    return from_buffers(counts, declined, buffers, envelopes)
+
+
+def envelope_tuples(envelopes: Sequence[Envelope]) -> list[tuple[str, str, str, int]]:
+    """The envelopes as the extension takes them: (tenant, environment, request id, receive time in ns)."""
+    return [(e.tenant, e.environment, e.request_id, e.received_ns) for e in envelopes]
+
+
+def from_buffers(counts: bytes, declined: list[tuple[int, str]], buffers: tuple[bytes, ...],
+                 envelopes: Sequence[Envelope]) -> Mapped:
+    """What one of the extension's ``map`` calls gave, one record of ``envelopes`` each, as ``Mapped``."""
     sizes = memoryview(counts).cast("i")
     table = _table(sum(n for n in sizes if n > 0), buffers)
     rows: list[HotRows | None] = []

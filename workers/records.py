@@ -15,7 +15,7 @@ from workers.columnar import ArrowRows, LogColumns, normalize_arrow
 from workers.access import normalize_profound
 from workers.decrypt import Decryptor
 from workers.logflux import entry_values, normalize_logflux
-from workers import hot, normalize
+from workers import hot, logflux_hot, normalize
 from workers.normalize import LogRow
 from workers.logstash import normalize_logstash
 from workers.otlp import normalize_otlp
@@ -52,9 +52,10 @@ class Context:
 
 def hot_outcomes(records: Sequence[tuple[bytes | None, Iterable[tuple[str, bytes]] | dict, int | None]],
                  context: Context = Context()) -> list[Outcome | None]:
-    """The outcomes of the (value, headers, timestamp_ns) records the hot path maps (workers/hot.py), each
-    format's in one call; None for every other record, to be judged by ``rows_of`` (which also names
-    what is wrong with a record the hot path declined)."""
+    """The outcomes of the (value, headers, timestamp_ns) records the hot path maps (workers/hot.py, and
+    workers/logflux_hot.py for LogFlux records whose keys are cached), each format's in one call; None for
+    every other record, to be judged by ``rows_of`` (which also names what is wrong with a record the hot
+    path declined)."""
     out: list[Outcome | None] = [None] * len(records)
     runs: dict[Format, tuple[list[int], list[bytes], list[Envelope]]] = {}
     for index, (value, headers, timestamp_ns) in enumerate(records):
@@ -65,13 +66,17 @@ def hot_outcomes(records: Sequence[tuple[bytes | None, Iterable[tuple[str, bytes
             fmt = Format(envelope.format)
         except (EnvelopeError, ValueError):
             continue
-        if fmt in hot.COLUMNS and context.tenant_known(envelope.tenant):
+        hot_format = fmt in hot.COLUMNS or (fmt in logflux_hot.FORMATS and context.decryptor is not None)
+        if hot_format and context.tenant_known(envelope.tenant):
             indexes, values, envelopes = runs.setdefault(fmt, ([], [], []))
             indexes.append(index)
             values.append(value)
             envelopes.append(envelope)
     for fmt, (indexes, values, envelopes) in runs.items():
-        mapped = hot.map_values(fmt, values, envelopes)
+        if fmt in logflux_hot.FORMATS:
+            mapped = logflux_hot.map_values(fmt, values, envelopes, context.decryptor)
+        else:
+            mapped = hot.map_values(fmt, values, envelopes)
         for index, rows in zip(indexes, mapped.rows):
             if rows is not None:
                 out[index] = Outcome(rows, [])

@@ -1,13 +1,19 @@
 //! sluice_hot: the worker's hot path. Kafka record values of a JSON dialect become the ``logs`` columns as
 //! Arrow buffers, without a Python object per entry and without the GIL; ``workers/hot.py`` wraps the buffers
 //! into a pyarrow table. What a dialect's entries mean is not here: each dialect declares it as data
-//! (``schemas/dialects/<name>/columns.py``) and hands it to ``Mapper``.
+//! (``schemas/dialects/<name>/columns.py``) and hands it to ``Mapper``. LogFlux's encrypted entries are
+//! decrypted under the worker's cached keys and mapped too (``LogFlux``, logflux_py.rs).
 
+mod b64;
 mod columns;
+mod decrypt;
 mod flatten;
 mod json;
+mod logflux;
+mod logflux_py;
 mod mapper;
 mod num;
+mod plaintext;
 mod spec;
 mod time;
 
@@ -64,30 +70,39 @@ impl Mapper {
         let spec = &self.spec;
         let (cols, counts, declined) = py.allow_threads(|| build(spec, &raw, &envelopes));
         drop(values);
-        let b = |data: &[u8]| PyBytes::new(py, data).into_any();
-        let i32s = |v: &[i32]| b(unsafe { std::slice::from_raw_parts(v.as_ptr() as *const u8, v.len() * 4) });
-        let i64s = |v: &[i64]| b(unsafe { std::slice::from_raw_parts(v.as_ptr() as *const u8, v.len() * 8) });
-        let s = |c: &StrCol| [i32s(&c.offsets), b(&c.data)];
-        let m = |c: &MapCol| [i32s(&c.offsets), i32s(&c.keys.offsets), b(&c.keys.data), i32s(&c.values.offsets), b(&c.values.data)];
-        let mut out = Vec::with_capacity(40);
-        for c in [&cols.tenant, &cols.environment, &cols.source, &cols.request_id] {
-            out.extend(s(c));
-        }
-        out.push(i64s(&cols.received));
-        out.push(i64s(&cols.timestamp));
-        out.extend(s(&cols.severity_text));
-        out.push(b(&cols.severity_number));
-        for c in [&cols.service, &cols.body, &cols.trace_id, &cols.span_id] {
-            out.extend(s(c));
-        }
-        out.extend(m(&cols.resource));
-        out.extend(m(&cols.attributes));
-        out.push(b(&cols.trace_flags));
-        out.extend(s(&cols.scope_name));
-        out.extend(s(&cols.scope_version));
-        Ok((PyBytes::new(py, unsafe { std::slice::from_raw_parts(counts.as_ptr() as *const u8, counts.len() * 4) }),
-            declined, PyTuple::new(py, out)?))
+        Ok((i32s(py, &counts), declined, buffers(py, &cols)?))
     }
+}
+
+/// Little-endian int32s as bytes.
+fn i32s<'py>(py: Python<'py>, v: &[i32]) -> Bound<'py, PyBytes> {
+    PyBytes::new(py, unsafe { std::slice::from_raw_parts(v.as_ptr() as *const u8, v.len() * 4) })
+}
+
+/// The columns' Arrow buffers, in the order ``workers/hot.py`` reads them.
+fn buffers<'py>(py: Python<'py>, cols: &Cols) -> PyResult<Bound<'py, PyTuple>> {
+    let b = |data: &[u8]| PyBytes::new(py, data).into_any();
+    let i64s = |v: &[i64]| b(unsafe { std::slice::from_raw_parts(v.as_ptr() as *const u8, v.len() * 8) });
+    let s = |c: &StrCol| [i32s(py, &c.offsets).into_any(), b(&c.data)];
+    let m = |c: &MapCol| [i32s(py, &c.offsets).into_any(), i32s(py, &c.keys.offsets).into_any(), b(&c.keys.data),
+                          i32s(py, &c.values.offsets).into_any(), b(&c.values.data)];
+    let mut out = Vec::with_capacity(40);
+    for c in [&cols.tenant, &cols.environment, &cols.source, &cols.request_id] {
+        out.extend(s(c));
+    }
+    out.push(i64s(&cols.received));
+    out.push(i64s(&cols.timestamp));
+    out.extend(s(&cols.severity_text));
+    out.push(b(&cols.severity_number));
+    for c in [&cols.service, &cols.body, &cols.trace_id, &cols.span_id] {
+        out.extend(s(c));
+    }
+    out.extend(m(&cols.resource));
+    out.extend(m(&cols.attributes));
+    out.push(b(&cols.trace_flags));
+    out.extend(s(&cols.scope_name));
+    out.extend(s(&cols.scope_version));
+    PyTuple::new(py, out)
 }
 
 type Built = (Cols, Vec<i32>, Vec<(usize, String)>);
@@ -119,5 +134,7 @@ fn build(spec: &Spec, values: &[(usize, usize)], envelopes: &[Env]) -> Built {
 
 #[pymodule]
 fn sluice_hot(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_class::<Mapper>()
+    m.add_class::<Mapper>()?;
+    m.add_class::<logflux_py::LogFlux>()?;
+    m.add_class::<logflux_py::Scanned>()
 }

@@ -85,7 +85,7 @@ impl Cols {
     }
 
     /// Back to ``rows`` rows, dropping any value being written.
-    fn truncate(&mut self, rows: usize) {
+    pub(crate) fn truncate(&mut self, rows: usize) {
         self.timestamp.truncate(rows);
         self.severity_number.truncate(rows);
         self.trace_flags.truncate(rows);

@@ -1,0 +1,81 @@
+//! ``workers.logflux.body_and_attributes`` without a Python object: a decrypted LogFlux payload that is a JSON
+//! object gives its ``message``/``msg``/``event`` string as the body and the rest of its members, flattened
+//! (``flatten.rs``), as attributes; any other payload is the body as text, invalid UTF-8 replaced.
+//!
+//! A payload that starts like an object but does not read as one exactly (msgspec would call it text, or the
+//! tables could not hold it), or whose body member is repeated, is an error here: the caller declines the
+//! record and the reference mapping judges it.
+
+use crate::columns::{MapCol, StrCol};
+use crate::flatten::{attributes, Flat};
+use crate::json::{bad, P, R};
+
+/// ``workers.logflux.BODY_FIELDS``, in the order they are looked for.
+const BODY_FIELDS: [&[u8]; 3] = [b"message", b"msg", b"event"];
+
+/// Buffers reused from one payload to the next.
+#[derive(Default)]
+pub struct Scratch {
+    key: Vec<u8>,
+    /// The object's members: (key's first byte, value's first byte, value's end).
+    members: Vec<(usize, usize, usize)>,
+    /// The object again without its body member.
+    rest: Vec<u8>,
+}
+
+/// The payload's body appended to `body` (left unfinished) and its attributes to `attrs`' current row.
+pub fn map(plain: &[u8], body: &mut StrCol, attrs: &mut MapCol, fl: &mut Flat, s: &mut Scratch) -> R<()> {
+    if plain.first() != Some(&b'{') {
+        body.data.extend_from_slice(String::from_utf8_lossy(plain).as_bytes());
+        return Ok(());
+    }
+    // First the members' places, and where each body field's last occurrence is (a dict keeps the last).
+    let mut p = P { b: plain, i: 1 };
+    let mut last: [Option<(usize, bool)>; 3] = [None; 3];
+    let mut times = [0u32; 3];
+    s.members.clear();
+    p.ws();
+    if p.peek() == b'}' {
+        p.i += 1;
+    } else {
+        loop {
+            let key_at = p.i;
+            p.member_key(&mut s.key)?;
+            let value_at = p.i;
+            let is_str = p.peek() == b'"';
+            p.skip(1)?;
+            if let Some(k) = BODY_FIELDS.iter().position(|f| *f == s.key.as_slice()) {
+                times[k] += 1;
+                last[k] = Some((s.members.len(), is_str));
+            }
+            s.members.push((key_at, value_at, p.i));
+            if !p.next_or_close(b'}')? {
+                break;
+            }
+        }
+    }
+    p.ws();
+    if p.i != plain.len() {
+        return bad("trailing characters", p.i);
+    }
+    let Some(k) = (0..3).find(|&k| matches!(last[k], Some((_, true)))) else {
+        return attributes(&mut P { b: plain, i: 0 }, attrs, fl);
+    };
+    if times[k] > 1 {
+        return bad("the body's member is repeated", 0);
+    }
+    let m = last[k].unwrap().0;
+    P { b: plain, i: s.members[m].1 }.string_into(&mut body.data)?;
+    s.rest.clear();
+    s.rest.push(b'{');
+    for (j, &(key_at, _, end)) in s.members.iter().enumerate() {
+        if j != m {
+            if s.rest.len() > 1 {
+                s.rest.push(b',');
+            }
+            s.rest.extend_from_slice(&plain[key_at..end]);
+        }
+    }
+    s.rest.push(b'}');
+    attributes(&mut P { b: &s.rest, i: 0 }, attrs, fl)
+}
