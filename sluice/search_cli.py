@@ -11,8 +11,11 @@ import asyncio
 import json
 import sys
 from pathlib import Path
+from typing import Callable, TypeVar
 
 from sluice.settings import Settings
+
+T = TypeVar("T")
 
 
 def render(records: list[dict], fmt: str) -> str:
@@ -100,26 +103,34 @@ def render_stats(answer: dict, fmt: str) -> str:
     return "\n".join(lines)
 
 
+def _scoped(s: Settings, args, ask: Callable[[str, str | None], T]) -> tuple[int, T | None]:
+    """(0, ``ask(tenant, environment)``) in the caller's scope, or the exit code after saying why not:
+    1 for what the API would refuse (QueryError), 2 for a scope the caller cannot have."""
+    from sluice.query.errors import QueryError
+    try:
+        tenant, environment = scope_of(s, args)
+        return 0, ask(tenant, environment)
+    except QueryError as exc:
+        print(f"sluice: {exc.message}", file=sys.stderr)
+        return 1, None
+    except ScopeError as exc:
+        print(f"sluice: {exc}", file=sys.stderr)
+        return 2, None
+
+
 def stats(s: Settings, args) -> int:
     """``sluice query --stats``: the stats API's answer, through the same planner and limits."""
     import time
     from sluice.query.backend import QueryBackend
-    from sluice.query.errors import QueryError
     from sluice.query.limits import FilterLimits
     from sluice.query.stats import StatsRequest, answer, plan
     request = StatsRequest(filter=args.filter, table=args.table, from_=args.from_, to=args.to,
                            group_by=args.group_by, top=args.top, interval=args.interval)
-    try:
-        tenant, environment = scope_of(s, args)
-        p = plan(request, tenant, s.clickhouse_database, time.time_ns(), environment, FilterLimits.of(s))
-        backend = QueryBackend(s)
-        result = answer(p, backend.rows_sync)
-    except QueryError as exc:
-        print(f"sluice: {exc.message}", file=sys.stderr)
-        return 1
-    except ScopeError as exc:
-        print(f"sluice: {exc}", file=sys.stderr)
-        return 2
+    code, result = _scoped(s, args, lambda tenant, environment: answer(
+        plan(request, tenant, s.clickhouse_database, time.time_ns(), environment, FilterLimits.of(s)),
+        QueryBackend(s).rows_sync))
+    if code:
+        return code
     print(render_stats(result, args.format))
     return 0
 
@@ -130,18 +141,12 @@ def query(s: Settings, args) -> int:
         return stats(s, args)
     import time
     from sluice.query.backend import QueryBackend
-    from sluice.query.search import QueryError, SearchRequest, build, page
+    from sluice.query.search import SearchRequest, build, page
     request = SearchRequest(filter=args.filter, table=args.table, from_=args.from_, to=args.to, limit=args.limit)
-    try:
-        tenant, environment = scope_of(s, args)
-        sql, params = build(request, tenant, s.clickhouse_database, time.time_ns(), environment)
-        rows = asyncio.run(QueryBackend(s).rows(sql, params))
-    except QueryError as exc:
-        print(f"sluice: {exc.message}", file=sys.stderr)
-        return 1
-    except ScopeError as exc:
-        print(f"sluice: {exc}", file=sys.stderr)
-        return 2
+    code, rows = _scoped(s, args, lambda tenant, environment: QueryBackend(s).rows_sync(
+        *build(request, tenant, s.clickhouse_database, time.time_ns(), environment)))
+    if code:
+        return code
     records, more, _ = page(rows, args.limit, args.table)
     print(render(records, args.format))
     if more:

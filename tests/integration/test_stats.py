@@ -103,6 +103,15 @@ def test_counts_groups_and_histograms_are_exact_and_stay_in_the_tenant(sluice):
     done = subprocess.run([sys.executable, "-m", "sluice", "query", "--stats", "--interval", "1 minute"],
                           env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 1 and "interval" in done.stderr
+    # sluice query: the rows, through the same compiler and scope; a filter the API refuses is exit code 1.
+    done = subprocess.run([sys.executable, "-m", "sluice", "query", "failed", "--from", window["from"],
+                           "--to", window["to"], "--format", "json"], env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert len([json.loads(line) for line in done.stdout.splitlines()]) == 6  # a JSON object a line
+    done = subprocess.run([sys.executable, "-m", "sluice", "query", "level:(ERROR OR"], env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and "position" in done.stderr
 
     import urllib.error
     import urllib.request
