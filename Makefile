@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-fuzz fuzz test-unit test-integration bench bench-gateway bench-e2e bench-worker bench-logflux bench-insert-size bench-profound bench-query bench-limiter bench-logstash bench-poison bench-peer bench-hot-path bench-search test-faults broker clean
+.PHONY: run test test-fuzz fuzz test-unit test-integration bench bench-gateway bench-e2e bench-worker bench-logflux bench-insert-size bench-profound bench-query bench-limiter bench-logstash bench-poison bench-peer bench-hot-path bench-capacity bench-search test-faults broker clean
 
 # The worker's hot path (hotpath/) is Rust, built by maturin into the venv; cargo's build
 # directory stays out of the repository.
@@ -66,6 +66,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.e2e --json $(BENCH_OUT)/e2e.json
 	$(BIN)/python -m bench.logflux --json $(BENCH_OUT)/logflux.json
 	$(BIN)/python -m bench.peer --json $(BENCH_OUT)/peer.json
+	$(BIN)/python -m bench.capacity --peer $(BENCH_OUT)/peer.json --hot-path $(BENCH_OUT)/hot_path.json --write docs/capacity.md
 	$(BIN)/python -m bench.summary $(BENCH_OUT)
 
 ## bench-gateway: HTTP → Kafka acknowledged vs decode-only, kcat and the OpenTelemetry Collector
@@ -121,6 +122,10 @@ bench-logstash: $(STAMP)
 ## bench-hot-path: worker CPU per row by dialect, the hot path (Rust) against the reference mapping, with and without the insert
 bench-hot-path: $(STAMP)
 	$(BIN)/python -m bench.hot_path --json $(BENCH_OUT)/hot_path.json
+
+## bench-capacity: docs/capacity.md's sizing table from the last bench-peer and bench-hot-path reports
+bench-capacity: $(STAMP)
+	$(BIN)/python -m bench.capacity --peer $(BENCH_OUT)/peer.json --hot-path $(BENCH_OUT)/hot_path.json --write docs/capacity.md
 
 ## bench-poison: one tenant floods undecryptable entries while another sends at a fixed rate (containment)
 bench-poison: $(STAMP)
