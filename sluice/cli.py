@@ -58,10 +58,13 @@ def _cmd_migrate(s: Settings, args) -> int:
         from schemas.clickhouse_cluster import render
         print(render(args.print_cluster, s.clickhouse_database, s.retention_days, s.dedup_window), end="")
         return 0
-    from sluice.storage import Storage, migrate
+    from sluice.storage import ClusterError, Storage, migrate
     storage = Storage(s)
     try:
         applied = storage.run_sync(migrate, s)
+    except ClusterError as exc:
+        print(f"sluice: {exc}", file=sys.stderr)
+        return 1
     finally:
         storage.close()
     print(f"applied {applied}" if applied else "schema up to date")

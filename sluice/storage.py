@@ -37,6 +37,29 @@ def connect(settings: Settings) -> Client:
     return clickhouse_connect.get_client(dsn=settings.clickhouse_dsn)
 
 
+class ClusterError(RuntimeError):
+    """The configured ClickHouse cluster cannot hold Sluice's tables safely; the message says what to change."""
+
+
+def check_cluster(client: Client, cluster: str) -> None:
+    """Refuse a cluster this server does not define, or one whose shards write every replica themselves.
+
+    Sluice's Distributed tables sit over ReplicatedMergeTree tables, which copy a part to the
+    shard's other replicas on their own. Without ``internal_replication`` the Distributed table
+    writes each replica too, so every row would be stored, and deduplicated, twice over.
+    """
+    rows = client.query("SELECT shard_num, internal_replication FROM system.clusters WHERE cluster = {c:String}",
+                        parameters={"c": cluster}).result_rows
+    if not rows:
+        raise ClusterError(f"ClickHouse cluster {cluster!r} is not defined on this server (system.clusters); "
+                           "define it in remote_servers or fix SLUICE_CLICKHOUSE_CLUSTER")
+    unsafe = sorted({int(shard) for shard, internal in rows if not internal})
+    if unsafe:
+        raise ClusterError(f"ClickHouse cluster {cluster!r} has internal_replication=false on shard(s) "
+                           f"{', '.join(map(str, unsafe))}: set <internal_replication>true</internal_replication> "
+                           "for every shard in remote_servers (the replicated tables copy rows between replicas)")
+
+
 def migrate(client: Client, settings: Settings) -> list[int]:
     """Apply the migrations not applied yet; return their versions.
 
@@ -50,6 +73,7 @@ def migrate(client: Client, settings: Settings) -> list[int]:
     }
     db, cluster = settings.clickhouse_database, settings.clickhouse_cluster
     if cluster:
+        check_cluster(client, cluster)
         client.command(f"CREATE DATABASE IF NOT EXISTS {db} ON CLUSTER '{cluster}'")
         bookkeeping, migrations = cluster_migrations_table(cluster), cluster_migrations(cluster)
     else:

@@ -61,3 +61,29 @@ def test_the_cluster_schema_parses_in_the_clickhouse_engine(storage):
     assert all(rows for rows in asts)
     joined = "\n".join(str(r) for rows in asts for r in rows)
     assert "ReplicatedMergeTree" in joined and "Distributed" in joined
+
+
+def test_migrate_refuses_a_cluster_the_server_does_not_define(storage):
+    from sluice.storage import ClusterError, check_cluster
+
+    with pytest.raises(ClusterError, match="'nowhere' is not defined on this server"):
+        storage.run_sync(check_cluster, "nowhere")
+
+
+class _Clusters:
+    """A client whose system.clusters holds the given (shard, internal_replication) rows."""
+
+    def __init__(self, rows):
+        self.rows = rows
+
+    def query(self, sql, parameters=None):
+        assert "system.clusters" in sql and parameters == {"c": "c1"}
+        return type("Result", (), {"result_rows": self.rows})()
+
+
+def test_migrate_refuses_shards_without_internal_replication_and_accepts_a_safe_cluster():
+    from sluice.storage import ClusterError, check_cluster
+
+    with pytest.raises(ClusterError, match=r"internal_replication=false on shard\(s\) 2, 3"):
+        check_cluster(_Clusters([(1, 1), (1, 1), (2, 0), (2, 0), (3, 0)]), "c1")
+    check_cluster(_Clusters([(1, 1), (1, 1), (2, 1), (2, 1)]), "c1")  # returns: nothing to refuse
