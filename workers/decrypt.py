@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from typing import Callable, Sequence
+from typing import Callable
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -117,27 +117,19 @@ class Decryptor:
     def decrypt(self, tenant: str, iv: bytes, salt: bytes, payload: bytes) -> bytes:
         return self.session(tenant).decrypt(iv, salt, payload)
 
-    def cached_keys(self, tenant: str, salts: Sequence[bytes]) -> list[list[bytes]] | None:
-        """Per salt, the derived keys of the tenant's secrets, newest first, as far as they are cached: what
-        ``Session.decrypt`` would try before it derives one. None when the tenant has no secret or a salt's
-        key for the newest secret is not cached: that record needs a derivation (or the slow lane).
+    def cached_keys(self, tenant: str, salt: bytes) -> list[bytes] | None:
+        """The derived keys of the tenant's secrets for ``salt``, newest first, as far as they are cached: what
+        ``Session.decrypt`` would try before it derives one. None when the tenant has no secret or the newest
+        secret's key is not cached: its entries need a derivation (or the slow lane).
 
-        A hit is counted per salt, for the newest secret's key, as a session counts the keys it tries first."""
-        candidates = self.secrets_of(tenant)
-        if not candidates:
-            return None
-        out = []
-        for salt in salts:
-            keys = []
-            for version, _ in candidates:
-                key = self.cache.cached(tenant, version, salt, count=not keys)
-                if key is None:
-                    break
-                keys.append(key)
-            if not keys:
-                return None
-            out.append(keys)
-        return out
+        A hit is counted for the newest secret's key only, the one a session tries first."""
+        keys: list[bytes] = []
+        for version, _ in self.secrets_of(tenant):
+            key = self.cache.cached(tenant, version, salt, count=not keys)
+            if key is None:
+                break
+            keys.append(key)
+        return keys or None
 
     def session(self, tenant: str) -> "Session":
         """Decrypting many entries of one tenant: see ``Session``."""

@@ -1,10 +1,10 @@
 """LogFlux records through the hot path: decrypted and mapped in Rust, under keys the worker's cache holds.
 
 Two calls to the ``sluice_hot`` extension around the derived-key cache (workers/decrypt.py), which stays
-in Python: ``scan`` reads a run of records and tells each one's distinct salts; the cache gives the keys
-of those salts it holds (it derives none: a record whose key is not cached is declined, and the
-reference path derives it, or sends the record to the slow lane, as before); ``map`` decrypts every
-entry with AES-256-GCM and maps its plaintext as ``workers.logflux.normalize_logflux`` does.
+in Python: ``scan`` reads a run of records and tells the distinct (tenant, salt) pairs they use; the cache
+gives the keys of those it holds, once per pair (it derives none: a record whose key is not cached is
+declined, and the reference path derives it, or sends the record to the slow lane, as before); ``map``
+decrypts every entry with AES-256-GCM and maps its plaintext as ``workers.logflux.normalize_logflux`` does.
 
 Exactness: a record is mapped whole or declined whole. One entry that does not verify, or whose
 plaintext the hot path does not read exactly as the reference would (see hotpath/src/plaintext.rs),
@@ -32,8 +32,7 @@ _LOGFLUX = sluice_hot.LogFlux("logflux", [lf.LEVELS[level] for level in sorted(l
 
 def map_values(fmt: Format, values: Sequence[bytes], envelopes: Sequence[Envelope], decryptor: Decryptor) -> Mapped:
     """The rows of LogFlux ``values`` (all of format ``fmt``, one envelope each), or their declines."""
-    scanned = _LOGFLUX.scan(list(values), fmt is Format.LOGFLUX_BATCH)
-    keys = [None if salts is None else decryptor.cached_keys(env.tenant, salts)
-            for salts, env in zip(scanned.salts(), envelopes)]
+    scanned = _LOGFLUX.scan(list(values), fmt is Format.LOGFLUX_BATCH, [e.tenant for e in envelopes])
+    keys = [decryptor.cached_keys(tenant, salt) for tenant, salt in scanned.pairs()]
     counts, declined, buffers = _LOGFLUX.map(scanned, keys, envelope_tuples(envelopes))
     return from_buffers(counts, declined, buffers, envelopes)

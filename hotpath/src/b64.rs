@@ -24,18 +24,20 @@ pub fn decode_into(text: &[u8], out: &mut Vec<u8>) -> bool {
         return false;
     }
     let before = out.len();
-    out.reserve(n / 4 * 3);
     let pad = if n > 0 && text[n - 1] == b'=' { if text[n - 2] == b'=' { 2 } else { 1 } } else { 0 };
     let full = if pad > 0 { n - 4 } else { n };
-    for quad in text[..full].chunks_exact(4) {
+    out.resize(before + full / 4 * 3, 0);
+    for (quad, dst) in text[..full].chunks_exact(4).zip(out[before..].chunks_exact_mut(3)) {
         let (a, b, c, d) =
             (TABLE[quad[0] as usize], TABLE[quad[1] as usize], TABLE[quad[2] as usize], TABLE[quad[3] as usize]);
-        if (a | b | c | d) == INVALID || (a | b | c | d) > 63 {
+        if (a | b | c | d) > 63 {
             out.truncate(before);
             return false;
         }
         let v = (a as u32) << 18 | (b as u32) << 12 | (c as u32) << 6 | d as u32;
-        out.extend_from_slice(&[(v >> 16) as u8, (v >> 8) as u8, v as u8]);
+        dst[0] = (v >> 16) as u8;
+        dst[1] = (v >> 8) as u8;
+        dst[2] = v as u8;
     }
     if pad > 0 {
         let q = &text[full..];

@@ -25,22 +25,28 @@ pub struct Config {
     pub node_keys: Vec<Vec<u8>>,
 }
 
-/// Per record: None when its keys are not all cached (declined), else per distinct salt the keys of the
-/// tenant's secrets to try, newest first.
-pub type Keys = Vec<Option<Vec<Vec<[u8; 32]>>>>;
+/// The keys of a run's (tenant, salt) pairs: per pair, None when not cached, else the keys of the tenant's
+/// secrets to try, newest first; and per record, the pair of each of its salts.
+pub struct Keys<'a> {
+    pub pairs: Vec<Option<Vec<[u8; 32]>>>,
+    pub records: &'a [Vec<usize>],
+}
 
-pub fn map(config: &Config, scan: &Scan, keys: &Keys, envelopes: &[Envelope]) -> (Cols, Vec<i32>, Vec<(usize, String)>) {
+pub fn map(config: &Config, scan: &Scan, keys: &Keys<'_>, envelopes: &[Envelope]) -> (Cols, Vec<i32>, Vec<(usize, String)>) {
     let mut cols = Cols::with_capacity(scan.bytes.len() + scan.text.len() * 2);
     let mut counts = Vec::with_capacity(scan.records.len());
     let mut declined = Vec::new();
     let mut run = Run { ciphers: HashMap::new(), buf: Vec::new(), fl: Flat::default(), scratch: Scratch::default() };
-    for (index, ((record, keys), env)) in scan.records.iter().zip(keys).zip(envelopes).enumerate() {
-        let outcome = match (record, keys) {
-            (Err(message), _) => Err(message.clone()),
-            (Ok(_), None) => Err("a key of the record is not cached".to_string()),
-            (Ok(record), Some(keys)) => {
+    let mut salts: Vec<&[[u8; 32]]> = Vec::new();
+    for (index, ((record, pairs), env)) in scan.records.iter().zip(keys.records.iter()).zip(envelopes).enumerate() {
+        salts.clear();
+        salts.extend(pairs.iter().map_while(|&pair| keys.pairs[pair].as_deref()));
+        let outcome = match record {
+            Err(message) => Err(message.clone()),
+            Ok(_) if salts.len() < pairs.len() => Err("a key of the record is not cached".to_string()),
+            Ok(record) => {
                 let before = cols.rows();
-                let mapped = (record.first..record.end).try_for_each(|e| run.entry(config, scan, e, &keys, &mut cols));
+                let mapped = (record.first..record.end).try_for_each(|e| run.entry(config, scan, e, &salts, &mut cols));
                 match mapped {
                     Ok(()) => envelope(config, &mut cols, env, before),
                     Err(message) => {
@@ -71,7 +77,7 @@ struct Run {
 }
 
 impl Run {
-    fn entry(&mut self, config: &Config, scan: &Scan, e: usize, keys: &[Vec<[u8; 32]>], cols: &mut Cols)
+    fn entry(&mut self, config: &Config, scan: &Scan, e: usize, keys: &[&[[u8; 32]]], cols: &mut Cols)
              -> Result<(), String> {
         let entry = &scan.entries[e];
         let sealed = &scan.bytes[entry.payload.0..entry.payload.1];

@@ -41,6 +41,8 @@ pub struct Scan {
     pub records: Vec<Result<Record, String>>,
     pub text: Vec<u8>,
     pub bytes: Vec<u8>,
+    /// A timestamp's text, an iv's or a salt's bytes, reused.
+    scratch: Vec<u8>,
 }
 
 impl Scan {
@@ -183,17 +185,18 @@ impl Scan {
                 digit(p, 1, 1)?;
             }
             b"timestamp" => {
-                let mut text = Vec::with_capacity(32);
                 if p.peek() != b'"' {
                     return bad("Expected `str`", p.i);
                 }
-                p.string_into(&mut text)?;
-                e.stamp_ns = stamp(&text).ok_or_else(|| E::Bad("a timestamp this path does not read".into()))?;
+                self.scratch.clear();
+                p.string_into(&mut self.scratch)?;
+                e.stamp_ns = stamp(&self.scratch).ok_or_else(|| E::Bad("a timestamp this path does not read".into()))?;
             }
             name => {
                 let text = plain_string(p)?;
-                let mut out = Vec::with_capacity(33);
-                if text.len() > 44 || !b64::decode_into(text, &mut out) {
+                let out = &mut self.scratch;
+                out.clear();
+                if text.len() > 44 || !b64::decode_into(text, out) {
                     return bad("not canonical base64", p.i);
                 }
                 if name == b"iv" {
@@ -211,18 +214,18 @@ impl Scan {
     }
 }
 
-/// The content of the string at `p` when it holds neither escapes nor control characters (base64 never does).
+/// The raw content of the string at `p`, up to the next `"`. Only base64 is read this way: an escape or a
+/// control character in it is no base64 character, so the decoding refuses it.
 fn plain_string<'a>(p: &mut P<'a>) -> R<&'a [u8]> {
     if p.peek() != b'"' {
         return bad("Expected `str`", p.i);
     }
     let start = p.i + 1;
-    let end = match p.b[start..].iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20) {
-        Some(n) if p.b[start + n] == b'"' => start + n,
-        _ => return bad("a string with escapes", p.i),
+    let Some(n) = p.b[start..].iter().position(|&c| c == b'"') else {
+        return bad("Input data was truncated", p.i);
     };
-    p.i = end + 1;
-    Ok(&p.b[start..end])
+    p.i = start + n + 1;
+    Ok(&p.b[start..start + n])
 }
 
 /// A one-digit integer in `low..=high`.

@@ -1,6 +1,9 @@
 //! LogFlux's hot path as Python sees it (``workers/logflux_hot.py``), in two calls around the key cache:
-//! ``LogFlux.scan(values, batch)`` reads a run of records and tells each one's distinct salts; Python looks
-//! their derived keys up in its cache; ``LogFlux.map(scanned, keys, envelopes)`` decrypts and maps.
+//! ``LogFlux.scan(values, batch, tenants)`` reads a run of records and tells the distinct (tenant, salt) pairs
+//! they use; Python looks their derived keys up in its cache, once per pair, not per record or entry;
+//! ``LogFlux.map(scanned, keys, envelopes)`` decrypts and maps.
+
+use std::collections::HashMap;
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -17,10 +20,14 @@ pub struct LogFlux {
     config: Config,
 }
 
-/// A run of records read by ``LogFlux.scan``: their entries' fields, decoded, held in Rust.
+/// A run of records read by ``LogFlux.scan``: their entries' fields, decoded, held in Rust, and the distinct
+/// (tenant, salt) pairs whose keys they need.
 #[pyclass(frozen, module = "sluice_hot")]
 pub struct Scanned {
     scan: Scan,
+    pairs: Vec<(String, [u8; 32])>,
+    /// Per record, the pair of each of its salts.
+    record_pairs: Vec<Vec<usize>>,
 }
 
 #[pymethods]
@@ -41,56 +48,57 @@ impl LogFlux {
         })
     }
 
-    /// ``scan(values, batch) -> Scanned``: ``batch``: the values are ``{"entries": [...]}`` (else one entry).
-    fn scan(&self, py: Python<'_>, values: Vec<Bound<'_, PyBytes>>, batch: bool) -> Scanned {
+    /// ``scan(values, batch, tenants) -> Scanned``: ``batch``: the values are ``{"entries": [...]}`` (else one
+    /// entry each); ``tenants``: each value's tenant.
+    fn scan(&self, py: Python<'_>, values: Vec<Bound<'_, PyBytes>>, batch: bool, tenants: Vec<String>) -> PyResult<Scanned> {
+        if tenants.len() != values.len() {
+            return Err(PyValueError::new_err("one tenant per value"));
+        }
         // The bytes objects stay alive (held by `values`) and are immutable while the GIL is released.
         let raw: Vec<(usize, usize)> =
             values.iter().map(|v| { let s = v.as_bytes(); (s.as_ptr() as usize, s.len()) }).collect();
-        let scan = py.allow_threads(|| {
+        Ok(py.allow_threads(|| {
             let slices: Vec<&[u8]> =
                 raw.iter().map(|&(ptr, len)| unsafe { std::slice::from_raw_parts(ptr as *const u8, len) }).collect();
-            Scan::new(&slices, batch)
-        });
-        Scanned { scan }
+            let scan = Scan::new(&slices, batch);
+            let mut index: HashMap<(&str, [u8; 32]), usize> = HashMap::new();
+            let mut pairs = Vec::new();
+            let record_pairs = scan.records.iter().zip(&tenants).map(|(record, tenant)| match record {
+                Ok(r) => r.salts.iter().map(|salt| *index.entry((tenant.as_str(), *salt)).or_insert_with(|| {
+                    pairs.push((tenant.clone(), *salt));
+                    pairs.len() - 1
+                })).collect(),
+                Err(_) => Vec::new(),
+            }).collect();
+            Scanned { scan, pairs, record_pairs }
+        }))
     }
 
     /// ``map(scanned, keys, envelopes) -> (counts, declined, buffers)`` as ``Mapper.map``; ``keys`` holds per
-    /// record None (declined: a key is not cached) or, per salt of ``scanned.salts()``, the 32-byte keys to
-    /// try, newest secret first.
-    fn map<'py>(&self, py: Python<'py>, scanned: &Scanned, keys: Vec<Option<Vec<Vec<Bound<'py, PyBytes>>>>>,
+    /// pair of ``scanned.pairs()`` None (not cached: its records are declined) or the 32-byte keys to try,
+    /// newest secret first.
+    fn map<'py>(&self, py: Python<'py>, scanned: &Scanned, keys: Vec<Option<Vec<Bound<'py, PyBytes>>>>,
                 envelopes: Vec<Env>) -> PyResult<(Bound<'py, PyBytes>, Vec<(usize, String)>, Bound<'py, PyTuple>)> {
-        let records = scanned.scan.records.len();
-        if keys.len() != records || envelopes.len() != records {
-            return Err(PyValueError::new_err("one key list and one envelope per scanned record"));
+        if keys.len() != scanned.pairs.len() || envelopes.len() != scanned.scan.records.len() {
+            return Err(PyValueError::new_err("one key list per pair and one envelope per scanned record"));
         }
-        let mut owned: Keys = Vec::with_capacity(records);
-        for (record, salts) in scanned.scan.records.iter().zip(&keys) {
-            owned.push(match (record, salts) {
-                (Ok(r), Some(salts)) => {
-                    if salts.len() != r.salts.len() {
-                        return Err(PyValueError::new_err("one key list per salt of the record"));
-                    }
-                    let mut per_salt = Vec::with_capacity(salts.len());
-                    for candidates in salts {
-                        let mut list = Vec::with_capacity(candidates.len());
-                        for key in candidates {
-                            list.push(<[u8; 32]>::try_from(key.as_bytes())
-                                .map_err(|_| PyValueError::new_err("a derived key is 32 bytes"))?);
-                        }
-                        per_salt.push(list);
-                    }
-                    Some(per_salt)
-                }
-                _ => None,
+        let mut pairs = Vec::with_capacity(keys.len());
+        for candidates in &keys {
+            pairs.push(match candidates {
+                None => None,
+                Some(list) => Some(list.iter().map(|key| <[u8; 32]>::try_from(key.as_bytes()))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|_| PyValueError::new_err("a derived key is 32 bytes"))?),
             });
         }
+        let keys = Keys { pairs, records: &scanned.record_pairs };
         let config = &self.config;
         let scan = &scanned.scan;
         let (cols, counts, declined) = py.allow_threads(|| {
             let envs: Vec<Envelope> = envelopes.iter().map(|e| Envelope {
                 tenant: e.0.as_bytes(), environment: e.1.as_bytes(), request_id: e.2.as_bytes(), received_ns: e.3,
             }).collect();
-            map(config, scan, &owned, &envs)
+            map(config, scan, &keys, &envs)
         });
         Ok((i32s(py, &counts), declined, buffers(py, &cols)?))
     }
@@ -98,11 +106,9 @@ impl LogFlux {
 
 #[pymethods]
 impl Scanned {
-    /// Per record: its distinct salts in first-seen order, or None when it is declined already.
-    fn salts<'py>(&self, py: Python<'py>) -> Vec<Option<Vec<Bound<'py, PyBytes>>>> {
-        self.scan.records.iter()
-            .map(|r| r.as_ref().ok().map(|r| r.salts.iter().map(|s| PyBytes::new(py, s)).collect()))
-            .collect()
+    /// The distinct (tenant, salt) pairs of the run's records, in first-seen order: whose keys ``map`` needs.
+    fn pairs<'py>(&self, py: Python<'py>) -> Vec<(&str, Bound<'py, PyBytes>)> {
+        self.pairs.iter().map(|(tenant, salt)| (tenant.as_str(), PyBytes::new(py, salt))).collect()
     }
 
     /// Per record: why it is declined, or None.
