@@ -27,6 +27,7 @@ test: $(STAMP)
 	$(BIN)/sluice redis fetch >/dev/null
 	cd sdk/js && npm ci --silent --no-audit --no-fund && npm test --silent
 	if command -v go >/dev/null; then cd sdk/go && go test ./...; else echo "go not installed: sdk/go's tests skipped"; fi
+	cd hotpath && PYO3_PYTHON=$(abspath $(BIN)/python) cargo test --quiet
 	$(BIN)/python -m pytest -q
 
 ## test-faults: fault injection under sustained load (worker SIGKILLs, broker kill, poison records)

@@ -260,3 +260,25 @@ pub fn stamp(s: &[u8]) -> Option<i64> {
     }
     parse_us(s).ok().and_then(|us| storable_ns(us).ok())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::stamp;
+
+    #[test]
+    fn plain_timestamps_are_read_to_the_microsecond() {
+        assert_eq!(stamp(b"1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(stamp(b"1970-01-01T00:00:01.5Z"), Some(1_500_000_000));
+        assert_eq!(stamp(b"1970-01-01T01:00:00.000001+01:00"), Some(1_000));
+        assert_eq!(stamp(b"1969-12-31T23:00:00-01:00"), Some(0));
+    }
+
+    #[test]
+    fn other_spellings_and_unstorable_times_are_left_to_the_reference() {
+        for s in ["1970-01-01T00:00:00", "1970-01-01 00:00:00Z", "1970-01-01t00:00:00z", "1970-01-01T00:00:00.Z",
+                  "1970-01-01T00:00:00.1234567Z", "1970-01-01T00:00:00+0100", "1970-01-01T00:00:00+01",
+                  "2025-02-29T00:00:00Z", "1899-12-31T23:59:59Z", "2262-04-11T23:47:16.854776Z", "x"] {
+            assert_eq!(stamp(s.as_bytes()), None, "{s}");
+        }
+    }
+}
