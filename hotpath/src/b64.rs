@@ -58,6 +58,39 @@ pub fn decode_into(text: &[u8], out: &mut Vec<u8>) -> bool {
     true
 }
 
+/// The JSON string whose content starts at `b[start]`, read as canonical base64 up to its closing quote in one
+/// pass and appended to `out`: the index after the quote, or None (with `out` as it was) for anything else,
+/// escapes included (a backslash is no base64 character).
+pub fn decode_string(b: &[u8], start: usize, out: &mut Vec<u8>) -> Option<usize> {
+    let before = out.len();
+    let mut i = start;
+    loop {
+        match b.get(i..i + 4) {
+            Some(quad) if quad[0] != b'"' => {
+                let (a, b1, c, d) =
+                    (TABLE[quad[0] as usize], TABLE[quad[1] as usize], TABLE[quad[2] as usize], TABLE[quad[3] as usize]);
+                if (a | b1 | c | d) > 63 {
+                    // the last quad, padded: then the closing quote
+                    let ok = decode_into(quad, out) && b.get(i + 4) == Some(&b'"');
+                    if !ok || out.len() == before {
+                        out.truncate(before);
+                        return None;
+                    }
+                    return Some(i + 5);
+                }
+                let v = (a as u32) << 18 | (b1 as u32) << 12 | (c as u32) << 6 | d as u32;
+                out.extend_from_slice(&[(v >> 16) as u8, (v >> 8) as u8, v as u8]);
+                i += 4;
+            }
+            _ if b.get(i) == Some(&b'"') => return Some(i + 1),
+            _ => {
+                out.truncate(before);
+                return None;
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::decode_into;
@@ -78,6 +111,21 @@ mod tests {
         assert_eq!(dec("Zm9v"), Some(b"foo".to_vec()));
         assert_eq!(dec("Zm9vYmFy"), Some(b"foobar".to_vec()));
         assert_eq!(dec("+/+/"), Some(vec![0xFB, 0xFF, 0xBF]));
+    }
+
+    #[test]
+    fn strings_decode_to_their_closing_quote() {
+        let read = |s: &str| {
+            let mut out = Vec::new();
+            super::decode_string(s.as_bytes(), 1, &mut out).map(|end| (out, end))
+        };
+        assert_eq!(read("\"\","), Some((vec![], 2)));
+        assert_eq!(read("\"Zm9vYmFy\"}"), Some((b"foobar".to_vec(), 10)));
+        assert_eq!(read("\"Zm8=\""), Some((b"fo".to_vec(), 6)));
+        assert_eq!(read("\"Zg==\","), Some((b"f".to_vec(), 6)));
+        for s in ["\"Zm8=Zm9v\"", "\"Zm9\"", "\"Zm9v", "\"Zm\\/v\"", "\"Zh==\"", "\"====\"", "\"Zm8=", "\"Zm9v \""] {
+            assert_eq!(read(s), None, "{s:?}");
+        }
     }
 
     #[test]

@@ -114,7 +114,7 @@ impl<'a> P<'a> {
                 return bad("Input data was truncated", j);
             }
             let chunk = &b[start..j];
-            if std::str::from_utf8(chunk).is_err() {
+            if !chunk.is_ascii() && std::str::from_utf8(chunk).is_err() {
                 return bad("Invalid UTF-8 encoded string", start);
             }
             out.extend_from_slice(chunk);

@@ -172,9 +172,11 @@ impl Scan {
             }
             b"payload" => {
                 let start = self.bytes.len();
-                if !b64::decode_into(plain_string(p)?, &mut self.bytes) {
-                    return bad("`payload` is not canonical base64", p.i);
+                if p.peek() != b'"' {
+                    return bad("Expected `str`", p.i);
                 }
+                p.i = b64::decode_string(p.b, p.i + 1, &mut self.bytes)
+                    .ok_or_else(|| E::Bad("`payload` is not canonical base64".into()))?;
                 if !(TAG..=MAX_PAYLOAD).contains(&(self.bytes.len() - start)) {
                     return bad("`payload` out of its bounds", p.i);
                 }
