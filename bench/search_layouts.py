@@ -38,7 +38,7 @@ from bench.harness import machine, report
 from bench.search import shapes
 from bench.search_corpus import HOUR_NS, records
 from bench.search_sql import ENVIRONMENT, TENANT, normalized, statement
-from schemas.clickhouse import LOGS_COLUMNS, LOGS_COLUMNS_7, SORT_KEY
+from schemas.clickhouse import BODY_INDEX, LOGS_COLUMNS, LOGS_COLUMNS_7, SORT_KEY
 from schemas.tables import LOGS
 
 TODAY_ORDER = "TenantId, toStartOfFiveMinutes(Timestamp), ServiceName, Timestamp"  # before migration 7
@@ -58,10 +58,16 @@ class Variant:
     codecs: dict[str, str] = field(default_factory=dict)  # column -> CODEC(...) replacing the declared one
     types: dict[str, str] = field(default_factory=dict)  # column -> type replacing the declared one
     settings: str = ""  # table SETTINGS, e.g. the text index's serialization version
+    base: str = "before"  # whose columns and indexes the changes apply to: "before" migration 7, or "production"
+
+
+PACKED = "text(tokenizer = 'splitByNonAlpha', posting_list_codec = 'bitpacking')"  # bit-packed, default dictionary blocks
 
 
 VARIANTS = (
-    Variant("production", "migration 7's table and the production SQL"),
+    Variant("production", "migration 7's table and the production SQL", body_index=BODY_INDEX, base="production"),
+    Variant("prod_request_id_lowcard", "production, RequestId LowCardinality", body_index=BODY_INDEX,
+            base="production", types={"RequestId": "LowCardinality(String)"}),
     Variant("before", "the table and SQL before migration 7", TODAY_ORDER, HASH, "check"),
     Variant("sort_tenant_env_time", "sort key (TenantId, Environment, Timestamp); hash tiebreak, position checks",
             "TenantId, Environment, Timestamp", HASH, "check"),
@@ -98,12 +104,9 @@ VARIANTS = (
 
 
 def ddl(v: Variant, db: str) -> str:
-    """The variant's CREATE TABLE: the columns and indexes before migration 7 with its changes
-    (``Seq`` is declared; the benchmark writes it), or production's."""
-    if v.name == "production":
-        return (f"CREATE TABLE {db}.logs ({LOGS_COLUMNS_7}) ENGINE = MergeTree "
-                f"PARTITION BY toDate(ReceivedAt) ORDER BY ({SORT_KEY})")
-    columns = LOGS_COLUMNS
+    """The variant's CREATE TABLE: the columns and indexes before migration 7 (or production's,
+    migration 7's) with its changes (``Seq`` is declared; the benchmark writes it)."""
+    columns = LOGS_COLUMNS_7 if v.base == "production" else LOGS_COLUMNS
     for name, codec in v.codecs.items():
         declared = LOGS.column(name)
         columns = columns.replace(f"    {declared.ddl}", f"    {declared.name} {declared.type} CODEC({codec})")

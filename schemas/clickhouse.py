@@ -41,9 +41,9 @@ _LOGS_INDEXES = (
 )
 # Words of the message, lower-cased (KQL's words ignore case): the index answers hasAllTokens.
 _TEXT = "text(tokenizer = 'splitByNonAlpha')"
-# Its posting lists bit-packed: 24 instead of 33 bytes per record at the same query speed
-# (docs/search.md, "Layout measurements").
-_PACKED_TEXT = "text(tokenizer = 'splitByNonAlpha', posting_list_codec = 'bitpacking')"
+#: The body index since migration 7: posting lists bit-packed (24 instead of 33 bytes per record) and its dictionary in blocks of
+# 4096 tokens (0.4 less), at the same query speed (docs/search.md, "Layout measurements").
+BODY_INDEX = "text(tokenizer = 'splitByNonAlpha', posting_list_codec = 'bitpacking', dictionary_block_size = 4096)"
 
 LOGS_COLUMNS = _column_list(LOGS, (*_LOGS_INDEXES, f"INDEX idx_lower_body lower(Body) TYPE {_TEXT}"))
 HTTP_LOGS_COLUMNS = _column_list(HTTP_LOGS, (
@@ -51,10 +51,10 @@ HTTP_LOGS_COLUMNS = _column_list(HTTP_LOGS, (
     f"INDEX idx_lower_body lower(Body) TYPE {_TEXT}",
 ))
 # Migration 7's layout: the same columns, the bit-packed text index.
-LOGS_COLUMNS_7 = _column_list(LOGS, (*_LOGS_INDEXES, f"INDEX idx_lower_body lower(Body) TYPE {_PACKED_TEXT}"))
+LOGS_COLUMNS_7 = _column_list(LOGS, (*_LOGS_INDEXES, f"INDEX idx_lower_body lower(Body) TYPE {BODY_INDEX}"))
 HTTP_LOGS_COLUMNS_7 = _column_list(HTTP_LOGS, (
-    f"INDEX idx_path Path TYPE {_PACKED_TEXT}",
-    f"INDEX idx_lower_body lower(Body) TYPE {_PACKED_TEXT}",
+    f"INDEX idx_path Path TYPE {BODY_INDEX}",
+    f"INDEX idx_lower_body lower(Body) TYPE {BODY_INDEX}",
 ))
 
 #: Searches ask for one tenant's (and environment's) newest rows: with the time right after

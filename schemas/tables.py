@@ -106,7 +106,8 @@ _TIMESTAMP = (
     Column("Timestamp", "DateTime64(9)", TIMESTAMP, DELTA),  # the entry's own time, or ReceivedAt
     Column("TimestampTime", "DateTime", None, default="toDateTime(Timestamp)"),
 )
-_SEVERITY_NUMBER = Column("SeverityNumber", "UInt8", pa.uint8())  # OTel's, see schemas/severity.py
+# Small numbers compress to a third with ZSTD of what LZ4 leaves (0.67 -> 0.29 bytes a row, docs/search.md).
+_SEVERITY_NUMBER = Column("SeverityNumber", "UInt8", pa.uint8(), ZSTD)  # OTel's, see schemas/severity.py
 #: A row's place among rows of the same nanosecond: the page order's tiebreak and the search
 #: cursor's second half (sluice/query/search.py). The engine numbers rows as it stores them
 #: (unique in a server process, rising with time, so it delta-encodes to under a byte), so it
@@ -119,7 +120,7 @@ LOGS = Table("logs", (
     *_TIMESTAMP,
     _string("TraceId"),
     _string("SpanId"),
-    Column("TraceFlags", "UInt8", pa.uint8()),
+    Column("TraceFlags", "UInt8", pa.uint8(), ZSTD),
     _named("SeverityText"),
     _SEVERITY_NUMBER,
     _named("ServiceName"),

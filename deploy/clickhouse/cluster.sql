@@ -22,9 +22,9 @@ CREATE TABLE IF NOT EXISTS sluice.logs_local ON CLUSTER 'sluice' (
     TimestampTime DateTime DEFAULT toDateTime(Timestamp),
     TraceId String CODEC(ZSTD(1)),
     SpanId String CODEC(ZSTD(1)),
-    TraceFlags UInt8,
+    TraceFlags UInt8 CODEC(ZSTD(1)),
     SeverityText LowCardinality(String) CODEC(ZSTD(1)),
-    SeverityNumber UInt8,
+    SeverityNumber UInt8 CODEC(ZSTD(1)),
     ServiceName LowCardinality(String) CODEC(ZSTD(1)),
     Body String CODEC(ZSTD(1)),
     ResourceSchemaUrl LowCardinality(String) CODEC(ZSTD(1)),
@@ -84,7 +84,7 @@ CREATE TABLE IF NOT EXISTS sluice.http_logs_local ON CLUSTER 'sluice' (
     TimestampTime DateTime DEFAULT toDateTime(Timestamp),
     ServiceName LowCardinality(String) CODEC(ZSTD(1)),
     SeverityText LowCardinality(String) CODEC(ZSTD(1)),
-    SeverityNumber UInt8,
+    SeverityNumber UInt8 CODEC(ZSTD(1)),
     Body String CODEC(ZSTD(1)),
     LogAttributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
     Host LowCardinality(String) CODEC(ZSTD(1)),
@@ -155,9 +155,9 @@ CREATE TABLE IF NOT EXISTS sluice.logs_v7_local ON CLUSTER 'sluice' (
     TimestampTime DateTime DEFAULT toDateTime(Timestamp),
     TraceId String CODEC(ZSTD(1)),
     SpanId String CODEC(ZSTD(1)),
-    TraceFlags UInt8,
+    TraceFlags UInt8 CODEC(ZSTD(1)),
     SeverityText LowCardinality(String) CODEC(ZSTD(1)),
-    SeverityNumber UInt8,
+    SeverityNumber UInt8 CODEC(ZSTD(1)),
     ServiceName LowCardinality(String) CODEC(ZSTD(1)),
     Body String CODEC(ZSTD(1)),
     ResourceSchemaUrl LowCardinality(String) CODEC(ZSTD(1)),
@@ -172,7 +172,7 @@ CREATE TABLE IF NOT EXISTS sluice.logs_v7_local ON CLUSTER 'sluice' (
     INDEX idx_res_attr_key mapKeys(ResourceAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
     INDEX idx_log_attr_key mapKeys(LogAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
     INDEX idx_log_attr_value mapValues(LogAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
-    INDEX idx_lower_body lower(Body) TYPE text(tokenizer = 'splitByNonAlpha', posting_list_codec = 'bitpacking')
+    INDEX idx_lower_body lower(Body) TYPE text(tokenizer = 'splitByNonAlpha', posting_list_codec = 'bitpacking', dictionary_block_size = 4096)
 )
             ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/sluice/logs_v7_local', '{replica}')
             PARTITION BY toDate(ReceivedAt)
@@ -211,7 +211,7 @@ CREATE TABLE IF NOT EXISTS sluice.http_logs_v7_local ON CLUSTER 'sluice' (
     TimestampTime DateTime DEFAULT toDateTime(Timestamp),
     ServiceName LowCardinality(String) CODEC(ZSTD(1)),
     SeverityText LowCardinality(String) CODEC(ZSTD(1)),
-    SeverityNumber UInt8,
+    SeverityNumber UInt8 CODEC(ZSTD(1)),
     Body String CODEC(ZSTD(1)),
     LogAttributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
     Host LowCardinality(String) CODEC(ZSTD(1)),
@@ -233,8 +233,8 @@ CREATE TABLE IF NOT EXISTS sluice.http_logs_v7_local ON CLUSTER 'sluice' (
     ReferralSource LowCardinality(String),
     ReferralName LowCardinality(String),
     Seq UInt64 DEFAULT generateSnowflakeID() CODEC(Delta(8), ZSTD(1)),
-    INDEX idx_path Path TYPE text(tokenizer = 'splitByNonAlpha', posting_list_codec = 'bitpacking'),
-    INDEX idx_lower_body lower(Body) TYPE text(tokenizer = 'splitByNonAlpha', posting_list_codec = 'bitpacking')
+    INDEX idx_path Path TYPE text(tokenizer = 'splitByNonAlpha', posting_list_codec = 'bitpacking', dictionary_block_size = 4096),
+    INDEX idx_lower_body lower(Body) TYPE text(tokenizer = 'splitByNonAlpha', posting_list_codec = 'bitpacking', dictionary_block_size = 4096)
 )
             ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/sluice/http_logs_v7_local', '{replica}')
             PARTITION BY toDate(ReceivedAt)
