@@ -178,6 +178,11 @@ class Settings:
     retention_days: int = 30
     # Blocks remembered per table for insert deduplication after a replay.
     dedup_window: int = 1000
+    # Marks of stored batch ranges (workers/sink.py) go in one insert this many at a time, or with the
+    # next mark once the oldest waited this long: a crash loses only these recent marks, whose ranges
+    # the dedup window still covers.
+    stored_marks_per_insert: int = 16
+    stored_marks_max_delay_s: float = 1.0
 
     # Workers.
     worker_group: str = "sluice-workers"

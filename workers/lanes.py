@@ -35,7 +35,7 @@ class Lanes:
         self.secrets = SecretsFollower(settings, SecretStore(master_key(settings)))
         self.dead_letters = DeadLetters(settings)
         self.slow_lane = SlowLane(settings)
-        sink = ClickHouseSink(storage, settings)
+        sink = self.sink = ClickHouseSink(storage, settings)
         self.claims = Claims()
         cache = KeyCache(settings.kdf_cache_entries)
 
@@ -76,6 +76,7 @@ class Lanes:
         await self.secrets.start()
 
     async def stop(self) -> None:
+        await self.sink.flush_marks(retry=False)
         for closer in (self.registry.stop, self.secrets.stop, self.dead_letters.stop, self.slow_lane.stop):
             await closer()
 

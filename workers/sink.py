@@ -5,7 +5,11 @@ rows' own splits the batch until the records at fault stand alone
 (workers/insert_errors.py), and only those are handed back to be dead-lettered.
 A batch whose partition another worker claimed since (workers/claims.py) raises
 ``Fenced`` after its intent and before any row. Once a batch is done, its range
-is marked stored (``mark_stored``), so a replay of it stores nothing.
+is marked stored (``mark_stored``), so a replay of it stores nothing; marks are
+written several at a time (``stored_marks_per_insert``, ``stored_marks_max_delay_s``):
+one insert per batch cost as much as the fence and the intent together on small
+batches, and a crash that loses the last marks leaves ranges so recent that the
+deduplication window still knows their tokens.
 """
 
 from __future__ import annotations
@@ -83,6 +87,8 @@ class ClickHouseSink:
         self.settings = settings
         self.db = settings.clickhouse_database
         self.failpoints = Failpoints(settings.failpoints_dir)
+        self._marks: list[list] = []  # stored ranges not written yet, as stored_batches rows
+        self._marks_since = 0.0  # when the oldest of them was added (monotonic)
 
     def insert(self, client: Client, batch: Batch) -> frozenset[int]:
         """One attempt, on the ClickHouse thread; the offsets of the records left out
@@ -120,10 +126,10 @@ class ClickHouseSink:
             settings=self._bookkeeping,
         )
 
-    def record_stored(self, client: Client, batch: Batch) -> None:
-        """Mark the batch's range stored: its rows are in, its dead letters and moved records sent."""
-        client.insert(f"{self.db}.stored_batches", [[batch.topic, batch.partition, batch.first, batch.last]],
-                      column_names=["Topic", "Partition", "FirstOffset", "LastOffset"], settings=self._bookkeeping)
+    def record_stored(self, client: Client, marks: list[list]) -> None:
+        """Write marks of stored ranges (``[topic, partition, first, last]`` each) in one insert."""
+        client.insert(f"{self.db}.stored_batches", marks, column_names=["Topic", "Partition", "FirstOffset", "LastOffset"],
+                      settings=self._bookkeeping)
 
     def record_claims(self, client: Client, held: list[tuple[claims.TopicPartition, claims.Claim]]) -> None:
         claims.record(client, self.db, held, self._bookkeeping)
@@ -203,12 +209,13 @@ class ClickHouseSink:
         if batch.replay and not batch.part_of:
             metrics.WORKER_REPLAYED_BATCHES.inc()
 
-    async def _until_accepted_call(self, fn, batch: Batch):
-        """``fn(client, batch)`` on the ClickHouse thread, retried until it returns or fails permanently."""
+    async def _until_accepted_call(self, fn, arg, what: str = ""):
+        """``fn(client, arg)`` on the ClickHouse thread, retried until it returns or fails permanently;
+        ``what`` names it in the log (by default the token of ``arg``, a batch)."""
         attempt = 0
         while True:
             try:
-                return await self.storage.run(fn, batch)
+                return await self.storage.run(fn, arg)
             except claims.Fenced:
                 raise
             except Exception as exc:
@@ -219,7 +226,7 @@ class ClickHouseSink:
                 metrics.WORKER_INSERT_RETRIES.inc()
                 delay = min(self.settings.insert_retry_max_backoff_s, 0.05 * 2 ** attempt)
                 log.warning("insert of %s failed (attempt %d), retrying in %.2fs: %s",
-                            batch.token, attempt, delay, insert_errors.summary(exc))
+                            what or arg.token, attempt, delay, insert_errors.summary(exc))
                 await asyncio.sleep(delay)
                 await self._reconnect()
 
@@ -238,7 +245,28 @@ class ClickHouseSink:
         await self.storage.run(self.record_claims, held)
 
     async def mark_stored(self, batch: Batch) -> None:
-        """Mark ``batch``'s range stored, retried like an insert; nothing to mark for a batch
-        that recorded no intent (no rows, nothing moved)."""
-        if batch.row_count or batch.diverted:
-            await self._until_accepted_call(self.record_stored, batch)
+        """Mark ``batch``'s range stored: written with the marks before it once there are
+        ``stored_marks_per_insert`` or the oldest waited ``stored_marks_max_delay_s``. Nothing to
+        mark for a batch that recorded no intent (no rows, nothing moved)."""
+        if not (batch.row_count or batch.diverted):
+            return
+        if not self._marks:
+            self._marks_since = time.monotonic()
+        self._marks.append([batch.topic, batch.partition, batch.first, batch.last])
+        if (len(self._marks) >= self.settings.stored_marks_per_insert
+                or time.monotonic() - self._marks_since >= self.settings.stored_marks_max_delay_s):
+            await self.flush_marks()
+
+    async def flush_marks(self, retry: bool = True) -> None:
+        """Write the pending marks, retried like an insert; once only with ``retry=False`` (at stop:
+        an outage must not hold the worker, and a lost mark only leaves its range to the dedup window)."""
+        marks, self._marks = self._marks, []
+        if not marks:
+            return
+        if retry:
+            await self._until_accepted_call(self.record_stored, marks, f"{len(marks)} stored-range marks")
+            return
+        try:
+            await self.storage.run(self.record_stored, marks)
+        except Exception as exc:
+            log.warning("%d stored-range marks not written at stop: %s", len(marks), insert_errors.summary(exc))

@@ -121,6 +121,7 @@ async def test_a_stored_range_replayed_after_the_dedup_window_forgot_its_token_s
     for offset in range(10, 15):  # five more inserts push the first token out of the window
         await first_life.process(records(topic, [offset]))
     assert stored() == (45, 45)
+    await sink.flush_marks()  # the first life stops: its pending marks are written (workers/lanes.py)
     skipped = metrics.WORKER_SKIPPED_STORED_BATCHES._value.get()
     second_life, acknowledged = pipeline(sink, owner_of(topic)), []
 
@@ -139,3 +140,24 @@ async def test_a_stored_range_replayed_after_the_dedup_window_forgot_its_token_s
     third_life = pipeline(sink, owner_of(topic))
     await third_life.process(records(topic, range(0, 10)))
     assert stored() == (75, 45)
+
+
+async def test_stored_range_marks_are_written_together(storage):
+    settings = load_settings(environ={}, state_dir=storage.settings.state_dir, insert_retry_max_backoff_s=0.05,
+                             stored_marks_per_insert=3, stored_marks_max_delay_s=3600)
+    sink, topic, db = ClickHouseSink(storage, settings), f"marks-{uuid.uuid4().hex[:6]}", settings.clickhouse_database
+
+    def marks() -> list[tuple[int, int]]:
+        return storage.run_sync(lambda c: c.query(
+            f"SELECT FirstOffset, LastOffset FROM {db}.stored_batches WHERE Topic = {{t:String}} ORDER BY FirstOffset",
+            parameters={"t": topic}).result_rows)
+
+    lane = pipeline(sink, owner_of(topic))
+    for offset in range(2):
+        await lane.process(records(topic, [offset]))
+    assert marks() == []  # two pending
+    await lane.process(records(topic, [2]))
+    assert marks() == [(0, 0), (1, 1), (2, 2)]  # the third wrote all three in one insert
+    await lane.process(records(topic, [3]))
+    await sink.flush_marks(retry=False)
+    assert marks()[-1] == (3, 3)

@@ -169,7 +169,9 @@ async def test_moved_records_are_moved_again_on_replay(storage):
     await second.process(rows)
     assert moved_again.moved == [(1, "acme")]
     assert count(storage, "lf") == (1, 1)
-    # Third life: the second one marked the range stored, so nothing is moved a third time.
+    # Third life: the second one marked the range stored (written when it stopped), so nothing is
+    # moved a third time.
+    await second.sink.flush_marks()
     third, moved_once_more = lane(TokenBuckets(rate=1000, burst=1000))
     assert [b.stored for b in await third.process(rows)] == [True]
     assert moved_once_more.moved == []
