@@ -91,6 +91,7 @@ ACCESS = Fields(ACCESS_COLUMNS, (("query.", "QueryParams"), ("query_params.", "Q
                                  *((p, "LogAttributes") for p in _LOG_PREFIXES)), {})
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 _TOKEN_SPLIT = re.compile(r"[^0-9A-Za-z\u0080-\U0010ffff]+")
+LONG_TOKEN = 4  # characters: a phrase's shorter words are left to the position check when longer ones exist
 
 
 @dataclass
@@ -144,11 +145,16 @@ def _text(value: str, quoted: bool, c: Compiled, pos: int = 0) -> str:
         return f"Body ILIKE {c.bind(_like(value), 'String')}"
     if not _TOKEN_SPLIT.sub("", value):
         raise KqlError(f"{value!r} has nothing to search for", pos)
-    tokens = f"hasAllTokens(lower(Body), {c.bind(value.lower(), 'String')})"
     if not _TOKEN_SPLIT.search(value):
         # One token: the text index proves it, and Body is not read at all.
-        return tokens
-    # Several: the index finds rows holding them all, the position check keeps them together.
+        return f"hasAllTokens(lower(Body), {c.bind(value.lower(), 'String')})"
+    # Several: the index narrows the rows, the position check keeps the words together. The index
+    # reads every posting list it is given, and short words are the frequent ones (`rid` of
+    # `rid=4321` is in every row of some logs: 28 ms of a 1M-row table's index alone), so it is
+    # given the words of LONG_TOKEN characters or more when there are any; the check decides anyway.
+    words = [w for w in _TOKEN_SPLIT.split(value.lower()) if w]
+    indexed = [w for w in words if len(w) >= LONG_TOKEN] or words
+    tokens = f"hasAllTokens(lower(Body), {c.bind(' '.join(indexed), 'String')})"
     return f"({tokens} AND positionCaseInsensitiveUTF8(Body, {c.bind(value, 'String')}) > 0)"
 
 
