@@ -266,6 +266,10 @@ class Gateway:
         decision = await self.limiter.check(key.key_id, tier, family)
         if decision is not None and not decision.allowed:
             if family in OVERFLOWS and tier == "enterprise":
+                spill = await self.limiter.overflow(key.tenant)
+                if spill is not None and not spill.allowed:
+                    metrics.GATEWAY_RATE_LIMITED.labels(dialect, family, "overflow_budget").inc()
+                    raise ratelimit.over_overflow_budget(spill)
                 metrics.GATEWAY_RATE_LIMITED.labels(dialect, family, "overflow").inc()
                 return decision
             metrics.GATEWAY_RATE_LIMITED.labels(dialect, family, "refused").inc()

@@ -43,6 +43,8 @@ MINUTE, INGEST, QUERY, CONTROL = "minute", "ingest", "query", "control"
 BUDGET = "budget"
 #: Families whose enterprise requests over the limit go to the overflow lane instead of a 429.
 OVERFLOWS = (MINUTE, INGEST)
+#: Requests a tenant sent to the overflow lane, per UTC hour: the lane's backlog stays bounded.
+OVERFLOW = "overflow"
 
 
 class Quota(NamedTuple):
@@ -153,6 +155,19 @@ class RateLimiter:
             return self._failed(exc)
         return decide(count, quota, now)
 
+    async def overflow(self, tenant: str) -> Decision | None:
+        """Count one request of ``tenant`` into the overflow lane against ``overflow_budget_per_hour``;
+        a refused Decision once the hour's budget is spent (None when the store failed open)."""
+        quota = Quota(OVERFLOW, self.settings.overflow_budget_per_hour, 3600)
+        now = self._clock()
+        window = int(now) // quota.window_s
+        try:
+            count = await self._counter.incr(f"sluice:rl:{OVERFLOW}:{tenant}:{window}", (window + 1) * 3600,
+                                             quota.limit)
+        except (CounterUnavailable, OSError, asyncio.TimeoutError) as exc:
+            return self._failed(exc)
+        return decide(count, quota, now)
+
     async def charge(self, tenant: str, tier: str, dialect: str, records: int, nbytes: int) -> None:
         """Count an accepted request's records and bytes against the tenant's budgets, per second.
 
@@ -197,6 +212,13 @@ class RateLimiter:
 
     async def close(self) -> None:
         await self._counter.close()
+
+
+def over_overflow_budget(decision: Decision) -> ApiError:
+    return ApiError(429, "overflow_budget_exceeded",
+                    f"This tenant is over its rate limit and has sent its {decision.limit} requests of this hour "
+                    f"to the overflow lane; retry after {decision.retry_after} s.", decision.headers(),
+                    details=f"overflow_budget_per_hour={decision.limit}")
 
 
 def over_limit(decision: Decision, dialect_name: str) -> ApiError:

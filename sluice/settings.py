@@ -144,6 +144,10 @@ class Settings:
     # at `overflow_records_per_s` Kafka records (requests) per second per worker.
     overflow_topic: str = "sluice-overflow"
     overflow_records_per_s: float = 20.0
+    # Requests one enterprise tenant may send to the overflow lane per UTC hour; beyond, 429
+    # overflow_budget_exceeded. Half an hour of one worker's drain at the default pace, so the
+    # backlog a tenant leaves clears well within the topic's retention.
+    overflow_budget_per_hour: int = 36_000
 
     # Logstash-compatible listeners (gateway/logstash.py); port 0 turns one off.
     logstash_host: str = "127.0.0.1"
