@@ -6,10 +6,9 @@ rows' own splits the batch until the records at fault stand alone
 A batch whose partition another worker claimed since (workers/claims.py) raises
 ``Fenced`` after its intent and before any row. Once a batch is done, its range
 is marked stored (``mark_stored``), so a replay of it stores nothing; marks are
-written several at a time (``stored_marks_per_insert``, ``stored_marks_max_delay_s``):
-one insert per batch cost as much as the fence and the intent together on small
-batches, and a crash that loses the last marks leaves ranges so recent that the
-deduplication window still knows their tokens.
+written several at a time (``stored_marks_per_insert``, ``stored_marks_max_delay_s``),
+since an insert of one mark costs about what the batch's intent does; a crash
+loses only the last few, whose ranges fall back on the deduplication window.
 """
 
 from __future__ import annotations
