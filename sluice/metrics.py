@@ -61,6 +61,13 @@ WORKER_RECORDS_CONSUMED = Counter(
 WORKER_CONSUMER_LAG = Gauge(
     "sluice_worker_consumer_lag_records", "Records not yet stored, per partition.", ["topic", "partition"]
 )
+# How long ago the oldest record not yet stored was accepted (0: nothing waits), and how long Kafka
+# keeps a record: a backlog older than the retention is deleted unstored (deploy/prometheus/rules.yml).
+WORKER_CONSUMER_LAG_SECONDS = Gauge(
+    "sluice_worker_consumer_lag_seconds", "Age of the oldest record not yet stored, per partition.",
+    ["topic", "partition"]
+)
+TOPIC_RETENTION_SECONDS = Gauge("sluice_topic_retention_seconds", "The topic's retention.ms, in seconds.", ["topic"])
 # Records written to the dead-letter topic, by reason.
 WORKER_DEAD_LETTERS = Counter(
     "sluice_worker_dead_letters_total", "Records sent to the dead-letter topic.", ["reason"]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import os
 import subprocess
 from dataclasses import dataclass, field
@@ -77,11 +78,19 @@ def build(overlay: Path) -> str:
     return done.stdout
 
 
+def _python_pattern(pattern: str) -> str:
+    """A Go (RE2) pattern as Python reads it: an inline flag group after ``^`` moves to the front."""
+    match = re.match(r"^\^\(\?([a-z]+)\)(.*)$", pattern)
+    return f"(?{match.group(1)})^{match.group(2)}" if match else pattern
+
+
 def closed(node):
     """Refuse unknown fields wherever an object lists its properties (kubectl's strict decoding)."""
     if isinstance(node, dict):
         if "properties" in node and "additionalProperties" not in node:
             node["additionalProperties"] = False
+        if isinstance(node.get("pattern"), str):
+            node["pattern"] = _python_pattern(node["pattern"])
         for child in node.values():
             closed(child)
     elif isinstance(node, list):
@@ -94,7 +103,8 @@ def closed(node):
 def custom_schemas() -> dict[str, dict]:
     module = Path(json.loads(_go("mod", "download", "-json", PROMETHEUS_OPERATOR))["Dir"])
     schemas = {"KafkaTopic": KAFKA_TOPIC}
-    for kind, file in (("PodMonitor", "podmonitors"), ("ServiceMonitor", "servicemonitors")):
+    for kind, file in (("PodMonitor", "podmonitors"), ("ServiceMonitor", "servicemonitors"),
+                       ("PrometheusRule", "prometheusrules")):
         crd = yaml.safe_load((module / "example" / "prometheus-operator-crd" / f"monitoring.coreos.com_{file}.yaml")
                              .read_text())
         version = next(v for v in crd["spec"]["versions"] if v["name"] == "v1")

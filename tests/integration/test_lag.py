@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import pytest
@@ -29,8 +30,9 @@ async def test_lag_monitor_reports_uncommitted_records_per_partition(broker):
     await ensure_topics(settings)
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap)
     await producer.start()
-    for i in range(10):
-        await producer.send_and_wait(settings.ingest_topic, b"x", partition=i % 2)
+    hour_ago_ms = int(time.time() * 1000) - 3600 * 1000
+    for i in range(10):  # the i-th record written i minutes after an hour ago
+        await producer.send_and_wait(settings.ingest_topic, b"x", partition=i % 2, timestamp_ms=hour_ago_ms + i * 60_000)
     await producer.stop()
     committer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=settings.worker_group,
                                  enable_auto_commit=False)
@@ -47,3 +49,8 @@ async def test_lag_monitor_reports_uncommitted_records_per_partition(broker):
     assert found[p0] == 2 and found[p1] == 5
     assert all(found[TopicPartition(settings.ingest_topic, p)] == 0 for p in (2, 3))
     assert metrics.WORKER_CONSUMER_LAG.labels(settings.ingest_topic, "0")._value.get() == 2
+    # The oldest records not stored were written with the backdated timestamps above; a stored-up partition is 0.
+    age = lambda p: metrics.WORKER_CONSUMER_LAG_SECONDS.labels(settings.ingest_topic, p)._value.get()  # noqa: E731
+    assert 3240 <= age("0") < 3240 + 600  # offset 3 of p0: the 7th record, written 54 minutes before now
+    assert 3540 <= age("1") < 3540 + 600 and age("2") == 0  # offset 0 of p1: the 2nd record, 59 minutes before
+    assert metrics.TOPIC_RETENTION_SECONDS.labels(settings.ingest_topic)._value.get() == 7 * 86400

@@ -39,7 +39,7 @@ def test_every_overlay_builds_and_every_resource_validates_strictly(overlay):
     docs = [d for d in yaml.safe_load_all(k8s.build(overlay)) if d]
     kinds = {d["kind"] for d in docs}
     assert {"Deployment", "Service", "HorizontalPodAutoscaler", "PodDisruptionBudget", "ConfigMap", "Secret",
-            "PodMonitor", "ServiceMonitor", "NetworkPolicy"} <= kinds
+            "PodMonitor", "ServiceMonitor", "PrometheusRule", "NetworkPolicy"} <= kinds
     custom = k8s.custom_schemas()
     for doc in docs:
         if doc["kind"] in custom:
@@ -113,6 +113,25 @@ def test_every_dashboard_panel_queries_metrics_sluice_exports():
                 else:
                     assert "sluice.logs" in target["rawSql"] and "TenantId" in target["rawSql"]
     assert len(queried) >= 10
+
+
+def test_alert_rules_query_metrics_sluice_exports_and_the_operator_holds_the_same_rules():
+    rules = yaml.safe_load((ROOT / "deploy" / "prometheus" / "rules.yml").read_text())
+    series = exported_series()
+    alerts = [r for group in rules["groups"] for r in group["rules"]]
+    for rule in alerts:
+        names = set(re.findall(r"\bsluice_[a-z_]+", rule["expr"]))
+        assert names and names <= series, f"{rule['alert']} queries unknown {names - series}"
+    assert {"SluiceBacklogAging", "SluiceBacklogNearRetention"} <= {r["alert"] for r in alerts}
+    # Each fires before the backlog's age reaches half the retention: its threshold is a smaller share of it.
+    shares = [float(m) for r in alerts for m in re.findall(r"> ([0-9.]+) \* on \(topic\)", r["expr"])]
+    assert shares and all(0 < share < 0.5 for share in shares)
+    operator = yaml.safe_load((K8S / "components" / "prometheus-operator" / "rules.yaml").read_text())
+    assert operator["kind"] == "PrometheusRule" and operator["spec"] == rules
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    assert any("rules.yml:/etc/prometheus/rules.yml" in v for v in compose["services"]["prometheus"]["volumes"])
+    assert yaml.safe_load((ROOT / "deploy" / "prometheus" / "prometheus.yml").read_text())["rule_files"] == [
+        "/etc/prometheus/rules.yml"]
 
 
 def _rendered(overlay: Path) -> tuple[list[dict], dict[str, k8s.Pod]]:
