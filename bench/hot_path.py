@@ -4,7 +4,7 @@
 
 The same realistic record values of each hot format (LogTrace, AstraLog, LogInformant batches; LogFlux
 batches of 100 encrypted entries and single entries) go through, in chunks of 20 records as the worker's
-runs give them (500 for single LogFlux entries, a run's worth of rows):
+runs give them (LogFlux: as many records as make the same rows per chunk, and so per insert):
 
 * ``reference``        decode (msgspec) + ``workers.normalize.mapped`` + ``to_table``: the chain before
                        the hot path, still the judge of what it declines; for LogFlux decode +
@@ -158,7 +158,9 @@ def _child(variant: str, dialect: str, records: int, per_record: int) -> dict:
 
     fmt = Format(FORMATS[dialect])
     values, envelopes = workload(dialect, records, per_record)
-    per_chunk = 500 if dialect == "logflux_single" else PER_CHUNK
+    # The same rows per chunk (and so per insert, whose cost per row falls with its size) in every dialect.
+    per_record_entries = {"logflux": LOGFLUX_BATCH, "logflux_single": 1}.get(dialect, per_record)
+    per_chunk = max(1, PER_CHUNK * per_record // per_record_entries)
     chunks = [(values[i:i + per_chunk], envelopes[i:i + per_chunk]) for i in range(0, len(values), per_chunk)]
     logflux = fmt in logflux_hot.FORMATS
     context = logflux_context() if logflux else None
