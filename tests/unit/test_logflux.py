@@ -76,6 +76,18 @@ def test_each_bad_field_gets_its_code_and_path(change, code, status):
     assert info.value.details.startswith("$.entries[1]")
 
 
+@pytest.mark.parametrize("fmt, prefix", [(Format.LOGFLUX_SINGLE, "$"), (Format.LOGFLUX_BATCH, "$.entries[0]")])
+def test_an_out_of_range_number_before_malformed_json_is_still_an_invalid_body(fmt, prefix):
+    # The typed decoder stops at the out-of-range mode; the rest of the body (a leading zero) is not JSON.
+    entry = json.dumps(fast_entry("m", "s"))[1:-1]
+    raw = '{"encryption_mode": 2, "loglevel": 07, ' + entry + "}"
+    body = (raw if fmt is Format.LOGFLUX_SINGLE else '{"entries": [' + raw + "]}").encode()
+    with pytest.raises(InvalidBody) as info:
+        decode(fmt, body)
+    assert (info.value.code, info.value.status) == ("INVALID_ENCRYPTION_MODE", 400)
+    assert info.value.details == f"{prefix}.encryption_mode"
+
+
 def test_missing_field_and_bad_json_codes():
     good = fast_entry("m", "s")
     del good["salt"]

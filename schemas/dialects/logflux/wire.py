@@ -86,18 +86,23 @@ def explain(text: str, path: str, body: bytes) -> EntryError | None:
         if bound.group(1) == "<":
             return EntryError("PAYLOAD_TOO_LARGE", "`payload` exceeds 1 MB", path, status=413)
         return EntryError("INVALID_PAYLOAD", f"`payload` is shorter than the {TAG_BYTES}-byte GCM tag", path)
-    if field in ("loglevel", "encryption_mode"):  # a number: worth showing
-        return EntryError(*_OUT_OF_RANGE[field], f"{path} = {_value_at(body, path)}")
+    if field in ("loglevel", "encryption_mode") and (value := _value_at(body, path)) is not None:
+        return EntryError(*_OUT_OF_RANGE[field], f"{path} = {value}")  # a number: worth showing
     if field in _OUT_OF_RANGE:
         return EntryError(*_OUT_OF_RANGE[field], path)
     return None
 
 
-def _value_at(body: bytes, path: str) -> object:
-    # Only on the error path: the body once more, as plain JSON, down to $.entries[i].field.
-    value = msgspec.json.decode(body)
-    for step in re.findall(r"\.(\w+)|\[(\d+)\]", path):
-        value = value[step[0]] if step[0] else value[int(step[1])]
+def _value_at(body: bytes, path: str) -> object | None:
+    """The value at ``$.entries[i].field``, or None when the body is not JSON past that point: the typed
+    decoder stops at the first wrong value, so a malformed rest is only found here."""
+    # Only on the error path: the body once more, as plain JSON.
+    try:
+        value = msgspec.json.decode(body)
+        for step in re.findall(r"\.(\w+)|\[(\d+)\]", path):
+            value = value[step[0]] if step[0] else value[int(step[1])]
+    except (msgspec.DecodeError, RecursionError, LookupError, TypeError):
+        return None
     return value
 
 
