@@ -28,10 +28,10 @@ holds it, on the consumer's own thread), and a generation starts again at 1
 when the group is deleted and recreated, which would leave every new owner
 behind the old claims for good. A claim is a random id per assignment and the
 time the assignment arrived (``time_ns`` on the worker, strictly increasing in
-the process); claims are ordered by that time, then the id. A clock running
-behind by more than a rebalance takes (seconds) can only make an owner give
-way wrongly: it drops its batches unacknowledged (no commit passes them) until
-the next rebalance, which the stale owner's rejoin brings, re-reads them.
+the process); claims are ordered by that time, then the id. A new claim is
+written just after the partition's newest one when this worker's clock is
+behind the clock that wrote it (``record``), so a skewed clock never leaves a
+new owner behind an old claim.
 
 A claim is recorded lazily, once per assignment, when the partition's first
 records need its intents: the assignment callback stays free of ClickHouse
@@ -99,17 +99,34 @@ class Claims:
         return [(tp, self._held[tp]) for tp in sorted(self._unrecorded)]
 
     def recorded(self, claims: list[tuple[TopicPartition, Claim]]) -> None:
+        """``claims`` as ``record`` wrote them (a claim's time may have moved past an older one's)."""
         for tp, claim in claims:
-            if self._held.get(tp) == claim:
+            held = self._held.get(tp)
+            if held is not None and held.owner == claim.owner:
+                self._held[tp] = claim
                 self._unrecorded.discard(tp)
+                self._last_ns = max(self._last_ns, claim.at_ns)
 
 
-def record(client: Client, db: str, claims: list[tuple[TopicPartition, Claim]], settings: dict) -> None:
-    """Write ``claims`` to ``partition_claims`` (one insert)."""
-    if claims:
-        client.insert(f"{db}.partition_claims",
-                      [[topic, partition, claim.owner, claim.at_ns] for (topic, partition), claim in claims],
-                      column_names=["Topic", "Partition", "Owner", "ClaimedNs"], settings=settings)
+def record(client: Client, db: str, claims: list[tuple[TopicPartition, Claim]], settings: dict,
+           read_settings: dict | None = None) -> list[tuple[TopicPartition, Claim]]:
+    """Write ``claims`` to ``partition_claims`` (one insert); the claims as written.
+
+    A new claim must be the newest of its partition, or its owner would be fenced by the
+    previous one for good (no rebalance comes to end it): when this worker's clock is behind
+    the one that wrote the newest claim, the claim is written just after that one instead."""
+    if not claims:
+        return []
+    newest = {(t, int(p)): int(ns) for t, p, ns in client.query(
+        f"SELECT Topic, Partition, max(ClaimedNs) FROM {db}.partition_claims "
+        "WHERE (Topic, Partition) IN {tps:Array(Tuple(String, UInt32))} GROUP BY Topic, Partition",
+        parameters={"tps": [tp for tp, _ in claims]}, settings=read_settings or {}).result_rows}
+    written = [(tp, claim if newest.get(tp, -1) < claim.at_ns else claim._replace(at_ns=newest[tp] + 1))
+               for tp, claim in claims]
+    client.insert(f"{db}.partition_claims",
+                  [[topic, partition, claim.owner, claim.at_ns] for (topic, partition), claim in written],
+                  column_names=["Topic", "Partition", "Owner", "ClaimedNs"], settings=settings)
+    return written
 
 
 def newer_owner(client: Client, db: str, tp: TopicPartition, claim: Claim, settings: dict) -> str | None:

@@ -86,13 +86,15 @@ class Pipeline:
         (revoked, or fenced): it plans nothing, and the records are left to their owner."""
         claim = None
         if self.claims is not None:
-            claim = self.claims.held(tp)
-            if claim is None:
+            if self.claims.held(tp) is None:
                 self.planner.forget([tp])
                 return
             if unrecorded := self.claims.unrecorded():
-                await self.sink.claim(unrecorded)
-                self.claims.recorded(unrecorded)
+                self.claims.recorded(await self.sink.claim(unrecorded))
+            claim = self.claims.held(tp)
+            if claim is None:  # revoked while its claim was being written
+                self.planner.forget([tp])
+                return
         self.planner.load(tp, offset, await self.sink.load_intents(tp[0], tp[1], offset), claim)
 
     async def commit(self, batch: Batch, by_offset: dict[tuple[str, int, int], Consumed],

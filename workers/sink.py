@@ -130,8 +130,9 @@ class ClickHouseSink:
         client.insert(f"{self.db}.stored_batches", marks, column_names=["Topic", "Partition", "FirstOffset", "LastOffset"],
                       settings=self._bookkeeping)
 
-    def record_claims(self, client: Client, held: list[tuple[claims.TopicPartition, claims.Claim]]) -> None:
-        claims.record(client, self.db, held, self._bookkeeping)
+    def record_claims(self, client: Client, held: list[tuple[claims.TopicPartition, claims.Claim]]
+                      ) -> list[tuple[claims.TopicPartition, claims.Claim]]:
+        return claims.record(client, self.db, held, self._bookkeeping, self._consistent)
 
     @property
     def _cluster(self) -> dict:
@@ -239,9 +240,10 @@ class ClickHouseSink:
     async def load_intents(self, topic: str, partition: int, offset: int) -> list[Intent]:
         return await self.storage.run(self.intents, topic, partition, offset)
 
-    async def claim(self, held: list[tuple[claims.TopicPartition, claims.Claim]]) -> None:
-        """Record claims (before the intents of their partitions are loaded)."""
-        await self.storage.run(self.record_claims, held)
+    async def claim(self, held: list[tuple[claims.TopicPartition, claims.Claim]]
+                    ) -> list[tuple[claims.TopicPartition, claims.Claim]]:
+        """Record claims (before the intents of their partitions are loaded); the claims as written."""
+        return await self.storage.run(self.record_claims, held)
 
     async def mark_stored(self, batch: Batch) -> None:
         """Mark ``batch``'s range stored: written with the marks before it once there are

@@ -9,6 +9,7 @@ deduplication window has forgotten its token.
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 
 import pytest
@@ -102,6 +103,21 @@ async def test_a_claim_is_fenced_only_by_a_newer_claim_of_its_partition(storage)
     assert storage.run_sync(claims_sql.newer_owner, db, tp, a, {}) == b.owner
     assert storage.run_sync(claims_sql.newer_owner, db, tp, b, {}) is None
     assert storage.run_sync(claims_sql.newer_owner, db, (tp[0], 4), a, {}) is None  # another partition
+
+
+async def test_a_new_claim_from_a_clock_behind_the_old_owners_is_written_after_it(storage):
+    # The old owner's clock ran an hour ahead: a new claim at its own time would be fenced for good.
+    db, tp = storage.settings.clickhouse_database, (f"skew-{uuid.uuid4().hex[:6]}", 0)
+    old = Claim("ahead", time.time_ns() + 3600 * 10**9)
+    storage.run_sync(claims_sql.record, db, [(tp, old)], {})
+    claims = Claims()
+    claims.assigned([tp])
+    ((_, written),) = storage.run_sync(claims_sql.record, db, claims.unrecorded(), {})
+    assert written.owner == claims.held(tp).owner and written.at_ns == old.at_ns + 1
+    claims.recorded([(tp, written)])
+    assert claims.held(tp) == written and claims.unrecorded() == []
+    assert storage.run_sync(claims_sql.newer_owner, db, tp, written, {}) is None  # the new owner stores
+    assert storage.run_sync(claims_sql.newer_owner, db, tp, old, {}) == written.owner  # the old one is fenced
 
 
 async def test_a_stored_range_replayed_after_the_dedup_window_forgot_its_token_stores_nothing(storage):

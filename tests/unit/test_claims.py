@@ -70,6 +70,7 @@ class JournalSink:
 
     async def claim(self, held):
         self.events.append(("claim", sorted(tp for tp, _ in held)))
+        return held
 
     async def load_intents(self, topic, partition, offset):
         self.events.append(("intents", (topic, partition), offset))
