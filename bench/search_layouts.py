@@ -66,6 +66,8 @@ PACKED = "text(tokenizer = 'splitByNonAlpha', posting_list_codec = 'bitpacking')
 
 VARIANTS = (
     Variant("production", "migration 7's table and the production SQL", body_index=BODY_INDEX, base="production"),
+    Variant("prod_big_blocks", "production, compression blocks of 1-8 MiB instead of 64 KiB-1 MiB", body_index=BODY_INDEX,
+            base="production", settings="min_compress_block_size = 1048576, max_compress_block_size = 8388608"),
     Variant("prod_request_id_lowcard", "production, RequestId LowCardinality", body_index=BODY_INDEX,
             base="production", types={"RequestId": "LowCardinality(String)"}),
     Variant("before", "the table and SQL before migration 7", TODAY_ORDER, HASH, "check"),
