@@ -17,7 +17,7 @@ from clickhouse_connect.driver.client import Client
 from workers.batches import Batch
 
 
-def repeats(client: Client, db: str, batch: Batch) -> frozenset[int]:
+def repeats(client: Client, db: str, batch: Batch, settings: dict | None = None) -> frozenset[int]:
     """Offsets of the batch's records whose key a record elsewhere, or earlier in the batch, stored."""
     keyed = [(item.idempotency, item.offset) for item in batch.items if item.idempotency and item.rows]
     if not keyed:
@@ -26,7 +26,7 @@ def repeats(client: Client, db: str, batch: Batch) -> frozenset[int]:
         f"SELECT DISTINCT Key FROM {db}.idempotency_keys WHERE Key IN {{keys:Array(String)}} "
         "AND NOT (Topic = {t:String} AND Partition = {p:UInt32} AND Offset BETWEEN {a:UInt64} AND {b:UInt64})",
         parameters={"keys": sorted({k for k, _ in keyed}), "t": batch.topic, "p": batch.partition,
-                    "a": batch.first, "b": batch.last},
+                    "a": batch.first, "b": batch.last}, settings=settings or {},
     ).result_rows}
     out = set()
     for key, offset in keyed:

@@ -97,7 +97,7 @@ class ClickHouseSink:
         if not count and not diverted:
             return frozenset()
         self.failpoints.hit(CLICKHOUSE_INSERT)
-        repeated = idempotency.repeats(client, self.db, batch)
+        repeated = idempotency.repeats(client, self.db, batch, self._consistent)
         logs, http = split(batch, repeated)
         if not batch.replay and not batch.part_of:
             self.record_intent(client, batch)
@@ -107,8 +107,9 @@ class ClickHouseSink:
             newer = claims.newer_owner(client, self.db, (batch.topic, batch.partition), batch.claim, self._consistent)
             if newer is not None:
                 raise claims.Fenced(f"{batch.topic}:{batch.partition} claimed by {newer} since {batch.claim.owner}")
-        # Each table keeps its own deduplication log, so one token serves both.
-        dedup = {"insert_deduplicate": 1, "insert_deduplication_token": batch.token, **self._cluster}
+        # Each table keeps its own deduplication log, so one token serves both. On a cluster the rows,
+        # like the bookkeeping, are on a majority of each shard's replicas before the offsets commit.
+        dedup = {"insert_deduplicate": 1, "insert_deduplication_token": batch.token, **self._bookkeeping}
         if logs is not None:
             client.insert_arrow(f"{self.db}.logs", logs, settings=dedup)
         if http:
