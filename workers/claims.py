@@ -41,6 +41,7 @@ because the claim is written before that load.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import time
@@ -62,9 +63,13 @@ class Claim(NamedTuple):
 
 
 class Claims:
-    """This worker's claims on the partitions it was assigned. Plain state: the caller writes them."""
+    """This worker's claims on the partitions it was assigned. Plain state (and the lock its
+    writers hold): the caller writes them."""
 
     def __init__(self) -> None:
+        # The lanes share one Claims: whichever lane needs a claim first records all unrecorded
+        # ones, under this lock, so no two lanes write the same claim.
+        self.recording = asyncio.Lock()
         self._held: dict[TopicPartition, Claim] = {}
         self._unrecorded: set[TopicPartition] = set()
         self._last_ns = 0
@@ -130,13 +135,16 @@ def record(client: Client, db: str, claims: list[tuple[TopicPartition, Claim]], 
 
 
 def newer_owner(client: Client, db: str, tp: TopicPartition, claim: Claim, settings: dict) -> str | None:
-    """The owner of the newest claim of ``tp`` recorded after ``claim``, or None when there is none.
+    """The owner of the newest claim of ``tp`` recorded after ``claim`` by another owner, or None.
 
     "None after mine" rather than "the newest is mine": claims expire, oldest first, so a
-    long-held partition whose claim the TTL dropped is still its owner's."""
+    long-held partition whose claim the TTL dropped is still its owner's. A later claim of the
+    same owner is the same assignment written again (``record`` moved it past a copy of itself):
+    it never fences its own batches, which nobody would re-read."""
     rows = client.query(
         f"SELECT Owner FROM {db}.partition_claims WHERE Topic = {{t:String}} AND Partition = {{p:UInt32}} "
-        "AND (ClaimedNs, Owner) > ({n:UInt64}, {o:String}) ORDER BY ClaimedNs DESC, Owner DESC LIMIT 1",
+        "AND (ClaimedNs, Owner) > ({n:UInt64}, {o:String}) AND Owner != {o:String} "
+        "ORDER BY ClaimedNs DESC, Owner DESC LIMIT 1",
         parameters={"t": tp[0], "p": tp[1], "n": claim.at_ns, "o": claim.owner}, settings=settings,
     ).result_rows
     return rows[0][0] if rows else None

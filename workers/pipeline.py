@@ -89,8 +89,9 @@ class Pipeline:
             if self.claims.held(tp) is None:
                 self.planner.forget([tp])
                 return
-            if unrecorded := self.claims.unrecorded():
-                self.claims.recorded(await self.sink.claim(unrecorded))
+            async with self.claims.recording:
+                if unrecorded := self.claims.unrecorded():
+                    self.claims.recorded(await self.sink.claim(unrecorded))
             claim = self.claims.held(tp)
             if claim is None:  # revoked while its claim was being written
                 self.planner.forget([tp])

@@ -72,6 +72,20 @@ def provision(settings: Settings, tenant: str = "acme") -> str:
     return key
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed test's report ends with the last lines its gateway and worker logged: a failure
+    seen only in CI can then be read from CI's output."""
+    outcome = yield
+    report = outcome.get_result()
+    tmp_path = getattr(item, "funcargs", {}).get("tmp_path")
+    if report.when != "call" or not report.failed or tmp_path is None:
+        return
+    for log in sorted(tmp_path.glob("*.log")):
+        tail = log.read_text(errors="replace").splitlines()[-40:]
+        report.sections.append((f"{log.name} (last {len(tail)} lines)", "\n".join(tail)))
+
+
 @pytest.fixture
 def make_sluice(tmp_path):
     started: list[Sluice] = []

@@ -105,6 +105,21 @@ async def test_a_claim_is_fenced_only_by_a_newer_claim_of_its_partition(storage)
     assert storage.run_sync(claims_sql.newer_owner, db, (tp[0], 4), a, {}) is None  # another partition
 
 
+async def test_a_claim_written_twice_by_its_owner_does_not_fence_that_owner(storage):
+    # ``record`` writes a second copy of a claim just after the first: the same assignment, whose
+    # batches under the first copy must still be stored (nobody else would re-read them).
+    db, tp = storage.settings.clickhouse_database, (f"twice-{uuid.uuid4().hex[:6]}", 0)
+    claims = Claims()
+    claims.assigned([tp])
+    ((_, first),) = storage.run_sync(claims_sql.record, db, claims.unrecorded(), {})
+    ((_, second),) = storage.run_sync(claims_sql.record, db, claims.unrecorded(), {})
+    assert second.owner == first.owner and second.at_ns == first.at_ns + 1
+    assert storage.run_sync(claims_sql.newer_owner, db, tp, first, {}) is None
+    other = Claim("other", second.at_ns + 1)
+    storage.run_sync(claims_sql.record, db, [(tp, other)], {})
+    assert storage.run_sync(claims_sql.newer_owner, db, tp, first, {}) == "other"
+
+
 async def test_a_new_claim_from_a_clock_behind_the_old_owners_is_written_after_it(storage):
     # The old owner's clock ran an hour ahead: a new claim at its own time would be fenced for good.
     db, tp = storage.settings.clickhouse_database, (f"skew-{uuid.uuid4().hex[:6]}", 0)

@@ -116,3 +116,32 @@ def test_claims_are_recorded_once_before_any_intent_is_read_and_unclaimed_partit
     assert ("insert", TP, 5, 6, claim) in sink.events and ("insert", TP, 7, 7, claim) in sink.events
     assert "h2-9" not in acknowledged and {"h0-5", "h0-6", "h0-7", "h1-0"} <= set(acknowledged)
     assert claims.unrecorded() == []
+
+
+class SlowClaimSink(JournalSink):
+    """Recording a claim takes a while, as a ClickHouse insert does: the other lane runs meanwhile."""
+
+    async def claim(self, held):
+        for _ in range(5):
+            await asyncio.sleep(0)
+        return await super().claim(held)
+
+
+def test_two_lanes_starting_at_once_record_each_claim_once_and_both_store_under_it():
+    # The main and overflow lanes share the worker's claims; when both needed them at the same
+    # moment, each wrote the same claim, and the second copy fenced the first lane's batches.
+    sink, claims = SlowClaimSink(), Claims()
+    claims.assigned([TP, ("t", 1)])
+    main, overflow, acknowledged = _pipeline(sink, claims), _pipeline(sink, claims), []
+
+    async def ack(handle):
+        acknowledged.append(handle)
+
+    async def run():
+        await asyncio.gather(main.process(_records(0, [0, 1]), ack), overflow.process(_records(1, [0]), ack))
+
+    asyncio.run(run())
+    assert [e for e in sink.events if e[0] == "claim"] == [("claim", [TP, ("t", 1)])]
+    claim = claims.held(TP)
+    assert ("insert", TP, 0, 1, claim) in sink.events and ("insert", ("t", 1), 0, 0, claim) in sink.events
+    assert set(acknowledged) == {"h0-0", "h0-1", "h1-0"}
