@@ -14,9 +14,10 @@ Sluice (its own broker, worker and gateway; LogTrace ``/v1/logs/ingest``),
   per-index split beside it;
 * per query shape, the median client wall time of ``--runs`` warm runs (one run
   first, not counted), and Sluice ÷ VictoriaLogs;
-* concurrency (Sluice only): the records again under a second tenant, then rounds of
-  8 searches at once, 4 per tenant (bench/search_concurrency.py): the median slowdown
-  against a single search, overall and per tenant.
+* concurrency: the records again under a second tenant (Sluice: a second key's tenant;
+  VictoriaLogs: ``AccountID`` 1), then rounds of 8 searches at once, 4 per tenant
+  (bench/search_concurrency.py): the median slowdown against a single search, overall
+  and per tenant, for both systems in the same run.
 
 Equivalence (checked: the run fails when the two systems answer differently —
 the same rids in the same order, the same count, the same non-empty buckets):
@@ -105,10 +106,12 @@ def _epoch_s(text: str) -> int:
     return int(datetime.fromisoformat(text.replace("Z", "+00:00")[:19] + "+00:00").timestamp())
 
 
-def victorialogs_answer(url: str, shape: Shape, start: str, end: str):
-    """VictoriaLogs' answer to ``shape`` over [start, end), normalized for comparison."""
+def victorialogs_answer(url: str, shape: Shape, start: str, end: str, account: int = 0):
+    """VictoriaLogs' answer to ``shape`` over [start, end) in tenant ``account``, normalized for comparison."""
     query = f"_time:[{start}, {end}) {shape.logsql}"
-    with urllib.request.urlopen(url + "/select/logsql/query?query=" + urllib.parse.quote(query), timeout=120) as resp:
+    request = urllib.request.Request(url + "/select/logsql/query?query=" + urllib.parse.quote(query),
+                                     headers=victorialogs.tenant_headers(account))
+    with urllib.request.urlopen(request, timeout=120) as resp:
         lines = [json.loads(line) for line in resp.read().splitlines() if line.strip()]
     if shape.kind == "rows":
         return _rids(line["_msg"] for line in lines)
@@ -220,6 +223,16 @@ def run(args) -> dict:
                                                  [vl.pid])
             results["victorialogs"] = {"queryable_s": queryable, "disk_bytes": disk,
                                        "disk_bytes_per_record": disk / n, "median_ms": medians, "cpu_ms": cpu}
+            if args.concurrency_rounds:
+                # The peer of the concurrency figures: the same records under a second tenant, the same rounds.
+                load(vl.url + victorialogs.INSERT_PATH, {"Content-Type": "application/stream+json",
+                                                         **victorialogs.tenant_headers(1)},
+                     bodies(n, hour_start, jsonlines=True), 200, lambda: vl.count(1), n)
+                accounts = {"bench": 0, "probe": 1}
+                rows = [shape for shape in shapes(n) if shape.kind == "rows"]
+                results["victorialogs"]["concurrency"] = concurrency.measure(
+                    lambda tenant, shape: victorialogs_answer(vl.url, shape, start, end, accounts[tenant]),
+                    list(accounts), rows, runs, args.concurrency_rounds)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -265,6 +278,9 @@ def run(args) -> dict:
         "disk_bytes_per_record": results["sluice"]["disk_bytes_per_record"]
         / results["victorialogs"]["disk_bytes_per_record"],
         "queryable_s": results["sluice"]["queryable_s"] / results["victorialogs"]["queryable_s"]}
+    if "concurrency" in results:  # how much slower 8 searches at once get, against the peer's own slowdown
+        results["ratio_sluice_vs_victorialogs"]["concurrent_slowdown"] = (
+            results["concurrency"]["slowdown_median"] / results["victorialogs"]["concurrency"]["slowdown_median"])
     return results
 
 

@@ -58,6 +58,11 @@ def parse_metric(text: str, sample: str) -> float:
     return 0.0
 
 
+def tenant_headers(account: int) -> dict:
+    """The headers that put a request in VictoriaLogs tenant ``account`` (0 is its default tenant)."""
+    return {"AccountID": str(account), "ProjectID": "0"}
+
+
 def tree_bytes(directory: Path) -> int:
     """Total size of the files under ``directory``."""
     return sum(p.stat().st_size for p in directory.rglob("*") if p.is_file())
@@ -69,13 +74,15 @@ class VictoriaLogs:
     pid: int
     data_dir: Path
 
-    def _get(self, path: str) -> bytes:
-        with urllib.request.urlopen(self.url + path, timeout=60) as resp:
+    def _get(self, path: str, headers: dict | None = None) -> bytes:
+        request = urllib.request.Request(self.url + path, headers=headers or {})
+        with urllib.request.urlopen(request, timeout=60) as resp:
             return resp.read()
 
-    def count(self) -> int:
-        """Records a query sees now."""
-        return parse_count(self._get("/select/logsql/query?query=" + urllib.parse.quote(COUNT_QUERY)))
+    def count(self, account: int = 0) -> int:
+        """Records a query of tenant ``account`` (VictoriaLogs' ``AccountID``) sees now."""
+        return parse_count(self._get("/select/logsql/query?query=" + urllib.parse.quote(COUNT_QUERY),
+                                     tenant_headers(account)))
 
     def ingested(self) -> int:
         """Records ``/insert/jsonline`` accepted so far (answered or not)."""
