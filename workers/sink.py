@@ -21,7 +21,7 @@ import pyarrow as pa
 from clickhouse_connect.driver.client import Client
 
 from sluice import metrics
-from sluice.failpoints import CLICKHOUSE_INSERT, Failpoints
+from sluice.failpoints import CLICKHOUSE_AFTER_INSERT, CLICKHOUSE_BEFORE_INSERT, CLICKHOUSE_INSERT, Failpoints
 from sluice.settings import Settings
 from sluice.storage import Storage
 from workers.access import HttpRow, http_arrow
@@ -96,7 +96,8 @@ class ClickHouseSink:
         count, diverted = batch.row_count, batch.diverted
         if not count and not diverted:
             return frozenset()
-        self.failpoints.hit(CLICKHOUSE_INSERT)
+        where = f"{batch.topic}:{batch.partition}"  # a failpoint may act on one partition only
+        self.failpoints.hit(CLICKHOUSE_INSERT, where)
         repeated = idempotency.repeats(client, self.db, batch, self._consistent)
         logs, http = split(batch, repeated)
         if not batch.replay and not batch.part_of:
@@ -110,11 +111,13 @@ class ClickHouseSink:
         # Each table keeps its own deduplication log, so one token serves both. On a cluster the rows,
         # like the bookkeeping, are on a majority of each shard's replicas before the offsets commit.
         dedup = {"insert_deduplicate": 1, "insert_deduplication_token": batch.token, **self._bookkeeping}
+        self.failpoints.hit(CLICKHOUSE_BEFORE_INSERT, where)
         if logs is not None:
             client.insert_arrow(f"{self.db}.logs", logs, settings=dedup)
         if http:
             client.insert_arrow(f"{self.db}.http_logs", http_arrow(http), settings=dedup)
         idempotency.remember(client, self.db, batch, repeated, dedup)
+        self.failpoints.hit(CLICKHOUSE_AFTER_INSERT, where)  # all of it accepted, the worker told otherwise
         return repeated
 
     def record_intent(self, client: Client, batch: Batch) -> None:
