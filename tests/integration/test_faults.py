@@ -15,6 +15,10 @@ import time
 
 import pytest
 
+from schemas.registry import TenantRecord
+from sluice import registry as registry_topic
+from sluice.failpoints import CLICKHOUSE_AFTER_INSERT, CLICKHOUSE_BEFORE_INSERT
+from sluice.keys import now_iso
 from tests.integration.test_native import native, produce
 from tests.support import Process, post, sql, wait_for
 from workers.lag import LagMonitor
@@ -36,13 +40,16 @@ class Load:
     A request that got no 2xx is retried under the same ``Idempotency-Key``, as the SDKs do."""
 
     def __init__(self, url: str, key: str, requests: int, per_request: int, threads: int = 4,
-                 pause_s: float = 0.0):
+                 pause_s: float = 0.0, final: frozenset[int] = frozenset()):
         self.url, self.key, self.per, self.pause_s = url, key, per_request, pause_s
+        self.final = final  # statuses a request ends on, unacknowledged (a 429 past a spent budget)
         self.todo = list(range(requests))
         self.lock = threading.Lock()
         self.acknowledged: set[int] = set()
         self.retried: set[int] = set()  # requests that needed more than one attempt
         self.refused = 0
+        self.overflowed = 0  # acknowledged through the overflow lane (x-sluice-overflow)
+        self.ended: list[tuple[int, dict, dict]] = []  # answers with a ``final`` status: status, body, headers
         self.threads = [threading.Thread(target=self._run, daemon=True) for _ in range(threads)]
 
     def body(self, r: int) -> dict:
@@ -55,22 +62,32 @@ class Load:
                 if not self.todo:
                     return
                 r = self.todo.pop()
-            headers = {"Authorization": f"Bearer {self.key}", "Content-Type": "application/json",
-                       "Idempotency-Key": f"load-{r}"}
-            status = None
-            while status != 202:
-                try:
-                    status = post(self.url + "/v1/logs/ingest", self.body(r), headers, timeout=10)[0]
-                except OSError:
-                    status = None
-                if status != 202:
-                    with self.lock:
-                        self.refused += 1
-                        self.retried.add(r)
-                    time.sleep(0.5)
-            with self.lock:
-                self.acknowledged.add(r)
+            self.send(r)
             time.sleep(self.pause_s)  # a sustained stream rather than a burst
+
+    def send(self, r: int) -> dict:
+        """Request ``r`` until it is answered 202 or a ``final`` status; the last answer's headers."""
+        headers = {"Authorization": f"Bearer {self.key}", "Content-Type": "application/json",
+                   "Idempotency-Key": f"load-{r}"}
+        status = None
+        while status != 202:
+            try:
+                status, body, answer = post(self.url + "/v1/logs/ingest", self.body(r), headers, timeout=10)
+            except OSError:
+                status = None
+            if status in self.final:
+                with self.lock:
+                    self.ended.append((status, body, answer))
+                return answer
+            if status != 202:
+                with self.lock:
+                    self.refused += 1
+                    self.retried.add(r)
+                time.sleep(0.5)
+        with self.lock:
+            self.acknowledged.add(r)
+            self.overflowed += answer.get("x-sluice-overflow") == "true"
+        return answer
 
     def start(self) -> "Load":
         for t in self.threads:
@@ -254,6 +271,78 @@ def test_slow_clickhouse_shows_as_lag_with_bounded_memory(sluice_with_failpoints
     # The worker holds one chunk (batch_max_records Kafka records) and the consumer's
     # fetch buffer, never the backlog: memory stays flat while the lag grows.
     assert peak_rss - baseline_rss < 256, f"worker memory grew {peak_rss - baseline_rss:.0f} MiB"
+    assert (figures["lost"], figures["duplicated"]) == (0, 0)
+
+
+def failing_bursts(sluice, switch, bursts: int = 3, on_s: float = 4, off_s: float = 4) -> tuple[Load, dict]:
+    """Sustained load while the failpoint file ``switch`` says ``error`` for ``on_s`` seconds, ``bursts``
+    times: the load and the bursts' figures (rows that landed while it failed, seconds until the worker
+    committed again after each burst)."""
+    s = sluice.settings
+    load = Load(s.gateway_url, sluice.key, requests=2500, per_request=100, threads=2, pause_s=0.04).start()
+    landed, recovered = 0, []
+    for _ in range(bursts):
+        time.sleep(off_s)
+        rows = stored_rows(s)
+        switch.write_text("error\n")
+        time.sleep(on_s)
+        switch.unlink()
+        landed += stored_rows(s) - rows
+        ended, at = sum(committed(s).values()), time.monotonic()
+        wait_for(lambda: sum(committed(s).values()) > ended, 120, 0.2, what="the worker committing again")
+        recovered.append(round(time.monotonic() - at, 1))
+    retries = metric(s.worker_url, "sluice_worker_insert_retries_total")
+    load.join(600)
+    return load, {"bursts": bursts, "insert_retries": int(retries), "rows_landed_while_failing": landed,
+                  "recovered_s": recovered, "refused_requests": load.refused}
+
+
+def test_ambiguous_commits_mid_load_store_each_record_once(sluice_with_failpoints):
+    # ClickHouse commits each attempt, the worker hears an error: it retries a batch that is stored.
+    sluice, failpoint = sluice_with_failpoints
+    load, bursts = failing_bursts(sluice, failpoint.parent / CLICKHOUSE_AFTER_INSERT)
+    figures = audit(sluice.settings, load, 600)
+    report("ClickHouse commits, the worker sees an error (clickhouse-after-insert, 3 bursts of 4 s)",
+           sent=2500 * 100, **bursts, **figures)
+    assert bursts["insert_retries"] >= bursts["bursts"], "the bursts did not fail any insert"
+    assert bursts["rows_landed_while_failing"] > 0, "no attempt committed while the worker was told it failed"
+    assert (figures["lost"], figures["duplicated"]) == (0, 0)
+
+
+def test_a_failure_between_intent_and_rows_mid_load_stores_each_record_once(sluice_with_failpoints):
+    sluice, failpoint = sluice_with_failpoints
+    load, bursts = failing_bursts(sluice, failpoint.parent / CLICKHOUSE_BEFORE_INSERT)
+    figures = audit(sluice.settings, load, 600)
+    report("intent recorded, rows not (clickhouse-before-insert, 3 bursts of 4 s)", sent=2500 * 100, **bursts,
+           **figures)
+    assert bursts["insert_retries"] >= bursts["bursts"], "the bursts did not fail any insert"
+    assert (figures["lost"], figures["duplicated"]) == (0, 0)
+
+
+def test_an_enterprise_tenant_past_its_overflow_budget_gets_429_and_keeps_what_it_was_told_2xx(broker, make_sluice):
+    limit, budget = 50, 300
+    sluice = make_sluice(broker.config.bootstrap, enterprise_ingest_per_hour=limit, overflow_budget_per_hour=budget)
+    s = sluice.settings
+    asyncio.run(registry_topic.publish(s, TenantRecord("acme", now_iso(), tier="enterprise")))
+    load = Load(s.gateway_url, sluice.key, requests=1200, per_request=20, threads=4, pause_s=0.01,
+                final=frozenset({429}))
+    hour = time.gmtime().tm_hour
+    # The load's own requests until the gateway applies the tier (each is acknowledged and audited).
+    wait_for(lambda: load.send(load.todo.pop()).get("x-ratelimit-limit") == str(limit), 30, 0.2,
+             what="the enterprise tier at the gateway")
+    load.start().join(600)
+    last_2xx = time.monotonic()
+    wait_for(lambda: caught_up(s), 300, 0.5, what="the overflow backlog drained")
+    drained_s = round(time.monotonic() - last_2xx, 1)
+    figures = audit(s, load, 300)
+    codes = {body["error"]["code"] for _, body, _ in load.ended}
+    report("enterprise tenant far over its limit (50/h, overflow budget 300/h)", sent=1200 * 20,
+           overflowed_requests=load.overflowed, refused_429=len(load.ended), backlog_drained_s=drained_s, **figures)
+    assert load.overflowed > 0 and load.ended, "the load did not spend the overflow budget"
+    assert codes == {"overflow_budget_exceeded"}
+    assert all(int(headers["retry-after"]) >= 1 for _, _, headers in load.ended)
+    if time.gmtime().tm_hour == hour:  # a new UTC hour opens a new budget
+        assert load.overflowed == budget
     assert (figures["lost"], figures["duplicated"]) == (0, 0)
 
 
