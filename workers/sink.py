@@ -8,7 +8,11 @@ A batch whose partition another worker claimed since (workers/claims.py) raises
 is marked stored (``mark_stored``), so a replay of it stores nothing; marks are
 written several at a time (``stored_marks_per_insert``, ``stored_marks_max_delay_s``),
 since an insert of one mark costs about what the batch's intent does; a crash
-loses only the last few, whose ranges fall back on the deduplication window.
+loses only the last few, whose ranges fall back on the idempotency keys and the
+deduplication window. A retry or a replay of a batch that an earlier attempt
+stored unheard (a timeout after the commit) inserts nothing once the keys of its
+records, written after its rows, are found (``keys_recorded``): the window may have
+forgotten its token meanwhile. Only a batch without keyed records rests on the window.
 """
 
 from __future__ import annotations
@@ -88,6 +92,7 @@ class ClickHouseSink:
         self.failpoints = Failpoints(settings.failpoints_dir)
         self._marks: list[list] = []  # stored ranges not written yet, as stored_batches rows
         self._marks_since = 0.0  # when the oldest of them was added (monotonic)
+        self._tried: set[str] = set()  # tokens of batches with an attempt under way that failed before
 
     def insert(self, client: Client, batch: Batch) -> frozenset[int]:
         """One attempt, on the ClickHouse thread; the offsets of the records left out
@@ -112,13 +117,29 @@ class ClickHouseSink:
         # like the bookkeeping, are on a majority of each shard's replicas before the offsets commit.
         dedup = {"insert_deduplicate": 1, "insert_deduplication_token": batch.token, **self._bookkeeping}
         self.failpoints.hit(CLICKHOUSE_BEFORE_INSERT, where)
-        if logs is not None:
-            client.insert_arrow(f"{self.db}.logs", logs, settings=dedup)
-        if http:
-            client.insert_arrow(f"{self.db}.http_logs", http_arrow(http), settings=dedup)
-        idempotency.remember(client, self.db, batch, repeated, dedup)
+        again = batch.replay or batch.token in self._tried
+        self._tried.add(batch.token)
+        if not (again and self.keys_recorded(client, batch)):
+            if logs is not None:
+                client.insert_arrow(f"{self.db}.logs", logs, settings=dedup)
+            if http:
+                client.insert_arrow(f"{self.db}.http_logs", http_arrow(http), settings=dedup)
+            idempotency.remember(client, self.db, batch, repeated, dedup)
         self.failpoints.hit(CLICKHOUSE_AFTER_INSERT, where)  # all of it accepted, the worker told otherwise
         return repeated
+
+    def keys_recorded(self, client: Client, batch: Batch) -> bool:
+        """True when an earlier attempt at ``batch`` (a retry, a replay) stored it: the idempotency keys of
+        its records, written after its rows, are in. An attempt whose commit the worker did not hear of
+        (a timeout) may be repeated after other partitions pushed its token out of the deduplication
+        window; its keys still tell. A batch without keyed records has only the window to tell."""
+        if not any(item.idempotency and item.rows for item in batch.items):
+            return False
+        return bool(client.query(
+            f"SELECT count() FROM {self.db}.idempotency_keys WHERE Topic = {{t:String}} AND Partition = {{p:UInt32}} "
+            "AND Offset BETWEEN {a:UInt64} AND {b:UInt64}",
+            parameters={"t": batch.topic, "p": batch.partition, "a": batch.first, "b": batch.last},
+            settings=self._consistent).result_rows[0][0])
 
     def record_intent(self, client: Client, batch: Batch) -> None:
         """Record the batch's offset range (and what it moved to the slow lane) before its rows."""
@@ -204,7 +225,10 @@ class ClickHouseSink:
 
     async def _until_accepted(self, batch: Batch) -> None:
         started = time.perf_counter()
-        repeats = await self._until_accepted_call(self.insert, batch)
+        try:
+            repeats = await self._until_accepted_call(self.insert, batch)
+        finally:
+            self._tried.discard(batch.token)
         metrics.WORKER_INSERT_SECONDS.observe(time.perf_counter() - started)
         metrics.WORKER_IDEMPOTENT_REPEATS.inc(len(repeats))
         stored = batch.row_count - sum(len(item.rows) for item in batch.items if item.offset in repeats)
