@@ -1,0 +1,158 @@
+//! One entry of a record becoming one row: the entry's object read member by member, then the row finished
+//! as the reference mapping finishes it (required members present, the receive time for a missing time, the
+//! severity number from the spec's level table when the entry gives none, resource and extra attributes
+//! from their slots).
+//!
+//! Contract: `Cols::entry` either appends exactly one row to every per-entry column and returns `Ok`, or
+//! returns the reason the record is declined, leaving a partial row that `Cols::record` truncates away.
+
+use crate::columns::StrCol;
+use crate::flatten::Flat;
+use crate::json::{bad, E, P, R};
+use crate::mapper::Cols;
+use crate::spec::{Role, Spec};
+use crate::time::storable_ns;
+
+/// Entries one attribute set may hold (schemas/storable.py MAX_ENTRIES), extra attributes included.
+const MAX_ENTRIES: usize = 1000;
+
+/// Per-entry scratch, reused: what is known only once the entry's object closes.
+pub(crate) struct Entry {
+    pub(crate) seen: Vec<bool>,
+    pub(crate) stamp: Option<i64>,
+    /// A severity number the entry gives (else derived from the level).
+    pub(crate) number: Option<u8>,
+    pub(crate) flags: u8,
+    pub(crate) text: Vec<u8>,
+    /// One slot per member: a resource value, or an extra attribute's value.
+    pub(crate) slots: Vec<Option<Vec<u8>>>,
+}
+
+impl Entry {
+    /// Scratch for a spec of ``members`` members.
+    pub(crate) fn new(members: usize) -> Self {
+        Entry { seen: vec![false; members], stamp: None, number: None, flags: 0, text: Vec::new(),
+                slots: vec![None; members] }
+    }
+}
+
+impl Cols {
+    /// The entry object at ``p`` appended as one row; ``key`` and ``e`` are scratch reused across entries.
+    pub(crate) fn entry(&mut self, spec: &Spec, p: &mut P, key: &mut Vec<u8>, e: &mut Entry, received_ns: i64,
+                        fl: &mut Flat) -> R<()> {
+        if p.peek() != b'{' {
+            return bad("Expected `object` in the entries", p.i);
+        }
+        p.i += 1;
+        p.ws();
+        let first = self.attributes.entries();
+        let first_resource = self.resource.entries();
+        e.seen.iter_mut().for_each(|s| *s = false);
+        e.slots.iter_mut().for_each(|s| *s = None);
+        e.stamp = None;
+        e.number = None;
+        e.flags = 0;
+        if p.peek() == b'}' {
+            p.i += 1;
+        } else {
+            loop {
+                p.member_key(key)?;
+                match spec.find(key) {
+                    Some(m) => {
+                        e.seen[m] = true;
+                        self.member(spec, m, p, e, (first, first_resource), fl)?;
+                        // msgspec checks each occurrence as it reads it, not only the one that is kept
+                        let member = &spec.members[m];
+                        if !member.choices.is_empty() && !member.choices.iter().any(|c| c == self.current(member.role)) {
+                            return bad("a value outside the member's choices", p.i);
+                        }
+                    }
+                    None => p.skip(1)?,
+                }
+                if !p.next_or_close(b'}')? {
+                    break;
+                }
+            }
+        }
+        for (m, member) in spec.members.iter().enumerate() {
+            if member.required && !e.seen[m] {
+                return bad("Object missing a required member", p.i);
+            }
+        }
+        let stamp = match e.stamp {
+            Some(us) => storable_ns(us).map_err(|m| E::Unstorable(m.to_string()))?,
+            None => received_ns,
+        };
+        self.timestamp.push(stamp);
+        let number = match e.number {
+            Some(n) => n,
+            None => severity(spec, self.severity_text.current())?,
+        };
+        self.severity_number.push(number);
+        self.trace_flags.push(e.flags);
+        let fin = |c: &mut StrCol| c.finish().map_err(E::Bad);
+        fin(&mut self.severity_text)?;
+        fin(&mut self.service)?;
+        fin(&mut self.body)?;
+        fin(&mut self.trace_id)?;
+        fin(&mut self.span_id)?;
+        fin(&mut self.scope_name)?;
+        fin(&mut self.scope_version)?;
+        for (m, member) in spec.members.iter().enumerate() {
+            let value = e.slots[m].as_deref();
+            match member.role {
+                Role::Resource => {
+                    self.resource.keys.push(&member.key).map_err(E::Bad)?;
+                    self.resource.values.push(value.unwrap_or(b"")).map_err(E::Bad)?;
+                }
+                Role::ResourceIfSet => {
+                    if let Some(v) = value.filter(|v| !v.is_empty()) {
+                        self.resource.keys.push(&member.key).map_err(E::Bad)?;
+                        self.resource.values.push(v).map_err(E::Bad)?;
+                    }
+                }
+                Role::Attribute => {
+                    if let Some(v) = value {
+                        if self.attributes.has_key(first, &member.key) {
+                            return bad("an extra attribute's key is also a flattened one", p.i);
+                        }
+                        self.attributes.keys.push(&member.key).map_err(E::Bad)?;
+                        self.attributes.values.push(v).map_err(E::Bad)?;
+                    }
+                }
+                _ => {}
+            }
+        }
+        if self.attributes.entries() - first > MAX_ENTRIES {
+            return Err(E::Unstorable("more attributes than the tables hold".into()));
+        }
+        self.resource.finish_row();
+        self.attributes.finish_row();
+        Ok(())
+    }
+}
+
+/// Python's ``str.isspace`` (what ``str.strip()`` removes).
+fn py_space(c: char) -> bool {
+    matches!(c, '\t'..='\r' | '\x1c'..='\x20' | '\u{85}' | '\u{a0}' | '\u{1680}' | '\u{2000}'..='\u{200a}'
+        | '\u{2028}' | '\u{2029}' | '\u{202f}' | '\u{205f}' | '\u{3000}')
+}
+
+/// ``schemas.severity.severity_number``: the spec's table looked up after ``strip().lower()``; 0 when
+/// unknown. A non-ASCII level is unknown, unless it holds U+212A (the only character Python lowers to
+/// ASCII, `k`): that entry is left to the reference mapping.
+fn severity(spec: &Spec, level: &[u8]) -> R<u8> {
+    let text = unsafe { std::str::from_utf8_unchecked(level) };
+    let name = text.trim_matches(py_space);
+    if !name.is_ascii() {
+        return if name.contains('\u{212A}') { bad("a level Python lowers to ASCII", 0) } else { Ok(0) };
+    }
+    let mut buf = [0u8; 32];
+    if name.len() > buf.len() {
+        return Ok(0);
+    }
+    let lower = &mut buf[..name.len()];
+    lower.copy_from_slice(name.as_bytes());
+    lower.make_ascii_lowercase();
+    Ok(spec.severity(lower))
+}
