@@ -32,11 +32,12 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 from aiokafka.protocol.group import MemberAssignment
 
+from sluice.failpoints import CLICKHOUSE_AFTER_INSERT
 from sluice.settings import Settings, load_settings
 from tests.integration.conftest import pipeline_settings
-from tests.integration.test_faults import Load, caught_up, committed, report
+from tests.integration.test_faults import Load, caught_up, committed, metric, report
 from tests.integration.test_up import environ, pids_of, start_up, stop_up
-from tests.support import post, wait_for
+from tests.support import Process, free_port, post, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -297,4 +298,123 @@ def test_a_worker_paused_past_the_session_timeout_and_resumed_stores_nothing_twi
            fenced_batches=fenced_batches(log), **figures)
     assert code == 0
     assert "exited with" not in log  # paused, never restarted
+    exactly_once(figures)
+
+
+class TunedDrill(Drill):
+    """A ``Drill`` whose ``sluice up`` runs with settings of the scenario's own (``overrides``)."""
+
+    def __init__(self, broker, engine: str, tmp_path: Path, workers: int, partitions: int = 6, **overrides):
+        self.engine, self.tmp_path, self.workers, self.partitions = engine, tmp_path, workers, partitions
+        env, self.s = group_env(broker, engine, tmp_path, workers=workers, topic_partitions=partitions, **overrides)
+        self.up, key = start_up(tmp_path, env)
+        self.load = Load(self.s.gateway_url, key, requests=1_000_000, per_request=100, threads=2,
+                         pause_s=0.02).start()
+        self.times = {"partition_committing_again_s": []}
+        wait_for(lambda: len(ingest_owners(self.s)) == workers, 60, 0.5, what=f"{workers} members in a stable group")
+
+
+def intents_elsewhere(engine: str, settings: Settings, tp: tuple[str, int]) -> int:
+    """Batch intents recorded for partitions other than ``tp``: about one insert into ``logs`` each."""
+    client = clickhouse_connect.get_client(dsn=engine, autogenerate_session_id=False)
+    try:
+        return int(client.query(f"SELECT count() FROM {settings.clickhouse_database}.ingest_batches "
+                                "WHERE NOT (Topic = {t:String} AND Partition = {p:UInt32})",
+                                parameters={"t": tp[0], "p": tp[1]}).result_rows[0][0])
+    finally:
+        client.close()
+
+
+def retries_by_port(drill: Drill) -> dict[int, float]:
+    """Each worker's insert retries so far, by its port."""
+    return {port: metric(f"http://127.0.0.1:{port}", "sluice_worker_insert_retries_total")
+            for port in worker_pids(drill.up)}
+
+
+@pytest.mark.faults
+def test_one_partition_s_ambiguous_outage_outlasting_the_dedup_window_stores_nothing_twice(broker, engine, tmp_path):
+    """One partition's inserts commit while its worker hears errors, for far longer than the dedup window
+    (4 inserts here) while the other partitions go on inserting; its owner retries the stored batch each
+    time. The second outage ends with the owner SIGKILLed, so the partition's new owner replays it over
+    its intents from the committed offset. Neither stores twice: the window long forgot the tokens."""
+    points = tmp_path / "failpoints"
+    points.mkdir()
+    window = 4
+    drill = TunedDrill(broker, engine, tmp_path, workers=3, dedup_window=window, failpoints_dir=str(points),
+                       insert_retry_max_backoff_s=1.0)
+    tp = (drill.s.ingest_topic, 0)
+    switch = points / f"{CLICKHOUSE_AFTER_INSERT}@{tp[0]}:{tp[1]}"
+    inserts_during, killed = [], 0
+    try:
+        for outage in range(2):
+            progress = len(drill.load.acknowledged)
+            wait_for(lambda: len(drill.load.acknowledged) >= progress + 50, 120, what="the load going on")
+            wait_for(lambda: len(ingest_owners(drill.s)) == drill.workers, 120, 0.2, what="the whole group, stable")
+            elsewhere, retries = intents_elsewhere(engine, drill.s, tp), retries_by_port(drill)
+            switch.write_text("error\n")
+            time.sleep(15)
+            inserts_during.append(intents_elsewhere(engine, drill.s, tp) - elsewhere)
+            if outage == 1:  # its owner dies mid-outage: the partition moves, the stored batch replays
+                owner = max(retries_by_port(drill).items(), key=lambda kv: kv[1] - retries.get(kv[0], 0))[0]
+                os.kill(worker_pids(drill.up)[owner], signal.SIGKILL)
+                killed += 1
+            before = committed(drill.s).get(tp, -1)
+            switch.unlink()
+            ended = time.monotonic()
+            wait_for(lambda: committed(drill.s).get(tp, -1) > before, 120, 0.2, what="the partition committing again")
+            drill.times["partition_committing_again_s"].append(round(time.monotonic() - ended, 1))
+    finally:
+        switch.unlink(missing_ok=True)
+        figures, log, code = drill.finish()
+    report(f"one partition's inserts commit unheard for 15 s, dedup window {window}, twice (the 2nd: owner SIGKILLed)",
+           other_inserts_during_outages=inserts_during, fenced_batches=fenced_batches(log), **figures)
+    assert code == 0
+    assert log.count(f"failpoint {switch.name} is active") >= 2, "the outages did not hit the partition's inserts"
+    assert min(inserts_during) > 10 * window, "the other partitions did not outrun the dedup window"
+    assert log.count("exited with signal SIGKILL") == killed
+    exactly_once(figures)
+
+
+@pytest.mark.faults
+def test_scaling_from_one_worker_to_three_and_back_under_load_stores_each_record_once(broker, engine, tmp_path):
+    """``sluice up`` with one worker, two more worker processes joining its group under load, then both
+    stopped (SIGTERM) under load: every partition moves twice, nothing is lost or stored twice."""
+    drill = Drill(broker, engine, tmp_path, workers=1)
+    added = [Process(drill.s.replace(worker_port=free_port()), "worker", tmp_path / f"added-{i}") for i in (1, 2)]
+    times = drill.times = {}  # the figures: how long each move took
+
+    def load_going_on() -> None:
+        progress = len(drill.load.acknowledged)
+        wait_for(lambda: len(drill.load.acknowledged) >= progress + 50, 120, what="the load going on")
+
+    def settled(members: int, since: float) -> None:
+        """Wait until ``members`` workers hold every ingest partition and each partition commits again."""
+        owners = wait_for(lambda: len(o := ingest_owners(drill.s)) == members and o, 120, 0.2,
+                          what=f"{members} members in a stable group")
+        assert sorted(sum(owners.values(), [])) == list(range(drill.partitions)), owners
+        before = committed(drill.s)
+        wait_for(lambda: all(committed(drill.s).get(tp, -1) > offset for tp, offset in before.items()), 120, 0.2,
+                 what="every partition committing again")
+        times[f"to_{members}_workers_every_partition_committing_s"] = round(time.monotonic() - since, 1)
+
+    try:
+        load_going_on()
+        since = time.monotonic()
+        for worker in added:
+            worker.log_path.parent.mkdir()
+            worker.start()
+        settled(3, since)
+        load_going_on()
+        since = time.monotonic()
+        for worker in added:
+            worker.proc.send_signal(signal.SIGTERM)
+        stopped = [worker.proc.wait(120) for worker in added]
+        settled(1, since)
+    finally:
+        for worker in added:
+            worker.stop()
+        figures, log, code = drill.finish()
+    report("workers scaled 1 -> 3 -> 1 under load (sluice up --workers 1, 2 workers added, then SIGTERMed)",
+           **figures)
+    assert code == 0 and stopped == [0, 0]
     exactly_once(figures)
