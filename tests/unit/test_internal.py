@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import http.server
+import json
+import socket
 import stat
+import threading
 
 import pytest
 
@@ -63,3 +67,77 @@ def test_allowed_statements(sql):
 def test_refused_system_tables(sql):
     with pytest.raises(internal.Refused, match="not readable here"):
         internal.check(sql)
+
+
+class _Worker(http.server.BaseHTTPRequestHandler):
+    """Answers /internal/sql like the worker: JSON rows, or a refusal; counts its connections."""
+
+    protocol_version = "HTTP/1.1"  # keep-alive, as the worker's aiohttp server
+    connections: list[int] = []
+    drop_after_answer = False
+
+    def setup(self):
+        super().setup()
+        type(self).connections.append(self.client_address[1])
+
+    def do_POST(self):
+        request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        status, answer = ((400, {"error": "Syntax error: failed at position 1"}) if request["sql"] == "BAD"
+                          else (200, {"columns": ["x"], "rows": [[request["sql"]]]}))
+        body = json.dumps(answer).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+        # An idle connection the worker closes without saying so beforehand (its keep-alive timeout).
+        self.close_connection = type(self).drop_after_answer
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def worker(tmp_path):
+    handler = type("Worker", (_Worker,), {"connections": [], "drop_after_answer": False})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    settings = load_settings(environ={"SLUICE_INTERNAL_TOKEN": "t" * 43}, state_dir=tmp_path,
+                             worker_host="127.0.0.1", worker_port=server.server_address[1])
+    yield settings, handler
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_thread_sends_its_queries_over_one_kept_connection(worker):
+    settings, handler = worker
+    answers = [internal.query(settings, {"sql": f"SELECT {n}"})["rows"] for n in range(3)]
+    assert answers == [[["SELECT 0"]], [["SELECT 1"]], [["SELECT 2"]]]
+    assert len(handler.connections) == 1
+
+
+def test_a_connection_the_worker_closed_is_replaced_and_the_query_sent_once_more(worker):
+    settings, handler = worker
+    handler.drop_after_answer = True
+    assert internal.query(settings, {"sql": "SELECT 1"})["rows"] == [["SELECT 1"]]
+    assert internal.query(settings, {"sql": "SELECT 2"})["rows"] == [["SELECT 2"]]
+    assert len(handler.connections) == 2
+
+
+def test_a_refusal_raises_with_the_workers_message_and_keeps_the_connection(worker):
+    settings, handler = worker
+    with pytest.raises(internal.InternalError) as refused:
+        internal.query(settings, {"sql": "BAD"})
+    assert (refused.value.status, str(refused.value)) == (400, "Syntax error: failed at position 1")
+    assert internal.query(settings, {"sql": "SELECT 1"})["rows"] == [["SELECT 1"]]
+    assert len(handler.connections) == 1
+
+
+def test_no_worker_listening_is_an_os_error(tmp_path):
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings = load_settings(environ={}, state_dir=tmp_path, worker_host="127.0.0.1", worker_port=port)
+    with pytest.raises(OSError):
+        internal.query(settings, {"sql": "SELECT 1"})
