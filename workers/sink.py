@@ -119,7 +119,10 @@ class ClickHouseSink:
         self.failpoints.hit(CLICKHOUSE_BEFORE_INSERT, where)
         again = batch.replay or batch.token in self._tried
         self._tried.add(batch.token)
-        if not (again and self.keys_recorded(client, batch)):
+        if again and self.keys_recorded(client, batch):
+            log.warning("batch %s was stored by an attempt whose success was not heard of: not inserted again",
+                        batch.token)
+        else:
             if logs is not None:
                 client.insert_arrow(f"{self.db}.logs", logs, settings=dedup)
             if http:
