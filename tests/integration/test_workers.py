@@ -363,12 +363,17 @@ def test_one_partition_s_ambiguous_outage_outlasting_the_dedup_window_stores_not
             ended = time.monotonic()
             wait_for(lambda: committed(drill.s).get(tp, -1) > before, 120, 0.2, what="the partition committing again")
             drill.times["partition_committing_again_s"].append(round(time.monotonic() - ended, 1))
+        skipped = sum(metric(f"http://127.0.0.1:{port}", "sluice_worker_skipped_stored_batches_total")
+                      for port in worker_pids(drill.up))
     finally:
         switch.unlink(missing_ok=True)
         figures, log, code = drill.finish()
+    unheard = log.count("not inserted again")  # attempts that found the batch stored by its keys
     report(f"one partition's inserts commit unheard for 15 s, dedup window {window}, twice (the 2nd: owner SIGKILLed)",
-           other_inserts_during_outages=inserts_during, fenced_batches=fenced_batches(log), **figures)
+           other_inserts_during_outages=inserts_during, retries_finding_their_batch_stored=unheard,
+           replayed_batches_skipped_as_marked=int(skipped), fenced_batches=fenced_batches(log), **figures)
     assert code == 0
+    assert unheard > 0, "no retry found its batch stored"
     assert log.count(f"failpoint {switch.name} is active") >= 2, "the outages did not hit the partition's inserts"
     assert min(inserts_during) > 10 * window, "the other partitions did not outrun the dedup window"
     assert log.count("exited with signal SIGKILL") == killed
