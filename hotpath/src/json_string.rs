@@ -5,7 +5,7 @@
 //! Contract: called with `P.i` at the opening `"`; on `Ok`, `P.i` is just past the closing `"` and `out`
 //! holds the string's bytes appended (never cleared here); on error, `E::Bad` names the byte.
 
-use crate::json::{bad, P, R};
+use crate::json_scan::{bad, P, R};
 
 impl<'a> P<'a> {
     /// The string at `"`, unescaped, appended to `out`.

@@ -5,7 +5,7 @@
 //! msgspec's range); it bounds only the recursion. Whether the tree nests too deeply for the tables is a
 //! separate question, `too_deep_tree`, asked of the finished tree, answered as `E::Unstorable` by `too_deep`.
 
-use crate::json::{bad, Num, E, MAX_DEPTH, MAX_SKIP_DEPTH, P, R};
+use crate::json_scan::{bad, Num, E, MAX_DEPTH, MAX_SKIP_DEPTH, P, R};
 use crate::num;
 
 /// A decoded JSON value, as msgspec gives it to Python (objects: dicts, keys in first-seen order).

@@ -2,7 +2,7 @@
 //! dict order, msgspec's string escaping and float spelling), so an attribute re-encoded here equals the one
 //! the reference mapping stores.
 
-use crate::json::V;
+use crate::json_value::V;
 use crate::num;
 
 /// msgspec's string escaping: `"` and `\`, control characters as \b \t \n \f \r or \u00XX; the rest as is.

@@ -8,15 +8,12 @@
 //! declined whole, its rows taken back: the worker judges it with the reference mapping, which stores it or
 //! dead-letters it with the reason.
 //!
-//! This file frames a record: the envelope's columns, the entries' array found in the body, a declined
-//! record's rows taken back. One entry becoming one row is mapper_entry.rs; one member's value written to its
-//! column is mapper_member.rs.
+//! This file holds the columns being built (``Cols``) and the envelope a record's rows repeat; the mapping
+//! adds to ``Cols``, from the top: a record framed (mapper_record.rs: the entries' array found, a declined
+//! record's rows taken back), one entry becoming one row (mapper_entry.rs), one member's value written to its
+//! column (mapper_member.rs).
 
 use crate::columns::{MapCol, StrCol};
-use crate::flatten::Flat;
-use crate::json::{bad, E, P, R};
-use crate::mapper_entry::Entry;
-use crate::spec::Spec;
 
 /// The envelope's values, repeated on every row of a record.
 pub struct Envelope<'a> {
@@ -86,84 +83,5 @@ impl Cols {
         }
         self.resource.truncate_rows(rows);
         self.attributes.truncate_rows(rows);
-    }
-
-    /// One record's rows appended, with the envelope's columns: their number, or why the record is
-    /// declined (the columns are then as before).
-    pub fn record(&mut self, spec: &Spec, body: &[u8], env: &Envelope, fl: &mut Flat) -> Result<usize, String> {
-        let before = self.rows();
-        if let Err(e) = self.entries(spec, body, env.received_ns, fl) {
-            self.truncate(before);
-            return Err(match e {
-                E::Bad(message) | E::Unstorable(message) => message,
-                E::Slow => "attributes the fast flattening left unfinished".into(),
-            });
-        }
-        let n = self.rows() - before;
-        self.tenant.repeat(env.tenant, n)?;
-        self.environment.repeat(env.environment, n)?;
-        self.source.repeat(&spec.source, n)?;
-        self.request_id.repeat(env.request_id, n)?;
-        self.received.extend(std::iter::repeat(env.received_ns).take(n));
-        Ok(n)
-    }
-
-    fn entries(&mut self, spec: &Spec, body: &[u8], received_ns: i64, fl: &mut Flat) -> R<()> {
-        let start = self.rows();
-        let mut p = P { b: body, i: 0 };
-        let mut key = Vec::with_capacity(16);
-        let mut entry = Entry::new(spec.members.len());
-        p.ws();
-        if spec.entries.is_empty() {
-            // the body is one entry
-            self.entry(spec, &mut p, &mut key, &mut entry, received_ns, fl)?;
-            p.ws();
-            return if p.i == body.len() { Ok(()) } else { bad("trailing characters", p.i) };
-        }
-        if p.peek() != b'{' {
-            return bad("Expected `object`", p.i);
-        }
-        p.i += 1;
-        p.ws();
-        let mut seen_entries = false;
-        if p.peek() == b'}' {
-            p.i += 1;
-        } else {
-            loop {
-                p.member_key(&mut key)?;
-                if key == spec.entries {
-                    self.truncate(start); // a repeated member: the last one wins
-                    seen_entries = true;
-                    if p.peek() != b'[' {
-                        return bad("Expected `array`", p.i);
-                    }
-                    p.i += 1;
-                    p.ws();
-                    if p.peek() == b']' {
-                        p.i += 1;
-                    } else {
-                        loop {
-                            self.entry(spec, &mut p, &mut key, &mut entry, received_ns, fl)?;
-                            if !p.next_or_close(b']')? {
-                                break;
-                            }
-                        }
-                    }
-                } else {
-                    p.skip(1)?;
-                }
-                if !p.next_or_close(b'}')? {
-                    break;
-                }
-            }
-        }
-        p.ws();
-        if p.i != body.len() {
-            return bad("trailing characters", p.i);
-        }
-        if !seen_entries {
-            return bad("Object missing the entries' member", 0);
-        }
-        Ok(())
     }
 }

@@ -10,31 +10,12 @@ use crate::columns::StrCol;
 use crate::flatten::Flat;
 use crate::json::{bad, E, P, R};
 use crate::mapper::Cols;
+use crate::mapper_member::Entry;
 use crate::spec::{Role, Spec};
 use crate::time::storable_ns;
 
 /// Entries one attribute set may hold (schemas/storable.py MAX_ENTRIES), extra attributes included.
 const MAX_ENTRIES: usize = 1000;
-
-/// Per-entry scratch, reused: what is known only once the entry's object closes.
-pub(crate) struct Entry {
-    pub(crate) seen: Vec<bool>,
-    pub(crate) stamp: Option<i64>,
-    /// A severity number the entry gives (else derived from the level).
-    pub(crate) number: Option<u8>,
-    pub(crate) flags: u8,
-    pub(crate) text: Vec<u8>,
-    /// One slot per member: a resource value, or an extra attribute's value.
-    pub(crate) slots: Vec<Option<Vec<u8>>>,
-}
-
-impl Entry {
-    /// Scratch for a spec of ``members`` members.
-    pub(crate) fn new(members: usize) -> Self {
-        Entry { seen: vec![false; members], stamp: None, number: None, flags: 0, text: Vec::new(),
-                slots: vec![None; members] }
-    }
-}
 
 impl Cols {
     /// The entry object at ``p`` appended as one row; ``key`` and ``e`` are scratch reused across entries.

@@ -1,6 +1,7 @@
 //! Per-column writers: one member's value, read at the cursor, written where its role says (a string column's
 //! current value, a map column's entries, or the entry's scratch for what is known only when the entry
-//! closes). A repeated member replaces what its earlier occurrence wrote, as msgspec's dict keeps the last.
+//! closes, ``Entry``). A repeated member replaces what its earlier occurrence wrote, as msgspec's dict keeps
+//! the last.
 //!
 //! Contract: `Cols::member` reads exactly the member's value (`P.i` just past it on `Ok`) or returns why the
 //! record is declined: the value's JSON type or bounds differ from what the dialect's schema accepts.
@@ -9,9 +10,28 @@ use crate::columns::StrCol;
 use crate::flatten::{attributes, Flat};
 use crate::json::{bad, Num, E, P, R};
 use crate::mapper::Cols;
-use crate::mapper_entry::Entry;
 use crate::spec::{Member, Role, Spec};
 use crate::time::parse_us;
+
+/// Per-entry scratch, reused: what is known only once the entry's object closes.
+pub(crate) struct Entry {
+    pub(crate) seen: Vec<bool>,
+    pub(crate) stamp: Option<i64>,
+    /// A severity number the entry gives (else derived from the level).
+    pub(crate) number: Option<u8>,
+    pub(crate) flags: u8,
+    pub(crate) text: Vec<u8>,
+    /// One slot per member: a resource value, or an extra attribute's value.
+    pub(crate) slots: Vec<Option<Vec<u8>>>,
+}
+
+impl Entry {
+    /// Scratch for a spec of ``members`` members.
+    pub(crate) fn new(members: usize) -> Self {
+        Entry { seen: vec![false; members], stamp: None, number: None, flags: 0, text: Vec::new(),
+                slots: vec![None; members] }
+    }
+}
 
 impl Cols {
     /// The value being written of a string column's role (choices are declared for those only).
