@@ -14,6 +14,9 @@ The contract, writes before reads on both sides:
   other owner claimed the partition after its own claim (``fenced``), *then*
   insert. A fenced batch is dropped unacknowledged; its owner forgets the
   partition, whose new owner reads the records again from the committed offset.
+  The batches of one chunk record their intents in one insert and are checked in
+  one query (``newer_owners``) before the first of them inserts; a retry checks
+  its batch again alone.
 
 So either the new owner's load saw the old owner's intent (the same range, the
 same token: ClickHouse or the stored ranges drop the second copy), or the old
@@ -141,10 +144,25 @@ def newer_owner(client: Client, db: str, tp: TopicPartition, claim: Claim, setti
     long-held partition whose claim the TTL dropped is still its owner's. A later claim of the
     same owner is the same assignment written again (``record`` moved it past a copy of itself):
     it never fences its own batches, which nobody would re-read."""
+    return newer_owners(client, db, [(tp, claim)], settings).get(tp)
+
+
+def newer_owners(client: Client, db: str, held: list[tuple[TopicPartition, Claim]],
+                 settings: dict) -> dict[TopicPartition, str]:
+    """``newer_owner`` for several partitions in one query: {partition: newer owner} for the fenced ones."""
+    if not held:
+        return {}
+    claims_of = {tp: claim for tp, claim in held}
     rows = client.query(
-        f"SELECT Owner FROM {db}.partition_claims WHERE Topic = {{t:String}} AND Partition = {{p:UInt32}} "
-        "AND (ClaimedNs, Owner) > ({n:UInt64}, {o:String}) AND Owner != {o:String} "
-        "ORDER BY ClaimedNs DESC, Owner DESC LIMIT 1",
-        parameters={"t": tp[0], "p": tp[1], "n": claim.at_ns, "o": claim.owner}, settings=settings,
+        f"SELECT Topic, Partition, Owner, ClaimedNs FROM {db}.partition_claims "
+        "WHERE (Topic, Partition) IN {tps:Array(Tuple(String, UInt32))} AND ClaimedNs >= {n:UInt64}",
+        parameters={"tps": list(claims_of), "n": min(claim.at_ns for claim in claims_of.values())},
+        settings=settings,
     ).result_rows
-    return rows[0][0] if rows else None
+    newest: dict[TopicPartition, tuple[int, str]] = {}
+    for topic, partition, owner, at_ns in rows:
+        tp, later = (topic, int(partition)), (int(at_ns), owner)
+        mine = claims_of[tp]
+        if owner != mine.owner and later > (mine.at_ns, mine.owner) and later > newest.get(tp, (-1, "")):
+            newest[tp] = later
+    return {tp: owner for tp, (_, owner) in newest.items()}

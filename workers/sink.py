@@ -93,6 +93,7 @@ class ClickHouseSink:
         self._marks: list[list] = []  # stored ranges not written yet, as stored_batches rows
         self._marks_since = 0.0  # when the oldest of them was added (monotonic)
         self._tried: set[str] = set()  # tokens of batches with an attempt under way that failed before
+        self._prepared: set[str] = set()  # tokens of batches whose intent and claim ``prepare`` did
 
     def insert(self, client: Client, batch: Batch) -> frozenset[int]:
         """One attempt, on the ClickHouse thread; the offsets of the records left out
@@ -105,11 +106,13 @@ class ClickHouseSink:
         self.failpoints.hit(CLICKHOUSE_INSERT, where)
         repeated = idempotency.repeats(client, self.db, batch, self._consistent)
         logs, http = split(batch, repeated)
-        if not batch.replay and not batch.part_of:
+        prepared = batch.token in self._prepared  # its intent and claim done with its chunk's (``prepare``)
+        self._prepared.discard(batch.token)
+        if not batch.replay and not batch.part_of and not prepared:
             self.record_intent(client, batch)
         # After the intent, before the rows: a new owner that claimed the partition since
         # either saw the intent (same range, same token) or is seen here (workers/claims.py).
-        if batch.claim is not None:
+        if batch.claim is not None and not prepared:
             newer = claims.newer_owner(client, self.db, (batch.topic, batch.partition), batch.claim, self._consistent)
             if newer is not None:
                 raise claims.Fenced(f"{batch.topic}:{batch.partition} claimed by {newer} since {batch.claim.owner}")
@@ -147,12 +150,30 @@ class ClickHouseSink:
 
     def record_intent(self, client: Client, batch: Batch) -> None:
         """Record the batch's offset range (and what it moved to the slow lane) before its rows."""
+        self.record_intents(client, [batch])
+
+    def record_intents(self, client: Client, batches: list[Batch]) -> None:
+        """Record the batches' ranges in one insert."""
         client.insert(
             f"{self.db}.ingest_batches",
-            [[batch.topic, batch.partition, batch.first, batch.last, batch.row_count, batch.diverted]],
+            [[b.topic, b.partition, b.first, b.last, b.row_count, b.diverted] for b in batches],
             column_names=["Topic", "Partition", "FirstOffset", "LastOffset", "Rows", "Diverted"],
             settings=self._bookkeeping,
         )
+
+    def prepare_batches(self, client: Client, batches: list[Batch]) -> None:
+        """The first steps of ``insert`` for a chunk's new batches at once: their intents in one insert, then
+        their claims checked in one query. The batches that pass are marked prepared: their first ``insert``
+        attempt goes straight to the rows. A fenced one is left to ``insert``, which finds it fenced again."""
+        fresh = [b for b in batches if not (b.replay or b.part_of or b.stored) and (b.row_count or b.diverted)]
+        if not fresh:
+            return
+        for b in fresh:
+            self.failpoints.hit(CLICKHOUSE_INSERT, f"{b.topic}:{b.partition}")
+        self.record_intents(client, fresh)
+        held = {(b.topic, b.partition): b.claim for b in fresh if b.claim is not None}
+        fenced = claims.newer_owners(client, self.db, list(held.items()), self._consistent)
+        self._prepared.update(b.token for b in fresh if (b.topic, b.partition) not in fenced)
 
     def record_stored(self, client: Client, marks: list[list]) -> None:
         """Write marks of stored ranges (``[topic, partition, first, last]`` each) in one insert."""
@@ -268,6 +289,22 @@ class ClickHouseSink:
             await self.storage.run(lambda client: self.storage.recover())
         except Exception as exc:  # the retry will fail and come back here
             log.warning("recovering the ClickHouse connection failed: %s", exc)
+
+    async def prepare(self, batches: list[Batch]) -> None:
+        """``prepare_batches`` on the ClickHouse thread, once: it only saves round trips, so a failure
+        leaves every batch to the full steps of its own ``insert``."""
+        try:
+            await self.storage.run(self.prepare_batches, batches)
+        except Exception as exc:
+            self._prepared.difference_update(b.token for b in batches)
+            log.warning("intents of %d batches not recorded together, each records its own: %s",
+                        len(batches), insert_errors.summary(exc))
+            await self._reconnect()
+
+    def unprepare(self, batches: list[Batch]) -> None:
+        """Forget that ``batches`` were prepared: one that was not inserted (its partition was fenced) must not
+        skip the steps when its range comes back under a new claim."""
+        self._prepared.difference_update(b.token for b in batches)
 
     async def load_intents(self, topic: str, partition: int, offset: int) -> list[Intent]:
         return await self.storage.run(self.intents, topic, partition, offset)

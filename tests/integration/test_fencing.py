@@ -38,11 +38,12 @@ class GatedSink(ClickHouseSink):
         self.gate, self.waiting = asyncio.Event(), asyncio.Event()
         self.gate.set()
 
-    async def write(self, batch):
+    async def prepare(self, batches):
+        # A chunk's intents are recorded here first (``ClickHouseSink.prepare``), before any write.
         if not self.gate.is_set():
             self.waiting.set()
         await self.gate.wait()
-        return await super().write(batch)
+        return await super().prepare(batches)
 
 
 def pipeline(sink: ClickHouseSink, claims: Claims | None) -> Pipeline:
@@ -192,3 +193,75 @@ async def test_stored_range_marks_are_written_together(storage):
     await lane.process(records(topic, [3]))
     await sink.flush_marks(retry=False)
     assert marks()[-1] == (3, 3)
+
+
+async def test_newer_owners_of_several_partitions_in_one_query_agree_with_newer_owner_for_each(storage):
+    db, topic = storage.settings.clickhouse_database, f"owners-{uuid.uuid4().hex[:6]}"
+    mine = {p: Claim("me", 1_000 + p) for p in range(3)}
+    storage.run_sync(claims_sql.record, db, [((topic, p), claim) for p, claim in mine.items()], {})
+    storage.run_sync(claims_sql.record, db, [((topic, 1), Claim("other", 5_000))], {})
+    storage.run_sync(claims_sql.record, db, [((topic, 2), Claim("me", 6_000))], {})  # my own later copy
+    held = [((topic, p), claim) for p, claim in mine.items()]
+    assert storage.run_sync(claims_sql.newer_owners, db, held, {}) == {(topic, 1): "other"}
+    for tp, claim in held:
+        assert storage.run_sync(claims_sql.newer_owner, db, tp, claim, {}) == (
+            "other" if tp == (topic, 1) else None)
+
+
+class CountingSink(ClickHouseSink):
+    """Counts the sink's bookkeeping calls: intents inserted and claims checked, each with how many batches."""
+
+    def __init__(self, storage, settings):
+        super().__init__(storage, settings)
+        self.calls: list[tuple[str, int]] = []
+
+    def record_intents(self, client, batches):
+        self.calls.append(("intents", len(batches)))
+        return super().record_intents(client, batches)
+
+
+def across(topic: str, partitions: int, offsets) -> list:
+    """``records`` on each of ``partitions`` partitions, told apart by their bodies and handles."""
+    return [r._replace(partition=p, handle=f"p{p}-{r.handle}", value=r.value.replace(
+        f'"{topic}-'.encode(), f'"{topic}-p{p}-'.encode())) for p in range(partitions) for r in records(topic, offsets)]
+
+
+async def test_a_chunk_records_its_batches_intents_in_one_insert_and_checks_their_claims_in_one_query(
+        storage, monkeypatch):
+    topic = f"prepared-{uuid.uuid4().hex[:6]}"
+    sink = CountingSink(storage, storage.settings)
+    checks: list[int] = []
+    real = claims_sql.newer_owners
+    monkeypatch.setattr(claims_sql, "newer_owners", lambda c, db, held, s: checks.append(len(held)) or real(
+        c, db, held, s))
+    claims = Claims()
+    claims.assigned([(topic, p) for p in range(3)])
+    lane = pipeline(sink, claims)
+    stored = await lane.process(across(topic, 3, range(0, 4)))
+    assert sorted((b.partition, b.first, b.last) for b in stored) == [(p, 0, 3) for p in range(3)]
+    assert sink.calls == [("intents", 3)] and checks == [3]  # not three of each
+    assert count(storage, topic) == (36, 36)
+    intents = storage.run_sync(lambda c: c.query(
+        "SELECT Partition, FirstOffset, LastOffset FROM sluice.ingest_batches WHERE Topic = {t:String} "
+        "ORDER BY Partition", parameters={"t": topic}).result_rows)
+    assert intents == [(p, 0, 3) for p in range(3)]
+    assert sink._prepared == set()
+
+
+async def test_a_fenced_partition_in_a_prepared_chunk_stores_nothing_and_the_others_store(storage):
+    topic, db = f"mixed-{uuid.uuid4().hex[:6]}", storage.settings.clickhouse_database
+    claims = Claims()
+    claims.assigned([(topic, 0), (topic, 1)])
+    lane, acknowledged = pipeline(ClickHouseSink(storage, storage.settings), claims), []
+
+    async def ack(handle):
+        acknowledged.append(handle)
+
+    await lane.process(across(topic, 2, [0]), ack)  # both claims recorded, both partitions stored
+    newer = Claim("new-owner", time.time_ns() + 10**9)
+    storage.run_sync(claims_sql.record, db, [((topic, 1), newer)], {})
+    stored = await lane.process(across(topic, 2, range(1, 5)), ack)
+    assert [(b.partition, b.first, b.last) for b in stored] == [(0, 1, 4)]
+    assert acknowledged == ["p0-h0", "p1-h0"] + [f"p0-h{o}" for o in range(1, 5)]
+    assert count(storage, topic) == (18, 18)  # partition 0's five records and partition 1's first, three rows each
+    assert lane.sink._prepared == set()  # the fenced batch's mark does not outlive its chunk

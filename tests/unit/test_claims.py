@@ -76,6 +76,12 @@ class JournalSink:
         self.events.append(("intents", (topic, partition), offset))
         return []
 
+    async def prepare(self, batches):
+        self.events.append(("prepare", [((b.topic, b.partition), b.first, b.last) for b in batches]))
+
+    def unprepare(self, batches):
+        pass
+
     async def write(self, batch):
         self.events.append(("insert", (batch.topic, batch.partition), batch.first, batch.last, batch.claim))
         return []
@@ -111,7 +117,8 @@ def test_claims_are_recorded_once_before_any_intent_is_read_and_unclaimed_partit
 
     asyncio.run(run())
     claim = claims.held(TP)
-    assert sink.events[:3] == [("claim", [TP, ("t", 1)]), ("intents", TP, 5), ("intents", ("t", 1), 0)]
+    assert sink.events[:4] == [("claim", [TP, ("t", 1)]), ("intents", TP, 5), ("intents", ("t", 1), 0),
+                               ("prepare", [(TP, 5, 6), (("t", 1), 0, 0)])]  # the chunk's batches together, first
     assert ("intents", ("t", 2), 9) not in sink.events  # partition 2 was never assigned here
     assert ("insert", TP, 5, 6, claim) in sink.events and ("insert", TP, 7, 7, claim) in sink.events
     assert "h2-9" not in acknowledged and {"h0-5", "h0-6", "h0-7", "h1-0"} <= set(acknowledged)
