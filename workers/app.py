@@ -4,10 +4,13 @@ Acknowledgement happens only after ClickHouse (and the dead-letter or
 slow-lane topic) accepted a batch, and Faust commits only acknowledged
 offsets. Chunks come from ``workers.take``, which acknowledges nothing
 (Faust's ``take`` acknowledges a chunk even when the loop body raised).
+Each lane reads and maps chunks in one task and stores them in another
+(workers/handover.py), so the next chunk is mapped while one is stored.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import signal
@@ -24,6 +27,7 @@ from workers.budget import AsyncPacer
 from workers.lag import LagMonitor
 from workers.lanes import Lanes
 from workers.consumed import Consumed, headers_of
+from workers.handover import Handover
 from workers.pipeline import Pipeline
 from workers.take import stream_chunks
 
@@ -65,10 +69,14 @@ def _faust_app(settings: Settings) -> faust.App:
 async def _consume(stream, pipeline: Pipeline, settings: Settings, lanes: Lanes, fatal: Fatal,
                    on_stored: Callable[[Batch], None] = lambda batch: None,
                    pacer: AsyncPacer | None = None) -> None:
+    """Read and map chunks in one task, store them in another (workers/handover.py): the next chunk
+    is mapped while the one before it is stored."""
     await lanes.ready()
     # A paced lane takes about a second's worth of records at a time.
     chunk = settings.batch_max_records if pacer is None else max(1, min(settings.batch_max_records, int(pacer.rate)))
-    try:
+    handover: Handover[Consumed, object] = Handover(settings.batch_max_bytes)
+
+    async def read() -> None:
         async for events in stream_chunks(stream, chunk, settings.batch_max_bytes, settings.batch_max_wait_s):
             if pacer is not None:
                 await pacer.take(len(events))
@@ -78,16 +86,27 @@ async def _consume(stream, pipeline: Pipeline, settings: Settings, lanes: Lanes,
                 for e in events
                 for m in (e.message,)
             ]
+            await handover.put(consumed, await pipeline.premap(consumed), sum(len(r.value or b"") for r in consumed))
+        await handover.end()
+
+    async def store() -> None:
+        while (taken := await handover.take()) is not None:
             # Dead-lettered and moved records ride in their batch and are acknowledged with it
             # (the order: workers/pipeline.Pipeline.commit).
-            for batch in await pipeline.process(consumed, stream.ack):
+            for batch in await pipeline.process(taken[0], stream.ack, taken[1]):
                 on_stored(batch)
+
+    try:
+        async with asyncio.TaskGroup() as tasks:
+            tasks.create_task(read())
+            tasks.create_task(store())
     except Exception as exc:
         # Faust would leave a crashed agent stopped in a live process: exit instead,
         # so whatever supervises the worker restarts it and the records are re-read.
         # Nothing a tenant sends gets here: unstorable records are dead-lettered.
-        log.critical("worker stopping after an unexpected error: %r", exc, exc_info=True)
-        _stop(fatal, exc)
+        cause = exc.exceptions[0] if isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1 else exc
+        log.critical("worker stopping after an unexpected error: %r", cause, exc_info=cause)
+        _stop(fatal, cause)
 
 
 def _stop(fatal: Fatal, reason: BaseException) -> None:

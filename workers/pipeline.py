@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 
 #: Acknowledges one consumed record's handle to the consumer (the Faust shell's ``stream.ack``).
 Acknowledge = Callable[[object], Awaitable[object]]
+#: Per record, in order: its rows from the hot path, or None for ``rows_of`` to judge (``Pipeline.premap``).
+Premapped = list["Outcome | None"]
 
 
 async def _nothing_to_acknowledge(handle: object) -> None:
@@ -51,17 +53,29 @@ class Pipeline:
         # and the web server share that loop.
         self._cpu = ThreadPoolExecutor(max_workers=1, thread_name_prefix="normalize")
 
-    async def process(self, records: Iterable[Consumed],
-                      acknowledge: Acknowledge = _nothing_to_acknowledge) -> list[Batch]:
+    async def premap(self, records: list[Consumed]) -> Premapped:
+        """The hot path's outcomes for ``records`` (``hot_outcomes``), off the event loop. Pure: the worker's
+        shell maps the next chunk with it while the one before is being stored, then hands both to ``process``."""
+        return await asyncio.get_running_loop().run_in_executor(
+            self._cpu, hot_outcomes, [(r.value, r.headers, r.timestamp_ns) for r in records], self.context)
+
+    async def process(self, records: Iterable[Consumed], acknowledge: Acknowledge = _nothing_to_acknowledge,
+                      premapped: Premapped | None = None) -> list[Batch]:
         """Store every batch the records complete, in offset order per partition, each
         committed in the order ``commit`` states; return the committed batches. Records
-        held back for an incomplete replay range are neither in the result nor acknowledged."""
+        held back for an incomplete replay range are neither in the result nor acknowledged.
+        ``premapped``: what ``premap`` gave for exactly these records, when it ran already."""
+        records = list(records)
         stored: list[Batch] = []
-        for run in runs_of(list(records)):
-            stored += await self._process_run(run, acknowledge)
+        start = 0
+        for run in runs_of(records):
+            part = premapped[start:start + len(run)] if premapped is not None else None
+            start += len(run)
+            stored += await self._process_run(run, acknowledge, part)
         return stored
 
-    async def _process_run(self, records: list[Consumed], acknowledge: Acknowledge) -> list[Batch]:
+    async def _process_run(self, records: list[Consumed], acknowledge: Acknowledge,
+                           premapped: Premapped | None) -> list[Batch]:
         firsts: dict[TopicPartition, int] = {}
         for r in records:
             firsts.setdefault((r.topic, r.partition), r.offset)
@@ -70,7 +84,7 @@ class Pipeline:
                 await self._start(tp, offset)
         # A replay moves to the slow lane exactly what its first life moved.
         moved = {tp: self.planner.diverted(tp) for tp in firsts}
-        groups = await asyncio.get_running_loop().run_in_executor(self._cpu, self._group, records, moved)
+        groups = await asyncio.get_running_loop().run_in_executor(self._cpu, self._group, records, moved, premapped)
         by_offset = {(r.topic, r.partition, r.offset): r for r in records}
         planned = [self.planner.plan(tp, items) for tp, items in groups.items()]
         every = [batch for batches in planned for batch in batches]
@@ -153,11 +167,12 @@ class Pipeline:
     def forget(self, tps: list[TopicPartition]) -> None:
         self.planner.forget(tps)
 
-    def _group(self, records: list[Consumed],
-               moved: dict[TopicPartition, frozenset[int]]) -> dict[TopicPartition, list[Pending]]:
+    def _group(self, records: list[Consumed], moved: dict[TopicPartition, frozenset[int]],
+               premapped: Premapped | None = None) -> dict[TopicPartition, list[Pending]]:
         groups: dict[TopicPartition, list[Pending]] = {}
         # The hot path maps the run's JSON records in one call per format; the rest are judged one by one.
-        mapped = hot_outcomes([(r.value, r.headers, r.timestamp_ns) for r in records], self.context)
+        mapped = premapped if premapped is not None else hot_outcomes(
+            [(r.value, r.headers, r.timestamp_ns) for r in records], self.context)
         for r, fast in zip(records, mapped):
             tp = (r.topic, r.partition)
             tenant = r.tenant

@@ -1,0 +1,124 @@
+"""The handover between a lane's reader and storer (workers/handover.py), and the shell that runs both."""
+
+from __future__ import annotations
+
+import asyncio
+from types import SimpleNamespace
+
+import pytest
+
+from sluice.settings import load_settings
+from workers.app import Fatal, _consume
+from workers.handover import Handover
+
+
+async def test_what_waits_is_taken_as_one_chunk_in_the_order_put():
+    handover = Handover(max_bytes=100)
+    await handover.put(["a", "b"], [1, 2], 10)
+    await handover.put(["c"], [3], 10)
+    assert await handover.take() == (["a", "b", "c"], [1, 2, 3])
+    await handover.put(["d"], [4], 10)
+    assert await handover.take() == (["d"], [4])
+
+
+async def test_a_take_waits_for_a_chunk_and_the_end_lets_it_return_none():
+    handover = Handover(max_bytes=100)
+    taking = asyncio.ensure_future(handover.take())
+    await asyncio.sleep(0)
+    assert not taking.done()
+    await handover.put(["a"], [1], 1)
+    assert await taking == (["a"], [1])
+    await handover.put(["b"], [2], 1)
+    await handover.end()
+    assert await handover.take() == (["b"], [2])  # what waited before the end
+    assert await handover.take() is None
+
+
+async def test_a_put_past_the_byte_bound_waits_until_the_storer_takes():
+    handover = Handover(max_bytes=100)
+    await handover.put(["a"], [1], 60)
+    putting = asyncio.ensure_future(handover.put(["b"], [2], 60))
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert not putting.done()  # 120 bytes would wait: the records stay in the consumer
+    assert await handover.take() == (["a"], [1])
+    await asyncio.wait_for(putting, 1)
+    assert await handover.take() == (["b"], [2])
+
+
+async def test_one_chunk_larger_than_the_bound_passes_alone():
+    handover = Handover(max_bytes=10)
+    await asyncio.wait_for(handover.put(["big"], [1], 1000), 1)
+    assert await handover.take() == (["big"], [1])
+
+
+async def test_each_record_comes_with_its_mapping():
+    with pytest.raises(ValueError, match="2 records with 1 mappings"):
+        await Handover(10).put(["a", "b"], [1], 2)
+    with pytest.raises(ValueError, match="positive"):
+        Handover(0)
+
+
+class Arrivals:
+    """A Faust stream whose records arrive when the test sends them, one chunk each (caught up after each)."""
+
+    def __init__(self):
+        self.enable_acks = True
+        self.channel = SimpleNamespace(queue=asyncio.Queue())  # the stream's own buffer: empty
+        self.app = SimpleNamespace(consumer=SimpleNamespace(highwater=lambda tp: None))
+        self.arriving: asyncio.Queue = asyncio.Queue()
+        self.acked: list[int] = []
+
+    async def events(self):
+        while (offset := await self.arriving.get()) is not None:
+            yield SimpleNamespace(message=SimpleNamespace(
+                topic="t", partition=0, offset=offset, key=None, value=b"x" * 10, headers=[], timestamp=0.0, tp=("t", 0)))
+
+    async def ack(self, event):
+        self.acked.append(event.message.offset)
+
+
+class GatedPipeline:
+    """Maps at once and stores only when the test opens the gate, journaling both."""
+
+    def __init__(self):
+        self.journal: list[tuple[str, list[int]]] = []
+        self.gate = asyncio.Event()
+
+    async def premap(self, records):
+        self.journal.append(("map", [r.offset for r in records]))
+        return [f"rows of {r.offset}" for r in records]
+
+    async def process(self, records, acknowledge, premapped):
+        assert premapped == [f"rows of {r.offset}" for r in records]
+        self.journal.append(("store", [r.offset for r in records]))
+        await self.gate.wait()
+        self.gate.clear()
+        for r in records:
+            await acknowledge(r.handle)
+        return []
+
+
+async def test_the_next_chunks_are_mapped_while_one_is_stored_and_stored_together_after_it(tmp_path):
+    settings = load_settings(environ={}, state_dir=tmp_path, batch_max_wait_s=0)
+    stream, pipeline = Arrivals(), GatedPipeline()
+    lanes = SimpleNamespace(ready=lambda: asyncio.sleep(0))
+    consuming = asyncio.ensure_future(_consume(stream, pipeline, settings, lanes, Fatal()))
+
+    async def until(event):
+        while event not in pipeline.journal:
+            await asyncio.sleep(0)
+
+    stream.arriving.put_nowait(0)
+    await asyncio.wait_for(until(("store", [0])), 5)  # alone at idle: stored at once, then held at the gate
+    for offset in (1, 2):
+        stream.arriving.put_nowait(offset)
+        await asyncio.wait_for(until(("map", [offset])), 5)  # mapped while 0 is still being stored
+    assert stream.acked == []
+    pipeline.gate.set()
+    await asyncio.wait_for(until(("store", [1, 2])), 5)  # what came during the store, as one chunk
+    pipeline.gate.set()
+    stream.arriving.put_nowait(None)  # the stream ends
+    await asyncio.wait_for(consuming, 5)
+    assert pipeline.journal == [("map", [0]), ("store", [0]), ("map", [1]), ("map", [2]), ("store", [1, 2])]
+    assert stream.acked == [0, 1, 2]

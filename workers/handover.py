@@ -1,0 +1,69 @@
+"""Between reading and storing: chunks mapped while the one before them is stored, taken all at once.
+
+The worker's shell (workers/app.py) runs two tasks per lane. The reader takes
+chunks from the stream, maps them with the hot path (``Pipeline.premap``) and
+``put``s them here; the storer ``take``s everything waiting as one chunk and
+stores it (``Pipeline.process``). So the engine's insert of one chunk and the
+mapping of the next run at the same time, on two cores, and what arrives during
+a long store is stored together afterwards, as one large insert, as it would
+have been had it waited in the consumer.
+
+Bounds: the chunks waiting here hold at most ``max_bytes`` of record values
+(or one chunk, when a single chunk is larger); past that ``put`` waits for the
+storer, and the records wait in the consumer instead. With the chunk being read
+and the one being stored, a lane holds at most about three chunks' bytes.
+Order is kept: ``take`` returns the waiting records in the order they were put.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Generic, TypeVar
+
+R = TypeVar("R")
+M = TypeVar("M")
+
+
+class Handover(Generic[R, M]):
+    """Records and their per-record mapping, from one reader to one storer."""
+
+    def __init__(self, max_bytes: int):
+        if max_bytes < 1:
+            raise ValueError(f"max_bytes must be positive, not {max_bytes}")
+        self.max_bytes = max_bytes
+        self._records: list[R] = []
+        self._mapped: list[M] = []
+        self._bytes = 0
+        self._ended = False
+        self._changed = asyncio.Condition()
+
+    async def put(self, records: list[R], mapped: list[M], nbytes: int) -> None:
+        """Add a chunk (``mapped[i]`` belongs to ``records[i]``; ``nbytes`` its values' size), waiting
+        while what is already waiting would go past ``max_bytes`` with it."""
+        if len(records) != len(mapped):
+            raise ValueError(f"{len(records)} records with {len(mapped)} mappings")
+        if not records:
+            return
+        async with self._changed:
+            await self._changed.wait_for(lambda: not self._bytes or self._bytes + nbytes <= self.max_bytes)
+            self._records += records
+            self._mapped += mapped
+            self._bytes += nbytes
+            self._changed.notify_all()
+
+    async def end(self) -> None:
+        """No more chunks: ``take`` returns what waits, then None."""
+        async with self._changed:
+            self._ended = True
+            self._changed.notify_all()
+
+    async def take(self) -> tuple[list[R], list[M]] | None:
+        """Everything waiting, as one chunk, once there is something; None once ended and empty."""
+        async with self._changed:
+            await self._changed.wait_for(lambda: self._records or self._ended)
+            if not self._records:
+                return None
+            taken = self._records, self._mapped
+            self._records, self._mapped, self._bytes = [], [], 0
+            self._changed.notify_all()
+            return taken
