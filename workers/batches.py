@@ -16,6 +16,13 @@ with ``stored`` set and is acknowledged without inserting, so a replay long
 after ClickHouse's deduplication window forgot the token stores nothing twice.
 Each partition is planned under this worker's claim on it (workers/claims.py),
 which its batches carry to the insert, where an old owner is fenced.
+
+All of that bookkeeping, and the token, names the topic by its *key*,
+``name@<Kafka topic id>`` (sluice/kafka/topic_ids.py): a topic deleted and
+created again under the same name starts its offsets at 0 again, and its records
+must not be taken for replays of the old topic's. The key comes with the
+intents (``Intents``), so a partition's batches carry the key of the
+incarnation whose intents they were planned over.
 """
 
 from __future__ import annotations
@@ -48,6 +55,16 @@ class Intent(NamedTuple):
     stored: bool = False  # the range's rows are in ClickHouse and its side effects done
 
 
+class Intents(list):
+    """The recorded intents of one partition of one incarnation of its topic, and the key that
+    incarnation's bookkeeping is written under (``name@<topic id>``). A plain list is keyed by the
+    topic's name."""
+
+    def __init__(self, intents=(), key: str = ""):
+        super().__init__(intents)
+        self.key = key
+
+
 class Pending(NamedTuple):
     offset: int
     rows: Rows  # only their number matters here
@@ -69,6 +86,12 @@ class Batch:
     part_of: str = ""  # the token of the batch this is a part of, when the sink split it
     stored: bool = False  # rebuilt over a range marked stored: acknowledge it, store nothing
     claim: Claim | None = None  # the claim it was planned under; None: this worker is the only writer
+    key: str = ""  # the topic's bookkeeping key, "name@<topic id>" (``Intents``); empty: the name
+
+    @property
+    def bookkeeping(self) -> str:
+        """The name of the topic in intents, stored marks, claims, idempotency keys and the token."""
+        return self.key or self.topic
 
     @property
     def token(self) -> str:
@@ -78,12 +101,12 @@ class Batch:
         # named after its original position, so replaying it twice stores it once.
         if len(self.items) == 1 and self.items[0].replay_of:
             return f"replay:{self.items[0].replay_of}"
-        return f"{self.topic}:{self.partition}:{self.first}-{self.last}"
+        return f"{self.bookkeeping}:{self.partition}:{self.first}-{self.last}"
 
     def part(self, items: list[Pending]) -> "Batch":
         """A part of this batch, named after it (the sink splits a batch ClickHouse refused)."""
         return Batch(self.topic, self.partition, items[0].offset, items[-1].offset, items, self.replay,
-                     self.token, claim=self.claim)
+                     self.token, claim=self.claim, key=self.key)
 
     @property
     def row_count(self) -> int:
@@ -105,6 +128,7 @@ class _Partition:
     held: list[Pending] = field(default_factory=list)
     diverted: frozenset[int] = frozenset()
     claim: Claim | None = None
+    key: str = ""
 
 
 class BatchPlanner:
@@ -121,10 +145,11 @@ class BatchPlanner:
 
     def load(self, tp: TopicPartition, offset: int, intents: list[Intent], claim: Claim | None = None) -> None:
         """Restart ``tp`` at ``offset`` with the recorded intents that reach it, under ``claim``
-        (recorded before the intents were read)."""
+        (recorded before the intents were read); its batches carry the intents' key (``Intents``)."""
         relevant = sorted(i for i in intents if i.last >= offset)
         diverted = frozenset(o for i in relevant for o in i.diverted if o >= offset)
-        self._partitions[tp] = _Partition(offset, deque(relevant), diverted=diverted, claim=claim)
+        self._partitions[tp] = _Partition(offset, deque(relevant), diverted=diverted, claim=claim,
+                                          key=getattr(intents, "key", ""))
 
     def diverted(self, tp: TopicPartition) -> frozenset[int]:
         """Offsets of ``tp`` that a recorded intent sent to the slow lane: a replay must too."""
@@ -167,7 +192,7 @@ class BatchPlanner:
         intent = state.intents.popleft()
         if state.held:
             out.append(Batch(topic, partition, intent.first, intent.last, state.held, replay=True,
-                             stored=intent.stored, claim=state.claim))
+                             stored=intent.stored, claim=state.claim, key=state.key))
         state.held = []
 
     def _flush(self, fresh: list[Pending], state: _Partition, topic: str, partition: int,
@@ -179,11 +204,11 @@ class BatchPlanner:
         for item in fresh:
             if current and (rows + len(item.rows) > self.max_rows or item.replay_of or current[-1].replay_of):
                 out.append(Batch(topic, partition, current[0].offset, current[-1].offset, current, replay=False,
-                                 claim=state.claim))
+                                 claim=state.claim, key=state.key))
                 current, rows = [], 0
             current.append(item)
             rows += len(item.rows)
         if current:
             out.append(Batch(topic, partition, current[0].offset, current[-1].offset, current, replay=False,
-                             claim=state.claim))
+                             claim=state.claim, key=state.key))
         fresh.clear()

@@ -5,9 +5,17 @@ know whether its request landed, so it retries; with the same key on every
 attempt, the copies meet here. Keys of stored records are kept in
 ``idempotency_keys`` for a day with where they were read, and a batch's keyed
 records are checked against it (and against each other) before its insert.
-A record's own entry does not count against it, so a batch replayed after a
-crash decides exactly as the first time and its insert is deduplicated by
-its token as usual.
+
+The entries in the batch's own range (its topic, partition and offsets) never
+make its records repeats (``repeats``), so a retry or a replay decides which
+records are repeats exactly as the first attempt did. They do tell that an
+earlier attempt stored the batch: ``keys_recorded`` (workers/sink.py) finds
+them, written in one insert after the rows, and the retry or replay inserts
+nothing, whether or not the deduplication window still knows its token.
+
+"Where" names the topic by its bookkeeping key, ``name@<topic id>``
+(workers/batches.py): a recreated topic's records at the offsets an old
+incarnation's keyed records had are not taken for those records' own entries.
 """
 
 from __future__ import annotations
@@ -25,7 +33,7 @@ def repeats(client: Client, db: str, batch: Batch, settings: dict | None = None)
     stored = {key for (key,) in client.query(
         f"SELECT DISTINCT Key FROM {db}.idempotency_keys WHERE Key IN {{keys:Array(String)}} "
         "AND NOT (Topic = {t:String} AND Partition = {p:UInt32} AND Offset BETWEEN {a:UInt64} AND {b:UInt64})",
-        parameters={"keys": sorted({k for k, _ in keyed}), "t": batch.topic, "p": batch.partition,
+        parameters={"keys": sorted({k for k, _ in keyed}), "t": batch.bookkeeping, "p": batch.partition,
                     "a": batch.first, "b": batch.last}, settings=settings or {},
     ).result_rows}
     out = set()
@@ -39,7 +47,7 @@ def repeats(client: Client, db: str, batch: Batch, settings: dict | None = None)
 def remember(client: Client, db: str, batch: Batch, skipped: frozenset[int], settings: dict) -> None:
     """Record the keys of the batch's stored records (after their rows are in: a crash in
     between replays the batch, whose rows are then deduplicated by its token)."""
-    rows = [[item.idempotency, batch.topic, batch.partition, item.offset] for item in batch.items
+    rows = [[item.idempotency, batch.bookkeeping, batch.partition, item.offset] for item in batch.items
             if item.idempotency and item.rows and item.offset not in skipped]
     if rows:
         client.insert(f"{db}.idempotency_keys", rows, column_names=["Key", "Topic", "Partition", "Offset"],

@@ -13,6 +13,10 @@ deduplication window. A retry or a replay of a batch that an earlier attempt
 stored unheard (a timeout after the commit) inserts nothing once the keys of its
 records, written after its rows, are found (``keys_recorded``): the window may have
 forgotten its token meanwhile. Only a batch without keyed records rests on the window.
+
+Every bookkeeping table names the topic by its key, ``name@<Kafka topic id>``
+(sluice/kafka/topic_ids.py), read from Kafka when a partition starts (``claim``,
+``load_intents``): a topic deleted and created again under its name starts clean.
 """
 
 from __future__ import annotations
@@ -26,12 +30,13 @@ from clickhouse_connect.driver.client import Client
 
 from sluice import metrics
 from sluice.failpoints import CLICKHOUSE_AFTER_INSERT, CLICKHOUSE_BEFORE_INSERT, CLICKHOUSE_INSERT, Failpoints
+from sluice.kafka.topic_ids import TopicKeys
 from sluice.settings import Settings
 from sluice.storage import Storage
 from workers.access import HttpRow, http_arrow
 from workers.arrow import LOGS_SCHEMA, column
 from workers import claims, idempotency, insert_errors
-from workers.batches import Batch, Intent, Pending
+from workers.batches import Batch, Intent, Intents, Pending
 from workers.columnar import ArrowRows, LogColumns, to_table
 from workers.hot import HotRows, joined
 from workers.normalize import LOG_ROW_COLUMNS, LogRow
@@ -85,7 +90,7 @@ def split(batch: Batch, skip: frozenset[int] = frozenset()) -> tuple[pa.Table | 
 class ClickHouseSink:
     """Writes batches to ``<db>.logs``; safe to call again with the same batch."""
 
-    def __init__(self, storage: Storage, settings: Settings):
+    def __init__(self, storage: Storage, settings: Settings, topic_keys: TopicKeys | None = None):
         self.storage = storage
         self.settings = settings
         self.db = settings.clickhouse_database
@@ -94,6 +99,10 @@ class ClickHouseSink:
         self._marks_since = 0.0  # when the oldest of them was added (monotonic)
         self._tried: set[str] = set()  # tokens of batches with an attempt under way that failed before
         self._prepared: set[str] = set()  # tokens of batches whose intent and claim ``prepare`` did
+        # Each topic's bookkeeping key, refreshed when a partition starts: its claim is recorded
+        # (``claim``) and its intents loaded (``load_intents``) under the same key.
+        self.topic_keys = topic_keys or TopicKeys(settings.kafka_bootstrap)
+        self._keyed_by_claim: set[tuple[str, int]] = set()  # partitions ``claim`` refreshed for their load
 
     def insert(self, client: Client, batch: Batch) -> frozenset[int]:
         """One attempt, on the ClickHouse thread; the offsets of the records left out
@@ -113,7 +122,8 @@ class ClickHouseSink:
         # After the intent, before the rows: a new owner that claimed the partition since
         # either saw the intent (same range, same token) or is seen here (workers/claims.py).
         if batch.claim is not None and not prepared:
-            newer = claims.newer_owner(client, self.db, (batch.topic, batch.partition), batch.claim, self._consistent)
+            newer = claims.newer_owner(client, self.db, (batch.bookkeeping, batch.partition), batch.claim,
+                                       self._consistent)
             if newer is not None:
                 raise claims.Fenced(f"{batch.topic}:{batch.partition} claimed by {newer} since {batch.claim.owner}")
         # Each table keeps its own deduplication log, so one token serves both. On a cluster the rows,
@@ -145,7 +155,7 @@ class ClickHouseSink:
         return bool(client.query(  # by key first: the table is sorted by it
             f"SELECT count() FROM {self.db}.idempotency_keys WHERE Key IN {{keys:Array(String)}} "
             "AND Topic = {t:String} AND Partition = {p:UInt32} AND Offset BETWEEN {a:UInt64} AND {b:UInt64}",
-            parameters={"keys": keys, "t": batch.topic, "p": batch.partition, "a": batch.first, "b": batch.last},
+            parameters={"keys": keys, "t": batch.bookkeeping, "p": batch.partition, "a": batch.first, "b": batch.last},
             settings=self._consistent).result_rows[0][0])
 
     def record_intent(self, client: Client, batch: Batch) -> None:
@@ -156,7 +166,7 @@ class ClickHouseSink:
         """Record the batches' ranges in one insert."""
         client.insert(
             f"{self.db}.ingest_batches",
-            [[b.topic, b.partition, b.first, b.last, b.row_count, b.diverted] for b in batches],
+            [[b.bookkeeping, b.partition, b.first, b.last, b.row_count, b.diverted] for b in batches],
             column_names=["Topic", "Partition", "FirstOffset", "LastOffset", "Rows", "Diverted"],
             settings=self._bookkeeping,
         )
@@ -171,17 +181,18 @@ class ClickHouseSink:
         for b in fresh:
             self.failpoints.hit(CLICKHOUSE_INSERT, f"{b.topic}:{b.partition}")
         self.record_intents(client, fresh)
-        held = {(b.topic, b.partition): b.claim for b in fresh if b.claim is not None}
+        held = {(b.bookkeeping, b.partition): b.claim for b in fresh if b.claim is not None}
         fenced = claims.newer_owners(client, self.db, list(held.items()), self._consistent)
-        self._prepared.update(b.token for b in fresh if (b.topic, b.partition) not in fenced)
+        self._prepared.update(b.token for b in fresh if (b.bookkeeping, b.partition) not in fenced)
 
     def record_stored(self, client: Client, marks: list[list]) -> None:
-        """Write marks of stored ranges (``[topic, partition, first, last]`` each) in one insert."""
+        """Write marks of stored ranges (``[topic key, partition, first, last]`` each) in one insert."""
         client.insert(f"{self.db}.stored_batches", marks, column_names=["Topic", "Partition", "FirstOffset", "LastOffset"],
                       settings=self._bookkeeping)
 
     def record_claims(self, client: Client, held: list[tuple[claims.TopicPartition, claims.Claim]]
                       ) -> list[tuple[claims.TopicPartition, claims.Claim]]:
+        """``claims.record`` of ``held``, whose partitions name their topics by key."""
         return claims.record(client, self.db, held, self._bookkeeping, self._consistent)
 
     @property
@@ -201,8 +212,13 @@ class ClickHouseSink:
         return {"select_sequential_consistency": 1} if self.settings.clickhouse_cluster else {}
 
     def intents(self, client: Client, topic: str, partition: int, offset: int) -> list[Intent]:
-        """Recorded batch ranges of ``topic``/``partition`` that end at or after ``offset``, each
-        marked when it was stored."""
+        """Recorded batch ranges of ``topic`` (a key, ``name@<topic id>``) / ``partition`` that end
+        at or after ``offset``, each marked when it was stored.
+
+        Ranges recorded before topic ids were read are under the bare name, which no key matches.
+        That is safe: they were recorded by workers of the older version, which commit the offsets
+        of every batch they acknowledged before they stop, so the upgraded workers read on from
+        after them and never replay them."""
         result = client.query(
             f"SELECT FirstOffset, LastOffset, any(Diverted), (FirstOffset, LastOffset) IN ("
             f"  SELECT FirstOffset, LastOffset FROM {self.db}.stored_batches "
@@ -306,13 +322,28 @@ class ClickHouseSink:
         skip the steps when its range comes back under a new claim."""
         self._prepared.difference_update(b.token for b in batches)
 
-    async def load_intents(self, topic: str, partition: int, offset: int) -> list[Intent]:
-        return await self.storage.run(self.intents, topic, partition, offset)
+    async def load_intents(self, topic: str, partition: int, offset: int) -> Intents:
+        """The intents of ``topic``/``partition`` from ``offset``, under the topic's current key: read
+        from Kafka now, unless ``claim`` just did for this partition (the claim and the intents must
+        name the same incarnation). A partition starts here, so a recreated topic is noticed here."""
+        tp = (topic, partition)
+        if tp in self._keyed_by_claim:
+            self._keyed_by_claim.discard(tp)
+        else:
+            await self.topic_keys.refresh([topic])
+        key = self.topic_keys.key(topic)
+        return Intents(await self.storage.run(self.intents, key, partition, offset), key)
 
     async def claim(self, held: list[tuple[claims.TopicPartition, claims.Claim]]
                     ) -> list[tuple[claims.TopicPartition, claims.Claim]]:
-        """Record claims (before the intents of their partitions are loaded); the claims as written."""
-        return await self.storage.run(self.record_claims, held)
+        """Record claims (before the intents of their partitions are loaded), under their topics'
+        current keys; the claims as written."""
+        await self.topic_keys.refresh({topic for (topic, _), _ in held})
+        self._keyed_by_claim.update(tp for tp, _ in held)
+        names = {(self.topic_keys.key(topic), partition): (topic, partition) for (topic, partition), _ in held}
+        keyed = [((self.topic_keys.key(topic), partition), claim) for (topic, partition), claim in held]
+        written = await self.storage.run(self.record_claims, keyed)
+        return [(names[tp], claim) for tp, claim in written]
 
     async def mark_stored(self, batch: Batch) -> None:
         """Mark ``batch``'s range stored: written with the marks before it once there are
@@ -322,7 +353,7 @@ class ClickHouseSink:
             return
         if not self._marks:
             self._marks_since = time.monotonic()
-        self._marks.append([batch.topic, batch.partition, batch.first, batch.last])
+        self._marks.append([batch.bookkeeping, batch.partition, batch.first, batch.last])
         if (len(self._marks) >= self.settings.stored_marks_per_insert
                 or time.monotonic() - self._marks_since >= self.settings.stored_marks_max_delay_s):
             await self.flush_marks()
