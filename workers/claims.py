@@ -40,6 +40,12 @@ A claim is recorded lazily, once per assignment, when the partition's first
 records need its intents: the assignment callback stays free of ClickHouse
 (an outage must not stall the group's rebalance), and the order above holds
 because the claim is written before that load.
+
+In ``partition_claims`` (``record``, ``newer_owners``) a partition's topic is its
+bookkeeping key, ``name@<Kafka topic id>``, as in the intents the claim guards
+(workers/batches.py): the sink (workers/sink.py) writes and checks claims under
+the key it loads the partition's intents with. ``Claims`` itself, the worker's
+own state, is keyed by topic name, as the consumer names partitions.
 """
 
 from __future__ import annotations

@@ -216,9 +216,11 @@ class ClickHouseSink:
         at or after ``offset``, each marked when it was stored.
 
         Ranges recorded before topic ids were read are under the bare name, which no key matches.
-        That is safe: they were recorded by workers of the older version, which commit the offsets
-        of every batch they acknowledged before they stop, so the upgraded workers read on from
-        after them and never replay them."""
+        That is safe: the workers of the older version committed the offsets of every batch they
+        acknowledged when they stopped for the upgrade, so the upgraded workers read on from after
+        those ranges and never replay them. Only a batch being stored at that stop is read again
+        and regrouped; its records sent with an ``Idempotency-Key`` are repeats of their own keys'
+        entries, which are under the bare name and so not the new batch's own (workers/idempotency.py)."""
         result = client.query(
             f"SELECT FirstOffset, LastOffset, any(Diverted), (FirstOffset, LastOffset) IN ("
             f"  SELECT FirstOffset, LastOffset FROM {self.db}.stored_batches "
