@@ -107,6 +107,9 @@ class Settings:
     query_max_terms: int = 100
     # Searches the embedded engine's owner runs at once (its reading threads, sluice/storage.py).
     query_threads: int = 4
+    # Inserts and bookkeeping calls a worker makes at once (its writing threads, sluice/storage.py):
+    # batches of different partitions are inserted side by side, one core each.
+    insert_threads: int = 2
     # Searches and stats one tenant may run at once on one gateway process; more wait their turn
     # (at most query_queue_max_s, then 429 too_many_concurrent_queries), so one tenant's heavy
     # searches cannot take every reading thread from the others.

@@ -2,7 +2,9 @@
 
 One ``Storage`` per process. With the embedded engine (chDB) that process owns
 the data directory exclusively. chDB clients are not safe to share across
-threads, so writes and bookkeeping go through one thread with one client, and
+threads, so writes and bookkeeping (``run``) go through a pool of
+``insert_threads`` threads with a client each (the worker inserts batches of
+different partitions side by side: one insert keeps about one core busy), and
 reads (``read``: searches, stats, ``sluice sql``) through a pool of
 ``query_threads`` threads with a client each, so searches run side by side and
 never wait behind an insert. The async callers stay responsive while
@@ -116,15 +118,40 @@ class Storage:
 
     def __init__(self, settings: Settings):
         self.settings = settings
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clickhouse")
-        self.client: Client = self._executor.submit(connect, settings).result()
+        self._executor = ThreadPoolExecutor(max_workers=max(1, settings.insert_threads), thread_name_prefix="clickhouse")
+        self._writer = threading.local()  # .client: the writing thread's own client
+        self._writers: list[Client] = []  # every writing thread's client, to close them
         self._readers = ThreadPoolExecutor(max_workers=settings.query_threads, thread_name_prefix="clickhouse-read")
         self._reader = threading.local()  # .client: the reading thread's own client
+        self._executor.submit(self._writing_client).result()  # fail here, not at the first insert
+
+    @property
+    def client(self) -> Client:
+        """The calling writing thread's client (call on a writing thread, i.e. through ``run``)."""
+        return self._writing_client()
+
+    def _writing_client(self) -> Client:
+        client = getattr(self._writer, "client", None)
+        if client is None:
+            client = self._writer.client = connect(self.settings)
+            self._writers.append(client)
+        return client
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run ``fn(client, *args)`` on the ClickHouse thread."""
+        """Run ``fn(client, *args)`` on a writing thread with that thread's client. Calls awaited one
+        after the other keep their order; calls made at once may run side by side."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, fn, self.client, *args)
+        return await loop.run_in_executor(self._executor, self._call, fn, args)
+
+    def _call(self, fn: Callable[..., T], args: tuple) -> T:
+        try:
+            return fn(self._writing_client(), *args)
+        except Exception:
+            # The next call on this thread must find its client usable, whichever thread that caller's
+            # ``recover`` then runs on; a recovery that fails too must not hide the original error.
+            with contextlib.suppress(Exception):
+                self.recover()
+            raise
 
     async def read(self, sql: str, parameters: dict | None, settings: dict) -> tuple[list[str], list[list]]:
         """A read-only query's column names and rows (``readonly=1``: no writes, no table
@@ -144,8 +171,13 @@ class Storage:
         return await asyncio.get_running_loop().run_in_executor(self._readers, run)
 
     def recover(self) -> None:
-        """Make the writing client usable after a failed call (on the ClickHouse thread)."""
-        self.client = self._recovered(self.client)
+        """Make this writing thread's client usable after a failed call (on a writing thread; ``run`` does it
+        after every failed call on the thread it failed on)."""
+        client = self._writing_client()
+        recovered = self._recovered(client)
+        if recovered is not client:
+            self._writers[self._writers.index(client)] = recovered
+            self._writer.client = recovered
 
     def _recovered(self, client: Client) -> Client:
         """``client``, or a new one, usable after a failed call (on the thread that owns it).
@@ -168,18 +200,21 @@ class Storage:
         return connect(self.settings)
 
     def reconnect(self) -> None:
-        """Replace the client (call on the ClickHouse thread, i.e. through ``run``)."""
+        """Replace this writing thread's client (call on a writing thread, i.e. through ``run``)."""
+        client = self._writing_client()
         try:
-            self.client.close()
+            client.close()
         finally:
-            self.client = connect(self.settings)
+            self._writers.remove(client)
+            self._writer.client = None
+            self._writing_client()
 
     def run_sync(self, fn: Callable[..., T], *args: Any) -> T:
-        return self._executor.submit(fn, self.client, *args).result()
+        return self._executor.submit(self._call, fn, args).result()
 
     def close(self) -> None:
         self._readers.shutdown(wait=True)  # a reader's client is closed with its engine
-        try:
-            self._executor.submit(self.client.close).result()
-        finally:
-            self._executor.shutdown(wait=True)
+        self._executor.shutdown(wait=True)
+        for client in self._writers:
+            with contextlib.suppress(Exception):
+                client.close()

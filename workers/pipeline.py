@@ -90,16 +90,24 @@ class Pipeline:
         every = [batch for batches in planned for batch in batches]
         # Every batch's intent and claim check in two calls rather than two each (workers/claims.py).
         await self.sink.prepare(every)
-        stored: list[Batch] = []
+
+        async def in_order(batches: list[Batch]) -> list[Batch]:
+            done = []
+            for batch in batches:
+                if not await self.commit(batch, by_offset, acknowledge):
+                    break  # fenced: the partition's later batches are its new owner's too
+                done.append(batch)
+            return done
+
         try:
-            for batches in planned:
-                for batch in batches:
-                    if not await self.commit(batch, by_offset, acknowledge):
-                        break  # fenced: the partition's later batches are its new owner's too
-                    stored.append(batch)
+            # One partition's batches one after the other; partitions side by side (the sink's writing threads).
+            async with asyncio.TaskGroup() as tasks:
+                committing = [tasks.create_task(in_order(batches)) for batches in planned if batches]
+        except BaseExceptionGroup as failed:
+            raise failed.exceptions[0]  # the caller stops on the first failure as it would without the group
         finally:
             self.sink.unprepare(every)
-        return stored
+        return [batch for task in committing for batch in task.result()]
 
     async def _start(self, tp: TopicPartition, offset: int) -> None:
         """Plan ``tp`` from ``offset`` over its recorded intents, under this worker's claim, which

@@ -152,3 +152,31 @@ def test_two_lanes_starting_at_once_record_each_claim_once_and_both_store_under_
     claim = claims.held(TP)
     assert ("insert", TP, 0, 1, claim) in sink.events and ("insert", ("t", 1), 0, 0, claim) in sink.events
     assert set(acknowledged) == {"h0-0", "h0-1", "h1-0"}
+
+
+class RendezvousSink(JournalSink):
+    """Each partition's insert waits until the other partition's insert has started: only partitions
+    committed side by side get through."""
+
+    def __init__(self):
+        super().__init__()
+        self.started = {0: asyncio.Event(), 1: asyncio.Event()}
+
+    async def write(self, batch):
+        self.started[batch.partition].set()
+        await self.started[1 - batch.partition].wait()
+        return await super().write(batch)
+
+
+def test_partitions_of_a_chunk_are_committed_side_by_side_each_in_its_own_order():
+    sink, claims = RendezvousSink(), Claims()
+    claims.assigned([TP, ("t", 1)])
+    pipeline, acknowledged = _pipeline(sink, claims), []
+
+    async def ack(handle):
+        acknowledged.append(handle)
+
+    stored = asyncio.run(asyncio.wait_for(pipeline.process(_records(0, [0, 1]) + _records(1, [0]), ack), 5))
+    assert [(b.partition, b.first, b.last) for b in stored] == [(0, 0, 1), (1, 0, 0)]
+    assert acknowledged.index("h0-0") < acknowledged.index("h0-1")
+    assert set(acknowledged) == {"h0-0", "h0-1", "h1-0"}
