@@ -324,6 +324,26 @@ class ClickHouseSink:
         skip the steps when its range comes back under a new claim."""
         self._prepared.difference_update(b.token for b in batches)
 
+    async def _refresh_keys(self, topics: set[str]) -> None:
+        """Read the topics' ids from Kafka. One Kafka gave none for and never gave one before (it did not
+        answer this worker since it started) takes the newest key its intents were recorded under: a
+        bare name instead would let a replay regroup its records under other tokens."""
+        await self.topic_keys.refresh(topics)
+        for topic in sorted(topics):
+            if not self.topic_keys.resolved(topic):
+                recorded = await self.storage.run(self.recorded_key, topic)
+                if recorded:
+                    log.warning("topic %s: no id from Kafka, its bookkeeping goes on under %s", topic, recorded)
+                    self.topic_keys.adopt(topic, recorded)
+
+    def recorded_key(self, client: Client, topic: str) -> str | None:
+        """The key ``topic``'s newest intent was recorded under (``topic@<id>``), None when there is none."""
+        rows = client.query(
+            f"SELECT Topic FROM {self.db}.ingest_batches WHERE startsWith(Topic, {{p:String}}) "
+            "ORDER BY CreatedAt DESC, LastOffset DESC LIMIT 1",
+            parameters={"p": f"{topic}@"}, settings=self._consistent).result_rows
+        return rows[0][0] if rows else None
+
     async def load_intents(self, topic: str, partition: int, offset: int) -> Intents:
         """The intents of ``topic``/``partition`` from ``offset``, under the topic's current key: read
         from Kafka now, unless ``claim`` just did for this partition (the claim and the intents must
@@ -332,7 +352,7 @@ class ClickHouseSink:
         if tp in self._keyed_by_claim:
             self._keyed_by_claim.discard(tp)
         else:
-            await self.topic_keys.refresh([topic])
+            await self._refresh_keys({topic})
         key = self.topic_keys.key(topic)
         return Intents(await self.storage.run(self.intents, key, partition, offset), key)
 
@@ -340,7 +360,7 @@ class ClickHouseSink:
                     ) -> list[tuple[claims.TopicPartition, claims.Claim]]:
         """Record claims (before the intents of their partitions are loaded), under their topics'
         current keys; the claims as written."""
-        await self.topic_keys.refresh({topic for (topic, _), _ in held})
+        await self._refresh_keys({topic for (topic, _), _ in held})
         self._keyed_by_claim.update(tp for tp, _ in held)
         names = {(self.topic_keys.key(topic), partition): (topic, partition) for (topic, partition), _ in held}
         keyed = [((self.topic_keys.key(topic), partition), claim) for (topic, partition), claim in held]

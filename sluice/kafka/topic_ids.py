@@ -132,8 +132,9 @@ class TopicKeys:
     a partition starts, which is when a worker can first meet a recreated topic's records.
 
     When Kafka does not answer, or does not know the topic (yet), the key read last stays: the
-    records in hand were read from that topic a moment ago. A name never resolved is its own key,
-    as before topic ids were read (a topic no broker knows: only tools and tests get there)."""
+    records in hand were read from that topic a moment ago. A name never resolved is its own key
+    (``resolved`` says which are), as before topic ids were read, unless the caller ``adopt``s the
+    key its bookkeeping was last written under."""
 
     def __init__(self, bootstrap: str, lookup: Lookup = topic_ids):
         self.bootstrap = bootstrap
@@ -157,3 +158,10 @@ class TopicKeys:
 
     def key(self, name: str) -> str:
         return self._keys.get(name, name)
+
+    def resolved(self, name: str) -> bool:
+        return name in self._keys
+
+    def adopt(self, name: str, key: str) -> None:
+        """Take ``key`` for ``name`` until Kafka gives an id (one already read is kept)."""
+        self._keys.setdefault(name, key)

@@ -33,16 +33,17 @@ from workers.sink import ClickHouseSink
 pytestmark = pytest.mark.integration
 
 
-def incarnation(topic: str, life: str, offsets, retried: dict[int, str] | None = None) -> list[Consumed]:
-    """Records of one life of ``topic`` at ``offsets``, each with its own message and Idempotency-Key,
-    but for those in ``retried``: {offset: the Idempotency-Key a client sends again}."""
+def incarnation(topic: str, life: str, offsets, retried: dict[int, str] | None = None,
+                keyed: bool = True) -> list[Consumed]:
+    """Records of one life of ``topic`` at ``offsets``, each with its own message and Idempotency-Key
+    (none unless ``keyed``), but for those in ``retried``: {offset: the Idempotency-Key a client sends again}."""
     env = Envelope("loginformant.batch.v1", "acme", "req", time.time_ns())
     out = []
     for o in offsets:
         body = ('{"logs": [%s]}' % ",".join(
             '{"level": "Error", "message": "%s-%s-%d-%d"}' % (topic, life, o, i) for i in range(3))).encode()
         key = (retried or {}).get(o, f"{topic}-{life}-{o}")
-        headers = to_headers(env) + [(IDEMPOTENCY_KEY, key.encode())]
+        headers = to_headers(env) + ([(IDEMPOTENCY_KEY, key.encode())] if keyed else [])
         out.append(Consumed(topic, 0, o, None, body, headers, env.received_ns, f"{life}{o}"))
     return out
 
@@ -53,29 +54,34 @@ def stored(storage, prefix: str) -> tuple[int, int]:
         parameters={"p": prefix}).result_rows[0])
 
 
+def worker(storage, topic: str, topic_id: str | None | Exception) -> Pipeline:
+    """A worker's lane over partition 0 of ``topic``, to which Kafka answers ``topic_id`` for the
+    topic's id (None: no id, as before ids were read; an exception: Kafka does not answer)."""
+    async def lookup(bootstrap, names):
+        if isinstance(topic_id, Exception):
+            raise topic_id
+        return {topic: topic_id} if topic_id else {}
+
+    claims = Claims()
+    claims.assigned([(topic, 0)])
+    return Pipeline(ClickHouseSink(storage, storage.settings, TopicKeys("kafka:9092", lookup)),
+                    BatchPlanner(max_rows=30), RecordingDeadLetters(), Quarantine(0.99, 100, 100, 60),
+                    Context(), None, claims)
+
+
 async def _second_life_after_a_recreation(storage, ids: tuple[str | None, str | None]) -> tuple[int, int, int]:
     """A worker stores records 0-19 of a topic, the topic is recreated, a restarted worker reads
-    records 0-14 of the new one, whose record 8 is a client's retry of the old record 12. ``ids``: what Kafka answers each worker for the topic's id (None:
-    no id, the bookkeeping keyed by the name as before ids were read). The new life's records
+    records 0-14 of the new one, whose record 8 is a client's retry of the old record 12. ``ids``:
+    what Kafka answers each worker for the topic's id (``worker``). The new life's records
     acknowledged, and its (rows, distinct rows) stored."""
     topic = f"reborn-{uuid.uuid4().hex[:6]}"
 
-    def worker(topic_id: str | None) -> Pipeline:
-        async def lookup(bootstrap, names):
-            return {topic: topic_id} if topic_id else {}
-
-        claims = Claims()
-        claims.assigned([(topic, 0)])
-        return Pipeline(ClickHouseSink(storage, storage.settings, TopicKeys("kafka:9092", lookup)),
-                        BatchPlanner(max_rows=30), RecordingDeadLetters(), Quarantine(0.99, 100, 100, 60),
-                        Context(), None, claims)
-
-    first = worker(ids[0])
+    first = worker(storage, topic, ids[0])
     for chunk in (range(0, 10), range(10, 20)):
         await first.process(incarnation(topic, "old", chunk))
     await first.sink.flush_marks()
     assert stored(storage, f"{topic}-old-") == (60, 60)
-    second = worker(ids[1])  # restarted after the topic was recreated: its offsets start at 0 again
+    second = worker(storage, topic, ids[1])  # restarted after the topic was recreated: its offsets start at 0 again
     acknowledged: list = []
 
     async def ack(handle):
@@ -93,6 +99,18 @@ async def test_a_recreated_topic_is_stored_not_taken_for_replays_of_the_old_one(
     # Keyed by the name alone: records 0-9 acknowledged as a replay of the old stored batch 0-9, and
     # 10-14 held back for the rest of the old batch 10-19. Nothing stored.
     assert await _second_life_after_a_recreation(storage, (None, None)) == (10, 0, 0)
+
+
+async def test_a_worker_restarted_while_kafka_does_not_answer_goes_on_under_the_key_last_recorded(storage):
+    # A worker stores 0-9 of records sent without an Idempotency-Key and dies before committing; its
+    # successor cannot read the topic's id. Under the bare name it would miss the intent, regroup
+    # the records under another token and store them again.
+    topic = f"unanswered-{uuid.uuid4().hex[:6]}"
+    await worker(storage, topic, "AAAA").process(incarnation(topic, "one", range(0, 10), keyed=False))
+    successor = worker(storage, topic, OSError("no broker"))
+    replayed, *_ = await successor.process(incarnation(topic, "one", range(3, 12), keyed=False))
+    assert (replayed.first, replayed.last, replayed.replay, replayed.key) == (0, 9, True, f"{topic}@AAAA")
+    assert stored(storage, f"{topic}-one-") == (36, 36)
 
 
 async def _delete(bootstrap: str, name: str, timeout_s: float = 60.0) -> None:

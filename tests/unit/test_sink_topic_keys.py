@@ -9,12 +9,13 @@ from workers.sink import ClickHouseSink
 class Calls:
     """Storage that records what the sink runs on the ClickHouse thread, and answers as ClickHouse would."""
 
-    def __init__(self):
+    def __init__(self, recorded: str | None = None):
         self.calls: list[tuple[str, tuple]] = []
+        self.recorded = recorded  # the key the topic's newest intent was recorded under
 
     async def run(self, fn, *args):
         self.calls.append((fn.__name__, args))
-        return args[0] if fn.__name__ == "record_claims" else []
+        return {"record_claims": args[0], "recorded_key": self.recorded}.get(fn.__name__, [])
 
 
 async def test_claims_and_intents_of_a_start_share_one_lookup_and_a_jump_looks_again():
@@ -38,3 +39,27 @@ async def test_claims_and_intents_of_a_start_share_one_lookup_and_a_jump_looks_a
     # A jump without a new claim (an offset reset: a recreated topic read from 0 again) reads the id again.
     again = await sink.load_intents("logs", 0, 0)
     assert looked == [["logs"], ["logs"]] and again.key == "logs@two"
+
+
+async def test_without_an_answer_from_kafka_a_fresh_worker_goes_on_under_the_key_last_recorded():
+    answers: list = [OSError("refused"), {"logs": "two"}]
+
+    async def lookup(bootstrap, names):
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    storage = Calls(recorded="logs@one")
+    sink = ClickHouseSink(storage, load_settings({}), TopicKeys("kafka:9092", lookup))
+    assert (await sink.load_intents("logs", 0, 7)).key == "logs@one"
+    assert storage.calls == [("recorded_key", ("logs",)), ("intents", ("logs@one", 0, 7))]
+    assert (await sink.load_intents("logs", 0, 0)).key == "logs@two"  # Kafka answers again: recreated
+
+
+async def test_a_topic_never_keyed_stays_under_its_name():
+    async def lookup(bootstrap, names):
+        return {}
+
+    sink = ClickHouseSink(Calls(recorded=None), load_settings({}), TopicKeys("kafka:9092", lookup))
+    assert (await sink.load_intents("logs", 0, 0)).key == "logs"
