@@ -25,6 +25,6 @@ def test_a_record_at_idle_is_inserted_alone_without_waiting_for_the_time_bound(b
         wait_for(lambda: sql(sluice.settings, f"SELECT count() FROM sluice.logs WHERE Body = 'idle-{n}'")[0][0] == 1,
                  60, what=f"record {n} queryable")
     batches = sql(sluice.settings, "SELECT FirstOffset, LastOffset, Rows FROM sluice.ingest_batches "
-                                   f"WHERE Topic = '{topic}' ORDER BY CreatedAt, LastOffset")
+                                   f"WHERE splitByChar('@', Topic)[1] = '{topic}' ORDER BY CreatedAt, LastOffset")
     assert len(batches) == 2, batches
     assert all(first == last and rows == 1 for first, last, rows in batches), batches

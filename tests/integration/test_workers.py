@@ -319,7 +319,8 @@ def intents_elsewhere(engine: str, settings: Settings, tp: tuple[str, int]) -> i
     client = clickhouse_connect.get_client(dsn=engine, autogenerate_session_id=False)
     try:
         return int(client.query(f"SELECT count() FROM {settings.clickhouse_database}.ingest_batches "
-                                "WHERE NOT (Topic = {t:String} AND Partition = {p:UInt32})",
+                                # Topic is "name@<topic id>" (workers/batches.py)
+                                "WHERE NOT (splitByChar('@', Topic)[1] = {t:String} AND Partition = {p:UInt32})",
                                 parameters={"t": tp[0], "p": tp[1]}).result_rows[0][0])
     finally:
         client.close()
