@@ -14,9 +14,9 @@ stored unheard (a timeout after the commit) inserts nothing once the keys of its
 records, written after its rows, are found (``keys_recorded``): the window may have
 forgotten its token meanwhile. Only a batch without keyed records rests on the window.
 
-Every bookkeeping table names the topic by its key, ``name@<Kafka topic id>``
-(sluice/kafka/topic_ids.py), read from Kafka when a partition starts (``claim``,
-``load_intents``): a topic deleted and created again under its name starts clean.
+Every bookkeeping table names the topic by its key, ``name@<Kafka topic id>``,
+chosen when a partition starts (``claim``, ``load_intents``; workers/topic_keys.py):
+a topic deleted and created again under its name starts clean.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from sluice.storage import Storage
 from workers.access import HttpRow, http_arrow
 from workers.arrow import LOGS_SCHEMA, column
 from workers import claims, idempotency, insert_errors
+from workers.topic_keys import StartKeys
 from workers.batches import Batch, Intent, Intents, Pending
 from workers.columnar import ArrowRows, LogColumns, to_table
 from workers.hot import HotRows, joined
@@ -99,10 +100,9 @@ class ClickHouseSink:
         self._marks_since = 0.0  # when the oldest of them was added (monotonic)
         self._tried: set[str] = set()  # tokens of batches with an attempt under way that failed before
         self._prepared: set[str] = set()  # tokens of batches whose intent and claim ``prepare`` did
-        # Each topic's bookkeeping key, refreshed when a partition starts: its claim is recorded
-        # (``claim``) and its intents loaded (``load_intents``) under the same key.
-        self.topic_keys = topic_keys or TopicKeys(settings.kafka_bootstrap)
-        self._keyed_by_claim: set[tuple[str, int]] = set()  # partitions ``claim`` refreshed for their load
+        # Each topic's bookkeeping key, read when a partition starts.
+        self.keys = StartKeys(topic_keys or TopicKeys(settings.kafka_bootstrap),
+                              lambda fn, *args: self.storage.run(fn, *args), self.db, self._consistent)
 
     def insert(self, client: Client, batch: Batch) -> frozenset[int]:
         """One attempt, on the ClickHouse thread; the offsets of the records left out
@@ -324,47 +324,20 @@ class ClickHouseSink:
         skip the steps when its range comes back under a new claim."""
         self._prepared.difference_update(b.token for b in batches)
 
-    async def _refresh_keys(self, topics: set[str]) -> None:
-        """Read the topics' ids from Kafka. One Kafka gave none for and never gave one before (it did not
-        answer this worker since it started) takes the newest key its intents were recorded under: a
-        bare name instead would let a replay regroup its records under other tokens."""
-        await self.topic_keys.refresh(topics)
-        for topic in sorted(topics):
-            if not self.topic_keys.resolved(topic):
-                recorded = await self.storage.run(self.recorded_key, topic)
-                if recorded:
-                    log.warning("topic %s: no id from Kafka, its bookkeeping goes on under %s", topic, recorded)
-                    self.topic_keys.adopt(topic, recorded)
-
-    def recorded_key(self, client: Client, topic: str) -> str | None:
-        """The key ``topic``'s newest intent was recorded under (``topic@<id>``), None when there is none."""
-        rows = client.query(
-            f"SELECT Topic FROM {self.db}.ingest_batches WHERE startsWith(Topic, {{p:String}}) "
-            "ORDER BY CreatedAt DESC, LastOffset DESC LIMIT 1",
-            parameters={"p": f"{topic}@"}, settings=self._consistent).result_rows
-        return rows[0][0] if rows else None
-
     async def load_intents(self, topic: str, partition: int, offset: int) -> Intents:
         """The intents of ``topic``/``partition`` from ``offset``, under the topic's current key: read
         from Kafka now, unless ``claim`` just did for this partition (the claim and the intents must
         name the same incarnation). A partition starts here, so a recreated topic is noticed here."""
-        tp = (topic, partition)
-        if tp in self._keyed_by_claim:
-            self._keyed_by_claim.discard(tp)
-        else:
-            await self._refresh_keys({topic})
-        key = self.topic_keys.key(topic)
+        key = await self.keys.for_load((topic, partition))
         return Intents(await self.storage.run(self.intents, key, partition, offset), key)
 
     async def claim(self, held: list[tuple[claims.TopicPartition, claims.Claim]]
                     ) -> list[tuple[claims.TopicPartition, claims.Claim]]:
         """Record claims (before the intents of their partitions are loaded), under their topics'
         current keys; the claims as written."""
-        await self._refresh_keys({topic for (topic, _), _ in held})
-        self._keyed_by_claim.update(tp for tp, _ in held)
-        names = {(self.topic_keys.key(topic), partition): (topic, partition) for (topic, partition), _ in held}
-        keyed = [((self.topic_keys.key(topic), partition), claim) for (topic, partition), claim in held]
-        written = await self.storage.run(self.record_claims, keyed)
+        keys = await self.keys.for_claims([tp for tp, _ in held])
+        names = {(keys[tp], tp[1]): tp for tp, _ in held}
+        written = await self.storage.run(self.record_claims, [((keys[tp], tp[1]), claim) for tp, claim in held])
         return [(names[tp], claim) for tp, claim in written]
 
     async def mark_stored(self, batch: Batch) -> None:

@@ -53,7 +53,7 @@ async def test_without_an_answer_from_kafka_a_fresh_worker_goes_on_under_the_key
     storage = Calls(recorded="logs@one")
     sink = ClickHouseSink(storage, load_settings({}), TopicKeys("kafka:9092", lookup))
     assert (await sink.load_intents("logs", 0, 7)).key == "logs@one"
-    assert storage.calls == [("recorded_key", ("logs",)), ("intents", ("logs@one", 0, 7))]
+    assert storage.calls == [("recorded_key", ("sluice", "logs", {})), ("intents", ("logs@one", 0, 7))]
     assert (await sink.load_intents("logs", 0, 0)).key == "logs@two"  # Kafka answers again: recreated
 
 
