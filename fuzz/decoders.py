@@ -30,7 +30,7 @@ with atheris.instrument_imports():
 from schemas.envelope import Envelope, to_headers  # noqa: E402 (the worker's side, not instrumented)
 from workers.access import http_arrow  # noqa: E402
 from workers.records import Context, rows_of  # noqa: E402
-from workers.sink import to_arrow  # noqa: E402
+from workers.insert_rows import to_arrow  # noqa: E402
 
 FORMATS = list(Format)
 DECODED_LIMIT = 1 << 20

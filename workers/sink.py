@@ -25,7 +25,6 @@ import asyncio
 import logging
 import time
 
-import pyarrow as pa
 from clickhouse_connect.driver.client import Client
 
 from sluice import metrics
@@ -33,59 +32,17 @@ from sluice.failpoints import CLICKHOUSE_AFTER_INSERT, CLICKHOUSE_BEFORE_INSERT,
 from sluice.kafka.topic_ids import TopicKeys
 from sluice.settings import Settings
 from sluice.storage import Storage
-from workers.access import HttpRow, http_arrow
-from workers.arrow import LOGS_SCHEMA, column
 from workers import claims, idempotency, insert_errors
 from workers.topic_keys import StartKeys
+from workers.access import http_arrow
 from workers.batches import Batch, Intent, Intents, Pending
-from workers.columnar import ArrowRows, LogColumns, to_table
-from workers.hot import HotRows, joined
-from workers.normalize import LOG_ROW_COLUMNS, LogRow
+from workers.insert_rows import split
 
 log = logging.getLogger(__name__)
 
 
 class PermanentInsertError(Exception):
     """ClickHouse (or Arrow) refused the rows themselves; the message is the engine's."""
-
-
-def to_arrow(rows: list[LogRow]) -> pa.Table:
-    """Rows as an Arrow table of the ``logs`` insert layout (the fastest chDB insert path)."""
-    fields = list(zip(*rows)) if rows else [[] for _ in LogRow._fields]
-    by_column = {LOG_ROW_COLUMNS[name]: values for name, values in zip(LogRow._fields, fields)}
-    return pa.table({f.name: column(by_column[f.name], f.type) for f in LOGS_SCHEMA}, schema=LOGS_SCHEMA)
-
-
-def split(batch: Batch, skip: frozenset[int] = frozenset()) -> tuple[pa.Table | None, list[HttpRow]]:
-    """The batch's ``logs`` rows as one Arrow table (None when it has none), and its access-log
-    rows, leaving out the records at the offsets in ``skip``."""
-    logs: list[LogRow] = []
-    http: list[HttpRow] = []
-    columns: list[LogColumns] = []
-    tables: list[pa.Table] = []
-    mapped: list[HotRows] = []
-    for item in batch.items:
-        if item.offset in skip:
-            continue
-        kind = type(item.rows)
-        if kind is HotRows:
-            mapped.append(item.rows)
-        elif kind is LogColumns:
-            columns.append(item.rows)
-        elif kind is ArrowRows:
-            tables.append(item.rows.table)
-        else:
-            for row in item.rows:
-                (logs if type(row) is LogRow else http).append(row)
-    if columns:
-        tables.insert(0, to_table(columns))
-    tables[:0] = joined(mapped)
-    if logs or not tables:
-        tables.append(to_arrow(logs))
-    # One chunk, so one block: ClickHouse deduplicates a multi-block insert block by
-    # block, and a replay that regrouped the same rows into other chunks would not match.
-    table = pa.concat_tables(tables).combine_chunks()
-    return (table if table.num_rows else None), http
 
 
 class ClickHouseSink:

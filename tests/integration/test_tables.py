@@ -14,7 +14,7 @@ from schemas.storable import ipv6_bytes
 from schemas.tables import TIMESTAMP
 from workers.access import HttpRow, http_arrow
 from workers.normalize import LogRow
-from workers.sink import to_arrow
+from workers.insert_rows import to_arrow
 
 pytestmark = pytest.mark.integration
 

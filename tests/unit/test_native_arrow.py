@@ -123,7 +123,7 @@ def test_a_value_that_is_not_arrow_is_dead_lettered_whole():
 def test_a_batch_inserts_as_one_block_whatever_its_records_chunks():
     """ClickHouse deduplicates per block: a replay must insert the same single block."""
     from workers.batches import Batch, Pending
-    from workers.sink import split
+    from workers.insert_rows import split
 
     items = [Pending(offset, rows_of(encode(as_columns(RECORDS)), HEADERS).rows, None) for offset in range(3)]
     table, http = split(Batch("t", 0, 0, 2, items, replay=False))

@@ -276,7 +276,7 @@ def test_native_records_that_decode_become_insertable_columns(records):
     "body": st.fixed_dictionaries({"stringValue": printable})}), min_size=1, max_size=4))
 def test_otlp_records_that_decode_become_insertable_rows(records):
     from workers.otlp import normalize_otlp
-    from workers.sink import to_arrow
+    from workers.insert_rows import to_arrow
 
     body = msgspec.json.encode({"resourceLogs": [{"scopeLogs": [{"logRecords": records}]}]})
     try:

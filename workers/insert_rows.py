@@ -1,0 +1,57 @@
+"""What a batch inserts: its ``logs`` rows as one Arrow table, and its access-log rows.
+
+Records reach the sink in the shapes their paths produce (workers/batches.py ``Rows``): slices of
+the hot path's tables, columns, Arrow tables, or row tuples. ``split`` makes one table of them in
+the ``logs`` insert layout, one chunk, so one block (see below), and leaves out the records an
+idempotency key already stored.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+from workers.access import HttpRow
+from workers.arrow import LOGS_SCHEMA, column
+from workers.batches import Batch
+from workers.columnar import ArrowRows, LogColumns, to_table
+from workers.hot import HotRows, joined
+from workers.normalize import LOG_ROW_COLUMNS, LogRow
+
+
+def to_arrow(rows: list[LogRow]) -> pa.Table:
+    """Rows as an Arrow table of the ``logs`` insert layout (the fastest chDB insert path)."""
+    fields = list(zip(*rows)) if rows else [[] for _ in LogRow._fields]
+    by_column = {LOG_ROW_COLUMNS[name]: values for name, values in zip(LogRow._fields, fields)}
+    return pa.table({f.name: column(by_column[f.name], f.type) for f in LOGS_SCHEMA}, schema=LOGS_SCHEMA)
+
+
+def split(batch: Batch, skip: frozenset[int] = frozenset()) -> tuple[pa.Table | None, list[HttpRow]]:
+    """The batch's ``logs`` rows as one Arrow table (None when it has none), and its access-log
+    rows, leaving out the records at the offsets in ``skip``."""
+    logs: list[LogRow] = []
+    http: list[HttpRow] = []
+    columns: list[LogColumns] = []
+    tables: list[pa.Table] = []
+    mapped: list[HotRows] = []
+    for item in batch.items:
+        if item.offset in skip:
+            continue
+        kind = type(item.rows)
+        if kind is HotRows:
+            mapped.append(item.rows)
+        elif kind is LogColumns:
+            columns.append(item.rows)
+        elif kind is ArrowRows:
+            tables.append(item.rows.table)
+        else:
+            for row in item.rows:
+                (logs if type(row) is LogRow else http).append(row)
+    if columns:
+        tables.insert(0, to_table(columns))
+    tables[:0] = joined(mapped)
+    if logs or not tables:
+        tables.append(to_arrow(logs))
+    # One chunk, so one block: ClickHouse deduplicates a multi-block insert block by
+    # block, and a replay that regrouped the same rows into other chunks would not match.
+    table = pa.concat_tables(tables).combine_chunks()
+    return (table if table.num_rows else None), http
