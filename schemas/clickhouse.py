@@ -95,8 +95,11 @@ def rebuild(table: Table, version: int, columns: str, sort_key: str, settings: s
     return (
         f"DROP TABLE IF EXISTS {{db}}.{new}",
         _log_table(new, columns, sort_key, settings),
-        # Every row is copied: no block of the copy is taken for a replayed insert.
-        f"INSERT INTO {{db}}.{new} ({copied}) SELECT {copied} FROM {{db}}.{table.name} SETTINGS insert_deduplicate = 0",
+        # Every row is copied: no block of the copy is taken for a replayed insert. A block of the copy
+        # spans every day it holds, and a table kept longer than 100 days has more daily partitions
+        # than an insert block may touch by default.
+        f"INSERT INTO {{db}}.{new} ({copied}) SELECT {copied} FROM {{db}}.{table.name} "
+        "SETTINGS insert_deduplicate = 0, max_partitions_per_insert_block = 0",
         f"EXCHANGE TABLES {{db}}.{table.name} AND {{db}}.{new}",
         f"DROP TABLE IF EXISTS {{db}}.{new}",
     )
