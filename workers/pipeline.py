@@ -160,7 +160,7 @@ class Pipeline:
         # 3. The slow lane: LogFlux records over their tenant's key-derivation budget.
         for item in batch.items:
             if item.divert is not None:
-                await self.slow_lane.send(item.divert, item.divert.tenant)
+                await self.slow_lane.send(item.divert, item.divert.tenant, batch.bookkeeping)
         # 4. The range is stored: a replay acknowledges it without storing (workers/batches.py).
         await self.sink.mark_stored(batch)
         # 5. Acknowledge every record of the batch: Faust commits only acknowledged offsets.

@@ -29,9 +29,11 @@ class SlowLane:
         self.topic = settings.slow_topic
         self._forwarder = Forwarder(settings)
 
-    async def send(self, record: Consumed, tenant: str) -> None:
-        """Move a consumed record to the slow-lane topic, naming where it came from."""
-        origin = record.replay_of or f"{record.topic}:{record.partition}:{record.offset}"
+    async def send(self, record: Consumed, tenant: str, topic_key: str = "") -> None:
+        """Move a consumed record to the slow-lane topic, naming where it came from: under ``topic_key``
+        (``name@<topic id>``, workers/topic_keys.py) when given, so a record of a topic created again under
+        the same name never shares its origin, and its insert token, with one of the old topic."""
+        origin = record.replay_of or f"{topic_key or record.topic}:{record.partition}:{record.offset}"
         headers = [(k, v) for k, v in record.headers if k != REPLAY_OF] + [(REPLAY_OF, origin.encode())]
         await self._forwarder.send(self.topic, record.value, record.key, headers)
         metrics.WORKER_SLOW_LANE.labels(tenant, "diverted").inc()

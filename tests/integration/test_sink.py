@@ -129,7 +129,7 @@ class RecordingSlowLane:
     def __init__(self):
         self.moved = []
 
-    async def send(self, record, tenant):
+    async def send(self, record, tenant, topic_key=""):
         self.moved.append((record.offset, tenant))
 
 

@@ -38,7 +38,7 @@ class Journal:
             raise ConnectionError("dead-letter topic unavailable")
         self.events.append(("dead_letters", sorted((x.offset, x.reason) for x in letters)))
 
-    async def move(self, record, tenant):
+    async def move(self, record, tenant, topic_key=""):
         self.events.append(("slow_lane", record.offset, tenant))
 
     async def acknowledge(self, handle):
