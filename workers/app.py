@@ -74,7 +74,7 @@ async def _consume(stream, pipeline: Pipeline, settings: Settings, lanes: Lanes,
     await lanes.ready()
     # A paced lane takes about a second's worth of records at a time.
     chunk = settings.batch_max_records if pacer is None else max(1, min(settings.batch_max_records, int(pacer.rate)))
-    handover: Handover[Consumed, object] = Handover(settings.batch_max_bytes)
+    handover: Handover[Consumed, object] = Handover(settings.batch_max_bytes, chunk)
 
     async def read() -> None:
         async for events in stream_chunks(stream, chunk, settings.batch_max_bytes, settings.batch_max_wait_s):

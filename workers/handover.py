@@ -8,10 +8,12 @@ mapping of the next run at the same time, on two cores, and what arrives during
 a long store is stored together afterwards, as one large insert, as it would
 have been had it waited in the consumer.
 
-Bounds: the chunks waiting here hold at most ``max_bytes`` of record values
-(or one chunk, when a single chunk is larger); past that ``put`` waits for the
-storer, and the records wait in the consumer instead. With the chunk being read
-and the one being stored, a lane holds at most about three chunks' bytes.
+Bounds: the chunks waiting here hold at most ``max_records`` records and
+``max_bytes`` of record values (or one chunk, when a single chunk is larger);
+past that ``put`` waits for the storer, and the records wait in the consumer
+instead. So a stored chunk is no larger than the chunk bounds allow, and with
+the chunk being read and the one being stored a lane holds at most about three
+chunks.
 Order is kept: ``take`` returns the waiting records in the order they were put.
 """
 
@@ -27,10 +29,10 @@ M = TypeVar("M")
 class Handover(Generic[R, M]):
     """Records and their per-record mapping, from one reader to one storer."""
 
-    def __init__(self, max_bytes: int):
-        if max_bytes < 1:
-            raise ValueError(f"max_bytes must be positive, not {max_bytes}")
-        self.max_bytes = max_bytes
+    def __init__(self, max_bytes: int, max_records: int):
+        if max_bytes < 1 or max_records < 1:
+            raise ValueError(f"bounds must be positive: max_bytes={max_bytes}, max_records={max_records}")
+        self.max_bytes, self.max_records = max_bytes, max_records
         self._records: list[R] = []
         self._mapped: list[M] = []
         self._bytes = 0
@@ -39,13 +41,14 @@ class Handover(Generic[R, M]):
 
     async def put(self, records: list[R], mapped: list[M], nbytes: int) -> None:
         """Add a chunk (``mapped[i]`` belongs to ``records[i]``; ``nbytes`` its values' size), waiting
-        while what is already waiting would go past ``max_bytes`` with it."""
+        while what is already waiting would go past ``max_bytes`` or ``max_records`` with it."""
         if len(records) != len(mapped):
             raise ValueError(f"{len(records)} records with {len(mapped)} mappings")
         if not records:
             return
         async with self._changed:
-            await self._changed.wait_for(lambda: not self._bytes or self._bytes + nbytes <= self.max_bytes)
+            await self._changed.wait_for(lambda: not self._records or (
+                self._bytes + nbytes <= self.max_bytes and len(self._records) + len(records) <= self.max_records))
             self._records += records
             self._mapped += mapped
             self._bytes += nbytes

@@ -13,7 +13,7 @@ from workers.handover import Handover
 
 
 async def test_what_waits_is_taken_as_one_chunk_in_the_order_put():
-    handover = Handover(max_bytes=100)
+    handover = Handover(max_bytes=100, max_records=10)
     await handover.put(["a", "b"], [1, 2], 10)
     await handover.put(["c"], [3], 10)
     assert await handover.take() == (["a", "b", "c"], [1, 2, 3])
@@ -22,7 +22,7 @@ async def test_what_waits_is_taken_as_one_chunk_in_the_order_put():
 
 
 async def test_a_take_waits_for_a_chunk_and_the_end_lets_it_return_none():
-    handover = Handover(max_bytes=100)
+    handover = Handover(max_bytes=100, max_records=10)
     taking = asyncio.ensure_future(handover.take())
     await asyncio.sleep(0)
     assert not taking.done()
@@ -35,7 +35,7 @@ async def test_a_take_waits_for_a_chunk_and_the_end_lets_it_return_none():
 
 
 async def test_a_put_past_the_byte_bound_waits_until_the_storer_takes():
-    handover = Handover(max_bytes=100)
+    handover = Handover(max_bytes=100, max_records=10)
     await handover.put(["a"], [1], 60)
     putting = asyncio.ensure_future(handover.put(["b"], [2], 60))
     for _ in range(5):
@@ -46,17 +46,31 @@ async def test_a_put_past_the_byte_bound_waits_until_the_storer_takes():
     assert await handover.take() == (["b"], [2])
 
 
+async def test_a_put_past_the_record_bound_waits_too():
+    handover = Handover(max_bytes=1000, max_records=3)
+    await handover.put(["a", "b"], [1, 2], 2)
+    putting = asyncio.ensure_future(handover.put(["c", "d"], [3, 4], 2))
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert not putting.done()  # four records would wait: a stored chunk stays within the chunk bound
+    assert await handover.take() == (["a", "b"], [1, 2])
+    await asyncio.wait_for(putting, 1)
+    assert await handover.take() == (["c", "d"], [3, 4])
+
+
 async def test_one_chunk_larger_than_the_bound_passes_alone():
-    handover = Handover(max_bytes=10)
+    handover = Handover(max_bytes=10, max_records=10)
     await asyncio.wait_for(handover.put(["big"], [1], 1000), 1)
     assert await handover.take() == (["big"], [1])
 
 
 async def test_each_record_comes_with_its_mapping():
     with pytest.raises(ValueError, match="2 records with 1 mappings"):
-        await Handover(10).put(["a", "b"], [1], 2)
+        await Handover(10, 10).put(["a", "b"], [1], 2)
     with pytest.raises(ValueError, match="positive"):
-        Handover(0)
+        Handover(0, 10)
+    with pytest.raises(ValueError, match="positive"):
+        Handover(10, 0)
 
 
 class Arrivals:
