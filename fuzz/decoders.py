@@ -30,7 +30,6 @@ with atheris.instrument_imports():
 from schemas.envelope import Envelope, to_headers  # noqa: E402 (the worker's side, not instrumented)
 from workers.access import http_arrow  # noqa: E402
 from workers.records import Context, rows_of  # noqa: E402
-from workers.insert_rows import to_arrow  # noqa: E402
 
 FORMATS = list(Format)
 DECODED_LIMIT = 1 << 20
@@ -50,10 +49,8 @@ def storable_rows(fmt: Format, body: bytes) -> int:
     reasons = {why.reason for _, why in rejected} - _EXPECTED
     if reasons:
         raise Unstorable(f"{fmt.value}: accepted, then refused by the worker: {rejected[0][1]}")
-    if isinstance(rows, list):
-        logs = [r for r in rows if type(r).__name__ == "LogRow"]
-        http = [r for r in rows if type(r).__name__ == "HttpRow"]
-        return to_arrow(logs).num_rows + (http_arrow(http).num_rows if http else 0)
+    if isinstance(rows, list):  # Profound's access-log rows
+        return http_arrow(rows).num_rows if rows else 0
     return rows.table.num_rows
 
 

@@ -38,12 +38,11 @@ if TYPE_CHECKING:  # types only: the planner counts rows and never looks inside 
     from workers.consumed import Consumed
     from workers.deadletter import DeadLetter
     from workers.hot import HotRows
-    from workers.normalize import LogRow
 
-#: One record's rows: a slice of the hot path's table (the JSON dialects, workers/hot.py), columns (LogFlux and
-#: what the hot path declined), Arrow (``sluice.arrow.v1``) or row
-#: tuples (OTLP, Logstash, Profound's access logs).
-Rows = Union["HotRows", "LogColumns", "ArrowRows", "list[LogRow | HttpRow]"]
+#: One record's rows: a slice of the hot path's table (the JSON dialects, workers/hot.py), columns (OTLP,
+#: Logstash, LogFlux and what the hot path declined), Arrow (``sluice.arrow.v1``) or the access-log rows
+#: of ``http_logs`` (Profound).
+Rows = Union["HotRows", "LogColumns", "ArrowRows", "list[HttpRow]"]
 
 TopicPartition = tuple[str, int]
 

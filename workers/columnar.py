@@ -78,6 +78,12 @@ class IsoTimes(NamedTuple):
     text: Sequence[str]
 
 
+class NsTimes(NamedTuple):
+    """Timestamps as nanoseconds since the epoch (None: the receive time), as OTLP carries them."""
+
+    ns: Sequence[int | None]
+
+
 class SameKeys(NamedTuple):
     """Maps that give every one of ``keys`` the row's value (see ``same_keys``), kept unbuilt."""
 
@@ -101,7 +107,7 @@ class LogColumns:
 
     env: Envelope
     source: str
-    timestamps: Sequence[datetime | None] | IsoTimes
+    timestamps: Sequence[datetime | None] | IsoTimes | NsTimes
     severity_text: Sequence[str]
     service: Sequence[str]
     body: Sequence[str]
@@ -113,6 +119,7 @@ class LogColumns:
     trace_flags: Sequence[int] | None = None
     scope_name: Sequence[str] | None = None
     scope_version: Sequence[str] | None = None
+    scope_attributes: Sequence[dict[str, str]] | None = None
 
     def __len__(self) -> int:
         return len(self.body)
@@ -153,29 +160,42 @@ def to_table(parts: Sequence[LogColumns]) -> pa.Table:
              "ScopeName": joined("scope_name", ""), "ScopeVersion": joined("scope_version", "")}
     columns.update((name, pa.array(values, _TYPES[name])) for name, values in plain.items())
     attributes = joined("attributes", {})
+    scope = joined("scope_attributes", {})
     columns.update({
         "Timestamp": stamps,
         "SeverityText": text,
         "SeverityNumber": numbers,
         "ResourceAttributes": _resources(parts, n),
         "LogAttributes": map_array(attributes) if any(attributes) else _empty_maps(n),
-        "ScopeAttributes": _empty_maps(n),
+        "ScopeAttributes": map_array(scope) if any(scope) else _empty_maps(n),
     })
     return pa.table(columns, schema=LOGS_SCHEMA)
 
 
 def _timestamps(parts: Sequence[LogColumns]) -> pa.Array:
-    if all(type(part.timestamps) is IsoTimes for part in parts):
-        parsed = iso_times(list(chain.from_iterable(part.timestamps.text for part in parts)))
+    """The parts' timestamps as one column: each run of parts that give them in one form becomes
+    Arrow in one call (a batch is mostly one dialect's records, so mostly one run)."""
+    runs: list[tuple[type, list]] = []
+    for part in parts:
+        kind = type(part.timestamps)
+        values = part.timestamps.text if kind is IsoTimes else part.timestamps.ns if kind is NsTimes else (
+            part.timestamps if part.timestamps is not None else [None] * len(part))
+        if runs and runs[-1][0] is kind:
+            runs[-1][1].extend(values)
+        else:
+            runs.append((kind, list(values)))
+    arrays = [_times(kind, values) for kind, values in runs]
+    return arrays[0] if len(arrays) == 1 else pa.concat_arrays(arrays)
+
+
+def _times(kind: type, values: list) -> pa.Array:
+    if kind is NsTimes:
+        return pa.array(values, pa.int64()).cast(TIMESTAMP)
+    if kind is IsoTimes:
+        parsed = iso_times(values)
         if parsed is not None:
             return parsed
-    values: list = []
-    for part in parts:
-        stamps = part.timestamps
-        if type(stamps) is IsoTimes:
-            values.extend(map(datetime.fromisoformat, stamps.text))
-        else:
-            values.extend(stamps if stamps is not None else [None] * len(part))
+        values = list(map(datetime.fromisoformat, values))
     return pa.array(values, pa.timestamp("us", tz="UTC")).cast(TIMESTAMP)
 
 

@@ -1,7 +1,7 @@
 """What a batch inserts: its ``logs`` rows as one Arrow table, and its access-log rows.
 
 Records reach the sink in the shapes their paths produce (workers/batches.py ``Rows``): slices of
-the hot path's tables, columns, Arrow tables, or row tuples. ``split`` makes one table of them in
+the hot path's tables, columns, Arrow tables, or Profound's access-log rows. ``split`` makes one table of them in
 the ``logs`` insert layout, one chunk, so one block (see below), and leaves out the records an
 idempotency key already stored.
 """
@@ -11,24 +11,15 @@ from __future__ import annotations
 import pyarrow as pa
 
 from workers.access import HttpRow
-from workers.arrow import LOGS_SCHEMA, column
+from workers.arrow import LOGS_SCHEMA
 from workers.batches import Batch
 from workers.columnar import ArrowRows, LogColumns, to_table
 from workers.hot import HotRows, joined
-from workers.normalize import LOG_ROW_COLUMNS, LogRow
-
-
-def to_arrow(rows: list[LogRow]) -> pa.Table:
-    """Rows as an Arrow table of the ``logs`` insert layout (the fastest chDB insert path)."""
-    fields = list(zip(*rows)) if rows else [[] for _ in LogRow._fields]
-    by_column = {LOG_ROW_COLUMNS[name]: values for name, values in zip(LogRow._fields, fields)}
-    return pa.table({f.name: column(by_column[f.name], f.type) for f in LOGS_SCHEMA}, schema=LOGS_SCHEMA)
 
 
 def split(batch: Batch, skip: frozenset[int] = frozenset()) -> tuple[pa.Table | None, list[HttpRow]]:
     """The batch's ``logs`` rows as one Arrow table (None when it has none), and its access-log
     rows, leaving out the records at the offsets in ``skip``."""
-    logs: list[LogRow] = []
     http: list[HttpRow] = []
     columns: list[LogColumns] = []
     tables: list[pa.Table] = []
@@ -44,13 +35,12 @@ def split(batch: Batch, skip: frozenset[int] = frozenset()) -> tuple[pa.Table | 
         elif kind is ArrowRows:
             tables.append(item.rows.table)
         else:
-            for row in item.rows:
-                (logs if type(row) is LogRow else http).append(row)
+            http.extend(item.rows)
     if columns:
         tables.insert(0, to_table(columns))
     tables[:0] = joined(mapped)
-    if logs or not tables:
-        tables.append(to_arrow(logs))
+    if not tables:
+        tables.append(LOGS_SCHEMA.empty_table())
     # One chunk, so one block: ClickHouse deduplicates a multi-block insert block by
     # block, and a replay that regrouped the same rows into other chunks would not match.
     table = pa.concat_tables(tables).combine_chunks()

@@ -1,4 +1,4 @@
-"""Logstash events to ``LogRow``s: the events come split and checked (``schemas.dialects.logstash.wire.split``)."""
+"""Logstash events to ``logs`` columns: the events come split and checked (``schemas.dialects.logstash.wire.split``)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import msgspec
 
 from schemas.envelope import Envelope
 from schemas.dialects.logstash.wire import Event
-from workers.normalize import LogRow, flatten, to_ns
-from schemas.severity import severity_number
+from workers.columnar import LogColumns
+from workers.normalize import flatten
 
 _json = msgspec.json.Encoder()
 
@@ -20,19 +20,20 @@ def _text(value: Any) -> str:
     return value if isinstance(value, str) else _json.encode(value).decode()
 
 
-def normalize_logstash(batches: list[list[Event]], env: Envelope) -> list[LogRow]:
-    rows = []
+def normalize_logstash(batches: list[list[Event]], env: Envelope) -> LogColumns:
+    """The rows of one record's events, in order; an event without a timestamp has the receive time."""
+    times, levels, services, bodies, resources, attrs, loggers = [], [], [], [], [], [], []
     for events in batches:
         for event in events:
-            ts = env.received_ns if event.timestamp is None else to_ns(event.timestamp)
-            level = _text(event.level)
+            times.append(event.timestamp)
+            levels.append(_text(event.level))
             host = event.host
             if isinstance(host, dict):  # the ECS shape: {"name": ..., ...}
                 host = host.get("name") or host.get("hostname")
-            resource = {"host.name": str(host)} if host else {}
-            rows.append(LogRow(
-                env.tenant, env.environment, "logstash", env.request_id, env.received_ns, ts, level,
-                severity_number(level), _text(event.service), _text(event.message), "", "", resource,
-                flatten(event.attributes), 0, _text(event.logger), "",
-            ))
-    return rows
+            resources.append({"host.name": str(host)} if host else {})
+            services.append(_text(event.service))
+            bodies.append(_text(event.message))
+            attrs.append(flatten(event.attributes))
+            loggers.append(_text(event.logger))
+    return LogColumns(env, "logstash", times, levels, services, bodies, attrs, resource=resources,
+                      scope_name=loggers)

@@ -1,4 +1,4 @@
-"""The ``logs`` row shape (``LogRow``, or the same in columns), its helpers, and the JSON dialects' mappings.
+"""The JSON dialects' reference mapping (``mapped``) and the helpers every mapping shares.
 
 ``mapped`` maps the JSON dialects' (and native JSON records') decoded entries by
 their declared columns (schemas/columns.py); workers/records.MAPPINGS dispatches
@@ -13,51 +13,17 @@ the worker's clock).
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from typing import Any, NamedTuple
+from typing import Any
 
 import msgspec
-import pyarrow as pa
 
 from schemas.columns import Columns
 from schemas.envelope import Envelope
-from schemas.tables import ATTRIBUTES, TIMESTAMP
 from workers.columnar import LogColumns
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _NS = timedelta(microseconds=1)
 _json = msgspec.json.Encoder()
-
-
-class LogRow(NamedTuple):
-    tenant: str  # envelope: the API key's tenant
-    environment: str  # the key's environment (production, staging, development)
-    source: str  # the dialect the record came in through
-    request_id: str  # envelope: the id the client got back
-    received_ns: int  # envelope: when the gateway accepted the request
-    timestamp_ns: int  # the entry's own time, UTC, or received_ns when it has none
-    severity_text: str  # the level as the client spelled it
-    severity_number: int  # OTel SeverityNumber, see schemas/severity.py
-    service: str  # the emitting service (AstraLog/LogTrace service, LogInformant source)
-    body: str  # the message
-    trace_id: str
-    span_id: str
-    resource_attributes: dict[str, str]  # describes the emitter (project, host)
-    log_attributes: dict[str, str]  # the entry's own structured data, flattened
-    trace_flags: int = 0  # W3C trace flags (native records only)
-    scope_name: str = ""  # instrumentation scope (native records only)
-    scope_version: str = ""
-    scope_attributes: dict[str, str] = {}  # shared default, never mutated
-
-
-#: The ``logs`` column of each LogRow field; schemas/tables.LOGS declares the columns' types.
-LOG_ROW_COLUMNS: dict[str, str] = {
-    "tenant": "TenantId", "environment": "Environment", "source": "Source", "request_id": "RequestId",
-    "received_ns": "ReceivedAt", "timestamp_ns": "Timestamp", "severity_text": "SeverityText",
-    "severity_number": "SeverityNumber", "service": "ServiceName", "body": "Body", "trace_id": "TraceId",
-    "span_id": "SpanId", "resource_attributes": "ResourceAttributes", "log_attributes": "LogAttributes",
-    "trace_flags": "TraceFlags", "scope_name": "ScopeName", "scope_version": "ScopeVersion",
-    "scope_attributes": "ScopeAttributes",
-}
 
 
 def to_ns(ts: datetime) -> int:
@@ -98,7 +64,7 @@ def flatten(values: dict[str, Any] | None, out: dict[str, str] | None = None, pr
 
 
 # The JSON dialects are built in columns (workers/columnar.py): one list per
-# column rather than a LogRow per entry, made into Arrow once per batch.
+# column rather than an object per entry, made into Arrow once per batch.
 
 def mapped(columns: Columns, entries: list, env: Envelope) -> LogColumns:
     """The reference mapping of a JSON dialect's decoded ``entries`` by its declared ``columns``
@@ -132,18 +98,3 @@ def mapped(columns: Columns, entries: list, env: Envelope) -> LogColumns:
         trace_id=column("trace_id"), span_id=column("span_id"), trace_flags=column("trace_flags"),
         scope_name=column("scope_name"), scope_version=column("scope_version"),
     )
-
-
-def log_rows(rows: LogColumns) -> list[LogRow]:
-    """The same rows as LogRows (for tests and tools that read rows one by one)."""
-    t = rows.table
-    fields = []
-    for name in LogRow._fields:
-        column = t.column(LOG_ROW_COLUMNS[name])
-        if column.type == TIMESTAMP:
-            fields.append(column.cast(pa.int64()).to_pylist())
-        elif column.type == ATTRIBUTES:
-            fields.append([dict(items) for items in column.to_pylist()])
-        else:
-            fields.append(column.to_pylist())
-    return [LogRow(*row) for row in zip(*fields)]

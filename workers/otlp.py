@@ -1,4 +1,4 @@
-"""OTLP log records to ``LogRow``s: resource, scope and log attributes straight onto the otel_logs columns.
+"""OTLP log records to ``logs`` columns: resource, scope and log attributes straight onto the otel_logs columns.
 
 One walk reads both decodings: the protobuf message and its msgspec mirror
 (schemas/dialects/otlp/json_mirror.py) have the same field names. They differ only in how an
@@ -15,8 +15,8 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsSer
 
 from schemas.dialects.otlp import json_mirror as otlp_json
 from schemas.envelope import Envelope
-from workers.normalize import LogRow, flatten
-from schemas.severity import severity_number
+from workers.columnar import LogColumns, NsTimes
+from workers.normalize import flatten
 
 _json = msgspec.json.Encoder()
 
@@ -70,8 +70,11 @@ def _body(value: Any) -> str:
 
 
 def normalize_otlp(requests: list[ExportLogsServiceRequest | otlp_json.ExportLogsServiceRequest],
-                   env: Envelope) -> list[LogRow]:
-    rows = []
+                   env: Envelope) -> LogColumns:
+    """The rows of one record's requests, in order: a log record's own time, else its observed time,
+    else the receive time; its severity number, else the one its text names."""
+    times, text, numbers, services, bodies, trace_ids, span_ids = [], [], [], [], [], [], []
+    resources, attrs, flags, scope_names, scope_versions, scopes = [], [], [], [], [], []
     for request in requests:
         for resource_logs in request.resource_logs:
             resource = attributes(resource_logs.resource.attributes)
@@ -80,12 +83,19 @@ def normalize_otlp(requests: list[ExportLogsServiceRequest | otlp_json.ExportLog
                 scope = scope_logs.scope
                 scope_attributes = attributes(scope.attributes)
                 for r in scope_logs.log_records:
-                    ts = r.time_unix_nano or r.observed_time_unix_nano or env.received_ns
-                    number = r.severity_number or severity_number(r.severity_text)
-                    rows.append(LogRow(
-                        env.tenant, env.environment, "otlp", env.request_id, env.received_ns, ts,
-                        r.severity_text, number, service, _body(r.body), _hex(r.trace_id), _hex(r.span_id),
-                        resource, attributes(r.attributes), r.flags & 0xFF, scope.name, scope.version,
-                        scope_attributes,
-                    ))
-    return rows
+                    times.append(r.time_unix_nano or r.observed_time_unix_nano or None)
+                    text.append(r.severity_text)
+                    numbers.append(r.severity_number or None)
+                    services.append(service)
+                    bodies.append(_body(r.body))
+                    trace_ids.append(_hex(r.trace_id))
+                    span_ids.append(_hex(r.span_id))
+                    resources.append(resource)
+                    attrs.append(attributes(r.attributes))
+                    flags.append(r.flags & 0xFF)
+                    scope_names.append(scope.name)
+                    scope_versions.append(scope.version)
+                    scopes.append(scope_attributes)
+    return LogColumns(env, "otlp", NsTimes(times), text, services, bodies, attrs, resource=resources,
+                      severity_number=numbers, trace_id=trace_ids, span_id=span_ids, trace_flags=flags,
+                      scope_name=scope_names, scope_version=scope_versions, scope_attributes=scopes)

@@ -12,11 +12,10 @@ from schemas.formats import Format, InvalidBody
 from sluice import metrics
 from workers.budget import TokenBuckets
 from workers.columnar import ArrowRows, LogColumns, normalize_arrow
-from workers.access import normalize_profound
+from workers.access import HttpRow, normalize_profound
 from workers.decrypt import Decryptor
 from workers.logflux import entry_values, normalize_logflux
 from workers import hot, logflux_hot, normalize
-from workers.normalize import LogRow
 from workers.logstash import normalize_logstash
 from workers.otlp import normalize_otlp
 
@@ -29,7 +28,7 @@ class Rejected(NamedTuple):
 
 class Outcome(NamedTuple):
     # HotRows for what the hot path mapped, ArrowRows for records that arrived in Arrow
-    rows: list[LogRow] | LogColumns | ArrowRows | hot.HotRows
+    rows: list[HttpRow] | LogColumns | ArrowRows | hot.HotRows
     # What to dead-letter: the whole value when the record is unreadable, or
     # one value per failed entry (LogFlux), each with why.
     rejected: list[tuple[bytes | None, Rejected]]
@@ -143,7 +142,7 @@ def _logflux(fmt: Format, entries: list, envelope: Envelope, value: bytes, conte
 Mapping = Callable[[Format, list, Envelope, bytes, Context], Outcome]
 
 
-def _whole(rows: Callable[[list, Envelope], list[LogRow] | LogColumns | ArrowRows]) -> Mapping:
+def _whole(rows: Callable[[list, Envelope], list[HttpRow] | LogColumns | ArrowRows]) -> Mapping:
     """A mapping that stores every entry (the record was all or nothing when it decoded)."""
     return lambda fmt, entries, envelope, value, context: Outcome(rows(entries, envelope), [])
 
@@ -174,7 +173,7 @@ MAPPINGS: dict[str, Mapping] = {
 
 
 def entries_rows(fmt: Format, entries: list, envelope: Envelope,
-                 context: Context = Context()) -> list[LogRow] | LogColumns | ArrowRows:
+                 context: Context = Context()) -> list[HttpRow] | LogColumns | ArrowRows:
     """The rows of entries ``decode`` gave for ``fmt``, by the dialect's mapping (what cannot be
     stored is left out): for tests and tools that map entries without a Kafka record."""
     return MAPPINGS[fmt.dialect](fmt, entries, envelope, b"", context).rows

@@ -12,8 +12,7 @@ import pytest
 
 from sluice.query.kql import And, Compare, Not, Or, Range, Text, parse
 from sluice.query.search import SearchRequest, build, page
-from workers.normalize import LogRow
-from workers.insert_rows import to_arrow
+from tests.rows import LogRow, to_arrow
 
 pytestmark = pytest.mark.integration
 

@@ -10,8 +10,7 @@ import pytest
 
 from schemas.clickhouse import MIGRATIONS, SORT_KEY
 from sluice.query.search import SearchRequest, build, page
-from workers.normalize import LogRow
-from workers.insert_rows import to_arrow
+from tests.rows import LogRow, to_arrow
 
 pytestmark = pytest.mark.integration
 

@@ -13,8 +13,7 @@ from schemas import tables
 from schemas.storable import ipv6_bytes
 from schemas.tables import TIMESTAMP
 from workers.access import HttpRow, http_arrow
-from workers.normalize import LogRow
-from workers.insert_rows import to_arrow
+from tests.rows import LogRow, to_arrow
 
 pytestmark = pytest.mark.integration
 

@@ -5,7 +5,7 @@ from schemas.dialects import decode
 from schemas.formats import Format, InvalidBody
 from schemas.dialects.native.wire import JSON_DIR, json_schemas, render
 from workers.deadletter import DeadLetter, dlq_headers
-from workers.normalize import log_rows
+from tests.rows import log_rows
 from workers.records import MAPPINGS, Context, rows_of
 from workers.records import entries_rows as normalize
 

@@ -19,7 +19,7 @@ from schemas.dialects import decode
 from schemas.formats import Format, InvalidBody
 from schemas.dialects.native.arrow import ATTRIBUTES, RECORD_SCHEMA, Limits, encode, read
 from workers.arrow import LOGS_SCHEMA
-from workers.columnar import ArrowRows, LogColumns, SameKeys, same_keys, to_table
+from workers.columnar import ArrowRows, IsoTimes, LogColumns, NsTimes, SameKeys, same_keys, to_table
 from workers.records import entries_rows as normalize
 from workers.records import rows_of
 
@@ -166,6 +166,22 @@ def test_a_batch_of_records_becomes_one_table_equal_to_the_records_one_by_one():
                                        [("host.name", "b"), ("service.name", "b")], [("host.name", "h")], []]
     assert c["LogAttributes"] == [[("k", "v")], [], [], []]
     assert c["TraceId"] == ["", "", "4bf92f3577b34da6a3ce929d0e0e4736", ""]
+
+
+def test_records_that_give_their_times_in_different_forms_keep_their_order_in_one_batch():
+    """OTLP's nanoseconds, LogFlux's unparsed text and the reference mapping's datetimes in one batch:
+    each run becomes Arrow on its own, and the rows stay in the records' order."""
+    env = Envelope("x", "acme", "r", 5)
+
+    def part(times, n):
+        return LogColumns(env, "t", times, ["INFO"] * n, [""] * n, ["m"] * n, [{}] * n,
+                          scope_attributes=[{"n": str(n)}] * n if n == 2 else None)
+
+    parts = [part(NsTimes([11, None]), 2), part(NsTimes([12]), 1), part(IsoTimes(["1970-01-01T00:00:00.000013+00:00"]), 1),
+             part([datetime(1970, 1, 1, 0, 0, 0, 14, tzinfo=timezone.utc)], 1), part(NsTimes([15]), 1)]
+    table = to_table(parts)
+    assert table.column("Timestamp").cast(pa.int64()).to_pylist() == [11, 5, 12, 13_000, 14_000, 15]
+    assert table.column("ScopeAttributes").to_pylist() == [[("n", "2")], [("n", "2")], [], [], [], []]
 
 
 # --- storability and size bounds ---------------------------------------------

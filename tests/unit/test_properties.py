@@ -276,7 +276,6 @@ def test_native_records_that_decode_become_insertable_columns(records):
     "body": st.fixed_dictionaries({"stringValue": printable})}), min_size=1, max_size=4))
 def test_otlp_records_that_decode_become_insertable_rows(records):
     from workers.otlp import normalize_otlp
-    from workers.insert_rows import to_arrow
 
     body = msgspec.json.encode({"resourceLogs": [{"scopeLogs": [{"logRecords": records}]}]})
     try:
@@ -284,4 +283,4 @@ def test_otlp_records_that_decode_become_insertable_rows(records):
     except InvalidBody:
         return
     rows = normalize_otlp([request], Envelope("otlp.logs.v1.json", "acme", "r", 5))
-    assert to_arrow(rows).num_rows == len(records)
+    assert rows.table.num_rows == len(records)

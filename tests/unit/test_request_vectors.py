@@ -15,7 +15,7 @@ from schemas.dialects import decode
 from schemas.formats import Format
 from workers.decrypt import Decryptor, KeyCache
 from workers.logflux import normalize_logflux
-from workers.normalize import log_rows
+from tests.rows import log_rows
 from workers.records import entries_rows as normalize
 
 VECTORS = json.loads((Path(__file__).parents[2] / "schemas" / "vectors" / "requests.json").read_text(encoding="utf-8"))

@@ -16,8 +16,7 @@ from sluice.query import sql
 from workers import arrow, columnar
 from workers.access import HTTP_ROW_FIELDS, HttpRow, http_arrow
 from workers.columnar import LogColumns, normalize_arrow, to_table
-from workers.normalize import LOG_ROW_COLUMNS, LogRow, log_rows
-from workers.insert_rows import to_arrow
+from tests.rows import LOG_ROW_COLUMNS, LogRow, log_rows, to_arrow
 
 ENV = Envelope("logtrace.ingest.v1", "acme", "req-1", 1_700_000_000_123_456_789, "staging")
 
