@@ -14,12 +14,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Mapping
 
-
-class Secret(str):
-    """A string that never shows itself in ``repr`` (settings dumps, logs)."""
-
-    def __repr__(self) -> str:
-        return "Secret('***')" if self else "Secret('')"
+from sluice.setting_values import Secret, format_value, parse_value
 
 
 @dataclass(frozen=True)
@@ -263,37 +258,8 @@ class Settings:
         env = {}
         for f in fields(self):
             value = getattr(self, f.name)
-            env[f"SLUICE_{f.name.upper()}"] = _format(value)
+            env[f"SLUICE_{f.name.upper()}"] = format_value(value)
         return env
-
-
-def _format(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def _parse(kind: Any, raw: Any, name: str) -> Any:
-    if kind in (bool, "bool"):
-        if isinstance(raw, bool):
-            return raw
-        text = str(raw).strip().lower()
-        if text in ("1", "true", "yes", "on"):
-            return True
-        if text in ("0", "false", "no", "off"):
-            return False
-        raise ValueError(f"setting {name}: expected true/false, got {raw!r}")
-    for type_, label in ((int, "int"), (float, "float")):
-        if kind in (type_, label):
-            try:
-                return type_(raw)
-            except (TypeError, ValueError):
-                raise ValueError(f"setting {name}: expected {label}, got {raw!r}") from None
-    if kind in (Path, "Path"):
-        return Path(raw)
-    if kind in (Secret, "Secret"):
-        return Secret(raw)
-    return str(raw)
 
 
 def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -314,5 +280,5 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
     unknown = sorted(set(values) - set(known))
     if unknown:
         raise ValueError(f"unknown settings: {', '.join(unknown)}")
-    parsed = {name: _parse(known[name], raw, name) for name, raw in values.items()}
+    parsed = {name: parse_value(known[name], raw, name) for name, raw in values.items()}
     return Settings(**parsed)

@@ -9,7 +9,7 @@ records are checked against it (and against each other) before its insert.
 The entries in the batch's own range (its topic, partition and offsets) never
 make its records repeats (``repeats``), so a retry or a replay decides which
 records are repeats exactly as the first attempt did. They do tell that an
-earlier attempt stored the batch: ``keys_recorded`` (workers/sink.py) finds
+earlier attempt stored the batch: ``recorded`` finds
 them, written in one insert after the rows, and the retry or replay inserts
 nothing, whether or not the deduplication window still knows its token.
 
@@ -52,3 +52,18 @@ def remember(client: Client, db: str, batch: Batch, skipped: frozenset[int], set
     if rows:
         client.insert(f"{db}.idempotency_keys", rows, column_names=["Key", "Topic", "Partition", "Offset"],
                       settings=settings)
+
+
+def recorded(client: Client, db: str, batch: Batch, settings: dict | None = None) -> bool:
+    """True when an earlier attempt at ``batch`` (a retry, a replay) stored it: the idempotency keys of
+    its records, written after its rows, are in. An attempt whose commit the worker did not hear of
+    (a timeout) may be repeated after other partitions pushed its token out of the deduplication
+    window; its keys still tell. A batch without keyed records has only the window to tell."""
+    keys = sorted({item.idempotency for item in batch.items if item.idempotency and item.rows})
+    if not keys:
+        return False
+    return bool(client.query(  # by key first: the table is sorted by it
+        f"SELECT count() FROM {db}.idempotency_keys WHERE Key IN {{keys:Array(String)}} "
+        "AND Topic = {t:String} AND Partition = {p:UInt32} AND Offset BETWEEN {a:UInt64} AND {b:UInt64}",
+        parameters={"keys": keys, "t": batch.bookkeeping, "p": batch.partition, "a": batch.first, "b": batch.last},
+        settings=settings or {}).result_rows[0][0])

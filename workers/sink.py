@@ -11,7 +11,7 @@ since an insert of one mark costs about what the batch's intent does; a crash
 loses only the last few, whose ranges fall back on the idempotency keys and the
 deduplication window. A retry or a replay of a batch that an earlier attempt
 stored unheard (a timeout after the commit) inserts nothing once the keys of its
-records, written after its rows, are found (``keys_recorded``): the window may have
+records, written after its rows, are found (``idempotency.recorded``): the window may have
 forgotten its token meanwhile. Only a batch without keyed records rests on the window.
 
 Every bookkeeping table names the topic by its key, ``name@<Kafka topic id>``,
@@ -32,10 +32,10 @@ from sluice.failpoints import CLICKHOUSE_AFTER_INSERT, CLICKHOUSE_BEFORE_INSERT,
 from sluice.kafka.topic_ids import TopicKeys
 from sluice.settings import Settings
 from sluice.storage import Storage
-from workers import claims, idempotency, insert_errors
+from workers import claims, idempotency, insert_errors, ranges
 from workers.topic_keys import StartKeys
 from workers.access import http_arrow
-from workers.batches import Batch, Intent, Intents, Pending
+from workers.batches import Batch, Intents, Pending
 from workers.insert_rows import split
 
 log = logging.getLogger(__name__)
@@ -89,7 +89,7 @@ class ClickHouseSink:
         self.failpoints.hit(CLICKHOUSE_BEFORE_INSERT, where)
         again = batch.replay or batch.token in self._tried
         self._tried.add(batch.token)
-        if again and self.keys_recorded(client, batch):
+        if again and idempotency.recorded(client, self.db, batch, self._consistent):
             log.warning("batch %s was stored by an attempt whose success was not heard of: not inserted again",
                         batch.token)
         else:
@@ -101,32 +101,13 @@ class ClickHouseSink:
         self.failpoints.hit(CLICKHOUSE_AFTER_INSERT, where)  # all of it accepted, the worker told otherwise
         return repeated
 
-    def keys_recorded(self, client: Client, batch: Batch) -> bool:
-        """True when an earlier attempt at ``batch`` (a retry, a replay) stored it: the idempotency keys of
-        its records, written after its rows, are in. An attempt whose commit the worker did not hear of
-        (a timeout) may be repeated after other partitions pushed its token out of the deduplication
-        window; its keys still tell. A batch without keyed records has only the window to tell."""
-        keys = sorted({item.idempotency for item in batch.items if item.idempotency and item.rows})
-        if not keys:
-            return False
-        return bool(client.query(  # by key first: the table is sorted by it
-            f"SELECT count() FROM {self.db}.idempotency_keys WHERE Key IN {{keys:Array(String)}} "
-            "AND Topic = {t:String} AND Partition = {p:UInt32} AND Offset BETWEEN {a:UInt64} AND {b:UInt64}",
-            parameters={"keys": keys, "t": batch.bookkeeping, "p": batch.partition, "a": batch.first, "b": batch.last},
-            settings=self._consistent).result_rows[0][0])
-
     def record_intent(self, client: Client, batch: Batch) -> None:
         """Record the batch's offset range (and what it moved to the slow lane) before its rows."""
         self.record_intents(client, [batch])
 
     def record_intents(self, client: Client, batches: list[Batch]) -> None:
         """Record the batches' ranges in one insert."""
-        client.insert(
-            f"{self.db}.ingest_batches",
-            [[b.bookkeeping, b.partition, b.first, b.last, b.row_count, b.diverted] for b in batches],
-            column_names=["Topic", "Partition", "FirstOffset", "LastOffset", "Rows", "Diverted"],
-            settings=self._bookkeeping,
-        )
+        ranges.record_intents(client, self.db, batches, self._bookkeeping)
 
     def prepare_batches(self, client: Client, batches: list[Batch]) -> None:
         """The first steps of ``insert`` for a chunk's new batches at once: their intents in one insert, then
@@ -144,8 +125,7 @@ class ClickHouseSink:
 
     def record_stored(self, client: Client, marks: list[list]) -> None:
         """Write marks of stored ranges (``[topic key, partition, first, last]`` each) in one insert."""
-        client.insert(f"{self.db}.stored_batches", marks, column_names=["Topic", "Partition", "FirstOffset", "LastOffset"],
-                      settings=self._bookkeeping)
+        ranges.record_stored(client, self.db, marks, self._bookkeeping)
 
     def record_claims(self, client: Client, held: list[tuple[claims.TopicPartition, claims.Claim]]
                       ) -> list[tuple[claims.TopicPartition, claims.Claim]]:
@@ -167,27 +147,6 @@ class ClickHouseSink:
     @property
     def _consistent(self) -> dict:
         return {"select_sequential_consistency": 1} if self.settings.clickhouse_cluster else {}
-
-    def intents(self, client: Client, topic: str, partition: int, offset: int) -> list[Intent]:
-        """Recorded batch ranges of ``topic`` (a key, ``name@<topic id>``) / ``partition`` that end
-        at or after ``offset``, each marked when it was stored.
-
-        Ranges recorded before topic ids were read are under the bare name, which no key matches.
-        That is safe: the workers of the older version committed the offsets of every batch they
-        acknowledged when they stopped for the upgrade, so the upgraded workers read on from after
-        those ranges and never replay them. Only a batch being stored at that stop is read again
-        and regrouped; its records sent with an ``Idempotency-Key`` are repeats of their own keys'
-        entries, which are under the bare name and so not the new batch's own (workers/idempotency.py)."""
-        result = client.query(
-            f"SELECT FirstOffset, LastOffset, any(Diverted), (FirstOffset, LastOffset) IN ("
-            f"  SELECT FirstOffset, LastOffset FROM {self.db}.stored_batches "
-            "  WHERE Topic = {t:String} AND Partition = {p:UInt32} AND LastOffset >= {o:UInt64}) "
-            f"FROM {self.db}.ingest_batches "
-            "WHERE Topic = {t:String} AND Partition = {p:UInt32} AND LastOffset >= {o:UInt64} "
-            "GROUP BY FirstOffset, LastOffset ORDER BY FirstOffset",
-            parameters={"t": topic, "p": partition, "o": offset}, settings=self._consistent,
-        )
-        return [Intent(int(a), int(b), tuple(map(int, d)), bool(s)) for a, b, d, s in result.result_rows]
 
     async def write(self, batch: Batch) -> list[tuple[Pending, str]]:
         """Store ``batch``; return the records ClickHouse refused for their data, each with
@@ -286,7 +245,7 @@ class ClickHouseSink:
         from Kafka now, unless ``claim`` just did for this partition (the claim and the intents must
         name the same incarnation). A partition starts here, so a recreated topic is noticed here."""
         key = await self.keys.for_load((topic, partition))
-        return Intents(await self.storage.run(self.intents, key, partition, offset), key)
+        return Intents(await self.storage.run(ranges.read, self.db, key, partition, offset, self._consistent), key)
 
     async def claim(self, held: list[tuple[claims.TopicPartition, claims.Claim]]
                     ) -> list[tuple[claims.TopicPartition, claims.Claim]]:

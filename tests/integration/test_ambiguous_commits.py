@@ -2,7 +2,7 @@
 worker heard an error (``clickhouse-after-insert``), and other partitions pushed the batch's token out of
 the deduplication window before the worker tried again. The retry, and a replay by the partition's next
 owner, store nothing twice when the records carry idempotency keys (workers/sink.py,
-``keys_recorded``); without keys only the window could tell, and it forgot.
+``idempotency.recorded``); without keys only the window could tell, and it forgot.
 """
 
 from __future__ import annotations
