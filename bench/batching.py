@@ -1,8 +1,12 @@
 """Batching: a record at idle is visible at once, and the worker's memory stays bounded by bytes.
 
-    python -m bench.batching [--probes 50] [--big-records 400] [--record-mib 1] [--json out.json]
+    python -m bench.batching [--probes 50] [--big-records 400] [--record-mib 1] [--engine embedded|process]
+                             [--json out.json]
 
-One broker, gateway and worker (embedded ClickHouse, so the worker's memory includes the engine's):
+One broker, gateway and worker. With ``--engine embedded`` (``make run``'s topology) the worker holds
+the ClickHouse engine, so its memory includes the engine's; with ``--engine process`` the engine runs
+in a process of its own behind ClickHouse's HTTP interface (sluice/local/chdb_server.py), as a
+ClickHouse server would for a deployed worker, and the worker's memory is its own:
 
 * idle freshness — one LogTrace record at a time, the system otherwise idle:
   the time from its 202 to the first query that sees it (polled every
@@ -10,13 +14,14 @@ One broker, gateway and worker (embedded ClickHouse, so the worker's memory incl
 * peak worker RSS — ``--big-records`` LogTrace records of about
   ``--record-mib`` MiB each, posted over 4 connections as fast as the gateway
   takes them (the worker falls behind: a backlog), until every row is stored;
-  the worker's peak resident set (``VmHWM``) and its throughput.
+  the worker's peak resident set (``VmHWM``) and its throughput (and the engine process's peak).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import time
 from datetime import datetime, timezone
@@ -24,6 +29,7 @@ from pathlib import Path
 
 from bench.harness import Bench, broker, machine, processes, provision, report, send_all
 from bench.tools import percentile
+from sluice.local.chdb_server import engine_process
 from sluice.local.harness import post, sql
 
 
@@ -70,7 +76,7 @@ def peak_rss_mib(pid: int) -> float:
     raise RuntimeError("no VmHWM in /proc/<pid>/status (Linux only)")
 
 
-def big_records(bench: Bench, worker_pid: int, records: int, record_mib: float) -> dict:
+def big_records(bench: Bench, worker_pid: int, records: int, record_mib: float, engine_pid: int | None) -> dict:
     bodies, per_record = big_bodies(records, record_mib)
     headers = {"Authorization": f"Bearer {bench.key}", "Content-Type": "application/json"}
     before_mib = peak_rss_mib(worker_pid)
@@ -80,7 +86,8 @@ def big_records(bench: Bench, worker_pid: int, records: int, record_mib: float) 
     return {"big_records": records, "big_record_mib": round(sum(map(len, bodies)) / len(bodies) / 2**20, 2),
             "big_rows": rows, "big_send_s": round(sent_s, 1), "big_stored_s": round(last - started, 1),
             "big_stored_mib_per_s": round(sum(map(len, bodies)) / 2**20 / (last - started), 1),
-            "worker_peak_rss_mib_idle": round(before_mib), "worker_peak_rss_mib": round(peak_rss_mib(worker_pid))}
+            "worker_peak_rss_mib_idle": round(before_mib), "worker_peak_rss_mib": round(peak_rss_mib(worker_pid)),
+            **({"engine_peak_rss_mib": round(peak_rss_mib(engine_pid))} if engine_pid else {})}
 
 
 def main() -> None:
@@ -90,15 +97,22 @@ def main() -> None:
     parser.add_argument("--big-records", type=int, default=400)
     parser.add_argument("--record-mib", type=float, default=1.0)
     parser.add_argument("--batch-max-bytes", type=int, help="the worker's batch_max_bytes (default: the setting's)")
+    parser.add_argument("--engine", choices=("embedded", "process"), default="embedded",
+                        help="the ClickHouse engine in the worker, or in a process of its own")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    with broker() as (b, tmp):
+    with broker() as (b, tmp), contextlib.ExitStack() as stack:
         overrides = {"batch_max_bytes": args.batch_max_bytes} if args.batch_max_bytes else {}
+        engine_pid = None
+        if args.engine == "process":
+            url, engine = stack.enter_context(engine_process(tmp / "engine"))
+            overrides["clickhouse_url"], engine_pid = url, engine.pid
         bench = provision(b.config.bootstrap, tmp, **overrides)
         with processes(bench, "worker", "gateway") as (worker, _):
             assert worker.proc is not None
-            results = {"machine": machine(), **idle_freshness(bench, args.probes, args.poll_ms / 1000)}
-            results.update(big_records(bench, worker.proc.pid, args.big_records, args.record_mib))
+            results = {"machine": machine(), "engine": args.engine,
+                       **idle_freshness(bench, args.probes, args.poll_ms / 1000)}
+            results.update(big_records(bench, worker.proc.pid, args.big_records, args.record_mib, engine_pid))
     report(results, args.json, "Sluice batching: idle freshness and worker memory")
 
 

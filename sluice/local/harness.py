@@ -16,7 +16,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from sluice import internal
+from sluice import internal, storage
 from sluice.secrets import master_key
 from sluice.settings import Settings
 from sluice.local.topology import stop_process, wait_http
@@ -98,7 +98,14 @@ class Process:
 
 
 def sql(settings: Settings, statement: str) -> list[list]:
-    """Rows of a read-only query, through the worker that owns the embedded engine."""
+    """Rows of a read-only query: through the worker that owns the embedded engine, or from the
+    ClickHouse server of ``clickhouse_url``."""
+    if not settings.embedded_clickhouse:
+        client = storage.connect(settings)
+        try:
+            return [list(row) for row in client.query(statement, settings={"readonly": 1}).result_rows]
+        finally:
+            client.close()
     return internal.query(settings, {"sql": statement})["rows"]
 
 

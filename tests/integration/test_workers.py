@@ -3,7 +3,7 @@ ClickHouse store, and the worker-failover scenario of issue 26.
 
 No ClickHouse server runs here and the embedded engine opens its data directory
 in one process only (sluice/local/worker_group.py), so the workers share the
-store through tests/chdb_server.py: the same chDB engine behind the HTTP
+store through sluice/local/chdb_server.py: the same chDB engine behind the HTTP
 interface, with its deduplication semantics. ``sluice up`` runs with
 ``SLUICE_LOCAL_WORKERS`` (what ``--workers`` sets), its gateway and workers as
 children it supervises, against the session's broker.
@@ -37,6 +37,7 @@ from sluice.settings import Settings, load_settings
 from tests.integration.conftest import pipeline_settings
 from tests.integration.test_faults import Load, caught_up, committed, metric, report
 from tests.integration.test_up import environ, pids_of, start_up, stop_up
+from sluice.local.chdb_server import engine_process
 from tests.support import Process, free_port, post, wait_for
 
 pytestmark = pytest.mark.integration
@@ -45,13 +46,8 @@ pytestmark = pytest.mark.integration
 @pytest.fixture
 def engine(tmp_path):
     """One chDB engine on its own data directory behind the HTTP interface; its URL."""
-    proc = subprocess.Popen([sys.executable, "-m", "tests.chdb_server", str(tmp_path / "engine")],
-                            stdout=subprocess.PIPE, text=True)
-    try:
-        yield f"http://127.0.0.1:{int(proc.stdout.readline())}"
-    finally:
-        proc.kill()
-        proc.wait()
+    with engine_process(tmp_path / "engine") as (url, _):
+        yield url
 
 
 def group_env(broker, engine: str, tmp_path: Path, workers: int, **overrides) -> tuple[dict[str, str], Settings]:

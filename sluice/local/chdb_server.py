@@ -1,4 +1,5 @@
-"""One chDB engine behind ClickHouse's HTTP interface, so several worker processes can share it in tests.
+"""One chDB engine behind ClickHouse's HTTP interface, so several worker processes can share it (tests,
+benchmarks), and a worker's memory can be measured apart from the engine's.
 
 The embedded engine opens its data directory in one process only (a second
 ``chdb`` on the same path fails with "Cannot lock file .../status"), and no
@@ -20,21 +21,25 @@ semantics, which are what the worker's exactly-once rests on:
 
 Statements run one at a time (one connection); sessions are not imitated.
 What it cannot show: a real server's concurrency, replication, users and
-limits. Run as ``python -m tests.chdb_server DATA_DIR``: it prints its port,
-then serves until killed.
+limits. Run as ``python -m sluice.local.chdb_server DATA_DIR``: it prints its port,
+then serves until killed; ``engine_process`` does that and stops it after.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gzip
 import os
 import re
+import subprocess
 import sys
 import tempfile
 import threading
 import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Iterator
 from urllib.parse import parse_qsl, urlparse
 
 _FORMAT = re.compile(r"\s+FORMAT\s+(\w+)\s*$", re.IGNORECASE)
@@ -196,6 +201,20 @@ class Server(ThreadingHTTPServer):
         # A client killed mid-request (the failover tests SIGKILL workers) resets its connection: expected.
         if not isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
             super().handle_error(request, client_address)
+
+
+@contextlib.contextmanager
+def engine_process(data_dir: Path) -> Iterator[tuple[str, subprocess.Popen]]:
+    """This server in a child process on ``data_dir``: its URL and the process, killed on exit."""
+    proc = subprocess.Popen([sys.executable, "-m", __name__, str(data_dir)], stdout=subprocess.PIPE, text=True)
+    try:
+        port = proc.stdout.readline().strip()
+        if not port.isdigit():
+            raise RuntimeError(f"the engine process exited with {proc.wait()} before it served")
+        yield f"http://127.0.0.1:{port}", proc
+    finally:
+        proc.kill()
+        proc.wait()
 
 
 def main() -> None:
