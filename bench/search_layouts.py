@@ -5,8 +5,10 @@
 The records of bench/search_corpus.py are loaded once into a scratch chDB
 (never Sluice's data) and copied into one database per variant, each holding
 a ``logs`` table: the declared columns and the indexes before migration 7
-(schemas/clickhouse.py) with the variant's changes; ``production`` is migration 7's table. Each variant's table is merged to one part
-(``OPTIMIZE … FINAL``), so every variant is measured on settled data. Then,
+(schemas/clickhouse.py) with the variant's changes; ``production`` is the table
+the migrations leave (migration 7's layout, migration 9's default codec),
+``migration_7`` the one before migration 9. Each variant's table is merged to
+one part (``OPTIMIZE … FINAL``), so every variant is measured on settled data. Then,
 for the query shapes of bench/search.py, the median engine time of ``--runs``
 warm runs (one run first, not counted), through the same clickhouse-connect
 client the worker uses, and the bytes on disk (``system.parts``), split by
@@ -38,7 +40,7 @@ from bench.harness import machine, report
 from bench.search import shapes
 from bench.search_corpus import HOUR_NS, records
 from bench.search_sql import ENVIRONMENT, TENANT, normalized, statement
-from schemas.clickhouse import BODY_INDEX, LOGS_COLUMNS, LOGS_COLUMNS_7, SORT_KEY
+from schemas.clickhouse import BODY_INDEX, LOGS_COLUMNS, LOGS_COLUMNS_7, LOGS_DEFAULT_CODEC, SORT_KEY
 from schemas.tables import LOGS
 
 TODAY_ORDER = "TenantId, toStartOfFiveMinutes(Timestamp), ServiceName, Timestamp"  # before migration 7
@@ -59,17 +61,33 @@ class Variant:
     types: dict[str, str] = field(default_factory=dict)  # column -> type replacing the declared one
     settings: str = ""  # table SETTINGS, e.g. the text index's serialization version
     base: str = "before"  # whose columns and indexes the changes apply to: "before" migration 7, or "production"
+    # The table's default codec (its skip indexes', those of what declares none); None: the base's
+    # (production's since migration 9, LZ4 before it).
+    default_codec: str | None = None
 
 
 PACKED = "text(tokenizer = 'splitByNonAlpha', posting_list_codec = 'bitpacking')"  # bit-packed, default dictionary blocks
 
 
 VARIANTS = (
-    Variant("production", "migration 7's table and the production SQL", body_index=BODY_INDEX, base="production"),
+    Variant("production", "the table the migrations leave and the production SQL", body_index=BODY_INDEX,
+            base="production"),
     Variant("prod_big_blocks", "production, compression blocks of 1-8 MiB instead of 64 KiB-1 MiB", body_index=BODY_INDEX,
             base="production", settings="min_compress_block_size = 1048576, max_compress_block_size = 8388608"),
     Variant("prod_request_id_lowcard", "production, RequestId LowCardinality", body_index=BODY_INDEX,
             base="production", types={"RequestId": "LowCardinality(String)"}),
+    Variant("migration_7", "production before migration 9: the skip indexes in LZ4", body_index=BODY_INDEX,
+            base="production", default_codec="LZ4"),
+    Variant("prod_index_zstd3", "production, ZSTD(3) instead of ZSTD(1) for the skip indexes", body_index=BODY_INDEX,
+            base="production", default_codec="ZSTD(3)"),
+    Variant("prod_dict_16k", "production, dictionary blocks of 16384 tokens",
+            body_index=BODY_INDEX.replace("4096", "16384"), base="production"),
+    Variant("prod_dict_1k", "production, dictionary blocks of 1024 tokens",
+            body_index=BODY_INDEX.replace("4096", "1024"), base="production"),
+    Variant("prod_raw_postings", "production, posting lists not bit-packed (ZSTD alone)",
+            body_index=BODY_INDEX.replace("posting_list_codec = 'bitpacking', ", ""), base="production"),
+    Variant("prod_text_granularity_1", "production, text index declared GRANULARITY 1 (the engine keeps one per part)",
+            body_index=f"{BODY_INDEX} GRANULARITY 1", base="production"),
     Variant("before", "the table and SQL before migration 7", TODAY_ORDER, HASH, "check"),
     Variant("sort_tenant_env_time", "sort key (TenantId, Environment, Timestamp); hash tiebreak, position checks",
             "TenantId, Environment, Timestamp", HASH, "check"),
@@ -117,15 +135,18 @@ def ddl(v: Variant, db: str) -> str:
         columns = columns.replace(f"    {declared.ddl}", f"    {declared.name} {type_} CODEC({declared.codec})")
     body = f"    INDEX idx_lower_body lower(Body) TYPE {v.body_index}" if v.body_index else ""
     columns = _BODY_INDEX.sub(body, columns).replace(",\n\n", "\n").rstrip().rstrip(",")
+    codec = v.default_codec or (LOGS_DEFAULT_CODEC if v.base == "production" else None)
+    settings = ", ".join(s for s in (v.settings, codec and f"default_compression_codec = '{codec}'") if s)
     return (f"CREATE TABLE {db}.logs ({columns}\n) ENGINE = MergeTree "
-            f"PARTITION BY toDate(ReceivedAt) ORDER BY ({v.order_by})" + (f" SETTINGS {v.settings}" if v.settings else ""))
+            f"PARTITION BY toDate(ReceivedAt) ORDER BY ({v.order_by})" + (f" SETTINGS {settings}" if settings else ""))
 
 
 _LEVELS = {"DEBUG": 5, "INFO": 9, "WARN": 13, "ERROR": 17}
 
 
 def arrow_batch(n: int, start_ns: int, first: int, count: int, now_ns: int) -> pa.Table:
-    """Records ``first`` .. ``first + count`` as the worker would insert them (LogTrace), plus Seq."""
+    """Records ``first`` .. ``first + count`` as the worker inserts them (LogTrace): without ``Seq``, which
+    the engine writes as production's does (its DEFAULT), so its bytes on disk are production's."""
     batch = list(records(n, start_ns, first=first, count=count))
     size = len(batch)
     known = {
@@ -148,8 +169,7 @@ def arrow_batch(n: int, start_ns: int, first: int, count: int, now_ns: int) -> p
             arrays.append(pa.array([""] * size, f.type))
         else:
             arrays.append(pa.array([0] * size, f.type))
-    seq = pa.array(range(first, first + size), pa.uint64())
-    return pa.Table.from_arrays([*arrays, seq], schema=schema.append(pa.field("Seq", pa.uint64())))
+    return pa.Table.from_arrays(arrays, schema=schema)
 
 
 def _granules(client, sql: str, params: dict) -> str:

@@ -283,3 +283,7 @@ CREATE TABLE IF NOT EXISTS sluice.stored_batches_local ON CLUSTER 'sluice' (
             TTL CreatedAt + toIntervalDay(7);
 
 CREATE TABLE IF NOT EXISTS sluice.stored_batches ON CLUSTER 'sluice' AS sluice.stored_batches_local ENGINE = Distributed('sluice', 'sluice', 'stored_batches_local', Partition);
+
+-- 0009_logs_index_codec
+
+ALTER TABLE sluice.logs_local ON CLUSTER 'sluice' MODIFY SETTING default_compression_codec = 'ZSTD(1)';
