@@ -10,8 +10,8 @@ the migrations leave (migration 7's layout, migration 9's default codec),
 ``migration_7`` the one before migration 9. Each variant's table is merged to
 one part (``OPTIMIZE … FINAL``), so every variant is measured on settled data. Then,
 for the query shapes of bench/search.py, the median engine time of ``--runs``
-warm runs (one run first, not counted), through the same clickhouse-connect
-client the worker uses, and the bytes on disk (``system.parts``), split by
+warm rounds (one run first, not counted; every variant in turn in each round),
+through the same clickhouse-connect client the worker uses, and the bytes on disk (``system.parts``), split by
 column and by skip index. ``production`` runs the production SQL (sluice/query/
 search.py and stats.py, unchanged); the other variants run the same query with
 the variant's spelling of the tiebreak and the body checks, and every answer
@@ -191,28 +191,40 @@ def disk(client, db: str) -> dict:
             "indexes": {name: int(b) for name, b in indexes}}
 
 
-def measure(client, v: Variant, db: str, n: int, runs: int, start_ns: int, now_ns: int, expected: dict) -> dict:
+def measure(client, tables: dict[str, tuple[Variant, str]], n: int, runs: int, start_ns: int, now_ns: int) -> dict:
+    """Each variant's answers to the query shapes, checked against production's (the first variant's),
+    then ``runs`` rounds in which every variant asks every shape once, the variants' order turning each
+    round, so work elsewhere on the machine falls on all of them alike. Per variant and shape: the
+    median wall and CPU ms, and what the indexes left to read; and the answers."""
     from sluice.query.search import LIMITS
-    out: dict = {"what": v.what, "medians_ms": {}, "cpu_ms": {}, "granules": {}}
-    for shape in shapes(n):
-        sql, params = statement(v, db, shape, start_ns, start_ns + HOUR_NS - 1, now_ns)
-        ask = lambda: client.query(sql, parameters=params, settings=LIMITS).result_rows  # noqa: E731
-        got = normalized(shape, ask())
-        times, cpu = [], []
-        for _ in range(runs):
-            began, began_cpu = time.perf_counter(), time.process_time()
-            ask()
-            times.append((time.perf_counter() - began) * 1000)
-            cpu.append((time.process_time() - began_cpu) * 1000)
-        out["medians_ms"][shape.name] = statistics.median(times)
-        # CPU of this process (the engine runs in it): what the query costs, less skewed by other work.
-        out["cpu_ms"][shape.name] = statistics.median(cpu)
-        expected.setdefault(shape.name, got)
-        if got != expected[shape.name]:
-            raise RuntimeError(f"{v.name}: {shape.name} answered differently from production: {str(got)[:200]}")
-        if shape.kind != "histogram":
-            out["granules"][shape.name] = _granules(client, sql, params)
-    return out
+    end_ns = start_ns + HOUR_NS - 1
+    queries = {name: [(shape, *statement(v, db, shape, start_ns, end_ns, now_ns)) for shape in shapes(n)]
+               for name, (v, db) in tables.items()}
+    out = {name: {"what": v.what, "medians_ms": {}, "cpu_ms": {}, "granules": {}} for name, (v, _) in tables.items()}
+    expected: dict = {}
+    for name, asked in queries.items():
+        for shape, sql, params in asked:
+            got = normalized(shape, client.query(sql, parameters=params, settings=LIMITS).result_rows)
+            expected.setdefault(shape.name, got)
+            if got != expected[shape.name]:
+                raise RuntimeError(f"{name}: {shape.name} answered differently from production: {str(got)[:200]}")
+            if shape.kind != "histogram":
+                out[name]["granules"][shape.name] = _granules(client, sql, params)
+    wall: dict = {key: [] for key in ((name, s.name) for name in queries for s in shapes(n))}
+    cpu: dict = {key: [] for key in wall}
+    names = list(queries)
+    for r in range(runs):
+        for name in names[r % len(names):] + names[:r % len(names)]:
+            for shape, sql, params in queries[name]:
+                began, began_cpu = time.perf_counter(), time.process_time()
+                client.query(sql, parameters=params, settings=LIMITS)
+                wall[name, shape.name].append((time.perf_counter() - began) * 1000)
+                # CPU of this process (the engine runs in it): what the query costs, less skewed by other work.
+                cpu[name, shape.name].append((time.process_time() - began_cpu) * 1000)
+    for (name, shape), times in wall.items():
+        out[name]["medians_ms"][shape] = statistics.median(times)
+        out[name]["cpu_ms"][shape] = statistics.median(cpu[name, shape])
+    return {"variants": out, "answers": expected}
 
 
 def run(args) -> dict:
@@ -234,34 +246,37 @@ def run(args) -> dict:
         for first in range(0, n, 100_000):
             client.insert_arrow("src.logs", arrow_batch(n, start_ns, first, 100_000, now_ns))
         results["generate_and_load_s"] = time.perf_counter() - began
-        expected: dict = {}
+        tables = {}
         for v in chosen:
-            db = f"layout_{v.name}"
+            db = tables.setdefault(v.name, (v, f"layout_{v.name}"))[1]
             client.command(f"CREATE DATABASE {db}")
             client.command(ddl(v, db))
-            began = time.perf_counter()
+            began, began_cpu = time.perf_counter(), time.process_time()
             client.command(f"INSERT INTO {db}.logs SELECT * FROM src.logs")
             client.command(f"OPTIMIZE TABLE {db}.logs FINAL")
-            figures = {"insert_and_merge_s": time.perf_counter() - began, **disk(client, db)}
-            figures.update(measure(client, v, db, n, runs, start_ns, now_ns, expected))
-            results["variants"][v.name] = figures
-            client.command(f"DROP DATABASE {db} SYNC")
-            print(f"{v.name:24} {figures['bytes_per_record']:6.1f} B/record  "
-                  + "  ".join(f"{k}={ms:.1f}" for k, ms in figures["medians_ms"].items()), file=sys.stderr)
+            results["variants"][v.name] = {"insert_and_merge_s": time.perf_counter() - began,
+                                           "insert_and_merge_cpu_s": time.process_time() - began_cpu,
+                                           **disk(client, db)}
+        measured = measure(client, tables, n, runs, start_ns, now_ns)
+        for name, figures in measured["variants"].items():
+            results["variants"][name].update(figures)
+            print(f"{name:24} {results['variants'][name]['bytes_per_record']:6.1f} B/record  "
+                  + "  ".join(f"{k}={ms:.1f}" for k, ms in figures["cpu_ms"].items()), file=sys.stderr)
         client.close()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    results["answers"] = {name: (a if isinstance(a, int) else len(a)) for name, a in expected.items()}
+    results["answers"] = {name: (a if isinstance(a, int) else len(a)) for name, a in measured["answers"].items()}
+    results["load_average_1m_at_end"] = os.getloadavg()[0]
     return results
 
 
 def table(results: dict) -> str:
-    """The figures as the Markdown table of docs/search.md: per query, wall ms / CPU ms."""
+    """The figures as the Markdown table of docs/search.md: the copy and merge's CPU s, per query wall ms / CPU ms."""
     names = list(next(iter(results["variants"].values()))["medians_ms"])
-    head = "| variant | B/record | " + " | ".join(names) + " |"
-    lines = [head, "|" + "---|" * (len(names) + 2)]
+    head = "| variant | B/record | copy+merge CPU s | " + " | ".join(names) + " |"
+    lines = [head, "|" + "---|" * (len(names) + 3)]
     for name, v in results["variants"].items():
-        lines.append(f"| {name} | {v['bytes_per_record']:.1f} | "
+        lines.append(f"| {name} | {v['bytes_per_record']:.1f} | {v['insert_and_merge_cpu_s']:.1f} | "
                      + " | ".join(f"{v['medians_ms'][k]:.0f} / {v['cpu_ms'][k]:.0f}" for k in names) + " |")
     return "\n".join(lines)
 

@@ -92,4 +92,5 @@ def test_the_text_index_of_a_part_shrinks_with_the_codec_and_an_older_part_takes
     storage.run_sync(lambda c: c.command(f"OPTIMIZE TABLE sluice.logs PARTITION ID '{before_day}' FINAL"))
     assert _part(storage, before_day) == (ROWS, zstd)
     assert _content(storage, "codec-before") == kept and len(kept) == ROWS
-    assert _found(storage, "codec-before", f"rid {ROWS // 3}") == _found(storage, "codec-after", f"rid {ROWS // 3}") >= 1
+    token = f"rid {ROWS // 3}"
+    assert _found(storage, "codec-before", token) == _found(storage, "codec-after", token) >= 1
