@@ -1,12 +1,18 @@
-"""The hot path's mappers, one per format whose dialect declares its columns (schemas/columns.py).
+"""The hot path's mappers: one per format whose dialect declares its columns (schemas/columns.py), and OTLP/JSON's.
 
 Shared by both services: the worker maps records with them (workers/hot.py) and the gateway checks
 bodies with them (gateway/prepare.py). Either way a value the ``sluice_hot`` extension (hotpath/)
 maps is one the dialect's msgspec decoding accepts, with the same entries
 (tests/unit/test_hot_path.py); what it declines goes through that decoding, which says why.
+
+OTLP/JSON's mapping is fixed in the extension (hotpath/src/otlp*.rs), not declared: the worker maps its
+records with ``OTLP`` as ``workers.otlp.normalize_otlp`` would (tests/unit/test_hot_path_otlp.py); the
+gateway keeps checking them with the dialect's decoding.
 """
 
 from __future__ import annotations
+
+from opentelemetry.proto.logs.v1.logs_pb2 import SeverityNumber
 
 import sluice_hot
 from schemas.columns import Columns
@@ -16,6 +22,7 @@ from schemas.dialects.logtrace.columns import COLUMNS as LOGTRACE
 from schemas.dialects.native.columns import COLUMNS as NATIVE
 from schemas.formats import Format
 from schemas.severity import SEVERITY_NUMBERS
+from schemas.storable import TIMESTAMP
 
 #: Every format the hot path maps, with its dialect's declared columns.
 COLUMNS: dict[Format, Columns] = {**ASTRALOG, **LOGTRACE, **LOGINFORMANT, **NATIVE}
@@ -29,6 +36,10 @@ def mapper(columns: Columns) -> sluice_hot.Mapper:
 
 
 MAPPERS: dict[Format, sluice_hot.Mapper] = {fmt: mapper(c) for fmt, c in COLUMNS.items()}
+
+#: OTLP/JSON requests (``Format.OTLP_JSON``) to rows, with ``Mapper.map``'s contract.
+OTLP = sluice_hot.Otlp("otlp", sorted(SEVERITY_NUMBERS.items()), list(SeverityNumber.items()),
+                       (TIMESTAMP.low, TIMESTAMP.high))
 
 def entries(fmt: Format, body: bytes) -> int | None:
     """How many entries ``body`` holds when the hot path maps it whole, else None (it may still be valid:

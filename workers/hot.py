@@ -1,7 +1,8 @@
-"""The worker's hot path: records of the JSON dialects to ``logs`` rows with no Python object per entry.
+"""The worker's hot path: records of the JSON dialects and OTLP/JSON to ``logs`` rows with no Python object per entry.
 
 The ``sluice_hot`` extension (hotpath/, its mappers in sluice/hotpath.py) runs each dialect's declared
-mapping (schemas/columns.py, ``schemas/dialects/<name>/columns.py``) over a run of record values at once and hands back Arrow buffers;
+mapping (schemas/columns.py, ``schemas/dialects/<name>/columns.py``), or OTLP/JSON's fixed one, over a run
+of record values at once and hands back Arrow buffers;
 this module makes them one pyarrow table per run and gives each record its slice (``HotRows``).
 
 Exactness: the hot path declines any record it cannot map exactly as the reference mapping would (it
@@ -18,10 +19,14 @@ import pyarrow as pa
 
 from schemas.envelope import Envelope
 from schemas.formats import Format
-from sluice.hotpath import COLUMNS, MAPPERS
+from sluice.hotpath import COLUMNS, MAPPERS, OTLP
 from workers.arrow import LOGS_SCHEMA
 
-__all__ = ["COLUMNS", "HotRows", "Mapped", "envelope_tuples", "from_buffers", "joined", "map_values"]
+__all__ = ["COLUMNS", "FORMATS", "HotRows", "Mapped", "envelope_tuples", "from_buffers", "joined", "map_values"]
+
+_MAPPERS = {**MAPPERS, Format.OTLP_JSON: OTLP}
+#: Every format ``map_values`` maps (OTLP/protobuf stays with the reference mapping).
+FORMATS = frozenset(_MAPPERS)
 
 _ATTRIBUTES = LOGS_SCHEMA.field("LogAttributes").type
 _TIMESTAMP = LOGS_SCHEMA.field("Timestamp").type
@@ -47,7 +52,7 @@ class Mapped(NamedTuple):
 
 def map_values(fmt: Format, values: Sequence[bytes], envelopes: Sequence[Envelope]) -> Mapped:
     """The rows of ``values`` (all of format ``fmt``, one envelope each), mapped in one call."""
-    counts, declined, buffers = MAPPERS[fmt].map(list(values), envelope_tuples(envelopes))
+    counts, declined, buffers = _MAPPERS[fmt].map(list(values), envelope_tuples(envelopes))
     return from_buffers(counts, declined, buffers, envelopes)
 
 
@@ -107,11 +112,6 @@ def _table(n: int, buffers: tuple[bytes, ...]) -> pa.Table:
         "ServiceName": strings(), "Body": strings(), "TraceId": strings(), "SpanId": strings(),
         "ResourceAttributes": maps(), "LogAttributes": maps(),
     }
-    zeros = pa.py_buffer(bytes(4 * (n + 1)))
-    no_entries = pa.StructArray.from_arrays([pa.array([], pa.string()), pa.array([], pa.string())],
-                                            fields=_ENTRY_FIELDS)
-    columns.update({
-        "TraceFlags": fixed(pa.uint8()), "ScopeName": strings(), "ScopeVersion": strings(),
-        "ScopeAttributes": pa.Array.from_buffers(_ATTRIBUTES, n, [None, zeros], children=[no_entries]),
-    })
+    columns.update({"TraceFlags": fixed(pa.uint8()), "ScopeName": strings(), "ScopeVersion": strings(),
+                    "ScopeAttributes": maps()})
     return pa.Table.from_arrays([columns[f.name] for f in LOGS_SCHEMA], schema=LOGS_SCHEMA)

@@ -65,7 +65,7 @@ def hot_outcomes(records: Sequence[tuple[bytes | None, Iterable[tuple[str, bytes
             fmt = Format(envelope.format)
         except (EnvelopeError, ValueError):
             continue
-        hot_format = fmt in hot.COLUMNS or (fmt in logflux_hot.FORMATS and context.decryptor is not None)
+        hot_format = fmt in hot.FORMATS or (fmt in logflux_hot.FORMATS and context.decryptor is not None)
         if hot_format and context.tenant_known(envelope.tenant):
             indexes, values, envelopes = runs.setdefault(fmt, ([], [], []))
             indexes.append(index)

@@ -2,7 +2,8 @@
 //! Arrow buffers, without a Python object per entry and without the GIL; ``workers/hot.py`` wraps the buffers
 //! into a pyarrow table. What a dialect's entries mean is not here: each dialect declares it as data
 //! (``schemas/dialects/<name>/columns.py``) and hands it to ``Mapper``. LogFlux's encrypted entries are
-//! decrypted under the worker's cached keys and mapped too (``LogFlux``, logflux_py.rs).
+//! decrypted under the worker's cached keys and mapped too (``LogFlux``, logflux_py.rs); OTLP/JSON requests
+//! are mapped by a fixed mapping of their own (``Otlp``, otlp_py.rs).
 
 mod b64;
 mod columns;
@@ -20,6 +21,10 @@ mod mapper_entry;
 mod mapper_member;
 mod mapper_record;
 mod num;
+mod otlp;
+mod otlp_py;
+mod otlp_record;
+mod otlp_value;
 mod plaintext;
 mod spec;
 mod time;
@@ -109,6 +114,13 @@ fn buffers<'py>(py: Python<'py>, cols: &Cols) -> PyResult<Bound<'py, PyTuple>> {
     out.push(b(&cols.trace_flags));
     out.extend(s(&cols.scope_name));
     out.extend(s(&cols.scope_version));
+    if cols.scope_attributes.offsets.len() == cols.rows() + 1 {
+        out.extend(m(&cols.scope_attributes));
+    } else {
+        // a mapper without scope attributes: every row has none
+        let none = vec![0i32; cols.rows() + 1];
+        out.extend([i32s(py, &none).into_any(), i32s(py, &[0]).into_any(), b(b""), i32s(py, &[0]).into_any(), b(b"")]);
+    }
     PyTuple::new(py, out)
 }
 
@@ -143,5 +155,6 @@ fn build(spec: &Spec, values: &[(usize, usize)], envelopes: &[Env]) -> Built {
 fn sluice_hot(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Mapper>()?;
     m.add_class::<logflux_py::LogFlux>()?;
-    m.add_class::<logflux_py::Scanned>()
+    m.add_class::<logflux_py::Scanned>()?;
+    m.add_class::<otlp_py::Otlp>()
 }

@@ -42,6 +42,9 @@ pub struct Cols {
     pub trace_flags: Vec<u8>,
     pub scope_name: StrCol,
     pub scope_version: StrCol,
+    /// Filled by the OTLP mapper only (otlp.rs); the other mappers leave it without rows, and ``buffers``
+    /// (lib.rs) gives their rows no scope attributes.
+    pub scope_attributes: MapCol,
 }
 
 impl Cols {
@@ -65,6 +68,7 @@ impl Cols {
             trace_flags: Vec::with_capacity(rows),
             scope_name: StrCol::with_capacity(rows, 0),
             scope_version: StrCol::with_capacity(rows, 0),
+            scope_attributes: MapCol::with_capacity(0, 0, 0),
         }
     }
 
@@ -83,5 +87,8 @@ impl Cols {
         }
         self.resource.truncate_rows(rows);
         self.attributes.truncate_rows(rows);
+        if self.scope_attributes.offsets.len() > rows {
+            self.scope_attributes.truncate_rows(rows);
+        }
     }
 }

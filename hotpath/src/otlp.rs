@@ -1,0 +1,200 @@
+//! OTLP/JSON record values (one ExportLogsServiceRequest each) into ``logs`` columns, with the semantics of the
+//! worker's reference path: the msgspec mirror (schemas/dialects/otlp/json_mirror.py, unknown fields ignored)
+//! checked against the tables' bounds (schemas/dialects/otlp/bounds.py), then ``workers.otlp.normalize_otlp``.
+//!
+//! The request is read in one pass, in its members' order: each log record's own columns as it is read
+//! (otlp_record.rs), those of its scope when its ScopeLogs closes, those of its resource (the flattened
+//! attributes, ``service.name``) when its ResourceLogs closes, since a message's members may come in any order.
+//!
+//! Contract: ``Cols::otlp`` appends all of a request's rows and returns their number, or returns why it is
+//! declined with every column as it was before: a request is mapped whole or not at all. Declined is
+//! whatever the reference might read otherwise (otlp_value.rs) and whatever it would refuse.
+
+use crate::columns::MapCol;
+use crate::json::{bad, E, P, R, V};
+use crate::mapper::{Cols, Envelope};
+use crate::otlp_value::{array, flatten, int, key_values, object, once, skip_unknown, string};
+
+/// The mapping's fixed data, from Python (sluice/hotpath.py).
+pub struct Config {
+    pub source: Vec<u8>,
+    /// Lower-case severity texts to numbers (schemas/severity.py), none longer than 32 bytes.
+    pub severities: Vec<(Vec<u8>, u8)>,
+    /// SeverityNumber's names (``SEVERITY_NUMBER_WARN``) to numbers.
+    pub names: Vec<(Vec<u8>, u8)>,
+    /// ``Timestamp``'s bounds in nanoseconds (schemas/storable.py TIMESTAMP).
+    pub time_low: i64,
+    pub time_high: i64,
+}
+
+/// Scratch reused across requests.
+#[derive(Default)]
+pub struct Scratch {
+    kvs: Vec<(Vec<u8>, V)>,
+    text: Vec<u8>,
+    scope_name: Vec<u8>,
+    scope_version: Vec<u8>,
+    resource: Option<MapCol>,
+    scope: Option<MapCol>,
+}
+
+/// The one-row map column kept in `slot` (taken out while a message fills it), emptied.
+fn taken(slot: &mut Option<MapCol>) -> MapCol {
+    let mut map = slot.take().unwrap_or_else(|| MapCol::with_capacity(1, 8, 128));
+    map.truncate_entries(0);
+    map
+}
+
+/// Appends the entries of `src` (a one-row scratch map) as each of `n` rows of `dst`.
+fn repeat_map(dst: &mut MapCol, src: &MapCol, n: usize) -> R<()> {
+    let k = &src.keys;
+    let v = &src.values;
+    for _ in 0..n {
+        for i in 0..src.entries() {
+            dst.keys.push(&k.data[k.offsets[i] as usize..k.offsets[i + 1] as usize]).map_err(E::Bad)?;
+            dst.values.push(&v.data[v.offsets[i] as usize..v.offsets[i + 1] as usize]).map_err(E::Bad)?;
+        }
+        dst.finish_row();
+    }
+    Ok(())
+}
+
+impl Cols {
+    /// One request's rows appended, with the envelope's columns: their number, or why the request is declined
+    /// (the columns are then as before).
+    pub fn otlp(&mut self, cfg: &Config, body: &[u8], env: &Envelope, s: &mut Scratch) -> Result<usize, String> {
+        let before = self.rows();
+        if self.scope_attributes.offsets.len() != before + 1 {
+            return Err("the OTLP mapper fills columns of its own only".into());
+        }
+        let mut p = P { b: body, i: 0 };
+        p.ws();
+        let mut read = self.request(cfg, &mut p, s, env.received_ns);
+        if read.is_ok() {
+            p.ws();
+            if p.i != body.len() {
+                read = bad("trailing characters", p.i);
+            }
+        }
+        if let Err(e) = read {
+            self.truncate(before);
+            return Err(match e {
+                E::Bad(message) | E::Unstorable(message) => message,
+                E::Slow => "a value the OTLP mapper does not read".into(),
+            });
+        }
+        let n = self.rows() - before;
+        self.tenant.repeat(env.tenant, n)?;
+        self.environment.repeat(env.environment, n)?;
+        self.source.repeat(&cfg.source, n)?;
+        self.request_id.repeat(env.request_id, n)?;
+        self.received.extend(std::iter::repeat(env.received_ns).take(n));
+        Ok(n)
+    }
+
+    fn request(&mut self, cfg: &Config, p: &mut P, s: &mut Scratch, received_ns: i64) -> R<()> {
+        let mut seen = 0u32;
+        object(p, |p, key| {
+            if key != b"resourceLogs" {
+                return skip_unknown(p);
+            }
+            once(&mut seen, 1, p.i)?;
+            array(p, |p| self.resource_logs(cfg, p, s, received_ns))
+        })
+    }
+
+    /// One ResourceLogs: its scopes' rows, then the resource's columns on each of them.
+    fn resource_logs(&mut self, cfg: &Config, p: &mut P, s: &mut Scratch, received_ns: i64) -> R<()> {
+        let start = self.rows();
+        let mut resource = taken(&mut s.resource);
+        let mut seen = 0u32;
+        object(p, |p, key| match key {
+            b"resource" => {
+                once(&mut seen, 1, p.i)?;
+                let mut inner = 0u32;
+                object(p, |p, key| match key {
+                    b"attributes" => {
+                        once(&mut inner, 1, p.i)?;
+                        let at = p.i;
+                        key_values(p, &mut s.kvs)?;
+                        resource.truncate_entries(0);
+                        flatten(&s.kvs, &mut resource, at)
+                    }
+                    b"droppedAttributesCount" => {
+                        once(&mut inner, 2, p.i)?;
+                        int(p).map(drop)
+                    }
+                    _ => skip_unknown(p),
+                })
+            }
+            b"scopeLogs" => {
+                once(&mut seen, 2, p.i)?;
+                array(p, |p| self.scope_logs(cfg, p, s, received_ns))
+            }
+            b"schemaUrl" => {
+                once(&mut seen, 4, p.i)?;
+                s.text.clear();
+                string(p, &mut s.text)
+            }
+            _ => skip_unknown(p),
+        })?;
+        let n = self.rows() - start;
+        let service = service_name(&resource);
+        self.service.repeat(service, n).map_err(E::Bad)?;
+        repeat_map(&mut self.resource, &resource, n)?;
+        s.resource = Some(resource);
+        Ok(())
+    }
+
+    /// One ScopeLogs: its records' rows, then the scope's columns on each of them.
+    fn scope_logs(&mut self, cfg: &Config, p: &mut P, s: &mut Scratch, received_ns: i64) -> R<()> {
+        let start = self.rows();
+        let mut scope = taken(&mut s.scope);
+        s.scope_name.clear();
+        s.scope_version.clear();
+        let mut seen = 0u32;
+        object(p, |p, key| match key {
+            b"scope" => {
+                once(&mut seen, 1, p.i)?;
+                let mut inner = 0u32;
+                object(p, |p, key| match key {
+                    b"name" => once(&mut inner, 1, p.i).and_then(|_| string(p, &mut s.scope_name)),
+                    b"version" => once(&mut inner, 2, p.i).and_then(|_| string(p, &mut s.scope_version)),
+                    b"attributes" => {
+                        once(&mut inner, 4, p.i)?;
+                        let at = p.i;
+                        key_values(p, &mut s.kvs)?;
+                        flatten(&s.kvs, &mut scope, at)
+                    }
+                    b"droppedAttributesCount" => once(&mut inner, 8, p.i).and_then(|_| int(p).map(drop)),
+                    _ => skip_unknown(p),
+                })
+            }
+            b"logRecords" => {
+                once(&mut seen, 2, p.i)?;
+                array(p, |p| self.otlp_record(cfg, p, &mut s.kvs, &mut s.text, received_ns))
+            }
+            b"schemaUrl" => {
+                once(&mut seen, 4, p.i)?;
+                s.text.clear();
+                string(p, &mut s.text)
+            }
+            _ => skip_unknown(p),
+        })?;
+        let n = self.rows() - start;
+        self.scope_name.repeat(&s.scope_name, n).map_err(E::Bad)?;
+        self.scope_version.repeat(&s.scope_version, n).map_err(E::Bad)?;
+        repeat_map(&mut self.scope_attributes, &scope, n)?;
+        s.scope = Some(scope);
+        Ok(())
+    }
+}
+
+/// ``resource.get("service.name", "")`` of the flattened resource attributes.
+fn service_name(resource: &MapCol) -> &[u8] {
+    let k = &resource.keys;
+    let v = &resource.values;
+    (0..resource.entries())
+        .find(|&i| &k.data[k.offsets[i] as usize..k.offsets[i + 1] as usize] == b"service.name")
+        .map_or(b"", |i| &v.data[v.offsets[i] as usize..v.offsets[i + 1] as usize])
+}
