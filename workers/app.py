@@ -55,7 +55,8 @@ def _faust_app(settings: Settings) -> faust.App:
         # Stopping must not wait for records we never acknowledge (held replays,
         # a failing insert, a dead-letter stop): they are simply re-read.
         stream_wait_empty=False,
-        consumer_max_fetch_size=settings.max_record_bytes,
+        consumer_max_fetch_size=settings.consumer_fetch_bytes,
+        stream_buffer_maxsize=settings.stream_buffer_records,
         producer_max_request_size=settings.max_record_bytes,
         broker_session_timeout=settings.kafka_session_timeout_s,
         broker_heartbeat_interval=min(3.0, settings.kafka_session_timeout_s / 3),

@@ -136,3 +136,14 @@ async def test_the_next_chunks_are_mapped_while_one_is_stored_and_stored_togethe
     await asyncio.wait_for(consuming, 5)
     assert pipeline.journal == [("map", [0]), ("store", [0]), ("map", [1]), ("map", [2]), ("store", [1, 2])]
     assert stream.acked == [0, 1, 2]
+
+
+def test_what_the_worker_reads_ahead_is_bounded_by_its_settings_not_by_the_largest_record(tmp_path):
+    """Faust's stream buffer and the consumer's fetch size come from the settings (docs/performance.md,
+    "worker memory"); the fetch may be smaller than the largest record, which the broker returns whole."""
+    from workers.app import _faust_app
+
+    settings = load_settings({}, state_dir=tmp_path, consumer_fetch_bytes=1 << 20, stream_buffer_records=8)
+    conf = _faust_app(settings).conf
+    assert (conf.consumer_max_fetch_size, conf.stream_buffer_maxsize) == (1 << 20, 8)
+    assert settings.consumer_fetch_bytes < settings.max_record_bytes
