@@ -1,8 +1,10 @@
 """The SQL of each query shape on each table layout of bench/search_layouts.py.
 
-``production`` runs what production runs: sluice/query/search.py's ``build`` and
-stats.py's ``plan``, unchanged. Every other layout runs the same query with its
-own tiebreak and its own way of checking a searched text in ``Body``.
+``production``, and every variant of production's table (``base="production"``: a
+codec, a type or an index parameter changed), runs what production runs:
+sluice/query/search.py's ``build`` and stats.py's ``plan``, unchanged, so the table
+alone differs. Every other layout runs the same query with its own tiebreak and its
+own way of checking a searched text in ``Body``.
 
 Body checks, by variant (``v`` the searched text, lower-cased for the index):
 
@@ -62,9 +64,9 @@ def _condition(name: str, filter_text: str, style: str, params: dict) -> str:
 
 
 def statement(v: Variant, db: str, shape, start_ns: int, end_ns: int, now_ns: int) -> tuple[str, dict]:
-    """The SQL of ``shape`` on variant ``v``: the production compiler's for production, else the variant's spelling."""
+    """The SQL of ``shape`` on variant ``v``: the production compiler's on production's table, else the variant's."""
     window = {"from_": iso(start_ns), "to": iso(end_ns)}
-    if v.name == "production":
+    if v.base == "production":
         if shape.kind == "rows":
             return build(SearchRequest(filter=shape.sluice["filter"], limit=100, **window), TENANT, db, now_ns,
                          ENVIRONMENT)
