@@ -5,15 +5,19 @@
 //! The request is read in one pass, in its members' order: each log record's own columns as it is read
 //! (otlp_record.rs), those of its scope when its ScopeLogs closes, those of its resource (the flattened
 //! attributes, ``service.name``) when its ResourceLogs closes, since a message's members may come in any order.
+//! Below those: attribute sets flattened (otlp_attributes.rs), AnyValues (otlp_value.rs), and the reading of
+//! messages and scalars (otlp_scan.rs).
 //!
 //! Contract: ``Cols::otlp`` appends all of a request's rows and returns their number, or returns why it is
 //! declined with every column as it was before: a request is mapped whole or not at all. Declined is
-//! whatever the reference might read otherwise (otlp_value.rs) and whatever it would refuse.
+//! whatever the reference might read otherwise (a spelling the lax decoding reads its own way, a key given
+//! twice) and whatever it would refuse.
 
 use crate::columns::MapCol;
-use crate::json::{bad, E, P, R, V};
+use crate::json::{bad, E, P, R};
 use crate::mapper::{Cols, Envelope};
-use crate::otlp_value::{array, flatten, int, key_values, object, once, skip_unknown, string};
+use crate::otlp_attributes::{attributes, Attrs};
+use crate::otlp_scan::{array, int, object, once, skip_unknown, string};
 
 /// The mapping's fixed data, from Python (sluice/hotpath.py).
 pub struct Config {
@@ -30,7 +34,7 @@ pub struct Config {
 /// Scratch reused across requests.
 #[derive(Default)]
 pub struct Scratch {
-    kvs: Vec<(Vec<u8>, V)>,
+    attrs: Attrs,
     text: Vec<u8>,
     scope_name: Vec<u8>,
     scope_version: Vec<u8>,
@@ -115,10 +119,7 @@ impl Cols {
                 object(p, |p, key| match key {
                     b"attributes" => {
                         once(&mut inner, 1, p.i)?;
-                        let at = p.i;
-                        key_values(p, &mut s.kvs)?;
-                        resource.truncate_entries(0);
-                        flatten(&s.kvs, &mut resource, at)
+                        attributes(p, &mut resource, &mut s.attrs)
                     }
                     b"droppedAttributesCount" => {
                         once(&mut inner, 2, p.i)?;
@@ -162,9 +163,7 @@ impl Cols {
                     b"version" => once(&mut inner, 2, p.i).and_then(|_| string(p, &mut s.scope_version)),
                     b"attributes" => {
                         once(&mut inner, 4, p.i)?;
-                        let at = p.i;
-                        key_values(p, &mut s.kvs)?;
-                        flatten(&s.kvs, &mut scope, at)
+                        attributes(p, &mut scope, &mut s.attrs)
                     }
                     b"droppedAttributesCount" => once(&mut inner, 8, p.i).and_then(|_| int(p).map(drop)),
                     _ => skip_unknown(p),
@@ -172,7 +171,7 @@ impl Cols {
             }
             b"logRecords" => {
                 once(&mut seen, 2, p.i)?;
-                array(p, |p| self.otlp_record(cfg, p, &mut s.kvs, &mut s.text, received_ns))
+                array(p, |p| self.otlp_record(cfg, p, &mut s.attrs, &mut s.text, received_ns))
             }
             b"schemaUrl" => {
                 once(&mut seen, 4, p.i)?;

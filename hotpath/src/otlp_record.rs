@@ -7,14 +7,16 @@
 //! number, body, ids, attributes, flags) and returns `Ok`, or returns why the record is declined, leaving a
 //! partial row that the caller truncates away.
 
-use crate::json::{bad, E, P, R, V};
+use crate::json::{bad, encode, E, P, R};
 use crate::mapper::Cols;
 use crate::otlp::Config;
-use crate::otlp_value::{any_value, body_text, flatten, int, key_values, object, once, skip_unknown, string};
+use crate::otlp_attributes::{attributes, Attrs};
+use crate::otlp_scan::{int, object, once, skip_unknown, string};
+use crate::otlp_value::{any_value, Value};
 
 impl Cols {
-    /// The LogRecord object at `p` appended as one row; `kvs` and `text` are scratch reused across records.
-    pub(crate) fn otlp_record(&mut self, cfg: &Config, p: &mut P, kvs: &mut Vec<(Vec<u8>, V)>, text: &mut Vec<u8>,
+    /// The LogRecord object at `p` appended as one row; `attrs` and `text` are scratch reused across records.
+    pub(crate) fn otlp_record(&mut self, cfg: &Config, p: &mut P, attrs: &mut Attrs, text: &mut Vec<u8>,
                               received_ns: i64) -> R<()> {
         let (mut seen, mut time, mut observed, mut number, mut flags) = (0u32, 0i128, 0i128, 0u8, 0u8);
         let at = p.i;
@@ -40,12 +42,8 @@ impl Cols {
                 4 => number = severity_number(cfg, p, text)?,
                 8 => string(p, &mut self.severity_text.data)?,
                 16 if p.peek() == b'n' => p.literal(b"null")?,
-                16 => body_text(&any_value(p, 1)?, &mut self.body.data),
-                32 => {
-                    let at = p.i;
-                    key_values(p, kvs)?;
-                    flatten(kvs, &mut self.attributes, at)?;
-                }
+                16 => body(p, &mut self.body.data)?,
+                32 => attributes(p, &mut self.attributes, attrs)?,
                 64 => drop(int(p)?),
                 128 => flags = (int(p)? & 0xFF) as u8, // Python's `& 0xFF` on any int: two's complement
                 256 => hex_id(p, 16, &mut self.trace_id.data)?,
@@ -73,6 +71,18 @@ impl Cols {
         self.attributes.finish_row();
         Ok(())
     }
+}
+
+/// ``workers.otlp._body``: nothing for no value, a scalar's text (a string as it is), a container as msgspec's
+/// JSON.
+fn body(p: &mut P, out: &mut Vec<u8>) -> R<()> {
+    let mark = out.len();
+    match any_value(p, 1, out)? {
+        Value::Scalar(0) => out.truncate(mark), // none set: "null" was written
+        Value::Scalar(_) => {}
+        Value::Tree(v) => encode(&v, out),
+    }
+    Ok(())
 }
 
 /// A severityNumber: a JSON integer, a string of digits, or the enum's name (``json_mirror.parse``), 0 to
