@@ -352,7 +352,7 @@ EXAMPLES = int(os.environ.get("SLUICE_HOT_PATH_EXAMPLES", "60"))
 def test_drawn_requests_map_as_the_reference_does():
     seen = {"accepted": 0, "mapped": 0}
 
-    @settings(max_examples=EXAMPLES * 3, deadline=None, database=None, derandomize=True,
+    @settings(max_examples=EXAMPLES * 2, deadline=None, database=None, derandomize=True,
               suppress_health_check=list(HealthCheck))
     @given(st.lists(otlp_body(), min_size=1, max_size=3))
     def run(bodies):
