@@ -368,3 +368,37 @@ def test_drawn_requests_map_as_the_reference_does():
     # The drawing favours odd forms; still, most requests the reference accepts must be mapped, or the
     # comparison above would hold vacuously.
     assert seen["accepted"] >= EXAMPLES // 2 and seen["mapped"] >= 0.4 * seen["accepted"], seen
+
+
+@st.composite
+def mutated(draw) -> bytes:
+    """A request with a few bytes changed: mostly broken JSON, sometimes another valid spelling."""
+    body = bytearray(draw(otlp_body()))
+    for _ in range(draw(st.integers(1, 3))):
+        if not body:
+            break
+        at = draw(st.integers(0, len(body) - 1))
+        edit = draw(st.sampled_from(["delete", "insert", "replace"]))
+        piece = draw(st.sampled_from([b'"', b"{", b"}", b"[", b"]", b",", b":", b"0", b"-", b"e", b".", b"\\", b" ",
+                                      b"null", b"\\u00e9", b'"x":1,', b"\xff", b'{"stringValue":"s"}']))
+        if edit == "delete":
+            del body[at]
+        elif edit == "insert":
+            body[at:at] = piece
+        else:
+            body[at:at + 1] = piece
+    return bytes(body)
+
+
+def test_mutated_requests_are_declined_or_mapped_as_the_reference_does():
+    mapped = []
+
+    @settings(max_examples=EXAMPLES * 2, deadline=None, database=None, derandomize=True,
+              suppress_health_check=list(HealthCheck))
+    @given(st.lists(mutated(), min_size=1, max_size=3))
+    def run(bodies):
+        assert differs(bodies, [ENV] * len(bodies)) is None
+        mapped.extend(r for r in hot.map_values(JSON, bodies, [ENV] * len(bodies)).rows if r is not None)
+
+    run()
+    assert len(mapped) >= EXAMPLES // 10, "some mutations leave a valid request, and those are compared"
