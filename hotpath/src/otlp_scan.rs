@@ -3,8 +3,9 @@
 //! scalars in the forms OTLP/JSON writes them.
 //!
 //! Contract: only the plainest spelling is read; what the mirror's lax msgspec decoding might read another
-//! way (an integer with an exponent or leading zeros, a double as a string, a member repeated in one message,
-//! where msgspec keeps the last) is `E::Bad`: the record is declined and the reference judges it.
+//! way (an integer with an exponent or leading zeros, a double as a string other than "NaN" and the
+//! infinities, a member repeated in one message, where msgspec keeps the last) is `E::Bad`: the record is
+//! declined and the reference judges it.
 
 use crate::json::{bad, Num, P, R};
 use crate::json_scan::MAX_SKIP_DEPTH;
@@ -135,20 +136,26 @@ pub(crate) fn int_text<'a>(p: &mut P<'a>) -> R<(bool, &'a [u8])> {
     Ok((negative && digits != b"0", digits))
 }
 
-/// A double as a JSON number (an integer of at most 15 digits is exact as a float); its string forms
-/// ("NaN", "1e3") are declined.
+/// A double as a JSON number (an integer as msgspec converts it, C's int64 to double: Rust's `as`), or as
+/// proto3's JSON spells the values JSON has no number for: "NaN", "Infinity", "-Infinity". Its other string
+/// forms ("1e3", "nan") and integers past int64 are declined.
 pub(crate) fn double(p: &mut P) -> R<f64> {
     let at = p.i;
-    match p.number()? {
-        Num::Int(a, b) if b - a <= 16 => {
-            let text = unsafe { std::str::from_utf8_unchecked(&p.b[a..b]) };
-            match text.parse::<i64>() {
-                Ok(n) if n.unsigned_abs() < 1_000_000_000_000_000 => Ok(n as f64),
-                _ => bad("a double written as a long integer", at),
+    if p.peek() == b'"' {
+        for (text, value) in [(&b"\"NaN\""[..], f64::NAN), (b"\"Infinity\"", f64::INFINITY), (b"\"-Infinity\"", f64::NEG_INFINITY)] {
+            if p.b[at..].starts_with(text) {
+                p.i += text.len();
+                return Ok(value);
             }
         }
+        return bad("a double written as a string", at);
+    }
+    match p.number()? {
+        Num::Int(a, b) => {
+            let text = unsafe { std::str::from_utf8_unchecked(&p.b[a..b]) };
+            text.parse::<i64>().map_or_else(|_| bad("a double written as an integer past int64", at), |n| Ok(n as f64))
+        }
         Num::Float(a, b) => num::parse_float(&p.b[a..b]).map_or_else(|| bad("Number out of range", at), Ok),
-        Num::Int(..) => bad("a double written as a long integer", at),
     }
 }
 
@@ -166,6 +173,12 @@ pub(crate) mod tests {
     fn integers_in_their_plain_forms_only() {
         for (text, want) in [("0", 0i128), ("-0", 0), ("\"42\"", 42), ("-7", -7), ("\"9223372036854775808\"", 1 << 63)] {
             assert_eq!(read(text, int), Some(want), "{text}");
+        }
+        assert_eq!(read("\"-Infinity\"", double), Some(f64::NEG_INFINITY));
+        assert_eq!(read("9007199254740993", double), Some(9007199254740992.0));
+        assert_eq!(read("-0", double).map(f64::is_sign_negative), Some(false));
+        for text in ["\"nan\"", "\"1e3\"", "9223372036854775808", "1e999"] {
+            assert_eq!(read(text, double), None, "{text}");
         }
         for text in ["\"042\"", "01", "1.0", "1e3", "\"1e3\"", "\" 1\"", "\"+1\"", "\"\\u0031\"", "true", "\"\"",
                      "12345678901234567890"] {

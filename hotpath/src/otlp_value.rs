@@ -3,7 +3,7 @@
 //! as their base64 text, none set as null), an array or key-value list as the value tree (`V`) of its plain
 //! Python value, for msgspec's JSON.
 //!
-//! Contract: only the plainest spelling of each value is read (otlp_scan.rs); a double or bool as a string,
+//! Contract: only the plainest spelling of each value is read (otlp_scan.rs); a bool as a string,
 //! non-canonical base64, an AnyValue with two values set, a key repeated in one key-value list (a dict keeps
 //! the last) are `E::Bad`, and an array or list nested past the tables' bounds
 //! (schemas/dialects/otlp/bounds.py) `E::Unstorable`: either way the record is declined.
@@ -67,7 +67,10 @@ pub(crate) fn any_value(p: &mut P, depth: u32, text: &mut Vec<u8>) -> R<Value> {
                 }
                 text.extend_from_slice(digits);
             }
-            DOUBLE => num::write_f64(double(p)?, text),
+            DOUBLE => match double(p)? {
+                x if x.is_finite() => num::write_f64(x, text),
+                _ => text.extend_from_slice(b"null"), // msgspec's JSON for NaN and the infinities
+            },
             BYTES => {
                 let start = text.len();
                 string(p, text)?;
@@ -179,7 +182,7 @@ mod tests {
     fn values_are_written_as_plain_gives_them() {
         for (json, want) in [
             (r#"{"stringValue":"a\"b"}"#, "a\"b"), (r#"{"doubleValue":1,"x":[{}]}"#, "1.0"), (r#"{"bytesValue":"AP8="}"#, "AP8="),
-            (r#"{"intValue":"-0"}"#, "0"), (r#"{"boolValue":false,"intValue":null}"#, "false"), ("{}", "null"),
+            (r#"{"intValue":"-0"}"#, "0"), (r#"{"doubleValue":"NaN"}"#, "null"), (r#"{"boolValue":false,"intValue":null}"#, "false"), ("{}", "null"),
             (r#"{"kvlistValue":{"values":[{"key":"k"},{"value":{"intValue":"-5"},"key":"n"}]}}"#, r#"{"k":null,"n":-5}"#),
             (r#"{"arrayValue":{"values":[{},{"boolValue":true},{"bytesValue":""},{"doubleValue":-0.0},{"arrayValue":{}}]}}"#,
              r#"[null,true,"",-0.0,[]]"#),
@@ -191,7 +194,7 @@ mod tests {
     #[test]
     fn odd_values_are_declined() {
         for json in [r#"{"stringValue":"a","intValue":1}"#, r#"{"boolValue":"true"}"#, r#"{"boolValue":1}"#,
-                     r#"{"doubleValue":"NaN"}"#, r#"{"doubleValue":1e999}"#, r#"{"bytesValue":"AAF="}"#,
+                     r#"{"doubleValue":"nan"}"#, r#"{"doubleValue":1e999}"#, r#"{"bytesValue":"AAF="}"#,
                      r#"{"stringValue":"a","stringValue":"b"}"#, r#"{"kvlistValue":{"values":[{"key":"k"},{"key":"k"}]}}"#,
                      r#"{"arrayValue":{"values":[null]}}"#, r#"{"intValue":1.0}"#] {
             assert_eq!(text(json), None, "{json}");

@@ -75,7 +75,8 @@ def _kv(key, value) -> dict:
 EVERY_VALUE = [_kv("s", {"stringValue": "é\n\"x\u2028"}), _kv("t", {"boolValue": True}), _kv("f", {"boolValue": False}),
                _kv("i", {"intValue": "-42"}), _kv("i2", {"intValue": 7}), _kv("i0", {"intValue": "-0"}),
                _kv("d", {"doubleValue": 2.5}), _kv("d1", {"doubleValue": 1}), _kv("dz", {"doubleValue": -0.0}),
-               _kv("dbig", {"doubleValue": 1e16}), _kv("dtiny", {"doubleValue": 5e-324}), _kv("d5", {"doubleValue": 1e-5}),
+               _kv("dbig", {"doubleValue": 1e16}), _kv("dint", {"doubleValue": 9007199254740993}),
+               _kv("dnan", {"doubleValue": "NaN"}), _kv("dinf", {"doubleValue": "-Infinity"}), _kv("dtiny", {"doubleValue": 5e-324}), _kv("d5", {"doubleValue": 1e-5}),
                _kv("b", {"bytesValue": "AP8="}), _kv("b0", {"bytesValue": ""}), _kv("empty", {}), _kv("null", None),
                {"key": "missing"}, {"value": {"stringValue": "no key"}},
                _kv("arr", {"arrayValue": {"values": [{"stringValue": "x"}, {"intValue": "3"}, {}, {"bytesValue": "AQ=="},
@@ -165,7 +166,7 @@ ODD = [
     ("time as float", one_record(timeUnixNano=42.0)),
     ("int as float", one_record(body={"intValue": 42.0})),
     ("int past 19 digits", one_record(body={"intValue": "99999999999999999999999"})),
-    ("double as string", one_record(body={"doubleValue": "NaN"})),
+    ("double as string", one_record(body={"doubleValue": "nan"})),
     ("double as long integer", one_record(body={"doubleValue": 12345678901234567890123})),
     ("bool as string", one_record(body={"boolValue": "true"})),
     ("bool as number", one_record(body={"boolValue": 1})),
@@ -265,9 +266,11 @@ def scalar(draw) -> dict:
     if kind == "int":
         return {"intValue": draw(int_form(st.integers(-(2**63), 2**63 - 1)))}
     if kind == "double":
-        number = draw(st.one_of(st.floats(allow_nan=False, allow_infinity=False), st.integers(-(10**15), 10**15),
+        number = draw(st.one_of(st.floats(allow_nan=False, allow_infinity=False), st.integers(-(2**63), 2**63),
                                 st.sampled_from([-0.0, 1e16, 5e-324, 1e-5, 1.5e-7, 1e22, 0.1])))
-        return {"doubleValue": number if not _rare(draw, 30) else str(number)}
+        if _rare(draw, 10):
+            return {"doubleValue": draw(st.sampled_from(["NaN", "Infinity", "-Infinity", "nan", "1e3", str(number)]))}
+        return {"doubleValue": number}
     if kind == "bytes":
         return {"bytesValue": base64.b64encode(draw(st.binary(max_size=8))).decode()}
     return {}
