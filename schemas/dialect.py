@@ -10,12 +10,13 @@ the workers dispatch on the formats. Success bodies are pure functions of
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Callable, Mapping
 
 import msgspec
 
+from schemas.columns import Columns
 from schemas.formats import Format
 
 _encode = msgspec.json.encode
@@ -119,8 +120,15 @@ class Dialect:
     name: str  # the metrics label and ``Source`` column: ``Format.dialect`` of each of its formats
     formats: Mapping[Format, Decoding]
     endpoints: tuple[Endpoint, ...] = ()
+    # The formats whose entries map to ``logs`` rows as declared data (``columns.py`` in the folder;
+    # schemas/columns.py): the workers execute these generically, in Rust and in Python alike.
+    # A format left out here is mapped by code named in workers/records.MAPPINGS.
+    columns: Mapping[Format, Columns] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        for fmt in self.columns:
+            if fmt not in self.formats:
+                raise ValueError(f"{self.name}: columns are declared for {fmt.value}, which it does not decode")
         for fmt in self.formats:
             if fmt.dialect != self.name:
                 raise ValueError(f"format {fmt.value} does not belong to the {self.name} dialect")

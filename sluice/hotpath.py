@@ -1,4 +1,4 @@
-"""The hot path's mappers: one per format whose dialect declares its columns (schemas/columns.py), and OTLP/JSON's.
+"""The hot path's mappers: one per format whose dialect declares its columns (``schemas.dialects.COLUMNS``), and OTLP/JSON's.
 
 Shared by both services: the worker maps records with them (workers/hot.py) and the gateway checks
 bodies with them (gateway/prepare.py). Either way a value the ``sluice_hot`` extension (hotpath/)
@@ -16,16 +16,12 @@ from opentelemetry.proto.logs.v1.logs_pb2 import SeverityNumber
 
 import sluice_hot
 from schemas.columns import Columns
-from schemas.dialects.astralog.columns import COLUMNS as ASTRALOG
-from schemas.dialects.loginformant.columns import COLUMNS as LOGINFORMANT
-from schemas.dialects.logtrace.columns import COLUMNS as LOGTRACE
-from schemas.dialects.native.columns import COLUMNS as NATIVE
+from schemas.dialects import COLUMNS
 from schemas.formats import Format
 from schemas.severity import SEVERITY_NUMBERS
 from schemas.storable import TIMESTAMP
 
-#: Every format the hot path maps, with its dialect's declared columns.
-COLUMNS: dict[Format, Columns] = {**ASTRALOG, **LOGTRACE, **LOGINFORMANT, **NATIVE}
+__all__ = ["COLUMNS", "MAPPERS", "OTLP", "entries", "mapper"]
 
 
 def mapper(columns: Columns) -> sluice_hot.Mapper:

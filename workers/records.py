@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Iterable, NamedTuple, Sequence
 
-from schemas.dialects import decode
+from schemas.dialects import DIALECTS, decode
 from schemas.dialects.native import arrow as native_arrow
 from schemas.envelope import Envelope, EnvelopeError, from_headers
 from schemas.formats import Format, InvalidBody
@@ -161,9 +161,7 @@ def _native(fmt: Format, entries: list, envelope: Envelope, value: bytes, contex
 #: Each dialect of the registry (schemas/dialects/) to its mapping: (format, decoded entries, envelope,
 #: the record's value, context) -> Outcome. tests/unit/test_dialects.py holds it to the registry.
 MAPPINGS: dict[str, Mapping] = {
-    "astralog": _declared,
-    "logtrace": _declared,
-    "loginformant": _declared,
+    **{d.name: _declared for d in DIALECTS if d.columns},
     "logflux": _logflux,
     "profound": _whole(normalize_profound),
     "otlp": _whole(normalize_otlp),

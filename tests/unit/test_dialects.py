@@ -15,7 +15,7 @@ from gateway.routes import PREPARE, QUOTAS, RENDER_ERROR, ROUTES
 from gateway import dispatch
 from schemas import dialect
 from schemas.dialect import AuthStyle, Endpoint
-from schemas.dialects import DECODINGS, DIALECTS, ENDPOINTS
+from schemas.dialects import COLUMNS, DECODINGS, DIALECTS, ENDPOINTS
 from schemas.formats import Format
 from workers.records import MAPPINGS
 
@@ -37,6 +37,24 @@ def test_dialect_names_are_unique_and_each_has_exactly_one_mapping():
     assert len(names) == len(set(names))
     assert set(MAPPINGS) == set(names)
     assert {fmt.dialect for fmt in Format} == set(MAPPINGS), "every format reaches one mapping"
+
+
+def test_the_declared_columns_are_the_hot_paths_and_their_dialects_need_no_code():
+    from sluice import hotpath
+    from workers.records import _declared
+
+    declared = {fmt: c for d in DIALECTS for fmt, c in d.columns.items()}
+    assert declared == COLUMNS and set(hotpath.MAPPERS) == set(COLUMNS)
+    for d in DIALECTS:
+        if d.columns and d.columns.keys() == d.formats.keys():  # every format declared: no code of its own
+            assert MAPPINGS[d.name] is _declared, d.name
+
+
+def test_columns_for_a_format_the_dialect_does_not_decode_are_refused():
+    logtrace = next(d for d in DIALECTS if d.name == "logtrace")
+    with pytest.raises(ValueError, match="does not decode"):
+        dialect.Dialect("astralog", {Format.ASTRALOG_DRAIN: DECODINGS[Format.ASTRALOG_DRAIN]},
+                        columns=logtrace.columns)
 
 
 def test_a_format_of_another_dialect_is_refused_at_declaration():

@@ -35,7 +35,7 @@ async def test_claims_and_intents_of_a_start_share_one_lookup_and_a_jump_looks_a
     second = await sink.load_intents("logs", 1, 0)
     assert looked == [["logs"]] and first.key == second.key == "logs@one"
     assert storage.calls[0] == ("record_claims", ([(("logs@one", 0), claim), (("logs@one", 1), claim)],))
-    assert [args[:2] for name, args in storage.calls[1:]] == [("logs@one", 0), ("logs@one", 1)]
+    assert [(name, args[1:3]) for name, args in storage.calls[1:]] == [("read", ("logs@one", 0)), ("read", ("logs@one", 1))]
     # A jump without a new claim (an offset reset: a recreated topic read from 0 again) reads the id again.
     again = await sink.load_intents("logs", 0, 0)
     assert looked == [["logs"], ["logs"]] and again.key == "logs@two"
@@ -53,7 +53,7 @@ async def test_without_an_answer_from_kafka_a_fresh_worker_goes_on_under_the_key
     storage = Calls(recorded="logs@one")
     sink = ClickHouseSink(storage, load_settings({}), TopicKeys("kafka:9092", lookup))
     assert (await sink.load_intents("logs", 0, 7)).key == "logs@one"
-    assert storage.calls == [("recorded_key", ("sluice", "logs", {})), ("intents", ("logs@one", 0, 7))]
+    assert storage.calls == [("recorded_key", ("sluice", "logs", {})), ("read", ("sluice", "logs@one", 0, 7, {}))]
     assert (await sink.load_intents("logs", 0, 0)).key == "logs@two"  # Kafka answers again: recreated
 
 

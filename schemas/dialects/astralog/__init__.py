@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from schemas.dialect import AuthStyle, Dialect, Endpoint, json_object
 from schemas.dialects.astralog.wire import AstraLogDrain
+from schemas.dialects.astralog.columns import COLUMNS
 from schemas.formats import Format
 from schemas.json_body import json_decoding
 
@@ -22,4 +23,5 @@ DIALECT = Dialect(
     # at high volume): no request quota, only the operator's tenant budget when one is set.
     (Endpoint("/v1/drain", Format.ASTRALOG_DRAIN, AuthStyle.AUTHORIZATION, 10_000, 200, _success,
               json_object({"status": {"const": "accepted"}}), quota="budget"),),
+    columns=COLUMNS,
 )

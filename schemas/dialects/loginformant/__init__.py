@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from schemas.dialect import ACCEPTED_SCHEMA, AuthStyle, Dialect, Endpoint, accepted
 from schemas.dialects.loginformant.wire import LogInformantBatch, LogInformantLog
+from schemas.dialects.loginformant.columns import COLUMNS
 from schemas.formats import Format
 from schemas.json_body import json_decoding
 
@@ -24,4 +25,5 @@ DIALECT = Dialect(
         Endpoint("/api/ingest", Format.LOGINFORMANT_SINGLE, AuthStyle.API_KEY, 1, 200, accepted, ACCEPTED_SCHEMA,
                  quota="ingest"),
     ),
+    columns=COLUMNS,
 )

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from schemas.dialect import ACCEPTED_SCHEMA, AuthStyle, Dialect, Endpoint, accepted
 from schemas.dialects.logtrace.wire import LogTraceIngest
+from schemas.dialects.logtrace.columns import COLUMNS
 from schemas.formats import Format
 from schemas.json_body import json_decoding
 
@@ -19,4 +20,5 @@ DIALECT = Dialect(
     # logtrace.txt lists "500 Internal Server Error — Cluster maintenance or transient failure" and no 503.
     (Endpoint("/v1/logs/ingest", Format.LOGTRACE_INGEST, AuthStyle.BEARER, 5_000, 202, accepted, ACCEPTED_SCHEMA,
               quota="ingest", outage_status=500),),
+    columns=COLUMNS,
 )

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from schemas.dialect import Decoding, Dialect
 from schemas.dialects.native import arrow
+from schemas.dialects.native.columns import COLUMNS
 from schemas.dialects.native.wire import LogBatch, LogRecord
 from schemas.formats import Format, InvalidBody
 from schemas.json_body import json_decoding
@@ -27,4 +28,5 @@ DIALECT = Dialect(
         Format.NATIVE_BATCH: json_decoding(LogBatch, "records"),
         Format.NATIVE_ARROW: Decoding(decode_arrow),
     },
+    columns=COLUMNS,
 )
