@@ -1,4 +1,5 @@
-"""The hot path's mappers: one per format whose dialect declares its columns (``schemas.dialects.COLUMNS``), and OTLP/JSON's.
+"""The hot path's mappers: one per format whose dialect declares its columns (``schemas.dialects.COLUMNS``), OTLP/JSON's
+and Logstash's.
 
 Shared by both services: the worker maps records with them (workers/hot.py) and the gateway checks
 bodies with them (gateway/prepare.py). Either way a value the ``sluice_hot`` extension (hotpath/)
@@ -7,7 +8,9 @@ maps is one the dialect's msgspec decoding accepts, with the same entries
 
 OTLP/JSON's mapping is fixed in the extension (hotpath/src/otlp*.rs), not declared: the worker maps its
 records with ``OTLP`` as ``workers.otlp.normalize_otlp`` would (tests/unit/test_hot_path_otlp.py); the
-gateway keeps checking them with the dialect's decoding.
+gateway keeps checking them with the dialect's decoding. Likewise Logstash's batches of events
+(hotpath/src/logstash*.rs), mapped with ``LOGSTASH`` as ``workers.logstash.normalize_logstash`` would
+(tests/unit/test_hot_path_logstash.py).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from schemas.formats import Format
 from schemas.severity import SEVERITY_NUMBERS
 from schemas.storable import TIMESTAMP
 
-__all__ = ["COLUMNS", "MAPPERS", "OTLP", "entries", "mapper"]
+__all__ = ["COLUMNS", "LOGSTASH", "MAPPERS", "OTLP", "entries", "mapper"]
 
 
 def mapper(columns: Columns) -> sluice_hot.Mapper:
@@ -36,6 +39,9 @@ MAPPERS: dict[Format, sluice_hot.Mapper] = {fmt: mapper(c) for fmt, c in COLUMNS
 #: OTLP/JSON requests (``Format.OTLP_JSON``) to rows, with ``Mapper.map``'s contract.
 OTLP = sluice_hot.Otlp("otlp", sorted(SEVERITY_NUMBERS.items()), list(SeverityNumber.items()),
                        (TIMESTAMP.low, TIMESTAMP.high))
+
+#: Logstash's batches of events (``Format.LOGSTASH_LINES``) to rows, with ``Mapper.map``'s contract.
+LOGSTASH = sluice_hot.Logstash("logstash", sorted(SEVERITY_NUMBERS.items()))
 
 def entries(fmt: Format, body: bytes) -> int | None:
     """How many entries ``body`` holds when the hot path maps it whole, else None (it may still be valid:

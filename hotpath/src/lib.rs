@@ -3,7 +3,8 @@
 //! into a pyarrow table. What a dialect's entries mean is not here: each dialect declares it as data
 //! (``schemas/dialects/<name>/columns.py``) and hands it to ``Mapper``. LogFlux's encrypted entries are
 //! decrypted under the worker's cached keys and mapped too (``LogFlux``, logflux_py.rs); OTLP/JSON requests
-//! are mapped by a fixed mapping of their own (``Otlp``, otlp_py.rs).
+//! and Logstash's batches of events are mapped by fixed mappings of their own (``Otlp``, otlp_py.rs;
+//! ``Logstash``, logstash_py.rs).
 
 mod b64;
 mod columns;
@@ -16,6 +17,11 @@ mod json_value;
 mod json_write;
 mod logflux;
 mod logflux_py;
+mod logstash;
+mod logstash_event;
+mod logstash_py;
+mod logstash_row;
+mod logstash_value;
 mod mapper;
 mod mapper_entry;
 mod mapper_member;
@@ -158,5 +164,6 @@ fn sluice_hot(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Mapper>()?;
     m.add_class::<logflux_py::LogFlux>()?;
     m.add_class::<logflux_py::Scanned>()?;
-    m.add_class::<otlp_py::Otlp>()
+    m.add_class::<otlp_py::Otlp>()?;
+    m.add_class::<logstash_py::Logstash>()
 }

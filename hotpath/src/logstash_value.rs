@@ -1,0 +1,151 @@
+//! A Logstash event's values as the reference reads them: ``@timestamp`` by ``datetime.fromisoformat``
+//! (``wire.split``), ``host`` and the columns' texts by ``workers.logstash.normalize_logstash``, the severity
+//! number from the level's text (schemas/severity.py).
+//!
+//! Contract: each reader reads exactly the value at `P.i` (`P.i` just past it on `Ok`), checked as msgspec
+//! decodes it, or returns why the record is declined: a value the reference would read another way than these
+//! readers do is declined, never guessed.
+
+use crate::json::{bad, encode, too_deep_tree, P, R, V};
+use crate::time::parse_us;
+
+/// Fraction digits ``datetime.fromisoformat`` keeps: it cuts the rest, where msgspec's parser rounds.
+const KEPT_FRACTION: usize = 6;
+/// Fraction digits read at all (nanoseconds, as Logstash 8 writes them); more are declined.
+const MAX_FRACTION: usize = 9;
+
+/// ``@timestamp``'s microseconds since the epoch (UTC), or None for a value that is no string (the receive
+/// time). A string is read when it has the plain RFC 3339 form ``YYYY-MM-DD(T| )HH:MM:SS[.f{1,9}][Z|±HH:MM|±HHMM]``,
+/// which ``fromisoformat`` reads as msgspec's parser does (time.rs: naive is UTC) once the fraction is cut to
+/// microseconds; any other string is declined, whether fromisoformat reads it (``2026-11-23``, a comma
+/// before the fraction) or not (the receive time then).
+pub(crate) fn timestamp(p: &mut P, text: &mut Vec<u8>) -> R<Option<i64>> {
+    let at = p.i;
+    if p.peek() != b'"' {
+        p.value(1)?;
+        return Ok(None);
+    }
+    text.clear();
+    p.string_into(text)?;
+    let t = text.as_slice();
+    if t.len() < 19 {
+        return unread(at);
+    }
+    let digits = |a: usize, b: usize| t.get(a..b).map_or(false, |d| d.iter().all(u8::is_ascii_digit));
+    let plain = digits(0, 4) && t[4] == b'-' && digits(5, 7) && t[7] == b'-' && digits(8, 10)
+        && matches!(t[10], b'T' | b' ') && digits(11, 13) && t[13] == b':' && digits(14, 16) && t[16] == b':'
+        && digits(17, 19);
+    if !plain {
+        return unread(at);
+    }
+    let mut end = 19; // of the fraction, cut to microseconds
+    let mut zone = 19;
+    if t.get(19) == Some(&b'.') {
+        let n = t[20..].iter().take_while(|c| c.is_ascii_digit()).count();
+        if n == 0 || n > MAX_FRACTION {
+            return unread(at);
+        }
+        end = 20 + n.min(KEPT_FRACTION);
+        zone = 20 + n;
+    }
+    let z = &t[zone..];
+    let zoned = match z.len() {
+        0 => true,
+        1 => z[0] == b'Z',
+        5 => matches!(z[0], b'+' | b'-') && z[1..].iter().all(u8::is_ascii_digit),
+        6 => matches!(z[0], b'+' | b'-') && z[3] == b':' && digits(zone + 1, zone + 3) && digits(zone + 4, zone + 6),
+        _ => false,
+    };
+    if !zoned {
+        return unread(at);
+    }
+    let mut cut = [0u8; 32];
+    let n = end + z.len();
+    cut[..end].copy_from_slice(&t[..end]);
+    cut[end..n].copy_from_slice(z);
+    match parse_us(&cut[..n]) {
+        Ok(us) => Ok(Some(us)),
+        Err(_) => unread(at), // a day or hour out of its range: fromisoformat refuses it too
+    }
+}
+
+#[cold]
+fn unread<T>(at: usize) -> R<T> {
+    bad("a @timestamp not in the plain RFC 3339 form this path reads", at)
+}
+
+/// ``host``'s name as ``normalize_logstash`` stores it, appended to `out` (nothing for none): a string as it
+/// is, or ECS's object's ``name``, else its ``hostname``; empty and null mean none. Any other value is
+/// declined: ``str()`` spells numbers, booleans and lists its own way, and their truth differs.
+pub(crate) fn host_name(p: &mut P, out: &mut Vec<u8>) -> R<()> {
+    let at = p.i;
+    match p.peek() {
+        b'"' => p.string_into(out),
+        b'{' => {
+            let V::Obj(items) = p.value(1)? else { unreachable!() };
+            let get = |key: &[u8]| items.iter().find(|(k, _)| k.as_slice() == key).map(|(_, v)| v);
+            let found = match name(get(b"name"), at)? {
+                Some(s) => Some(s),
+                None => name(get(b"hostname"), at)?,
+            };
+            out.extend_from_slice(found.unwrap_or(b""));
+            Ok(())
+        }
+        b'n' => p.literal(b"null"),
+        _ => {
+            p.value(1)?;
+            bad("a host that is neither a string nor an object", at)
+        }
+    }
+}
+
+/// A host object's name: None when Python finds it false (absent, null, ""); a value that is no string is
+/// declined.
+fn name(v: Option<&V>, at: usize) -> R<Option<&[u8]>> {
+    match v {
+        None | Some(V::Null) => Ok(None),
+        Some(V::Str(s)) => Ok(if s.is_empty() { None } else { Some(s.as_slice()) }),
+        Some(_) => bad("a host name that is no string", at),
+    }
+}
+
+/// ``normalize_logstash._text`` of the (non-null) value at `p`, appended to `out`: a string as it is, any
+/// other value as msgspec's JSON (json_write.rs). Containers nested deeper than attributes may be are
+/// declined (msgspec's encoder has its own recursion limit).
+pub(crate) fn text(p: &mut P, out: &mut Vec<u8>) -> R<()> {
+    if p.peek() == b'"' {
+        return p.string_into(out);
+    }
+    let at = p.i;
+    let v = p.value(1)?;
+    if too_deep_tree(&v, 1, false) {
+        return bad("a column's value nested too deeply", at);
+    }
+    encode(&v, out);
+    Ok(())
+}
+
+/// Python's ``str.isspace`` (what ``str.strip()`` removes).
+fn py_space(c: char) -> bool {
+    matches!(c, '\t'..='\r' | '\x1c'..='\x20' | '\u{85}' | '\u{a0}' | '\u{1680}' | '\u{2000}'..='\u{200a}'
+        | '\u{2028}' | '\u{2029}' | '\u{202f}' | '\u{205f}' | '\u{3000}')
+}
+
+/// ``schemas.severity.severity_number`` of a level's text (``strip().lower()`` looked up; 0 when unknown). A
+/// non-ASCII text is unknown, unless it holds U+212A (the one character Python lowers to ASCII, `k`): that
+/// record is left to the reference.
+pub(crate) fn severity(severities: &[(Vec<u8>, u8)], level: &[u8]) -> R<u8> {
+    let Ok(text) = std::str::from_utf8(level) else { return bad("a level that is no UTF-8", 0) };
+    let name = text.trim_matches(py_space);
+    if !name.is_ascii() {
+        return if name.contains('\u{212A}') { bad("a level Python lowers to ASCII", 0) } else { Ok(0) };
+    }
+    let mut buf = [0u8; 32];
+    if name.len() > buf.len() {
+        return Ok(0); // longer than any name of the table
+    }
+    let lower = &mut buf[..name.len()];
+    lower.copy_from_slice(name.as_bytes());
+    lower.make_ascii_lowercase();
+    Ok(severities.iter().find(|(n, _)| n.as_slice() == &*lower).map_or(0, |&(_, n)| n))
+}
