@@ -41,7 +41,7 @@ test-fuzz: $(STAMP)
 	$(BIN)/sluice broker fetch >/dev/null
 	SLUICE_FUZZ_EXAMPLES=100 SLUICE_ATHERIS_SECONDS=$${SLUICE_ATHERIS_SECONDS:-300} SLUICE_HOT_PATH_EXAMPLES=2000 \
 		$(BIN)/python -m pytest -q -s tests/integration/test_openapi_fuzz.py tests/unit/test_fuzz_decoders.py \
-		tests/unit/test_hot_path.py tests/unit/test_hot_path_otlp.py
+		tests/unit/test_hot_path.py tests/unit/test_hot_path_otlp.py tests/unit/test_hot_path_logstash.py
 
 ## fuzz: accepted means storable, end to end: every dialect's values at and beyond the tables' bounds through
 ## the real gateway, broker and engine for 10 minutes (SLUICE_STORABLE_FUZZ_SECONDS)
