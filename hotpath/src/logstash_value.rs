@@ -31,7 +31,7 @@ pub(crate) fn timestamp(p: &mut P, text: &mut Vec<u8>) -> R<Option<i64>> {
     if t.len() < 19 {
         return unread(at);
     }
-    let digits = |a: usize, b: usize| t.get(a..b).map_or(false, |d| d.iter().all(u8::is_ascii_digit));
+    let digits = |a: usize, b: usize| t.get(a..b).is_some_and(|d| d.iter().all(u8::is_ascii_digit));
     let plain = digits(0, 4) && t[4] == b'-' && digits(5, 7) && t[7] == b'-' && digits(8, 10)
         && matches!(t[10], b'T' | b' ') && digits(11, 13) && t[13] == b':' && digits(14, 16) && t[16] == b':'
         && digits(17, 19);

@@ -94,9 +94,10 @@ FIXTURES: list[tuple[str, bytes]] = [
     ("json_lines ECS", batch(JSON_LINES)),
     ("string fields", batch(STRINGS)),
     ("bench events", batch(*BENCH)),
-    ("test_otlp's events", batch({"@timestamp": "2026-11-23T10:00:00Z", "@version": "1", "message": "m", "level": "INFO",
-                                  "logger_name": "app", "service": "billing", "host": "h1", "extra": {"k": 1},
-                                  "sluice_token": "x"}, {"message": "no time", "host": {"hostname": "h2"}})),
+    ("test_otlp's events", batch({"@timestamp": "2026-11-23T10:00:00Z", "@version": "1", "message": "m",
+                                  "level": "INFO", "logger_name": "app", "service": "billing", "host": "h1",
+                                  "extra": {"k": 1}, "sluice_token": "x"},
+                                 {"message": "no time", "host": {"hostname": "h2"}})),
     ("empty batch", b"[]"),
     ("empty event", batch({})),
     ("whitespace", b' [\n {\n "message" : "m" , "level" : "info" } ,\t{ } ] \r\n'),
@@ -115,9 +116,9 @@ FIXTURES: list[tuple[str, bytes]] = [
         "2262-04-11T23:47:16.854775Z", "2262-04-11T23:47:16.8547759Z", "2024-02-29T23:59:59.000001-01:00")])),
     ("times that are no strings", batch({"@timestamp": 1_700_000_000_000}, {"@timestamp": None},
                                         {"@timestamp": {"t": [1]}}, {"@timestamp": True})),
-    ("hosts", batch(*[{"host": h} for h in ("", None, {}, {"name": ""}, {"hostname": "h"}, {"name": None, "hostname": "h"},
-                                            {"name": "n", "hostname": "h"}, {"os": {"x": 1}}, {"name": "", "hostname": None},
-                                            "h\u00e9")])),
+    ("hosts", batch(*[{"host": h} for h in ("", None, {}, {"name": ""}, {"hostname": "h"},
+                                            {"name": None, "hostname": "h"}, {"name": "n", "hostname": "h"},
+                                            {"os": {"x": 1}}, {"name": "", "hostname": None}, "h\u00e9")])),
     ("dropped fields", batch({"@version": {"a": [1, {"b": None}]}, "sluice_token": 5, "message": "m"},
                              {"@version": None, "sluice_token": ["t"]})),
     ("attributes nest", batch({"a": {"b": {"c": 1}, "d": {}}, "e": [], "f": [{"g": 1}], "h": {}})),
@@ -126,7 +127,8 @@ FIXTURES: list[tuple[str, bytes]] = [
     ("dotted attributes collide", batch({"a.b": 1, "a": {"b": 2}, "log.level": "kept"},
                                         {"level": "info", "log.level": "x", "log": {"level": "y"}})),
     ("unicode keys", batch({"kl\u00e9.\U0001F600": "v", "": "empty key", "a.": {"": 1}})),
-    ("escaped keys", b'[{"\\u006cevel":"WARN","m\\u00e9ssage":"not the message","\\/":"slash","message":"\\ud83d\\ude00"}]'),
+    ("escaped keys", b'[{"\\u006cevel":"WARN","m\\u00e9ssage":"not the message","\\/":"slash",'
+                     b'"message":"\\ud83d\\ude00"}]'),
     ("ascii escapes", json.dumps([{"message": "é\U0001F600", "k\u00e9": "\u2028"}], ensure_ascii=True).encode()),
     ("repeated attribute", b'[{"a":1,"b":2,"a":{"c":3},"level":"info"}]'),
     ("repeated timestamp", b'[{"@timestamp":"2026-01-01T00:00:00Z","@timestamp":"2026-02-01T00:00:00Z"},'
@@ -276,8 +278,8 @@ EARLIEST, LATEST = datetime(1900, 1, 1), datetime(2262, 4, 11, 23, 47, 16, 85477
 def stamp(draw):
     """``@timestamp`` as shippers write it (a zone, a fraction of 0 to 9 digits); rarely another form or type."""
     if _rare(draw, 30):
-        return draw(st.one_of(st.sampled_from(["2026-11-23", "not a time", "2026-11-23T10:22:01z", "", "2026-11-23T10"]),
-                              JSON))
+        odd = ["2026-11-23", "not a time", "2026-11-23T10:22:01z", "", "2026-11-23T10"]
+        return draw(st.one_of(st.sampled_from(odd), JSON))
     near = st.sampled_from([EARLIEST, LATEST, EARLIEST - timedelta(microseconds=1), LATEST + timedelta(microseconds=1)])
     when = draw(st.one_of(st.datetimes(datetime(1890, 1, 1), datetime(2270, 1, 1)), near))
     minutes = draw(st.sampled_from([0, 0, 60, -300, 330, 23 * 60 + 59, -(23 * 60 + 59)]))
