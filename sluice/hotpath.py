@@ -45,6 +45,8 @@ LOGSTASH = sluice_hot.Logstash("logstash", sorted(SEVERITY_NUMBERS.items()))
 
 def entries(fmt: Format, body: bytes) -> int | None:
     """How many entries ``body`` holds when the hot path maps it whole, else None (it may still be valid:
-    decode it to know)."""
+    decode it to know). For OTLP/JSON the entries are the request's log records (``record_count``)."""
+    if fmt is Format.OTLP_JSON:
+        return OTLP.entries(body)
     mapper_ = MAPPERS.get(fmt)
     return None if mapper_ is None else mapper_.entries(body)

@@ -39,6 +39,17 @@ impl Otlp {
         })
     }
 
+    /// ``entries(body) -> int | None``, as ``Mapper.entries``: the request's log records when ``map`` maps it
+    /// whole, else None (declined: the dialect's decoding says whether and why it is wrong). The gateway's
+    /// check: the rows are built and dropped, never copied out.
+    fn entries(&self, py: Python<'_>, body: &Bound<'_, PyBytes>) -> Option<usize> {
+        let raw = [{ let s = body.as_bytes(); (s.as_ptr() as usize, s.len()) }];
+        let envelope = [(String::new(), String::new(), String::new(), 0i64)];
+        let config = &self.config;
+        let (_, counts, _) = py.allow_threads(|| build(config, &raw, &envelope));
+        usize::try_from(counts[0]).ok()
+    }
+
     /// ``map(values, envelopes) -> (counts, declined, buffers)``, as ``Mapper.map``: a value's count is its log
     /// records, or -1 when it is declined (its reason in ``declined``).
     fn map<'py>(&self, py: Python<'py>, values: Vec<Bound<'py, PyBytes>>, envelopes: Vec<Env>)
