@@ -24,6 +24,9 @@ pub fn parse_float(literal: &[u8]) -> Option<f64> {
 
 /// msgspec's ``write_f64`` (ryu.h): shortest round-trip digits, laid out as ``XYZ00.0``, ``XY.Z``,
 /// ``0.000XYZ`` (down to 1e-5) or ``X.YZe-7`` / ``Xe16``.
+///
+/// The digits come from the ``ryu`` crate, the same algorithm as msgspec's ryu.h: where two shortest spellings
+/// are equally near (562949953421312.25), both take the even last digit; core's ``{:e}`` takes the upper one.
 pub fn write_f64(x: f64, out: &mut Vec<u8>) {
     if x == 0.0 {
         out.extend_from_slice(if x.is_sign_negative() { b"-0.0" } else { b"0.0" });
@@ -32,18 +35,8 @@ pub fn write_f64(x: f64, out: &mut Vec<u8>) {
     if x < 0.0 {
         out.push(b'-');
     }
-    let mut text = String::with_capacity(32);
-    let _ = write!(text, "{:e}", x.abs());
-    let (mantissa, exponent) = text.split_once('e').unwrap();
-    let exponent: i32 = exponent.parse().unwrap();
-    let mut digits = [0u8; 24];
-    let mut length = 0usize;
-    for c in mantissa.bytes() {
-        if c != b'.' {
-            digits[length] = c;
-            length += 1;
-        }
-    }
+    let mut buffer = ryu::Buffer::new();
+    let (digits, length, exponent) = shortest(buffer.format_finite(x.abs()).as_bytes());
     let digits = &digits[..length];
     let len = length as i32;
     let kk = exponent + 1; // position of the decimal point after the first digit
@@ -71,11 +64,68 @@ pub fn write_f64(x: f64, out: &mut Vec<u8>) {
     }
 }
 
+/// The significant digits of ryu's text for a positive finite float (``1.5e-7``, ``123.45``, ``0.001``, ``1e16``)
+/// and the decimal exponent of the first one: ``(digits, count, exponent)`` with ``digits[0] != b'0'``.
+fn shortest(text: &[u8]) -> ([u8; 24], usize, i32) {
+    let (mantissa, explicit) = match text.iter().position(|&c| c == b'e') {
+        Some(at) => {
+            let exp = unsafe { std::str::from_utf8_unchecked(&text[at + 1..]) };
+            (&text[..at], exp.parse::<i32>().unwrap())
+        }
+        None => (text, 0),
+    };
+    let point = mantissa.iter().position(|&c| c == b'.').unwrap_or(mantissa.len());
+    let mut digits = [0u8; 24];
+    let mut length = 0usize;
+    let mut first: Option<usize> = None; // index in the mantissa of the first non-zero digit
+    for (index, &c) in mantissa.iter().enumerate() {
+        if c == b'.' || (first.is_none() && c == b'0') {
+            continue;
+        }
+        first.get_or_insert(index);
+        digits[length] = c;
+        length += 1;
+    }
+    while length > 1 && digits[length - 1] == b'0' {
+        length -= 1; // "100.0" → 1, e2
+    }
+    let first = first.unwrap_or(0);
+    // the digit at mantissa index i (before the point) stands for 10^(point - 1 - i), after it 10^(point - i)
+    let place = if first < point { point as i32 - 1 - first as i32 } else { point as i32 - first as i32 };
+    (digits, length, explicit + place)
+}
+
 struct Bytes<'a>(&'a mut Vec<u8>);
 
 impl Write for Bytes<'_> {
     fn write_str(&mut self, s: &str) -> std::fmt::Result {
         self.0.extend_from_slice(s.as_bytes());
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::write_f64;
+
+    fn text(x: f64) -> String {
+        let mut out = Vec::new();
+        write_f64(x, &mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn layouts_follow_msgspec() {
+        for (x, want) in [(1.0, "1.0"), (1e16, "1e16"), (1e15, "1000000000000000.0"), (-0.0, "-0.0"),
+                          (5e-324, "5e-324"), (1e-5, "0.00001"), (1.5e-7, "1.5e-7"), (0.1, "0.1"),
+                          (123456789.123, "123456789.123"), (1200.0, "1200.0"), (-2.5e-5, "-0.000025")] {
+            assert_eq!(text(x), want, "{x:e}");
+        }
+    }
+
+    #[test]
+    fn equally_near_spellings_take_the_even_digit() {
+        assert_eq!(text(562949953421312.25), "562949953421312.2");
+        assert_eq!(text(-562949953421312.25), "-562949953421312.2");
     }
 }
