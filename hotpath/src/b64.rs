@@ -20,7 +20,7 @@ static TABLE: [u8; 256] = table();
 /// `text` decoded, appended to `out`; false (with `out` as it was) when `text` is not canonical base64.
 pub fn decode_into(text: &[u8], out: &mut Vec<u8>) -> bool {
     let n = text.len();
-    if n % 4 != 0 {
+    if !n.is_multiple_of(4) {
         return false;
     }
     let before = out.len();

@@ -125,6 +125,6 @@ fn envelope(config: &Config, cols: &mut Cols, env: &Envelope, before: usize) -> 
     cols.environment.repeat(env.environment, n)?;
     cols.source.repeat(&config.source, n)?;
     cols.request_id.repeat(env.request_id, n)?;
-    cols.received.extend(std::iter::repeat(env.received_ns).take(n));
+    cols.received.extend(std::iter::repeat_n(env.received_ns, n));
     Ok(n)
 }

@@ -9,6 +9,6 @@
 //! - json_value.rs: the value tree (msgspec's ``Any``) and its storable depth;
 //! - json_write.rs: ``msgspec.json.encode`` of a tree.
 
-pub use crate::json_scan::{bad, Num, E, MAX_DEPTH, P, R};
+pub use crate::json_scan::{array, bad, object, Num, E, MAX_DEPTH, P, R};
 pub use crate::json_value::{too_deep, too_deep_tree, V};
 pub use crate::json_write::encode;

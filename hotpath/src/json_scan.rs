@@ -1,6 +1,7 @@
 //! The JSON scanner: a cursor (`P`) over one record's bytes that reads msgspec's grammar (RFC 8259) piece by
 //! piece (whitespace, punctuation, a member's key, a number's span, a literal) and skips an unknown value with
-//! its grammar checked, as msgspec's skip does.
+//! its grammar checked, as msgspec's skip does; ``object`` and ``array`` walk a container, handing each member
+//! (key unescaped) or element to the caller.
 //!
 //! Contract: a method either moves `P.i` past what it read and returns `Ok`, or returns `E::Bad` naming the
 //! byte where the input breaks the grammar; after an error the position means nothing (the caller declines
@@ -205,6 +206,66 @@ impl<'a> P<'a> {
             b'-' | b'0'..=b'9' => self.number().map(|_| ()),
             _ if self.i >= self.b.len() => bad("Input data was truncated", self.i),
             _ => bad("invalid character", self.i),
+        }
+    }
+}
+
+/// The object at `p`, each member's key (unescaped) and the cursor at its value handed to `f`.
+pub fn object<'a>(p: &mut P<'a>, mut f: impl FnMut(&mut P<'a>, &[u8]) -> R<()>) -> R<()> {
+    if p.peek() != b'{' {
+        return bad("Expected `object`", p.i);
+    }
+    p.i += 1;
+    p.ws();
+    if p.peek() == b'}' {
+        p.i += 1;
+        return Ok(());
+    }
+    let mut escaped = Vec::new();
+    loop {
+        if p.peek() != b'"' {
+            return bad("expected a key", p.i);
+        }
+        let b = p.b;
+        let start = p.i + 1;
+        let mut j = start;
+        while j < b.len() && b[j] != b'"' && b[j] != b'\\' && b[j] >= 0x20 {
+            j += 1;
+        }
+        let plain = j < b.len() && b[j] == b'"' && (b[start..j].is_ascii() || std::str::from_utf8(&b[start..j]).is_ok());
+        let key: &[u8] = if plain {
+            p.i = j + 1;
+            &b[start..j]
+        } else {
+            escaped.clear();
+            p.string_into(&mut escaped)?;
+            &escaped
+        };
+        p.ws();
+        p.expect(b':')?;
+        p.ws();
+        f(p, key)?;
+        if !p.next_or_close(b'}')? {
+            return Ok(());
+        }
+    }
+}
+
+/// The array at `p`, the cursor at each element handed to `f`.
+pub fn array<'a>(p: &mut P<'a>, mut f: impl FnMut(&mut P<'a>) -> R<()>) -> R<()> {
+    if p.peek() != b'[' {
+        return bad("Expected `array`", p.i);
+    }
+    p.i += 1;
+    p.ws();
+    if p.peek() == b']' {
+        p.i += 1;
+        return Ok(());
+    }
+    loop {
+        f(p)?;
+        if !p.next_or_close(b']')? {
+            return Ok(());
         }
     }
 }

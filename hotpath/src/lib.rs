@@ -34,6 +34,8 @@ mod otlp_record;
 mod otlp_scan;
 mod otlp_value;
 mod plaintext;
+mod record;
+mod severity;
 mod spec;
 mod time;
 
@@ -42,7 +44,8 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyTuple};
 
 use columns::{MapCol, StrCol};
-use mapper::{Cols, Envelope};
+use mapper::Cols;
+use record::{build, Mapping};
 use spec::Spec;
 
 /// One dialect's mapping, ready to run.
@@ -52,7 +55,7 @@ struct Mapper {
 }
 
 /// (tenant, environment, request id, receive time in ns) of one record.
-type Env = (String, String, String, i64);
+pub(crate) type Env = (String, String, String, i64);
 
 #[pymethods]
 impl Mapper {
@@ -67,11 +70,7 @@ impl Mapper {
     /// ``entries(value)``: how many entries ``value`` holds when it maps whole, else None (declined). The
     /// gateway's check: the rows are built and dropped, never copied out.
     fn entries(&self, py: Python<'_>, value: &Bound<'_, PyBytes>) -> Option<usize> {
-        let raw = [{ let s = value.as_bytes(); (s.as_ptr() as usize, s.len()) }];
-        let envelope = [(String::new(), String::new(), String::new(), 0i64)];
-        let spec = &self.spec;
-        let (_, counts, _) = py.allow_threads(|| build(spec, &raw, &envelope));
-        usize::try_from(counts[0]).ok()
+        count(py, &self.spec, value)
     }
 
     /// ``map(values, envelopes) -> (counts, declined, buffers)``: the rows of every value, in order.
@@ -79,19 +78,33 @@ impl Mapper {
     /// ``counts`` holds one little-endian int32 per value: its rows, or -1 when it is declined (its reason
     /// is in ``declined``, a list of (index, message)); ``buffers`` are the columns' Arrow buffers in the
     /// order ``workers/hot.py`` reads them.
-    fn map<'py>(&self, py: Python<'py>, values: Vec<Bound<'py, PyBytes>>, envelopes: Vec<Env>)
-                -> PyResult<(Bound<'py, PyBytes>, Vec<(usize, String)>, Bound<'py, PyTuple>)> {
-        if values.len() != envelopes.len() {
-            return Err(PyValueError::new_err("one envelope per value"));
-        }
-        // The bytes objects stay alive (held by `values`) and are immutable while the GIL is released.
-        let raw: Vec<(usize, usize)> =
-            values.iter().map(|v| { let s = v.as_bytes(); (s.as_ptr() as usize, s.len()) }).collect();
-        let spec = &self.spec;
-        let (cols, counts, declined) = py.allow_threads(|| build(spec, &raw, &envelopes));
-        drop(values);
-        Ok((i32s(py, &counts), declined, buffers(py, &cols)?))
+    fn map<'py>(&self, py: Python<'py>, values: Vec<Bound<'py, PyBytes>>, envelopes: Vec<Env>) -> PyResult<Mapped<'py>> {
+        map_values(py, &self.spec, values, envelopes)
     }
+}
+
+/// ``entries`` of every mapping: the rows of one value when it maps whole, else None.
+pub(crate) fn count<M: Mapping>(py: Python<'_>, mapping: &M, value: &Bound<'_, PyBytes>) -> Option<usize> {
+    let raw = [{ let s = value.as_bytes(); (s.as_ptr() as usize, s.len()) }];
+    let envelope = [(String::new(), String::new(), String::new(), 0i64)];
+    let (_, counts, _) = py.allow_threads(|| build(mapping, &raw, &envelope));
+    usize::try_from(counts[0]).ok()
+}
+
+/// What ``map`` answers: (counts as int32 bytes, declined (index, reason), the columns' buffers).
+pub(crate) type Mapped<'py> = (Bound<'py, PyBytes>, Vec<(usize, String)>, Bound<'py, PyTuple>);
+
+/// ``map`` of every mapping: the rows of every value, mapped without the GIL.
+pub(crate) fn map_values<'py, M: Mapping>(py: Python<'py>, mapping: &M, values: Vec<Bound<'py, PyBytes>>,
+                                          envelopes: Vec<Env>) -> PyResult<Mapped<'py>> {
+    if values.len() != envelopes.len() {
+        return Err(PyValueError::new_err("one envelope per value"));
+    }
+    // The bytes objects stay alive (held by `values`) and are immutable while the GIL is released.
+    let raw: Vec<(usize, usize)> = values.iter().map(|v| { let s = v.as_bytes(); (s.as_ptr() as usize, s.len()) }).collect();
+    let (cols, counts, declined) = py.allow_threads(|| build(mapping, &raw, &envelopes));
+    drop(values);
+    Ok((i32s(py, &counts), declined, buffers(py, &cols)?))
 }
 
 /// Little-endian int32s as bytes.
@@ -130,33 +143,6 @@ fn buffers<'py>(py: Python<'py>, cols: &Cols) -> PyResult<Bound<'py, PyTuple>> {
         out.extend([i32s(py, &none).into_any(), i32s(py, &[0]).into_any(), b(b""), i32s(py, &[0]).into_any(), b(b"")]);
     }
     PyTuple::new(py, out)
-}
-
-type Built = (Cols, Vec<i32>, Vec<(usize, String)>);
-
-fn build(spec: &Spec, values: &[(usize, usize)], envelopes: &[Env]) -> Built {
-    let total: usize = values.iter().map(|v| v.1).sum();
-    let mut cols = Cols::with_capacity(total);
-    let mut fl = flatten::Flat::default();
-    let mut counts = Vec::with_capacity(values.len());
-    let mut declined = Vec::new();
-    for (index, (&(ptr, len), env)) in values.iter().zip(envelopes).enumerate() {
-        let body = unsafe { std::slice::from_raw_parts(ptr as *const u8, len) };
-        let env = Envelope {
-            tenant: env.0.as_bytes(),
-            environment: env.1.as_bytes(),
-            request_id: env.2.as_bytes(),
-            received_ns: env.3,
-        };
-        match cols.record(spec, body, &env, &mut fl) {
-            Ok(n) => counts.push(n as i32),
-            Err(message) => {
-                counts.push(-1);
-                declined.push((index, message));
-            }
-        }
-    }
-    (cols, counts, declined)
 }
 
 #[pymodule]

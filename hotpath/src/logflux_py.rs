@@ -7,12 +7,12 @@ use std::collections::HashMap;
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyTuple};
+use pyo3::types::PyBytes;
 
 use crate::decrypt::{map, Config, Keys};
 use crate::logflux::Scan;
 use crate::mapper::Envelope;
-use crate::{buffers, i32s, Env};
+use crate::{buffers, i32s, Env, Mapped};
 
 /// The mapping of LogFlux records (their declared levels and node attributes), ready to run.
 #[pyclass(frozen, module = "sluice_hot")]
@@ -78,7 +78,7 @@ impl LogFlux {
     /// pair of ``scanned.pairs()`` None (not cached: its records are declined) or the 32-byte keys to try,
     /// newest secret first.
     fn map<'py>(&self, py: Python<'py>, scanned: &Scanned, keys: Vec<Option<Vec<Bound<'py, PyBytes>>>>,
-                envelopes: Vec<Env>) -> PyResult<(Bound<'py, PyBytes>, Vec<(usize, String)>, Bound<'py, PyTuple>)> {
+                envelopes: Vec<Env>) -> PyResult<Mapped<'py>> {
         if keys.len() != scanned.pairs.len() || envelopes.len() != scanned.scan.records.len() {
             return Err(PyValueError::new_err("one key list per pair and one envelope per scanned record"));
         }

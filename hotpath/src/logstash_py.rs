@@ -4,11 +4,11 @@
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyTuple};
+use pyo3::types::PyBytes;
 
-use crate::logstash::{Config, Scratch};
-use crate::mapper::{Cols, Envelope};
-use crate::{buffers, i32s, Env};
+use crate::logstash::Config;
+use crate::severity::Severities;
+use crate::{map_values, Env, Mapped};
 
 /// The Logstash mapping, ready to run.
 #[pyclass(frozen, module = "sluice_hot")]
@@ -22,47 +22,13 @@ impl Logstash {
     /// derives a number from a level's text.
     #[new]
     fn new(source: String, severities: Vec<(String, u8)>) -> PyResult<Self> {
-        if severities.iter().any(|(name, _)| name.len() > 32 || !name.is_ascii() || name.to_ascii_lowercase() != *name) {
-            return Err(PyValueError::new_err("severity texts must be lower-case ASCII of at most 32 bytes"));
-        }
-        let severities = severities.into_iter().map(|(name, n)| (name.into_bytes(), n)).collect();
+        let severities = Severities::new(severities).map_err(PyValueError::new_err)?;
         Ok(Logstash { config: Config { source: source.into_bytes(), severities } })
     }
 
     /// ``map(values, envelopes) -> (counts, declined, buffers)``, as ``Mapper.map``: a value's count is its
     /// events, or -1 when it is declined (its reason in ``declined``).
-    fn map<'py>(&self, py: Python<'py>, values: Vec<Bound<'py, PyBytes>>, envelopes: Vec<Env>)
-                -> PyResult<(Bound<'py, PyBytes>, Vec<(usize, String)>, Bound<'py, PyTuple>)> {
-        if values.len() != envelopes.len() {
-            return Err(PyValueError::new_err("one envelope per value"));
-        }
-        // The bytes objects stay alive (held by `values`) and are immutable while the GIL is released.
-        let raw: Vec<(usize, usize)> =
-            values.iter().map(|v| { let s = v.as_bytes(); (s.as_ptr() as usize, s.len()) }).collect();
-        let config = &self.config;
-        let (cols, counts, declined) = py.allow_threads(|| build(config, &raw, &envelopes));
-        drop(values);
-        Ok((i32s(py, &counts), declined, buffers(py, &cols)?))
+    fn map<'py>(&self, py: Python<'py>, values: Vec<Bound<'py, PyBytes>>, envelopes: Vec<Env>) -> PyResult<Mapped<'py>> {
+        map_values(py, &self.config, values, envelopes)
     }
-}
-
-fn build(config: &Config, values: &[(usize, usize)], envelopes: &[Env]) -> (Cols, Vec<i32>, Vec<(usize, String)>) {
-    let total: usize = values.iter().map(|v| v.1).sum();
-    let mut cols = Cols::with_capacity(total);
-    let mut scratch = Scratch::default();
-    let mut counts = Vec::with_capacity(values.len());
-    let mut declined = Vec::new();
-    for (index, (&(ptr, len), env)) in values.iter().zip(envelopes).enumerate() {
-        let body = unsafe { std::slice::from_raw_parts(ptr as *const u8, len) };
-        let env = Envelope { tenant: env.0.as_bytes(), environment: env.1.as_bytes(), request_id: env.2.as_bytes(),
-                             received_ns: env.3 };
-        match cols.logstash(config, body, &env, &mut scratch) {
-            Ok(n) => counts.push(n as i32),
-            Err(message) => {
-                counts.push(-1);
-                declined.push((index, message));
-            }
-        }
-    }
-    (cols, counts, declined)
 }

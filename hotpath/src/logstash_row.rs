@@ -10,7 +10,7 @@ use crate::flatten::attributes;
 use crate::json::{E, P, R};
 use crate::logstash::{Config, Scratch};
 use crate::logstash_event::{LEVEL, LOGGER, MESSAGE, SERVICE};
-use crate::logstash_value::{severity, text};
+use crate::logstash_value::text;
 use crate::mapper::Cols;
 use crate::time::storable_ns;
 
@@ -24,7 +24,7 @@ impl Cols {
         };
         self.timestamp.push(stamp);
         column(body, ev.chosen[LEVEL], &mut self.severity_text)?;
-        let number = severity(&cfg.severities, self.severity_text.current())?;
+        let number = cfg.severities.number(self.severity_text.current())?;
         self.severity_number.push(number);
         for (at, col) in [(ev.chosen[SERVICE], &mut self.service), (ev.chosen[MESSAGE], &mut self.body),
                           (ev.chosen[LOGGER], &mut self.scope_name)] {

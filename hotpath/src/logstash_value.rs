@@ -124,28 +124,3 @@ pub(crate) fn text(p: &mut P, out: &mut Vec<u8>) -> R<()> {
     encode(&v, out);
     Ok(())
 }
-
-/// Python's ``str.isspace`` (what ``str.strip()`` removes).
-fn py_space(c: char) -> bool {
-    matches!(c, '\t'..='\r' | '\x1c'..='\x20' | '\u{85}' | '\u{a0}' | '\u{1680}' | '\u{2000}'..='\u{200a}'
-        | '\u{2028}' | '\u{2029}' | '\u{202f}' | '\u{205f}' | '\u{3000}')
-}
-
-/// ``schemas.severity.severity_number`` of a level's text (``strip().lower()`` looked up; 0 when unknown). A
-/// non-ASCII text is unknown, unless it holds U+212A (the one character Python lowers to ASCII, `k`): that
-/// record is left to the reference.
-pub(crate) fn severity(severities: &[(Vec<u8>, u8)], level: &[u8]) -> R<u8> {
-    let Ok(text) = std::str::from_utf8(level) else { return bad("a level that is no UTF-8", 0) };
-    let name = text.trim_matches(py_space);
-    if !name.is_ascii() {
-        return if name.contains('\u{212A}') { bad("a level Python lowers to ASCII", 0) } else { Ok(0) };
-    }
-    let mut buf = [0u8; 32];
-    if name.len() > buf.len() {
-        return Ok(0); // longer than any name of the table
-    }
-    let lower = &mut buf[..name.len()];
-    lower.copy_from_slice(name.as_bytes());
-    lower.make_ascii_lowercase();
-    Ok(severities.iter().find(|(n, _)| n.as_slice() == &*lower).map_or(0, |&(_, n)| n))
-}

@@ -67,7 +67,7 @@ impl Cols {
         self.timestamp.push(stamp);
         let number = match e.number {
             Some(n) => n,
-            None => severity(spec, self.severity_text.current())?,
+            None => spec.severities.number(self.severity_text.current())?,
         };
         self.severity_number.push(number);
         self.trace_flags.push(e.flags);
@@ -111,29 +111,4 @@ impl Cols {
         self.attributes.finish_row();
         Ok(())
     }
-}
-
-/// Python's ``str.isspace`` (what ``str.strip()`` removes).
-fn py_space(c: char) -> bool {
-    matches!(c, '\t'..='\r' | '\x1c'..='\x20' | '\u{85}' | '\u{a0}' | '\u{1680}' | '\u{2000}'..='\u{200a}'
-        | '\u{2028}' | '\u{2029}' | '\u{202f}' | '\u{205f}' | '\u{3000}')
-}
-
-/// ``schemas.severity.severity_number``: the spec's table looked up after ``strip().lower()``; 0 when
-/// unknown. A non-ASCII level is unknown, unless it holds U+212A (the only character Python lowers to
-/// ASCII, `k`): that entry is left to the reference mapping.
-fn severity(spec: &Spec, level: &[u8]) -> R<u8> {
-    let text = unsafe { std::str::from_utf8_unchecked(level) };
-    let name = text.trim_matches(py_space);
-    if !name.is_ascii() {
-        return if name.contains('\u{212A}') { bad("a level Python lowers to ASCII", 0) } else { Ok(0) };
-    }
-    let mut buf = [0u8; 32];
-    if name.len() > buf.len() {
-        return Ok(0);
-    }
-    let lower = &mut buf[..name.len()];
-    lower.copy_from_slice(name.as_bytes());
-    lower.make_ascii_lowercase();
-    Ok(spec.severity(lower))
 }

@@ -43,7 +43,7 @@ pub fn write_f64(x: f64, out: &mut Vec<u8>) {
     let k = kk - len;
     if 0 <= k && kk <= 16 {
         out.extend_from_slice(digits);
-        out.extend(std::iter::repeat(b'0').take(k as usize));
+        out.extend(std::iter::repeat_n(b'0', k as usize));
         out.extend_from_slice(b".0");
     } else if 0 < kk && kk <= 16 {
         out.extend_from_slice(&digits[..kk as usize]);
@@ -51,7 +51,7 @@ pub fn write_f64(x: f64, out: &mut Vec<u8>) {
         out.extend_from_slice(&digits[kk as usize..]);
     } else if -5 < kk && kk <= 0 {
         out.extend_from_slice(b"0.");
-        out.extend(std::iter::repeat(b'0').take((-kk) as usize));
+        out.extend(std::iter::repeat_n(b'0', (-kk) as usize));
         out.extend_from_slice(digits);
     } else {
         out.push(digits[0]);

@@ -8,22 +8,23 @@
 //! Below those: attribute sets flattened (otlp_attributes.rs), AnyValues (otlp_value.rs), and the reading of
 //! messages and scalars (otlp_scan.rs).
 //!
-//! Contract: ``Cols::otlp`` appends all of a request's rows and returns their number, or returns why it is
-//! declined with every column as it was before: a request is mapped whole or not at all. Declined is
+//! Contract: ``Config`` is a ``Mapping`` (record.rs): a request's rows are appended all or none. Declined is
 //! whatever the reference might read otherwise (a spelling the lax decoding reads its own way, a key given
 //! twice) and whatever it would refuse.
 
 use crate::columns::MapCol;
-use crate::json::{bad, E, P, R};
-use crate::mapper::{Cols, Envelope};
+use crate::json::{array, bad, object, E, P, R};
+use crate::mapper::Cols;
+use crate::record::{whole, Mapping};
+use crate::severity::Severities;
 use crate::otlp_attributes::{attributes, Attrs};
-use crate::otlp_scan::{array, int, object, once, skip_unknown, string};
+use crate::otlp_scan::{int, once, skip_unknown, string};
 
 /// The mapping's fixed data, from Python (sluice/hotpath.py).
 pub struct Config {
     pub source: Vec<u8>,
-    /// Lower-case severity texts to numbers (schemas/severity.py), none longer than 32 bytes.
-    pub severities: Vec<(Vec<u8>, u8)>,
+    /// Severity texts to numbers (schemas/severity.py).
+    pub severities: Severities,
     /// SeverityNumber's names (``SEVERITY_NUMBER_WARN``) to numbers.
     pub names: Vec<(Vec<u8>, u8)>,
     /// ``Timestamp``'s bounds in nanoseconds (schemas/storable.py TIMESTAMP).
@@ -63,39 +64,23 @@ fn repeat_map(dst: &mut MapCol, src: &MapCol, n: usize) -> R<()> {
     Ok(())
 }
 
-impl Cols {
-    /// One request's rows appended, with the envelope's columns: their number, or why the request is declined
-    /// (the columns are then as before).
-    pub fn otlp(&mut self, cfg: &Config, body: &[u8], env: &Envelope, s: &mut Scratch) -> Result<usize, String> {
-        let before = self.rows();
-        if self.scope_attributes.offsets.len() != before + 1 {
-            return Err("the OTLP mapper fills columns of its own only".into());
-        }
-        let mut p = P { b: body, i: 0 };
-        p.ws();
-        let mut read = self.request(cfg, &mut p, s, env.received_ns);
-        if read.is_ok() {
-            p.ws();
-            if p.i != body.len() {
-                read = bad("trailing characters", p.i);
-            }
-        }
-        if let Err(e) = read {
-            self.truncate(before);
-            return Err(match e {
-                E::Bad(message) | E::Unstorable(message) => message,
-                E::Slow => "a value the OTLP mapper does not read".into(),
-            });
-        }
-        let n = self.rows() - before;
-        self.tenant.repeat(env.tenant, n)?;
-        self.environment.repeat(env.environment, n)?;
-        self.source.repeat(&cfg.source, n)?;
-        self.request_id.repeat(env.request_id, n)?;
-        self.received.extend(std::iter::repeat(env.received_ns).take(n));
-        Ok(n)
+impl Mapping for Config {
+    type Scratch = Scratch;
+    const SLOW: &'static str = "a value the OTLP mapper does not read";
+
+    fn source(&self) -> &[u8] {
+        &self.source
     }
 
+    fn rows(&self, cols: &mut Cols, body: &[u8], received_ns: i64, s: &mut Scratch) -> R<()> {
+        if cols.scope_attributes.offsets.len() != cols.rows() + 1 {
+            return bad("the OTLP mapper fills columns of its own only", 0);
+        }
+        whole(body, |p| cols.request(self, p, s, received_ns))
+    }
+}
+
+impl Cols {
     fn request(&mut self, cfg: &Config, p: &mut P, s: &mut Scratch, received_ns: i64) -> R<()> {
         let mut seen = 0u32;
         object(p, |p, key| {

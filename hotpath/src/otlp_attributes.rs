@@ -10,8 +10,8 @@
 use std::collections::HashSet;
 
 use crate::columns::MapCol;
-use crate::json::{bad, encode, E, P, R, V};
-use crate::otlp_scan::{array, object, once, skip_unknown, string};
+use crate::json::{array, bad, encode, object, E, P, R, V};
+use crate::otlp_scan::{once, skip_unknown, string};
 use crate::otlp_value::{any_value, repeats, Value};
 
 /// Entries one attribute set may flatten to (schemas/storable.py MAX_ENTRIES).

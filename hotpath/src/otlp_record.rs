@@ -7,11 +7,11 @@
 //! number, body, ids, attributes, flags) and returns `Ok`, or returns why the record is declined, leaving a
 //! partial row that the caller truncates away.
 
-use crate::json::{bad, encode, E, P, R};
+use crate::json::{bad, encode, object, E, P, R};
 use crate::mapper::Cols;
 use crate::otlp::Config;
 use crate::otlp_attributes::{attributes, Attrs};
-use crate::otlp_scan::{int, object, once, skip_unknown, string};
+use crate::otlp_scan::{int, once, skip_unknown, string};
 use crate::otlp_value::{any_value, Value};
 
 impl Cols {
@@ -62,7 +62,7 @@ impl Cols {
         }
         let stamp = if time != 0 { time as i64 } else if observed != 0 { observed as i64 } else { received_ns };
         self.timestamp.push(stamp);
-        let number = if number != 0 { number } else { derived(cfg, self.severity_text.current())? };
+        let number = if number != 0 { number } else { cfg.severities.number(self.severity_text.current())? };
         self.severity_number.push(number);
         self.trace_flags.push(flags);
         for c in [&mut self.severity_text, &mut self.body, &mut self.trace_id, &mut self.span_id] {
@@ -121,29 +121,4 @@ fn hex_id(p: &mut P, size: usize, out: &mut Vec<u8>) -> R<()> {
     out.extend(id.iter().map(u8::to_ascii_lowercase));
     p.i = end + 1;
     Ok(())
-}
-
-/// Python's ``str.isspace`` (what ``str.strip()`` removes).
-fn py_space(c: char) -> bool {
-    matches!(c, '\t'..='\r' | '\x1c'..='\x20' | '\u{85}' | '\u{a0}' | '\u{1680}' | '\u{2000}'..='\u{200a}'
-        | '\u{2028}' | '\u{2029}' | '\u{202f}' | '\u{205f}' | '\u{3000}')
-}
-
-/// ``schemas.severity.severity_number`` of the severity text (``strip().lower()`` looked up; 0 when unknown),
-/// as mapper_entry.rs derives it. A non-ASCII text is unknown, unless it holds U+212A (the one character
-/// Python lowers to ASCII, `k`): that record is left to the reference.
-fn derived(cfg: &Config, level: &[u8]) -> R<u8> {
-    let text = unsafe { std::str::from_utf8_unchecked(level) };
-    let name = text.trim_matches(py_space);
-    if !name.is_ascii() {
-        return if name.contains('\u{212A}') { bad("a severity text Python lowers to ASCII", 0) } else { Ok(0) };
-    }
-    let mut buf = [0u8; 32];
-    if name.len() > buf.len() {
-        return Ok(0); // longer than any name of the table
-    }
-    let lower = &mut buf[..name.len()];
-    lower.copy_from_slice(name.as_bytes());
-    lower.make_ascii_lowercase();
-    Ok(cfg.severities.iter().find(|(n, _)| n.as_slice() == &*lower).map_or(0, |&(_, n)| n))
 }

@@ -1,6 +1,5 @@
-//! The pieces OTLP/JSON's messages are read with (otlp*.rs): an object walked
-//! member by member, an array element by element, a member seen once, an unknown member skipped, and the
-//! scalars in the forms OTLP/JSON writes them.
+//! The pieces OTLP/JSON's messages are read with (otlp*.rs), beside json_scan's ``object`` and ``array``: a
+//! member seen once, an unknown member skipped, and the scalars in the forms OTLP/JSON writes them.
 //!
 //! Contract: only the plainest spelling is read; what the mirror's lax msgspec decoding might read another
 //! way (an integer with an exponent or leading zeros, a double as a string other than "NaN" and the
@@ -28,66 +27,6 @@ pub(crate) fn once(seen: &mut u32, bit: u32, at: usize) -> R<()> {
     }
     *seen |= bit;
     Ok(())
-}
-
-/// The object at `p`, each member's key (unescaped) and the cursor at its value handed to `f`.
-pub(crate) fn object<'a>(p: &mut P<'a>, mut f: impl FnMut(&mut P<'a>, &[u8]) -> R<()>) -> R<()> {
-    if p.peek() != b'{' {
-        return bad("Expected `object`", p.i);
-    }
-    p.i += 1;
-    p.ws();
-    if p.peek() == b'}' {
-        p.i += 1;
-        return Ok(());
-    }
-    let mut escaped = Vec::new();
-    loop {
-        if p.peek() != b'"' {
-            return bad("expected a key", p.i);
-        }
-        let b = p.b;
-        let start = p.i + 1;
-        let mut j = start;
-        while j < b.len() && b[j] != b'"' && b[j] != b'\\' && b[j] >= 0x20 {
-            j += 1;
-        }
-        let plain = j < b.len() && b[j] == b'"' && (b[start..j].is_ascii() || std::str::from_utf8(&b[start..j]).is_ok());
-        let key: &[u8] = if plain {
-            p.i = j + 1;
-            &b[start..j]
-        } else {
-            escaped.clear();
-            p.string_into(&mut escaped)?;
-            &escaped
-        };
-        p.ws();
-        p.expect(b':')?;
-        p.ws();
-        f(p, key)?;
-        if !p.next_or_close(b'}')? {
-            return Ok(());
-        }
-    }
-}
-
-/// The array at `p`, the cursor at each element handed to `f`.
-pub(crate) fn array<'a>(p: &mut P<'a>, mut f: impl FnMut(&mut P<'a>) -> R<()>) -> R<()> {
-    if p.peek() != b'[' {
-        return bad("Expected `array`", p.i);
-    }
-    p.i += 1;
-    p.ws();
-    if p.peek() == b']' {
-        p.i += 1;
-        return Ok(());
-    }
-    loop {
-        f(p)?;
-        if !p.next_or_close(b']')? {
-            return Ok(());
-        }
-    }
 }
 
 /// A string member, unescaped and appended to `out`.

@@ -11,9 +11,9 @@
 use std::collections::HashSet;
 
 use crate::b64;
-use crate::json::{bad, E, MAX_DEPTH, P, R, V};
+use crate::json::{array, bad, object, E, MAX_DEPTH, P, R, V};
 use crate::num;
-use crate::otlp_scan::{array, double, int_text, object, once, skip_unknown, string};
+use crate::otlp_scan::{double, int_text, once, skip_unknown, string};
 
 const STRING: u32 = 1;
 const BOOL: u32 = 2;

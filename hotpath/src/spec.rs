@@ -3,6 +3,8 @@
 //! Declared once per dialect in Python (``schemas/dialects/<name>/columns.py``, a ``schemas.columns.JsonColumns``)
 //! and handed over as ``(source, entries_key, [(member, role, key, required)])``; this module only reads it.
 
+use crate::severity::Severities;
+
 /// What one member of an entry is for.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Role {
@@ -84,17 +86,14 @@ pub struct Spec {
     /// The body's member holding the array of entries (``{"logs": [...]}``); empty: the body is one entry.
     pub entries: Vec<u8>,
     pub members: Vec<Member>,
-    /// Lower-case level names to OTel severity numbers (schemas/severity.py), none longer than 32 bytes.
-    pub severities: Vec<(Vec<u8>, u8)>,
+    /// Level names to OTel severity numbers (schemas/severity.py).
+    pub severities: Severities,
 }
 
 impl Spec {
     pub fn new(source: String, entries: String, members: Vec<MemberTuple>,
                severities: Vec<(String, u8)>) -> Result<Spec, String> {
-        if severities.iter().any(|(name, _)| name.len() > 32 || !name.is_ascii() || name.to_ascii_lowercase() != *name) {
-            return Err("severity names must be lower-case ASCII of at most 32 bytes".into());
-        }
-        let severities = severities.into_iter().map(|(name, n)| (name.into_bytes(), n)).collect();
+        let severities = Severities::new(severities)?;
         let mut out = Vec::with_capacity(members.len());
         for (name, role, key, required, nullable, choices, low, high) in members {
             let role = Role::parse(&role).ok_or_else(|| format!("unknown role {role:?} of member {name:?}"))?;
@@ -111,11 +110,6 @@ impl Spec {
             return Err("a mapping needs a level and a body".into());
         }
         Ok(Spec { source: source.into_bytes(), entries: entries.into_bytes(), members: out, severities })
-    }
-
-    #[inline]
-    pub fn severity(&self, lower: &[u8]) -> u8 {
-        self.severities.iter().find(|(name, _)| name == lower).map_or(0, |(_, n)| *n)
     }
 
     #[inline]
