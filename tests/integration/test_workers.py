@@ -360,6 +360,9 @@ def test_one_partition_s_ambiguous_outage_outlasting_the_dedup_window_stores_not
             ended = time.monotonic()
             wait_for(lambda: committed(drill.s).get(tp, -1) > before, 120, 0.2, what="the partition committing again")
             drill.times["partition_committing_again_s"].append(round(time.monotonic() - ended, 1))
+        # the SIGKILLed worker is restarted by `sluice up` and serves its metrics once it is up again
+        wait_for(lambda: all(healthy(f"http://127.0.0.1:{port}") for port in worker_pids(drill.up)), 120, 0.2,
+                 what="every worker serving again")
         skipped = sum(metric(f"http://127.0.0.1:{port}", "sluice_worker_skipped_stored_batches_total")
                       for port in worker_pids(drill.up))
     finally:
