@@ -6,7 +6,7 @@ The same realistic record values of each hot format (LogTrace, AstraLog, LogInfo
 batches of 100 encrypted entries and single entries) go through, in chunks of 20 records as the worker's
 runs give them (LogFlux: as many records as make the same rows per chunk, and so per insert):
 
-* ``reference``        decode (msgspec) + ``workers.normalize.mapped`` + ``to_table``: the chain before
+* ``reference``        decode (msgspec) + ``schemas.rows.normalize.mapped`` + ``to_table``: the chain before
                        the hot path, still the judge of what it declines; for LogFlux decode +
                        ``workers.records``' LogFlux mapping (``normalize_logflux``: decrypt, msgspec and
                        ``flatten`` per entry) + ``to_table``;
@@ -153,8 +153,8 @@ def _child(variant: str, dialect: str, records: int, per_record: int) -> dict:
     from schemas.dialects import decode
     from schemas.formats import Format
     from workers import hot, logflux_hot, records as worker_records
-    from workers.columnar import to_table
-    from workers.normalize import mapped
+    from schemas.rows.columnar import to_table
+    from schemas.rows.normalize import mapped
 
     fmt = Format(FORMATS[dialect])
     values, envelopes = workload(dialect, records, per_record)

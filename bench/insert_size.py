@@ -37,7 +37,7 @@ from schemas.dialects import decode
 from schemas.formats import Format
 from sluice.settings import load_settings
 from sluice.storage import connect, migrate
-from workers.columnar import to_table
+from schemas.rows.columnar import to_table
 from workers.decrypt import Decryptor, KeyCache
 from workers.logflux import normalize_logflux
 

@@ -28,7 +28,7 @@ with atheris.instrument_imports():
     from sluice.query.kql import KqlError, parse
 
 from schemas.envelope import Envelope, to_headers  # noqa: E402 (the worker's side, not instrumented)
-from workers.access import http_arrow  # noqa: E402
+from schemas.dialects.profound.rows import http_arrow  # noqa: E402
 from workers.records import Context, rows_of  # noqa: E402
 
 FORMATS = list(Format)

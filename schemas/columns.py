@@ -6,7 +6,7 @@ an entry fills which column. Two things execute the declaration and must agree r
 
 * the worker's hot path, the ``sluice_hot`` extension (hotpath/), which reads record values straight into
   Arrow buffers with no Python object per entry;
-* the reference mapping (``workers.normalize.mapped``), which maps what msgspec decoded, and judges the
+* the reference mapping (``schemas.rows.normalize.mapped``), which maps what msgspec decoded, and judges the
   records the hot path declines (they do not decode, or need dict semantics it leaves to Python).
 
 Roles, and what a missing member means (members the entry's wire type marks required must be present):
@@ -14,7 +14,7 @@ Roles, and what a missing member means (members the entry's wire type marks requ
 ``time``            RFC 3339 text → ``Timestamp``; missing or null: the gateway's receive time
 ``level``           ``SeverityText``; ``SeverityNumber`` from schemas/severity.py's table
 ``service``, ``body``, ``trace_id``, ``span_id``   the string columns; missing: ""
-``attributes``      an object (or null) flattened into ``LogAttributes`` (workers.normalize.flatten)
+``attributes``      an object (or null) flattened into ``LogAttributes`` (schemas.rows.normalize.flatten)
 ``resource``        a string under ``key`` in ``ResourceAttributes``, "" when missing
 ``resource_if_set`` a string under ``key`` in ``ResourceAttributes`` only when not empty
 ``attribute``       a string (or null) added to ``LogAttributes`` under ``key`` when not null

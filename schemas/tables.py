@@ -3,7 +3,7 @@
 Everything else is derived from these declarations: the CREATE statements
 (schemas/clickhouse.py, and from them the cluster form), the storability
 bounds (schemas/storable.py), the Arrow layouts the workers insert
-(``Table.arrow_schema``, used by workers/arrow.py and workers/access.py) and the
+(``Table.arrow_schema``, used by schemas/rows/arrow.py and schemas/dialects/profound/rows.py) and the
 columns the query language reaches (sluice/query/sql.py).
 
 A column's ``arrow`` type is what an insert carries; a column without one is
@@ -145,7 +145,8 @@ HTTP_LOGS = Table("http_logs", (
     _named("SeverityText"),  # from the status class
     _SEVERITY_NUMBER,
     _string("Body"),
-    # For OTel tools; an access log's fields have columns, what has none goes here (forwarded_for: workers/access.py).
+    # For OTel tools; an access log's fields have columns, what has none goes here (forwarded_for:
+    # schemas/dialects/profound/rows.py).
     Column("LogAttributes", _MAP, ATTRIBUTES, ZSTD),
     _named("Host"),
     _named("Method", codec=""),

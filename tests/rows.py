@@ -1,5 +1,5 @@
 """``logs`` rows one at a time (``LogRow``): how tests write the rows they expect and read the rows a
-mapping produced. The worker itself never builds one: its rows are columns (workers/columnar.py)
+mapping produced. The worker itself never builds one: its rows are columns (schemas/rows/columnar.py)
 or the hot path's tables."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from typing import NamedTuple
 import pyarrow as pa
 
 from schemas.tables import ATTRIBUTES, TIMESTAMP
-from workers.arrow import LOGS_SCHEMA, column
-from workers.columnar import ArrowRows, LogColumns
+from schemas.rows.arrow import LOGS_SCHEMA, column
+from schemas.rows.columnar import ArrowRows, LogColumns
 
 
 class LogRow(NamedTuple):

@@ -32,9 +32,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple, Union
 
 if TYPE_CHECKING:  # types only: the planner counts rows and never looks inside them
-    from workers.access import HttpRow
+    from schemas.dialects.profound.rows import HttpRow
     from workers.claims import Claim
-    from workers.columnar import ArrowRows, LogColumns
+    from schemas.rows.columnar import ArrowRows, LogColumns
     from workers.consumed import Consumed
     from workers.deadletter import DeadLetter
     from workers.hot import HotRows

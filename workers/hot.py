@@ -21,7 +21,7 @@ import pyarrow as pa
 from schemas.envelope import Envelope
 from schemas.formats import Format
 from sluice.hotpath import COLUMNS, LOGSTASH, MAPPERS, OTLP
-from workers.arrow import LOGS_SCHEMA
+from schemas.rows.arrow import LOGS_SCHEMA
 
 __all__ = ["COLUMNS", "FORMATS", "HotRows", "Mapped", "envelope_tuples", "from_buffers", "joined", "map_values"]
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from workers.access import HttpRow
-from workers.arrow import LOGS_SCHEMA
+from schemas.dialects.profound.rows import HttpRow
+from schemas.rows.arrow import LOGS_SCHEMA
 from workers.batches import Batch
-from workers.columnar import ArrowRows, LogColumns, to_table
+from schemas.rows.columnar import ArrowRows, LogColumns, to_table
 from workers.hot import HotRows, joined
 
 

@@ -4,7 +4,8 @@ Two calls to the ``sluice_hot`` extension around the derived-key cache (workers/
 in Python: ``scan`` reads a run of records and tells the distinct (tenant, salt) pairs they use; the cache
 gives the keys of those it holds, once per pair (it derives none: a record whose key is not cached is
 declined, and the reference path derives it, or sends the record to the slow lane, as before); ``map``
-decrypts every entry with AES-256-GCM and maps its plaintext as ``workers.logflux.normalize_logflux`` does.
+decrypts every entry with AES-256-GCM and maps its plaintext as ``workers.logflux.normalize_logflux``
+does (schemas/dialects/logflux/rows.py).
 
 Exactness: a record is mapped whole or declined whole. One entry that does not verify, or whose
 plaintext the hot path does not read exactly as the reference would (see hotpath/src/plaintext.rs),
@@ -22,7 +23,7 @@ from schemas.envelope import Envelope
 from schemas.formats import Format
 from workers.decrypt import Decryptor
 from workers.hot import Mapped, envelope_tuples, from_buffers
-from workers.logflux import NODE_ATTRIBUTES
+from schemas.dialects.logflux.rows import NODE_ATTRIBUTES
 
 #: The formats this path maps.
 FORMATS = frozenset({Format.LOGFLUX_BATCH, Format.LOGFLUX_SINGLE})

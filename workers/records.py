@@ -11,13 +11,15 @@ from schemas.envelope import Envelope, EnvelopeError, from_headers
 from schemas.formats import Format, InvalidBody
 from sluice import metrics
 from workers.budget import TokenBuckets
-from workers.columnar import ArrowRows, LogColumns, normalize_arrow
-from workers.access import HttpRow, normalize_profound
+from schemas.rows.columnar import ArrowRows, LogColumns, normalize_arrow
+from schemas.dialects.profound.rows import HttpRow, normalize_profound
 from workers.decrypt import Decryptor
-from workers.logflux import entry_values, normalize_logflux
-from workers import hot, logflux_hot, normalize
-from workers.logstash import normalize_logstash
-from workers.otlp import normalize_otlp
+from schemas.dialects.logflux.rows import entry_values
+from workers.logflux import normalize_logflux
+from schemas.rows import normalize
+from workers import hot, logflux_hot
+from schemas.dialects.logstash.rows import normalize_logstash
+from schemas.dialects.otlp.rows import normalize_otlp
 
 
 class Rejected(NamedTuple):

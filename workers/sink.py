@@ -34,7 +34,7 @@ from sluice.settings import Settings
 from sluice.storage import Storage
 from workers import claims, idempotency, insert_errors, ranges
 from workers.topic_keys import StartKeys
-from workers.access import http_arrow
+from schemas.dialects.profound.rows import http_arrow
 from workers.batches import Batch, Intents, Pending
 from workers.insert_rows import split
 

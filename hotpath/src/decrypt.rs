@@ -1,6 +1,7 @@
 //! Scanned LogFlux records (``logflux.rs``) to ``logs`` rows: each entry decrypted and verified with AES-256-GCM
 //! under the keys Python's cache holds (``workers/decrypt.py`` derives and keeps them; none is derived here),
-//! its plaintext mapped (``plaintext.rs``), and the columns filled as ``workers.logflux.normalize_logflux`` does.
+//! its plaintext mapped (``plaintext.rs``), and the columns filled as ``workers.logflux.normalize_logflux`` does
+//! (schemas/dialects/logflux/rows.py).
 //!
 //! A record is mapped whole or declined whole: an entry that verifies under none of the keys given, or whose
 //! plaintext the reference must judge, declines its record, so that each failure is dead-lettered alone by the
@@ -21,7 +22,7 @@ pub struct Config {
     pub source: Vec<u8>,
     /// ``wire.LEVELS`` in loglevel order (1 first): the severity text and number of each.
     pub levels: Vec<(Vec<u8>, u8)>,
-    /// The resource attributes ``node`` fills (``workers.logflux.NODE_ATTRIBUTES``).
+    /// The resource attributes ``node`` fills (``schemas.dialects.logflux.rows.NODE_ATTRIBUTES``).
     pub node_keys: Vec<Vec<u8>>,
 }
 

@@ -1,4 +1,4 @@
-//! ``workers.normalize.flatten`` without a Python object: attributes written straight into the map column
+//! ``schemas.rows.normalize.flatten`` without a Python object: attributes written straight into the map column
 //! while they are read; a repeated key (in one object) or a dotted key that collides with a nested one
 //! sends the entry's attributes through the tree instead, where dict semantics are explicit.
 

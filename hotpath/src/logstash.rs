@@ -1,7 +1,7 @@
 //! Logstash ``json_lines`` record values (``[event, event, ...]``, one tenant's events) into ``logs`` columns,
 //! with the semantics of the worker's reference path: ``schemas.dialects.logstash.decode`` (msgspec's
 //! ``list[dict[str, Any]]``, each event split by ``wire.split`` and checked by ``wire.unstorable``), then
-//! ``workers.logstash.normalize_logstash``.
+//! ``schemas.dialects.logstash.rows.normalize_logstash``.
 //!
 //! An event is any JSON object; a few of its fields fill columns, the rest are attributes. It is read in two
 //! steps: its members sorted by what ``wire.split`` makes of them (logstash_event.rs: dropped, the time, the

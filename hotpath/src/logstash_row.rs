@@ -1,4 +1,5 @@
-//! One Logstash event's row, as ``workers.logstash.normalize_logstash`` writes it from what ``Event::read``
+//! One Logstash event's row, as ``schemas.dialects.logstash.rows.normalize_logstash`` writes it from what
+//! ``Event::read``
 //! sorted: the time (else the receive time), the level's text and its severity number, service, message as
 //! the body, logger as the scope's name, ``host.name`` when there is a host, and the attributes flattened.
 //!

@@ -1,5 +1,6 @@
 //! A Logstash event's values as the reference reads them: ``@timestamp`` by ``datetime.fromisoformat``
-//! (``wire.split``), ``host`` and the columns' texts by ``workers.logstash.normalize_logstash``, the severity
+//! (``wire.split``), ``host`` and the columns' texts by ``schemas.dialects.logstash.rows.normalize_logstash``, the
+//! severity
 //! number from the level's text (schemas/severity.py).
 //!
 //! Contract: each reader reads exactly the value at `P.i` (`P.i` just past it on `Ok`), checked as msgspec

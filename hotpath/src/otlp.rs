@@ -1,6 +1,7 @@
 //! OTLP/JSON record values (one ExportLogsServiceRequest each) into ``logs`` columns, with the semantics of the
 //! worker's reference path: the msgspec mirror (schemas/dialects/otlp/json_mirror.py, unknown fields ignored)
-//! checked against the tables' bounds (schemas/dialects/otlp/bounds.py), then ``workers.otlp.normalize_otlp``.
+//! checked against the tables' bounds (schemas/dialects/otlp/bounds.py), then
+//! ``schemas.dialects.otlp.rows.normalize_otlp``.
 //!
 //! The request is read in one pass, in its members' order: each log record's own columns as it is read
 //! (otlp_record.rs), those of its scope when its ScopeLogs closes, those of its resource (the flattened

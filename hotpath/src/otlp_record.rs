@@ -1,4 +1,5 @@
-//! One OTLP/JSON LogRecord becoming one row, as ``workers.otlp.normalize_otlp`` maps it: its own time, else
+//! One OTLP/JSON LogRecord becoming one row, as ``schemas.dialects.otlp.rows.normalize_otlp`` maps it: its own time,
+//! else
 //! its observed time, else the receive time; its severity number, else the one its text names
 //! (schemas/severity.py); the body as ``_body`` writes it; trace and span ids as lower-case hex; its attributes
 //! flattened; ``flags & 0xFF``. The columns of its scope and resource are written when those close (otlp.rs).
@@ -73,7 +74,8 @@ impl Cols {
     }
 }
 
-/// ``workers.otlp._body``: nothing for no value, a scalar's text (a string as it is), a container as msgspec's
+/// ``schemas.dialects.otlp.rows._body``: nothing for no value, a scalar's text (a string as it is), a container as
+/// msgspec's
 /// JSON.
 fn body(p: &mut P, out: &mut Vec<u8>) -> R<()> {
     let mark = out.len();

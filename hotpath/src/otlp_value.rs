@@ -1,5 +1,6 @@
 //! OTLP/JSON's AnyValue as the reference reads it (schemas/dialects/otlp/json_mirror.py decoded by msgspec, then
-//! ``workers.otlp.plain``): a scalar written straight as the text ``flatten`` and ``_body`` store for it (bytes
+//! ``schemas.dialects.otlp.rows.plain``): a scalar written straight as the text ``flatten`` and ``_body`` store for
+//! it (bytes
 //! as their base64 text, none set as null), an array or key-value list as the value tree (`V`) of its plain
 //! Python value, for msgspec's JSON.
 //!

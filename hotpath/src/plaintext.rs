@@ -1,4 +1,5 @@
-//! ``workers.logflux.body_and_attributes`` without a Python object: a decrypted LogFlux payload that is a JSON
+//! ``schemas.dialects.logflux.rows.body_and_attributes`` without a Python object: a decrypted LogFlux payload that
+//! is a JSON
 //! object gives its ``message``/``msg``/``event`` string as the body and the rest of its members, flattened
 //! (``flatten.rs``), as attributes; any other payload is the body as text, invalid UTF-8 replaced.
 //!
@@ -10,7 +11,7 @@ use crate::columns::{MapCol, StrCol};
 use crate::flatten::{attributes, Flat};
 use crate::json::{bad, P, R};
 
-/// ``workers.logflux.BODY_FIELDS``, in the order they are looked for.
+/// ``schemas.dialects.logflux.rows.BODY_FIELDS``, in the order they are looked for.
 const BODY_FIELDS: [&[u8]; 3] = [b"message", b"msg", b"event"];
 
 /// Buffers reused from one payload to the next.

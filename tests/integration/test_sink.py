@@ -233,7 +233,7 @@ async def test_a_batch_spanning_too_many_partitions_is_split_and_stored_whole(st
 async def test_a_record_the_engine_refuses_is_dead_lettered_alone_and_the_rest_stored(storage):
     import pyarrow as pa
     from workers.batches import Batch, Pending
-    from workers.columnar import ArrowRows
+    from schemas.rows.columnar import ArrowRows
     from workers.records import rows_of
 
     def item(offset: int) -> Pending:

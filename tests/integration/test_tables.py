@@ -12,7 +12,7 @@ import pytest
 from schemas import tables
 from schemas.storable import ipv6_bytes
 from schemas.tables import TIMESTAMP
-from workers.access import HttpRow, http_arrow
+from schemas.dialects.profound.rows import HttpRow, http_arrow
 from tests.rows import LogRow, to_arrow
 
 pytestmark = pytest.mark.integration

@@ -1,4 +1,4 @@
-"""The hot path (workers/hot.py, hotpath/) against the reference mapping (workers.normalize.mapped): for every
+"""The hot path (workers/hot.py, hotpath/) against the reference mapping (schemas.rows.normalize.mapped): for every
 body of every dialect that declares its columns, the hot path either declines the record or gives exactly the
 rows decode + reference give; what the reference refuses, the hot path declines; ordinary bodies are mapped,
 not declined. Bodies are edge-case fixtures and Hypothesis-drawn JSON text (varied spelling, escapes,
@@ -18,8 +18,8 @@ from schemas.envelope import Envelope
 from schemas.formats import Format, InvalidBody
 from sluice import hotpath
 from workers import hot
-from workers.columnar import to_table
-from workers.normalize import mapped
+from schemas.rows.columnar import to_table
+from schemas.rows.normalize import mapped
 
 ENV = Envelope("x", "acme", "req-1", 1_795_429_321_123_456_789, "staging")
 ENV2 = Envelope("x", "beta", "req-2", -5, "production")

@@ -22,7 +22,7 @@ from schemas.formats import Format, InvalidBody
 from sluice import metrics
 from tests.unit.test_hot_path import KEYS, jstring, jvalue, render, timestamp
 from workers import logflux_hot
-from workers.columnar import to_table
+from schemas.rows.columnar import to_table
 from workers.decrypt import Decryptor, KeyCache, derive
 from workers.logflux import normalize_logflux
 from workers.records import Context, hot_outcomes, rows_of

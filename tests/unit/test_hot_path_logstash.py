@@ -1,5 +1,5 @@
 """Logstash batches on the hot path (hotpath/src/logstash*.rs through workers/hot.py) against the reference
-(decode + workers.logstash.normalize_logstash): every record is either declined or mapped to exactly the
+(decode + schemas.dialects.logstash.rows.normalize_logstash): every record is either declined or mapped to exactly the
 reference's rows; what the reference refuses, or might read another way, is declined; what shippers send
 (python-logstash, logstash-logback-encoder, Logstash's json_lines output) is mapped. Records are fixtures of
 those shapes, edge cases, and Hypothesis-drawn batches."""
@@ -18,8 +18,8 @@ from schemas.dialects import decode
 from schemas.envelope import Envelope, to_headers
 from schemas.formats import Format, InvalidBody
 from workers import hot
-from workers.columnar import LogColumns, to_table
-from workers.logstash import normalize_logstash
+from schemas.rows.columnar import LogColumns, to_table
+from schemas.dialects.logstash.rows import normalize_logstash
 from workers.records import hot_outcomes, rows_of
 
 LINES = Format.LOGSTASH_LINES

@@ -1,5 +1,5 @@
 """OTLP/JSON on the hot path (hotpath/src/otlp*.rs through workers/hot.py) against the reference (decode +
-workers.otlp.normalize_otlp): every request is either declined or mapped to exactly the reference's rows;
+schemas.dialects.otlp.rows.normalize_otlp): every request is either declined or mapped to exactly the reference's rows;
 what the reference refuses, or might read another way, is declined; ordinary exporter bodies are mapped.
 Bodies are the OTLP fixtures of tests/unit/test_otlp.py, edge cases, and Hypothesis-drawn requests."""
 
@@ -18,8 +18,8 @@ from schemas.envelope import Envelope, to_headers
 from schemas.formats import Format, InvalidBody
 from tests.unit.test_otlp import OTLP_JSON, SPAN, TRACE, as_otlp_json, every_kind_of_value, one_record, request
 from workers import hot
-from workers.columnar import LogColumns, to_table
-from workers.otlp import normalize_otlp
+from schemas.rows.columnar import LogColumns, to_table
+from schemas.dialects.otlp.rows import normalize_otlp
 from workers.records import hot_outcomes, rows_of
 
 JSON = Format.OTLP_JSON

@@ -13,9 +13,10 @@ from schemas.formats import Format, InvalidBody
 from sluice.local.logflux_client import entry
 from tests.unit.test_gateway import make_gateway
 from workers.decrypt import DecryptError, Decryptor, KeyCache, derive
-from workers.logflux import body_and_attributes, entry_value, normalize_logflux
+from schemas.dialects.logflux.rows import body_and_attributes, entry_value
+from workers.logflux import normalize_logflux
 from tests.rows import log_rows
-from workers.normalize import to_ns
+from schemas.rows.normalize import to_ns
 
 VECTORS = json.loads((Path(__file__).parents[2] / "schemas" / "vectors" / "logflux.json").read_text())["vectors"]
 SALT = bytes(range(32))

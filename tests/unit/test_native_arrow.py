@@ -18,8 +18,8 @@ from schemas.envelope import Envelope
 from schemas.dialects import decode
 from schemas.formats import Format, InvalidBody
 from schemas.dialects.native.arrow import ATTRIBUTES, RECORD_SCHEMA, Limits, encode, read
-from workers.arrow import LOGS_SCHEMA
-from workers.columnar import ArrowRows, IsoTimes, LogColumns, NsTimes, SameKeys, same_keys, to_table
+from schemas.rows.arrow import LOGS_SCHEMA
+from schemas.rows.columnar import ArrowRows, IsoTimes, LogColumns, NsTimes, SameKeys, same_keys, to_table
 from workers.records import entries_rows as normalize
 from workers.records import rows_of
 

@@ -4,7 +4,7 @@ from schemas.envelope import Envelope, from_headers, to_headers
 from schemas.dialects import decode
 from schemas.formats import Format
 from tests.rows import log_rows
-from workers.normalize import flatten, to_ns
+from schemas.rows.normalize import flatten, to_ns
 from workers.records import entries_rows as normalize
 from workers.records import Rejected, rows_of
 from schemas.severity import severity_number

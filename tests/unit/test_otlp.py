@@ -14,7 +14,7 @@ from schemas.formats import Format, InvalidBody
 from schemas.dialects.otlp.wire import record_count
 from tests.unit.test_gateway import make_gateway
 from tests.rows import log_rows
-from workers.otlp import normalize_otlp
+from schemas.dialects.otlp.rows import normalize_otlp
 
 TRACE = "5b8efff798038103d269b633813fc60c"
 SPAN = "eee19b7ec3c1b174"
@@ -152,7 +152,7 @@ async def test_otlp_endpoint_answers_in_the_request_encoding():
 
 
 def test_logstash_events_map_onto_the_row():
-    from workers.logstash import normalize_logstash
+    from schemas.dialects.logstash.rows import normalize_logstash
 
     events = [{"@timestamp": "2026-11-23T10:00:00Z", "@version": "1", "message": "m", "level": "INFO",
                "logger_name": "app", "service": "billing", "host": "h1", "extra": {"k": 1}, "sluice_token": "x"},

@@ -10,8 +10,8 @@ from schemas.formats import Format
 from schemas.dialects.profound.wire import LIMITS
 from tests.unit.test_gateway import make_gateway
 from schemas.storable import ipv6_bytes
-from workers.access import combined_log_line, http_arrow, normalize_profound
-from workers.enrich import classify, referral
+from schemas.dialects.profound.rows import combined_log_line, http_arrow, normalize_profound
+from schemas.dialects.profound.enrich import classify, referral
 
 NOW = time.time()
 

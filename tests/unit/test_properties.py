@@ -22,8 +22,8 @@ from schemas.storable import Unstorable
 from sluice.query import kql
 from sluice.query.search import QueryError, compile_filter
 from sluice.query.times import instant_ns
-from workers.columnar import IsoTimes, LogColumns, to_table
-from workers.logflux import body_and_attributes
+from schemas.rows.columnar import IsoTimes, LogColumns, to_table
+from schemas.dialects.logflux.rows import body_and_attributes
 from schemas.severity import severity_number
 
 EXAMPLES = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -275,7 +275,7 @@ def test_native_records_that_decode_become_insertable_columns(records):
         {"intValue": bound_ints.map(str)})}), max_size=3),
     "body": st.fixed_dictionaries({"stringValue": printable})}), min_size=1, max_size=4))
 def test_otlp_records_that_decode_become_insertable_rows(records):
-    from workers.otlp import normalize_otlp
+    from schemas.dialects.otlp.rows import normalize_otlp
 
     body = msgspec.json.encode({"resourceLogs": [{"scopeLogs": [{"logRecords": records}]}]})
     try:

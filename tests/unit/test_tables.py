@@ -13,9 +13,9 @@ from schemas.dialects.native import arrow as native_arrow
 from schemas.envelope import Envelope
 from schemas.tables import ATTRIBUTES, ENVELOPE, HTTP_LOGS, LOGS, TIMESTAMP, Column, Table
 from sluice.query import sql
-from workers import arrow, columnar
-from workers.access import HTTP_ROW_FIELDS, HttpRow, http_arrow
-from workers.columnar import LogColumns, normalize_arrow, to_table
+from schemas.rows import arrow, columnar
+from schemas.dialects.profound.rows import HTTP_ROW_FIELDS, HttpRow, http_arrow
+from schemas.rows.columnar import LogColumns, normalize_arrow, to_table
 from tests.rows import LOG_ROW_COLUMNS, LogRow, log_rows, to_arrow
 
 ENV = Envelope("logtrace.ingest.v1", "acme", "req-1", 1_700_000_000_123_456_789, "staging")

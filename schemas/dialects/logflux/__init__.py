@@ -3,7 +3,7 @@
 Folder: ``wire.py`` the entry types and the checks that need no tenant
 secret; this module the decodings, with LogFlux's upper-case error codes,
 and the HTTP surface: ``lf_`` keys, a per-minute quota, LogFlux's success body.
-The workers decrypt and verify (workers/logflux.py).
+The workers decrypt and verify (workers/logflux.py); ``rows.py`` maps the plaintext to ``logs`` rows.
 """
 
 from __future__ import annotations

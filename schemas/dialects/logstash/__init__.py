@@ -1,7 +1,8 @@
 """Logstash ``json_lines`` (TCP/UDP listener, gateway/logstash.py): no HTTP endpoint, one Kafka format.
 
 Folder: ``wire.py`` the event shape (``split``) and its storability; this
-module the decoding of a published record: ``[event, ...]`` of one tenant.
+module the decoding of a published record: ``[event, ...]`` of one tenant; ``rows.py`` an event's
+columns (the reference the hot path's hotpath/src/logstash*.rs equals).
 """
 
 from __future__ import annotations

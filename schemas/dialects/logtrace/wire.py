@@ -17,7 +17,7 @@ class LogTraceEvent(msgspec.Struct):
     """logtrace.txt, ``POST /v1/logs/ingest``. The doc's example sends timestamp,
     level, message and service; the optional ones carry trace context and structured
     data. The doc names no required field of a log: a missing timestamp means the
-    time Sluice accepted the request, as LogInformant's does (workers/normalize.py)."""
+    time Sluice accepted the request, as LogInformant's does (schemas/rows/normalize.py)."""
 
     level: str
     message: str

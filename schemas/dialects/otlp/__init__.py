@@ -2,7 +2,8 @@
 
 Folder: ``wire.py`` parses both encodings, ``json_mirror.py`` holds the msgspec
 mirror of the JSON encoding, ``bounds.py`` checks a request against what the
-tables hold. The content type picks the format; the gateway answers in the
+tables hold, ``rows.py`` maps a request to ``logs`` rows (the OpenTelemetry data model, as code: the
+reference hotpath/src/otlp*.rs equals). The content type picks the format; the gateway answers in the
 request's encoding ("otlp" preparation).
 """
 

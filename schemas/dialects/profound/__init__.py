@@ -4,7 +4,7 @@ Entries are accepted one by one: the valid ones go on with a visit id each
 (the gateway's "per_entry" preparation), the rest are reported in the 200's
 ``errors``; errors are Profound's ``{"detail": ...}`` ("profound_detail").
 What is published is a ``wire.Published``, decoded by the workers with
-this module's decoding.
+this module's decoding and mapped to ``http_logs`` rows by ``rows.py``, enriched by ``enrich.py``.
 """
 
 from __future__ import annotations

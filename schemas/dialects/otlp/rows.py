@@ -15,8 +15,8 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsSer
 
 from schemas.dialects.otlp import json_mirror as otlp_json
 from schemas.envelope import Envelope
-from workers.columnar import LogColumns, NsTimes
-from workers.normalize import flatten
+from schemas.rows.columnar import LogColumns, NsTimes
+from schemas.rows.normalize import flatten
 
 _json = msgspec.json.Encoder()
 

@@ -19,7 +19,7 @@ import msgspec
 
 from schemas.columns import Columns
 from schemas.envelope import Envelope
-from workers.columnar import LogColumns
+from schemas.rows.columnar import LogColumns
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _NS = timedelta(microseconds=1)
@@ -63,7 +63,7 @@ def flatten(values: dict[str, Any] | None, out: dict[str, str] | None = None, pr
     return out
 
 
-# The JSON dialects are built in columns (workers/columnar.py): one list per
+# The JSON dialects are built in columns (schemas/rows/columnar.py): one list per
 # column rather than an object per entry, made into Arrow once per batch.
 
 def mapped(columns: Columns, entries: list, env: Envelope) -> LogColumns:

@@ -11,9 +11,9 @@ import pyarrow as pa
 from schemas.envelope import Envelope
 from schemas.dialects.profound.wire import Published, client_ip, timestamp_s
 from schemas.storable import ipv6_bytes
-from workers.arrow import HTTP_LOGS_SCHEMA, column
-from workers.enrich import classify, referral
-from workers.normalize import flatten
+from schemas.rows.arrow import HTTP_LOGS_SCHEMA, column
+from schemas.dialects.profound.enrich import classify, referral
+from schemas.rows.normalize import flatten
 
 
 class HttpRow(NamedTuple):

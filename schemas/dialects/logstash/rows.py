@@ -8,8 +8,8 @@ import msgspec
 
 from schemas.envelope import Envelope
 from schemas.dialects.logstash.wire import Event
-from workers.columnar import LogColumns
-from workers.normalize import flatten
+from schemas.rows.columnar import LogColumns
+from schemas.rows.normalize import flatten
 
 _json = msgspec.json.Encoder()
 

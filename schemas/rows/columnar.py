@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 
 from schemas.envelope import Envelope
 from schemas.tables import ATTRIBUTES, ENVELOPE, TIMESTAMP
-from workers.arrow import LOGS_SCHEMA, column, map_array
+from schemas.rows.arrow import LOGS_SCHEMA, column, map_array
 from schemas.severity import severity_number
 
 
