@@ -7,10 +7,10 @@ maps is one the dialect's msgspec decoding accepts, with the same entries
 (tests/unit/test_hot_path.py); what it declines goes through that decoding, which says why.
 
 OTLP/JSON's mapping is fixed in the extension (hotpath/src/otlp*.rs), not declared: the worker maps its
-records with ``OTLP`` as ``workers.otlp.normalize_otlp`` would (tests/unit/test_hot_path_otlp.py), and the
+records with ``OTLP`` as ``schemas.dialects.otlp.rows.normalize_otlp`` would (tests/unit/test_hot_path_otlp.py), and the
 gateway counts a JSON request's records with ``entries`` before it falls back to the dialect's decoding
 (gateway/otlp.py; tests/unit/test_hot_path_otlp_entries.py). Likewise Logstash's batches of events
-(hotpath/src/logstash*.rs), mapped with ``LOGSTASH`` as ``workers.logstash.normalize_logstash`` would
+(hotpath/src/logstash*.rs), mapped with ``LOGSTASH`` as ``schemas.dialects.logstash.rows.normalize_logstash`` would
 (tests/unit/test_hot_path_logstash.py).
 """
 

@@ -26,7 +26,7 @@ from sluice.query.errors import QueryError
 from sluice.query.kql import KqlError, parse
 from sluice.query.limits import FilterLimits
 from sluice.query.sql import ACCESS, LOGS, Compiled, Fields, where
-from sluice.query.times import instant_ns
+from sluice.query.times import time_range
 
 DEFAULT_LIMIT, MAX_LIMIT = 100, 1000
 MAX_OFFSET_ROWS = 10_000  # offset + limit: how deep offset paging reaches (the cursor reaches any depth)
@@ -138,12 +138,7 @@ def build(request: SearchRequest, tenant: str, database: str, now_ns: int,
     if table is None:
         raise QueryError(400, "invalid_table", f"table must be one of {', '.join(TABLES)}")
     _paging(request)
-    try:
-        start, end = instant_ns(request.from_, now_ns), instant_ns(request.to, now_ns)
-    except ValueError as exc:
-        raise QueryError(400, "invalid_time", str(exc)) from None
-    if start > end:
-        raise QueryError(400, "invalid_time_range", "`from` is after `to`")
+    start, end = time_range(request.from_, request.to, now_ns)
     condition, filter_params = compile_filter(request.filter, table.fields, limits)
     params = {**filter_params, "tenant": tenant, "start": start, "end": end, "limit": request.limit + 1}
     scope = "TenantId = {tenant:String}"

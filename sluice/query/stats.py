@@ -27,7 +27,7 @@ from sluice.query.limits import FilterLimits
 from sluice.query.search import TABLES, Selection, compile_filter
 from sluice.query.sql import Compiled
 from sluice.query.sql import resolve as resolve_field  # the filter's own field resolution, so both agree
-from sluice.query.times import instant_ns
+from sluice.query.times import time_range
 
 MAX_GROUP_FIELDS, DEFAULT_TOP, MAX_TOP = 4, 10, 1000
 MAX_BUCKETS = 10_000  # (to - from) / interval, so a histogram answer stays small
@@ -101,12 +101,7 @@ def plan(request: StatsRequest, tenant: str, database: str, now_ns: int,
                          details=f"max_group_fields={MAX_GROUP_FIELDS}")
     if not 1 <= request.top <= MAX_TOP:
         raise QueryError(400, "invalid_top", f"top must be between 1 and {MAX_TOP}", details=f"max_top={MAX_TOP}")
-    try:
-        start, end = instant_ns(request.from_, now_ns), instant_ns(request.to, now_ns)
-    except ValueError as exc:
-        raise QueryError(400, "invalid_time", str(exc)) from None
-    if start > end:
-        raise QueryError(400, "invalid_time_range", "`from` is after `to`")
+    start, end = time_range(request.from_, request.to, now_ns)
     step = interval_ns(request.interval) if request.interval is not None else 0
     first, last = (start // step, end // step) if step else (0, -1)
     if step and last - first + 1 > MAX_BUCKETS:

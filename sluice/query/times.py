@@ -6,6 +6,8 @@ import re
 import time
 from datetime import datetime, timedelta, timezone
 
+from sluice.query.errors import QueryError
+
 _RELATIVE = re.compile(r"^(now)?-(\d+)(s|m|h|d|w)$")
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
@@ -18,6 +20,18 @@ def instant_ns(value: str, now_ns: int | None = None) -> int:
     """
     ns = _instant_ns(value, time.time_ns() if now_ns is None else now_ns)
     return min(max(ns, -(1 << 63)), (1 << 63) - 1)
+
+
+def time_range(from_: str, to: str, now_ns: int | None = None) -> tuple[int, int]:
+    """A request's ``from`` and ``to`` as nanoseconds; QueryError 400 (``invalid_time``,
+    ``invalid_time_range``) when either is no time or ``from`` is after ``to``."""
+    try:
+        start, end = instant_ns(from_, now_ns), instant_ns(to, now_ns)
+    except ValueError as exc:
+        raise QueryError(400, "invalid_time", str(exc)) from None
+    if start > end:
+        raise QueryError(400, "invalid_time_range", "`from` is after `to`")
+    return start, end
 
 
 def _instant_ns(value: str, now_ns: int) -> int:
