@@ -16,6 +16,7 @@ from gateway.tls import ReloadingContext, TlsError
 from sluice.kafka.clients import ensure_topics
 from sluice.kafka.durability import TopicDurabilityError
 from sluice.registry import RegistryFollower
+from sluice import shutdown as shutdown_deadline
 from sluice.settings import Settings
 
 
@@ -30,7 +31,8 @@ def build(settings: Settings) -> Gateway:
         await publisher.start()
         await listeners.start()
 
-    async def shutdown() -> None:
+    async def shutdown() -> None:  # requests have drained (uvicorn's graceful shutdown): what is unsent was answered 503
+        shutdown_deadline.arm(settings.shutdown_timeout_s, "gateway")
         await listeners.stop()
         await publisher.stop()
         await follower.stop()

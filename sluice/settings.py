@@ -81,6 +81,10 @@ class Settings:
     max_decoded_bytes: int = 10 * 1024 * 1024
     # How long a request may wait for Kafka's acknowledgement before a 503.
     publish_timeout_s: float = 5.0
+    # A gateway or worker told to stop (SIGTERM) leaves at most this long after its requests
+    # drained, even when its Kafka clients cannot close (broker unreachable): sluice/shutdown.py.
+    # Below deploy/k8s's grace periods (30 s gateway, 60 s worker), so it leaves before the SIGKILL.
+    shutdown_timeout_s: float = 20.0
     # Bytes handed to Kafka and not yet acknowledged, per gateway process. A request
     # that would go beyond is answered 503 at once: queued behind more than the
     # producer can send before the deadline, it would time out anyway while its

@@ -7,7 +7,7 @@ import sys
 
 import faust
 
-from sluice import logs
+from sluice import logs, shutdown
 from sluice.kafka.clients import ensure_topics
 from sluice.kafka.durability import TopicDurabilityError
 from sluice.secrets import MasterKeyError, master_key
@@ -36,7 +36,7 @@ def run(settings: Settings) -> int:
     storage.run_sync(migrate, settings)
     fatal = Fatal()
     app = create_app(settings, storage, fatal)
-    worker = faust.Worker(app, loglevel=settings.log_level.lower(), quiet=True, redirect_stdouts=False)
+    worker = _Worker(app, settings.shutdown_timeout_s, fatal, loglevel=settings.log_level.lower(), quiet=True, redirect_stdouts=False)
     try:
         worker.execute_from_commandline()
     except SystemExit:
@@ -44,3 +44,17 @@ def run(settings: Settings) -> int:
     finally:
         storage.close()
     return 0 if fatal.reason is None else EXIT_ERROR
+
+
+class _Worker(faust.Worker):
+    """Faust's worker with a deadline on stopping (sluice/shutdown.py): with the broker gone,
+    aiokafka's close would otherwise wait on it until the SIGKILL."""
+
+    def __init__(self, app: faust.App, deadline_s: float, fatal: Fatal, **kwargs):
+        super().__init__(app, **kwargs)
+        self._deadline_s = deadline_s
+        self._fatal = fatal
+
+    def _schedule_shutdown(self, signal) -> None:  # SIGTERM and SIGINT both come through here (mode.Worker)
+        shutdown.arm(self._deadline_s, "worker", lambda: 0 if self._fatal.reason is None else EXIT_ERROR)
+        super()._schedule_shutdown(signal)

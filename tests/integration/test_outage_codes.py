@@ -15,7 +15,7 @@ pytestmark = pytest.mark.integration
 
 
 def test_a_stopped_broker_gets_each_dialects_outage_status(own_broker, make_sluice):
-    sluice = make_sluice(own_broker.config.bootstrap)
+    sluice = make_sluice(own_broker.config.bootstrap, shutdown_timeout_s=5.0)
     lf_key, record = new_key("acme", prefix="lf_")
     asyncio.run(registry_topic.publish(sluice.settings, record))
     auth = {"/v1/drain": {"Authorization": sluice.key}, "/api/ingest/batch": {"X-API-Key": sluice.key},
@@ -41,3 +41,12 @@ def test_a_stopped_broker_gets_each_dialects_outage_status(own_broker, make_slui
             assert "retry" in body["detail"]  # Profound's {"detail": ...}
         else:
             assert body["error"]["code"].lower() == "kafka_unavailable", (path, body)
+
+    # Told to stop with the broker still gone, both leave by themselves at their shutdown deadline
+    # (sluice/shutdown.py) instead of waiting on Kafka until someone SIGKILLs them.
+    for process in (sluice.gateway, sluice.worker):
+        process.proc.terminate()
+    assert {process.role: process.proc.wait(timeout=60) for process in (sluice.gateway, sluice.worker)} == {
+        "gateway": 0, "worker": 0}
+    for process in (sluice.gateway, sluice.worker):
+        assert "did not finish stopping within 5s" in process.log_path.read_text(errors="replace")
