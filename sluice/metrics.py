@@ -110,6 +110,9 @@ WORKER_INSERT_SECONDS = Histogram(
 )
 # Inserts that failed and were retried.
 WORKER_INSERT_RETRIES = Counter("sluice_worker_insert_retries_total", "ClickHouse insert retries.")
+# Sends to the dead-letter topic or the slow lane retried after a transient Kafka failure (workers/forward.py).
+WORKER_FORWARD_RETRIES = Counter(
+    "sluice_worker_forward_retries_total", "Retried sends to the dead-letter topic or the slow lane.", ["topic"])
 # Records not stored because a record with the same tenant and Idempotency-Key was (a client's retry).
 WORKER_IDEMPOTENT_REPEATS = Counter(
     "sluice_worker_idempotent_repeats_total", "Records left out as repeats of an idempotency key."

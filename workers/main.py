@@ -36,7 +36,11 @@ def run(settings: Settings) -> int:
     storage.run_sync(migrate, settings)
     fatal = Fatal()
     app = create_app(settings, storage, fatal)
-    worker = _Worker(app, settings.shutdown_timeout_s, fatal, loglevel=settings.log_level.lower(), quiet=True, redirect_stdouts=False)
+    # override_logging=False: the worker keeps Sluice's JSON lines (logs.setup above), not Faust's format
+    worker = _Worker(
+        app, settings.shutdown_timeout_s, fatal,
+        loglevel=settings.log_level.lower(), quiet=True, redirect_stdouts=False, override_logging=False,
+    )
     try:
         worker.execute_from_commandline()
     except SystemExit:
@@ -54,6 +58,7 @@ class _Worker(faust.Worker):
         super().__init__(app, **kwargs)
         self._deadline_s = deadline_s
         self._fatal = fatal
+        self.spinner = None  # a terminal spinner writes escape codes into the JSON log
 
     def _schedule_shutdown(self, signal) -> None:  # SIGTERM and SIGINT both come through here (mode.Worker)
         shutdown.arm(self._deadline_s, "worker", lambda: 0 if self._fatal.reason is None else EXIT_ERROR)
