@@ -10,6 +10,9 @@ STAMP  := $(VENV)/.installed
 # directory stays out of the repository.
 HOTPATH := hotpath/Cargo.toml hotpath/Cargo.lock hotpath/pyproject.toml $(wildcard hotpath/src/*.rs)
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/sluice/hotpath-target
+# pytest processes of `make test`: each integration module brings its own broker, worker and gateway up,
+# mostly waiting on them, so two halve the suite's time on a 2-core machine
+TEST_PROCESSES ?= 2
 
 $(STAMP): pyproject.toml sdk/python/pyproject.toml $(HOTPATH)
 	$(PYTHON) -m venv $(VENV)
@@ -28,7 +31,8 @@ test: $(STAMP)
 	cd sdk/js && npm ci --silent --no-audit --no-fund && npm test --silent
 	if command -v go >/dev/null; then cd sdk/go && go test ./...; else echo "go not installed: sdk/go's tests skipped"; fi
 	cd hotpath && PYO3_PYTHON=$(abspath $(BIN)/python) cargo test --quiet
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_PROCESSES) --dist loadfile -m 'not faults and not serial'
+	$(BIN)/python -m pytest -q -m 'serial and not faults'
 
 ## test-faults: fault injection under sustained load (worker SIGKILLs, broker kill, poison records)
 test-faults: $(STAMP)

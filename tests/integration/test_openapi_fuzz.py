@@ -25,7 +25,7 @@ from gateway import openapi
 from tests.integration.conftest import pipeline_settings
 from tests.support import Process
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.serial]
 EXAMPLES = int(os.environ.get("SLUICE_FUZZ_EXAMPLES", "8"))
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 CASES: list[tuple[str, str, int]] = []

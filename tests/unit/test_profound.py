@@ -82,7 +82,8 @@ async def test_invalid_entries_are_reported_and_valid_ones_published(client, cha
 
 
 @pytest.mark.parametrize("ts", [NOW, NOW * 1000, int(NOW), datetime.fromtimestamp(NOW, timezone.utc).isoformat(),
-                                datetime.fromtimestamp(NOW, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")])
+                                datetime.fromtimestamp(NOW, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")],
+                         ids=["seconds", "milliseconds", "whole-seconds", "iso-offset", "iso-z"])  # stable ids
 async def test_both_timestamp_forms(client, ts):
     r = await post(client, [good(timestamp=ts, ip="2001:db8::1", query_params={"page": "1"},
                                  referer="https://chatgpt.com/", bytes_sent=0, duration_ms=0)])
