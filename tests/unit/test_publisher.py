@@ -78,3 +78,60 @@ async def test_a_timed_out_record_keeps_its_bytes_counted_until_kafka_answers_fo
     held.sent[0][1].set_exception(RuntimeError("broker gone"))  # answered late, and badly: still released
     await asyncio.sleep(0)
     assert p.inflight_bytes == 0
+
+
+async def until(condition) -> None:
+    """Lets the loop run until ``condition()`` holds (a few turns: nothing here waits on time)."""
+    for _ in range(1000):
+        if condition():
+            return
+        await asyncio.sleep(0)
+    raise AssertionError("condition never held")
+
+
+class Clock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_a_write_kafka_leaves_unconfirmed_for_half_the_deadline_refuses_new_bodies_at_once():
+    p, held = publisher(publish_timeout_s=4.0)
+    p.clock = clock = Clock()
+    first = asyncio.create_task(p.publish(b"a" * 10, ENV))
+    await until(lambda: len(held.sent) == 1)
+    clock.now += 1.9  # under half the deadline: still sent
+    second = asyncio.create_task(p.publish(b"b" * 10, ENV))
+    await until(lambda: len(held.sent) == 2)
+    assert [value for value, _ in held.sent] == [b"a" * 10, b"b" * 10]
+    held.sent[1][1].set_result(None)  # the newer one answered: the older still counts
+    await second
+    clock.now += 0.2
+    assert p.behind_s() == pytest.approx(2.1)
+    with pytest.raises(ApiError) as refused:
+        await p.publish(b"c" * 10, ENV)
+    assert (refused.value.status, refused.value.code) == (503, "kafka_unavailable")
+    assert "unconfirmed for 2.1 s" in refused.value.message and "nothing of it was written" in refused.value.message
+    assert dict(refused.value.headers)[b"retry-after"] == b"5"
+    assert len(held.sent) == 2  # never handed to the producer
+    held.sent[0][1].set_result(None)
+    await first
+    assert p.behind_s() == 0.0
+    third = asyncio.create_task(p.publish(b"c" * 10, ENV))
+    await until(lambda: len(held.sent) == 3)
+    held.sent[2][1].set_result(None)
+    await third
+
+
+async def test_a_send_the_producer_refuses_is_not_left_counted_as_unconfirmed():
+    p, held = publisher()
+
+    async def refuse(*args, **kwargs):
+        raise RuntimeError("producer closed")
+
+    held.send = refuse
+    with pytest.raises(RuntimeError):
+        await p.publish(b"a" * 10, ENV)
+    assert p.behind_s() == 0.0 and p.inflight_bytes == 0
