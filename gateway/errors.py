@@ -73,15 +73,6 @@ def overloaded(retry_after_s: int) -> ApiError:
     )
 
 
-def kafka_behind(retry_after_s: int, waited_s: float) -> ApiError:
-    return ApiError(
-        503, "kafka_unavailable",
-        f"Kafka has left this gateway's writes unconfirmed for {waited_s:.1f} s, so this request was not "
-        "sent and nothing of it was written; retry it after Retry-After seconds.",
-        ((b"retry-after", str(retry_after_s).encode()),),
-    )
-
-
 def unavailable(retry_after_s: int) -> ApiError:
     return ApiError(
         503, "kafka_unavailable",

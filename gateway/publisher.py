@@ -12,15 +12,13 @@ without it may store them twice, as for any request that timed out.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
 import time
-from collections import OrderedDict
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
-from gateway.errors import ApiError, body_too_large, kafka_behind, overloaded, unavailable
+from gateway.errors import ApiError, body_too_large, overloaded, unavailable
 from schemas.dialects import DECODINGS
 from schemas.envelope import Envelope, to_headers
 from schemas.formats import Format
@@ -37,25 +35,14 @@ class Publisher:
     """Sends one request body as one Kafka record (or as its format's parts, when larger than
     one record holds) and waits for ``acks=all``.
 
-    A body is refused before it is handed to the producer, so that nothing of it is written, when
-    ``gateway_max_inflight_bytes`` already wait for acknowledgements, or when the oldest write still
-    unconfirmed has waited half the publish deadline: Kafka is down or behind, and the body would
-    wait out the deadline in the producer's queue, answered late with a 503 and possibly stored anyway.
+    At most ``gateway_max_inflight_bytes`` wait for acknowledgements at a time;
+    a body that would go beyond is refused before it is handed to the producer.
     """
 
     def __init__(self, settings: Settings):
         self.settings = settings
         self._producer: AIOKafkaProducer | None = None
         self.inflight_bytes = 0
-        self._unconfirmed: OrderedDict[int, float] = OrderedDict()  # send -> when handed over, oldest first
-        self._sends = itertools.count()
-        self.clock = time.monotonic
-
-    def behind_s(self) -> float:
-        """How long the oldest write Kafka has not answered for yet has been waiting; 0 when none."""
-        for handed_over in self._unconfirmed.values():
-            return self.clock() - handed_over
-        return 0.0
 
     async def start(self) -> None:
         # aiokafka binds a client to the running loop, so it is made here.
@@ -92,10 +79,6 @@ class Publisher:
         # One body alone always goes: the bound is on waiting, not on size (max_body_bytes is).
         if self.inflight_bytes and self.inflight_bytes + len(body) > self.settings.gateway_max_inflight_bytes:
             raise overloaded(self.settings.retry_after_s)
-        behind = self.behind_s()
-        if behind > self.settings.publish_timeout_s / 2:
-            metrics.GATEWAY_REFUSED_BEHIND.inc()
-            raise kafka_behind(self.settings.retry_after_s, behind)
         started = time.perf_counter()
         try:
             await asyncio.wait_for(self._send(topic or self.settings.ingest_topic, body, envelope),
@@ -109,20 +92,16 @@ class Publisher:
         # The bytes count until Kafka answers for the record, even after its request
         # timed out: the producer still holds and sends it.
         self.inflight_bytes += len(body)
-        send = next(self._sends)
-        self._unconfirmed[send] = self.clock()
         try:
             delivered = await self._producer.send(topic, body, key=_key(envelope), headers=to_headers(envelope))
         except BaseException:
             self.inflight_bytes -= len(body)
-            del self._unconfirmed[send]
             raise
-        delivered.add_done_callback(lambda done: self._release(done, len(body), send))
+        delivered.add_done_callback(lambda done: self._release(done, len(body)))
         await asyncio.shield(delivered)
 
-    def _release(self, done: asyncio.Future, n: int, send: int) -> None:
+    def _release(self, done: asyncio.Future, n: int) -> None:
         self.inflight_bytes -= n
-        del self._unconfirmed[send]
         if not done.cancelled():
             done.exception()  # seen here, so a failure after the deadline is not reported as unretrieved
 

@@ -30,10 +30,6 @@ GATEWAY_REQUEST_SECONDS = Histogram(
     "sluice_gateway_request_seconds", "Request latency.", ["dialect"], buckets=_LATENCY_BUCKETS
 )
 # Time from handing a record to the producer to Kafka's acknowledgement.
-# Bodies refused before publishing because Kafka had left a write unconfirmed for half the publish deadline.
-GATEWAY_REFUSED_BEHIND = Counter(
-    "sluice_gateway_refused_kafka_behind_total",
-    "Requests refused at once because Kafka had left an earlier write unconfirmed for half the publish deadline.")
 GATEWAY_PUBLISH_SECONDS = Histogram(
     "sluice_gateway_publish_seconds", "Kafka produce latency.", buckets=_LATENCY_BUCKETS
 )
