@@ -37,6 +37,7 @@ from gateway.lines import Idle, LineReader, LineTooLong
 from gateway.publisher import Publisher
 from gateway.tls import ReloadingContext
 from schemas.dialects.logstash import wire as ls
+from schemas.dialects.logstash.columns import EVENT
 from schemas.envelope import Envelope
 from schemas.formats import Format
 from schemas.registry import WRITE
@@ -117,7 +118,7 @@ def accept(line: bytes, registry: Registry, settings: Settings,
         return None
     # The protocol answers nothing per event: an event the tables cannot hold is
     # dropped and counted here, so it never takes its batch's other events along.
-    if ls.unstorable(ls.split(event)) is not None:
+    if EVENT.unstorable(EVENT.split(event)) is not None:
         metrics.LISTENER_EVENTS.labels(transport, "unstorable").inc()
         return None
     return owner, ls.encode(event)

@@ -17,6 +17,7 @@ from typing import Any, Callable, Mapping
 import msgspec
 
 from schemas.columns import Columns
+from schemas.free_form import FreeForm
 from schemas.formats import Format
 
 _encode = msgspec.json.encode
@@ -122,13 +123,16 @@ class Dialect:
     endpoints: tuple[Endpoint, ...] = ()
     # The formats whose entries map to ``logs`` rows as declared data (``columns.py`` in the folder;
     # schemas/columns.py): the workers execute these generically, in Rust and in Python alike.
-    # A format left out here is mapped by code named in workers/records.MAPPINGS.
     columns: Mapping[Format, Columns] = field(default_factory=dict)
+    # The formats whose entries are free-form events (any JSON object; schemas/free_form.py), with which of
+    # their names fill which column, declared in the folder's ``columns.py``: executed generically too.
+    # A format in neither is mapped by code named in workers/records.MAPPINGS.
+    free_form: Mapping[Format, FreeForm] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        for fmt in self.columns:
+        for fmt in [*self.columns, *self.free_form]:
             if fmt not in self.formats:
-                raise ValueError(f"{self.name}: columns are declared for {fmt.value}, which it does not decode")
+                raise ValueError(f"{self.name}: a mapping is declared for {fmt.value}, which it does not decode")
         for fmt in self.formats:
             if fmt.dialect != self.name:
                 raise ValueError(f"format {fmt.value} does not belong to the {self.name} dialect")

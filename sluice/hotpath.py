@@ -9,9 +9,10 @@ maps is one the dialect's msgspec decoding accepts, with the same entries
 OTLP/JSON's mapping is fixed in the extension (hotpath/src/otlp*.rs), not declared: the worker maps its
 records with ``OTLP`` as ``schemas.dialects.otlp.rows.normalize_otlp`` would (tests/unit/test_hot_path_otlp.py), and the
 gateway counts a JSON request's records with ``entries`` before it falls back to the dialect's decoding
-(gateway/otlp.py; tests/unit/test_hot_path_otlp_entries.py). Likewise Logstash's batches of events
-(hotpath/src/logstash*.rs), mapped with ``LOGSTASH`` as ``schemas.dialects.logstash.rows.normalize_logstash`` would
-(tests/unit/test_hot_path_logstash.py).
+(gateway/otlp.py; tests/unit/test_hot_path_otlp_entries.py). Free-form events (Logstash's batches) are
+mapped by the extension (hotpath/src/free_form*.rs) running their dialect's declaration of names (``FREE_FORM``,
+from ``schemas.dialects.FREE_FORMS``) as ``schemas.rows.free_form.free_form_rows`` would
+(tests/unit/test_hot_path_logstash.py, tests/unit/test_free_form.py).
 """
 
 from __future__ import annotations
@@ -20,12 +21,13 @@ from opentelemetry.proto.logs.v1.logs_pb2 import SeverityNumber
 
 import sluice_hot
 from schemas.columns import Columns
-from schemas.dialects import COLUMNS
+from schemas.dialects import COLUMNS, FREE_FORMS
 from schemas.formats import Format
+from schemas.free_form import FreeForm
 from schemas.severity import SEVERITY_NUMBERS
 from schemas.storable import TIMESTAMP
 
-__all__ = ["COLUMNS", "LOGSTASH", "MAPPERS", "OTLP", "entries", "mapper"]
+__all__ = ["COLUMNS", "FREE_FORM", "MAPPERS", "OTLP", "entries", "free_form", "mapper"]
 
 
 def mapper(columns: Columns) -> sluice_hot.Mapper:
@@ -35,14 +37,21 @@ def mapper(columns: Columns) -> sluice_hot.Mapper:
     return sluice_hot.Mapper(columns.source, columns.entries or "", members, sorted(SEVERITY_NUMBERS.items()))
 
 
+def free_form(fields: FreeForm) -> sluice_hot.FreeForm:
+    """The extension's mapper for a free-form declaration (schemas/free_form.py)."""
+    return sluice_hot.FreeForm(fields.source, sorted(SEVERITY_NUMBERS.items()), list(fields.dropped), fields.time,
+                               fields.host, [(role, list(names)) for role, names in fields.columns.items()])
+
+
 MAPPERS: dict[Format, sluice_hot.Mapper] = {fmt: mapper(c) for fmt, c in COLUMNS.items()}
 
 #: OTLP/JSON requests (``Format.OTLP_JSON``) to rows, with ``Mapper.map``'s contract.
 OTLP = sluice_hot.Otlp("otlp", sorted(SEVERITY_NUMBERS.items()), list(SeverityNumber.items()),
                        (TIMESTAMP.low, TIMESTAMP.high))
 
-#: Logstash's batches of events (``Format.LOGSTASH_LINES``) to rows, with ``Mapper.map``'s contract.
-LOGSTASH = sluice_hot.Logstash("logstash", sorted(SEVERITY_NUMBERS.items()))
+#: Each format of free-form events to its mapper, with ``Mapper.map``'s contract.
+FREE_FORM: dict[Format, sluice_hot.FreeForm] = {fmt: free_form(f) for fmt, f in FREE_FORMS.items()}
+
 
 def entries(fmt: Format, body: bytes) -> int | None:
     """How many entries ``body`` holds when the hot path maps it whole, else None (it may still be valid:

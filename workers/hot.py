@@ -1,8 +1,8 @@
-"""The worker's hot path: records of the JSON dialects, OTLP/JSON and Logstash to ``logs`` rows with no Python object
-per entry.
+"""The worker's hot path: records of the JSON dialects, free-form events (Logstash's) and OTLP/JSON to ``logs`` rows
+with no Python object per entry.
 
 The ``sluice_hot`` extension (hotpath/, its mappers in sluice/hotpath.py) runs each dialect's declared
-mapping (schemas/columns.py, ``schemas/dialects/<name>/columns.py``), or OTLP/JSON's or Logstash's fixed one, over a run
+mapping (schemas/columns.py or schemas/free_form.py, ``schemas/dialects/<name>/columns.py``), or OTLP/JSON's fixed one, over a run
 of record values at once and hands back Arrow buffers;
 this module makes them one pyarrow table per run and gives each record its slice (``HotRows``).
 
@@ -20,12 +20,12 @@ import pyarrow as pa
 
 from schemas.envelope import Envelope
 from schemas.formats import Format
-from sluice.hotpath import COLUMNS, LOGSTASH, MAPPERS, OTLP
+from sluice.hotpath import COLUMNS, FREE_FORM, MAPPERS, OTLP
 from schemas.rows.arrow import LOGS_SCHEMA
 
 __all__ = ["COLUMNS", "FORMATS", "HotRows", "Mapped", "envelope_tuples", "from_buffers", "joined", "map_values"]
 
-_MAPPERS = {**MAPPERS, Format.OTLP_JSON: OTLP, Format.LOGSTASH_LINES: LOGSTASH}
+_MAPPERS = {**MAPPERS, **FREE_FORM, Format.OTLP_JSON: OTLP}
 #: Every format ``map_values`` maps (OTLP/protobuf stays with the reference mapping).
 FORMATS = frozenset(_MAPPERS)
 

@@ -23,12 +23,13 @@ from schemas.envelope import Envelope
 from schemas.formats import Format
 from workers.decrypt import Decryptor
 from workers.hot import Mapped, envelope_tuples, from_buffers
-from schemas.dialects.logflux.rows import NODE_ATTRIBUTES
+from schemas.dialects.logflux.rows import BODY_FIELDS, NODE_ATTRIBUTES
 
 #: The formats this path maps.
 FORMATS = frozenset({Format.LOGFLUX_BATCH, Format.LOGFLUX_SINGLE})
 
-_LOGFLUX = sluice_hot.LogFlux("logflux", [lf.LEVELS[level] for level in sorted(lf.LEVELS)], list(NODE_ATTRIBUTES))
+_LOGFLUX = sluice_hot.LogFlux("logflux", [lf.LEVELS[level] for level in sorted(lf.LEVELS)], list(NODE_ATTRIBUTES),
+                              list(BODY_FIELDS))
 
 
 def map_values(fmt: Format, values: Sequence[bytes], envelopes: Sequence[Envelope], decryptor: Decryptor) -> Mapped:

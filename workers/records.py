@@ -5,21 +5,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Iterable, NamedTuple, Sequence
 
-from schemas.dialects import DIALECTS, decode
+from schemas.dialects import DIALECTS, FREE_FORMS, decode
+from schemas.dialects.logflux.rows import entry_values
 from schemas.dialects.native import arrow as native_arrow
+from schemas.dialects.otlp.rows import normalize_otlp
+from schemas.dialects.profound.rows import HttpRow, normalize_profound
 from schemas.envelope import Envelope, EnvelopeError, from_headers
 from schemas.formats import Format, InvalidBody
-from sluice import metrics
-from workers.budget import TokenBuckets
-from schemas.rows.columnar import ArrowRows, LogColumns, normalize_arrow
-from schemas.dialects.profound.rows import HttpRow, normalize_profound
-from workers.decrypt import Decryptor
-from schemas.dialects.logflux.rows import entry_values
-from workers.logflux import normalize_logflux
 from schemas.rows import normalize
+from schemas.rows.columnar import ArrowRows, LogColumns, normalize_arrow
+from schemas.rows.free_form import free_form_rows
+from sluice import metrics
 from workers import hot, logflux_hot
-from schemas.dialects.logstash.rows import normalize_logstash
-from schemas.dialects.otlp.rows import normalize_otlp
+from workers.budget import TokenBuckets
+from workers.decrypt import Decryptor
+from workers.logflux import normalize_logflux
 
 
 class Rejected(NamedTuple):
@@ -154,6 +154,11 @@ def _declared(fmt: Format, entries: list, envelope: Envelope, value: bytes, cont
     return Outcome(normalize.mapped(hot.COLUMNS[fmt], entries, envelope), [])
 
 
+def _free_form(fmt: Format, entries: list, envelope: Envelope, value: bytes, context: Context) -> Outcome:
+    """The dialects of free-form events (schemas/free_form.py): their events come split and checked."""
+    return Outcome(free_form_rows(FREE_FORMS[fmt], entries, envelope), [])
+
+
 def _native(fmt: Format, entries: list, envelope: Envelope, value: bytes, context: Context) -> Outcome:
     if fmt is Format.NATIVE_ARROW:
         return Outcome(normalize_arrow(entries[0], envelope), [])
@@ -164,10 +169,10 @@ def _native(fmt: Format, entries: list, envelope: Envelope, value: bytes, contex
 #: the record's value, context) -> Outcome. tests/unit/test_dialects.py holds it to the registry.
 MAPPINGS: dict[str, Mapping] = {
     **{d.name: _declared for d in DIALECTS if d.columns},
+    **{d.name: _free_form for d in DIALECTS if d.free_form},
     "logflux": _logflux,
     "profound": _whole(normalize_profound),
     "otlp": _whole(normalize_otlp),
-    "logstash": _whole(normalize_logstash),
     "native": _native,
 }
 

@@ -1,6 +1,6 @@
 //! Scanned LogFlux records (``logflux.rs``) to ``logs`` rows: each entry decrypted and verified with AES-256-GCM
-//! under the keys Python's cache holds (``workers/decrypt.py`` derives and keeps them; none is derived here),
-//! its plaintext mapped (``plaintext.rs``), and the columns filled as ``workers.logflux.normalize_logflux`` does
+//! under the keys the worker's cache holds (Python derives and keeps them; none is derived here),
+//! its plaintext mapped (``plaintext.rs``), and the columns filled as ``schemas.dialects.logflux.rows.columns`` does
 //! (schemas/dialects/logflux/rows.py).
 //!
 //! A record is mapped whole or declined whole: an entry that verifies under none of the keys given, or whose
@@ -17,13 +17,15 @@ use crate::logflux::{Scan, TAG};
 use crate::mapper::{Cols, Envelope};
 use crate::plaintext::{map as map_plaintext, Scratch};
 
-/// What the mapping needs beside the records: declared in Python (schemas/dialects/logflux/wire.py).
+/// What the mapping needs beside the records: declared in Python (schemas/dialects/logflux/).
 pub struct Config {
     pub source: Vec<u8>,
     /// ``wire.LEVELS`` in loglevel order (1 first): the severity text and number of each.
     pub levels: Vec<(Vec<u8>, u8)>,
     /// The resource attributes ``node`` fills (``schemas.dialects.logflux.rows.NODE_ATTRIBUTES``).
     pub node_keys: Vec<Vec<u8>>,
+    /// The plaintext's members that may be the body, first preferred (``rows.BODY_FIELDS``).
+    pub body_fields: Vec<Vec<u8>>,
 }
 
 /// The keys of a run's (tenant, salt) pairs: per pair, None when not cached, else the keys of the tenant's
@@ -93,7 +95,7 @@ impl Run {
         if !verified {
             return Err("an entry verifies under none of the cached keys".into());
         }
-        map_plaintext(&self.buf, &mut cols.body, &mut cols.attributes, &mut self.fl, &mut self.scratch)
+        map_plaintext(&self.buf, &config.body_fields, &mut cols.body, &mut cols.attributes, &mut self.fl, &mut self.scratch)
             .map_err(|e| match e {
                 crate::json::E::Bad(m) | crate::json::E::Unstorable(m) => format!("decrypted payload: {m}"),
                 crate::json::E::Slow => "decrypted payload: attributes left unfinished".into(),

@@ -1,10 +1,10 @@
 //! sluice_hot: the worker's hot path. Kafka record values of a JSON dialect become the ``logs`` columns as
-//! Arrow buffers, without a Python object per entry and without the GIL; ``workers/hot.py`` wraps the buffers
+//! Arrow buffers, without a Python object per entry and without the GIL; the worker wraps the buffers
 //! into a pyarrow table. What a dialect's entries mean is not here: each dialect declares it as data
 //! (``schemas/dialects/<name>/columns.py``) and hands it to ``Mapper``. LogFlux's encrypted entries are
-//! decrypted under the worker's cached keys and mapped too (``LogFlux``, logflux_py.rs); OTLP/JSON requests
-//! and Logstash's batches of events are mapped by fixed mappings of their own (``Otlp``, otlp_py.rs;
-//! ``Logstash``, logstash_py.rs).
+//! decrypted under the worker's cached keys and mapped too (``LogFlux``, logflux_py.rs); free-form events
+//! (Logstash's) by their dialect's declaration of names (``FreeForm``, free_form_py.rs); OTLP/JSON requests by
+//! a fixed mapping of the OpenTelemetry data model onto the same columns (``Otlp``, otlp_py.rs).
 
 mod b64;
 mod columns;
@@ -17,11 +17,11 @@ mod json_value;
 mod json_write;
 mod logflux;
 mod logflux_py;
-mod logstash;
-mod logstash_event;
-mod logstash_py;
-mod logstash_row;
-mod logstash_value;
+mod free_form;
+mod free_form_event;
+mod free_form_py;
+mod free_form_row;
+mod free_form_value;
 mod mapper;
 mod mapper_entry;
 mod mapper_member;
@@ -77,7 +77,7 @@ impl Mapper {
     ///
     /// ``counts`` holds one little-endian int32 per value: its rows, or -1 when it is declined (its reason
     /// is in ``declined``, a list of (index, message)); ``buffers`` are the columns' Arrow buffers in the
-    /// order ``workers/hot.py`` reads them.
+    /// order the worker reads them.
     fn map<'py>(&self, py: Python<'py>, values: Vec<Bound<'py, PyBytes>>, envelopes: Vec<Env>) -> PyResult<Mapped<'py>> {
         map_values(py, &self.spec, values, envelopes)
     }
@@ -112,7 +112,7 @@ fn i32s<'py>(py: Python<'py>, v: &[i32]) -> Bound<'py, PyBytes> {
     PyBytes::new(py, unsafe { std::slice::from_raw_parts(v.as_ptr() as *const u8, v.len() * 4) })
 }
 
-/// The columns' Arrow buffers, in the order ``workers/hot.py`` reads them.
+/// The columns' Arrow buffers, in the order the worker reads them.
 fn buffers<'py>(py: Python<'py>, cols: &Cols) -> PyResult<Bound<'py, PyTuple>> {
     let b = |data: &[u8]| PyBytes::new(py, data).into_any();
     let i64s = |v: &[i64]| b(unsafe { std::slice::from_raw_parts(v.as_ptr() as *const u8, v.len() * 8) });
@@ -151,5 +151,5 @@ fn sluice_hot(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<logflux_py::LogFlux>()?;
     m.add_class::<logflux_py::Scanned>()?;
     m.add_class::<otlp_py::Otlp>()?;
-    m.add_class::<logstash_py::Logstash>()
+    m.add_class::<free_form_py::FreeForm>()
 }

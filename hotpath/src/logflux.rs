@@ -4,7 +4,7 @@
 //! Only the plain spelling of a valid entry is read here: every member once, base64 canonical and unescaped,
 //! integers in their range written as digits, timestamps as ``YYYY-MM-DDTHH:MM:SS[.ffffff](Z|±HH:MM)`` (which
 //! ``datetime.fromisoformat`` and Arrow's cast read alike, to the microsecond). Anything else declines the
-//! record, and the worker's reference mapping (workers/logflux.py) judges it with msgspec.
+//! record, and the worker's reference mapping judges it with msgspec.
 
 use crate::b64;
 use crate::json::{bad, Num, E, P, R};

@@ -1,4 +1,4 @@
-//! LogFlux's hot path as Python sees it (``workers/logflux_hot.py``), in two calls around the key cache:
+//! LogFlux's hot path as the worker sees it, in two calls around the key cache:
 //! ``LogFlux.scan(values, batch, tenants)`` reads a run of records and tells the distinct (tenant, salt) pairs
 //! they use; Python looks their derived keys up in its cache, once per pair, not per record or entry;
 //! ``LogFlux.map(scanned, keys, envelopes)`` decrypts and maps.
@@ -32,10 +32,11 @@ pub struct Scanned {
 
 #[pymethods]
 impl LogFlux {
-    /// ``LogFlux(source, levels, node_keys)``: ``levels`` the (text, severity number) of loglevels 1, 2, …;
-    /// ``node_keys`` the resource attributes that hold an entry's ``node``.
+    /// ``LogFlux(source, levels, node_keys, body_fields)``: ``levels`` the (text, severity number) of loglevels
+    /// 1, 2, …; ``node_keys`` the resource attributes that hold an entry's ``node``; ``body_fields`` the
+    /// members of a JSON plaintext that may be the body, first preferred.
     #[new]
-    fn new(source: String, levels: Vec<(String, u8)>, node_keys: Vec<String>) -> PyResult<Self> {
+    fn new(source: String, levels: Vec<(String, u8)>, node_keys: Vec<String>, body_fields: Vec<String>) -> PyResult<Self> {
         if levels.len() < 8 {
             return Err(PyValueError::new_err("LogFlux has 8 levels: one (text, number) each"));
         }
@@ -44,6 +45,7 @@ impl LogFlux {
                 source: source.into_bytes(),
                 levels: levels.into_iter().map(|(t, n)| (t.into_bytes(), n)).collect(),
                 node_keys: node_keys.into_iter().map(String::into_bytes).collect(),
+                body_fields: body_fields.into_iter().map(String::into_bytes).collect(),
             },
         })
     }

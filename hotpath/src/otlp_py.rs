@@ -1,4 +1,4 @@
-//! OTLP/JSON's hot path as Python sees it (``sluice.hotpath.OTLP``, used by ``workers/hot.py``):
+//! OTLP/JSON's hot path as Python sees it (``sluice.hotpath.OTLP``):
 //! ``Otlp.map(values, envelopes)`` with ``Mapper.map``'s contract, the mapping fixed in otlp*.rs rather than
 //! declared, since OTLP's nested messages are no flat entry of members.
 

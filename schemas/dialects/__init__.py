@@ -11,16 +11,17 @@ Derived from ``DIALECTS`` below: the gateway's ingest routes
 (gateway/routes.py), ``/openapi.json`` (gateway/openapi.py), ``decode`` here
 (the gateway and the workers validate with it), the workers' dispatch
 (workers/records.MAPPINGS, keyed by dialect name), the hot path's mappers
-(sluice/hotpath.py, from ``COLUMNS``), and the docs' endpoint table
+(sluice/hotpath.py, from ``COLUMNS`` and ``FREE_FORMS``), and the docs' endpoint table
 (docs/dialects.md, compared by tests/unit/test_dialects.py).
 
 Adding a dialect: write its folder, add one line to ``DIALECTS``, and name its
 formats in ``schemas.formats.Format`` (their values travel in the
 ``sluice-format`` header, so they are spelled out on purpose). A dialect that
-declares its columns (``Dialect.columns``) is mapped by the workers with
-nothing more; one whose rows need code (OTLP's nested request, LogFlux's
-decryption, Profound's ``http_logs``) names that code in workers/records.MAPPINGS,
-and tests fail while it is missing.
+declares its columns (``Dialect.columns``: entries of declared members) or its
+free-form names (``Dialect.free_form``: events that are any JSON object) is
+mapped by the workers with nothing more; one whose rows need code (OTLP's
+nested request, LogFlux's decryption, Profound's ``http_logs``) names that code
+in workers/records.MAPPINGS, and tests fail while it is missing.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from schemas.dialect import Decoding, Dialect, Endpoint
 from schemas.dialects import astralog, logflux, loginformant, logstash, logtrace, native, otlp, profound
 from schemas.dialects.native.arrow import Limits
 from schemas.formats import Format
+from schemas.free_form import FreeForm
 
 DIALECTS: tuple[Dialect, ...] = (
     astralog.DIALECT,
@@ -45,6 +47,8 @@ DIALECTS: tuple[Dialect, ...] = (
 DECODINGS: dict[Format, Decoding] = {fmt: how for d in DIALECTS for fmt, how in d.formats.items()}
 #: Every format whose mapping to ``logs`` rows is declared as data, with its columns.
 COLUMNS: dict[Format, Columns] = {fmt: c for d in DIALECTS for fmt, c in d.columns.items()}
+#: Every format of free-form events, with its declaration of names.
+FREE_FORMS: dict[Format, FreeForm] = {fmt: f for d in DIALECTS for fmt, f in d.free_form.items()}
 #: Every HTTP ingest endpoint, in the registry's order.
 ENDPOINTS: tuple[Endpoint, ...] = tuple(e for d in DIALECTS for e in d.endpoints)
 

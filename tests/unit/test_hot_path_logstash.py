@@ -1,5 +1,5 @@
-"""Logstash batches on the hot path (hotpath/src/logstash*.rs through workers/hot.py) against the reference
-(decode + schemas.dialects.logstash.rows.normalize_logstash): every record is either declined or mapped to exactly the
+"""Logstash batches on the hot path (hotpath/src/free_form*.rs through workers/hot.py) against the reference
+(decode + schemas.rows.free_form.free_form_rows): every record is either declined or mapped to exactly the
 reference's rows; what the reference refuses, or might read another way, is declined; what shippers send
 (python-logstash, logstash-logback-encoder, Logstash's json_lines output) is mapped. Records are fixtures of
 those shapes, edge cases, and Hypothesis-drawn batches."""
@@ -19,7 +19,8 @@ from schemas.envelope import Envelope, to_headers
 from schemas.formats import Format, InvalidBody
 from workers import hot
 from schemas.rows.columnar import LogColumns, to_table
-from schemas.dialects.logstash.rows import normalize_logstash
+from schemas.dialects.logstash.columns import EVENT
+from schemas.rows.free_form import free_form_rows
 from workers.records import hot_outcomes, rows_of
 
 LINES = Format.LOGSTASH_LINES
@@ -33,7 +34,7 @@ def reference(body: bytes, env: Envelope) -> pa.Table | None:
         events = decode(LINES, body)
     except InvalidBody:
         return None
-    return to_table([normalize_logstash(events, env)])
+    return to_table([free_form_rows(EVENT, events, env)])
 
 
 def differs(bodies: list[bytes], envs: list[Envelope]) -> str | None:

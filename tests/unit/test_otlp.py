@@ -152,13 +152,14 @@ async def test_otlp_endpoint_answers_in_the_request_encoding():
 
 
 def test_logstash_events_map_onto_the_row():
-    from schemas.dialects.logstash.rows import normalize_logstash
+    from schemas.dialects.logstash.columns import EVENT
+    from schemas.rows.free_form import free_form_rows
 
     events = [{"@timestamp": "2026-11-23T10:00:00Z", "@version": "1", "message": "m", "level": "INFO",
                "logger_name": "app", "service": "billing", "host": "h1", "extra": {"k": 1}, "sluice_token": "x"},
               {"message": "no time", "host": {"hostname": "h2"}}]
     decoded = decode(Format.LOGSTASH_LINES, json.dumps(events).encode())
-    first, second = log_rows(normalize_logstash(decoded, Envelope("logstash.lines.v1", "acme", "r", 99)))
+    first, second = log_rows(free_form_rows(EVENT, decoded, Envelope("logstash.lines.v1", "acme", "r", 99)))
     assert (first.body, first.severity_number, first.scope_name, first.service) == ("m", 9, "app", "billing")
     assert first.resource_attributes == {"host.name": "h1"} and first.log_attributes == {"extra.k": "1"}
     assert (second.timestamp_ns, second.resource_attributes) == (99, {"host.name": "h2"})

@@ -1,34 +1,34 @@
-//! One Logstash event's row, as ``schemas.dialects.logstash.rows.normalize_logstash`` writes it from what
+//! One free-form event's row, as ``schemas.rows.free_form.free_form_rows`` writes it from what
 //! ``Event::read``
-//! sorted: the time (else the receive time), the level's text and its severity number, service, message as
-//! the body, logger as the scope's name, ``host.name`` when there is a host, and the attributes flattened.
+//! sorted: the time (else the receive time), the level's text and its severity number, service, body, scope
+//! name, ``host.name`` when there is a host, and the attributes flattened.
 //!
-//! Contract: `Cols::logstash_row` appends exactly one value to every per-event column and returns `Ok`, or
-//! returns why the record is declined, leaving a partial row that `Cols::logstash` truncates away.
+//! Contract: `Cols::free_form_row` appends exactly one value to every per-event column and returns `Ok`, or
+//! returns why the record is declined, leaving a partial row that the caller truncates away.
 
 use crate::columns::StrCol;
 use crate::flatten::attributes;
 use crate::json::{E, P, R};
-use crate::logstash::{Config, Scratch};
-use crate::logstash_event::{LEVEL, LOGGER, MESSAGE, SERVICE};
-use crate::logstash_value::text;
+use crate::free_form::{Config, Scratch};
+use crate::free_form_event::{BODY, LEVEL, SCOPE_NAME, SERVICE};
+use crate::free_form_value::text;
 use crate::mapper::Cols;
 use crate::time::storable_ns;
 
 impl Cols {
     /// The row of the event `s.event` holds, read from `body` (the record).
-    pub(crate) fn logstash_row(&mut self, cfg: &Config, body: &[u8], s: &mut Scratch, received_ns: i64) -> R<()> {
+    pub(crate) fn free_form_row(&mut self, cfg: &Config, body: &[u8], s: &mut Scratch, received_ns: i64) -> R<()> {
         let ev = &s.event;
         let stamp = match ev.stamp {
-            Some(us) => storable_ns(us).map_err(|m| E::Unstorable(format!("`@timestamp`: {m}")))?,
+            Some(us) => storable_ns(us).map_err(|m| E::Unstorable(format!("`{}`: {m}", cfg.names.time)))?,
             None => received_ns,
         };
         self.timestamp.push(stamp);
         column(body, ev.chosen[LEVEL], &mut self.severity_text)?;
         let number = cfg.severities.number(self.severity_text.current())?;
         self.severity_number.push(number);
-        for (at, col) in [(ev.chosen[SERVICE], &mut self.service), (ev.chosen[MESSAGE], &mut self.body),
-                          (ev.chosen[LOGGER], &mut self.scope_name)] {
+        for (at, col) in [(ev.chosen[SERVICE], &mut self.service), (ev.chosen[BODY], &mut self.body),
+                          (ev.chosen[SCOPE_NAME], &mut self.scope_name)] {
             column(body, at, col)?;
         }
         for col in [&mut self.severity_text, &mut self.service, &mut self.body, &mut self.scope_name,

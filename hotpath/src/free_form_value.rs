@@ -1,5 +1,5 @@
-//! A Logstash event's values as the reference reads them: ``@timestamp`` by ``datetime.fromisoformat``
-//! (``wire.split``), ``host`` and the columns' texts by ``schemas.dialects.logstash.rows.normalize_logstash``, the
+//! A free-form event's values as the reference reads them: the time member by ``datetime.fromisoformat``
+//! (``FreeForm.split``), ``host`` and the columns' texts by ``schemas.rows.free_form.free_form_rows``, the
 //! severity
 //! number from the level's text (schemas/severity.py).
 //!
@@ -15,7 +15,7 @@ const KEPT_FRACTION: usize = 6;
 /// Fraction digits read at all (nanoseconds, as Logstash 8 writes them); more are declined.
 const MAX_FRACTION: usize = 9;
 
-/// ``@timestamp``'s microseconds since the epoch (UTC), or None for a value that is no string (the receive
+/// The time member's microseconds since the epoch (UTC), or None for a value that is no string (the receive
 /// time). A string is read when it has the plain RFC 3339 form ``YYYY-MM-DD(T| )HH:MM:SS[.f{1,9}][Z|±HH:MM|±HHMM]``,
 /// which ``fromisoformat`` reads as msgspec's parser does (time.rs: naive is UTC) once the fraction is cut to
 /// microseconds; any other string is declined, whether fromisoformat reads it (``2026-11-23``, a comma
@@ -72,10 +72,10 @@ pub(crate) fn timestamp(p: &mut P, text: &mut Vec<u8>) -> R<Option<i64>> {
 
 #[cold]
 fn unread<T>(at: usize) -> R<T> {
-    bad("a @timestamp not in the plain RFC 3339 form this path reads", at)
+    bad("a time not in the plain RFC 3339 form this path reads", at)
 }
 
-/// ``host``'s name as ``normalize_logstash`` stores it, appended to `out` (nothing for none): a string as it
+/// ``host``'s name as ``free_form_rows`` stores it, appended to `out` (nothing for none): a string as it
 /// is, or ECS's object's ``name``, else its ``hostname``; empty and null mean none. Any other value is
 /// declined: ``str()`` spells numbers, booleans and lists its own way, and their truth differs.
 pub(crate) fn host_name(p: &mut P, out: &mut Vec<u8>) -> R<()> {
@@ -110,7 +110,7 @@ fn name(v: Option<&V>, at: usize) -> R<Option<&[u8]>> {
     }
 }
 
-/// ``normalize_logstash._text`` of the (non-null) value at `p`, appended to `out`: a string as it is, any
+/// ``schemas.rows.free_form._text`` of the (non-null) value at `p`, appended to `out`: a string as it is, any
 /// other value as msgspec's JSON (json_write.rs). Containers nested deeper than attributes may be are
 /// declined (msgspec's encoder has its own recursion limit).
 pub(crate) fn text(p: &mut P, out: &mut Vec<u8>) -> R<()> {

@@ -1,4 +1,6 @@
-"""Logstash events to ``logs`` columns: the events come split and checked (``schemas.dialects.logstash.wire.split``)."""
+"""Free-form events to ``logs`` columns (the reference mapping): events come split and checked by their
+dialect's declaration (``schemas.free_form.FreeForm.split`` and ``unstorable``); the hot path
+(hotpath/src/free_form*.rs) writes the same rows."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ from typing import Any
 import msgspec
 
 from schemas.envelope import Envelope
-from schemas.dialects.logstash.wire import Event
+from schemas.free_form import Event, FreeForm
 from schemas.rows.columnar import LogColumns
 from schemas.rows.normalize import flatten
 
@@ -20,9 +22,9 @@ def _text(value: Any) -> str:
     return value if isinstance(value, str) else _json.encode(value).decode()
 
 
-def normalize_logstash(batches: list[list[Event]], env: Envelope) -> LogColumns:
-    """The rows of one record's events, in order; an event without a timestamp has the receive time."""
-    times, levels, services, bodies, resources, attrs, loggers = [], [], [], [], [], [], []
+def free_form_rows(fields: FreeForm, batches: list[list[Event]], env: Envelope) -> LogColumns:
+    """The rows of one record's events, in order; an event without a time has the receive time."""
+    times, levels, services, bodies, resources, attrs, scopes = [], [], [], [], [], [], []
     for events in batches:
         for event in events:
             times.append(event.timestamp)
@@ -32,8 +34,8 @@ def normalize_logstash(batches: list[list[Event]], env: Envelope) -> LogColumns:
                 host = host.get("name") or host.get("hostname")
             resources.append({"host.name": str(host)} if host else {})
             services.append(_text(event.service))
-            bodies.append(_text(event.message))
+            bodies.append(_text(event.body))
             attrs.append(flatten(event.attributes))
-            loggers.append(_text(event.logger))
-    return LogColumns(env, "logstash", times, levels, services, bodies, attrs, resource=resources,
-                      scope_name=loggers)
+            scopes.append(_text(event.scope_name))
+    return LogColumns(env, fields.source, times, levels, services, bodies, attrs, resource=resources,
+                      scope_name=scopes)

@@ -1,12 +1,12 @@
-//! Logstash ``json_lines`` record values (``[event, event, ...]``, one tenant's events) into ``logs`` columns,
-//! with the semantics of the worker's reference path: ``schemas.dialects.logstash.decode`` (msgspec's
-//! ``list[dict[str, Any]]``, each event split by ``wire.split`` and checked by ``wire.unstorable``), then
-//! ``schemas.dialects.logstash.rows.normalize_logstash``.
+//! Free-form record values (``[event, event, ...]``, one tenant's events; Logstash's ``json_lines``) into ``logs``
+//! columns, with the semantics of the worker's reference path: ``schemas.dialects.logstash.decode`` (msgspec's
+//! ``list[dict[str, Any]]``, each event split and checked by the declaration, ``schemas.free_form.FreeForm``), then
+//! ``schemas.rows.free_form.free_form_rows``.
 //!
 //! An event is any JSON object; a few of its fields fill columns, the rest are attributes. It is read in two
-//! steps: its members sorted by what ``wire.split`` makes of them (logstash_event.rs: dropped, the time, the
-//! host, a column's candidates, attributes), then its row written (logstash_row.rs) from what the sorting
-//! kept, the values read as the reference reads them (logstash_value.rs). The attributes are the event's
+//! steps: its members sorted by what the declaration makes of them (free_form_event.rs: dropped, the time, the
+//! host, a column's candidates, attributes), then its row written (free_form_row.rs) from what the sorting
+//! kept, the values read as the reference reads them (free_form_value.rs). The attributes are the event's
 //! own members, in its order, so they are flattened by flatten.rs over an object made of their bytes.
 //!
 //! Contract: ``Config`` is a ``Mapping`` (record.rs): a record's rows are appended all or none. Declined is whatever
@@ -16,7 +16,7 @@
 
 use crate::flatten::Flat;
 use crate::json::{array, bad, P, R};
-use crate::logstash_event::Event;
+use crate::free_form_event::{Event, Names};
 use crate::mapper::Cols;
 use crate::record::{whole, Mapping};
 use crate::severity::Severities;
@@ -24,6 +24,8 @@ use crate::severity::Severities;
 /// The mapping's fixed data, from Python (sluice/hotpath.py).
 pub struct Config {
     pub source: Vec<u8>,
+    /// Which member fills which column (schemas/free_form.py).
+    pub names: Names,
     /// Severity texts to numbers (schemas/severity.py).
     pub severities: Severities,
 }
@@ -41,7 +43,7 @@ pub struct Scratch {
 
 impl Mapping for Config {
     type Scratch = Scratch;
-    const SLOW: &'static str = "a value the Logstash mapper does not read";
+    const SLOW: &'static str = "a value the free-form mapper does not read";
 
     fn source(&self) -> &[u8] {
         &self.source
@@ -59,8 +61,8 @@ impl Cols {
             return bad("Input data was truncated", p.i);
         }
         array(p, |p| {
-            s.event.read(p, &mut s.key, &mut s.text)?;
-            self.logstash_row(cfg, p.b, s, received_ns)
+            s.event.read(p, &cfg.names, &mut s.key, &mut s.text)?;
+            self.free_form_row(cfg, p.b, s, received_ns)
         })
     }
 }

@@ -1,52 +1,73 @@
-//! One event's members sorted by what ``schemas.dialects.logstash.wire.split`` makes of them: ``@version`` and
-//! ``sluice_token`` dropped; ``@timestamp`` read (logstash_value.rs); ``host`` read into its name; each of the
-//! columns level, message, logger and service taking the first non-null of its fields in ``wire.py``'s order
-//! (the nulls before it are dropped, the fields after it stay attributes); every other member an attribute.
+//! One event's members sorted by what the dialect's declaration (``schemas.free_form.FreeForm``, Logstash's in
+//! ``schemas/dialects/logstash/columns.py``) makes of them: the dropped names dropped; the time read
+//! (free_form_value.rs); the host read into its name; each column taking the first non-null of its names in the
+//! declared order (the nulls before it are dropped, the names after it stay attributes); every other member an
+//! attribute.
 //!
 //! Contract: `Event::read` reads the object at `P.i` whole (`P.i` just past it on `Ok`) and leaves in `Event`
 //! what the row needs: the time, the host's name, each column's chosen value (where it starts in the record)
-//! and the attribute members' spans in the event's order. A column's field or ``host`` given twice is
+//! and the attribute members' spans in the event's order. A column's name or the host given twice is
 //! declined (Python's dict would keep the first place and the last value); a repeated attribute is not, since
 //! flatten.rs gives the attributes those dict semantics. Values are checked as read, or where they are used:
-//! a chosen value by logstash_value.rs, an attribute by flatten.rs.
+//! a chosen value by free_form_value.rs, an attribute by flatten.rs.
 
 use crate::json::{bad, P, R};
-use crate::logstash_value::{host_name, timestamp};
+use crate::free_form_value::{host_name, timestamp};
 
-/// The columns filled from a field of the event, in ``wire.split``'s order.
+/// The columns filled from named members, numbered as ``schemas.free_form.COLUMN_ROLES`` lists them.
+const ROLES: [&str; 4] = ["level", "body", "scope_name", "service"];
 pub(crate) const LEVEL: usize = 0;
-pub(crate) const MESSAGE: usize = 1;
-pub(crate) const LOGGER: usize = 2;
+pub(crate) const BODY: usize = 1;
+pub(crate) const SCOPE_NAME: usize = 2;
 pub(crate) const SERVICE: usize = 3;
+/// ``schemas.free_form.MAX_NAMES``: how many names one column may have.
+const MAX_NAMES: usize = 8;
 
-/// What ``wire.split`` makes of a field.
+/// What the declaration makes of a member.
+#[derive(Clone, Copy)]
 enum Field {
     Dropped,
     Timestamp,
     Host,
-    /// A candidate of a column: (column, rank among its fields).
+    /// A candidate of a column: (column, rank among its names).
     Candidate(usize, usize),
     Attribute,
 }
 
-/// ``wire.py``'s VERSION, TOKEN_FIELD, TIMESTAMP, LEVEL_FIELDS, MESSAGE, LOGGER_FIELDS, SERVICE_FIELDS, host.
-fn field(key: &[u8]) -> Field {
-    match key {
-        b"@version" | b"sluice_token" => Field::Dropped,
-        b"@timestamp" => Field::Timestamp,
-        b"host" => Field::Host,
-        b"level" => Field::Candidate(LEVEL, 0),
-        b"levelname" => Field::Candidate(LEVEL, 1),
-        b"severity" => Field::Candidate(LEVEL, 2),
-        b"log.level" => Field::Candidate(LEVEL, 3),
-        b"message" => Field::Candidate(MESSAGE, 0),
-        b"logger_name" => Field::Candidate(LOGGER, 0),
-        b"logger" => Field::Candidate(LOGGER, 1),
-        b"service" => Field::Candidate(SERVICE, 0),
-        b"service_name" => Field::Candidate(SERVICE, 1),
-        b"app" => Field::Candidate(SERVICE, 2),
-        b"application" => Field::Candidate(SERVICE, 3),
-        _ => Field::Attribute,
+/// The declaration as a lookup from a member's name to what it is for.
+pub struct Names {
+    table: Vec<(Vec<u8>, Field)>,
+    /// The time member's name, for the messages that name it.
+    pub time: String,
+}
+
+impl Names {
+    /// ``FreeForm``'s fields as Python hands them over: the dropped names, the time's and the host's, and each
+    /// role of ``ROLES`` with its names, first preferred. Refused unless every role is named once, with 1 to
+    /// ``MAX_NAMES`` names, and no name has two meanings.
+    pub fn new(dropped: Vec<String>, time: String, host: String, columns: Vec<(String, Vec<String>)>) -> Result<Names, String> {
+        let mut table: Vec<(Vec<u8>, Field)> = dropped.into_iter().map(|n| (n.into_bytes(), Field::Dropped)).collect();
+        table.push((time.clone().into_bytes(), Field::Timestamp));
+        table.push((host.into_bytes(), Field::Host));
+        let mut seen = [false; 4];
+        for (role, names) in columns {
+            let column = ROLES.iter().position(|r| *r == role).ok_or_else(|| format!("no column role {role:?}"))?;
+            if std::mem::replace(&mut seen[column], true) || !(1..=MAX_NAMES).contains(&names.len()) {
+                return Err(format!("{role}: named twice, or not with 1 to {MAX_NAMES} names"));
+            }
+            table.extend(names.into_iter().enumerate().map(|(rank, n)| (n.into_bytes(), Field::Candidate(column, rank))));
+        }
+        if seen.contains(&false) {
+            return Err(format!("every column of {ROLES:?} needs names"));
+        }
+        if (1..table.len()).any(|i| table[..i].iter().any(|(n, _)| *n == table[i].0)) {
+            return Err("a name has two meanings".into());
+        }
+        Ok(Names { table, time })
+    }
+
+    fn field(&self, key: &[u8]) -> Field {
+        self.table.iter().find(|(name, _)| name == key).map_or(Field::Attribute, |&(_, f)| f)
     }
 }
 
@@ -67,10 +88,10 @@ pub(crate) struct Event {
     /// Attributes and candidates, in the event's order.
     pub members: Vec<Member>,
     /// Per column, per rank: the candidate's index in `members`.
-    candidates: [[Option<usize>; 4]; 4],
+    candidates: [[Option<usize>; MAX_NAMES]; 4],
     /// Per column: where its value starts in the record (a non-null candidate), None for "".
     pub chosen: [Option<usize>; 4],
-    /// ``@timestamp`` in microseconds since the epoch (UTC); None: the receive time.
+    /// The time member in microseconds since the epoch (UTC); None: the receive time.
     pub stamp: Option<i64>,
     /// ``host.name``, empty for none.
     pub host: Vec<u8>,
@@ -78,10 +99,10 @@ pub(crate) struct Event {
 }
 
 impl Event {
-    /// The event object at `p`; `key` and `text` are scratch.
-    pub(crate) fn read(&mut self, p: &mut P, key: &mut Vec<u8>, text: &mut Vec<u8>) -> R<()> {
+    /// The event object at `p`, its members sorted by `names`; `key` and `text` are scratch.
+    pub(crate) fn read(&mut self, p: &mut P, names: &Names, key: &mut Vec<u8>, text: &mut Vec<u8>) -> R<()> {
         self.members.clear();
-        self.candidates = [[None; 4]; 4];
+        self.candidates = [[None; MAX_NAMES]; 4];
         self.stamp = None;
         self.host.clear();
         self.seen_host = false;
@@ -96,7 +117,7 @@ impl Event {
             loop {
                 let start = p.i;
                 p.member_key(key)?;
-                self.member(p, field(key), start, text)?;
+                self.member(p, names.field(key), start, text)?;
                 if !p.next_or_close(b'}')? {
                     break;
                 }
@@ -121,7 +142,7 @@ impl Event {
             }
             Field::Candidate(column, rank) => {
                 if self.candidates[column][rank].is_some() {
-                    return bad("a column's field given twice", start);
+                    return bad("a column's name given twice", start);
                 }
                 self.candidates[column][rank] = Some(self.members.len());
                 self.push(p, start, value)?;
@@ -143,7 +164,7 @@ impl Event {
         Ok(())
     }
 
-    /// ``wire._first`` for each column: the nulls before the first non-null are dropped, that one is the
+    /// ``free_form._first`` for each column: the nulls before the first non-null are dropped, that one is the
     /// column's value, the candidates after it stay attributes.
     fn choose(&mut self) {
         for (column, ranks) in self.candidates.iter().enumerate() {
