@@ -67,15 +67,19 @@ class Repeats(logging.Filter):
         return True
 
 
+#: The loggers of the Kafka and stream libraries: kept to warnings, their repeats thinned (``Repeats``).
+CLIENT_LIBRARIES = ("aiokafka", "kafka", "faust", "mode")
+
+
 def setup(level: str = "INFO") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
-    handler.addFilter(Repeats(("aiokafka", "kafka", "faust", "mode")))
+    handler.addFilter(Repeats(CLIENT_LIBRARIES))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     # Client libraries log every reconnect at INFO; keep them to warnings.
-    for noisy in ("aiokafka", "kafka", "faust", "mode", "uvicorn.access"):
+    for noisy in (*CLIENT_LIBRARIES, "uvicorn.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     # A thread that dies (Faust runs its consumer in one) is one JSON line too, not a bare traceback.
     threading.excepthook = _thread_died

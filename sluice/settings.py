@@ -259,6 +259,11 @@ class Settings:
     def worker_url(self) -> str:
         return f"http://{self.worker_host}:{self.worker_port}"
 
+    def retry_delay_s(self, attempt: int) -> float:
+        """How long a worker waits before retry ``attempt`` (1, 2, …) of a transient failure (an insert, a
+        send to Kafka): 100 ms doubling, capped at ``insert_retry_max_backoff_s``."""
+        return min(self.insert_retry_max_backoff_s, 0.05 * 2 ** attempt)
+
     def replace(self, **changes: Any) -> "Settings":
         return dataclasses.replace(self, **changes)
 

@@ -47,7 +47,7 @@ class Forwarder:
                     raise
                 attempt += 1
                 metrics.WORKER_FORWARD_RETRIES.labels(topic).inc()
-                delay = min(self.settings.insert_retry_max_backoff_s, 0.05 * 2 ** attempt)
+                delay = self.settings.retry_delay_s(attempt)
                 log.warning("forwarding to %s failed (attempt %d), retrying in %.2fs: %r", topic, attempt, delay, exc)
                 await asyncio.sleep(delay)
 

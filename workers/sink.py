@@ -211,7 +211,7 @@ class ClickHouseSink:
                     raise PermanentInsertError(insert_errors.summary(exc)) from exc
                 attempt += 1
                 metrics.WORKER_INSERT_RETRIES.inc()
-                delay = min(self.settings.insert_retry_max_backoff_s, 0.05 * 2 ** attempt)
+                delay = self.settings.retry_delay_s(attempt)
                 log.warning("insert of %s failed (attempt %d), retrying in %.2fs: %s",
                             what or arg.token, attempt, delay, insert_errors.summary(exc))
                 await asyncio.sleep(delay)

@@ -16,20 +16,13 @@ from sluice.keys import Registry, expires_at, new_key, prefix_for
 from sluice.settings import load_settings
 from gateway.testing import RecordingPublisher
 from tests.unit.test_gateway import TRACE
+from tests.support import Clock
 
 LOGFLUX = {"node": "n", "loglevel": 6, "timestamp": "2024-01-17T10:30:45Z", "encryption_mode": 1,
            "payload": base64.b64encode(b"x" * 32).decode(), "iv": base64.b64encode(b"i" * 12).decode(),
            "salt": base64.b64encode(b"s" * 32).decode()}
 # 10:59:59.5 UTC: half a second before the top of the hour.
 BEFORE_HOUR = calendar.timegm((2026, 11, 23, 10, 59, 59)) + 0.5
-
-
-class Clock:
-    def __init__(self, now: float):
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class KeyedPublisher(RecordingPublisher):

@@ -6,14 +6,7 @@ from tests.unit.test_logflux import fast_cache, fast_entry
 from workers.batches import BatchPlanner, Intent
 from workers.budget import LowPriority, Pacer, TokenBuckets
 from workers.decrypt import Decryptor
-
-
-class Clock:
-    def __init__(self):
-        self.now = 0.0
-
-    def __call__(self):
-        return self.now
+from tests.support import Clock
 
 
 def test_token_buckets_refill_per_key_and_never_go_negative():
@@ -47,7 +40,6 @@ def test_planner_remembers_which_offsets_a_recorded_batch_moved():
     planner.load(("t", 0), 5, [Intent(0, 4, (2,)), Intent(5, 9, (6, 8))])
     assert planner.diverted(("t", 0)) == {6, 8}
     assert planner.diverted(("t", 1)) == frozenset()
-
 
 
 def _nice_of(tid: int) -> int:

@@ -7,14 +7,7 @@ import json
 import logging
 
 from sluice.logs import JsonFormatter, Repeats
-
-
-class _Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.support import Clock
 
 
 def _record(name: str, msg: str, *args) -> logging.LogRecord:
@@ -22,7 +15,7 @@ def _record(name: str, msg: str, *args) -> logging.LogRecord:
 
 
 def test_a_repeated_template_passes_once_per_window_and_the_next_one_counts_the_rest() -> None:
-    clock = _Clock()
+    clock = Clock(100.0)
     repeats = Repeats(("aiokafka",), window_s=10.0, clock=clock)
     template = "Unable connect to node with id %s: %r"
     assert repeats.filter(_record("aiokafka.conn", template, 1, "refused"))
@@ -41,7 +34,7 @@ def test_a_repeated_template_passes_once_per_window_and_the_next_one_counts_the_
 
 
 def test_other_templates_and_other_loggers_are_untouched() -> None:
-    clock = _Clock()
+    clock = Clock(100.0)
     repeats = Repeats(("aiokafka", "faust"), window_s=10.0, clock=clock)
     assert repeats.filter(_record("aiokafka.conn", "first %s", 1))
     assert repeats.filter(_record("aiokafka.conn", "second %s", 1))  # another template
@@ -53,7 +46,7 @@ def test_other_templates_and_other_loggers_are_untouched() -> None:
 
 
 def test_the_count_reaches_the_json_line() -> None:
-    clock = _Clock()
+    clock = Clock(100.0)
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     handler.setFormatter(JsonFormatter())

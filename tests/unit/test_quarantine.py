@@ -4,18 +4,11 @@ from __future__ import annotations
 
 from sluice import metrics
 from workers.quarantine import REASON, Quarantine
-
-
-class Clock:
-    def __init__(self):
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.support import Clock
 
 
 def test_a_tenant_over_its_budget_is_held_and_others_are_not():
-    clock = Clock()
+    clock = Clock(1000.0)
     q = Quarantine(max_ratio=0.5, window=10, min_records=5, hold_s=60, clock=clock)
     before = metrics.WORKER_QUARANTINES._value.get()
     for _ in range(4):  # too few records for a verdict
@@ -37,7 +30,7 @@ def test_a_tenant_over_its_budget_is_held_and_others_are_not():
 
 
 def test_a_mostly_healthy_window_never_trips_and_windows_restart():
-    q = Quarantine(max_ratio=0.5, window=10, min_records=5, hold_s=60, clock=Clock())
+    q = Quarantine(max_ratio=0.5, window=10, min_records=5, hold_s=60, clock=Clock(1000.0))
     for _ in range(3):  # 5 dead of 10 is not more than half
         for dead in (False, True) * 5:
             q.record("acme", dead)
@@ -45,7 +38,7 @@ def test_a_mostly_healthy_window_never_trips_and_windows_restart():
 
 
 def test_the_number_of_tracked_tenants_is_bounded():
-    q = Quarantine(max_ratio=0.5, window=10, min_records=1, hold_s=60, max_tenants=3, clock=Clock())
+    q = Quarantine(max_ratio=0.5, window=10, min_records=1, hold_s=60, max_tenants=3, clock=Clock(1000.0))
     gauge = metrics.WORKER_QUARANTINED_TENANTS._value.get()
     q.record("a", True)
     assert q.held("a") is not None
@@ -57,7 +50,7 @@ def test_the_number_of_tracked_tenants_is_bounded():
 
 
 def test_records_the_engine_refused_count_against_their_tenant():
-    q = Quarantine(max_ratio=0.5, window=10, min_records=4, hold_s=60, clock=Clock())
+    q = Quarantine(max_ratio=0.5, window=10, min_records=4, hold_s=60, clock=Clock(1000.0))
     for _ in range(4):
         q.record("acme", False)  # decoded fine ...
     for _ in range(2):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sluice.local.supervisor import Backoff, Supervised, describe
+from tests.support import Clock
 
 
 class FakeProcess:
@@ -13,14 +14,6 @@ class FakeProcess:
 
     def poll(self) -> int | None:
         return self.status
-
-
-class Clock:
-    def __init__(self):
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def test_backoff_doubles_up_to_its_cap_and_starts_over_after_a_stable_run():

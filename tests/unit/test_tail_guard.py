@@ -14,14 +14,7 @@ from schemas.registry import READ, TenantRecord
 from sluice import metrics
 from sluice.keys import Registry, new_key, now_iso
 from sluice.settings import load_settings
-
-
-class Clock:
-    def __init__(self):
-        self.now = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.support import Clock
 
 
 def test_a_key_holds_at_most_its_slots_and_gets_them_back():
@@ -56,7 +49,7 @@ async def nothing() -> None:
 
 async def test_a_revoked_key_ends_the_tail_at_the_next_check():
     registry, record, s, reauthorize = world()
-    clock = Clock()
+    clock = Clock(1_000_000.0)
     guard = Guard(record, registry, reauthorize, nothing, 60, clock)
     clock.now += RECHECK_S
     assert await guard.check() is None
@@ -68,7 +61,7 @@ async def test_a_revoked_key_ends_the_tail_at_the_next_check():
 
 async def test_an_expired_key_ends_the_tail():
     registry, record, s, reauthorize = world(expires_at="2020-01-01T00:00:00+00:00")
-    clock = Clock()
+    clock = Clock(1_000_000.0)
     guard = Guard(record, registry, reauthorize, nothing, 60, clock)
     clock.now += RECHECK_S
     closing = await guard.check()
@@ -77,7 +70,7 @@ async def test_an_expired_key_ends_the_tail():
 
 async def test_each_minute_of_streaming_counts_one_query_and_the_quota_ends_it():
     registry, record, s, reauthorize = world(standard_query_per_hour=3)
-    wall = Clock()
+    wall = Clock(1_000_000.0)
     limiter = RateLimiter(s, clock=wall)
 
     async def charge():
@@ -87,7 +80,7 @@ async def test_each_minute_of_streaming_counts_one_query_and_the_quota_ends_it()
         return decision
 
     await charge()  # opening the tail counts once
-    clock = Clock()
+    clock = Clock(1_000_000.0)
     guard = Guard(record, registry, reauthorize, charge, 60, clock)
     clock.now += 59
     assert await guard.check() is None  # not a minute yet: nothing counted

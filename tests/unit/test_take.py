@@ -6,16 +6,9 @@ from types import SimpleNamespace
 import pytest
 
 from workers.take import stream_chunks, take
+from tests.support import Clock
 
 GUARD_S = 30  # a deadline for a broken take to fail instead of hanging, never a measure
-
-
-class Clock:
-    def __init__(self):
-        self.now = 0.0
-
-    def __call__(self):
-        return self.now
 
 
 class Source:
