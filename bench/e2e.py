@@ -39,6 +39,7 @@ from sluice.storage import Storage, migrate
 
 BODIES = 64
 PACED_SHARES = (0.5, 0.9)  # of the stored rate, for the freshness runs
+IDLE_PROBES, IDLE_INTERVAL_S = 20, 0.5  # single records at idle: each alone in the pipeline
 WORKER_MODULES = ("workers/", "clickhouse_connect", "chdb", "pyarrow", "faust", "aiokafka/", "msgspec")
 
 
@@ -105,6 +106,10 @@ def run(args) -> dict:
         with processes(bench, "worker", "gateway") as (worker, _):
             tools.wrk(s.cache_dir, url, files, headers, 3, args.connections)  # warm-up: group join, first parts
             before, _ = bench.settled(0)
+            with freshness.probing(bench, interval_s=IDLE_INTERVAL_S) as fresh:
+                while fresh.sent < IDLE_PROBES:
+                    time.sleep(IDLE_INTERVAL_S / 10)
+            results["idle"] = fresh.figures()
             started = time.perf_counter()
             with profile.sampling(worker.proc.pid, min(args.seconds, 20), WORKER_MODULES) as where:
                 r = tools.wrk(s.cache_dir, url, files, headers, args.seconds, args.connections)
