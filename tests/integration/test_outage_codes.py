@@ -42,11 +42,12 @@ def test_a_stopped_broker_gets_each_dialects_outage_status(own_broker, make_slui
         else:
             assert body["error"]["code"].lower() == "kafka_unavailable", (path, body)
 
-    # Told to stop with the broker still gone, both leave by themselves at their shutdown deadline
-    # (sluice/shutdown.py) instead of waiting on Kafka until someone SIGKILLs them.
+    # Told to stop with the broker still gone, both leave by themselves, cleanly, by their shutdown
+    # deadline (5 s here; sluice/shutdown.py) instead of waiting on Kafka (about 60 s each, 120 s for this
+    # teardown before the deadline) until someone SIGKILLs them. Whether a client's close hangs, so that the
+    # deadline has to act (and says so in the log), depends on what it was doing when the broker went:
+    # tests/unit/test_shutdown.py holds the deadline itself to its line.
     for process in (sluice.gateway, sluice.worker):
         process.proc.terminate()
-    assert {process.role: process.proc.wait(timeout=60) for process in (sluice.gateway, sluice.worker)} == {
+    assert {process.role: process.proc.wait(timeout=30) for process in (sluice.gateway, sluice.worker)} == {
         "gateway": 0, "worker": 0}
-    for process in (sluice.gateway, sluice.worker):
-        assert "did not finish stopping within 5s" in process.log_path.read_text(errors="replace")
