@@ -16,13 +16,14 @@ load (after a warm-up), measured in this run:
                      OTLP/JSON, next to Sluice's own OTLP/JSON endpoint.
 
 LogTrace bodies of 1, 100 and 500 records; OTLP bodies of 100 and 500. Then,
-for LogTrace 100 and 500:
+for LogTrace 100 and 500 (and OTLP 500 where said):
 
 * ``latency_*_at_N%`` — accept latency p50/p99/p99.9 with vegeta sending at a
                      fixed rate of 25, 50 and 90 % of the maximum just measured
                      (open loop: a slow answer does not hold back the next send);
 * ``*_2_processes_*`` — two gateway (and two decode-only) processes sharing
-                     the port, one per core;
+                     the port, one per core, as the Collector's Go runtime uses
+                     every core (OTLP 500 too);
 * ``profile_*``    — py-spy samples of the gateway at full load, batches of 500.
 """
 
@@ -157,13 +158,14 @@ def run(args) -> dict:
                     r = vegeta.attack(paced, bench.settings.gateway_url + paths["logtrace"], bodies[("logtrace", n)],
                                       headers, top * share, args.seconds)
                     results[f"latency_logtrace_{n}_at_{share:.0%}"] = r.figures(n)
+        both_cores = (("logtrace", 100), ("logtrace", 500), ("otlp", 500))
         with decode_only(bench, replicas=2) as url:
-            for n in (100, 500):
-                results[f"decode_only_2_processes_logtrace_{n}"] = load(url, "logtrace", n)
+            for dialect, n in both_cores:
+                results[f"decode_only_2_processes_{dialect}_{n}"] = load(url, dialect, n)
         replicas = bench.settings.replace(gateway_processes=2)
         with processes(bench, "gateway", "gateway", settings=replicas):
-            for n in (100, 500):
-                results[f"sluice_2_processes_logtrace_{n}"] = load(bench.settings.gateway_url, "logtrace", n)
+            for dialect, n in both_cores:
+                results[f"sluice_2_processes_{dialect}_{n}"] = load(bench.settings.gateway_url, dialect, n)
         for n in (1, 100, 500):
             results[f"kcat_logtrace_{n}"] = {"records_per_s": kcat_rps(bench, bodies[("logtrace", n)], n,
                                                                        min(args.seconds, 15))}
@@ -184,7 +186,11 @@ def run(args) -> dict:
         if dialect == "logtrace":
             results[f"ratio_sluice_vs_kcat_{n}"] = ours / results[f"kcat_logtrace_{n}"]["records_per_s"]
         if f"otelcol_otlp_{n}" in results and dialect == "otlp":
-            results[f"ratio_sluice_vs_otelcol_otlp_{n}"] = ours / results[f"otelcol_otlp_{n}"]["records_per_s"]
+            peer = results[f"otelcol_otlp_{n}"]["records_per_s"]
+            results[f"ratio_sluice_vs_otelcol_otlp_{n}"] = ours / peer
+            if f"sluice_2_processes_otlp_{n}" in results:
+                results[f"ratio_sluice_2_processes_vs_otelcol_otlp_{n}"] = (
+                    results[f"sluice_2_processes_otlp_{n}"]["records_per_s"] / peer)
     return results
 
 

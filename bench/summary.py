@@ -29,8 +29,9 @@ class Goal:
     unit: str
 
 
-def _best_gateway(r: dict, n: int) -> float:
-    return max(r[f"sluice_logtrace_{n}"]["records_per_s"], r.get(f"sluice_2_processes_logtrace_{n}", {}).get(
+def _best_gateway(r: dict, n: int, dialect: str = "logtrace") -> float:
+    """The gateway's records/s with one process or two (one per core), whichever is more."""
+    return max(r[f"sluice_{dialect}_{n}"]["records_per_s"], r.get(f"sluice_2_processes_{dialect}_{n}", {}).get(
         "records_per_s", 0))
 
 
@@ -67,7 +68,7 @@ GOALS = (
     Goal("gateway", "ahead of the OpenTelemetry Collector, HTTP → Kafka records/s (batches of 500)",
          lambda r: _best_gateway(r, 500) / r["otelcol_otlp_500"]["records_per_s"], lambda v: v > 1, "ratio"),
     Goal("gateway", "same, OTLP/JSON into both (batches of 500)",
-         lambda r: r["ratio_sluice_vs_otelcol_otlp_500"], lambda v: v > 1, "ratio"),
+         lambda r: _best_gateway(r, 500, "otlp") / r["otelcol_otlp_500"]["records_per_s"], lambda v: v > 1, "ratio"),
     Goal("logflux", "LogFlux ≥ 100,000 encrypted entries/s end to end, warm key cache",
          lambda r: r["warm_e2e_eps"], lambda v: v >= 100_000, "entries/s"),
     Goal("logflux", "a well-behaved tenant keeps ≥ 90 % of its throughput during a fresh-salt flood",

@@ -154,3 +154,16 @@ def test_insert_size_waits_for_the_parts_to_settle(monkeypatch):
     engine = Engine()
     assert insert_size.settle(engine, "sluice") == 3
     assert engine.polls > 4  # not before the merges ended
+
+
+def test_the_collector_goals_take_the_gateway_with_one_process_or_two_whichever_is_more(tmp_path):
+    from bench.summary import write as summary
+
+    gateway = {"sluice_logtrace_500": {"records_per_s": 620_000}, "sluice_2_processes_logtrace_500":
+               {"records_per_s": 890_000}, "sluice_otlp_500": {"records_per_s": 550_000},
+               "sluice_2_processes_otlp_500": {"records_per_s": 780_000},
+               "otelcol_otlp_500": {"records_per_s": 600_000}}
+    (tmp_path / "gateway.json").write_text(json.dumps(gateway))
+    text = summary(tmp_path)
+    assert "| ahead of the OpenTelemetry Collector, HTTP → Kafka records/s (batches of 500) | 1.48 | yes |" in text
+    assert "| same, OTLP/JSON into both (batches of 500) | 1.30 | yes |" in text
