@@ -2,7 +2,7 @@
 
     python -m bench.summary [DIR]   (DIR: where the scenarios wrote their JSON; .sluice/bench)
 
-Reads ``gateway.json``, ``worker.json``, ``e2e.json``, ``logflux.json`` and
+Reads ``gateway.json``, ``worker.json``, ``hot_path.json``, ``e2e.json``, ``logflux.json`` and
 ``peer.json`` (whichever exist) and writes ``report.md`` and ``report.json`` beside them: the
 goals first, each with the figure that decides it, then every scenario's table.
 """
@@ -17,7 +17,7 @@ from typing import Callable
 
 from bench.report import markdown
 
-SCENARIOS = ("gateway", "worker", "e2e", "logflux", "peer")
+SCENARIOS = ("gateway", "worker", "hot_path", "e2e", "logflux", "peer")
 
 
 @dataclass(frozen=True)
@@ -69,6 +69,11 @@ GOALS = (
          lambda r: _best_gateway(r, 500) / r["otelcol_otlp_500"]["records_per_s"], lambda v: v > 1, "ratio"),
     Goal("gateway", "same, OTLP/JSON into both (batches of 500)",
          lambda r: _best_gateway(r, 500, "otlp") / r["otelcol_otlp_500"]["records_per_s"], lambda v: v > 1, "ratio"),
+    Goal("hot_path", "worker CPU ≤ 4 µs per row for the JSON dialects, mapping and insert (the dearest of three)",
+         lambda r: max(r[f"{d}"]["hot+insert_cpu_us_per_row"] for d in ("logtrace", "astralog", "loginformant")),
+         lambda v: v <= 4, "µs"),
+    Goal("hot_path", "worker CPU ≤ 6 µs per row for LogFlux batches, warm key cache, mapping and insert",
+         lambda r: r["logflux"]["hot+insert_cpu_us_per_row"], lambda v: v <= 6, "µs"),
     Goal("logflux", "LogFlux ≥ 100,000 encrypted entries/s end to end, warm key cache",
          lambda r: r["warm_e2e_eps"], lambda v: v >= 100_000, "entries/s"),
     Goal("logflux", "a well-behaved tenant keeps ≥ 90 % of its throughput during a fresh-salt flood",
@@ -95,7 +100,10 @@ def write(directory: Path) -> str:
     checked = goals(results)
     lines = ["# Sluice benchmark report", "", "| goal | figure | met |", "|---|---|---|"]
     for g in checked:
-        value = f"{g['figure']:,.2f}" if g["unit"] == "ratio" else f"{g['figure']:,.0f} {g['unit']}"
+        if g["unit"] == "ratio":
+            value = f"{g['figure']:,.2f}"
+        else:  # µs per row need their tenths; rates and milliseconds do not
+            value = f"{g['figure']:,.{1 if g['unit'] == 'µs' else 0}f} {g['unit']}"
         lines.append(f"| {g['goal']} | {value} | {'yes' if g['met'] else 'no'} |")
     text = "\n".join(lines) + "\n\n" + "\n".join(
         markdown(name, figures).replace("# ", "## ", 1) for name, figures in results.items())

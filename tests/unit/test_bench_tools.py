@@ -167,3 +167,14 @@ def test_the_collector_goals_take_the_gateway_with_one_process_or_two_whichever_
     text = summary(tmp_path)
     assert "| ahead of the OpenTelemetry Collector, HTTP → Kafka records/s (batches of 500) | 1.48 | yes |" in text
     assert "| same, OTLP/JSON into both (batches of 500) | 1.30 | yes |" in text
+
+
+def test_the_worker_cpu_goals_read_the_hot_path_figures_to_a_tenth(tmp_path):
+    from bench.summary import write as summary
+
+    hot = {d: {"hot+insert_cpu_us_per_row": v} for d, v in
+           (("logtrace", 7.54), ("astralog", 6.48), ("loginformant", 3.9), ("logflux", 5.95))}
+    (tmp_path / "hot_path.json").write_text(json.dumps(hot))
+    text = summary(tmp_path)
+    assert "mapping and insert (the dearest of three) | 7.5 µs | no |" in text
+    assert "LogFlux batches, warm key cache, mapping and insert | 6.0 µs | yes |" in text
