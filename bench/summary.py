@@ -70,7 +70,7 @@ GOALS = (
     Goal("gateway", "same, OTLP/JSON into both (batches of 500)",
          lambda r: _best_gateway(r, 500, "otlp") / r["otelcol_otlp_500"]["records_per_s"], lambda v: v > 1, "ratio"),
     Goal("hot_path", "worker CPU ≤ 4 µs per row for the JSON dialects, mapping and insert (the dearest of three)",
-         lambda r: max(r[f"{d}"]["hot+insert_cpu_us_per_row"] for d in ("logtrace", "astralog", "loginformant")),
+         lambda r: max(r[d]["hot+insert_cpu_us_per_row"] for d in ("logtrace", "astralog", "loginformant")),
          lambda v: v <= 4, "µs"),
     Goal("hot_path", "worker CPU ≤ 6 µs per row for LogFlux batches, warm key cache, mapping and insert",
          lambda r: r["logflux"]["hot+insert_cpu_us_per_row"], lambda v: v <= 6, "µs"),

@@ -25,8 +25,6 @@ from typing import Any, NamedTuple
 
 from schemas import storable
 
-#: The columns a free-form event's named members may fill, in the order the extension numbers them.
-COLUMN_ROLES = ("level", "body", "scope_name", "service")
 #: How many names one column may have (the extension keeps their places in fixed arrays).
 MAX_NAMES = 8
 
@@ -41,6 +39,10 @@ class Event(NamedTuple):
     service: Any
     host: Any  # a string, or ECS's {"name": ...}
     attributes: dict[str, Any]  # every other member
+
+
+#: The columns a free-form event's named members may fill (``Event``'s), in the order the extension numbers them.
+COLUMN_ROLES: tuple[str, ...] = Event._fields[1:5]
 
 
 @dataclass(frozen=True)

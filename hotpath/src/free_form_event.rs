@@ -36,7 +36,9 @@ enum Field {
 
 /// The declaration as a lookup from a member's name to what it is for.
 pub struct Names {
-    table: Vec<(Vec<u8>, Field)>,
+    /// The names by their length, so that a member's key is compared only with names as long as it: every
+    /// member of every event is looked up here.
+    by_len: Vec<Vec<(Vec<u8>, Field)>>,
     /// The time member's name, for the messages that name it.
     pub time: String,
 }
@@ -63,11 +65,19 @@ impl Names {
         if (1..table.len()).any(|i| table[..i].iter().any(|(n, _)| *n == table[i].0)) {
             return Err("a name has two meanings".into());
         }
-        Ok(Names { table, time })
+        let mut by_len: Vec<Vec<(Vec<u8>, Field)>> = Vec::new();
+        for (name, f) in table {
+            if by_len.len() <= name.len() {
+                by_len.resize_with(name.len() + 1, Vec::new);
+            }
+            by_len[name.len()].push((name, f));
+        }
+        Ok(Names { by_len, time })
     }
 
     fn field(&self, key: &[u8]) -> Field {
-        self.table.iter().find(|(name, _)| name == key).map_or(Field::Attribute, |&(_, f)| f)
+        self.by_len.get(key.len()).and_then(|same| same.iter().find(|(name, _)| name == key))
+            .map_or(Field::Attribute, |&(_, f)| f)
     }
 }
 

@@ -5,6 +5,7 @@ members, row for row as the reference (``FreeForm.split`` + the rows it feeds) d
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -102,7 +103,6 @@ def test_roles_are_the_columns_the_extension_numbers():
 
 
 def test_the_docs_name_every_member_logstash_reads():
-    from pathlib import Path
     section = Path(__file__).parents[2].joinpath("docs", "dialects.md").read_text().split(
         "## Logstash-compatible TCP and UDP")[1].split("\n## ")[0]
     names = [EVENT.time, EVENT.host, *(n for names in EVENT.columns.values() for n in names)]
