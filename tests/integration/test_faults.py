@@ -7,6 +7,7 @@ Each case prints one line of the reliability table (docs/reliability.md).
 from __future__ import annotations
 
 import asyncio
+import http.client
 import json
 import os
 import signal
@@ -73,7 +74,7 @@ class Load:
         while status != 202:
             try:
                 status, body, answer = post(self.url + "/v1/logs/ingest", self.body(r), headers, timeout=10)
-            except OSError:
+            except (OSError, http.client.HTTPException):  # refused, reset, or cut off mid-answer by a kill
                 status = None
             if status in self.final:
                 with self.lock:
