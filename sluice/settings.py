@@ -221,7 +221,11 @@ class Settings:
     # Derivations per second the slow lane performs, for the whole worker
     # (one costs about 0.1 s of a core).
     slow_lane_kdf_per_s: float = 2.0
-    # Niceness of the thread that derives the slow lane's keys (0-19): at 19 a flood
+    # Niceness of the worker process (0-19; sluice/priority.py). Where it shares the cores with a gateway
+    # and a broker, those come first: producers wait on them for their 2xx, while the worker's backlog
+    # waits in Kafka. Alone on its machine or in its own container it changes nothing.
+    worker_nice: int = 13
+    # Niceness of the thread that derives the slow lane's keys (0-19; below `worker_nice` it keeps the worker's): at 19 a flood
     # of fresh salts gets the CPU the rest of the machine leaves idle (workers/budget.py).
     slow_lane_nice: int = 19
     slow_topic: str = "sluice-slow"

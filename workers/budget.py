@@ -4,12 +4,12 @@ thread for the slow lane, and an asyncio pacer for the overflow lane."""
 from __future__ import annotations
 
 import asyncio
-import os
-import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Awaitable, Callable, TypeVar
+
+from sluice import priority
 
 T = TypeVar("T")
 
@@ -82,13 +82,9 @@ class LowPriority:
 
     def __init__(self, nice: int):
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kdf-slow",
-                                        initializer=_lower_priority, initargs=(nice,))
+                                        initializer=priority.lower_thread, initargs=(nice,))
 
     def __call__(self, fn: Callable[..., T], *args) -> T:
         return self._pool.submit(fn, *args).result()
 
 
-def _lower_priority(nice: int) -> None:
-    if sys.platform.startswith("linux") and nice > 0:
-        # On Linux a thread id names the thread alone for setpriority.
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)

@@ -7,7 +7,7 @@ import sys
 
 import faust
 
-from sluice import logs, shutdown
+from sluice import logs, priority, shutdown
 from sluice.kafka.clients import ensure_topics
 from sluice.kafka.durability import TopicDurabilityError
 from sluice.secrets import MasterKeyError, master_key
@@ -17,10 +17,19 @@ from workers.app import Fatal, create_app
 
 
 EXIT_ERROR = 1  # an unexpected error stopped the worker
-EXIT_CONFIG = 2  # the worker cannot start as configured (no master key, a topic weaker than configured)
+EXIT_CONFIG = 2  # the worker cannot start as configured (no master key, a topic weaker than configured, a bad niceness)
 
 
 def run(settings: Settings) -> int:
+    """Run the worker until signalled; its exit status. The worker's priority is lowered first, before
+    any thread starts, so that every thread (the embedded engine's too) inherits it."""
+    try:
+        priority.check(settings.worker_nice, "worker_nice")
+        priority.check(settings.slow_lane_nice, "slow_lane_nice")
+    except ValueError as exc:
+        print(f"sluice worker: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    priority.lower_process(settings.worker_nice)
     logs.setup(settings.log_level)
     try:
         master_key(settings)  # a worker with a key of its own would dead-letter every LogFlux entry

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -76,6 +78,38 @@ def test_ten_thousand_records_arrive_exactly_once_with_normalized_fields(sluice)
     assert single == [["2026-04-08 18:30:00.000000000", 21]]
     request_ids = sql(sluice.settings, "SELECT uniqExact(RequestId) FROM sluice.logs")[0][0]
     assert request_ids == len(requests)
+
+
+def _niceness_of_threads(pid: int) -> dict[str, set[int]]:
+    """Thread name → the niceness its threads run at, for every thread of process ``pid``."""
+    found: dict[str, set[int]] = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            name = open(f"/proc/{pid}/task/{tid}/comm").read().strip()
+            nice = int(open(f"/proc/{pid}/task/{tid}/stat").read().rpartition(")")[2].split()[16])
+        except OSError:  # the thread ended meanwhile
+            continue
+        found.setdefault(name, set()).add(nice)
+    return found
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="thread niceness is read from /proc")
+def test_the_worker_and_its_engines_threads_yield_the_cores_to_the_gateway(sluice):
+    """Every thread of the worker, the engine's inserting and merging threads among them, runs at
+    ``worker_nice``; the gateway keeps the priority it was started with."""
+    base = os.getpriority(os.PRIO_PROCESS, 0)
+    for r in range(20):  # enough parts for the engine to insert and merge
+        status, payload, _ = post(sluice.url("/v1/logs/ingest"), {"logs": [{"level": "INFO", "message": f"nice-{r}-{i}"} for i in range(50)]},
+                                  {"Authorization": f"Bearer {sluice.key}", "Content-Type": "application/json"})
+        assert status == 202, payload
+    wait_for(lambda: sql(sluice.settings, "SELECT count() FROM sluice.logs")[0][0] >= 1000, 60, what="rows")
+    worker = _niceness_of_threads(sluice.worker.proc.pid)
+    assert any(name.startswith(("ThreadPool", "MergeMutate", "Query")) for name in worker), worker  # the engine's
+    # ClickHouse's MemoryWorker asks for the highest priority itself where it may (it tracks the engine's memory).
+    assert set().union(*(n for name, n in worker.items() if name != "MemoryWorker")) == {
+        max(base, sluice.settings.worker_nice)}, worker
+    gateway = _niceness_of_threads(sluice.gateway.proc.pid)
+    assert set().union(*gateway.values()) == {base}, gateway
 
 
 def test_new_key_works_without_restart_and_revoked_key_stops(sluice):
