@@ -13,7 +13,10 @@ Starts its own Kafka broker, gateway and worker (fresh state, free ports):
                     first request to the last row visible; py-spy samples the
                     worker meanwhile (``profile_worker``);
 * freshness       — vegeta sending at a fixed 50 % and 90 % of the stored rate
-                    while probes measure 202 → visible in a query (p50/p99).
+                    while probes measure 202 → visible in a query (p50/p99);
+                    beside vegeta's share of answers over 50 ms, the gateway's
+                    own share of requests it took that long to handle and to
+                    publish (bench/gateway_view.py): where an accept tail comes from.
 
 The load generator shares the machine's cores with everything it measures;
 the ratios, not the absolute figures, are what compares across machines.
@@ -29,7 +32,7 @@ import time
 import uuid
 from pathlib import Path
 
-from bench import freshness, profile, tools, vegeta
+from bench import freshness, gateway_view, profile, tools, vegeta
 from bench.harness import broker, machine, processes, provision, report, tables_of
 from schemas.envelope import Envelope, to_headers
 from schemas.formats import Format
@@ -124,9 +127,11 @@ def run(args) -> dict:
             paced = vegeta.build(s.cache_dir)
             for share in PACED_SHARES:
                 rate = results["sluice_e2e_rps"] * share / args.batch
+                seen = gateway_view.snapshot(s.gateway_url)
                 with freshness.probing(bench) as fresh:
                     v = vegeta.attack(paced, url, bodies[0], headers, rate, args.seconds)
-                results[f"paced_{share:.0%}_of_e2e"] = {**v.figures(args.batch), **fresh.figures()}
+                slow = gateway_view.slow_shares(seen, gateway_view.snapshot(s.gateway_url), 0.05)
+                results[f"paced_{share:.0%}_of_e2e"] = {**v.figures(args.batch), **slow, **fresh.figures()}
     results["accept_vs_kafka_ceiling"] = results["sluice_accept_rps"] / results["kafka_ceiling_rps"]
     results["e2e_vs_storage_ceiling"] = results["sluice_e2e_rps"] / results["storage_ceiling_rps"]
     return results

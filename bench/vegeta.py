@@ -37,11 +37,12 @@ class Paced:
     non_2xx: int
     latency_ms: dict[str, float]  # p50, p99, p99.9, max
     cpu_s: float  # vegeta's own user + system CPU time
+    over_50ms: float  # the share of answers that took longer than 50 ms (issue #25's accept p99 goal)
 
     def figures(self, records_per_request: int) -> dict:
         return {"target_requests_per_s": self.rate, "achieved_requests_per_s": self.achieved,
                 "records_per_s": self.achieved * records_per_request, "non_2xx": self.non_2xx,
-                **{f"latency_{p}_ms": v for p, v in self.latency_ms.items()},
+                **{f"latency_{p}_ms": v for p, v in self.latency_ms.items()}, "latency_over_50ms": self.over_50ms,
                 "generator_cpu_share": self.cpu_s / self.seconds}
 
 
@@ -70,5 +71,6 @@ def _summary(text: str, rate: float, seconds: int, cpu_s: float) -> Paced:
     span_s = max((max(starts) - min(starts)) / 1e9, 1e-9)
     latency = {"p50": percentile(latencies, 0.50), "p99": percentile(latencies, 0.99),
                "p99.9": percentile(latencies, 0.999), "max": latencies[-1]}
-    return Paced(rate, (len(rows) - 1) / span_s, len(rows), seconds, non_2xx, latency, cpu_s)
+    slow = sum(ms > 50 for ms in latencies) / len(latencies)
+    return Paced(rate, (len(rows) - 1) / span_s, len(rows), seconds, non_2xx, latency, cpu_s, slow)
 

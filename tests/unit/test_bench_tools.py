@@ -178,3 +178,33 @@ def test_the_worker_cpu_goals_read_the_hot_path_figures_to_a_tenth(tmp_path):
     text = summary(tmp_path)
     assert "mapping and insert (the dearest of three) | 7.5 µs | no |" in text
     assert "LogFlux batches, warm key cache, mapping and insert | 6.0 µs | yes |" in text
+
+
+def test_vegeta_results_count_the_share_of_answers_over_50_ms():
+    from bench.vegeta import _summary
+
+    latencies_ms = [4] * 95 + [51] * 4 + [50]  # 50 ms itself is within
+    rows = [f"{1_000_000_000 + i * 10_000_000},202,{ms * 1_000_000},10,2,,,a,{i}" for i, ms in enumerate(latencies_ms)]
+    r = _summary("\n".join(rows), rate=100, seconds=1, cpu_s=0.1)
+    assert r.over_50ms == 0.04 and r.figures(500)["latency_over_50ms"] == 0.04
+
+
+def test_the_gateways_view_counts_requests_it_took_long_to_handle_and_to_publish():
+    from prometheus_client import CollectorRegistry, Histogram, generate_latest
+
+    from bench.gateway_view import parse, slow_shares
+
+    registry = CollectorRegistry()
+    buckets = (0.01, 0.05, 0.1)
+    handled = Histogram("sluice_gateway_request_seconds", "", ["dialect"], buckets=buckets, registry=registry)
+    published = Histogram("sluice_gateway_publish_seconds", "", buckets=buckets, registry=registry)
+    handled.labels("astralog").observe(0.2)  # before the phase: not counted
+    before = parse(generate_latest(registry).decode())
+    for seconds in (0.004, 0.02, 0.07):
+        handled.labels("logtrace").observe(seconds)
+    handled.labels("astralog").observe(0.3)
+    for seconds in (0.003, 0.06):
+        published.observe(seconds)
+    shares = slow_shares(before, parse(generate_latest(registry).decode()), 0.05)
+    assert shares == {"gateway_handled_over_50ms": 0.5, "gateway_published_over_50ms": 0.5}
+    assert slow_shares(before, before, 0.05) == {"gateway_handled_over_50ms": None, "gateway_published_over_50ms": None}
