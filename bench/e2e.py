@@ -10,8 +10,9 @@ Starts its own Kafka broker, gateway and worker (fresh state, free ports):
                     ClickHouse in this process: one worker if Kafka were free;
 * sluice max      — wrk at full speed for ``--seconds`` (64 distinct bodies in
                     turn): accepted records/s, and stored records/s from the
-                    first request to the last row visible; py-spy samples the
-                    worker meanwhile (``profile_worker``);
+                    first request to the last row visible, and the rows of the
+                    worker's inserts meanwhile; py-spy samples the worker
+                    (``profile_worker``);
 * freshness       — vegeta sending at a fixed 50 % and 90 % of the stored rate
                     while probes measure 202 → visible in a query (p50/p99);
                     beside vegeta's share of answers over 50 ms, the gateway's
@@ -37,6 +38,7 @@ from bench.harness import broker, machine, processes, provision, report, tables_
 from schemas.envelope import Envelope, to_headers
 from schemas.formats import Format
 from sluice.kafka.clients import ensure_topics, producer
+from sluice.local.harness import metric
 from sluice.settings import load_settings
 from sluice.storage import Storage, migrate
 
@@ -89,6 +91,12 @@ def storage_ceiling(state: Path, bodies: list[bytes], max_rows: int) -> float:
     return elapsed
 
 
+def _inserts(worker_url: str) -> tuple[float, float]:
+    """(inserts, rows inserted) so far by the worker's own count: the engine's cost per row falls as
+    inserts grow (``make bench-insert-size``), so the size the worker reaches under load says how much."""
+    return (metric(worker_url, "sluice_worker_batch_rows_count"), metric(worker_url, "sluice_worker_batch_rows_sum"))
+
+
 def run(args) -> dict:
     bodies = make_bodies(BODIES, args.batch)
     results: dict = {**machine(), "seconds": args.seconds, "batch": args.batch, "connections": args.connections}
@@ -113,6 +121,7 @@ def run(args) -> dict:
                 while fresh.sent < IDLE_PROBES:
                     time.sleep(IDLE_INTERVAL_S / 10)
             results["idle"] = fresh.figures()
+            inserts = _inserts(s.worker_url)
             started = time.perf_counter()
             with profile.sampling(worker.proc.pid, min(args.seconds, 20), WORKER_MODULES) as where:
                 r = tools.wrk(s.cache_dir, url, files, headers, args.seconds, args.connections)
@@ -122,6 +131,8 @@ def run(args) -> dict:
             stored = rows - before
             results["sluice_accept_rps"] = r.rps * args.batch
             results["sluice_e2e_rps"] = stored / (last - started)
+            count, rows = (after - before for after, before in zip(_inserts(s.worker_url), inserts))
+            results["rows_per_insert"] = rows / count if count else None
             results["wrk_cpu_share"] = r.cpu_s / r.seconds
             results["profile_worker"] = profile.figures(where)
             paced = vegeta.build(s.cache_dir)

@@ -3,7 +3,7 @@ clock a test moves by hand."""
 
 from sluice.local.harness import Process, free_port, metric, post, sql, wait_for
 
-__all__ = ["Clock", "Process", "free_port", "metric", "post", "sql", "wait_for"]
+__all__ = ["Clock", "Process", "free_port", "metric", "niceness", "post", "sql", "wait_for"]
 
 
 class Clock:
@@ -14,3 +14,9 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
+
+
+def niceness(tid: int, pid: int | str = "self") -> int:
+    """The niceness thread ``tid`` of process ``pid`` runs at (Linux: the 19th field of its /proc stat)."""
+    with open(f"/proc/{pid}/task/{tid}/stat") as stat:
+        return int(stat.read().rpartition(")")[2].split()[16])

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.support import post, sql, wait_for
+from tests.support import niceness, post, sql, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -86,7 +86,7 @@ def _niceness_of_threads(pid: int) -> dict[str, set[int]]:
     for tid in os.listdir(f"/proc/{pid}/task"):
         try:
             name = open(f"/proc/{pid}/task/{tid}/comm").read().strip()
-            nice = int(open(f"/proc/{pid}/task/{tid}/stat").read().rpartition(")")[2].split()[16])
+            nice = niceness(int(tid), pid)
         except OSError:  # the thread ended meanwhile
             continue
         found.setdefault(name, set()).add(nice)

@@ -6,7 +6,7 @@ from tests.unit.test_logflux import fast_cache, fast_entry
 from workers.batches import BatchPlanner, Intent
 from workers.budget import LowPriority, Pacer, TokenBuckets
 from workers.decrypt import Decryptor
-from tests.support import Clock
+from tests.support import Clock, niceness
 
 
 def test_token_buckets_refill_per_key_and_never_go_negative():
@@ -42,18 +42,13 @@ def test_planner_remembers_which_offsets_a_recorded_batch_moved():
     assert planner.diverted(("t", 1)) == frozenset()
 
 
-def _nice_of(tid: int) -> int:
-    # /proc/<pid>/task/<tid>/stat: the 19th field is the nice value.
-    return int(open(f"/proc/self/task/{tid}/stat").read().rpartition(")")[2].split()[16])
-
-
 def test_low_priority_runs_calls_on_a_niced_thread_and_returns_their_result():
     run = LowPriority(nice=10)
     tid, result = run(lambda a, b: (threading.get_native_id(), a + b), 2, 3)
     base = os.getpriority(os.PRIO_PROCESS, 0)
     assert result == 5 and tid != threading.get_native_id()
-    assert _nice_of(tid) == max(10, base)
-    assert _nice_of(threading.get_native_id()) == base  # the caller keeps its priority
+    assert niceness(tid) == max(10, base)
+    assert niceness(threading.get_native_id()) == base  # the caller keeps its priority
 
 
 def test_the_slow_lanes_derivations_go_through_its_runner_and_serve_the_main_lane():

@@ -24,9 +24,7 @@ def test_a_lowered_process_runs_its_threads_old_and_new_at_that_niceness_and_nev
     script = textwrap.dedent("""
         import os, threading
         from sluice import priority
-
-        def nice_of(tid):
-            return int(open(f"/proc/self/task/{tid}/stat").read().rpartition(")")[2].split()[16])
+        from tests.support import niceness as nice_of
 
         base = os.getpriority(os.PRIO_PROCESS, 0)
         go = threading.Event()
