@@ -1,6 +1,6 @@
 """ClickHouse's CPU per stored row by insert size, its background merges included.
 
-    python -m bench.insert_size [--rows 2400000] [--sizes 12500,25000,50000,100000] [--json FILE]
+    python -m bench.insert_size [--rows 2400000] [--sizes 12500,25000,50000,100000] [--merge-bases 10] [--json FILE]
 
 For each size, a fresh embedded engine (the migrations' ``logs`` table, its
 indexes and codecs) takes ``--rows`` LogFlux rows as inserts of that many
@@ -13,7 +13,9 @@ from the same kind of encrypted batches, so only the insert size differs.
 What it decides: how many rows a worker should put in one insert
 (``SLUICE_BATCH_MAX_RECORDS``, cut per partition). A merge rewrites every row
 of the parts it merges, and small parts take more rounds of merging to reach
-the sizes the table settles at.
+the sizes the table settles at. ``--merge-bases`` runs each size again with the
+table's ``merge_selector_base`` set to each value (migration 6 sets 10): a larger
+base merges more parts at once, so fewer rounds, and leaves more parts.
 """
 
 from __future__ import annotations
@@ -53,13 +55,16 @@ def logflux_rows(count: int) -> pa.Table:
     return to_table(parts)
 
 
-def cpu_per_row(size: int, total: int) -> dict[str, float]:
-    """Insert ``total`` rows ``size`` at a time into a fresh engine; CPU µs per row, and the parts left.
+def cpu_per_row(size: int, total: int, merge_base: int | None = None) -> dict[str, float]:
+    """Insert ``total`` rows ``size`` at a time into a fresh engine (``logs`` with ``merge_base`` as its
+    ``merge_selector_base``, or as the migrations leave it); CPU µs per row, and the parts left.
     Run in a process of its own: chDB has one engine per process."""
     block = logflux_rows(size)
     settings = load_settings({}, state_dir=Path(tempfile.mkdtemp(prefix="sluice-insert-size-")))
     client = connect(settings)
     migrate(client, settings)
+    if merge_base is not None:
+        client.command(f"ALTER TABLE {settings.clickhouse_database}.logs MODIFY SETTING merge_selector_base = {merge_base}")
     started, inserted = process_cpu_s(os.getpid()), 0
     while inserted < total:
         token = f"bench:{size}:{inserted}"
@@ -92,14 +97,22 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, default=2_400_000, help="rows inserted at each size")
     ap.add_argument("--sizes", default="12500,25000,50000,100000", help="rows per insert, comma-separated")
+    ap.add_argument("--merge-bases", default="", help="merge_selector_base values to run each size with, "
+                                                       "comma-separated (default: the migrations' own)")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     sizes = [int(size) for size in args.sizes.split(",")]
+    bases = [int(base) for base in args.merge_bases.split(",") if base]
     results: dict = {**machine(), "rows_per_size": args.rows}
     spawn = multiprocessing.get_context("spawn")
     for size in sizes:
-        with ProcessPoolExecutor(1, mp_context=spawn) as child:
-            results[f"insert_{size}"] = child.submit(cpu_per_row, size, args.rows).result()
+        for base in bases or [None]:
+            name = f"insert_{size}" if base is None else f"insert_{size}_base_{base}"
+            with ProcessPoolExecutor(1, mp_context=spawn) as child:
+                results[name] = child.submit(cpu_per_row, size, args.rows, base).result()
+    if bases:
+        report(results, args.json, "ClickHouse CPU per row by insert size and merge base")
+        return 0
     smallest, largest = results[f"insert_{sizes[0]}"], results[f"insert_{sizes[-1]}"]
     results["largest_vs_smallest_with_merges"] = largest["with_merges_us_per_row"] / smallest["with_merges_us_per_row"]
     report(results, args.json, "ClickHouse CPU per row by insert size")
