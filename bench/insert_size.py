@@ -64,7 +64,8 @@ def cpu_per_row(size: int, total: int, merge_base: int | None = None) -> dict[st
     client = connect(settings)
     migrate(client, settings)
     if merge_base is not None:
-        client.command(f"ALTER TABLE {settings.clickhouse_database}.logs MODIFY SETTING merge_selector_base = {merge_base}")
+        client.command(f"ALTER TABLE {settings.clickhouse_database}.logs "
+                       f"MODIFY SETTING merge_selector_base = {merge_base}")
     started, inserted = process_cpu_s(os.getpid()), 0
     while inserted < total:
         token = f"bench:{size}:{inserted}"

@@ -225,8 +225,8 @@ class Settings:
     # and a broker, those come first: producers wait on them for their 2xx, while the worker's backlog
     # waits in Kafka. Alone on its machine or in its own container it changes nothing.
     worker_nice: int = 13
-    # Niceness of the thread that derives the slow lane's keys (0-19; below `worker_nice` it keeps the worker's): at 19 a flood
-    # of fresh salts gets the CPU the rest of the machine leaves idle (workers/budget.py).
+    # Niceness of the thread that derives the slow lane's keys (0-19; below `worker_nice` it keeps the
+    # worker's): at 19 a flood of fresh salts gets the CPU the rest of the machine leaves idle (workers/budget.py).
     slow_lane_nice: int = 19
     slow_topic: str = "sluice-slow"
     kafka_session_timeout_s: float = 10.0

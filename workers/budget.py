@@ -86,5 +86,3 @@ class LowPriority:
 
     def __call__(self, fn: Callable[..., T], *args) -> T:
         return self._pool.submit(fn, *args).result()
-
-

@@ -99,7 +99,8 @@ def test_the_worker_and_its_engines_threads_yield_the_cores_to_the_gateway(sluic
     ``worker_nice``; the gateway keeps the priority it was started with."""
     base = os.getpriority(os.PRIO_PROCESS, 0)
     for r in range(20):  # enough parts for the engine to insert and merge
-        status, payload, _ = post(sluice.url("/v1/logs/ingest"), {"logs": [{"level": "INFO", "message": f"nice-{r}-{i}"} for i in range(50)]},
+        logs = [{"level": "INFO", "message": f"nice-{r}-{i}"} for i in range(50)]
+        status, payload, _ = post(sluice.url("/v1/logs/ingest"), {"logs": logs},
                                   {"Authorization": f"Bearer {sluice.key}", "Content-Type": "application/json"})
         assert status == 202, payload
     wait_for(lambda: sql(sluice.settings, "SELECT count() FROM sluice.logs")[0][0] >= 1000, 60, what="rows")
