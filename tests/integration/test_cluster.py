@@ -73,7 +73,14 @@ def test_topics_are_created_with_three_copies_two_of_them_required(kafka_cluster
     s = pipeline_settings(kafka_cluster.config.bootstrap, tmp_path, topic_replication=3)
     asyncio.run(ensure_topics(s))
     topics = wanted(s)
-    found = describe(s, list(topics))
+
+    def described() -> dict | None:
+        # A broker learns of a new topic from the controller a moment after its creation was
+        # acknowledged: until then it describes the topic with no partitions.
+        found = describe(s, list(topics))
+        return found if all(partitions for partitions, _ in found.values()) else None
+
+    found = wait_for(described, 30, what="every broker to know the new topics' partitions")
     for topic, (partitions, min_insync) in found.items():
         assert len(partitions) == topics[topic].partitions, topic
         assert all(sorted(p["replicas"]) == [1, 2, 3] for p in partitions), (topic, partitions)
