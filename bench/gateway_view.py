@@ -26,8 +26,9 @@ def parse(exposition: str) -> dict[str, dict[float, float]]:
     found: dict[str, dict[float, float]] = {what: {} for what in HISTOGRAMS}
     for line in exposition.splitlines():
         for what, name in HISTOGRAMS.items():
-            if line.startswith(name + "_bucket{"):
-                labels, value = line[len(name) + 8:].rsplit("} ", 1)
+            bucket = name + "_bucket{"
+            if line.startswith(bucket):
+                labels, value = line[len(bucket):].rsplit("} ", 1)
                 le = next(part.split("=", 1)[1].strip('"') for part in labels.split(",") if part.startswith("le="))
                 bound = float("inf") if le == "+Inf" else float(le)
                 found[what][bound] = found[what].get(bound, 0.0) + float(value)

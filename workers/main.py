@@ -21,8 +21,8 @@ EXIT_CONFIG = 2  # the worker cannot start as configured (no master key, a topic
 
 
 def run(settings: Settings) -> int:
-    """Run the worker until signalled; its exit status. The worker's priority is lowered first, before
-    any thread starts, so that every thread (the embedded engine's too) inherits it."""
+    """Run the worker until signalled; its exit status. The worker's priority is lowered first, so that
+    the threads already running and every thread started later (the embedded engine's too) run at it."""
     try:
         priority.check(settings.worker_nice, "worker_nice")
         priority.check(settings.slow_lane_nice, "slow_lane_nice")
