@@ -13,8 +13,13 @@ Starts its own Kafka broker, gateway and worker (fresh state, free ports):
                     first request to the last row visible, and the rows of the
                     worker's inserts meanwhile; py-spy samples the worker
                     (``profile_worker``);
-* freshness       — vegeta sending at a fixed 50 % and 90 % of the stored rate
-                    while probes measure 202 → visible in a query (p50/p99);
+* sustained       — the stored rate while that load runs (from a third of the way
+                    in), then bisected up towards the rate to the last row with
+                    paced 20 s loads, keeping the highest the worker kept up with
+                    (bench/rates.py): the maximum a steady load can be stored at;
+* freshness       — vegeta sending at a fixed 50 % and 90 % of the sustained rate,
+                    each once the engine's merges left by the phase before have
+                    settled, while probes measure 202 → visible in a query (p50/p99);
                     beside vegeta's share of answers over 50 ms, the gateway's
                     own share of requests it took that long to handle and to
                     publish (bench/gateway_view.py): where an accept tail comes from.
@@ -34,6 +39,7 @@ import uuid
 from pathlib import Path
 
 from bench import freshness, gateway_view, profile, tools, vegeta
+from bench.rates import Trial, sustained, under_load
 from bench.harness import broker, machine, processes, provision, report, tables_of
 from schemas.envelope import Envelope, to_headers
 from schemas.formats import Format
@@ -43,7 +49,8 @@ from sluice.settings import load_settings
 from sluice.storage import Storage, migrate
 
 BODIES = 64
-PACED_SHARES = (0.5, 0.9)  # of the stored rate, for the freshness runs
+PACED_SHARES = (0.5, 0.9)  # of the sustained rate, for the freshness runs
+SUSTAIN_STEPS, SUSTAIN_TRIAL_S = 3, 20  # the bisection for the sustained rate (bench/rates.py)
 IDLE_PROBES, IDLE_INTERVAL_S = 20, 0.5  # single records at idle: each alone in the pipeline
 WORKER_MODULES = ("workers/", "clickhouse_connect", "chdb", "pyarrow", "faust", "aiokafka/", "msgspec")
 
@@ -123,7 +130,8 @@ def run(args) -> dict:
             results["idle"] = fresh.figures()
             inserts = _inserts(s.worker_url)
             started = time.perf_counter()
-            with profile.sampling(worker.proc.pid, min(args.seconds, 20), WORKER_MODULES) as where:
+            with profile.sampling(worker.proc.pid, min(args.seconds, 20), WORKER_MODULES) as where, \
+                    under_load(bench.rows, skip_s=args.seconds / 3) as during:
                 r = tools.wrk(s.cache_dir, url, files, headers, args.seconds, args.connections)
             if r.non_2xx:
                 raise RuntimeError(f"{r.non_2xx} requests were not answered 2xx")
@@ -131,18 +139,38 @@ def run(args) -> dict:
             stored = rows - before
             results["sluice_accept_rps"] = r.rps * args.batch
             results["sluice_e2e_rps"] = stored / (last - started)
+            results["sluice_stored_under_load_rps"] = during.rate
             count, rows = (after - before for after, before in zip(_inserts(s.worker_url), inserts))
             results["rows_per_insert"] = rows / count if count else None
             results["wrk_cpu_share"] = r.cpu_s / r.seconds
             results["profile_worker"] = profile.figures(where)
             paced = vegeta.build(s.cache_dir)
+
+            def trial(rate: float) -> Trial:
+                bench.merges_settled()
+                before, _ = bench.settled(0)
+                v = vegeta.attack(paced, url, bodies[0], headers, rate / args.batch, SUSTAIN_TRIAL_S)
+                accepted = (v.requests - v.non_2xx) * args.batch
+                return Trial(rate, accepted, (accepted - (bench.rows() - before)) / rate)
+
+            low = results["sluice_stored_under_load_rps"]
+            found, trials = sustained(low, max(low, results["sluice_e2e_rps"]), SUSTAIN_STEPS, trial)
+            results["sluice_sustained_rps"] = found
+            results["sustained_trials"] = " ".join(f"{t.rate:.0f}:{t.behind_s:.2f}s" for t in trials)
             for share in PACED_SHARES:
-                rate = results["sluice_e2e_rps"] * share / args.batch
+                rate = found * share / args.batch
+                # The phase before left the engine merges to do; paying them here would measure that
+                # phase's aftermath, not this rate.
+                settling_s = bench.merges_settled()
                 seen = gateway_view.snapshot(s.gateway_url)
+                inserts = _inserts(s.worker_url)
                 with freshness.probing(bench) as fresh:
                     v = vegeta.attack(paced, url, bodies[0], headers, rate, args.seconds)
                 slow = gateway_view.slow_shares(seen, gateway_view.snapshot(s.gateway_url), 0.05)
-                results[f"paced_{share:.0%}_of_e2e"] = {**v.figures(args.batch), **slow, **fresh.figures()}
+                count, rows = (after - before for after, before in zip(_inserts(s.worker_url), inserts))
+                results[f"paced_{share:.0%}_of_e2e"] = {
+                    **v.figures(args.batch), **slow, **fresh.figures(), "merges_settled_after_s": settling_s,
+                    "rows_per_insert": rows / count if count else None}
     results["accept_vs_kafka_ceiling"] = results["sluice_accept_rps"] / results["kafka_ceiling_rps"]
     results["e2e_vs_storage_ceiling"] = results["sluice_e2e_rps"] / results["storage_ceiling_rps"]
     return results

@@ -62,6 +62,26 @@ class Bench:
                 rows, changed = now_rows, time.perf_counter()
         return rows, changed
 
+    def merges_settled(self, quiet_s: float = 3.0, timeout_s: float = 600, poll_s: float = 0.2) -> float:
+        """Wait until the engine runs no merge and the count of active ``logs`` parts held still for
+        ``quiet_s``; the seconds that took. A phase started after it does not pay for the merges
+        the phase before it left behind."""
+        began = time.perf_counter()
+        deadline = began + timeout_s
+        query = ("SELECT (SELECT count() FROM system.merges), "
+                 "(SELECT count() FROM system.parts WHERE active AND database = 'sluice' AND table = 'logs')")
+        state, changed = None, began
+        while True:
+            now_state = tuple(sql(self.settings, query)[0])
+            now = time.perf_counter()
+            if now_state != state or now_state[0]:
+                state, changed = now_state, now
+            elif now - changed >= quiet_s:
+                return changed - began
+            if now > deadline:
+                raise TimeoutError(f"merges still running after {timeout_s}s: {now_state}")
+            time.sleep(poll_s)
+
 
 @contextlib.contextmanager
 def broker() -> Iterator[tuple[local.LocalBroker, Path]]:

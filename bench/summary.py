@@ -43,7 +43,9 @@ def _ratio_of_best(r: dict, n: int) -> float:
 
 
 GOALS = (
-    Goal("e2e", "end to end ≥ 150,000 logs/s sustained (batches of 500)", lambda r: r["sluice_e2e_rps"],
+    # The most a paced load was stored at, the worker keeping up (bench/rates.py); the rate from the first
+    # request to the last row visible, which counts a drain with the cores to the worker, is the peer's goal below.
+    Goal("e2e", "end to end ≥ 150,000 logs/s sustained (batches of 500)", lambda r: r["sluice_sustained_rps"],
          lambda v: v >= 150_000, "logs/s"),
     Goal("e2e", "ingest → queryable p99 ≤ 1 s (at 50 % of the sustained rate)",
          lambda r: r["paced_50%_of_e2e"]["freshness_p99_ms"], lambda v: v <= 1000, "ms"),

@@ -81,12 +81,14 @@ def test_the_report_says_which_goals_are_met(tmp_path):
                "latency_logtrace_100_at_50%": {"latency_p99_ms": 30.0}}
     (tmp_path / "gateway.json").write_text(json.dumps(gateway))
     (tmp_path / "logflux.json").write_text(json.dumps({"warm_e2e_eps": 40_000.0, "during_flood_vs_warm": 0.95}))
-    e2e = {"sluice_e2e_rps": 90_000.0, "idle": {"freshness_max_ms": 420.0},
+    e2e = {"sluice_e2e_rps": 160_000.0, "sluice_sustained_rps": 90_000.0, "idle": {"freshness_max_ms": 420.0},
            "paced_50%_of_e2e": {"freshness_p99_ms": 1210.0, "latency_p99_ms": 417.0},
            "paced_90%_of_e2e": {"freshness_p99_ms": 1180.0, "latency_p99_ms": 3500.0}}
     (tmp_path / "e2e.json").write_text(json.dumps(e2e))
     text = summary(tmp_path)
     assert "| a single record at idle queryable in ≤ 0.5 s (the slowest of 20) | 420 ms | yes |" in text
+    # The rate to the last row visible (160,000) counts a drain with the cores to the worker: not "sustained".
+    assert "| end to end ≥ 150,000 logs/s sustained (batches of 500) | 90,000 logs/s | no |" in text
     assert "| accept p99 ≤ 50 ms end to end (at 50 % of the sustained rate) | 417 ms | no |" in text
     assert "| gateway alone ≥ 400,000 logs/s, 202 after the ack (batches of 500) | 420,000 logs/s | yes |" in text
     assert "| gateway ≥ 0.5 of the decode-only ceiling (same processes, batches of 500) | 0.60 | yes |" in text
