@@ -57,6 +57,10 @@ class Settings:
     # How producers compress record batches: none, gzip, snappy, lz4 or zstd
     # (sluice/kafka/clients.py says why the default).
     kafka_compression: str = "snappy"
+    # Seconds a producer keeps sending keyless records to one partition before the next one takes over
+    # (sluice/kafka/sticky.py): a worker's chunk then holds few partitions, so it inserts fewer, larger
+    # parts. 0 takes turns record by record.
+    kafka_sticky_partition_s: float = 0.25
 
     # Gateway.
     gateway_host: str = "127.0.0.1"

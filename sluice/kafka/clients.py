@@ -12,6 +12,7 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import TopicAlreadyExistsError, for_code
 
 from sluice.kafka import durability
+from sluice.kafka.sticky import StickyPartitioner
 from sluice.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -25,6 +26,14 @@ log = logging.getLogger(__name__)
 # aiokafka's lz4 is at level 9 (380 us). zstd suits links where bytes cost more than cores.
 CODECS = ("none", "gzip", "snappy", "lz4", "zstd")
 
+# aiokafka sends a broker one request at a time, with at most one batch per partition in it. With
+# its default batches of 16 KiB every request body (a record of tens of KB) was a batch alone, so
+# a request carried one record per partition, and records kept to one partition for a while
+# (sluice/kafka/sticky.py) would carry one in all: the producer's ceiling halved (498k against
+# 920k records/s of 500-entry bodies, medians of three). Batches of up to 1 MiB carry every record
+# that waited for the partition: 1.32M records/s sticky, 1.02M spread.
+BATCH_BYTES = 1 << 20
+
 
 def producer(settings: Settings, **overrides) -> AIOKafkaProducer:
     """An idempotent producer whose acknowledgement means the write is on every in-sync replica."""
@@ -37,9 +46,11 @@ def producer(settings: Settings, **overrides) -> AIOKafkaProducer:
         enable_idempotence=True,
         compression_type=None if settings.kafka_compression == "none" else settings.kafka_compression,
         linger_ms=2,
+        max_batch_size=BATCH_BYTES,
         max_request_size=settings.max_record_bytes,
         request_timeout_ms=int(settings.publish_timeout_s * 1000) + 1000,
         client_id="sluice",
+        partitioner=StickyPartitioner(settings.kafka_sticky_partition_s),
     )
     options.update(overrides)
     return AIOKafkaProducer(**options)
