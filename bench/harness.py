@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import os
 import platform
+import shutil
 import tempfile
 import time
 from dataclasses import dataclass
@@ -94,6 +95,8 @@ def broker() -> Iterator[tuple[local.LocalBroker, Path]]:
         yield b, tmp
     finally:
         b.stop()
+        # The broker's log and the engine's parts of a run: gigabytes each, of use to no later run.
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def provision(bootstrap: str, tmp: Path, secret: bytes | None = None, **overrides) -> Bench:

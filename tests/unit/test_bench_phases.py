@@ -72,3 +72,24 @@ def test_merges_that_never_settle_end_the_wait_with_what_was_seen(monkeypatch):
     b, _ = _bench_reading(monkeypatch, [(1, 40)])
     with pytest.raises(TimeoutError, match=r"merges still running after 0.05s: \(1, 40\)"):
         b.merges_settled(quiet_s=0, timeout_s=0.05, poll_s=0.01)
+
+
+def test_a_benchmark_leaves_no_state_behind_once_its_broker_stopped(monkeypatch):
+    events = []
+
+    class Broker:
+        def __init__(self, config, jars):
+            self.config = config
+
+        def start(self):
+            (self.config.state_dir / "segment.log").parent.mkdir(parents=True)
+            (self.config.state_dir / "segment.log").write_bytes(b"x" * 1024)
+
+        def stop(self):
+            events.append("stopped")
+
+    monkeypatch.setattr(bench.harness.local, "LocalBroker", Broker)
+    monkeypatch.setattr(bench.harness.local, "fetch", lambda cache_dir, version: None)
+    with bench.harness.broker() as (_, tmp):
+        assert (tmp / "kafka" / "segment.log").exists()
+    assert events == ["stopped"] and not tmp.exists()
