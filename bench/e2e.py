@@ -104,6 +104,12 @@ def _inserts(worker_url: str) -> tuple[float, float]:
     return (metric(worker_url, "sluice_worker_batch_rows_count"), metric(worker_url, "sluice_worker_batch_rows_sum"))
 
 
+def _rows_per_insert(worker_url: str, since: tuple[float, float]) -> float | None:
+    """The worker's rows per insert since ``since`` (an ``_inserts`` reading); None when it made none."""
+    count, rows = (after - before for after, before in zip(_inserts(worker_url), since))
+    return rows / count if count else None
+
+
 def run(args) -> dict:
     bodies = make_bodies(BODIES, args.batch)
     results: dict = {**machine(), "seconds": args.seconds, "batch": args.batch, "connections": args.connections}
@@ -140,8 +146,7 @@ def run(args) -> dict:
             results["sluice_accept_rps"] = r.rps * args.batch
             results["sluice_e2e_rps"] = stored / (last - started)
             results["sluice_stored_under_load_rps"] = during.rate
-            count, rows = (after - before for after, before in zip(_inserts(s.worker_url), inserts))
-            results["rows_per_insert"] = rows / count if count else None
+            results["rows_per_insert"] = _rows_per_insert(s.worker_url, inserts)
             results["wrk_cpu_share"] = r.cpu_s / r.seconds
             results["profile_worker"] = profile.figures(where)
             paced = vegeta.build(s.cache_dir)
@@ -151,7 +156,7 @@ def run(args) -> dict:
                 before, _ = bench.settled(0)
                 v = vegeta.attack(paced, url, bodies[0], headers, rate / args.batch, SUSTAIN_TRIAL_S)
                 accepted = (v.requests - v.non_2xx) * args.batch
-                return Trial(rate, accepted, (accepted - (bench.rows() - before)) / rate)
+                return Trial(rate, (accepted - (bench.rows() - before)) / rate)
 
             low = results["sluice_stored_under_load_rps"]
             found, trials = sustained(low, max(low, results["sluice_e2e_rps"]), SUSTAIN_STEPS, trial)
@@ -167,10 +172,9 @@ def run(args) -> dict:
                 with freshness.probing(bench) as fresh:
                     v = vegeta.attack(paced, url, bodies[0], headers, rate, args.seconds)
                 slow = gateway_view.slow_shares(seen, gateway_view.snapshot(s.gateway_url), 0.05)
-                count, rows = (after - before for after, before in zip(_inserts(s.worker_url), inserts))
                 results[f"paced_{share:.0%}_of_e2e"] = {
                     **v.figures(args.batch), **slow, **fresh.figures(), "merges_settled_after_s": settling_s,
-                    "rows_per_insert": rows / count if count else None}
+                    "rows_per_insert": _rows_per_insert(s.worker_url, inserts)}
     results["accept_vs_kafka_ceiling"] = results["sluice_accept_rps"] / results["kafka_ceiling_rps"]
     results["e2e_vs_storage_ceiling"] = results["sluice_e2e_rps"] / results["storage_ceiling_rps"]
     return results

@@ -31,12 +31,7 @@ class UnderLoad:
 def under_load(rows: Callable[[], int], skip_s: float,
                clock: Callable[[], float] = time.perf_counter) -> Iterator[UnderLoad]:
     """The stored rate (by ``rows()``) while the block's load runs, from ``skip_s`` after it began
-    to its end; None when the block ended before ``skip_s``.
-
-    The rate "from the first request to the last row" also counts the drain after the load,
-    when the worker has the cores to itself; a rate it keeps while the gateway takes its share
-    is this one, the most a steady load can be stored at.
-    """
+    to its end; None when the block ended before ``skip_s``."""
     result, done = UnderLoad(), threading.Event()
     first: list[tuple[float, int]] = []
 
@@ -64,7 +59,6 @@ def under_load(rows: Callable[[], int], skip_s: float,
 @dataclass(frozen=True)
 class Trial:
     rate: float  # records/s asked for
-    accepted: int  # records answered 2xx
     behind_s: float  # accepted and not yet stored at the end, in seconds of this rate
 
 

@@ -33,7 +33,7 @@ def test_a_load_shorter_than_the_skip_gives_no_rate_rather_than_a_wrong_one():
 def _worker_keeping_up_to(capacity: float):
     def paced(rate: float) -> Trial:
         # At or under capacity a worker is behind by its freshness; past it, further every second.
-        return Trial(rate, int(rate * 20), 0.5 if rate <= capacity else 0.5 + 20 * (rate / capacity - 1))
+        return Trial(rate, 0.5 if rate <= capacity else 0.5 + 20 * (rate / capacity - 1))
     return paced
 
 
