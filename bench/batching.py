@@ -1,7 +1,7 @@
 """Batching: a record at idle is visible at once, and the worker's memory stays bounded by bytes.
 
     python -m bench.batching [--probes 50] [--big-records 400] [--record-mib 1] [--engine embedded|process]
-                             [--json out.json]
+                             [--set NAME=VALUE ...] [--json out.json]
 
 One broker, gateway and worker. With ``--engine embedded`` (``make run``'s topology) the worker holds
 the ClickHouse engine, so its memory includes the engine's; with ``--engine process`` the engine runs
@@ -27,7 +27,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from bench.harness import Bench, broker, machine, processes, provision, report, send_all
+from bench.harness import Bench, broker, machine, processes, provision, report, send_all, setting_overrides
 from bench.tools import percentile
 from sluice.local.chdb_server import engine_process
 from sluice.local.harness import post, sql
@@ -99,10 +99,13 @@ def main() -> None:
     parser.add_argument("--batch-max-bytes", type=int, help="the worker's batch_max_bytes (default: the setting's)")
     parser.add_argument("--engine", choices=("embedded", "process"), default="embedded",
                         help="the ClickHouse engine in the worker, or in a process of its own")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="a worker setting for this run (e.g. consumer_fetch_bytes=8388608); repeatable")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     with broker() as (b, tmp), contextlib.ExitStack() as stack:
         overrides = {"batch_max_bytes": args.batch_max_bytes} if args.batch_max_bytes else {}
+        overrides.update(setting_overrides(args.set))
         engine_pid = None
         if args.engine == "process":
             url, engine = stack.enter_context(engine_process(tmp / "engine"))
@@ -110,7 +113,7 @@ def main() -> None:
         bench = provision(b.config.bootstrap, tmp, **overrides)
         with processes(bench, "worker", "gateway") as (worker, _):
             assert worker.proc is not None
-            results = {"machine": machine(), "engine": args.engine,
+            results = {"machine": machine(), "engine": args.engine, "settings": args.set,
                        **idle_freshness(bench, args.probes, args.poll_ms / 1000)}
             results.update(big_records(bench, worker.proc.pid, args.big_records, args.record_mib, engine_pid))
     report(results, args.json, "Sluice batching: idle freshness and worker memory")

@@ -99,6 +99,18 @@ def broker() -> Iterator[tuple[local.LocalBroker, Path]]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def setting_overrides(items: list[str]) -> dict[str, str]:
+    """A benchmark's ``--set NAME=VALUE`` options as settings overrides (``load_settings`` checks names and
+    values); ValueError naming the item when one has no ``=`` or no name."""
+    overrides = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise ValueError(f"--set {item!r}: expected NAME=VALUE, e.g. consumer_fetch_bytes=16777216")
+        overrides[name.strip()] = value
+    return overrides
+
+
 def provision(bootstrap: str, tmp: Path, secret: bytes | None = None, **overrides) -> Bench:
     values = dict(state_dir=tmp / "sluice", kafka_bootstrap=bootstrap, local_broker=False, gateway_port=free_port(),
                   worker_port=free_port(), logstash_tcp_port=0, logstash_udp_port=0)

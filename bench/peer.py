@@ -1,6 +1,7 @@
 """End to end against the peer a user would pick instead: the same records into VictoriaLogs and into Sluice.
 
-    python -m bench.peer [--seconds 30] [--batch 500] [--connections 16] [--json FILE]
+    python -m bench.peer [--seconds 30] [--batch 500] [--connections 16] [--engine embedded|process]
+                         [--workers N] [--set NAME=VALUE ...] [--json FILE]
 
 The same LogTrace records (bench/e2e.make_bodies: 64 bodies in turn) go to
 VictoriaLogs' ``/insert/jsonline`` as JSON lines and to Sluice's
@@ -20,11 +21,18 @@ Counts are checked exactly: what the system says it accepted (its own
 counter, which includes requests wrk abandoned when its time was up) must
 equal what a query sees once nothing more arrives for ``QUIET_S``, and be
 at least what wrk saw answered: no accepted record missing, none twice.
+
+Sluice's topology: ``--engine embedded`` (``make run``'s) puts the ClickHouse
+engine in the one worker; ``--engine process`` runs it in a process of its own
+behind ClickHouse's HTTP interface (sluice/local/chdb_server.py), which
+``--workers N`` worker processes share, one consumer group. The engine
+process's CPU counts as Sluice's (``engine`` in ``cpu_s_by_process``).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import sys
@@ -37,8 +45,9 @@ from typing import Callable
 
 from bench import tools, victorialogs
 from bench.e2e import BODIES, make_bodies
-from bench.harness import broker, machine, processes, provision, report
-from sluice.local.harness import metric, sql
+from bench.harness import broker, machine, processes, provision, report, setting_overrides
+from sluice.local.chdb_server import engine_process
+from sluice.local.harness import free_port, metric, sql
 from sluice.settings import load_settings
 
 WARM_S = 3  # a short load first: connections, first parts, Kafka group join
@@ -194,19 +203,29 @@ def run(args) -> dict:
                 raise RuntimeError(f"VictoriaLogs dropped {dropped:,} accepted records (see its /metrics)")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    with broker() as (b, btmp):
-        bench = provision(b.config.bootstrap, btmp)
+    with broker() as (b, btmp), contextlib.ExitStack() as stack:
+        pids = {"broker": b.running_pid()}
+        overrides = setting_overrides(args.set)
+        if args.engine == "process":
+            url, engine = stack.enter_context(engine_process(btmp / "engine"))
+            overrides["clickhouse_url"], pids["engine"] = url, engine.pid
+        bench = provision(b.config.bootstrap, btmp, **overrides)
         s = bench.settings
         files = _files(btmp / "bodies", "logtrace", bodies)
-        with processes(bench, "worker", "gateway") as (worker, gateway):
-            parts = ("SELECT sum(bytes_on_disk), sum(rows) FROM system.parts "
-                     "WHERE database = 'sluice' AND table = 'logs' AND active")
-            system = System("sluice", s.gateway_url + "/v1/logs/ingest", files,
-                            {"Authorization": f"Bearer {bench.key}", "Content-Type": "application/json"},
-                            bench.rows, lambda: int(metric(s.gateway_url, SLUICE_ACCEPTED)),
-                            {"worker": worker.proc.pid, "gateway": gateway.proc.pid, "broker": b.running_pid()},
-                            lambda: tuple(int(v) for v in sql(s, parts)[0]))
-            results["sluice"] = measure(system, s.cache_dir, args.seconds, args.connections, args.batch)
+        for i in range(args.workers):
+            settings = s if i == 0 else s.replace(worker_port=free_port())
+            (worker,) = stack.enter_context(processes(bench, "worker", settings=settings))
+            pids[f"worker{i or ''}"] = worker.proc.pid
+        (gateway,) = stack.enter_context(processes(bench, "gateway"))
+        pids["gateway"] = gateway.proc.pid
+        parts = ("SELECT sum(bytes_on_disk), sum(rows) FROM system.parts "
+                 "WHERE database = 'sluice' AND table = 'logs' AND active")
+        system = System("sluice", s.gateway_url + "/v1/logs/ingest", files,
+                        {"Authorization": f"Bearer {bench.key}", "Content-Type": "application/json"},
+                        bench.rows, lambda: int(metric(s.gateway_url, SLUICE_ACCEPTED)), pids,
+                        lambda: tuple(int(v) for v in sql(s, parts)[0]))
+        results["sluice"] = measure(system, s.cache_dir, args.seconds, args.connections, args.batch)
+        results["sluice"]["topology"] = {"engine": args.engine, "workers": args.workers, "settings": args.set}
     results.update(ratios(results["sluice"], results["victorialogs"]))
     return results
 
@@ -216,8 +235,21 @@ def main() -> int:
     ap.add_argument("--seconds", type=int, default=30)
     ap.add_argument("--batch", type=int, default=500)
     ap.add_argument("--connections", type=int, default=16)
+    ap.add_argument("--engine", choices=("embedded", "process"), default="embedded",
+                    help="Sluice's ClickHouse engine in its worker, or in a process of its own")
+    ap.add_argument("--workers", type=int, default=1, help="worker processes (above 1: --engine process)")
+    ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                    help="a Sluice setting for this run (e.g. insert_threads=4); repeatable")
     ap.add_argument("--json", type=Path, help="also write the results here (and Markdown beside it)")
     args = ap.parse_args()
+    if args.workers > 1 and args.engine != "process":
+        ap.error("--workers above 1 needs --engine process: the embedded engine has one owner")
+    if args.workers < 1:
+        ap.error(f"--workers: expected 1 or more, got {args.workers}")
+    try:
+        setting_overrides(args.set)  # refused now, not after the peer's run
+    except ValueError as exc:
+        ap.error(str(exc))
     report(run(args), args.json, "end to end against VictoriaLogs: the same records, until queryable")
     return 0
 

@@ -116,3 +116,24 @@ def test_the_report_judges_the_peer_goals(tmp_path):
     assert "| end to end stored ≥ 0.55 of VictoriaLogs, same records in the same run (batches of 500) | 0.50 | no |" \
         in text
     assert "until the last record is queryable (peer run) | 160,000 logs/s | yes |" in text
+
+
+def test_a_benchmarks_set_options_become_settings_overrides():
+    from bench.harness import setting_overrides
+    from sluice.settings import load_settings
+
+    overrides = setting_overrides(["consumer_fetch_bytes=16777216", " insert_threads=4", "internal_token=a=b"])
+    assert overrides == {"consumer_fetch_bytes": "16777216", "insert_threads": "4", "internal_token": "a=b"}
+    settings = load_settings({}, **overrides)
+    assert (settings.consumer_fetch_bytes, settings.insert_threads) == (16777216, 4)
+    for bad in ("consumer_fetch_bytes", "=4"):
+        with pytest.raises(ValueError, match="expected NAME=VALUE"):
+            setting_overrides([bad])
+
+
+def test_several_workers_need_the_engine_in_a_process_of_its_own(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "bench.peer", "--workers", "2", "--seconds", "1"],
+                            capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "SLUICE_STATE_DIR": str(tmp_path)})
+    assert result.returncode != 0
+    assert "--workers above 1 needs --engine process" in result.stderr
