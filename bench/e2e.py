@@ -1,6 +1,6 @@
 """End-to-end: HTTP → queryable in ClickHouse, against ceilings measured in the same run, and freshness.
 
-    python -m bench.e2e [--seconds 30] [--batch 500] [--connections 16] [--json FILE]
+    python -m bench.e2e [--seconds 30] [--batch 500] [--connections 16] [--set NAME=VALUE ...] [--json FILE]
 
 Starts its own Kafka broker, gateway and worker (fresh state, free ports):
 
@@ -40,7 +40,7 @@ from pathlib import Path
 
 from bench import freshness, gateway_view, profile, tools, vegeta
 from bench.rates import Trial, sustained, under_load
-from bench.harness import broker, machine, processes, provision, report, tables_of
+from bench.harness import broker, machine, processes, provision, report, setting_overrides, tables_of
 from schemas.envelope import Envelope, to_headers
 from schemas.formats import Format
 from sluice.kafka.clients import ensure_topics, producer
@@ -112,9 +112,10 @@ def _rows_per_insert(worker_url: str, since: tuple[float, float]) -> float | Non
 
 def run(args) -> dict:
     bodies = make_bodies(BODIES, args.batch)
-    results: dict = {**machine(), "seconds": args.seconds, "batch": args.batch, "connections": args.connections}
+    results: dict = {**machine(), "seconds": args.seconds, "batch": args.batch, "connections": args.connections,
+                     "settings": args.set}
     with broker() as (b, tmp):
-        bench = provision(b.config.bootstrap, tmp)
+        bench = provision(b.config.bootstrap, tmp, **setting_overrides(args.set))
         s = bench.settings
         ceiling = bodies * max(1, 400_000 // (BODIES * args.batch))  # a few hundred thousand records
         results["kafka_ceiling_rps"] = len(ceiling) * args.batch / asyncio.run(
@@ -185,8 +186,14 @@ def main() -> int:
     ap.add_argument("--seconds", type=int, default=30)
     ap.add_argument("--batch", type=int, default=500)
     ap.add_argument("--connections", type=int, default=16)
+    ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                    help="a Sluice setting for this run (e.g. batch_max_bytes=33554432); repeatable")
     ap.add_argument("--json", type=Path, help="also write the results here (and Markdown beside it)")
     args = ap.parse_args()
+    try:
+        setting_overrides(args.set)
+    except ValueError as exc:
+        ap.error(str(exc))
     report(run(args), args.json, "end to end: HTTP → queryable")
     return 0
 
