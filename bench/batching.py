@@ -27,7 +27,8 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from bench.harness import Bench, broker, machine, processes, provision, report, send_all, setting_overrides
+from bench.harness import (Bench, add_set_option, broker, machine, processes, provision, report, send_all,
+                           setting_overrides)
 from bench.tools import percentile
 from sluice.local.chdb_server import engine_process
 from sluice.local.harness import post, sql
@@ -99,13 +100,13 @@ def main() -> None:
     parser.add_argument("--batch-max-bytes", type=int, help="the worker's batch_max_bytes (default: the setting's)")
     parser.add_argument("--engine", choices=("embedded", "process"), default="embedded",
                         help="the ClickHouse engine in the worker, or in a process of its own")
-    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
-                        help="a worker setting for this run (e.g. consumer_fetch_bytes=8388608); repeatable")
+    add_set_option(parser)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
+    sets = setting_overrides(args.set, parser)
     with broker() as (b, tmp), contextlib.ExitStack() as stack:
         overrides = {"batch_max_bytes": args.batch_max_bytes} if args.batch_max_bytes else {}
-        overrides.update(setting_overrides(args.set))
+        overrides.update(sets)
         engine_pid = None
         if args.engine == "process":
             url, engine = stack.enter_context(engine_process(tmp / "engine"))

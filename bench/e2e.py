@@ -40,7 +40,8 @@ from pathlib import Path
 
 from bench import freshness, gateway_view, profile, tools, vegeta
 from bench.rates import Trial, sustained, under_load
-from bench.harness import broker, machine, processes, provision, report, setting_overrides, tables_of
+from bench.harness import (add_set_option, broker, machine, processes, provision, report, setting_overrides,
+                           tables_of)
 from schemas.envelope import Envelope, to_headers
 from schemas.formats import Format
 from sluice.kafka.clients import ensure_topics, producer
@@ -186,14 +187,10 @@ def main() -> int:
     ap.add_argument("--seconds", type=int, default=30)
     ap.add_argument("--batch", type=int, default=500)
     ap.add_argument("--connections", type=int, default=16)
-    ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
-                    help="a Sluice setting for this run (e.g. batch_max_bytes=33554432); repeatable")
+    add_set_option(ap)
     ap.add_argument("--json", type=Path, help="also write the results here (and Markdown beside it)")
     args = ap.parse_args()
-    try:
-        setting_overrides(args.set)
-    except ValueError as exc:
-        ap.error(str(exc))
+    setting_overrides(args.set, ap)
     report(run(args), args.json, "end to end: HTTP → queryable")
     return 0
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import os
@@ -99,14 +100,24 @@ def broker() -> Iterator[tuple[local.LocalBroker, Path]]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def setting_overrides(items: list[str]) -> dict[str, str]:
+def add_set_option(parser: argparse.ArgumentParser) -> None:
+    """``--set NAME=VALUE``, repeatable: a Sluice setting for one benchmark run (``setting_overrides``)."""
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="a Sluice setting for this run (e.g. batch_max_bytes=33554432); repeatable")
+
+
+def setting_overrides(items: list[str], parser: argparse.ArgumentParser | None = None) -> dict[str, str]:
     """A benchmark's ``--set NAME=VALUE`` options as settings overrides (``load_settings`` checks names and
-    values); ValueError naming the item when one has no ``=`` or no name."""
+    values). One without ``=`` or a name: ValueError naming it, or ``parser``'s usage error (exit 2) when
+    given, so a run refuses it before it starts anything."""
     overrides = {}
     for item in items:
         name, sep, value = item.partition("=")
         if not sep or not name.strip():
-            raise ValueError(f"--set {item!r}: expected NAME=VALUE, e.g. consumer_fetch_bytes=16777216")
+            message = f"--set {item!r}: expected NAME=VALUE, e.g. consumer_fetch_bytes=16777216"
+            if parser is not None:
+                parser.error(message)
+            raise ValueError(message)
         overrides[name.strip()] = value
     return overrides
 

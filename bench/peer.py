@@ -45,7 +45,7 @@ from typing import Callable
 
 from bench import tools, victorialogs
 from bench.e2e import BODIES, make_bodies
-from bench.harness import broker, machine, processes, provision, report, setting_overrides
+from bench.harness import add_set_option, broker, machine, processes, provision, report, setting_overrides
 from sluice.local.chdb_server import engine_process
 from sluice.local.harness import free_port, metric, sql
 from sluice.settings import load_settings
@@ -238,18 +238,14 @@ def main() -> int:
     ap.add_argument("--engine", choices=("embedded", "process"), default="embedded",
                     help="Sluice's ClickHouse engine in its worker, or in a process of its own")
     ap.add_argument("--workers", type=int, default=1, help="worker processes (above 1: --engine process)")
-    ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
-                    help="a Sluice setting for this run (e.g. insert_threads=4); repeatable")
+    add_set_option(ap)
     ap.add_argument("--json", type=Path, help="also write the results here (and Markdown beside it)")
     args = ap.parse_args()
     if args.workers > 1 and args.engine != "process":
         ap.error("--workers above 1 needs --engine process: the embedded engine has one owner")
     if args.workers < 1:
         ap.error(f"--workers: expected 1 or more, got {args.workers}")
-    try:
-        setting_overrides(args.set)  # refused now, not after the peer's run
-    except ValueError as exc:
-        ap.error(str(exc))
+    setting_overrides(args.set, ap)  # refused now, not after the peer's run
     report(run(args), args.json, "end to end against VictoriaLogs: the same records, until queryable")
     return 0
 

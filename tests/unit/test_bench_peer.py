@@ -131,6 +131,20 @@ def test_a_benchmarks_set_options_become_settings_overrides():
             setting_overrides([bad])
 
 
+def test_a_malformed_set_option_stops_a_benchmark_before_it_starts_anything(capsys):
+    import argparse
+
+    from bench.harness import add_set_option, setting_overrides
+
+    parser = argparse.ArgumentParser(prog="bench")
+    add_set_option(parser)
+    args = parser.parse_args(["--set", "insert_threads=4", "--set", "insert_threads"])
+    with pytest.raises(SystemExit) as stopped:
+        setting_overrides(args.set, parser)
+    assert stopped.value.code == 2
+    assert "--set 'insert_threads': expected NAME=VALUE" in capsys.readouterr().err
+
+
 def test_several_workers_need_the_engine_in_a_process_of_its_own(tmp_path):
     result = subprocess.run([sys.executable, "-m", "bench.peer", "--workers", "2", "--seconds", "1"],
                             capture_output=True, text=True, timeout=120,
