@@ -210,3 +210,18 @@ def test_the_gateways_view_counts_requests_it_took_long_to_handle_and_to_publish
     shares = slow_shares(before, parse(generate_latest(registry).decode()), 0.05)
     assert shares == {"gateway_handled_over_50ms": 0.5, "gateway_published_over_50ms": 0.5}
     assert slow_shares(before, before, 0.05) == {"gateway_handled_over_50ms": None, "gateway_published_over_50ms": None}
+
+
+def test_a_hot_path_child_with_inserts_leaves_no_engine_behind(tmp_path):
+    """Each ``+insert`` child opens an engine in a temporary state directory: it measures, then removes it
+    (a full ``make bench-hot-path`` ran 30 children and left 186 MiB of parts in /tmp)."""
+    import os
+    import pickle
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "bench.hot_path", "--child", "hot+insert", "logtrace", "2", "10"],
+                         check=True, capture_output=True, timeout=300,
+                         env={**os.environ, "TMPDIR": str(tmp_path)}).stdout
+    assert pickle.loads(out)["rows"] == 20
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith("sluice-bench-hot-")] == []
