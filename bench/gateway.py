@@ -1,6 +1,6 @@
 """The gateway alone (HTTP → Kafka acknowledged), against its ceilings and the OpenTelemetry Collector.
 
-    python -m bench.gateway [--seconds 30] [--connections 32] [--json FILE] [--markdown FILE]
+    python -m bench.gateway [--seconds 30] [--connections 32] [--set NAME=VALUE ...] [--json FILE] [--markdown FILE]
 
 One broker, no worker. Every figure is records/s over ``--seconds`` of wrk
 load (after a warm-up), measured in this run:
@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Iterator
 
 from bench import otelcol, profile, tools, vegeta
-from bench.harness import Bench, broker, machine, processes, provision
+from bench.harness import Bench, add_set_option, broker, machine, processes, provision, setting_overrides
 from bench.report import write
 from schemas import registry as records
 from sluice.kafka.clients import ensure_topics
@@ -119,9 +119,9 @@ def kcat_rps(bench: Bench, body: bytes, records_per_body: int, seconds: int) -> 
 
 
 def run(args) -> dict:
-    results: dict = {**machine(), "seconds": args.seconds, "connections": args.connections}
+    results: dict = {**machine(), "seconds": args.seconds, "connections": args.connections, "settings": args.set}
     with broker() as (b, tmp):
-        bench = provision(b.config.bootstrap, tmp)
+        bench = provision(b.config.bootstrap, tmp, **setting_overrides(args.set))
         headers = {"Authorization": f"Bearer {bench.key}", "Content-Type": "application/json"}
         bodies = {("logtrace", n): logtrace_body(n) for n in (1, 100, 500)}
         bodies.update({("otlp", n): otlp_body(n) for n in (100, 500)})
@@ -201,7 +201,9 @@ def main() -> int:
     ap.add_argument("--skip-otelcol", action="store_true", help="no Collector peer (it is built with Go on first use)")
     ap.add_argument("--json", type=Path)
     ap.add_argument("--markdown", type=Path)
+    add_set_option(ap)  # the gateways' and the decode-only ceiling's settings (e.g. kafka_sticky_partition_s=0)
     args = ap.parse_args()
+    setting_overrides(args.set, ap)  # refused now, not after the broker has started
     results = run(args)
     write("gateway alone: HTTP → Kafka acknowledged", results, args.json, args.markdown)
     return 0

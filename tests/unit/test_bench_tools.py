@@ -225,3 +225,14 @@ def test_a_hot_path_child_with_inserts_leaves_no_engine_behind(tmp_path):
                          env={**os.environ, "TMPDIR": str(tmp_path)}).stdout
     assert pickle.loads(out)["rows"] == 20
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith("sluice-bench-hot-")] == []
+
+
+def test_the_gateway_benchmark_refuses_a_malformed_set_option_before_it_starts_a_broker(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "bench.gateway", "--seconds", "1", "--set", "kafka_sticky_partition_s"],
+                            capture_output=True, text=True, timeout=120, env={**os.environ, "SLUICE_STATE_DIR": str(tmp_path)})
+    assert result.returncode == 2
+    assert "--set 'kafka_sticky_partition_s': expected NAME=VALUE" in result.stderr
