@@ -24,6 +24,7 @@ from schemas.envelope import Envelope, to_headers
 from schemas.formats import Format
 from sluice import metrics
 from sluice.kafka.clients import producer
+from sluice.kafka.sticky import StickyPartitioner
 from sluice.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -43,10 +44,12 @@ class Publisher:
         self.settings = settings
         self._producer: AIOKafkaProducer | None = None
         self.inflight_bytes = 0
+        # Told the size of each keyless record sent, so a partition's turn ends at a batch's worth.
+        self.partitioner = StickyPartitioner(settings.kafka_sticky_partition_s, settings.kafka_sticky_partition_bytes)
 
     async def start(self) -> None:
         # aiokafka binds a client to the running loop, so it is made here.
-        self._producer = producer(self.settings)
+        self._producer = producer(self.settings, partitioner=self.partitioner)
         await self._producer.start()
 
     async def stop(self) -> None:
@@ -92,11 +95,14 @@ class Publisher:
         # The bytes count until Kafka answers for the record, even after its request
         # timed out: the producer still holds and sends it.
         self.inflight_bytes += len(body)
+        key = _key(envelope)
         try:
-            delivered = await self._producer.send(topic, body, key=_key(envelope), headers=to_headers(envelope))
+            delivered = await self._producer.send(topic, body, key=key, headers=to_headers(envelope))
         except BaseException:
             self.inflight_bytes -= len(body)
             raise
+        if key is None:
+            self.partitioner.charge(len(body))
         delivered.add_done_callback(lambda done: self._release(done, len(body)))
         await asyncio.shield(delivered)
 

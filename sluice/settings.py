@@ -61,6 +61,10 @@ class Settings:
     # (sluice/kafka/sticky.py): a worker's chunk then holds few partitions, so it inserts fewer, larger
     # parts. 0 takes turns record by record.
     kafka_sticky_partition_s: float = 0.25
+    # Bytes of keyless records a producer sends to one partition before the next one takes over, even
+    # within kafka_sticky_partition_s: a producer batch's worth, as Kafka's own producer (KIP-794).
+    # 0: the seconds alone.
+    kafka_sticky_partition_bytes: int = 1024 * 1024
 
     # Gateway.
     gateway_host: str = "127.0.0.1"

@@ -50,7 +50,7 @@ def producer(settings: Settings, **overrides) -> AIOKafkaProducer:
         max_request_size=settings.max_record_bytes,
         request_timeout_ms=int(settings.publish_timeout_s * 1000) + 1000,
         client_id="sluice",
-        partitioner=StickyPartitioner(settings.kafka_sticky_partition_s),
+        partitioner=StickyPartitioner(settings.kafka_sticky_partition_s, settings.kafka_sticky_partition_bytes),
     )
     options.update(overrides)
     return AIOKafkaProducer(**options)

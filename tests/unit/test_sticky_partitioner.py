@@ -33,6 +33,30 @@ def test_keyless_records_stay_on_one_partition_until_the_time_is_up_then_take_tu
     assert Counter(firsts) == {p: 10 for p in PARTITIONS}
 
 
+def test_a_turn_ends_at_its_bytes_before_its_time_and_a_new_turn_starts_both_afresh():
+    clock = Clock()
+    sticky = StickyPartitioner(0.25, stick_bytes=1000, clock=clock, turn=0)
+    chosen = []
+    for _ in range(9):  # 400-byte records: three to a turn, the third reaching the bound
+        chosen.append(sticky(None, PARTITIONS, PARTITIONS))
+        sticky.charge(400)
+    assert chosen == [1, 1, 1, 2, 2, 2, 3, 3, 3]
+    clock.now += 0.25  # the time turns too, and the next turn starts with nothing charged
+    assert [sticky(None, PARTITIONS, PARTITIONS) for _ in range(2)] == [0, 0]
+    sticky.charge(999)
+    assert sticky(None, PARTITIONS, PARTITIONS) == 0
+
+
+def test_zero_bytes_leaves_the_turn_to_the_clock():
+    clock = Clock()
+    sticky = StickyPartitioner(0.25, stick_bytes=0, clock=clock, turn=0)
+    for _ in range(5):
+        assert sticky(None, PARTITIONS, PARTITIONS) == 1
+        sticky.charge(1 << 30)
+    clock.now += 0.25
+    assert sticky(None, PARTITIONS, PARTITIONS) == 2
+
+
 def test_keyed_records_hash_exactly_as_aiokafkas_default_whatever_the_turn():
     sticky, default = StickyPartitioner(0.25, clock=Clock()), DefaultPartitioner()
     for n in range(200):
@@ -50,3 +74,5 @@ def test_a_partition_without_a_leader_is_left_out_and_zero_seconds_takes_turns_r
 def test_a_negative_stick_is_refused_naming_the_setting():
     with pytest.raises(ValueError, match="setting kafka_sticky_partition_s: expected 0 or more seconds, got -1"):
         producer(load_settings(environ={}, kafka_sticky_partition_s=-1))
+    with pytest.raises(ValueError, match="setting kafka_sticky_partition_bytes: expected 0 or more bytes, got -5"):
+        producer(load_settings({"SLUICE_KAFKA_STICKY_PARTITION_BYTES": "-5"}))
