@@ -12,7 +12,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, NoReturn
 
 import aiohttp
 import pyarrow as pa
@@ -107,19 +107,26 @@ def add_set_option(parser: argparse.ArgumentParser) -> None:
 
 
 def setting_overrides(items: list[str], parser: argparse.ArgumentParser | None = None) -> dict[str, str]:
-    """A benchmark's ``--set NAME=VALUE`` options as settings overrides (``load_settings`` checks names and
-    values). One without ``=`` or a name: ValueError naming it, or ``parser``'s usage error (exit 2) when
-    given, so a run refuses it before it starts anything."""
+    """A benchmark's ``--set NAME=VALUE`` options as settings overrides, checked as ``load_settings`` checks
+    them (the name is a setting, the value parses as its type). One that is not: ValueError naming it, or
+    ``parser``'s usage error (exit 2) when given, so a run refuses it before it starts anything."""
     overrides = {}
     for item in items:
         name, sep, value = item.partition("=")
         if not sep or not name.strip():
-            message = f"--set {item!r}: expected NAME=VALUE, e.g. consumer_fetch_bytes=16777216"
-            if parser is not None:
-                parser.error(message)
-            raise ValueError(message)
+            _refuse(f"--set {item!r}: expected NAME=VALUE, e.g. consumer_fetch_bytes=16777216", parser)
         overrides[name.strip()] = value
+    try:
+        load_settings({}, **overrides)
+    except ValueError as exc:
+        _refuse(f"--set: {exc}", parser)
     return overrides
+
+
+def _refuse(message: str, parser: argparse.ArgumentParser | None) -> NoReturn:
+    if parser is not None:
+        parser.error(message)
+    raise ValueError(message)
 
 
 def provision(bootstrap: str, tmp: Path, secret: bytes | None = None, **overrides) -> Bench:

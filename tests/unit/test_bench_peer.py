@@ -129,6 +129,10 @@ def test_a_benchmarks_set_options_become_settings_overrides():
     for bad in ("consumer_fetch_bytes", "=4"):
         with pytest.raises(ValueError, match="expected NAME=VALUE"):
             setting_overrides([bad])
+    with pytest.raises(ValueError, match="--set: unknown settings: consumer_fetch_byte$"):
+        setting_overrides(["consumer_fetch_byte=4"])
+    with pytest.raises(ValueError, match="--set: setting insert_threads: expected int, got 'four'"):
+        setting_overrides(["insert_threads=four"])
 
 
 def test_a_malformed_set_option_stops_a_benchmark_before_it_starts_anything(capsys):
