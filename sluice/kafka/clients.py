@@ -50,6 +50,7 @@ def producer(settings: Settings, **overrides) -> AIOKafkaProducer:
         max_request_size=settings.max_record_bytes,
         request_timeout_ms=int(settings.publish_timeout_s * 1000) + 1000,
         client_id="sluice",
+        # The byte bound counts only what a sender charges (gateway/publisher.py does); other senders turn by the clock.
         partitioner=StickyPartitioner(settings.kafka_sticky_partition_s, settings.kafka_sticky_partition_bytes),
     )
     options.update(overrides)
