@@ -23,8 +23,7 @@ from schemas.dialects import DECODINGS
 from schemas.envelope import Envelope, to_headers
 from schemas.formats import Format
 from sluice import metrics
-from sluice.kafka.clients import producer
-from sluice.kafka.sticky import StickyPartitioner
+from sluice.kafka.clients import partitioner, producer
 from sluice.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -45,7 +44,7 @@ class Publisher:
         self._producer: AIOKafkaProducer | None = None
         self.inflight_bytes = 0
         # Told the size of each keyless record sent, so a partition's turn ends at a batch's worth.
-        self.partitioner = StickyPartitioner(settings.kafka_sticky_partition_s, settings.kafka_sticky_partition_bytes)
+        self.partitioner = partitioner(settings)
 
     async def start(self) -> None:
         # aiokafka binds a client to the running loop, so it is made here.

@@ -35,6 +35,12 @@ CODECS = ("none", "gzip", "snappy", "lz4", "zstd")
 BATCH_BYTES = 1 << 20
 
 
+def partitioner(settings: Settings) -> StickyPartitioner:
+    """Keyless records' partitions as the settings say. The byte bound counts only what a sender charges
+    (gateway/publisher.py does, holding its own); other senders turn by the clock."""
+    return StickyPartitioner(settings.kafka_sticky_partition_s, settings.kafka_sticky_partition_bytes)
+
+
 def producer(settings: Settings, **overrides) -> AIOKafkaProducer:
     """An idempotent producer whose acknowledgement means the write is on every in-sync replica."""
     if settings.kafka_compression not in CODECS:
@@ -50,8 +56,7 @@ def producer(settings: Settings, **overrides) -> AIOKafkaProducer:
         max_request_size=settings.max_record_bytes,
         request_timeout_ms=int(settings.publish_timeout_s * 1000) + 1000,
         client_id="sluice",
-        # The byte bound counts only what a sender charges (gateway/publisher.py does); other senders turn by the clock.
-        partitioner=StickyPartitioner(settings.kafka_sticky_partition_s, settings.kafka_sticky_partition_bytes),
+        partitioner=partitioner(settings),
     )
     options.update(overrides)
     return AIOKafkaProducer(**options)
