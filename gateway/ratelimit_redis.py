@@ -10,7 +10,9 @@ request may be refused while another replica still holds a few unused values
 below the limit — never more than its last small lease.
 
 Requests waiting for a lease while a round trip is under way are coalesced
-into the next one (one ``INCRBY`` per counter for all of them), and once a
+into the next one (one ``INCRBY`` per counter for all of them), and so are
+budget claims (a request's records or bytes, claimed whole): a burst of them
+costs one round trip on one connection, not a connection each. Once a
 window's total is past the limit, requests are refused locally until the
 window ends.
 """
@@ -48,7 +50,8 @@ class _Window:
     next: int = 1  # the next owned value; owned up to `end`
     end: int = 0
     total: int = 0  # the highest total Redis returned
-    waiters: list[asyncio.Future] = field(default_factory=list)
+    waiters: list[asyncio.Future] = field(default_factory=list)  # one value each, from the next lease
+    claims: list[tuple[int, asyncio.Future]] = field(default_factory=list)  # (amount, future): a span each
 
 
 class RedisCounter:
@@ -79,49 +82,66 @@ class RedisCounter:
             return window.total + 1  # every value up to the limit is taken: refuse without asking
         waiter = asyncio.get_running_loop().create_future()
         window.waiters.append(waiter)
-        if self._sender is None or self._sender.done():
-            self._sender = asyncio.ensure_future(self._lease())
+        self._wake()
         return await waiter
 
+    async def _add(self, name: str, window: _Window, amount: int) -> int:
+        """Claim ``amount`` values at once (a budget's records or bytes) and return the last of them.
+
+        No lease: one sized for requests means nothing to a count of bytes. The
+        values claimed are owned like a lease's, so the two ways of counting mix
+        on one window, and claims waiting together share the next round trip.
+        """
+        if window.total > window.limit:
+            return window.total + amount  # the window is spent: refuse without asking
+        claim = asyncio.get_running_loop().create_future()
+        window.claims.append((amount, claim))
+        self._wake()
+        return await claim
+
+    def _wake(self) -> None:
+        """Start the round trip that serves what waits, unless one is already running (it loops)."""
+        if self._sender is None or self._sender.done():
+            self._sender = asyncio.ensure_future(self._lease())
+
     async def _lease(self) -> None:
-        """Claim values for every window with waiting requests, until none wait."""
-        while waiting := {name: w for name, w in self._windows.items() if w.waiters}:
-            sizes = {name: lease_size(w.limit, w.total, len(w.waiters)) for name, w in waiting.items()}
-            batch = {name: w.waiters for name, w in waiting.items()}
+        """Claim values for every window with waiting requests or claims, until none wait.
+
+        Each window's claims and lease are one ``INCRBY`` of their sum: the
+        claims take the first spans of the values returned, in the order they
+        were made, and the lease's waiters the rest.
+        """
+        while waiting := {name: w for name, w in self._windows.items() if w.waiters or w.claims}:
+            batch = {name: (w.claims, w.waiters, lease_size(w.limit, w.total, len(w.waiters)) if w.waiters else 0)
+                     for name, w in waiting.items()}
+            sizes = {name: sum(amount for amount, _ in claims) + lease for name, (claims, _, lease) in batch.items()}
             for w in waiting.values():
-                w.waiters = []
+                w.claims, w.waiters = [], []
             try:
                 totals = await self._claim(waiting, sizes)
             except Exception as exc:  # every waiter must hear of it, or it waits forever
                 unavailable = isinstance(exc, (self._errors, OSError, asyncio.TimeoutError))
                 failure = CounterUnavailable(f"redis: {type(exc).__name__}") if unavailable else exc
-                for waiters in batch.values():
-                    for waiter in waiters:
-                        if not waiter.done():
-                            waiter.set_exception(failure)
+                for claims, waiters, _ in batch.values():
+                    for future in [f for _, f in claims] + waiters:
+                        if not future.done():
+                            future.set_exception(failure)
                 continue
             self.round_trips += 1
             for (name, w), total in zip(waiting.items(), totals):
                 total = int(total)
-                first = total - sizes[name] + 1
-                for offset, waiter in enumerate(batch[name]):
-                    if not waiter.done():
-                        waiter.set_result(first + offset)
-                w.next, w.end, w.total = first + len(batch[name]), total, max(w.total, total)
-
-    async def _add(self, name: str, window: _Window, amount: int) -> int:
-        """Claim ``amount`` values at once (a budget's records or bytes): one round trip, no lease,
-        since a lease sized for requests means nothing to a count of bytes. The values claimed
-        are owned like a lease's, so the two ways of counting mix on one window."""
-        if window.total > window.limit:
-            return window.total + amount  # the window is spent: refuse without asking
-        try:
-            total = int(await self._incr(keys=[name], args=[amount, window.expires_at + 1]))
-        except (self._errors, OSError, asyncio.TimeoutError) as exc:
-            raise CounterUnavailable(f"redis: {type(exc).__name__}") from None
-        self.round_trips += 1
-        window.total = max(window.total, total)
-        return total
+                claims, waiters, lease = batch[name]
+                value = total - sizes[name]  # the last value owned before this trip's spans
+                for amount, claim in claims:
+                    value += amount
+                    if not claim.done():
+                        claim.set_result(value)
+                if lease:
+                    for offset, waiter in enumerate(waiters, start=1):
+                        if not waiter.done():
+                            waiter.set_result(value + offset)
+                    w.next, w.end = value + len(waiters) + 1, total
+                w.total = max(w.total, total)
 
     async def _claim(self, windows: dict[str, _Window], sizes: dict[str, int]) -> list[int]:
         if len(windows) == 1:  # the common case, one hot key: a plain call, no pipeline to build
@@ -135,7 +155,7 @@ class RedisCounter:
     def _sweep(self) -> None:
         now = time.time()
         if now >= self._next_sweep:
-            self._windows = {n: w for n, w in self._windows.items() if w.expires_at > now or w.waiters}
+            self._windows = {n: w for n, w in self._windows.items() if w.expires_at > now or w.waiters or w.claims}
             self._next_sweep = now + 1.0
 
     async def close(self) -> None:

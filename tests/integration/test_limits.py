@@ -150,8 +150,26 @@ async def test_budget_amounts_claimed_from_redis_never_overlap_and_mix_with_leas
     name = f"test:{uuid.uuid4().hex}"
     totals = await asyncio.gather(*(c.incr(name, expires, 1000, 10) for _ in range(30) for c in (a, b)))
     assert sorted(totals) == list(range(10, 610, 10))  # 60 claims of 10, each its own span of values
+    assert a.round_trips + b.round_trips <= 4  # a burst of claims shares a round trip, not a connection each
     assert await a.incr(name, expires, 1000) == 601  # a lease starts after them
     assert await b.incr(name, expires, 1000, 500) > 1000  # over the limit: the caller refuses
     assert await b.incr(name, expires, 1000, 5) > 1000  # and the window is known spent, without a round trip
     await a.close()
     await b.close()
+
+
+async def test_claims_and_leases_waiting_together_share_one_round_trip_without_overlap(redis_server):
+    from gateway.ratelimit_redis import RedisCounter
+
+    counter = RedisCounter(redis_server.url)
+    expires = int(time.time()) + 60
+    name = f"test:{uuid.uuid4().hex}"
+    calls = [counter.incr(name, expires, 100_000, amount) for amount in (7, 1, 1, 300, 1, 5, 1)]
+    results = await asyncio.gather(*calls)
+    spans = sorted((last - amount + 1, last) for last, amount in zip(results, (7, 1, 1, 300, 1, 5, 1)))
+    assert all(a_end < b_start for (_, a_end), (b_start, _) in zip(spans, spans[1:]))  # no value owned twice
+    assert spans[0][0] == 1 and counter.round_trips == 1
+    # The lease taken with the claims goes on serving single requests locally, past every claimed span.
+    more = [await counter.incr(name, expires, 100_000) for _ in range(3)]
+    assert counter.round_trips == 1 and min(more) > spans[-1][1]
+    await counter.close()
