@@ -54,8 +54,9 @@ async def _admin(settings: Settings, work):
         await admin.close()
 
 
-def describe(settings: Settings, topics: list[str]) -> dict[str, tuple[list[dict], str]]:
-    """Each topic's partitions (leader, replicas, isr) and its effective min.insync.replicas."""
+def describe(settings: Settings, topics: list[str]) -> dict[str, tuple[list[dict], str | None]]:
+    """Each topic's partitions (leader, replicas, isr) and its effective min.insync.replicas
+    (None while the broker asked does not know the topic's configuration yet)."""
     async def work(admin):
         metadata = {t["topic"]: t["partitions"] for t in await admin.describe_topics(topics)}
         resources = [ConfigResource(ConfigResourceType.TOPIC, t, configs={"min.insync.replicas": None})
@@ -63,9 +64,9 @@ def describe(settings: Settings, topics: list[str]) -> dict[str, tuple[list[dict
         configs = {}
         for response in await admin.describe_configs(resources):
             for resource in response.to_object()["resources"]:
-                (entry,) = resource["config_entries"]
-                configs[resource["resource_name"]] = entry["config_value"]
-        return {t: (metadata[t], configs[t]) for t in topics}
+                entries = resource["config_entries"]
+                configs[resource["resource_name"]] = entries[0]["config_value"] if entries else None
+        return {t: (metadata[t], configs.get(t)) for t in topics}
     return asyncio.run(_admin(settings, work))
 
 
@@ -76,9 +77,9 @@ def test_topics_are_created_with_three_copies_two_of_them_required(kafka_cluster
 
     def described() -> dict | None:
         # A broker learns of a new topic from the controller a moment after its creation was
-        # acknowledged: until then it describes the topic with no partitions.
+        # acknowledged: until then it describes the topic with no partitions, or no configuration.
         found = describe(s, list(topics))
-        return found if all(partitions for partitions, _ in found.values()) else None
+        return found if all(partitions and min_insync for partitions, min_insync in found.values()) else None
 
     found = wait_for(described, 30, what="every broker to know the new topics' partitions")
     for topic, (partitions, min_insync) in found.items():
