@@ -102,8 +102,8 @@ class Load:
         assert not any(t.is_alive() for t in self.threads), "the load did not finish"
 
 
-def lag_of(settings, topics: tuple[str, ...]) -> int:
-    """Records of ``topics`` the worker group has not committed yet, read from Kafka."""
+def lags_of(settings, topics: tuple[str, ...]) -> dict:
+    """Records of ``topics`` the worker group has not committed yet, per partition, read from Kafka."""
     async def lags() -> dict:
         monitor = LagMonitor(settings, topics)
         try:
@@ -111,7 +111,12 @@ def lag_of(settings, topics: tuple[str, ...]) -> int:
         finally:
             await monitor.stop()
 
-    return sum(asyncio.run(lags()).values())
+    return asyncio.run(lags())
+
+
+def lag_of(settings, topics: tuple[str, ...]) -> int:
+    """Records of ``topics`` the worker group has not committed yet, read from Kafka."""
+    return sum(lags_of(settings, topics).values())
 
 
 def caught_up(settings) -> bool:

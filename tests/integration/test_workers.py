@@ -35,7 +35,7 @@ from aiokafka.protocol.group import MemberAssignment
 from sluice.failpoints import CLICKHOUSE_AFTER_INSERT
 from sluice.settings import Settings, load_settings
 from tests.integration.conftest import pipeline_settings
-from tests.integration.test_faults import Load, caught_up, committed, metric, report
+from tests.integration.test_faults import Load, caught_up, committed, lags_of, metric, report
 from tests.integration.test_up import environ, pids_of, start_up, stop_up
 from sluice.local.chdb_server import engine_process
 from tests.support import Process, free_port, post, wait_for
@@ -228,6 +228,17 @@ class Drill:
                  and len(ingest_owners(self.s)) == self.workers, 120, 0.2, what="the worker back in the group")
         self.times["back_in_group_s"].append(round(time.monotonic() - since, 1))
 
+    def diagnosis(self) -> str:
+        """A stalled drill as seen from outside: each partition's lag, the group's owners, and every
+        worker's threads (``py-spy dump``), for a failure that does not repeat at will."""
+        topics = (self.s.ingest_topic, self.s.native_topic, self.s.slow_topic, self.s.overflow_topic)
+        lines = [f"lag by partition: {lags_of(self.s, topics)}", f"ingest partitions by member: {ingest_owners(self.s)}"]
+        spy = Path(sys.executable).parent / "py-spy"
+        for port, pid in sorted(worker_pids(self.up).items()):
+            dump = subprocess.run([str(spy), "dump", "--pid", str(pid)], capture_output=True, text=True, timeout=60)
+            lines.append(f"--- worker on port {port} (pid {pid}) ---\n{dump.stdout or dump.stderr}")
+        return "\n".join(lines)
+
     def finish(self) -> tuple[dict, str, int]:
         """Stop the load, audit every acknowledged record once nothing more can land, stop ``sluice up``:
         the figures, ``sluice up``'s output and its exit status."""
@@ -237,8 +248,12 @@ class Drill:
                 load.todo.clear()
             load.join(120)
             expected = len(load.acknowledged) * load.per
-            wait_for(lambda: stored(engine, s)[0] >= expected, 300, 1, what="every acknowledged record")
-            wait_for(lambda: caught_up(s), 300, 1, what="the group's commits at every topic's end")
+            try:
+                wait_for(lambda: stored(engine, s)[0] >= expected, 300, 1, what="every acknowledged record")
+                wait_for(lambda: caught_up(s), 300, 1, what="the group's commits at every topic's end")
+            except AssertionError:
+                print(self.diagnosis())  # pytest shows it with the failure
+                raise
             total, distinct = stored(engine, s)
             acked = ",".join(map(str, load.acknowledged))
             acknowledged_distinct = stored(engine, s, f"toUInt64(splitByChar('-', Body)[2]) IN ({acked})")[1]
