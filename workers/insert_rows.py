@@ -3,12 +3,15 @@
 Records reach the sink in the shapes their paths produce (workers/batches.py ``Rows``): slices of
 the hot path's tables, columns, Arrow tables, or Profound's access-log rows. ``split`` makes one table of them in
 the ``logs`` insert layout, one chunk, so one block (see below), and leaves out the records an
-idempotency key already stored.
+idempotency key already stored. ``insert`` sends a table to ClickHouse without a copy of it in memory.
 """
 
 from __future__ import annotations
 
+import tempfile
+
 import pyarrow as pa
+from clickhouse_connect.driver.client import Client
 
 from schemas.dialects.profound.rows import HttpRow
 from schemas.rows.arrow import LOGS_SCHEMA
@@ -45,3 +48,21 @@ def split(batch: Batch, skip: frozenset[int] = frozenset()) -> tuple[pa.Table | 
     # block, and a replay that regrouped the same rows into other chunks would not match.
     table = pa.concat_tables(tables).combine_chunks()
     return (table if table.num_rows else None), http
+
+
+def insert(client: Client, table: str, rows: pa.Table, settings: dict) -> None:
+    """Insert ``rows`` into ``table`` as one Arrow IPC file, written to a temporary file and streamed from it.
+
+    clickhouse-connect's ``insert_arrow`` builds the IPC file in memory, and its embedded backend
+    copies that to ``bytes`` before writing its own temporary file: two more copies of the chunk,
+    held at once, at every insert. From a file, both backends read in pieces (the HTTP client
+    streams the body, the embedded engine copies it to its own file 1 MiB at a time). The file
+    compresses its buffers as the client compresses what it sends, if it does.
+    """
+    codec = client.write_compression if client.write_compression in ("zstd", "lz4") else None
+    options = pa.ipc.IpcWriteOptions(compression=codec) if codec else None
+    with tempfile.TemporaryFile(prefix="sluice-insert-") as file:
+        with pa.ipc.new_file(file, rows.schema, options=options) as writer:
+            writer.write_table(rows)
+        file.seek(0)
+        client.raw_insert(table, rows.schema.names, file, settings=settings, fmt="Arrow")

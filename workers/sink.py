@@ -36,7 +36,7 @@ from workers import claims, idempotency, insert_errors, ranges
 from workers.topic_keys import StartKeys
 from schemas.dialects.profound.rows import http_arrow
 from workers.batches import Batch, Intents, Pending
-from workers.insert_rows import split
+from workers.insert_rows import insert, split
 
 log = logging.getLogger(__name__)
 
@@ -94,9 +94,9 @@ class ClickHouseSink:
                         batch.token)
         else:
             if logs is not None:
-                client.insert_arrow(f"{self.db}.logs", logs, settings=dedup)
+                insert(client, f"{self.db}.logs", logs, dedup)
             if http:
-                client.insert_arrow(f"{self.db}.http_logs", http_arrow(http), settings=dedup)
+                insert(client, f"{self.db}.http_logs", http_arrow(http), dedup)
             idempotency.remember(client, self.db, batch, repeated, dedup)
         self.failpoints.hit(CLICKHOUSE_AFTER_INSERT, where)  # all of it accepted, the worker told otherwise
         return repeated

@@ -14,6 +14,7 @@ from schemas.storable import ipv6_bytes
 from schemas.tables import TIMESTAMP
 from schemas.dialects.profound.rows import HttpRow, http_arrow
 from tests.rows import LogRow, to_arrow
+from workers.insert_rows import insert
 
 pytestmark = pytest.mark.integration
 
@@ -55,7 +56,29 @@ def test_logs_rows_are_stored_as_the_declared_layout_built_them(storage):
                    "WARN", 13, "api", f"body {i}", "ab" * 16, "cd" * 8, {"host.name": "h"}, {"k": str(i)},
                    1, "scope", "1.2", {"s": "v"}) for i in range(2)]
     table = to_arrow(rows)
-    storage.run_sync(lambda c: c.insert_arrow("sluice.logs", table))
+    storage.run_sync(lambda c: insert(c, "sluice.logs", table, {}))
+    assert read_back(storage, "logs", tenant, table.column_names) == as_python(table)
+
+
+@pytest.mark.parametrize("codec", [None, "lz4", "zstd"])
+def test_the_workers_insert_stores_a_table_once_per_token_whatever_the_clients_compression(storage, codec):
+    # A client that compresses what it sends (clickhouse-connect's HTTP client by default) gets
+    # compressed IPC buffers; the engine reads them as it reads the plain ones.
+    tenant = f"tables-{uuid.uuid4().hex[:8]}"
+    now = time.time_ns()
+    table = to_arrow([LogRow(tenant, "production", "logtrace", f"r{i:03d}", now, now + i, "INFO", 9, "api",
+                             f"body {i} " * 50, "", "", {}, {"i": str(i)}) for i in range(300)])
+    token = {"insert_deduplicate": 1, "insert_deduplication_token": f"token-{tenant}"}
+
+    def insert_twice(client):
+        client.write_compression, was = codec, client.write_compression
+        try:
+            insert(client, "sluice.logs", table, token)
+            insert(client, "sluice.logs", table, token)  # a retry of an insert that was stored
+        finally:
+            client.write_compression = was
+
+    storage.run_sync(insert_twice)
     assert read_back(storage, "logs", tenant, table.column_names) == as_python(table)
 
 
@@ -67,7 +90,7 @@ def test_access_rows_are_stored_as_the_declared_layout_built_them(storage):
                     "ua", "", {"q": "1"}, size, duration, "Chrome", "120", "Linux", "desktop", "", "", "", "", {"forwarded_for": f"{address}, 10.0.0.2"})
             for i, (address, size, duration) in enumerate([("1.2.3.4", 10, 1.5), ("2001:db8:1:2::3a", None, None)])]
     table = http_arrow(rows)
-    storage.run_sync(lambda c: c.insert_arrow("sluice.http_logs", table))
+    storage.run_sync(lambda c: insert(c, "sluice.http_logs", table, {}))
     columns = [name for name in table.column_names if name not in ("VisitId", "ClientIP")]
     assert read_back(storage, "http_logs", tenant, columns) == as_python(table.select(columns))
     stored = storage.run_sync(lambda c: c.query(

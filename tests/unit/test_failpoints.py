@@ -56,7 +56,9 @@ class Client:
     def insert(self, table, rows, column_names=None, settings=None):
         self.written.append(table.split(".")[-1])
 
-    def insert_arrow(self, table, arrow, settings=None):
+    write_compression = None
+
+    def raw_insert(self, table, column_names=None, insert_block=None, settings=None, fmt=None):
         self.written.append(table.split(".")[-1])
 
 

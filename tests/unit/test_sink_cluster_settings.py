@@ -22,7 +22,9 @@ class Client:
     def insert(self, table, rows, column_names=None, settings=None):
         self.calls.append(("insert", table, settings))
 
-    def insert_arrow(self, table, arrow, settings=None):
+    write_compression = None
+
+    def raw_insert(self, table, column_names=None, insert_block=None, settings=None, fmt=None):
         self.calls.append(("insert", table, settings))
 
 
