@@ -7,7 +7,7 @@ import sys
 
 import faust
 
-from sluice import logs, priority, shutdown
+from sluice import heap, logs, priority, shutdown
 from sluice.kafka.clients import ensure_topics
 from sluice.kafka.durability import TopicDurabilityError
 from sluice.secrets import MasterKeyError, master_key
@@ -17,7 +17,7 @@ from workers.app import Fatal, create_app
 
 
 EXIT_ERROR = 1  # an unexpected error stopped the worker
-EXIT_CONFIG = 2  # the worker cannot start as configured (no master key, a topic weaker than configured, a bad niceness)
+EXIT_CONFIG = 2  # the worker cannot start as configured (no master key, a weaker topic, a bad niceness or threshold)
 
 
 def run(settings: Settings) -> int:
@@ -26,10 +26,12 @@ def run(settings: Settings) -> int:
     try:
         priority.check(settings.worker_nice, "worker_nice")
         priority.check(settings.slow_lane_nice, "slow_lane_nice")
+        heap.check(settings.worker_mmap_threshold_bytes, "worker_mmap_threshold_bytes")
     except ValueError as exc:
         print(f"sluice worker: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     priority.lower_process(settings.worker_nice)
+    heap.fix_mmap_threshold(settings.worker_mmap_threshold_bytes)
     logs.setup(settings.log_level)
     try:
         master_key(settings)  # a worker with a key of its own would dead-letter every LogFlux entry
