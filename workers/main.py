@@ -31,7 +31,7 @@ def run(settings: Settings) -> int:
         print(f"sluice worker: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     priority.lower_process(settings.worker_nice)
-    heap.fix_mmap_threshold(settings.worker_mmap_threshold_bytes)
+    heap.fix_mmap_threshold(mmap_threshold(settings))
     logs.setup(settings.log_level)
     try:
         master_key(settings)  # a worker with a key of its own would dead-letter every LogFlux entry
@@ -59,6 +59,13 @@ def run(settings: Settings) -> int:
     finally:
         storage.close()
     return 0 if fatal.reason is None else EXIT_ERROR
+
+
+def mmap_threshold(settings: Settings) -> int:
+    """The mmap threshold the worker fixes (sluice/heap.py): none with the embedded engine, whose inserts
+    allocate large blocks by the thousand in this process; mapped one by one, they cost a quarter of its
+    stored rate (docs/performance.md, "worker memory")."""
+    return 0 if settings.embedded_clickhouse else settings.worker_mmap_threshold_bytes
 
 
 class _Worker(faust.Worker):

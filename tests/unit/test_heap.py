@@ -65,3 +65,11 @@ def test_a_worker_asked_for_a_threshold_out_of_range_refuses_to_start_and_says_w
 
     assert run(load_settings(environ={}, worker_mmap_threshold_bytes=64 << 20)) == EXIT_CONFIG
     assert "sluice worker: setting worker_mmap_threshold_bytes: expected 0" in capsys.readouterr().err
+
+
+def test_the_threshold_is_fixed_for_a_worker_storing_to_a_server_and_not_beside_the_embedded_engine():
+    from sluice.settings import load_settings
+    from workers.main import mmap_threshold
+
+    assert mmap_threshold(load_settings(environ={}, clickhouse_url="http://ch:8123")) == 128 * 1024
+    assert mmap_threshold(load_settings(environ={})) == 0
