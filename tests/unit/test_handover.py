@@ -138,6 +138,54 @@ async def test_the_next_chunks_are_mapped_while_one_is_stored_and_stored_togethe
     assert stream.acked == [0, 1, 2]
 
 
+class Backlog:
+    """A Faust stream with a backlog of (partition, offset) records read in the order given: one chunk."""
+
+    def __init__(self, records: list[tuple[int, int]]):
+        self.enable_acks = True
+        self.records = records
+        self.read = 0
+        self.channel = SimpleNamespace(queue=SimpleNamespace(empty=lambda: self.read >= len(self.records)))
+        self.app = SimpleNamespace(consumer=SimpleNamespace(highwater=lambda tp: None))
+        self.acked: list[tuple[int, int]] = []
+
+    async def events(self):
+        for partition, offset in self.records:
+            self.read += 1
+            yield SimpleNamespace(message=SimpleNamespace(
+                topic="t", partition=partition, offset=offset, key=None, value=b"x", headers=[], timestamp=0.0,
+                tp=("t", partition)))
+
+    async def ack(self, event):
+        self.acked.append((event.message.partition, event.message.offset))
+
+
+class Journal:
+    def __init__(self):
+        self.mapped: list[list[tuple[int, int]]] = []
+        self.stored: list[list[tuple[int, int]]] = []
+
+    async def premap(self, records):
+        self.mapped.append([(r.partition, r.offset) for r in records])
+        return [None] * len(records)
+
+    async def process(self, records, acknowledge, premapped):
+        self.stored.append([(r.partition, r.offset) for r in records])
+        for r in records:
+            await acknowledge(r.handle)
+        return []
+
+
+async def test_a_chunk_reaches_the_mapping_with_each_partitions_records_together_in_the_order_read(tmp_path):
+    read_order = [(1, 7), (0, 3), (1, 8), (2, 5), (0, 4), (1, 9), (0, 5)]
+    stream, pipeline = Backlog(read_order), Journal()
+    lanes = SimpleNamespace(ready=lambda: asyncio.sleep(0))
+    await asyncio.wait_for(_consume(stream, pipeline, load_settings(environ={}, state_dir=tmp_path), lanes, Fatal()), 5)
+    grouped = [(0, 3), (0, 4), (0, 5), (1, 7), (1, 8), (1, 9), (2, 5)]
+    assert pipeline.mapped == pipeline.stored == [grouped]
+    assert stream.acked == grouped
+
+
 def test_what_the_worker_reads_ahead_is_bounded_by_its_settings_not_by_the_largest_record(tmp_path):
     """Faust's stream buffer and the consumer's fetch size come from the settings (docs/performance.md,
     "worker memory"); the fetch may be smaller than the largest record, which the broker returns whole."""
