@@ -33,6 +33,7 @@ mod otlp_py;
 mod otlp_record;
 mod otlp_scan;
 mod otlp_value;
+mod owned;
 mod plaintext;
 mod record;
 mod severity;
@@ -45,6 +46,7 @@ use pyo3::types::{PyBytes, PyTuple};
 
 use columns::{MapCol, StrCol};
 use mapper::Cols;
+use owned::{Owned, Store};
 use record::{build, Mapping};
 use spec::Spec;
 
@@ -104,7 +106,7 @@ pub(crate) fn map_values<'py, M: Mapping>(py: Python<'py>, mapping: &M, values: 
     let raw: Vec<(usize, usize)> = values.iter().map(|v| { let s = v.as_bytes(); (s.as_ptr() as usize, s.len()) }).collect();
     let (cols, counts, declined) = py.allow_threads(|| build(mapping, &raw, &envelopes));
     drop(values);
-    Ok((i32s(py, &counts), declined, buffers(py, &cols)?))
+    Ok((i32s(py, &counts), declined, buffers(py, cols)?))
 }
 
 /// Little-endian int32s as bytes.
@@ -112,42 +114,47 @@ fn i32s<'py>(py: Python<'py>, v: &[i32]) -> Bound<'py, PyBytes> {
     PyBytes::new(py, unsafe { std::slice::from_raw_parts(v.as_ptr() as *const u8, v.len() * 4) })
 }
 
-/// The columns' Arrow buffers, in the order the worker reads them.
-fn buffers<'py>(py: Python<'py>, cols: &Cols) -> PyResult<Bound<'py, PyTuple>> {
-    let b = |data: &[u8]| PyBytes::new(py, data).into_any();
-    let i64s = |v: &[i64]| b(unsafe { std::slice::from_raw_parts(v.as_ptr() as *const u8, v.len() * 8) });
-    let s = |c: &StrCol| [i32s(py, &c.offsets).into_any(), b(&c.data)];
-    let m = |c: &MapCol| [i32s(py, &c.offsets).into_any(), i32s(py, &c.keys.offsets).into_any(), b(&c.keys.data),
-                          i32s(py, &c.values.offsets).into_any(), b(&c.values.data)];
-    let mut out = Vec::with_capacity(40);
-    for c in [&cols.tenant, &cols.environment, &cols.source, &cols.request_id] {
-        out.extend(s(c));
+/// The columns' Arrow buffers, in the order the worker reads them, each lending the column's own memory
+/// (owned.rs): the columns move into them, nothing is copied.
+fn buffers(py: Python<'_>, cols: Cols) -> PyResult<Bound<'_, PyTuple>> {
+    let rows = cols.rows();
+    let s = |c: StrCol| [Store::I32(c.offsets), Store::U8(c.data)];
+    let m = |c: MapCol| [Store::I32(c.offsets), Store::I32(c.keys.offsets), Store::U8(c.keys.data),
+                         Store::I32(c.values.offsets), Store::U8(c.values.data)];
+    let Cols { tenant, environment, source, request_id, received, timestamp, severity_text, severity_number,
+               service, body, trace_id, span_id, resource, attributes, trace_flags, scope_name, scope_version,
+               scope_attributes } = cols;
+    let mut stores: Vec<Store> = Vec::with_capacity(40);
+    for c in [tenant, environment, source, request_id] {
+        stores.extend(s(c));
     }
-    out.push(i64s(&cols.received));
-    out.push(i64s(&cols.timestamp));
-    out.extend(s(&cols.severity_text));
-    out.push(b(&cols.severity_number));
-    for c in [&cols.service, &cols.body, &cols.trace_id, &cols.span_id] {
-        out.extend(s(c));
+    stores.push(Store::I64(received));
+    stores.push(Store::I64(timestamp));
+    stores.extend(s(severity_text));
+    stores.push(Store::U8(severity_number));
+    for c in [service, body, trace_id, span_id] {
+        stores.extend(s(c));
     }
-    out.extend(m(&cols.resource));
-    out.extend(m(&cols.attributes));
-    out.push(b(&cols.trace_flags));
-    out.extend(s(&cols.scope_name));
-    out.extend(s(&cols.scope_version));
-    if cols.scope_attributes.offsets.len() == cols.rows() + 1 {
-        out.extend(m(&cols.scope_attributes));
+    stores.extend(m(resource));
+    stores.extend(m(attributes));
+    stores.push(Store::U8(trace_flags));
+    stores.extend(s(scope_name));
+    stores.extend(s(scope_version));
+    if scope_attributes.offsets.len() == rows + 1 {
+        stores.extend(m(scope_attributes));
     } else {
         // a mapper without scope attributes: every row has none
-        let none = vec![0i32; cols.rows() + 1];
-        out.extend([i32s(py, &none).into_any(), i32s(py, &[0]).into_any(), b(b""), i32s(py, &[0]).into_any(), b(b"")]);
+        stores.extend([Store::I32(vec![0; rows + 1]), Store::I32(vec![0]), Store::U8(Vec::new()), Store::I32(vec![0]),
+                       Store::U8(Vec::new())]);
     }
+    let out = stores.into_iter().map(|store| Owned::new(py, store)).collect::<PyResult<Vec<_>>>()?;
     PyTuple::new(py, out)
 }
 
 #[pymodule]
 fn sluice_hot(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Mapper>()?;
+    m.add_class::<Owned>()?;
     m.add_class::<logflux_py::LogFlux>()?;
     m.add_class::<logflux_py::Scanned>()?;
     m.add_class::<otlp_py::Otlp>()?;

@@ -102,7 +102,7 @@ impl LogFlux {
             }).collect();
             map(config, scan, &keys, &envs)
         });
-        Ok((i32s(py, &counts), declined, buffers(py, &cols)?))
+        Ok((i32s(py, &counts), declined, buffers(py, cols)?))
     }
 }
 
