@@ -92,6 +92,7 @@ class ClickHouseSink:
         if again and idempotency.recorded(client, self.db, batch, self._consistent):
             log.warning("batch %s was stored by an attempt whose success was not heard of: not inserted again",
                         batch.token)
+            metrics.WORKER_UNHEARD_COMMITS.inc()
         else:
             if logs is not None:
                 insert(client, f"{self.db}.logs", logs, dedup)

@@ -12,6 +12,7 @@ import time
 import uuid
 
 import pytest
+from prometheus_client import REGISTRY
 
 from schemas.envelope import Envelope, to_headers
 from sluice.failpoints import CLICKHOUSE_AFTER_INSERT
@@ -93,12 +94,20 @@ async def _stored_unheard_then_window_forgot(storage, settings, tmp_path, keyed:
         parameters={"t": topic + "-"}).result_rows[0])
 
 
+def unheard_commits() -> float:
+    return REGISTRY.get_sample_value("sluice_worker_unheard_commits_total") or 0.0
+
+
 @pytest.mark.parametrize("replay", [False, True], ids=["retried", "replayed"])
 async def test_a_batch_stored_unheard_is_not_stored_again_after_the_window_forgot_it(storage, tiny_window, tmp_path,
                                                                                      replay):
+    before = unheard_commits()
     assert await _stored_unheard_then_window_forgot(storage, tiny_window, tmp_path, True, replay) == (30, 30)
+    assert unheard_commits() - before == 1  # the operator sees the ambiguous commit it found
 
 
 async def test_without_idempotency_keys_only_the_window_could_tell_and_it_forgot(storage, tiny_window, tmp_path):
     # The control, and the limit the docs state: nothing else records that the unheard commit happened.
+    before = unheard_commits()
     assert await _stored_unheard_then_window_forgot(storage, tiny_window, tmp_path, False, True) == (60, 30)
+    assert unheard_commits() == before
