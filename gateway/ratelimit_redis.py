@@ -112,20 +112,25 @@ class RedisCounter:
         were made, and the lease's waiters the rest.
         """
         while waiting := {name: w for name, w in self._windows.items() if w.waiters or w.claims}:
-            batch = {name: (w.claims, w.waiters, lease_size(w.limit, w.total, len(w.waiters)) if w.waiters else 0)
+            claimed = {name: sum(amount for amount, _ in w.claims) for name, w in waiting.items()}
+            # A lease comes after the claims it travels with, so it is sized on the total they leave.
+            batch = {name: (w.claims, w.waiters,
+                            lease_size(w.limit, w.total + claimed[name], len(w.waiters)) if w.waiters else 0)
                      for name, w in waiting.items()}
-            sizes = {name: sum(amount for amount, _ in claims) + lease for name, (claims, _, lease) in batch.items()}
+            sizes = {name: claimed[name] + lease for name, (_, _, lease) in batch.items()}
             for w in waiting.values():
                 w.claims, w.waiters = [], []
             try:
                 totals = await self._claim(waiting, sizes)
-            except Exception as exc:  # every waiter must hear of it, or it waits forever
-                unavailable = isinstance(exc, (self._errors, OSError, asyncio.TimeoutError))
+            except BaseException as exc:  # every waiter must hear of it, or it waits forever (a cancel too)
+                unavailable = isinstance(exc, (self._errors, OSError, asyncio.TimeoutError, asyncio.CancelledError))
                 failure = CounterUnavailable(f"redis: {type(exc).__name__}") if unavailable else exc
                 for claims, waiters, _ in batch.values():
                     for future in [f for _, f in claims] + waiters:
                         if not future.done():
                             future.set_exception(failure)
+                if not isinstance(exc, Exception):
+                    raise  # cancelled (the gateway stopping): the sender ends here
                 continue
             self.round_trips += 1
             for (name, w), total in zip(waiting.items(), totals):

@@ -117,11 +117,12 @@ WORKER_FORWARD_RETRIES = Counter(
 WORKER_IDEMPOTENT_REPEATS = Counter(
     "sluice_worker_idempotent_repeats_total", "Records left out as repeats of an idempotency key."
 )
-# Attempts that stored a batch although the worker heard them fail (an ambiguous commit: a timeout, a
-# connection cut after the commit), found by the retry or replay through the batch's idempotency keys;
-# a batch without keyed records is left to ClickHouse's deduplication window, which does not count them.
+# Batches found stored by an earlier attempt, through their idempotency keys: cause "retry", an attempt
+# this worker heard fail although it committed (an ambiguous commit: a timeout, a connection cut after
+# the commit); cause "replay", a range rebuilt after a restart or rebalance whose rows were in but not
+# yet marked stored. A batch without keyed records is left to ClickHouse's deduplication window, uncounted.
 WORKER_UNHEARD_COMMITS = Counter(
-    "sluice_worker_unheard_commits_total", "Batches found stored by an attempt the worker heard fail."
+    "sluice_worker_unheard_commits_total", "Batches found stored by an earlier attempt.", ["cause"]
 )
 # Batches rebuilt over a recorded offset range after a restart or rebalance.
 WORKER_REPLAYED_BATCHES = Counter(

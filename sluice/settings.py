@@ -238,7 +238,7 @@ class Settings:
     worker_nice: int = 13
     # Blocks of this many bytes or more get a mapping of their own in a worker that stores to a ClickHouse
     # server, returned to the kernel when freed (sluice/heap.py; 0: glibc's threshold, which rises to the
-    # largest block freed and leaves large records' memory resident: about 150 MiB more at the peak with
+    # largest block freed and leaves large records' memory resident: about 120 MiB more at the peak with
     # 1 MiB records). Not with the embedded engine: its inserts' allocations would pay for it in CPU.
     worker_mmap_threshold_bytes: int = 128 * 1024
     # Niceness of the thread that derives the slow lane's keys (0-19; below `worker_nice` it keeps the

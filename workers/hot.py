@@ -25,6 +25,10 @@ from schemas.rows.arrow import LOGS_SCHEMA
 
 __all__ = ["COLUMNS", "FORMATS", "HotRows", "Mapped", "envelope_tuples", "from_buffers", "joined", "map_values"]
 
+#: A column buffer from the extension: an object lending its memory through the buffer protocol
+#: (hotpath/src/owned.rs), which ``pa.py_buffer`` wraps without a copy.
+Buffer = object
+
 _MAPPERS = {**MAPPERS, **FREE_FORM, Format.OTLP_JSON: OTLP}
 #: Every format ``map_values`` maps (OTLP/protobuf stays with the reference mapping).
 FORMATS = frozenset(_MAPPERS)
@@ -62,7 +66,7 @@ def envelope_tuples(envelopes: Sequence[Envelope]) -> list[tuple[str, str, str, 
     return [(e.tenant, e.environment, e.request_id, e.received_ns) for e in envelopes]
 
 
-def from_buffers(counts: bytes, declined: list[tuple[int, str]], buffers: tuple[bytes, ...],
+def from_buffers(counts: bytes, declined: list[tuple[int, str]], buffers: tuple[Buffer, ...],
                  envelopes: Sequence[Envelope]) -> Mapped:
     """What one of the extension's ``map`` calls gave, one record of ``envelopes`` each, as ``Mapped``."""
     sizes = memoryview(counts).cast("i")
@@ -89,7 +93,7 @@ def joined(parts: Sequence[HotRows]) -> list[pa.Table]:
     return [table.slice(start, length) for table, start, length in runs]
 
 
-def _table(n: int, buffers: tuple[bytes, ...]) -> pa.Table:
+def _table(n: int, buffers: tuple[Buffer, ...]) -> pa.Table:
     """The ``logs`` table of ``n`` rows from the extension's buffers (their order: hotpath/src/lib.rs)."""
     it = iter(map(pa.py_buffer, buffers))
 

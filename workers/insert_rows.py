@@ -57,7 +57,8 @@ def insert(client: Client, table: str, rows: pa.Table, settings: dict) -> None:
     copies that to ``bytes`` before writing its own temporary file: two more copies of the chunk,
     held at once, at every insert. From a file, both backends read in pieces (the HTTP client
     streams the body, the embedded engine copies it to its own file 1 MiB at a time). The file
-    compresses its buffers as the client compresses what it sends, if it does.
+    compresses its buffers as the client compresses what it sends, if it does. It lives in the
+    temporary directory (``TMPDIR``) for the insert only; on a RAM disk it would count as memory again.
     """
     codec = client.write_compression if client.write_compression in ("zstd", "lz4") else None
     options = pa.ipc.IpcWriteOptions(compression=codec) if codec else None

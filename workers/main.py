@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 
 import faust
@@ -15,6 +16,7 @@ from sluice.settings import Settings
 from sluice.storage import Storage, migrate
 from workers.app import Fatal, create_app
 
+log = logging.getLogger(__name__)
 
 EXIT_ERROR = 1  # an unexpected error stopped the worker
 EXIT_CONFIG = 2  # the worker cannot start as configured (no master key, a weaker topic, a bad niceness or threshold)
@@ -31,8 +33,11 @@ def run(settings: Settings) -> int:
         print(f"sluice worker: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     priority.lower_process(settings.worker_nice)
-    heap.fix_mmap_threshold(mmap_threshold(settings))
+    threshold = mmap_threshold(settings)
+    fixed = heap.fix_mmap_threshold(threshold)
     logs.setup(settings.log_level)
+    if threshold and not fixed:
+        log.warning("worker_mmap_threshold_bytes not applied: this C library has no glibc mallopt")
     try:
         master_key(settings)  # a worker with a key of its own would dead-letter every LogFlux entry
     except MasterKeyError as exc:

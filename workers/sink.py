@@ -87,12 +87,12 @@ class ClickHouseSink:
         # like the bookkeeping, are on a majority of each shard's replicas before the offsets commit.
         dedup = {"insert_deduplicate": 1, "insert_deduplication_token": batch.token, **self._bookkeeping}
         self.failpoints.hit(CLICKHOUSE_BEFORE_INSERT, where)
-        again = batch.replay or batch.token in self._tried
+        retry = batch.token in self._tried
         self._tried.add(batch.token)
-        if again and idempotency.recorded(client, self.db, batch, self._consistent):
-            log.warning("batch %s was stored by an attempt whose success was not heard of: not inserted again",
-                        batch.token)
-            metrics.WORKER_UNHEARD_COMMITS.inc()
+        if (retry or batch.replay) and idempotency.recorded(client, self.db, batch, self._consistent):
+            log.warning("batch %s was stored by an earlier attempt (%s): not inserted again", batch.token,
+                        "one that failed as heard" if retry else "before the replay")
+            metrics.WORKER_UNHEARD_COMMITS.labels("retry" if retry else "replay").inc()
         else:
             if logs is not None:
                 insert(client, f"{self.db}.logs", logs, dedup)

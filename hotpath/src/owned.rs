@@ -7,6 +7,11 @@
 //! slice of the table. Read-only: nothing writes through a view.
 
 use std::os::raw::{c_int, c_void};
+use std::ptr;
+
+// The integer columns are lent as their memory, which Arrow reads as little-endian.
+#[cfg(target_endian = "big")]
+compile_error!("sluice_hot lends integer columns as their memory: little-endian targets only");
 
 use pyo3::ffi;
 use pyo3::prelude::*;
@@ -18,8 +23,19 @@ pub(crate) enum Store {
 }
 
 impl Store {
+    /// The column with its spare capacity given back: the columns are reserved from the input's size
+    /// (mapper.rs), and a lent column is held as long as the table, where a copied one was freed at once.
+    /// glibc shrinks a block in place (or remaps it), without copying.
+    pub(crate) fn fitted(mut self) -> Self {
+        match &mut self {
+            Store::U8(v) => v.shrink_to_fit(),
+            Store::I32(v) => v.shrink_to_fit(),
+            Store::I64(v) => v.shrink_to_fit(),
+        }
+        self
+    }
+
     fn bytes(&self) -> &[u8] {
-        // Plain integers: their memory is their little-endian bytes on every target the extension builds for.
         match self {
             Store::U8(v) => v,
             Store::I32(v) => unsafe { std::slice::from_raw_parts(v.as_ptr() as *const u8, v.len() * 4) },
@@ -35,7 +51,7 @@ pub(crate) struct Owned {
 
 impl Owned {
     pub(crate) fn new(py: Python<'_>, store: Store) -> PyResult<Bound<'_, PyAny>> {
-        Ok(Bound::new(py, Owned { store })?.into_any())
+        Ok(Bound::new(py, Owned { store: store.fitted() })?.into_any())
     }
 }
 
@@ -51,10 +67,9 @@ impl Owned {
         // view: the Vec outlives every view.
         if ffi::PyBuffer_FillInfo(view, slf.as_ptr(), data.as_ptr() as *mut c_void, data.len() as ffi::Py_ssize_t, 1,
                                   flags) == -1 {
+            (*view).obj = ptr::null_mut(); // the protocol's rule for a refused request
             return Err(PyErr::fetch(slf.py()));
         }
         Ok(())
     }
-
-    unsafe fn __releasebuffer__(&self, _view: *mut ffi::Py_buffer) {}
 }

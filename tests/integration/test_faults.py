@@ -298,7 +298,7 @@ def failing_bursts(sluice, switch, bursts: int = 3, on_s: float = 4, off_s: floa
         wait_for(lambda: sum(committed(s).values()) > ended, 120, 0.2, what="the worker committing again")
         recovered.append(round(time.monotonic() - at, 1))
     retries = metric(s.worker_url, "sluice_worker_insert_retries_total")
-    unheard = metric(s.worker_url, "sluice_worker_unheard_commits_total")
+    unheard = metric(s.worker_url, 'sluice_worker_unheard_commits_total{cause="retry"}')
     load.join(600)
     return load, {"bursts": bursts, "insert_retries": int(retries), "unheard_commits": int(unheard),
                   "rows_landed_while_failing": landed, "recovered_s": recovered, "refused_requests": load.refused}

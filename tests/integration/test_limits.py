@@ -173,3 +173,17 @@ async def test_claims_and_leases_waiting_together_share_one_round_trip_without_o
     more = [await counter.incr(name, expires, 100_000) for _ in range(3)]
     assert counter.round_trips == 1 and min(more) > spans[-1][1]
     await counter.close()
+
+
+async def test_a_lease_travelling_with_claims_is_sized_on_what_the_claims_leave(redis_server):
+    # 960 of 1000 claimed in the same round trip: the single request's lease is one value, not a
+    # share of the 1,000 still thought free, so no replica sits on spare values near the limit.
+    from gateway.ratelimit_redis import RedisCounter
+
+    counter = RedisCounter(redis_server.url)
+    expires = int(time.time()) + 60
+    name = f"test:{uuid.uuid4().hex}"
+    claimed, single = await asyncio.gather(counter.incr(name, expires, 1000, 960), counter.incr(name, expires, 1000))
+    assert (claimed, single, counter.round_trips) == (960, 961, 1)
+    assert await counter.incr(name, expires, 1000) == 962 and counter.round_trips == 2  # nothing was held over
+    await counter.close()

@@ -235,8 +235,13 @@ class Drill:
         lines = [f"lag by partition: {lags_of(self.s, topics)}", f"ingest partitions by member: {ingest_owners(self.s)}"]
         spy = Path(sys.executable).parent / "py-spy"
         for port, pid in sorted(worker_pids(self.up).items()):
-            dump = subprocess.run([str(spy), "dump", "--pid", str(pid)], capture_output=True, text=True, timeout=60)
-            lines.append(f"--- worker on port {port} (pid {pid}) ---\n{dump.stdout or dump.stderr}")
+            try:
+                dump = subprocess.run([str(spy), "dump", "--pid", str(pid)], capture_output=True, text=True,
+                                      timeout=60)
+                stacks = dump.stdout or dump.stderr
+            except (OSError, subprocess.SubprocessError) as exc:  # one worker's stacks missing, not the others'
+                stacks = repr(exc)
+            lines.append(f"--- worker on port {port} (pid {pid}) ---\n{stacks}")
         return "\n".join(lines)
 
     def finish(self) -> tuple[dict, str, int]:
@@ -252,7 +257,10 @@ class Drill:
                 wait_for(lambda: stored(engine, s)[0] >= expected, 300, 1, what="every acknowledged record")
                 wait_for(lambda: caught_up(s), 300, 1, what="the group's commits at every topic's end")
             except AssertionError:
-                print(self.diagnosis())  # pytest shows it with the failure
+                try:
+                    print(self.diagnosis())  # pytest shows it with the failure
+                except Exception as exc:  # the timeout is the failure to report, not the diagnosis's
+                    print(f"no diagnosis: {exc!r}")
                 raise
             total, distinct = stored(engine, s)
             acked = ",".join(map(str, load.acknowledged))

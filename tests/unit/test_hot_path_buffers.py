@@ -6,6 +6,7 @@ from __future__ import annotations
 import ctypes
 import gc
 import json
+import sys
 
 import pyarrow as pa
 import pytest
@@ -36,11 +37,17 @@ def test_each_buffer_is_lent_read_only_and_the_table_reads_the_memory_the_mappin
     assert table.column("Body").to_pylist() == [f"line {i} " + "x" * 500 for i in range(50)]
 
 
-def test_the_table_keeps_the_mapped_memory_alive_after_everything_else_is_dropped():
-    mapped = hot.map_values(Format.LOGTRACE_INGEST, [_body(200)], [ENV])
-    table = mapped.rows[0].table
-    del mapped
+def test_the_table_holds_each_lent_buffer_until_its_last_slice_is_dropped():
+    counts, declined, buffers = MAPPERS[Format.LOGTRACE_INGEST].map([_body(200)], hot.envelope_tuples([ENV]))
+    body_data = buffers[16]
+    alone = sys.getrefcount(body_data)
+    mapped = hot.from_buffers(counts, declined, buffers, [ENV])
+    table = mapped.rows[0].table.slice(3, 5)
+    del mapped, buffers
     gc.collect()
-    bodies = table.column("Body").to_pylist()
-    assert bodies == [f"line {i} " + "x" * 500 for i in range(200)]
-    assert table.column("LogAttributes").to_pylist()[7] == [("i", "7")]
+    assert sys.getrefcount(body_data) == alone  # the tuple's reference went, the Arrow buffer's came
+    assert table.column("Body").to_pylist() == [f"line {i} " + "x" * 500 for i in range(3, 8)]
+    assert table.column("LogAttributes").to_pylist()[0] == [("i", "3")]
+    del table
+    gc.collect()
+    assert sys.getrefcount(body_data) == alone - 1  # the last slice gone: only this test holds it
