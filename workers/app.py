@@ -14,7 +14,7 @@ import asyncio
 import logging
 import os
 import signal
-from typing import Any, Callable
+from typing import Callable
 
 import faust
 
@@ -86,7 +86,7 @@ async def _consume(stream, pipeline: Pipeline, settings: Settings, lanes: Lanes,
             consumed = [
                 Consumed(m.topic, m.partition, m.offset, m.key, m.value, headers_of(m.headers),
                          round(m.timestamp * 1000) * 1_000_000, e)
-                for e in sorted(events, key=_partition_of)
+                for e in sorted(events, key=lambda e: e.message.tp)  # (topic, partition)
                 for m in (e.message,)
             ]
             await handover.put(consumed, await pipeline.premap(consumed), sum(len(r.value or b"") for r in consumed))
@@ -110,10 +110,6 @@ async def _consume(stream, pipeline: Pipeline, settings: Settings, lanes: Lanes,
         cause = exc.exceptions[0] if isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1 else exc
         log.critical("worker stopping after an unexpected error: %r", cause, exc_info=cause)
         _stop(fatal, cause)
-
-
-def _partition_of(event: Any) -> tuple[str, int]:
-    return event.message.topic, event.message.partition
 
 
 def _stop(fatal: Fatal, reason: BaseException) -> None:
