@@ -28,7 +28,6 @@ with atheris.instrument_imports():
     from sluice.query.kql import KqlError, parse
 
 from schemas.envelope import Envelope, to_headers  # noqa: E402 (the worker's side, not instrumented)
-from schemas.dialects.profound.rows import http_arrow  # noqa: E402
 from workers.records import Context, rows_of  # noqa: E402
 
 FORMATS = list(Format)
@@ -49,9 +48,9 @@ def storable_rows(fmt: Format, body: bytes) -> int:
     reasons = {why.reason for _, why in rejected} - _EXPECTED
     if reasons:
         raise Unstorable(f"{fmt.value}: accepted, then refused by the worker: {rejected[0][1]}")
-    if isinstance(rows, list):  # Profound's access-log rows
-        return http_arrow(rows).num_rows if rows else 0
-    return rows.table.num_rows
+    if isinstance(rows, list):  # refused: no rows
+        return 0
+    return rows.table.num_rows  # Profound's too: its rows are an ``http_logs`` table
 
 
 def one_input(data: bytes) -> None:

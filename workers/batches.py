@@ -32,17 +32,17 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple, Union
 
 if TYPE_CHECKING:  # types only: the planner counts rows and never looks inside them
-    from schemas.dialects.profound.rows import HttpRow
     from workers.claims import Claim
     from schemas.rows.columnar import ArrowRows, LogColumns
+    from schemas.rows.declared_http import HttpRows
     from workers.consumed import Consumed
     from workers.deadletter import DeadLetter
     from workers.hot import HotRows
 
 #: One record's rows: a slice of the hot path's table (the JSON dialects, workers/hot.py), columns (OTLP,
-#: Logstash, LogFlux and what the hot path declined), Arrow (``sluice.arrow.v1``) or the access-log rows
-#: of ``http_logs`` (Profound).
-Rows = Union["HotRows", "LogColumns", "ArrowRows", "list[HttpRow]"]
+#: Logstash, LogFlux and what the hot path declined), Arrow (``sluice.arrow.v1``), Arrow for ``http_logs``
+#: (Profound), or an empty list when nothing of the record is stored.
+Rows = Union["HotRows", "LogColumns", "ArrowRows", "HttpRows", "list"]
 
 TopicPartition = tuple[str, int]
 

@@ -1,8 +1,8 @@
-"""What a batch inserts: its ``logs`` rows as one Arrow table, and its access-log rows.
+"""What a batch inserts: its ``logs`` rows as one Arrow table, and its ``http_logs`` rows as another.
 
 Records reach the sink in the shapes their paths produce (workers/batches.py ``Rows``): slices of
-the hot path's tables, columns, Arrow tables, or Profound's access-log rows. ``split`` makes one table of them in
-the ``logs`` insert layout, one chunk, so one block (see below), and leaves out the records an
+the hot path's tables, columns, Arrow tables, or Profound's ``http_logs`` tables. ``split`` makes one table
+of each insert layout, one chunk each, so one block (see below), and leaves out the records an
 idempotency key already stored. ``insert`` sends a table to ClickHouse without a copy of it in memory.
 """
 
@@ -13,17 +13,17 @@ import tempfile
 import pyarrow as pa
 from clickhouse_connect.driver.client import Client
 
-from schemas.dialects.profound.rows import HttpRow
 from schemas.rows.arrow import LOGS_SCHEMA
 from workers.batches import Batch
 from schemas.rows.columnar import ArrowRows, LogColumns, to_table
+from schemas.rows.declared_http import HttpRows
 from workers.hot import HotRows, joined
 
 
-def split(batch: Batch, skip: frozenset[int] = frozenset()) -> tuple[pa.Table | None, list[HttpRow]]:
-    """The batch's ``logs`` rows as one Arrow table (None when it has none), and its access-log
-    rows, leaving out the records at the offsets in ``skip``."""
-    http: list[HttpRow] = []
+def split(batch: Batch, skip: frozenset[int] = frozenset()) -> tuple[pa.Table | None, pa.Table | None]:
+    """The batch's ``logs`` rows as one Arrow table and its ``http_logs`` rows as another (each None
+    when it has none), leaving out the records at the offsets in ``skip``."""
+    http: list[pa.Table] = []
     columns: list[LogColumns] = []
     tables: list[pa.Table] = []
     mapped: list[HotRows] = []
@@ -37,8 +37,10 @@ def split(batch: Batch, skip: frozenset[int] = frozenset()) -> tuple[pa.Table | 
             columns.append(item.rows)
         elif kind is ArrowRows:
             tables.append(item.rows.table)
-        else:
-            http.extend(item.rows)
+        elif kind is HttpRows:
+            http.append(item.rows.table)
+        elif len(item.rows):  # else a record of which nothing is stored (an empty list)
+            raise TypeError(f"rows of an unknown shape: {kind.__name__}")
     if columns:
         tables.insert(0, to_table(columns))
     tables[:0] = joined(mapped)
@@ -47,7 +49,8 @@ def split(batch: Batch, skip: frozenset[int] = frozenset()) -> tuple[pa.Table | 
     # One chunk, so one block: ClickHouse deduplicates a multi-block insert block by
     # block, and a replay that regrouped the same rows into other chunks would not match.
     table = pa.concat_tables(tables).combine_chunks()
-    return (table if table.num_rows else None), http
+    access = pa.concat_tables(http).combine_chunks() if http else None
+    return (table if table.num_rows else None), (access if access is not None and access.num_rows else None)
 
 
 def insert(client: Client, table: str, rows: pa.Table, settings: dict) -> None:

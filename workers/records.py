@@ -9,11 +9,12 @@ from schemas.dialects import DIALECTS, FREE_FORMS, decode
 from schemas.dialects.logflux.rows import entry_values
 from schemas.dialects.native import arrow as native_arrow
 from schemas.dialects.otlp.rows import normalize_otlp
-from schemas.dialects.profound.rows import HttpRow, normalize_profound
+from schemas.dialects.profound import columns as profound
 from schemas.envelope import Envelope, EnvelopeError, from_headers
 from schemas.formats import Format, InvalidBody
 from schemas.rows import normalize
 from schemas.rows.columnar import ArrowRows, LogColumns, normalize_arrow
+from schemas.rows.declared_http import HttpRows
 from schemas.rows.free_form import free_form_rows
 from sluice import metrics
 from workers import hot, logflux_hot
@@ -29,8 +30,9 @@ class Rejected(NamedTuple):
 
 
 class Outcome(NamedTuple):
-    # HotRows for what the hot path mapped, ArrowRows for records that arrived in Arrow
-    rows: list[HttpRow] | LogColumns | ArrowRows | hot.HotRows
+    # HotRows for what the hot path mapped, ArrowRows for records that arrived in Arrow, HttpRows for
+    # Profound's http_logs rows; an empty list when nothing of the record is stored
+    rows: HttpRows | LogColumns | ArrowRows | hot.HotRows | list
     # What to dead-letter: the whole value when the record is unreadable, or
     # one value per failed entry (LogFlux), each with why.
     rejected: list[tuple[bytes | None, Rejected]]
@@ -144,7 +146,7 @@ def _logflux(fmt: Format, entries: list, envelope: Envelope, value: bytes, conte
 Mapping = Callable[[Format, list, Envelope, bytes, Context], Outcome]
 
 
-def _whole(rows: Callable[[list, Envelope], list[HttpRow] | LogColumns | ArrowRows]) -> Mapping:
+def _whole(rows: Callable[[list, Envelope], HttpRows | LogColumns | ArrowRows]) -> Mapping:
     """A mapping that stores every entry (the record was all or nothing when it decoded)."""
     return lambda fmt, entries, envelope, value, context: Outcome(rows(entries, envelope), [])
 
@@ -171,14 +173,14 @@ MAPPINGS: dict[str, Mapping] = {
     **{d.name: _declared for d in DIALECTS if d.columns},
     **{d.name: _free_form for d in DIALECTS if d.free_form},
     "logflux": _logflux,
-    "profound": _whole(normalize_profound),
+    "profound": _whole(profound.ENTRY.rows),  # declared: schemas/dialects/profound/columns.py
     "otlp": _whole(normalize_otlp),
     "native": _native,
 }
 
 
 def entries_rows(fmt: Format, entries: list, envelope: Envelope,
-                 context: Context = Context()) -> list[HttpRow] | LogColumns | ArrowRows:
+                 context: Context = Context()) -> HttpRows | LogColumns | ArrowRows:
     """The rows of entries ``decode`` gave for ``fmt``, by the dialect's mapping (what cannot be
     stored is left out): for tests and tools that map entries without a Kafka record."""
     return MAPPINGS[fmt.dialect](fmt, entries, envelope, b"", context).rows

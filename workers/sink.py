@@ -34,7 +34,6 @@ from sluice.settings import Settings
 from sluice.storage import Storage
 from workers import claims, idempotency, insert_errors, ranges
 from workers.topic_keys import StartKeys
-from schemas.dialects.profound.rows import http_arrow
 from workers.batches import Batch, Intents, Pending
 from workers.insert_rows import insert, split
 
@@ -96,8 +95,8 @@ class ClickHouseSink:
         else:
             if logs is not None:
                 insert(client, f"{self.db}.logs", logs, dedup)
-            if http:
-                insert(client, f"{self.db}.http_logs", http_arrow(http), dedup)
+            if http:  # a table with rows
+                insert(client, f"{self.db}.http_logs", http, dedup)
             idempotency.remember(client, self.db, batch, repeated, dedup)
         self.failpoints.hit(CLICKHOUSE_AFTER_INSERT, where)  # all of it accepted, the worker told otherwise
         return repeated

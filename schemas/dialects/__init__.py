@@ -20,8 +20,9 @@ formats in ``schemas.formats.Format`` (their values travel in the
 declares its columns (``Dialect.columns``: entries of declared members) or its
 free-form names (``Dialect.free_form``: events that are any JSON object) is
 mapped by the workers with nothing more; one whose rows need code (OTLP's
-nested request, LogFlux's decryption, Profound's ``http_logs``) names that code
-in workers/records.MAPPINGS, and tests fail while it is missing.
+nested request, LogFlux's decryption) names that code
+in workers/records.MAPPINGS, and tests fail while it is missing. Profound's ``http_logs`` rows are
+declared as data too (its ``columns.py``, run by schemas/rows/declared_http.py); MAPPINGS names that declaration.
 """
 
 from __future__ import annotations

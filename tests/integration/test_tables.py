@@ -3,6 +3,7 @@ tables are what is declared, and each declared Arrow layout stores its values as
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 
@@ -12,8 +13,12 @@ import pytest
 from schemas import tables
 from schemas.storable import ipv6_bytes
 from schemas.tables import TIMESTAMP
-from schemas.dialects.profound.rows import HttpRow, http_arrow
+from schemas.dialects.profound.columns import ENTRY
+from schemas.dialects import decode
+from schemas.envelope import Envelope
+from schemas.formats import Format
 from tests.rows import LogRow, to_arrow
+from tests.unit.test_profound import good
 from workers.insert_rows import insert
 
 pytestmark = pytest.mark.integration
@@ -85,11 +90,15 @@ def test_the_workers_insert_stores_a_table_once_per_token_whatever_the_clients_c
 def test_access_rows_are_stored_as_the_declared_layout_built_them(storage):
     tenant = f"tables-{uuid.uuid4().hex[:8]}"
     now = time.time_ns()  # received now: retention drops older parts
-    rows = [HttpRow(tenant, "production", f"r{i}", now, str(uuid.UUID(int=i + 1)),
-                    1_700_000_000_000_000_001, "INFO", 9, "line", "example.com", "GET", "/a", 200, address,
-                    "ua", "", {"q": "1"}, size, duration, "Chrome", "120", "Linux", "desktop", "", "", "", "", {"forwarded_for": f"{address}, 10.0.0.2"})
-            for i, (address, size, duration) in enumerate([("1.2.3.4", 10, 1.5), ("2001:db8:1:2::3a", None, None)])]
-    table = http_arrow(rows)
+    sent = [("1.2.3.4", 10, 1.5), ("2001:db8:1:2::3a", None, None)]
+    records = [{"visit_ids": [str(uuid.UUID(int=i + 1))], "entries": [good(
+        timestamp=1_700_000_000, ip=f"{address}, 10.0.0.2", query_params={"q": "1"}, bytes_sent=size,
+        duration_ms=duration)]} for i, (address, size, duration) in enumerate(sent)]
+    # One record each, so RequestId orders them.
+    table = pa.concat_tables(ENTRY.table(decode(Format.PROFOUND_CUSTOM, json.dumps(record).encode()),
+                                         Envelope("profound.custom.v1", tenant, f"r{i}", now))
+                             for i, record in enumerate(records))
+    assert table.column("LogAttributes").to_pylist()[1] == [("forwarded_for", "2001:db8:1:2::3a, 10.0.0.2")]
     storage.run_sync(lambda c: insert(c, "sluice.http_logs", table, {}))
     columns = [name for name in table.column_names if name not in ("VisitId", "ClientIP")]
     assert read_back(storage, "http_logs", tenant, columns) == as_python(table.select(columns))
@@ -97,4 +106,4 @@ def test_access_rows_are_stored_as_the_declared_layout_built_them(storage):
         "SELECT toString(VisitId), IPv6NumToString(ClientIP) FROM sluice.http_logs WHERE TenantId = {t:String} "
         "ORDER BY RequestId", parameters={"t": tenant}).result_rows)
     assert [(visit, ipv6_bytes(address)) for visit, address in stored] == \
-        [(row.visit_id, ipv6_bytes(row.client_ip)) for row in rows]
+        [(str(uuid.UUID(int=i + 1)), ipv6_bytes(address)) for i, (address, _, _) in enumerate(sent)]

@@ -2,6 +2,7 @@ import json
 import time
 from datetime import datetime, timezone
 
+import pyarrow as pa
 import pytest
 
 from schemas.envelope import Envelope
@@ -10,10 +11,23 @@ from schemas.formats import Format
 from schemas.dialects.profound.wire import LIMITS
 from tests.unit.test_gateway import make_gateway
 from schemas.storable import ipv6_bytes
-from schemas.dialects.profound.rows import combined_log_line, http_arrow, normalize_profound
+from schemas.dialects.profound.columns import ENTRY
+from schemas.dialects.profound.rows import combined_log_line
 from schemas.dialects.profound.enrich import classify, referral
+from schemas.tables import ATTRIBUTES, TIMESTAMP
 
 NOW = time.time()
+
+
+def readable(table: pa.Table) -> list[dict]:
+    """An ``http_logs`` table's rows by column name: times as nanoseconds, maps as dicts."""
+    columns = {}
+    for name in table.column_names:
+        values = table.column(name)
+        if values.type == TIMESTAMP:
+            values = values.cast(pa.int64())
+        columns[name] = [dict(v) for v in values.to_pylist()] if values.type == ATTRIBUTES else values.to_pylist()
+    return [dict(zip(columns, row)) for row in zip(*columns.values())]
 
 
 def good(**changes):
@@ -119,12 +133,14 @@ def test_rows_are_enriched_and_browsable():
         referer="https://chatgpt.com/", bytes_sent=512, duration_ms=12.5,
         user_agent="Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; GPTBot/1.2; +https://openai.com/gptbot)",
     )]}).encode()
-    (row,) = normalize_profound(decode(Format.PROFOUND_CUSTOM, body), Envelope("profound.custom.v1", "acme", "r", 5))
-    assert (row.severity_text, row.severity_number, row.status, row.client_ip) == ("ERROR", 17, 503, "2001:db8::1")
-    assert (row.bot_name, row.bot_kind, row.referral_source, row.referral_name) == ("GPTBot", "ai_agent", "ai_assistant", "chatgpt")
-    assert row.timestamp_ns == 1_700_000_000 * 10**9 and row.visit_id.startswith("1111")
-    assert row.body == ('2001:db8::1 - - [14/Nov/2023:22:13:20 +0000] "GET /products?utm_source=chatgpt.com HTTP/1.1" '
-                        '503 512 "https://chatgpt.com/" "' + row.user_agent + '"')
+    (row,) = readable(ENTRY.table(decode(Format.PROFOUND_CUSTOM, body), Envelope("profound.custom.v1", "acme", "r", 5)))
+    assert (row["SeverityText"], row["SeverityNumber"], row["Status"], row["ClientIP"]) == \
+        ("ERROR", 17, 503, ipv6_bytes("2001:db8::1"))
+    assert (row["BotName"], row["BotKind"], row["ReferralSource"], row["ReferralName"]) == \
+        ("GPTBot", "ai_agent", "ai_assistant", "chatgpt")
+    assert row["Timestamp"] == 1_700_000_000 * 10**9 and row["VisitId"].startswith("1111")
+    assert row["Body"] == ('2001:db8::1 - - [14/Nov/2023:22:13:20 +0000] "GET /products?utm_source=chatgpt.com '
+                           'HTTP/1.1" 503 512 "https://chatgpt.com/" "' + row["UserAgent"] + '"')
 
 
 def test_classification_and_referrals():
@@ -181,10 +197,10 @@ async def test_ip_is_the_first_forwarded_address_and_the_header_is_kept(client, 
     r = await post(client, [good(ip=ip, bytes_sent=10.0)])
     assert r.json()["errors"] == []
     (value, env), = client[2].published
-    (row,) = normalize_profound(decode(Format.PROFOUND_CUSTOM, value), env)
-    assert (row.client_ip, row.log_attributes, row.bytes_sent) == (stored, attributes, 10)
-    assert type(row.bytes_sent) is int
-    assert row.body.startswith(f"{stored or '-'} - - [")
-    table = http_arrow([row])
+    table = ENTRY.table(decode(Format.PROFOUND_CUSTOM, value), env)
+    (row,) = readable(table)
+    assert (row["LogAttributes"], row["Bytes"]) == (attributes, 10)
+    assert type(row["Bytes"]) is int
+    assert row["Body"].startswith(f"{stored or '-'} - - [")  # the address as stored, "-" for none
     assert table.column("ClientIP")[0].as_py() == (ipv6_bytes(stored) if stored else bytes(16))
     assert table.column("LogAttributes").to_pylist() == [list(attributes.items())]

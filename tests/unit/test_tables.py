@@ -14,9 +14,13 @@ from schemas.envelope import Envelope
 from schemas.tables import ATTRIBUTES, ENVELOPE, HTTP_LOGS, LOGS, TIMESTAMP, Column, Table
 from sluice.query import sql
 from schemas.rows import arrow, columnar
-from schemas.dialects.profound.rows import HTTP_ROW_FIELDS, HttpRow, http_arrow
+from schemas.dialects.profound.columns import ENTRY
+from schemas.dialects.profound.wire import AccessLog
+from schemas.rows.declared_http import Derived, Member
 from schemas.rows.columnar import LogColumns, normalize_arrow, to_table
 from tests.rows import LOG_ROW_COLUMNS, LogRow, log_rows, to_arrow
+from tests.unit.test_profound import good
+from tests.unit.test_profound_columns import HTTP_ROW_FIELDS, HttpRow, published, reference_rows
 
 ENV = Envelope("logtrace.ingest.v1", "acme", "req-1", 1_700_000_000_123_456_789, "staging")
 
@@ -138,19 +142,33 @@ def test_the_envelope_fills_the_declared_envelope_columns():
     assert table.column("ReceivedAt").cast(pa.int64()).to_pylist() == [ENV.received_ns] * 2
 
 
-def http_row(i: int, **changes) -> HttpRow:
-    row = HttpRow("acme", "production", f"r{i}", 5, f"8c0c2c9e-1a62-4f8e-9b7f-1f1f1f1f1f1{i}", 6 + i, "INFO", 9,
-                  "line", f"h{i}", "GET", "/p", 200 + i, "1.2.3.4", "ua", "ref", {"q": str(i)}, 10 + i, 1.5, "b",
-                  "1", "os", "d", "", "", "", "", {"forwarded_for": f"1.2.3.4, 10.0.0.{i}"})
-    return row._replace(**changes)
+def _read(sources) -> set[str]:
+    """The entry members ``sources`` read, through the derivations they read."""
+    derived = {d.name: d for d in ENTRY.derivations}
+    out: set[str] = set()
+    for s in sources:
+        if type(s) is Member:
+            out.add(s.name)
+        elif type(s) is Derived:
+            out |= _read(derived[s.name].args)
+    return out
 
 
-def test_access_rows_become_the_http_logs_layout_column_by_column():
+def test_access_entries_become_the_http_logs_layout_column_by_column():
+    assert {name for name, _ in ENTRY.columns} == {name for name, _ in inserted(HTTP_LOGS)}
     assert set(HTTP_ROW_FIELDS) | {"Source", "ClientIP"} == {name for name, _ in inserted(HTTP_LOGS)}
     assert set(HTTP_ROW_FIELDS.values()) | {"client_ip"} == set(HttpRow._fields)
-    rows = [http_row(0), http_row(1, bytes_sent=None, duration_ms=None, client_ip="2001:db8:1:2::3a")]
-    table = http_arrow(rows)
-    assert table.schema == arrow.HTTP_LOGS_SCHEMA and http_arrow([]).schema == arrow.HTTP_LOGS_SCHEMA
+    # Nothing an entry sends is dropped: every member reaches a column.
+    assert _read(s for _, s in ENTRY.columns) == set(AccessLog.__struct_fields__)
+    entries = published([good(timestamp=6, host="h0", status_code=200, ip="1.2.3.4, 10.0.0.0", referer="ref",
+                              query_params={"q": "0"}, bytes_sent=10, duration_ms=1.5),
+                         good(timestamp=7, host="h1", status_code=201, ip="2001:db8:1:2::3a", referer="ref",
+                              query_params={"q": "1"})])
+    rows = reference_rows(entries, ENV)
+    assert [(r.bytes_sent, r.duration_ms, r.client_ip) for r in rows] == [(10, 1.5, "1.2.3.4"),
+                                                                           (None, None, "2001:db8:1:2::3a")]
+    table = ENTRY.table(entries, ENV)
+    assert table.schema == arrow.HTTP_LOGS_SCHEMA and ENTRY.table([], ENV).schema == arrow.HTTP_LOGS_SCHEMA
     for name, field in HTTP_ROW_FIELDS.items():
         values = table.column(name)
         if values.type == TIMESTAMP:

@@ -4,7 +4,10 @@ Entries are accepted one by one: the valid ones go on with a visit id each
 (the gateway's "per_entry" preparation), the rest are reported in the 200's
 ``errors``; errors are Profound's ``{"detail": ...}`` ("profound_detail").
 What is published is a ``wire.Published``, decoded by the workers with
-this module's decoding and mapped to ``http_logs`` rows by ``rows.py``, enriched by ``enrich.py``.
+this module's decoding and mapped to ``http_logs`` rows by the mapping declared as data in
+``columns.py`` (each column from a member, the envelope, the visit id or a named derivation),
+which schemas/rows/declared_http.py runs. The derivations are the time and address forms
+(``wire.py``), the enrichment (``enrich.py``) and the Combined Log Format body (``rows.py``).
 """
 
 from __future__ import annotations
