@@ -1,6 +1,6 @@
 //! JSON strings as msgspec reads them: a string unescaped into bytes (UTF-8 checked, `\uXXXX` escapes with
 //! surrogate pairs joined into one character), or a string skipped with only its escapes and control
-//! characters checked (an unknown field, where msgspec does not check UTF-8).
+//! characters and surrogate pairs checked (an unknown field, where msgspec does not check UTF-8).
 //!
 //! Contract: called with `P.i` at the opening `"`; on `Ok`, `P.i` is just past the closing `"` and `out`
 //! holds the string's bytes appended (never cleared here); on error, `E::Bad` names the byte.
@@ -74,21 +74,7 @@ impl<'a> P<'a> {
             b'r' => b'\r',
             b't' => b'\t',
             b'u' => {
-                let mut cp = self.hex4()?;
-                if (0xD800..0xDC00).contains(&cp) {
-                    if self.peek() != b'\\' || self.b.get(self.i + 1) != Some(&b'u') {
-                        return bad("invalid utf-16 surrogate pair", self.i);
-                    }
-                    self.i += 2;
-                    let low = self.hex4()?;
-                    if !(0xDC00..0xE000).contains(&low) {
-                        return bad("invalid utf-16 surrogate pair", self.i);
-                    }
-                    cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
-                } else if (0xDC00..0xE000).contains(&cp) {
-                    return bad("invalid utf-16 surrogate pair", self.i);
-                }
-                let ch = char::from_u32(cp).unwrap();
+                let ch = char::from_u32(self.code_point()?).unwrap();
                 let mut buf = [0u8; 4];
                 out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
                 return Ok(());
@@ -97,6 +83,27 @@ impl<'a> P<'a> {
         };
         out.push(byte);
         Ok(())
+    }
+
+    /// The character of a `\\uXXXX` escape (`P.i` just past the `u`), a surrogate pair joined; a lone or
+    /// mismatched surrogate is refused.
+    fn code_point(&mut self) -> R<u32> {
+        let cp = self.hex4()?;
+        if (0xD800..0xDC00).contains(&cp) {
+            if self.peek() != b'\\' || self.b.get(self.i + 1) != Some(&b'u') {
+                return bad("invalid utf-16 surrogate pair", self.i);
+            }
+            self.i += 2;
+            let low = self.hex4()?;
+            if !(0xDC00..0xE000).contains(&low) {
+                return bad("invalid utf-16 surrogate pair", self.i);
+            }
+            return Ok(0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00));
+        }
+        if (0xDC00..0xE000).contains(&cp) {
+            return bad("invalid utf-16 surrogate pair", self.i);
+        }
+        Ok(cp)
     }
 
     /// A string skipped (an unknown field): msgspec checks its escapes and control characters, not its UTF-8.
@@ -116,7 +123,7 @@ impl<'a> P<'a> {
                     match e {
                         b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => {}
                         b'u' => {
-                            self.hex4()?;
+                            self.code_point()?; // msgspec checks a skipped string's surrogate pairs too
                         }
                         _ => return bad("invalid escaped character", self.i - 1),
                     }
