@@ -23,7 +23,7 @@ def accept_otlp(route: Any, fmt: Format, body: bytes, settings: Settings) -> Pre
     # JSON bodies are first checked by the hot path (Rust), which counts the records of a request it maps
     # whole without a Python object per value; what it declines, msgspec decodes to say what is wrong (or
     # accepts: the hot path leaves some valid spellings to it).
-    count = hotpath.entries(fmt, body) if fmt is Format.OTLP_JSON else None
+    count = hotpath.entries(fmt, body)
     if count is None:
         try:
             (request,) = decode(fmt, body)

@@ -18,6 +18,7 @@ import msgspec
 
 from schemas.columns import Columns
 from schemas.free_form import FreeForm
+from schemas.nested import Nested
 from schemas.formats import Format
 
 _encode = msgspec.json.encode
@@ -126,11 +127,13 @@ class Dialect:
     columns: Mapping[Format, Columns] = field(default_factory=dict)
     # The formats whose entries are free-form events (any JSON object; schemas/free_form.py), with which of
     # their names fill which column, declared in the folder's ``columns.py``: executed generically too.
-    # A format in neither is mapped by code named in workers/records.MAPPINGS.
     free_form: Mapping[Format, FreeForm] = field(default_factory=dict)
+    # The formats whose requests nest their entries (OTLP's resource → scope → record; schemas/nested.py),
+    # declared in the folder's ``columns.py``: executed generically too.
+    nested: Mapping[Format, Nested] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        for fmt in [*self.columns, *self.free_form]:
+        for fmt in [*self.columns, *self.free_form, *self.nested]:
             if fmt not in self.formats:
                 raise ValueError(f"{self.name}: a mapping is declared for {fmt.value}, which it does not decode")
         for fmt in self.formats:

@@ -3,7 +3,7 @@
 Everything else is derived from these declarations: the CREATE statements
 (schemas/clickhouse.py, and from them the cluster form), the storability
 bounds (schemas/storable.py), the Arrow layouts the workers insert
-(``Table.arrow_schema``, used by schemas/rows/arrow.py and schemas/dialects/profound/rows.py) and the
+(``Table.arrow_schema``, used by schemas/rows/arrow.py and schemas/rows/declared_http.py) and the
 columns the query language reaches (sluice/query/sql.py).
 
 A column's ``arrow`` type is what an insert carries; a column without one is

@@ -1,15 +1,16 @@
-"""The hot path's mappers: one per format whose dialect declares its columns (``schemas.dialects.COLUMNS``), OTLP/JSON's
-and Logstash's.
+"""The hot path's mappers: one per JSON format whose dialect declares its mapping as data: its columns
+(``schemas.dialects.COLUMNS``), its free-form names (Logstash's) or its nested request (OTLP/JSON's).
 
 Shared by both services: the worker maps records with them (workers/hot.py) and the gateway checks
 bodies with them (gateway/prepare.py). Either way a value the ``sluice_hot`` extension (hotpath/)
 maps is one the dialect's msgspec decoding accepts, with the same entries
 (tests/unit/test_hot_path.py); what it declines goes through that decoding, which says why.
 
-OTLP/JSON's mapping is fixed in the extension (hotpath/src/otlp*.rs), not declared: the worker maps its
-records with ``OTLP`` as ``schemas.dialects.otlp.rows.normalize_otlp`` would (tests/unit/test_hot_path_otlp.py), and the
-gateway counts a JSON request's records with ``entries`` before it falls back to the dialect's decoding
-(gateway/otlp.py; tests/unit/test_hot_path_otlp_entries.py). Free-form events (Logstash's batches) are
+Nested requests are mapped by the extension (hotpath/src/nested*.rs) running their dialect's declaration of
+levels (``NESTED``, from ``schemas.dialects.NESTED``; schemas/nested.py) as ``schemas.rows.nested.nested_rows``
+would (tests/unit/test_hot_path_otlp.py), and the gateway counts a JSON request's records with ``entries``
+before it falls back to the dialect's decoding (gateway/otlp.py; tests/unit/test_hot_path_otlp_entries.py).
+Binary formats (OTLP/protobuf) stay with the reference mapping. Free-form events (Logstash's batches) are
 mapped by the extension (hotpath/src/free_form*.rs) running their dialect's declaration of names (``FREE_FORM``,
 from ``schemas.dialects.FREE_FORMS``) as ``schemas.rows.free_form.free_form_rows`` would
 (tests/unit/test_hot_path_logstash.py, tests/unit/test_free_form.py).
@@ -21,13 +22,14 @@ from opentelemetry.proto.logs.v1.logs_pb2 import SeverityNumber
 
 import sluice_hot
 from schemas.columns import Columns
-from schemas.dialects import COLUMNS, FREE_FORMS
+from schemas.dialects import COLUMNS, FREE_FORMS, NESTED as DECLARED, body_type
 from schemas.formats import Format
 from schemas.free_form import FreeForm
+from schemas.nested import Member, Nested
 from schemas.severity import SEVERITY_NUMBERS
 from schemas.storable import TIMESTAMP
 
-__all__ = ["COLUMNS", "FREE_FORM", "MAPPERS", "OTLP", "entries", "free_form", "mapper"]
+__all__ = ["COLUMNS", "FREE_FORM", "MAPPERS", "NESTED", "entries", "free_form", "mapper", "nested"]
 
 
 def mapper(columns: Columns) -> sluice_hot.Mapper:
@@ -43,11 +45,27 @@ def free_form(fields: FreeForm) -> sluice_hot.FreeForm:
                                fields.host, [(role, list(names)) for role, names in fields.columns.items()])
 
 
+def nested(declared: Nested) -> sluice_hot.Nested:
+    """The extension's mapper for a nested declaration (schemas/nested.py): its messages numbered, the
+    request first, each member as (JSON name, form, role, message index or -1, hex id size)."""
+    messages: list[list[tuple]] = []
+
+    def number(members: tuple[Member, ...]) -> int:
+        index = len(messages)
+        messages.append([])
+        messages[index] = [(m.json_name, m.form, m.role, number(m.members) if m.members else -1, m.size)
+                           for m in members]
+        return index
+
+    number(declared.members)
+    return sluice_hot.Nested(declared.source, sorted(SEVERITY_NUMBERS.items()), list(SeverityNumber.items()),
+                             (TIMESTAMP.low, TIMESTAMP.high), messages, declared.service_key)
+
+
 MAPPERS: dict[Format, sluice_hot.Mapper] = {fmt: mapper(c) for fmt, c in COLUMNS.items()}
 
-#: OTLP/JSON requests (``Format.OTLP_JSON``) to rows, with ``Mapper.map``'s contract.
-OTLP = sluice_hot.Otlp("otlp", sorted(SEVERITY_NUMBERS.items()), list(SeverityNumber.items()),
-                       (TIMESTAMP.low, TIMESTAMP.high))
+#: Each JSON format of nested requests to its mapper, with ``Mapper.map``'s contract.
+NESTED: dict[Format, sluice_hot.Nested] = {fmt: nested(n) for fmt, n in DECLARED.items() if body_type(fmt)}
 
 #: Each format of free-form events to its mapper, with ``Mapper.map``'s contract.
 FREE_FORM: dict[Format, sluice_hot.FreeForm] = {fmt: free_form(f) for fmt, f in FREE_FORMS.items()}
@@ -55,8 +73,6 @@ FREE_FORM: dict[Format, sluice_hot.FreeForm] = {fmt: free_form(f) for fmt, f in 
 
 def entries(fmt: Format, body: bytes) -> int | None:
     """How many entries ``body`` holds when the hot path maps it whole, else None (it may still be valid:
-    decode it to know). For OTLP/JSON the entries are the request's log records (``record_count``)."""
-    if fmt is Format.OTLP_JSON:
-        return OTLP.entries(body)
-    mapper_ = MAPPERS.get(fmt)
+    decode it to know). A nested request's entries are its rows (OTLP's log records, ``record_count``)."""
+    mapper_ = MAPPERS.get(fmt) or NESTED.get(fmt)
     return None if mapper_ is None else mapper_.entries(body)

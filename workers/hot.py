@@ -2,7 +2,7 @@
 with no Python object per entry.
 
 The ``sluice_hot`` extension (hotpath/, its mappers in sluice/hotpath.py) runs each dialect's declared
-mapping (schemas/columns.py or schemas/free_form.py, ``schemas/dialects/<name>/columns.py``), or OTLP/JSON's fixed one, over a run
+mapping (schemas/columns.py, schemas/free_form.py or schemas/nested.py, in ``schemas/dialects/<name>/columns.py``) over a run
 of record values at once and hands back Arrow buffers;
 this module makes them one pyarrow table per run and gives each record its slice (``HotRows``).
 
@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from schemas.envelope import Envelope
 from schemas.formats import Format
-from sluice.hotpath import COLUMNS, FREE_FORM, MAPPERS, OTLP
+from sluice.hotpath import COLUMNS, FREE_FORM, MAPPERS, NESTED
 from schemas.rows.arrow import LOGS_SCHEMA
 
 __all__ = ["COLUMNS", "FORMATS", "HotRows", "Mapped", "envelope_tuples", "from_buffers", "joined", "map_values"]
@@ -29,8 +29,8 @@ __all__ = ["COLUMNS", "FORMATS", "HotRows", "Mapped", "envelope_tuples", "from_b
 #: (hotpath/src/owned.rs), which ``pa.py_buffer`` wraps without a copy.
 Buffer = object
 
-_MAPPERS = {**MAPPERS, **FREE_FORM, Format.OTLP_JSON: OTLP}
-#: Every format ``map_values`` maps (OTLP/protobuf stays with the reference mapping).
+_MAPPERS = {**MAPPERS, **FREE_FORM, **NESTED}
+#: Every format ``map_values`` maps (binary ones, OTLP/protobuf, stay with the reference mapping).
 FORMATS = frozenset(_MAPPERS)
 
 _ATTRIBUTES = LOGS_SCHEMA.field("LogAttributes").type

@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Iterable, NamedTuple, Sequence
 
-from schemas.dialects import DIALECTS, FREE_FORMS, decode
+from schemas.dialects import DIALECTS, FREE_FORMS, NESTED, decode
 from schemas.dialects.logflux.rows import entry_values
 from schemas.dialects.native import arrow as native_arrow
-from schemas.dialects.otlp.rows import normalize_otlp
 from schemas.dialects.profound import columns as profound
 from schemas.envelope import Envelope, EnvelopeError, from_headers
 from schemas.formats import Format, InvalidBody
@@ -16,6 +15,7 @@ from schemas.rows import normalize
 from schemas.rows.columnar import ArrowRows, LogColumns, normalize_arrow
 from schemas.rows.declared_http import HttpRows
 from schemas.rows.free_form import free_form_rows
+from schemas.rows.nested import nested_rows
 from sluice import metrics
 from workers import hot, logflux_hot
 from workers.budget import TokenBuckets
@@ -161,6 +161,11 @@ def _free_form(fmt: Format, entries: list, envelope: Envelope, value: bytes, con
     return Outcome(free_form_rows(FREE_FORMS[fmt], entries, envelope), [])
 
 
+def _nested(fmt: Format, entries: list, envelope: Envelope, value: bytes, context: Context) -> Outcome:
+    """The dialects whose requests nest their entries (schemas/nested.py): a request is all or nothing."""
+    return Outcome(nested_rows(NESTED[fmt], entries, envelope), [])
+
+
 def _native(fmt: Format, entries: list, envelope: Envelope, value: bytes, context: Context) -> Outcome:
     if fmt is Format.NATIVE_ARROW:
         return Outcome(normalize_arrow(entries[0], envelope), [])
@@ -172,9 +177,9 @@ def _native(fmt: Format, entries: list, envelope: Envelope, value: bytes, contex
 MAPPINGS: dict[str, Mapping] = {
     **{d.name: _declared for d in DIALECTS if d.columns},
     **{d.name: _free_form for d in DIALECTS if d.free_form},
+    **{d.name: _nested for d in DIALECTS if d.nested},
     "logflux": _logflux,
     "profound": _whole(profound.ENTRY.rows),  # declared: schemas/dialects/profound/columns.py
-    "otlp": _whole(normalize_otlp),
     "native": _native,
 }
 

@@ -3,8 +3,8 @@
 //! into a pyarrow table. What a dialect's entries mean is not here: each dialect declares it as data
 //! (``schemas/dialects/<name>/columns.py``) and hands it to ``Mapper``. LogFlux's encrypted entries are
 //! decrypted under the worker's cached keys and mapped too (``LogFlux``, logflux_py.rs); free-form events
-//! (Logstash's) by their dialect's declaration of names (``FreeForm``, free_form_py.rs); OTLP/JSON requests by
-//! a fixed mapping of the OpenTelemetry data model onto the same columns (``Otlp``, otlp_py.rs).
+//! (Logstash's) by their dialect's declaration of names (``FreeForm``, free_form_py.rs); nested requests
+//! (OTLP/JSON's resource → scope → record) by their dialect's declaration of levels (``Nested``, nested_py.rs).
 
 mod b64;
 mod columns;
@@ -27,10 +27,11 @@ mod mapper_entry;
 mod mapper_member;
 mod mapper_record;
 mod num;
-mod otlp;
+mod nested;
+mod nested_py;
+mod nested_value;
+mod nested_walk;
 mod otlp_attributes;
-mod otlp_py;
-mod otlp_record;
 mod otlp_scan;
 mod otlp_value;
 mod owned;
@@ -157,6 +158,6 @@ fn sluice_hot(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Owned>()?;
     m.add_class::<logflux_py::LogFlux>()?;
     m.add_class::<logflux_py::Scanned>()?;
-    m.add_class::<otlp_py::Otlp>()?;
+    m.add_class::<nested_py::Nested>()?;
     m.add_class::<free_form_py::FreeForm>()
 }

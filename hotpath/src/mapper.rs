@@ -42,7 +42,7 @@ pub struct Cols {
     pub trace_flags: Vec<u8>,
     pub scope_name: StrCol,
     pub scope_version: StrCol,
-    /// Filled by the OTLP mapper only (otlp.rs); the other mappers leave it without rows, and ``buffers``
+    /// Filled by the nested mapper only (nested_walk.rs); the other mappers leave it without rows, and ``buffers``
     /// (lib.rs) gives their rows no scope attributes.
     pub scope_attributes: MapCol,
 }

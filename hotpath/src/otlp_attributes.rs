@@ -1,7 +1,6 @@
 //! An OTLP/JSON attribute set (a KeyValue list) flattened straight into a map column's current row, as
-//! ``schemas.dialects.otlp.rows.attributes`` does it: ``flatten({kv.key: plain(kv.value)})``. A scalar's text goes
-//! to the
-//! column as it is read; a key-value list becomes dotted keys, an empty one "{}", an array its JSON.
+//! ``schemas.rows.nested.attributes`` does it: ``flatten({kv.key: plain(kv.value)})``. A scalar's text goes
+//! to the column as it is read; a key-value list becomes dotted keys, an empty one "{}", an array its JSON.
 //!
 //! Contract: `attributes` reads the list at `p` and appends its entries, or declines: a key given twice (the
 //! reference's dict keeps the last value in the first one's place), flattened keys that collide (``a.b`` and

@@ -1,4 +1,4 @@
-//! The pieces OTLP/JSON's messages are read with (otlp*.rs), beside json_scan's ``object`` and ``array``: a
+//! The pieces OTLP/JSON's messages are read with (nested*.rs), beside json_scan's ``object`` and ``array``: a
 //! member seen once, an unknown member skipped, and the scalars in the forms OTLP/JSON writes them.
 //!
 //! Contract: only the plainest spelling is read; what the mirror's lax msgspec decoding might read another

@@ -1,8 +1,7 @@
-//! OTLP/JSON's AnyValue as the reference reads it (schemas/dialects/otlp/json_mirror.py decoded by msgspec, then
-//! ``schemas.dialects.otlp.rows.plain``): a scalar written straight as the text ``flatten`` and ``_body`` store for
-//! it (bytes
-//! as their base64 text, none set as null), an array or key-value list as the value tree (`V`) of its plain
-//! Python value, for msgspec's JSON.
+//! OTLP/JSON's AnyValue as the reference reads it (schemas/dialects/otlp/json_mirror.py decoded by msgspec,
+//! then ``schemas.rows.nested.plain``): a scalar written straight as the text ``flatten`` and ``_text`` store
+//! for it (bytes as their base64 text, none set as null), an array or key-value list as the value tree (`V`)
+//! of its plain Python value, for msgspec's JSON.
 //!
 //! Contract: only the plainest spelling of each value is read (otlp_scan.rs); a bool as a string,
 //! non-canonical base64, an AnyValue with two values set, a key repeated in one key-value list (a dict keeps

@@ -11,16 +11,17 @@ Derived from ``DIALECTS`` below: the gateway's ingest routes
 (gateway/routes.py), ``/openapi.json`` (gateway/openapi.py), ``decode`` here
 (the gateway and the workers validate with it), the workers' dispatch
 (workers/records.MAPPINGS, keyed by dialect name), the hot path's mappers
-(sluice/hotpath.py, from ``COLUMNS`` and ``FREE_FORMS``), and the docs' endpoint table
+(sluice/hotpath.py, from ``COLUMNS``, ``FREE_FORMS`` and ``NESTED``), and the docs' endpoint table
 (docs/dialects.md, compared by tests/unit/test_dialects.py).
 
 Adding a dialect: write its folder, add one line to ``DIALECTS``, and name its
 formats in ``schemas.formats.Format`` (their values travel in the
 ``sluice-format`` header, so they are spelled out on purpose). A dialect that
-declares its columns (``Dialect.columns``: entries of declared members) or its
-free-form names (``Dialect.free_form``: events that are any JSON object) is
-mapped by the workers with nothing more; one whose rows need code (OTLP's
-nested request, LogFlux's decryption) names that code
+declares its columns (``Dialect.columns``: entries of declared members), its
+free-form names (``Dialect.free_form``: events that are any JSON object) or its
+nested request (``Dialect.nested``: OTLP's resource → scope → record) is
+mapped by the workers with nothing more; one whose rows need code (LogFlux's
+decryption) names that code
 in workers/records.MAPPINGS, and tests fail while it is missing. Profound's ``http_logs`` rows are
 declared as data too (its ``columns.py``, run by schemas/rows/declared_http.py); MAPPINGS names that declaration.
 """
@@ -33,6 +34,7 @@ from schemas.dialects import astralog, logflux, loginformant, logstash, logtrace
 from schemas.dialects.native.arrow import Limits
 from schemas.formats import Format
 from schemas.free_form import FreeForm
+from schemas.nested import Nested
 
 DIALECTS: tuple[Dialect, ...] = (
     astralog.DIALECT,
@@ -50,6 +52,8 @@ DECODINGS: dict[Format, Decoding] = {fmt: how for d in DIALECTS for fmt, how in 
 COLUMNS: dict[Format, Columns] = {fmt: c for d in DIALECTS for fmt, c in d.columns.items()}
 #: Every format of free-form events, with its declaration of names.
 FREE_FORMS: dict[Format, FreeForm] = {fmt: f for d in DIALECTS for fmt, f in d.free_form.items()}
+#: Every format whose requests nest their entries, with its declaration.
+NESTED: dict[Format, Nested] = {fmt: n for d in DIALECTS for fmt, n in d.nested.items()}
 #: Every HTTP ingest endpoint, in the registry's order.
 ENDPOINTS: tuple[Endpoint, ...] = tuple(e for d in DIALECTS for e in d.endpoints)
 

@@ -11,7 +11,7 @@ from schemas.tables import ATTRIBUTES, HTTP_LOGS, LOGS, TIMESTAMP
 
 #: The Arrow layout of an insert into ``logs``; every builder of ``logs`` rows produces exactly this.
 LOGS_SCHEMA = LOGS.arrow_schema
-#: The same for ``http_logs`` (schemas/dialects/profound/rows.py).
+#: The same for ``http_logs`` (schemas/rows/declared_http.py).
 HTTP_LOGS_SCHEMA = HTTP_LOGS.arrow_schema
 
 

@@ -1,5 +1,5 @@
-"""OTLP/JSON on the hot path (hotpath/src/otlp*.rs through workers/hot.py) against the reference (decode +
-schemas.dialects.otlp.rows.normalize_otlp): every request is either declined or mapped to exactly the reference's rows;
+"""OTLP/JSON on the hot path (hotpath/src/nested*.rs through workers/hot.py) against the reference (decode +
+schemas.rows.nested.nested_rows of schemas/dialects/otlp/columns.py): every request is either declined or mapped to exactly the reference's rows;
 what the reference refuses, or might read another way, is declined; ordinary exporter bodies are mapped.
 Bodies are the OTLP fixtures of tests/unit/test_otlp.py, edge cases, and Hypothesis-drawn requests."""
 
@@ -19,7 +19,8 @@ from schemas.formats import Format, InvalidBody
 from tests.unit.test_otlp import OTLP_JSON, SPAN, TRACE, as_otlp_json, every_kind_of_value, one_record, request
 from workers import hot
 from schemas.rows.columnar import LogColumns, to_table
-from schemas.dialects.otlp.rows import normalize_otlp
+from schemas.dialects.otlp.columns import REQUEST
+from schemas.rows.nested import nested_rows
 from workers.records import hot_outcomes, rows_of
 
 JSON = Format.OTLP_JSON
@@ -33,7 +34,7 @@ def reference(body: bytes, env: Envelope) -> pa.Table | None:
         requests = decode(JSON, body)
     except InvalidBody:
         return None
-    return to_table([normalize_otlp(requests, env)])
+    return to_table([nested_rows(REQUEST, requests, env)])
 
 
 def differs(bodies: list[bytes], envs: list[Envelope]) -> str | None:
@@ -45,6 +46,7 @@ def differs(bodies: list[bytes], envs: list[Envelope]) -> str | None:
             continue  # declined: the reference judges it, so nothing can differ
         want = reference(body, env)
         if want is None:
+            open("/tmp/otlp_bad.bin", "wb").write(body)
             return f"body {index}: mapped by the hot path, refused by the reference"
         if len(rows) != want.num_rows:
             return f"body {index}: {len(rows)} rows mapped, {want.num_rows} in the reference"

@@ -1,4 +1,4 @@
-"""The gateway's check of OTLP/JSON bodies on the hot path (``OTLP.entries``, gateway/otlp.py) against the
+"""The gateway's check of OTLP/JSON bodies on the hot path (``sluice.hotpath.entries``, gateway/otlp.py) against the
 dialect's decoding: a body is counted only when decode accepts it, with ``record_count``'s number, and the
 gateway answers every body as it answers with decoding alone. Bodies are those of tests/unit/test_hot_path_otlp.py:
 the OTLP fixtures, odd spellings, and Hypothesis-drawn and mutated requests."""

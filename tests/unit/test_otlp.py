@@ -14,7 +14,8 @@ from schemas.formats import Format, InvalidBody
 from schemas.dialects.otlp.wire import record_count
 from tests.unit.test_gateway import make_gateway
 from tests.rows import log_rows
-from schemas.dialects.otlp.rows import normalize_otlp
+from schemas.dialects.otlp.columns import REQUEST
+from schemas.rows.nested import nested_rows
 
 TRACE = "5b8efff798038103d269b633813fc60c"
 SPAN = "eee19b7ec3c1b174"
@@ -52,7 +53,7 @@ OTLP_JSON = {"resourceLogs": [{"resource": {"attributes": [{"key": "service.name
 
 def test_protobuf_records_map_onto_otel_columns():
     (parsed,) = decode(Format.OTLP_PROTOBUF, request().SerializeToString())
-    first, second = log_rows(normalize_otlp([parsed], Envelope("otlp.logs.v1.protobuf", "acme", "r", 5)))
+    first, second = log_rows(nested_rows(REQUEST, [parsed], Envelope("otlp.logs.v1.protobuf", "acme", "r", 5)))
     assert (first.timestamp_ns, first.severity_number, first.severity_text) == (1_700_000_000_123_456_789, 17, "ERROR")
     assert (first.service, first.body, first.trace_id, first.span_id, first.trace_flags) == (
         "checkout", "payment failed", TRACE, SPAN, 1)
@@ -97,12 +98,12 @@ def test_json_and_protobuf_of_one_request_give_the_same_rows(message):
     (from_proto,) = decode(Format.OTLP_PROTOBUF, message.SerializeToString())
     (from_json,) = decode(Format.OTLP_JSON, as_otlp_json(message))
     assert record_count(from_json) == record_count(from_proto) > 0
-    assert log_rows(normalize_otlp([from_json], env)) == log_rows(normalize_otlp([from_proto], env))
+    assert log_rows(nested_rows(REQUEST, [from_json], env)) == log_rows(nested_rows(REQUEST, [from_proto], env))
 
 
 def test_json_uses_hex_ids():
     (parsed,) = decode(Format.OTLP_JSON, json.dumps(OTLP_JSON).encode())
-    (row,) = log_rows(normalize_otlp([parsed], Envelope("otlp.logs.v1.json", "acme", "r", 5)))
+    (row,) = log_rows(nested_rows(REQUEST, [parsed], Envelope("otlp.logs.v1.json", "acme", "r", 5)))
     assert (row.trace_id, row.span_id, row.service, row.body) == (TRACE, SPAN, "api", "hello")
 
 
@@ -130,7 +131,7 @@ def test_bad_otlp_bodies(fmt, body, says):
 def test_json_ignores_unknown_fields_and_takes_numbers_as_strings_or_names():
     (parsed,) = decode(Format.OTLP_JSON, one_record(timeUnixNano="17", severityNumber="SEVERITY_NUMBER_WARN",
                                                     futureField={"x": 1}, body={"intValue": "42"}))
-    (row,) = log_rows(normalize_otlp([parsed], Envelope("otlp", "acme", "r", 5)))
+    (row,) = log_rows(nested_rows(REQUEST, [parsed], Envelope("otlp", "acme", "r", 5)))
     assert (row.timestamp_ns, row.severity_number, row.body) == (17, 13, "42")
 
 

@@ -275,12 +275,13 @@ def test_native_records_that_decode_become_insertable_columns(records):
         {"intValue": bound_ints.map(str)})}), max_size=3),
     "body": st.fixed_dictionaries({"stringValue": printable})}), min_size=1, max_size=4))
 def test_otlp_records_that_decode_become_insertable_rows(records):
-    from schemas.dialects.otlp.rows import normalize_otlp
+    from schemas.dialects.otlp.columns import REQUEST
+    from schemas.rows.nested import nested_rows
 
     body = msgspec.json.encode({"resourceLogs": [{"scopeLogs": [{"logRecords": records}]}]})
     try:
         (request,) = decode(Format.OTLP_JSON, body)
     except InvalidBody:
         return
-    rows = normalize_otlp([request], Envelope("otlp.logs.v1.json", "acme", "r", 5))
+    rows = nested_rows(REQUEST, [request], Envelope("otlp.logs.v1.json", "acme", "r", 5))
     assert rows.table.num_rows == len(records)

@@ -2,9 +2,9 @@
 
 Folder: ``wire.py`` parses both encodings, ``json_mirror.py`` holds the msgspec
 mirror of the JSON encoding, ``bounds.py`` checks a request against what the
-tables hold, ``rows.py`` maps a request to ``logs`` rows (the OpenTelemetry data model, as code: the
-reference hotpath/src/otlp*.rs equals). The content type picks the format; the gateway answers in the
-request's encoding ("otlp" preparation).
+tables hold, ``columns.py`` declares how a request's log records become ``logs`` rows (the OpenTelemetry
+data model onto the otel_logs columns, schemas/nested.py). The content type picks the format; the gateway
+answers in the request's encoding ("otlp" preparation).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Any
 from schemas import storable
 from schemas.dialect import AuthStyle, Decoding, Dialect, Endpoint
 from schemas.dialects.otlp import bounds, json_mirror, wire
+from schemas.dialects.otlp.columns import NESTED
 from schemas.formats import Format, InvalidBody
 
 
@@ -41,4 +42,5 @@ DIALECT = Dialect(
               # OTLP/HTTP sets no rate limit (exporters retry 429/503): only the operator's tenant budget.
               success_schema={"type": "object"}, prepare="otlp", quota="budget",
               media=((b"application/x-protobuf", Format.OTLP_PROTOBUF), (b"application/json", Format.OTLP_JSON))),),
+    nested=NESTED,
 )

@@ -4,7 +4,7 @@ What OTLP's types let through and the ``logs`` columns cannot hold: times past
 Int64 nanoseconds (``fixed64`` goes to 2^64-1), severity numbers beyond UInt8
 (an open enum), attribute sets that flatten to more than ``MAX_ENTRIES``
 entries and values nested deeper than ``MAX_DEPTH``. The workers map the same
-fields the same way (schemas/dialects/otlp/rows.py), so what passes here converts.
+fields the same way (schemas/rows/nested.py), so what passes here converts.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ def _nested_proto(value: Any) -> tuple[int, Sequence] | None:
 
 
 def _nested_json(value: otlp_json.AnyValue | None) -> tuple[int, Sequence] | None:
-    # In the order schemas/dialects/otlp/rows.py reads a value that sets more than one of its oneof.
+    # In the order schemas/rows/nested.py reads a value that sets more than one of its oneof.
     if value is None or value.string_value is not None:
         return None
     if value.array_value is not None:
