@@ -29,7 +29,7 @@ from schemas.nested import Member, Nested
 from schemas.severity import SEVERITY_NUMBERS
 from schemas.storable import TIMESTAMP
 
-__all__ = ["COLUMNS", "FREE_FORM", "MAPPERS", "NESTED", "entries", "free_form", "mapper", "nested"]
+__all__ = ["COLUMNS", "FREE_FORM", "MAPPERS", "NESTED", "entries", "free_form", "mapper", "messages", "nested"]
 
 
 def mapper(columns: Columns) -> sluice_hot.Mapper:
@@ -45,21 +45,26 @@ def free_form(fields: FreeForm) -> sluice_hot.FreeForm:
                                fields.host, [(role, list(names)) for role, names in fields.columns.items()])
 
 
-def nested(declared: Nested) -> sluice_hot.Nested:
-    """The extension's mapper for a nested declaration (schemas/nested.py): its messages numbered, the
-    request first, each member as (JSON name, form, role, message index or -1, hex id size)."""
-    messages: list[list[tuple]] = []
+def messages(declared: Nested) -> list[list[tuple[str, str, str, int, int]]]:
+    """A nested declaration as the extension takes it: its messages numbered depth first, the request
+    first, each member as (JSON name, form, role or "", its message's number or -1, hex id size)."""
+    table: list[list[tuple[str, str, str, int, int]]] = []
 
     def number(members: tuple[Member, ...]) -> int:
-        index = len(messages)
-        messages.append([])
-        messages[index] = [(m.json_name, m.form, m.role, number(m.members) if m.members else -1, m.size)
-                           for m in members]
+        index = len(table)
+        table.append([])
+        table[index] = [(m.json_name, m.form, m.role, number(m.members) if m.members else -1, m.size)
+                        for m in members]
         return index
 
     number(declared.members)
+    return table
+
+
+def nested(declared: Nested) -> sluice_hot.Nested:
+    """The extension's mapper for a nested declaration (schemas/nested.py)."""
     return sluice_hot.Nested(declared.source, sorted(SEVERITY_NUMBERS.items()), list(SeverityNumber.items()),
-                             (TIMESTAMP.low, TIMESTAMP.high), messages, declared.service_key)
+                             (TIMESTAMP.low, TIMESTAMP.high), messages(declared), declared.service_key)
 
 
 MAPPERS: dict[Format, sluice_hot.Mapper] = {fmt: mapper(c) for fmt, c in COLUMNS.items()}

@@ -65,3 +65,14 @@ def log_rows(rows: LogColumns | ArrowRows | pa.Table) -> list[LogRow]:
         else:
             fields.append(values.to_pylist())
     return [LogRow(*row) for row in zip(*fields)]
+
+
+def readable(table: pa.Table) -> list[dict]:
+    """A table's rows by column name, as the engine gives them back: times as nanoseconds, maps as dicts."""
+    columns = {}
+    for name in table.column_names:
+        values = table.column(name)
+        if values.type == TIMESTAMP:
+            values = values.cast(pa.int64())
+        columns[name] = [dict(v) for v in values.to_pylist()] if pa.types.is_map(values.type) else values.to_pylist()
+    return [dict(zip(columns, row)) for row in zip(*columns.values())]

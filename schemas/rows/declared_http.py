@@ -35,6 +35,7 @@ import pyarrow as pa
 
 from schemas.envelope import Envelope
 from schemas.rows.arrow import HTTP_LOGS_SCHEMA, column
+from schemas.rows.columnar import ArrowRows
 
 
 @dataclass(frozen=True)
@@ -91,21 +92,11 @@ def nanoseconds(seconds: float) -> int:
     return round(seconds * 1e9)
 
 
-class HttpRows:
-    """One record's rows for the ``http_logs`` table, as Arrow; sized like a list of rows, so batches count them."""
+class HttpRows(ArrowRows):
+    """One record's rows for the ``http_logs`` table, as Arrow (its own type, so a batch tells them from
+    ``logs`` rows)."""
 
-    __slots__ = ("table",)
-
-    def __init__(self, table: pa.Table):
-        self.table = table
-
-    def __len__(self) -> int:
-        return self.table.num_rows
-
-    @property
-    def tenant(self) -> str:
-        """The tenant of these rows (one record's rows are one tenant's); "" when there are none."""
-        return self.table.column("TenantId")[0].as_py() if self.table.num_rows else ""
+    __slots__ = ()
 
 
 _SOURCES = (Member, EnvelopeField, VisitId, Constant, Derived)

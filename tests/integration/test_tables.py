@@ -12,12 +12,11 @@ import pytest
 
 from schemas import tables
 from schemas.storable import ipv6_bytes
-from schemas.tables import TIMESTAMP
 from schemas.dialects.profound.columns import ENTRY
 from schemas.dialects import decode
 from schemas.envelope import Envelope
 from schemas.formats import Format
-from tests.rows import LogRow, to_arrow
+from tests.rows import LogRow, readable, to_arrow
 from tests.unit.test_profound import good
 from workers.insert_rows import insert
 
@@ -43,17 +42,6 @@ def read_back(storage, table: str, tenant: str, columns: list[str]) -> list[dict
     return [dict(zip(columns, row)) for row in result.result_rows]
 
 
-def as_python(table: pa.Table) -> list[dict]:
-    """The rows as the engine gives them back: times in nanoseconds, maps as dicts, UUIDs as text."""
-    columns = {}
-    for name in table.column_names:
-        values = table.column(name)
-        if values.type == TIMESTAMP:
-            values = values.cast(pa.int64())
-        columns[name] = [dict(v) if isinstance(v, list) else v for v in values.to_pylist()]
-    return [dict(zip(columns, row)) for row in zip(*columns.values())]
-
-
 def test_logs_rows_are_stored_as_the_declared_layout_built_them(storage):
     tenant = f"tables-{uuid.uuid4().hex[:8]}"
     now = time.time_ns()  # received now: retention drops older parts
@@ -62,7 +50,7 @@ def test_logs_rows_are_stored_as_the_declared_layout_built_them(storage):
                    1, "scope", "1.2", {"s": "v"}) for i in range(2)]
     table = to_arrow(rows)
     storage.run_sync(lambda c: insert(c, "sluice.logs", table, {}))
-    assert read_back(storage, "logs", tenant, table.column_names) == as_python(table)
+    assert read_back(storage, "logs", tenant, table.column_names) == readable(table)
 
 
 @pytest.mark.parametrize("codec", [None, "lz4", "zstd"])
@@ -84,7 +72,7 @@ def test_the_workers_insert_stores_a_table_once_per_token_whatever_the_clients_c
             client.write_compression = was
 
     storage.run_sync(insert_twice)
-    assert read_back(storage, "logs", tenant, table.column_names) == as_python(table)
+    assert read_back(storage, "logs", tenant, table.column_names) == readable(table)
 
 
 def test_access_rows_are_stored_as_the_declared_layout_built_them(storage):
@@ -101,7 +89,7 @@ def test_access_rows_are_stored_as_the_declared_layout_built_them(storage):
     assert table.column("LogAttributes").to_pylist()[1] == [("forwarded_for", "2001:db8:1:2::3a, 10.0.0.2")]
     storage.run_sync(lambda c: insert(c, "sluice.http_logs", table, {}))
     columns = [name for name in table.column_names if name not in ("VisitId", "ClientIP")]
-    assert read_back(storage, "http_logs", tenant, columns) == as_python(table.select(columns))
+    assert read_back(storage, "http_logs", tenant, columns) == readable(table.select(columns))
     stored = storage.run_sync(lambda c: c.query(
         "SELECT toString(VisitId), IPv6NumToString(ClientIP) FROM sluice.http_logs WHERE TenantId = {t:String} "
         "ORDER BY RequestId", parameters={"t": tenant}).result_rows)

@@ -16,7 +16,7 @@ from schemas.envelope import Envelope
 from schemas.nested import Member, Nested
 from schemas.rows.columnar import to_table
 from schemas.rows.nested import nested_rows
-from sluice.hotpath import nested
+from sluice.hotpath import messages, nested
 from workers.hot import envelope_tuples, from_buffers
 
 ENV = Envelope("toy.v1", "acme", "req-1", 1_795_429_321_123_456_789, "staging")
@@ -146,21 +146,6 @@ def test_a_declaration_that_cannot_fill_every_column_is_refused(members, why):
         Nested("bad", members)
 
 
-def _table(declared: Nested) -> list[list[tuple]]:
-    """The extension's message table of a valid declaration (``sluice.hotpath.nested``'s numbering)."""
-    tables: list[list[tuple]] = []
-
-    def number(members):
-        index = len(tables)
-        tables.append([])
-        tables[index] = [(m.json_name, m.form, m.role, number(m.members) if m.members else -1, m.size)
-                         for m in members]
-        return index
-
-    number(declared.members)
-    return tables
-
-
 @pytest.mark.parametrize("change, why", [
     # Messages: 0 the request, 1 a batch, 2 its origin, 3 an entry, 4 an entry's meta.
     (lambda t: t[3].pop(4), "every role exactly once"),  # the body gone
@@ -171,7 +156,7 @@ def _table(declared: Nested) -> list[list[tuple]]:
     (lambda t: t[0].__setitem__(0, ("batches", "repeated", "", 0, 0)), "never reach a row"),
 ])
 def test_the_extension_refuses_a_message_table_it_could_not_fill_every_column_from(change, why):
-    tables = _table(TOY)
+    tables = messages(TOY)
     sluice_hot.Nested("toy", [("info", 9)], [], (0, 1), tables, "svc")  # the unchanged table is taken
     change(tables)
     with pytest.raises(ValueError, match=why):

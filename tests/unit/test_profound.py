@@ -2,7 +2,6 @@ import json
 import time
 from datetime import datetime, timezone
 
-import pyarrow as pa
 import pytest
 
 from schemas.envelope import Envelope
@@ -14,20 +13,9 @@ from schemas.storable import ipv6_bytes
 from schemas.dialects.profound.columns import ENTRY
 from schemas.dialects.profound.rows import combined_log_line
 from schemas.dialects.profound.enrich import classify, referral
-from schemas.tables import ATTRIBUTES, TIMESTAMP
+from tests.rows import readable
 
 NOW = time.time()
-
-
-def readable(table: pa.Table) -> list[dict]:
-    """An ``http_logs`` table's rows by column name: times as nanoseconds, maps as dicts."""
-    columns = {}
-    for name in table.column_names:
-        values = table.column(name)
-        if values.type == TIMESTAMP:
-            values = values.cast(pa.int64())
-        columns[name] = [dict(v) for v in values.to_pylist()] if values.type == ATTRIBUTES else values.to_pylist()
-    return [dict(zip(columns, row)) for row in zip(*columns.values())]
 
 
 def good(**changes):
