@@ -18,7 +18,7 @@ import sys
 from importlib.metadata import entry_points
 from typing import Callable
 
-from sluice import logs
+from sluice import lean, logs
 from sluice.settings import Settings
 
 GROUP = "sluice.services"
@@ -40,7 +40,9 @@ def find(name: str) -> Callable[[Settings], int | None]:
 
 
 def run(name: str, settings: Settings) -> int:
-    """Run the service ``name`` in this process with JSON logs on stderr; its exit status."""
+    """Run the service ``name`` in this process with JSON logs on stderr; its exit status. Modules the
+    services never use are kept out of it first (sluice/lean.py)."""
+    lean.keep_out()
     try:
         service = find(name)
     except ServiceNotInstalled as exc:
