@@ -46,7 +46,6 @@ def differs(bodies: list[bytes], envs: list[Envelope]) -> str | None:
             continue  # declined: the reference judges it, so nothing can differ
         want = reference(body, env)
         if want is None:
-            open("/tmp/otlp_bad.bin", "wb").write(body)
             return f"body {index}: mapped by the hot path, refused by the reference"
         if len(rows) != want.num_rows:
             return f"body {index}: {len(rows)} rows mapped, {want.num_rows} in the reference"
