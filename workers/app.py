@@ -57,6 +57,11 @@ def _faust_app(settings: Settings) -> faust.App:
         stream_wait_empty=False,
         consumer_max_fetch_size=settings.consumer_fetch_bytes,
         stream_buffer_maxsize=settings.stream_buffer_records,
+        # A poll takes no more records than the stream's buffer holds: Faust keeps a poll's records in a
+        # list until they fit the buffer, and aiokafka refills its own fetch buffers meanwhile, so an
+        # unbounded poll (aiokafka's default) held every partition's fetch twice over while a store was
+        # slow (docs/performance.md, "worker memory").
+        broker_max_poll_records=settings.stream_buffer_records,
         producer_max_request_size=settings.max_record_bytes,
         broker_session_timeout=settings.kafka_session_timeout_s,
         broker_heartbeat_interval=min(3.0, settings.kafka_session_timeout_s / 3),
@@ -78,7 +83,10 @@ async def _consume(stream, pipeline: Pipeline, settings: Settings, lanes: Lanes,
     handover: Handover[Consumed, object] = Handover(settings.batch_max_bytes, chunk)
 
     async def read() -> None:
-        async for events in stream_chunks(stream, chunk, settings.batch_max_bytes, settings.batch_max_wait_s):
+        # Each chunk no larger than the handover has room for, read once it is at most half full
+        # (workers/handover.py): a lane holds two chunks' bounds, not three.
+        room_records, room_bytes = (lambda: handover.room()[0]), (lambda: handover.room()[1])
+        async for events in stream_chunks(stream, room_records, room_bytes, settings.batch_max_wait_s):
             if pacer is not None:
                 await pacer.take(len(events))
             # Each partition's records together, each in the order read (the sort is stable): the hot path then
@@ -90,6 +98,7 @@ async def _consume(stream, pipeline: Pipeline, settings: Settings, lanes: Lanes,
                 for m in (e.message,)
             ]
             await handover.put(consumed, await pipeline.premap(consumed), sum(len(r.value or b"") for r in consumed))
+            await handover.half_empty()
         await handover.end()
 
     async def store() -> None:

@@ -11,9 +11,12 @@ have been had it waited in the consumer.
 Bounds: the chunks waiting here hold at most ``max_records`` records and
 ``max_bytes`` of record values (or one chunk, when a single chunk is larger);
 past that ``put`` waits for the storer, and the records wait in the consumer
-instead. So a stored chunk is no larger than the chunk bounds allow, and with
-the chunk being read and the one being stored a lane holds at most about three
-chunks.
+instead. The reader reads no more than ``room`` leaves, and only once what
+waits is at most half the bounds (``half_empty``): so what waits and what is
+being read together stay within the bounds, and with the chunk being stored a
+lane holds about two chunks' bounds of records and their rows, not three (each
+is held as Kafka values and as mapped rows: docs/performance.md, "worker
+memory"), while chunks that arrive during a long store still wait together.
 Order is kept: ``take`` returns the waiting records in the order they were put.
 """
 
@@ -53,6 +56,17 @@ class Handover(Generic[R, M]):
             self._mapped += mapped
             self._bytes += nbytes
             self._changed.notify_all()
+
+    def room(self) -> tuple[int, int]:
+        """What may still be put without waiting, (records, bytes), each at least 1 (a put of one chunk
+        larger than the bounds waits until nothing else does)."""
+        return max(1, self.max_records - len(self._records)), max(1, self.max_bytes - self._bytes)
+
+    async def half_empty(self) -> None:
+        """Wait until what waits holds at most half of each bound (or nothing more will be put)."""
+        async with self._changed:
+            await self._changed.wait_for(lambda: self._ended or (
+                2 * self._bytes <= self.max_bytes and 2 * len(self._records) <= self.max_records))
 
     async def end(self) -> None:
         """No more chunks: ``take`` returns what waits, then None."""

@@ -30,13 +30,25 @@ from typing import Any, AsyncIterator, Callable, TypeVar
 E = TypeVar("E")
 
 
+Bound = int | Callable[[], int]
+
+
+def _bounds(max_records: Bound, max_bytes: Bound, max_wait_s: float) -> tuple[int, int]:
+    """This chunk's (records, bytes) bounds: a callable bound is asked as each chunk starts."""
+    records = max_records() if callable(max_records) else max_records
+    nbytes = max_bytes() if callable(max_bytes) else max_bytes
+    if records < 1 or nbytes < 1 or max_wait_s < 0:
+        raise ValueError(f"chunk bounds must be positive: max_records={records}, "
+                         f"max_bytes={nbytes}, max_wait_s={max_wait_s}")
+    return records, nbytes
+
+
 async def take(source: AsyncIterator[E], *, size: Callable[[E], int], more_buffered: Callable[[E], bool],
-               max_records: int, max_bytes: int, max_wait_s: float,
+               max_records: Bound, max_bytes: Bound, max_wait_s: float,
                clock: Callable[[], float] = time.monotonic) -> AsyncIterator[list[E]]:
-    """Chunks of ``source``'s events, closed by the rules in the module's docstring."""
-    if max_records < 1 or max_bytes < 1 or max_wait_s < 0:
-        raise ValueError(f"chunk bounds must be positive: max_records={max_records}, "
-                         f"max_bytes={max_bytes}, max_wait_s={max_wait_s}")
+    """Chunks of ``source``'s events, closed by the rules in the module's docstring. A bound given as a
+    callable is asked as each chunk starts (the worker's: what its handover still has room for)."""
+    _bounds(max_records, max_bytes, max_wait_s)  # refused before anything is read
     pending: asyncio.Future | None = None  # the next event being read: survives a yield
     carried: E | None = None  # read, but too big for the chunk it came to
     has_carried = False
@@ -45,6 +57,7 @@ async def take(source: AsyncIterator[E], *, size: Callable[[E], int], more_buffe
             chunk: list[E] = []
             nbytes = 0
             deadline = 0.0
+            most_records, most_bytes = _bounds(max_records, max_bytes, max_wait_s)
             while True:
                 if has_carried:
                     event, carried, has_carried = carried, None, False  # type: ignore[assignment]
@@ -69,14 +82,14 @@ async def take(source: AsyncIterator[E], *, size: Callable[[E], int], more_buffe
                         return
                     pending = None
                 n = size(event)
-                if chunk and nbytes + n > max_bytes:
+                if chunk and nbytes + n > most_bytes:
                     carried, has_carried = event, True
                     break
                 if not chunk:
                     deadline = clock() + max_wait_s
                 chunk.append(event)
                 nbytes += n
-                if len(chunk) >= max_records or nbytes >= max_bytes or not more_buffered(event):
+                if len(chunk) >= most_records or nbytes >= most_bytes or not more_buffered(event):
                     break
             yield chunk
     finally:
@@ -88,7 +101,7 @@ async def _next(source: AsyncIterator[E]) -> E:
     return await anext(source)
 
 
-def stream_chunks(stream: Any, max_records: int, max_bytes: int, max_wait_s: float) -> AsyncIterator[list[Any]]:
+def stream_chunks(stream: Any, max_records: Bound, max_bytes: Bound, max_wait_s: float) -> AsyncIterator[list[Any]]:
     """``take`` over a Faust stream's events, with the stream's own acknowledgement off.
 
     More is buffered after an event while the stream's queue is not empty or,

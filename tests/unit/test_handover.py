@@ -58,6 +58,34 @@ async def test_a_put_past_the_record_bound_waits_too():
     assert await handover.take() == (["c", "d"], [3, 4])
 
 
+async def test_the_room_left_and_half_empty_follow_what_waits():
+    handover = Handover(max_bytes=100, max_records=10)
+    assert handover.room() == (10, 100)
+    await handover.put(["a", "b"], [1, 2], 60)
+    assert handover.room() == (8, 40)
+    waiting = asyncio.ensure_future(handover.half_empty())
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert not waiting.done()  # 60 of 100 bytes wait: the reader reads nothing more yet
+    await handover.take()
+    await asyncio.wait_for(waiting, 1)
+    await handover.put(["c"] * 6, [3] * 6, 10)
+    assert not (await _settles(handover.half_empty()))  # 6 of 10 records: more than half
+    await handover.put(["d"] * 4, [4] * 4, 90)
+    assert handover.room() == (1, 1)  # full: a put of one chunk larger than the rest waits alone
+    await handover.end()
+    assert await _settles(handover.half_empty())  # nothing more will be put: nothing to wait for
+
+
+async def _settles(awaitable) -> bool:
+    """Whether ``awaitable`` finishes within a few turns of the loop (cancelled if not)."""
+    task = asyncio.ensure_future(awaitable)
+    for _ in range(5):
+        await asyncio.sleep(0)
+    task.cancel()
+    return task.done() and not task.cancelled()
+
+
 async def test_one_chunk_larger_than_the_bound_passes_alone():
     handover = Handover(max_bytes=10, max_records=10)
     await asyncio.wait_for(handover.put(["big"], [1], 1000), 1)
@@ -138,6 +166,54 @@ async def test_the_next_chunks_are_mapped_while_one_is_stored_and_stored_togethe
     assert stream.acked == [0, 1, 2]
 
 
+class SizedBacklog:
+    """A Faust stream with ``n`` records of ``size`` bytes waiting in one partition; counts what it was read."""
+
+    def __init__(self, n: int, size: int):
+        self.enable_acks = True
+        self.n, self.size, self.read = n, size, 0
+        self.channel = SimpleNamespace(queue=SimpleNamespace(empty=lambda: self.read >= self.n))
+        self.app = SimpleNamespace(consumer=SimpleNamespace(highwater=lambda tp: None))
+        self.acked: list[int] = []
+
+    async def events(self):
+        for offset in range(self.n):
+            self.read += 1
+            yield SimpleNamespace(message=SimpleNamespace(
+                topic="t", partition=0, offset=offset, key=None, value=b"x" * self.size, headers=[], timestamp=0.0,
+                tp=("t", 0)))
+
+    async def ack(self, event):
+        self.acked.append(event.message.offset)
+
+
+async def test_under_backlog_a_lane_reads_no_more_than_the_chunk_stored_and_one_chunk_waiting(tmp_path):
+    """With a store held, the reader fills the handover once and stops: the rest stays in the consumer,
+    so a lane holds two chunks' bounds of records (and their rows), not three."""
+    settings = load_settings(environ={}, state_dir=tmp_path, batch_max_bytes=100, batch_max_records=1000,
+                             batch_max_wait_s=60)
+    stream, pipeline = SizedBacklog(50, 10), GatedPipeline()
+    lanes = SimpleNamespace(ready=lambda: asyncio.sleep(0))
+    consuming = asyncio.ensure_future(_consume(stream, pipeline, settings, lanes, Fatal()))
+
+    async def until(condition):
+        while not condition():
+            await asyncio.sleep(0)
+
+    await asyncio.wait_for(until(lambda: len(pipeline.journal) == 3), 5)  # map, store (held), map
+    for _ in range(20):
+        await asyncio.sleep(0)
+    (_, first), (_, stored), (_, waiting) = pipeline.journal
+    assert first == stored == list(range(10)) and waiting == list(range(10, 20))
+    assert stream.read <= 21  # the stored chunk, the waiting one, and at most one record read ahead
+    for _ in range(5):
+        pipeline.gate.set()
+        await asyncio.wait_for(until(lambda: not pipeline.gate.is_set()), 5)
+    await asyncio.wait_for(consuming, 5)
+    assert stream.acked == list(range(50))
+    assert all(len(offsets) <= 10 for kind, offsets in pipeline.journal)  # each within 100 bytes
+
+
 class Backlog:
     """A Faust stream with a backlog of (partition, offset) records read in the order given: one chunk."""
 
@@ -188,10 +264,12 @@ async def test_a_chunk_reaches_the_mapping_with_each_partitions_records_together
 
 def test_what_the_worker_reads_ahead_is_bounded_by_its_settings_not_by_the_largest_record(tmp_path):
     """Faust's stream buffer and the consumer's fetch size come from the settings (docs/performance.md,
-    "worker memory"); the fetch may be smaller than the largest record, which the broker returns whole."""
+    "worker memory"); the fetch may be smaller than the largest record, which the broker returns whole.
+    A poll takes no more records than the buffer holds: Faust keeps a poll's records until they fit it."""
     from workers.app import _faust_app
 
     settings = load_settings({}, state_dir=tmp_path, consumer_fetch_bytes=1 << 20, stream_buffer_records=8)
     conf = _faust_app(settings).conf
     assert (conf.consumer_max_fetch_size, conf.stream_buffer_maxsize) == (1 << 20, 8)
+    assert conf.broker_max_poll_records == 8
     assert settings.consumer_fetch_bytes < settings.max_record_bytes
