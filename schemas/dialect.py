@@ -129,7 +129,9 @@ class Dialect:
     # their names fill which column, declared in the folder's ``columns.py``: executed generically too.
     free_form: Mapping[Format, FreeForm] = field(default_factory=dict)
     # The formats whose requests nest their entries (OTLP's resource → scope → record; schemas/nested.py),
-    # declared in the folder's ``columns.py``: executed generically too.
+    # declared in the folder's ``columns.py``: executed generically too. A format in none of these is mapped
+    # by what workers/records.MAPPINGS names for its dialect (LogFlux's decryption with its declared body
+    # fields and levels, Profound's declared ``http_logs`` columns, native Arrow).
     nested: Mapping[Format, Nested] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

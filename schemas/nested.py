@@ -31,9 +31,12 @@ Roles, by where they may be (each exactly once: every row gets every column):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 Form = Literal["string", "int", "enum", "any_value", "key_values", "hex_id", "message", "repeated"]
+FORMS: frozenset[str] = frozenset(get_args(Form))
+#: How deep messages may nest (the hot path refuses deeper declarations too).
+MAX_DEPTH = 16
 
 #: The form each role's member must have.
 ROLE_FORMS: dict[str, str] = {
@@ -59,7 +62,7 @@ class Member:
     def json_name(self) -> str:
         """The member's name in JSON: lowerCamelCase (``time_unix_nano`` → ``timeUnixNano``)."""
         head, *rest = self.name.split("_")
-        return head + "".join(word.capitalize() for word in rest)
+        return head + "".join(word[:1].upper() + word[1:] for word in rest)
 
 
 @dataclass(frozen=True)
@@ -72,7 +75,7 @@ class Nested:
 
     def __post_init__(self) -> None:
         roles: list[tuple[str, bool]] = []  # (role, on a row)
-        _check(self.source, self.members, roles, row=False)
+        _check(self.source, self.members, roles, row=False, depth=0)
         for role, on_row in roles:
             if on_row != (role in ROW_ROLES):
                 raise ValueError(f"{self.source}: {role!r} belongs {'on a row' if role in ROW_ROLES else 'above'}")
@@ -93,14 +96,18 @@ def _depth(members: tuple[Member, ...]) -> int:
     return max(inner, default=0)
 
 
-def _check(source: str, members: tuple[Member, ...], roles: list[tuple[str, bool]], row: bool) -> None:
+def _check(source: str, members: tuple[Member, ...], roles: list[tuple[str, bool]], row: bool, depth: int) -> None:
     """Checks one message's members, collecting the roles found (``row``: inside a row)."""
-    names = [m.name for m in members]
+    if depth > MAX_DEPTH:
+        raise ValueError(f"{source}: messages nested deeper than {MAX_DEPTH}")
+    names = [m.json_name for m in members]  # distinct as JSON spells them, which is how the hot path reads them
     if len(set(names)) != len(names) or len(members) > 32:  # the hot path marks members seen in a u32
         raise ValueError(f"{source}: a message's members are distinct, 32 at most: {names}")
     if sum(m.form == "repeated" for m in _flat(members)) > 1:
         raise ValueError(f"{source}: one repeated member per message: {names}")
     for m in members:
+        if m.form not in FORMS:
+            raise ValueError(f"{source}: {m.name!r}: the form {m.form!r} is none of {sorted(FORMS)}")
         if (m.form in ("message", "repeated")) != bool(m.members) or (m.form == "hex_id") != (m.size > 0):
             raise ValueError(f"{source}: {m.name!r}: members belong to messages, a size to hex ids")
         if m.role and ROLE_FORMS.get(m.role) != m.form:
@@ -108,9 +115,10 @@ def _check(source: str, members: tuple[Member, ...], roles: list[tuple[str, bool
         if m.form == "repeated":
             if row:
                 raise ValueError(f"{source}: {m.name!r}: a row holds no level below it")
-            _check(source, m.members, roles, row=not any(x.form == "repeated" for x in _flat(m.members)))
+            _check(source, m.members, roles, row=not any(x.form == "repeated" for x in _flat(m.members)),
+                   depth=depth + 1)
         elif m.form == "message":
-            _check(source, m.members, roles, row)
+            _check(source, m.members, roles, row, depth + 1)
         elif m.role:
             roles.append((m.role, row))
 

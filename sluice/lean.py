@@ -2,8 +2,9 @@
 
 pandas is installed (chDB requires it) but no service calls a DataFrame API. pyarrow still imports it the
 first time it converts a Python sequence (``pa.array``, ``pa.scalar``: its check for pandas array-likes),
-so every gateway and worker process carried it: 49 MiB resident each (``import pyarrow, numpy``: 52 MiB;
-with pandas: 101 MiB; docs/performance.md, "worker memory"). The libraries that use pandas when it is there
+so every gateway and worker process carried it: 49 MiB more resident in a bare interpreter (``import
+pyarrow, numpy``: 52 MiB; with pandas: 101 MiB), 34 MiB of an idle worker's 164 (docs/performance.md,
+"worker memory"). The libraries that use pandas when it is there
 (pyarrow, clickhouse-connect, chDB) take an ``ImportError`` as "not installed", so refusing the import costs
 the services nothing.
 

@@ -61,7 +61,7 @@ def _faust_app(settings: Settings) -> faust.App:
         # list until they fit the buffer, and aiokafka refills its own fetch buffers meanwhile, so an
         # unbounded poll (aiokafka's default) held every partition's fetch twice over while a store was
         # slow (docs/performance.md, "worker memory").
-        broker_max_poll_records=settings.stream_buffer_records,
+        broker_max_poll_records=settings.stream_buffer_records or None,  # 0: both unbounded, as Faust reads it
         producer_max_request_size=settings.max_record_bytes,
         broker_session_timeout=settings.kafka_session_timeout_s,
         broker_heartbeat_interval=min(3.0, settings.kafka_session_timeout_s / 3),

@@ -48,7 +48,6 @@ async def take(source: AsyncIterator[E], *, size: Callable[[E], int], more_buffe
                clock: Callable[[], float] = time.monotonic) -> AsyncIterator[list[E]]:
     """Chunks of ``source``'s events, closed by the rules in the module's docstring. A bound given as a
     callable is asked as each chunk starts (the worker's: what its handover still has room for)."""
-    _bounds(max_records, max_bytes, max_wait_s)  # refused before anything is read
     pending: asyncio.Future | None = None  # the next event being read: survives a yield
     carried: E | None = None  # read, but too big for the chunk it came to
     has_carried = False
@@ -57,7 +56,7 @@ async def take(source: AsyncIterator[E], *, size: Callable[[E], int], more_buffe
             chunk: list[E] = []
             nbytes = 0
             deadline = 0.0
-            most_records, most_bytes = _bounds(max_records, max_bytes, max_wait_s)
+            most_records, most_bytes = _bounds(max_records, max_bytes, max_wait_s)  # before anything is read
             while True:
                 if has_carried:
                     event, carried, has_carried = carried, None, False  # type: ignore[assignment]

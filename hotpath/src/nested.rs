@@ -1,7 +1,8 @@
 //! A nested dialect's mapping (schemas/nested.py), as the hot path runs it: a request is a tree of messages,
 //! each a table of members (its JSON name, the form its value takes, the column it fills); one member of a
 //! message may hold the next level's elements, and the innermost level's elements are the rows. The walk that
-//! executes it is nested_walk.rs; the forms' readers are otlp_scan.rs, otlp_value.rs and otlp_attributes.rs.
+//! executes it is nested_walk.rs, a member's value read by its form and role in nested_value.rs, with the forms'
+//! readers in otlp_scan.rs, otlp_value.rs and otlp_attributes.rs.
 //!
 //! Contract: ``Config::new`` refuses a declaration the walk could not fill every column from (a role missing,
 //! given twice, or on the wrong side of the rows; more than 32 members in a message; more than one level
@@ -144,10 +145,10 @@ impl Config {
                 Form::Message(c) => {
                     let (inner, deeper) = self.flat(c, depth + 1)?;
                     roles.extend(inner);
-                    below = below.or(deeper);
-                    if deeper.is_some() && below != deeper {
+                    if deeper.is_some() && below.is_some() {
                         return Err("more than one level below a message".into());
                     }
+                    below = below.or(deeper);
                 }
                 Form::Repeated(c) if below.is_some() => return Err(format!("more than one level below message {c}")),
                 Form::Repeated(c) => below = Some(c),

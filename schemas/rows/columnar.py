@@ -30,8 +30,9 @@ _TYPES = {f.name: f.type for f in LOGS_SCHEMA}  # each inserted column's declare
 _ENVELOPE = tuple(c.name for c in ENVELOPE)
 
 
-class ArrowRows:
-    """The rows of one columnar record, ready for the ``logs`` table; sized like a list of rows."""
+class TableRows:
+    """One record's rows as an Arrow table; sized like a list of rows. A batch tells which table they
+    are for by their exact type (workers/insert_rows.py ``split``), never by ``isinstance``."""
 
     __slots__ = ("table",)
 
@@ -45,6 +46,12 @@ class ArrowRows:
     def tenant(self) -> str:
         """The tenant of these rows (one record's rows are one tenant's); "" when there are none."""
         return self.table.column("TenantId")[0].as_py() if self.table.num_rows else ""
+
+
+class ArrowRows(TableRows):
+    """The rows of one columnar record, ready for the ``logs`` table."""
+
+    __slots__ = ()
 
 
 def normalize_arrow(records: pa.Table, env: Envelope) -> ArrowRows:

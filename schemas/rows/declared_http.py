@@ -35,7 +35,7 @@ import pyarrow as pa
 
 from schemas.envelope import Envelope
 from schemas.rows.arrow import HTTP_LOGS_SCHEMA, column
-from schemas.rows.columnar import ArrowRows
+from schemas.rows.columnar import TableRows
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,7 @@ def nanoseconds(seconds: float) -> int:
     return round(seconds * 1e9)
 
 
-class HttpRows(ArrowRows):
+class HttpRows(TableRows):
     """One record's rows for the ``http_logs`` table, as Arrow (its own type, so a batch tells them from
     ``logs`` rows)."""
 

@@ -19,7 +19,7 @@ from schemas.rows.columnar import LogColumns, NsTimes
 from schemas.rows.normalize import flatten
 
 _json = msgspec.json.Encoder()
-#: The row columns of ``LogColumns``' keywords, by role, besides time, level, service, body and attributes.
+#: ``LogColumns``' keyword columns, by role: every column but time, level, service, body and attributes.
 _KEYWORDS = {"severity_number": "severity_number", "trace_id": "trace_id", "span_id": "span_id",
              "trace_flags": "trace_flags", "resource_attributes": "resource", "scope_name": "scope_name",
              "scope_version": "scope_version", "scope_attributes": "scope_attributes"}

@@ -187,22 +187,40 @@ class SizedBacklog:
         self.acked.append(event.message.offset)
 
 
-async def test_under_backlog_a_lane_reads_no_more_than_the_chunk_stored_and_one_chunk_waiting(tmp_path):
+class WatchedHandover(Handover):
+    """A handover that counts its reader's parkings: waits in ``half_empty`` for the storer."""
+
+    made: list["WatchedHandover"] = []
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.parkings = 0
+        WatchedHandover.made.append(self)
+
+    async def half_empty(self) -> None:
+        if 2 * self.room()[1] < self.max_bytes:  # more than half full: the reader waits here
+            self.parkings += 1
+        await super().half_empty()
+
+
+async def test_under_backlog_a_lane_reads_no_more_than_the_chunk_stored_and_one_chunk_waiting(tmp_path, monkeypatch):
     """With a store held, the reader fills the handover once and stops: the rest stays in the consumer,
     so a lane holds two chunks' bounds of records (and their rows), not three."""
     settings = load_settings(environ={}, state_dir=tmp_path, batch_max_bytes=100, batch_max_records=1000,
                              batch_max_wait_s=60)
     stream, pipeline = SizedBacklog(50, 10), GatedPipeline()
     lanes = SimpleNamespace(ready=lambda: asyncio.sleep(0))
+    monkeypatch.setattr("workers.app.Handover", WatchedHandover)
+    WatchedHandover.made.clear()
     consuming = asyncio.ensure_future(_consume(stream, pipeline, settings, lanes, Fatal()))
 
     async def until(condition):
         while not condition():
             await asyncio.sleep(0)
 
-    await asyncio.wait_for(until(lambda: len(pipeline.journal) == 3), 5)  # map, store (held), map
-    for _ in range(20):
-        await asyncio.sleep(0)
+    # map, store (held at the gate), map; and the reader parked a second time, with that chunk waiting:
+    # it reads nothing more until the storer takes it
+    await asyncio.wait_for(until(lambda: WatchedHandover.made and WatchedHandover.made[0].parkings == 2), 5)
     (_, first), (_, stored), (_, waiting) = pipeline.journal
     assert first == stored == list(range(10)) and waiting == list(range(10, 20))
     assert stream.read <= 21  # the stored chunk, the waiting one, and at most one record read ahead

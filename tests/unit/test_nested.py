@@ -27,6 +27,7 @@ def test_otlp_is_declared_in_three_levels_with_proto3_json_names():
     names = {m.name: m.json_name for m in REQUEST.members[0].members}
     assert names == {"resource": "resource", "scope_logs": "scopeLogs", "schema_url": "schemaUrl"}
     assert Member("observed_time_unix_nano", "int").json_name == "observedTimeUnixNano"
+    assert Member("foo_barBaz", "int").json_name == "fooBarBaz"  # as protoc spells it: the rest as written
 
 
 # --- a made-up dialect: batches of entries, the batch's scope and resource fields beside its entries --------
@@ -127,6 +128,14 @@ def test_a_member_given_twice_or_in_another_form_is_declined():
     assert _hot(TOY, b'{"batches": [{"entries": [{"unknown": [1, {"x": null}]}]}]}') is not None
 
 
+def _deep(levels: int) -> Member:
+    """A member holding ``levels`` messages, one inside the other."""
+    member = Member("leaf", "string")
+    for _ in range(levels):
+        member = Member("m", "message", members=(member,))
+    return member
+
+
 def _without(role: str) -> tuple[Member, ...]:
     return tuple(m for m in _ENTRY if m.role != role)
 
@@ -140,6 +149,9 @@ def _without(role: str) -> tuple[Member, ...]:
      "takes the form"),
     ((Member("entries", "repeated", members=(*_without("span_id"), Member("span", "hex_id", "span_id"))),),
      "a size to hex ids"),
+    ((Member("entries", "repeated", members=(*_ENTRY, Member("extra", "strng"))),), "none of"),
+    ((Member("entries", "repeated", members=(*_ENTRY, Member("trace_", "string"))),), "distinct"),  # "trace"
+    ((Member("entries", "repeated", members=(*_ENTRY, _deep(17))),), "deeper than 16"),
 ])
 def test_a_declaration_that_cannot_fill_every_column_is_refused(members, why):
     with pytest.raises(ValueError, match=why):
@@ -154,6 +166,10 @@ def test_a_declaration_that_cannot_fill_every_column_is_refused(members, why):
     (lambda t: t[3].extend(("m%d" % i, "int", "", -1, 0) for i in range(30)), "32 members"),
     (lambda t: t[3].__setitem__(0, ("when", "string", "time", -1, 0)), "another form"),
     (lambda t: t[0].__setitem__(0, ("batches", "repeated", "", 0, 0)), "never reach a row"),
+    (lambda t: t[0].__setitem__(0, ("batches", "string", "", -1, 0)), "the request itself cannot be a row"),
+    # a second way down to the entries, inside the batch's origin: two levels below one message
+    (lambda t: t[2].append(("again", "repeated", "", 3, 0)), "more than one level"),
+    (lambda t: t[4].append(("loop", "message", "", 4, 0)), "nested too deep"),  # the meta holds itself
 ])
 def test_the_extension_refuses_a_message_table_it_could_not_fill_every_column_from(change, why):
     tables = messages(TOY)
