@@ -19,6 +19,7 @@ import msgspec
 from schemas.columns import Columns
 from schemas.free_form import FreeForm
 from schemas.nested import Nested
+from schemas.rows.declared_http import HttpColumns
 from schemas.formats import Format
 
 _encode = msgspec.json.encode
@@ -129,13 +130,16 @@ class Dialect:
     # their names fill which column, declared in the folder's ``columns.py``: executed generically too.
     free_form: Mapping[Format, FreeForm] = field(default_factory=dict)
     # The formats whose requests nest their entries (OTLP's resource → scope → record; schemas/nested.py),
-    # declared in the folder's ``columns.py``: executed generically too. A format in none of these is mapped
-    # by what workers/records.MAPPINGS names for its dialect (LogFlux's decryption with its declared body
-    # fields and levels, Profound's declared ``http_logs`` columns, native Arrow).
+    # declared in the folder's ``columns.py``: executed generically too.
     nested: Mapping[Format, Nested] = field(default_factory=dict)
+    # The formats whose entries are access logs for ``http_logs`` (schemas/rows/declared_http.py), each column
+    # from a member, the envelope or a named derivation, declared in the folder's ``columns.py``. A format in
+    # none of these is mapped by what workers/records.MAPPINGS names for its dialect (LogFlux's decryption
+    # with its declared body fields and levels, native Arrow).
+    http_columns: Mapping[Format, HttpColumns] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        for fmt in [*self.columns, *self.free_form, *self.nested]:
+        for fmt in [*self.columns, *self.free_form, *self.nested, *self.http_columns]:
             if fmt not in self.formats:
                 raise ValueError(f"{self.name}: a mapping is declared for {fmt.value}, which it does not decode")
         for fmt in self.formats:

@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Iterable, NamedTuple, Sequence
 
-from schemas.dialects import DIALECTS, FREE_FORMS, NESTED, decode
+from schemas.dialects import DIALECTS, FREE_FORMS, HTTP_COLUMNS, NESTED, decode
 from schemas.dialects.logflux.rows import entry_values
 from schemas.dialects.native import arrow as native_arrow
-from schemas.dialects.profound import columns as profound
 from schemas.envelope import Envelope, EnvelopeError, from_headers
 from schemas.formats import Format, InvalidBody
 from schemas.rows import normalize
@@ -146,11 +145,6 @@ def _logflux(fmt: Format, entries: list, envelope: Envelope, value: bytes, conte
 Mapping = Callable[[Format, list, Envelope, bytes, Context], Outcome]
 
 
-def _whole(rows: Callable[[list, Envelope], HttpRows | LogColumns | ArrowRows]) -> Mapping:
-    """A mapping that stores every entry (the record was all or nothing when it decoded)."""
-    return lambda fmt, entries, envelope, value, context: Outcome(rows(entries, envelope), [])
-
-
 def _declared(fmt: Format, entries: list, envelope: Envelope, value: bytes, context: Context) -> Outcome:
     """The JSON dialects that declare their columns (schemas/dialects/<name>/columns.py)."""
     return Outcome(normalize.mapped(hot.COLUMNS[fmt], entries, envelope), [])
@@ -166,6 +160,11 @@ def _nested(fmt: Format, entries: list, envelope: Envelope, value: bytes, contex
     return Outcome(nested_rows(NESTED[fmt], entries, envelope), [])
 
 
+def _http(fmt: Format, entries: list, envelope: Envelope, value: bytes, context: Context) -> Outcome:
+    """The dialects of access logs (schemas/rows/declared_http.py): a record is all or nothing."""
+    return Outcome(HTTP_COLUMNS[fmt].rows(entries, envelope), [])
+
+
 def _native(fmt: Format, entries: list, envelope: Envelope, value: bytes, context: Context) -> Outcome:
     if fmt is Format.NATIVE_ARROW:
         return Outcome(normalize_arrow(entries[0], envelope), [])
@@ -178,8 +177,8 @@ MAPPINGS: dict[str, Mapping] = {
     **{d.name: _declared for d in DIALECTS if d.columns},
     **{d.name: _free_form for d in DIALECTS if d.free_form},
     **{d.name: _nested for d in DIALECTS if d.nested},
+    **{d.name: _http for d in DIALECTS if d.http_columns},
     "logflux": _logflux,
-    "profound": _whole(profound.ENTRY.rows),  # declared: schemas/dialects/profound/columns.py
     "native": _native,
 }
 

@@ -18,12 +18,12 @@ Adding a dialect: write its folder, add one line to ``DIALECTS``, and name its
 formats in ``schemas.formats.Format`` (their values travel in the
 ``sluice-format`` header, so they are spelled out on purpose). A dialect that
 declares its columns (``Dialect.columns``: entries of declared members), its
-free-form names (``Dialect.free_form``: events that are any JSON object) or its
-nested request (``Dialect.nested``: OTLP's resource → scope → record) is
+free-form names (``Dialect.free_form``: events that are any JSON object), its
+nested request (``Dialect.nested``: OTLP's resource → scope → record) or its
+access logs' ``http_logs`` columns (``Dialect.http_columns``: Profound's) is
 mapped by the workers with nothing more; one whose rows need code (LogFlux's
-decryption) names that code
-in workers/records.MAPPINGS, and tests fail while it is missing. Profound's ``http_logs`` rows are
-declared as data too (its ``columns.py``, run by schemas/rows/declared_http.py); MAPPINGS names that declaration.
+decryption, native Arrow) names that code in workers/records.MAPPINGS, and
+tests fail while it is missing.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from schemas.dialects.native.arrow import Limits
 from schemas.formats import Format
 from schemas.free_form import FreeForm
 from schemas.nested import Nested
+from schemas.rows.declared_http import HttpColumns
 
 DIALECTS: tuple[Dialect, ...] = (
     astralog.DIALECT,
@@ -54,6 +55,8 @@ COLUMNS: dict[Format, Columns] = {fmt: c for d in DIALECTS for fmt, c in d.colum
 FREE_FORMS: dict[Format, FreeForm] = {fmt: f for d in DIALECTS for fmt, f in d.free_form.items()}
 #: Every format whose requests nest their entries, with its declaration.
 NESTED: dict[Format, Nested] = {fmt: n for d in DIALECTS for fmt, n in d.nested.items()}
+#: Every format of access logs for ``http_logs``, with its declaration of columns.
+HTTP_COLUMNS: dict[Format, HttpColumns] = {fmt: c for d in DIALECTS for fmt, c in d.http_columns.items()}
 #: Every HTTP ingest endpoint, in the registry's order.
 ENDPOINTS: tuple[Endpoint, ...] = tuple(e for d in DIALECTS for e in d.endpoints)
 

@@ -50,6 +50,23 @@ def test_the_declared_columns_are_the_hot_paths_and_their_dialects_need_no_code(
             assert MAPPINGS[d.name] is _declared, d.name
 
 
+def test_every_kind_of_declared_mapping_is_dispatched_by_its_kind_with_no_code_of_the_dialects_own():
+    """Free-form, nested and access-log declarations reach the workers through the registry alone."""
+    from workers import records
+
+    kinds = {"free_form": records._free_form, "nested": records._nested, "http_columns": records._http}
+    found = set()
+    for d in DIALECTS:
+        for kind, mapping in kinds.items():
+            if getattr(d, kind):
+                assert MAPPINGS[d.name] is mapping, (d.name, kind)
+                found.add(kind)
+    assert found == set(kinds)  # each kind is in use: Logstash, OTLP, Profound
+    # Only what needs code of its own is named by hand: LogFlux's decryption, native Arrow.
+    assert {d.name for d in DIALECTS if MAPPINGS[d.name] not in (*kinds.values(), records._declared)} == {
+        "logflux", "native"}
+
+
 def test_columns_for_a_format_the_dialect_does_not_decode_are_refused():
     logtrace = next(d for d in DIALECTS if d.name == "logtrace")
     with pytest.raises(ValueError, match="does not decode"):

@@ -15,6 +15,7 @@ from __future__ import annotations
 from schemas import storable
 from schemas.dialect import NULLABLE_STRING, STRING, AuthStyle, Dialect, Endpoint, json_object
 from schemas.dialects.profound import wire as pf
+from schemas.dialects.profound.columns import ENTRY
 from schemas.formats import Format, InvalidBody
 from schemas.json_body import json_decoding
 
@@ -40,4 +41,5 @@ DIALECT = Dialect(
               request_type=list[pf.AccessLog], quota="budget",
               # profound.txt: unexpected errors "Return a 500 status code" with a `detail`; clients retry those.
               outage_status=500),),
+    http_columns={Format.PROFOUND_CUSTOM: ENTRY},
 )
