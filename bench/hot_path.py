@@ -2,11 +2,13 @@
 
     python -m bench.hot_path [--records 200] [--per-record 500] [--runs 3] [--dialects logflux,...] [--json FILE]
 
-The same realistic record values of each hot format (LogTrace, AstraLog, LogInformant batches; LogFlux
-batches of 100 encrypted entries and single entries) go through, in chunks of 20 records as the worker's
-runs give them (LogFlux: as many records as make the same rows per chunk, and so per insert):
+The same realistic record values of each hot format (LogTrace, AstraLog, LogInformant batches; OTLP/JSON
+requests of as many log records, attributes as KeyValue lists; LogFlux batches of 100 encrypted entries
+and single entries) go through, in chunks of 20 records as the worker's runs give them (LogFlux: as many
+records as make the same rows per chunk, and so per insert):
 
-* ``reference``        decode (msgspec) + ``schemas.rows.normalize.mapped`` + ``to_table``: the chain before
+* ``reference``        decode (msgspec) + ``schemas.rows.normalize.mapped`` (OTLP:
+                       ``schemas.rows.nested.nested_rows``) + ``to_table``: the chain before
                        the hot path, still the judge of what it declines; for LogFlux decode +
                        ``workers.records``' LogFlux mapping (``normalize_logflux``: decrypt, msgspec and
                        ``flatten`` per entry) + ``to_table``;
@@ -75,7 +77,42 @@ def _entry(fmt: str, rng: random.Random, r: int, i: int) -> dict:
 
 
 FORMATS = {"logtrace": "logtrace.ingest.v1", "astralog": "astralog.drain.v1", "loginformant": "loginformant.batch.v1",
-           "logflux": "logflux.batch.v1", "logflux_single": "logflux.ingest.v1"}
+           "otlp": "otlp.logs.v1.json", "logflux": "logflux.batch.v1", "logflux_single": "logflux.ingest.v1"}
+_SEVERITY_NUMBERS = {"INFO": 9, "WARN": 13, "ERROR": 17}
+
+
+def _any_value(value) -> dict:
+    """A Python value as an OTLP/JSON AnyValue."""
+    if isinstance(value, bool):
+        return {"boolValue": value}
+    if isinstance(value, int):
+        return {"intValue": str(value)}
+    if isinstance(value, float):
+        return {"doubleValue": value}
+    if isinstance(value, dict):
+        return {"kvlistValue": {"values": _key_values(value)}}
+    if isinstance(value, list):
+        return {"arrayValue": {"values": [_any_value(v) for v in value]}}
+    return {"stringValue": value}
+
+
+def _key_values(values: dict) -> list[dict]:
+    return [{"key": k, "value": _any_value(v)} for k, v in values.items()]
+
+
+def _otlp_request(rng: random.Random, r: int, per_record: int) -> dict:
+    """One OTLP/JSON ExportLogsServiceRequest holding what a LogTrace batch holds: ``per_record`` log records
+    of one service on one host, in one scope, as an SDK's batch exporter sends them."""
+    records = []
+    for i in range(per_record):
+        e = _entry("logtrace", rng, r, i)
+        records.append({"timeUnixNano": str(1_795_000_000_000_000_000 + r * 1000 + i),
+                        "severityNumber": _SEVERITY_NUMBERS[e["level"]], "severityText": e["level"],
+                        "body": {"stringValue": e["message"]}, "attributes": _key_values(e["attributes"]),
+                        "traceId": e["trace_id"], "spanId": e["span_id"]})
+    resource = {"service.name": SERVICES[r % 8], "host.name": f"ip-10-0-{r % 16}-{r % 250}.internal"}
+    return {"resourceLogs": [{"resource": {"attributes": _key_values(resource)},
+                              "scopeLogs": [{"scope": {"name": "bench", "version": "1.0"}, "logRecords": records}]}]}
 LOGFLUX_SECRET, LOGFLUX_SESSIONS, LOGFLUX_BATCH = b"bench-secret", 16, 100  # logflux.txt: at most 100 per batch
 
 
@@ -138,6 +175,8 @@ def workload(dialect: str, records: int, per_record: int) -> tuple[list[bytes], 
     rng = random.Random(25)
     if dialect.startswith("logflux"):
         values = logflux_values(dialect, records, per_record)
+    elif dialect == "otlp":
+        values = [json.dumps(_otlp_request(rng, r, per_record)).encode() for r in range(records)]
     else:
         values = [json.dumps({"logs": [_entry(dialect, rng, r, i) for i in range(per_record)]}).encode()
                   for r in range(records)]
@@ -151,10 +190,11 @@ def _child(variant: str, dialect: str, records: int, per_record: int) -> dict:
     """One variant's CPU and wall seconds over the workload, in this (child) process."""
     import pyarrow as pa
 
-    from schemas.dialects import decode
+    from schemas.dialects import NESTED, decode
     from schemas.formats import Format
     from workers import hot, logflux_hot, records as worker_records
     from schemas.rows.columnar import to_table
+    from schemas.rows.nested import nested_rows
     from schemas.rows.normalize import mapped
 
     fmt = Format(FORMATS[dialect])
@@ -171,6 +211,8 @@ def _child(variant: str, dialect: str, records: int, per_record: int) -> dict:
             outcomes = [worker_records.MAPPINGS["logflux"](fmt, decode(fmt, v), e, v, context) for v, e in zip(vs, es)]
             assert not any(o.rejected or o.divert_for for o in outcomes)
             return to_table([o.rows for o in outcomes])
+        if fmt in NESTED:
+            return to_table([nested_rows(NESTED[fmt], decode(fmt, v), e) for v, e in zip(vs, es)])
         return to_table([mapped(hot.COLUMNS[fmt], decode(fmt, v), e) for v, e in zip(vs, es)])
 
     def hot_path(vs, es) -> pa.Table:

@@ -212,6 +212,27 @@ def test_the_gateways_view_counts_requests_it_took_long_to_handle_and_to_publish
     assert slow_shares(before, before, 0.05) == {"gateway_handled_over_50ms": None, "gateway_published_over_50ms": None}
 
 
+def test_the_hot_path_benchmarks_otlp_requests_map_alike_on_both_paths():
+    """The OTLP/JSON workload is mapped whole by the hot path, to the reference's rows: the benchmark compares
+    two ways to the same table, not a fast way to a different one."""
+    from bench.hot_path import workload
+    from schemas.dialects import NESTED, decode
+    from schemas.formats import Format
+    from schemas.rows.columnar import to_table
+    from schemas.rows.nested import nested_rows
+    from workers import hot
+
+    values, envelopes = workload("otlp", 3, 5)
+    out = hot.map_values(Format.OTLP_JSON, values, envelopes)
+    assert out.declined == [] and sum(map(len, out.rows)) == 15
+    got = hot.joined(out.rows)[0]
+    want = to_table([nested_rows(NESTED[Format.OTLP_JSON], decode(Format.OTLP_JSON, v), e)
+                     for v, e in zip(values, envelopes)])
+    assert got.equals(want)
+    assert want.column("ServiceName").to_pylist()[:5] == ["svc-orders"] * 5
+    assert dict(want.column("LogAttributes")[0].as_py())["user.tier"] in ("free", "pro", "enterprise")
+
+
 def test_a_hot_path_child_with_inserts_leaves_no_engine_behind(tmp_path):
     """Each ``+insert`` child opens an engine in a temporary state directory: it measures, then removes it
     (a full ``make bench-hot-path`` ran 30 children and left 186 MiB of parts in /tmp)."""
