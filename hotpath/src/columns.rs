@@ -15,6 +15,11 @@ impl StrCol {
     pub fn len(&self) -> usize {
         self.offsets.len() - 1
     }
+    /// The finished value `i`.
+    #[inline]
+    pub fn get(&self, i: usize) -> &[u8] {
+        &self.data[self.offsets[i] as usize..self.offsets[i + 1] as usize]
+    }
     #[inline]
     fn end(&self) -> usize {
         *self.offsets.last().unwrap() as usize
@@ -84,12 +89,26 @@ impl MapCol {
     }
     /// Whether the row whose entries begin at ``first`` already has ``key``.
     pub fn has_key(&self, first: usize, key: &[u8]) -> bool {
-        let k = &self.keys;
-        (first..k.len()).any(|i| &k.data[k.offsets[i] as usize..k.offsets[i + 1] as usize] == key)
+        (first..self.keys.len()).any(|i| self.keys.get(i) == key)
+    }
+    /// Whether two entries from ``first`` on share a key.
+    pub fn shares_key(&self, first: usize) -> bool {
+        let n = self.entries();
+        repeats((first..n).map(|i| self.keys.get(i)), n - first)
     }
     pub fn truncate_rows(&mut self, rows: usize) {
         self.offsets.truncate(rows + 1);
         let entries = *self.offsets.last().unwrap() as usize;
         self.truncate_entries(entries);
+    }
+}
+
+/// Whether `n` keys hold one twice.
+pub fn repeats<'k>(keys: impl Iterator<Item = &'k [u8]> + Clone, n: usize) -> bool {
+    if n <= 16 {
+        keys.clone().enumerate().any(|(i, k)| keys.clone().take(i).any(|j| j == k))
+    } else {
+        let mut seen = std::collections::HashSet::with_capacity(n);
+        !keys.into_iter().all(|k| seen.insert(k))
     }
 }

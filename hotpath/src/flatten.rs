@@ -32,7 +32,7 @@ pub fn attributes(p: &mut P, out: &mut MapCol, fl: &mut Flat) -> R<()> {
     fl.seen_at.clear();
     fl.dotted = false;
     match fast(p, out, fl, 1) {
-        Ok(()) if !(fl.dotted && repeats(out, first)) => {
+        Ok(()) if !(fl.dotted && out.shares_key(first)) => {
             if out.entries() - first > MAX_ENTRIES {
                 return too_many(start);
             }
@@ -198,19 +198,6 @@ fn number(p: &mut P, out: &mut Vec<u8>) -> R<()> {
         },
     }
     Ok(())
-}
-
-/// Whether two entries of the current row share a key (a dotted key met a nested one).
-fn repeats(out: &MapCol, first: usize) -> bool {
-    let k = &out.keys;
-    let key = |i: usize| &k.data[k.offsets[i] as usize..k.offsets[i + 1] as usize];
-    let n = out.entries();
-    if n - first <= 32 {
-        (first..n).any(|i| (i + 1..n).any(|j| key(i) == key(j)))
-    } else {
-        let mut seen = std::collections::HashSet::with_capacity(n - first);
-        !(first..n).all(|i| seen.insert(key(i)))
-    }
 }
 
 /// ``flatten`` on the decoded tree, into a dict (a later name overwrites an earlier one in its place).

@@ -178,12 +178,10 @@ impl Cols {
 
 /// Appends the entries of `src` (a one-row scratch map) as each of `n` rows of `dst`.
 fn repeat_map(dst: &mut MapCol, src: &MapCol, n: usize) -> R<()> {
-    let k = &src.keys;
-    let v = &src.values;
     for _ in 0..n {
         for i in 0..src.entries() {
-            dst.keys.push(&k.data[k.offsets[i] as usize..k.offsets[i + 1] as usize]).map_err(E::Bad)?;
-            dst.values.push(&v.data[v.offsets[i] as usize..v.offsets[i + 1] as usize]).map_err(E::Bad)?;
+            dst.keys.push(src.keys.get(i)).map_err(E::Bad)?;
+            dst.values.push(src.values.get(i)).map_err(E::Bad)?;
         }
         dst.finish_row();
     }
@@ -192,9 +190,5 @@ fn repeat_map(dst: &mut MapCol, src: &MapCol, n: usize) -> R<()> {
 
 /// ``map.get(key, "")`` of a flattened one-row map.
 fn lookup<'a>(map: &'a MapCol, key: &[u8]) -> &'a [u8] {
-    let k = &map.keys;
-    let v = &map.values;
-    (0..map.entries())
-        .find(|&i| &k.data[k.offsets[i] as usize..k.offsets[i + 1] as usize] == key)
-        .map_or(b"", |i| &v.data[v.offsets[i] as usize..v.offsets[i + 1] as usize])
+    (0..map.entries()).find(|&i| map.keys.get(i) == key).map_or(b"", |i| map.values.get(i))
 }

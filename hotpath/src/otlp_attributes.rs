@@ -7,12 +7,10 @@
 //! ``a: {b}``), more than MAX_ENTRIES entries or nesting past MAX_DEPTH (schemas/dialects/otlp/bounds.py).
 //! On an error the row's entries are left half-written: the caller drops the whole record.
 
-use std::collections::HashSet;
-
-use crate::columns::MapCol;
+use crate::columns::{repeats, MapCol};
 use crate::json::{array, bad, encode, object, E, P, R, V};
 use crate::otlp_scan::{once, skip_unknown, string};
-use crate::otlp_value::{any_value, repeats, Value};
+use crate::otlp_value::{any_value, Value};
 
 /// Entries one attribute set may flatten to (schemas/storable.py MAX_ENTRIES).
 const MAX_ENTRIES: usize = 1000;
@@ -83,7 +81,7 @@ pub(crate) fn attributes(p: &mut P, out: &mut MapCol, a: &mut Attrs) -> R<()> {
     if out.entries() - first > MAX_ENTRIES {
         return Err(E::Unstorable(format!("More than {MAX_ENTRIES} attributes in one entry (byte {at})")));
     }
-    if nested && collide(out, first) {
+    if nested && out.shares_key(first) {
         return bad("flattened attribute keys collide", at);
     }
     Ok(())
@@ -121,13 +119,6 @@ fn walk(items: &[(Vec<u8>, V)], prefix: &mut Vec<u8>, out: &mut MapCol) -> R<()>
     Ok(())
 }
 
-/// Whether two entries of the row from `first` share a key.
-fn collide(out: &MapCol, first: usize) -> bool {
-    let k = &out.keys;
-    let mut keys = HashSet::with_capacity(out.entries() - first);
-    !(first..out.entries()).all(|i| keys.insert(&k.data[k.offsets[i] as usize..k.offsets[i + 1] as usize]))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -136,9 +127,7 @@ mod tests {
     fn flat(text: &str) -> Option<Vec<(String, String)>> {
         let mut out = MapCol::with_capacity(1, 4, 64);
         read(text, |p| attributes(p, &mut out, &mut Attrs::default()))?;
-        let s = |c: &crate::columns::StrCol, i: usize| {
-            String::from_utf8(c.data[c.offsets[i] as usize..c.offsets[i + 1] as usize].to_vec()).unwrap()
-        };
+        let s = |c: &crate::columns::StrCol, i: usize| String::from_utf8(c.get(i).to_vec()).unwrap();
         Some((0..out.entries()).map(|i| (s(&out.keys, i), s(&out.values, i))).collect())
     }
 

@@ -8,9 +8,8 @@
 //! the last) are `E::Bad`, and an array or list nested past the tables' bounds
 //! (schemas/dialects/otlp/bounds.py) `E::Unstorable`: either way the record is declined.
 
-use std::collections::HashSet;
-
 use crate::b64;
+use crate::columns::repeats;
 use crate::json::{array, bad, object, E, MAX_DEPTH, P, R, V};
 use crate::num;
 use crate::otlp_scan::{double, int_text, once, skip_unknown, string};
@@ -151,16 +150,6 @@ fn key_value(p: &mut P, depth: u32) -> R<(Vec<u8>, V)> {
         _ => skip_unknown(p),
     })?;
     Ok((key, value))
-}
-
-/// Whether `n` keys hold one twice.
-pub(crate) fn repeats<'k>(keys: impl Iterator<Item = &'k [u8]> + Clone, n: usize) -> bool {
-    if n <= 16 {
-        keys.clone().enumerate().any(|(i, k)| keys.clone().take(i).any(|j| j == k))
-    } else {
-        let mut seen = HashSet::with_capacity(n);
-        !keys.into_iter().all(|k| seen.insert(k))
-    }
 }
 
 #[cfg(test)]
