@@ -218,11 +218,13 @@ class Settings:
     batch_max_bytes: int = 32 * 1024 * 1024
     # What the worker holds read ahead of the chunk it takes, bounded by bytes whatever the records' size:
     # a fetch brings at most this much of a partition (the broker still returns a larger record, alone),
-    # and Faust's stream (and each poll of the consumer) holds at most this many records (docs/performance.md,
-    # "worker memory"). The fetch is a chunk's worth: at 2 MiB a worker with a backlog waited on its reads
-    # and stored a quarter less.
+    # and Faust's stream (and each poll of the consumer) holds at most `stream_buffer_records` records and
+    # about `read_ahead_bytes`, counted by the largest record lately taken (workers/readahead.py;
+    # docs/performance.md, "worker memory"). The fetch is a chunk's worth: at 2 MiB a worker with a
+    # backlog waited on its reads and stored a quarter less.
     consumer_fetch_bytes: int = 32 * 1024 * 1024
     stream_buffer_records: int = 16
+    read_ahead_bytes: int = 16 * 1024 * 1024
     insert_retry_max_backoff_s: float = 5.0
     # Derived LogFlux keys kept per worker (about 200 bytes each).
     kdf_cache_entries: int = 100_000
