@@ -3,11 +3,12 @@
     python -m bench.hot_path [--records 200] [--per-record 500] [--runs 3] [--dialects logflux,...] [--json FILE]
 
 The same realistic record values of each hot format (LogTrace, AstraLog, LogInformant batches; OTLP/JSON
-requests of as many log records, attributes as KeyValue lists; LogFlux batches of 100 encrypted entries
+requests of as many log records, attributes as KeyValue lists, and the same requests in protobuf's binary
+form; LogFlux batches of 100 encrypted entries
 and single entries) go through, in chunks of 20 records as the worker's runs give them (LogFlux: as many
 records as make the same rows per chunk, and so per insert):
 
-* ``reference``        decode (msgspec) + ``schemas.rows.normalize.mapped`` (OTLP:
+* ``reference``        decode (msgspec; OTLP/protobuf: protobuf's upb) + ``schemas.rows.normalize.mapped`` (OTLP:
                        ``schemas.rows.nested.nested_rows``) + ``to_table``: the chain before
                        the hot path, still the judge of what it declines; for LogFlux decode +
                        ``workers.records``' LogFlux mapping (``normalize_logflux``: decrypt, msgspec and
@@ -77,7 +78,8 @@ def _entry(fmt: str, rng: random.Random, r: int, i: int) -> dict:
 
 
 FORMATS = {"logtrace": "logtrace.ingest.v1", "astralog": "astralog.drain.v1", "loginformant": "loginformant.batch.v1",
-           "otlp": "otlp.logs.v1.json", "logflux": "logflux.batch.v1", "logflux_single": "logflux.ingest.v1"}
+           "otlp": "otlp.logs.v1.json", "otlp_protobuf": "otlp.logs.v1.protobuf", "logflux": "logflux.batch.v1",
+           "logflux_single": "logflux.ingest.v1"}
 _SEVERITY_NUMBERS = {"INFO": 9, "WARN": 13, "ERROR": 17}
 
 
@@ -94,6 +96,21 @@ def _any_value(value) -> dict:
     if isinstance(value, list):
         return {"arrayValue": {"values": [_any_value(v) for v in value]}}
     return {"stringValue": value}
+
+
+def _protobuf(request: dict) -> bytes:
+    """An OTLP/JSON request as protobuf's binary form (ids from hex to protobuf's JSON base64 first)."""
+    import base64
+
+    from google.protobuf import json_format
+    from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+
+    def ids(node):
+        if isinstance(node, dict):
+            return {k: base64.b64encode(bytes.fromhex(v)).decode() if k in ("traceId", "spanId") else ids(v)
+                    for k, v in node.items()}
+        return [ids(v) for v in node] if isinstance(node, list) else node
+    return json_format.ParseDict(ids(request), ExportLogsServiceRequest()).SerializeToString()
 
 
 def _key_values(values: dict) -> list[dict]:
@@ -177,6 +194,8 @@ def workload(dialect: str, records: int, per_record: int) -> tuple[list[bytes], 
         values = logflux_values(dialect, records, per_record)
     elif dialect == "otlp":
         values = [json.dumps(_otlp_request(rng, r, per_record)).encode() for r in range(records)]
+    elif dialect == "otlp_protobuf":
+        values = [_protobuf(_otlp_request(rng, r, per_record)) for r in range(records)]
     else:
         values = [json.dumps({"logs": [_entry(dialect, rng, r, i) for i in range(per_record)]}).encode()
                   for r in range(records)]

@@ -7,7 +7,7 @@ elements of the innermost level are the rows; a column filled at an outer level 
 below the element that filled it. Members not mapped are read and checked in their form, then dropped.
 
 Two things execute the declaration and must agree row for row (tests/unit/test_hot_path_otlp.py): the
-worker's hot path over OTLP/JSON record values (hotpath/src/nested*.rs) and the reference mapping
+worker's hot path over record values, JSON or protobuf (hotpath/src/nested*.rs) and the reference mapping
 (``schemas.rows.nested.nested_rows``) over decoded requests, protobuf or the msgspec mirror, which also
 judges the records the hot path declines.
 
@@ -31,7 +31,7 @@ Roles, by where they may be (each exactly once: every row gets every column):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 Form = Literal["string", "int", "enum", "any_value", "key_values", "hex_id", "message", "repeated"]
 FORMS: frozenset[str] = frozenset(get_args(Form))
@@ -72,6 +72,9 @@ class Nested:
     source: str
     members: tuple[Member, ...]
     service_key: str = ""  # the resource attribute that is ``ServiceName``
+    # The request's protobuf message (its ``DESCRIPTOR``), where a format sends it in protobuf's binary form:
+    # the hot path reads the fields by the numbers and types it gives the declared names (sluice/hotpath.py).
+    protobuf: Any = None
 
     def __post_init__(self) -> None:
         roles: list[tuple[str, bool]] = []  # (role, on a row)

@@ -1,5 +1,6 @@
-"""The hot path's mappers: one per JSON format whose dialect declares its mapping as data: its columns
-(``schemas.dialects.COLUMNS``), its free-form names (Logstash's) or its nested request (OTLP/JSON's).
+"""The hot path's mappers: one per format whose dialect declares its mapping as data: its columns
+(``schemas.dialects.COLUMNS``), its free-form names (Logstash's) or its nested request (OTLP's, JSON and
+protobuf).
 
 Shared by both services: the worker maps records with them (workers/hot.py) and the gateway checks
 bodies with them (gateway/prepare.py). Either way a value the ``sluice_hot`` extension (hotpath/)
@@ -8,9 +9,10 @@ maps is one the dialect's msgspec decoding accepts, with the same entries
 
 Nested requests are mapped by the extension (hotpath/src/nested*.rs) running their dialect's declaration of
 levels (``NESTED``, from ``schemas.dialects.NESTED``; schemas/nested.py) as ``schemas.rows.nested.nested_rows``
-would (tests/unit/test_hot_path_otlp.py), and the gateway counts a JSON request's records with ``entries``
-before it falls back to the dialect's decoding (gateway/otlp.py; tests/unit/test_hot_path_otlp_entries.py).
-Binary formats (OTLP/protobuf) stay with the reference mapping. Free-form events (Logstash's batches) are
+would (tests/unit/test_hot_path_otlp.py), and the gateway counts a request's records with ``entries`` before
+it falls back to the dialect's decoding (gateway/otlp.py; tests/unit/test_hot_path_otlp_entries.py). A binary
+format (OTLP/protobuf) is read by the numbers and types of its declaration's protobuf message (``wire``) and
+written as the JSON the same walk reads (hotpath/src/nested_pb.rs). Free-form events (Logstash's batches) are
 mapped by the extension (hotpath/src/free_form*.rs) running their dialect's declaration of names (``FREE_FORM``,
 from ``schemas.dialects.FREE_FORMS``) as ``schemas.rows.free_form.free_form_rows`` would
 (tests/unit/test_hot_path_logstash.py, tests/unit/test_free_form.py).
@@ -18,6 +20,7 @@ from ``schemas.dialects.FREE_FORMS``) as ``schemas.rows.free_form.free_form_rows
 
 from __future__ import annotations
 
+from google.protobuf.descriptor import FieldDescriptor
 from opentelemetry.proto.logs.v1.logs_pb2 import SeverityNumber
 
 import sluice_hot
@@ -29,7 +32,8 @@ from schemas.nested import Member, Nested
 from schemas.severity import SEVERITY_NUMBERS
 from schemas.storable import TIMESTAMP
 
-__all__ = ["COLUMNS", "FREE_FORM", "MAPPERS", "NESTED", "entries", "free_form", "mapper", "messages", "nested"]
+__all__ = ["COLUMNS", "FREE_FORM", "MAPPERS", "NESTED", "entries", "free_form", "mapper", "messages", "nested",
+           "wire"]
 
 
 def mapper(columns: Columns) -> sluice_hot.Mapper:
@@ -61,16 +65,81 @@ def messages(declared: Nested) -> list[list[tuple[str, str, str, int, int]]]:
     return table
 
 
-def nested(declared: Nested) -> sluice_hot.Nested:
-    """The extension's mapper for a nested declaration (schemas/nested.py)."""
+_PB_TYPES = {FieldDescriptor.TYPE_STRING: "string", FieldDescriptor.TYPE_BYTES: "bytes",
+             FieldDescriptor.TYPE_FIXED64: "fixed64", FieldDescriptor.TYPE_FIXED32: "fixed32",
+             FieldDescriptor.TYPE_UINT32: "uint32", FieldDescriptor.TYPE_INT32: "int32",
+             FieldDescriptor.TYPE_ENUM: "enum", FieldDescriptor.TYPE_INT64: "int64",
+             FieldDescriptor.TYPE_UINT64: "uint64", FieldDescriptor.TYPE_MESSAGE: "message"}
+#: common.proto's messages as the extension reads them (hotpath/src/nested_pb.rs): field names by number. A
+#: request setting any other field of these (``string_value_strindex``, ``key_strindex``) is declined.
+COMMON = {
+    "AnyValue": {1: "string_value", 2: "bool_value", 3: "int_value", 4: "double_value", 5: "array_value",
+                 6: "kvlist_value", 7: "bytes_value"},
+    "KeyValue": {1: "key", 2: "value"},
+    "ArrayValue": {1: "values"},
+    "KeyValueList": {1: "values"},
+}
+
+
+def wire(declared: Nested) -> list[tuple[list[tuple[int, str]], list[int]]]:
+    """A nested declaration's protobuf fields, message by message in ``messages``' order: each member's
+    (field number, type) from ``declared.protobuf``, and the numbers of the message's fields it does not
+    name (the extension declines a request that sets one: protobuf's decoding checks what they hold).
+
+    Raises ValueError where the installed protobuf messages are not what the extension reads: a declared
+    name the message lacks, a type it does not take, or a field of common.proto's AnyValue, KeyValue,
+    ArrayValue or KeyValueList that the extension reads renumbered."""
+    table: list[tuple[list[tuple[int, str]], list[int]]] = []
+
+    def number(members: tuple[Member, ...], descriptor) -> int:
+        index = len(table)
+        table.append(([], []))
+        fields = []
+        for m in members:
+            field = descriptor.fields_by_name.get(m.name)
+            if field is None or field.type not in _PB_TYPES:
+                raise ValueError(f"{descriptor.full_name}.{m.name}: no such field of a type the hot path reads")
+            if m.form in ("any_value", "key_values"):
+                _common(field.message_type)
+            if m.members:
+                number(m.members, field.message_type)
+            fields.append((field.number, _PB_TYPES[field.type]))
+        named = {m.name for m in members}
+        table[index] = (fields, sorted(f.number for f in descriptor.fields if f.name not in named))
+        return index
+
+    number(declared.members, declared.protobuf)
+    return table
+
+
+def _common(descriptor) -> None:
+    """Checks common.proto's messages below an AnyValue or KeyValue against ``COMMON``."""
+    found: dict[str, dict[int, str]] = {}
+    stack = [descriptor]
+    while stack:
+        d = stack.pop()
+        if d.name in found:
+            continue
+        found[d.name] = {f.number: f.name for f in d.fields}
+        stack.extend(f.message_type for f in d.fields if f.message_type is not None)
+    if any({n: fields.get(n) for n in COMMON.get(name, {})} != COMMON.get(name) for name, fields in found.items()):
+        raise ValueError(f"common.proto's messages changed: {found}; the hot path reads {COMMON}")
+
+
+def nested(declared: Nested, binary: bool = False) -> sluice_hot.Nested:
+    """The extension's mapper for a nested declaration (schemas/nested.py); ``binary``: for requests in
+    protobuf's binary form."""
     return sluice_hot.Nested(declared.source, sorted(SEVERITY_NUMBERS.items()), list(SeverityNumber.items()),
-                             (TIMESTAMP.low, TIMESTAMP.high), messages(declared), declared.service_key)
+                             (TIMESTAMP.low, TIMESTAMP.high), messages(declared), declared.service_key,
+                             wire(declared) if binary else None)
 
 
 MAPPERS: dict[Format, sluice_hot.Mapper] = {fmt: mapper(c) for fmt, c in COLUMNS.items()}
 
-#: Each JSON format of nested requests to its mapper, with ``Mapper.map``'s contract.
-NESTED: dict[Format, sluice_hot.Nested] = {fmt: nested(n) for fmt, n in DECLARED.items() if body_type(fmt)}
+#: Each format of nested requests to its mapper, with ``Mapper.map``'s contract: a JSON format's, and a
+#: binary one's whose declaration names its protobuf message.
+NESTED: dict[Format, sluice_hot.Nested] = {fmt: nested(n, binary=not body_type(fmt)) for fmt, n in DECLARED.items()
+                                           if body_type(fmt) or n.protobuf is not None}
 
 #: Each format of free-form events to its mapper, with ``Mapper.map``'s contract.
 FREE_FORM: dict[Format, sluice_hot.FreeForm] = {fmt: free_form(f) for fmt, f in FREE_FORMS.items()}

@@ -30,7 +30,7 @@ __all__ = ["COLUMNS", "FORMATS", "HotRows", "Mapped", "envelope_tuples", "from_b
 Buffer = object
 
 _MAPPERS = {**MAPPERS, **FREE_FORM, **NESTED}
-#: Every format ``map_values`` maps (binary ones, OTLP/protobuf, stay with the reference mapping).
+#: Every format ``map_values`` maps.
 FORMATS = frozenset(_MAPPERS)
 
 _ATTRIBUTES = LOGS_SCHEMA.field("LogAttributes").type

@@ -6,6 +6,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
 use crate::nested::{Config, Declared};
+use crate::nested_pb::{wire, DeclaredWire};
 use crate::severity::Severities;
 use crate::{count, map_values, Env, Mapped};
 
@@ -23,14 +24,21 @@ impl Nested {
     /// message's members as (JSON name, form, role or "", message index or -1, hex id size), the request
     /// first; ``service_key`` the resource attribute that is ``ServiceName``. A declaration the walk could not
     /// fill every column from is refused with ValueError.
+    ///
+    /// With ``protobuf`` (each message's members' (field number, protobuf type) and the numbers of its other
+    /// fields, in ``messages``' order) the requests are in protobuf's binary form (nested_pb.rs).
     #[new]
+    #[pyo3(signature = (source, severities, names, time_bounds, messages, service_key, protobuf=None))]
     fn new(source: String, severities: Vec<(String, u8)>, names: Vec<(String, u8)>, time_bounds: (i64, i64),
-           messages: Vec<Vec<Declared>>, service_key: String) -> PyResult<Self> {
+           messages: Vec<Vec<Declared>>, service_key: String, protobuf: Option<Vec<DeclaredWire>>) -> PyResult<Self> {
         let bytes = |v: Vec<(String, u8)>| v.into_iter().map(|(name, n)| (name.into_bytes(), n)).collect();
         let severities = Severities::new(severities).map_err(PyValueError::new_err)?;
-        Config::new(source.into_bytes(), severities, bytes(names), time_bounds, messages, service_key.into_bytes())
-            .map(|config| Nested { config })
-            .map_err(PyValueError::new_err)
+        let mut config = Config::new(source.into_bytes(), severities, bytes(names), time_bounds, messages,
+                                     service_key.into_bytes()).map_err(PyValueError::new_err)?;
+        if let Some(declared) = protobuf {
+            config.protobuf = Some(wire(&config, declared).map_err(PyValueError::new_err)?);
+        }
+        Ok(Nested { config })
     }
 
     /// ``entries(body) -> int | None``, as ``Mapper.entries``: the request's rows when ``map`` maps it whole,

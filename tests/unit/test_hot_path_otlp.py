@@ -28,23 +28,23 @@ ENV = Envelope(JSON.value, "acme", "req-1", 1_795_429_321_123_456_789, "staging"
 ENV2 = Envelope(JSON.value, "beta", "req-2", -5, "production")
 
 
-def reference(body: bytes, env: Envelope) -> pa.Table | None:
+def reference(body: bytes, env: Envelope, fmt: Format = JSON) -> pa.Table | None:
     """decode + the reference mapping, as one table; None when decode refuses the body."""
     try:
-        requests = decode(JSON, body)
+        requests = decode(fmt, body)
     except InvalidBody:
         return None
     return to_table([nested_rows(REQUEST, requests, env)])
 
 
-def differs(bodies: list[bytes], envs: list[Envelope]) -> str | None:
-    """Why the hot path disagrees with the reference on ``bodies`` mapped in one call, or None."""
-    out = hot.map_values(JSON, bodies, envs)
+def differs(bodies: list[bytes], envs: list[Envelope], fmt: Format = JSON) -> str | None:
+    """Why the hot path disagrees with the reference on ``bodies`` (in ``fmt``) mapped in one call, or None."""
+    out = hot.map_values(fmt, bodies, envs)
     assert {i for i, _ in out.declined} == {i for i, r in enumerate(out.rows) if r is None}
     for index, (body, env, rows) in enumerate(zip(bodies, envs, out.rows)):
         if rows is None:
             continue  # declined: the reference judges it, so nothing can differ
-        want = reference(body, env)
+        want = reference(body, env, fmt)
         if want is None:
             return f"body {index}: mapped by the hot path, refused by the reference"
         if len(rows) != want.num_rows:
@@ -59,8 +59,8 @@ def differs(bodies: list[bytes], envs: list[Envelope]) -> str | None:
     return None
 
 
-def declined(body: bytes) -> bool:
-    return hot.map_values(JSON, [body], [ENV]).rows[0] is None
+def declined(body: bytes, fmt: Format = JSON) -> bool:
+    return hot.map_values(fmt, [body], [ENV]).rows[0] is None
 
 
 def _request(*records, resource=None, scope=None) -> bytes:
@@ -223,10 +223,11 @@ def _record(value: bytes, env: Envelope = ENV) -> tuple[bytes, list, int]:
 
 def test_declined_requests_are_stored_or_dead_lettered_by_the_reference():
     good, odd, bad = as_otlp_json(request()), ODD[0][1], one_record(traceId="zz")
-    out = hot_outcomes([_record(good), _record(odd), _record(bad), _record(as_otlp_json(request()),
+    out = hot_outcomes([_record(good), _record(odd), _record(bad), _record(request().SerializeToString(),
                                                                            ENV._replace(format="otlp.logs.v1.protobuf"))])
     assert out[0] is not None and len(out[0].rows) == 2 and isinstance(out[0].rows, hot.HotRows)
-    assert out[1:] == [None, None, None], "declined, and OTLP/protobuf stays with the reference"
+    assert out[1:3] == [None, None], "declined"
+    assert isinstance(out[3].rows, hot.HotRows) and len(out[3].rows) == 2, "OTLP/protobuf on the hot path too"
     stored = rows_of(*_record(odd))
     assert isinstance(stored.rows, LogColumns) and len(stored.rows) == 1 and stored.rejected == []
     refused = rows_of(*_record(bad))

@@ -90,11 +90,14 @@ def test_what_decode_might_read_another_way_is_left_to_it():
         assert decoded_count(body) is not None and hotpath.entries(JSON, body) is None, name
 
 
-def test_protobuf_bodies_are_left_to_decoding():
+def test_protobuf_bodies_are_counted_by_the_hot_path_and_what_it_declines_decoded():
     body = request().SerializeToString()
-    assert hotpath.entries(Format.OTLP_PROTOBUF, body) is None
+    assert hotpath.entries(Format.OTLP_PROTOBUF, body) == 2
     prepared = otlp.accept_otlp(None, Format.OTLP_PROTOBUF, body, SETTINGS)
     assert (prepared.count, prepared.content_type) == (2, b"application/x-protobuf")
+    with pytest.raises(ApiError) as refused:
+        otlp.accept_otlp(None, Format.OTLP_PROTOBUF, b"\xff\xff\xff", SETTINGS)
+    assert refused.value.status == 400 and "ExportLogsServiceRequest" in refused.value.message
 
 
 def _drawn(strategy, least_counted: int) -> None:

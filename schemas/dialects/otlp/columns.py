@@ -2,6 +2,8 @@
 columns, one row per LogRecord. Resource, scope and record attributes flattened into their own maps;
 ``service.name`` of the resource is ``ServiceName``; a record's own time, else its observed time."""
 
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+
 from schemas.formats import Format
 from schemas.nested import Member, Nested
 
@@ -39,7 +41,7 @@ REQUEST = Nested("otlp", (
         )),
         Member("schema_url", "string"),
     )),
-), service_key="service.name")
+), service_key="service.name", protobuf=ExportLogsServiceRequest.DESCRIPTOR)
 
-#: Each format's requests. Both encodings map alike; the hot path reads the JSON one.
+#: Each format's requests. Both encodings map alike, on the hot path too.
 NESTED = {Format.OTLP_PROTOBUF: REQUEST, Format.OTLP_JSON: REQUEST}
