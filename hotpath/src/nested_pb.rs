@@ -11,8 +11,6 @@
 //! a string that is not UTF-8, an id of another size than declared, a double that is not finite, values nested
 //! deeper than ``MAX_DEPTH`` allows twice over.
 
-use std::io::Write;
-
 use crate::json::{E, MAX_DEPTH, R};
 use crate::json_write::write_str;
 use crate::nested::{Config, Form};
@@ -95,11 +93,13 @@ fn repeated(form: Form) -> bool {
     matches!(form, Form::Repeated(_) | Form::KeyValues)
 }
 
-/// Message `m` as a JSON object; `found` is scratch, left as it was.
+/// Message `m` as a JSON object. A repeated member's elements wait in `found` (scratch, left as it was), any
+/// other member's one value in `one`.
 fn message<'a>(cfg: &Config, wire: &[PbMessage], m: usize, b: &'a [u8], out: &mut Vec<u8>,
                found: &mut Vec<(usize, Wire<'a>)>) -> R<()> {
     let (members, pb) = (&cfg.messages[m].members, &wire[m]);
     let base = found.len();
+    let mut one: [Option<Wire<'a>>; 32] = [None; 32];
     let mut seen = 0u32;
     let mut fields = Fields::new(b);
     while let Some((number, value)) = fields.next()? {
@@ -109,11 +109,15 @@ fn message<'a>(cfg: &Config, wire: &[PbMessage], m: usize, b: &'a [u8], out: &mu
             }
             continue; // unknown to the message: protobuf skips it too
         };
-        if !on_its_wire(pb.fields[i].1, value) || (!repeated(members[i].form) && seen & (1 << i) != 0) {
+        if !on_its_wire(pb.fields[i].1, value) {
+            return Err(E::Slow);
+        }
+        if repeated(members[i].form) {
+            found.push((i, value));
+        } else if one[i].replace(value).is_some() {
             return Err(E::Slow);
         }
         seen |= 1 << i;
-        found.push((i, value));
     }
     out.push(b'{');
     let mut first = true;
@@ -127,36 +131,35 @@ fn message<'a>(cfg: &Config, wire: &[PbMessage], m: usize, b: &'a [u8], out: &mu
         first = false;
         write_str(&member.name, out);
         out.push(b':');
-        if repeated(member.form) {
+        let Some(value) = one[i] else {
             out.push(b'[');
             let mut k = base;
             let mut n = 0;
             while k < found.len() {
-                if found[k].0 == i {
-                    if n > 0 {
-                        out.push(b',');
-                    }
-                    n += 1;
-                    let Wire::Len(element) = found[k].1 else { return Err(E::Slow) };
-                    match member.form {
-                        Form::Repeated(c) => message(cfg, wire, c, element, out, found)?,
-                        _ => key_value(element, out, 0)?,
+                if let (j, Wire::Len(element)) = found[k] {
+                    if j == i {
+                        if n > 0 {
+                            out.push(b',');
+                        }
+                        n += 1;
+                        match member.form {
+                            Form::Repeated(c) => message(cfg, wire, c, element, out, found)?,
+                            _ => key_value(element, out, 0)?,
+                        }
                     }
                 }
                 k += 1;
             }
             out.push(b']');
-        } else {
-            let k = (base..found.len()).find(|&k| found[k].0 == i).ok_or(E::Slow)?;
-            let value = found[k].1;
-            match (member.form, value) {
-                (Form::Message(c), Wire::Len(inner)) => message(cfg, wire, c, inner, out, found)?,
-                (Form::AnyValue, Wire::Len(inner)) => any_value(inner, out, 0)?,
-                (Form::Str, Wire::Len(s)) => string(s, out)?,
-                (Form::HexId(size), Wire::Len(id)) => hex_id(id, size, out)?,
-                (Form::Int | Form::Enum, _) => integer(pb.fields[i].1, value, out),
-                _ => return Err(E::Slow),
-            }
+            continue;
+        };
+        match (member.form, value) {
+            (Form::Message(c), Wire::Len(inner)) => message(cfg, wire, c, inner, out, found)?,
+            (Form::AnyValue, Wire::Len(inner)) => any_value(inner, out, 0)?,
+            (Form::Str, Wire::Len(s)) => string(s, out)?,
+            (Form::HexId(size), Wire::Len(id)) => hex_id(id, size, out)?,
+            (Form::Int | Form::Enum, _) => integer(pb.fields[i].1, value, out),
+            _ => return Err(E::Slow),
         }
     }
     out.push(b'}');
@@ -174,14 +177,35 @@ fn on_its_wire(kind: PbType, value: Wire) -> bool {
 
 /// An integer as protobuf's decoding reads its type: 32-bit varints cut to their low 32 bits.
 fn integer(kind: PbType, value: Wire, out: &mut Vec<u8>) {
-    let _ = match (kind, value) {
-        (PbType::Int32, Wire::Varint(v)) => write!(out, "{}", v as u32 as i32),
-        (PbType::UInt32, Wire::Varint(v)) => write!(out, "{}", v as u32),
-        (PbType::Int64, Wire::Varint(v)) => write!(out, "{}", v as i64),
-        (PbType::Fixed32, Wire::Fixed32(v)) => write!(out, "{v}"),
-        (_, Wire::Varint(v) | Wire::Fixed64(v)) => write!(out, "{v}"),
-        _ => write!(out, "0"), // on_its_wire has ruled the rest out
-    };
+    match (kind, value) {
+        (PbType::Int32, Wire::Varint(v)) => signed(i64::from(v as u32 as i32), out),
+        (PbType::UInt32, Wire::Varint(v)) => decimal(u64::from(v as u32), out),
+        (PbType::Int64, Wire::Varint(v)) => signed(v as i64, out),
+        (PbType::Fixed32, Wire::Fixed32(v)) => decimal(v.into(), out),
+        (_, Wire::Varint(v) | Wire::Fixed64(v)) => decimal(v, out),
+        _ => out.push(b'0'), // on_its_wire has ruled the rest out
+    }
+}
+
+fn signed(v: i64, out: &mut Vec<u8>) {
+    if v < 0 {
+        out.push(b'-');
+    }
+    decimal(v.unsigned_abs(), out);
+}
+
+fn decimal(mut v: u64, out: &mut Vec<u8>) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
 }
 
 fn string(s: &[u8], out: &mut Vec<u8>) -> R<()> {
@@ -230,7 +254,8 @@ fn any_value(b: &[u8], out: &mut Vec<u8>, depth: u32) -> R<()> {
         }
         (2, Wire::Varint(v)) => out.extend_from_slice(if v != 0 { b"{\"boolValue\":true" } else { b"{\"boolValue\":false" }),
         (3, Wire::Varint(v)) => {
-            let _ = write!(out, "{{\"intValue\":{}", v as i64);
+            out.extend_from_slice(b"{\"intValue\":");
+            signed(v as i64, out);
         }
         (4, Wire::Fixed64(bits)) => {
             let x = f64::from_bits(bits);
