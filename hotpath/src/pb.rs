@@ -2,8 +2,9 @@
 //! (a varint, 8 or 4 little-endian bytes, or a length-delimited slice), nothing decoded further.
 //!
 //! Contract: ``Fields::next`` returns the next field, ``None`` at the end of the message, or ``E::Slow`` where
-//! the bytes are not a message this reader takes (a varint past 64 bits or 10 bytes, a field number 0, a length
-//! past the end, a group): the record is then declined and protobuf's own decoding judges it.
+//! the bytes are not a message this reader takes (a varint past 64 bits or 10 bytes, a tag or a length written
+//! in more than 5 bytes or past 32 bits, which protobuf's decoding refuses, a field number 0, a length past the
+//! end, a group): the record is then declined and protobuf's own decoding judges it.
 
 use crate::json::{E, R};
 
@@ -31,7 +32,7 @@ impl<'a> Fields<'a> {
         if self.i == self.b.len() {
             return Ok(None);
         }
-        let key = self.varint()?;
+        let key = self.short_varint()?;
         let number = key >> 3;
         if number == 0 || number >= 1 << 29 {
             return Err(E::Slow);
@@ -40,13 +41,26 @@ impl<'a> Fields<'a> {
             0 => Wire::Varint(self.varint()?),
             1 => Wire::Fixed64(u64::from_le_bytes(self.take(8)?.try_into().map_err(|_| E::Slow)?)),
             2 => {
-                let n = usize::try_from(self.varint()?).map_err(|_| E::Slow)?;
-                Wire::Len(self.take(n)?)
+                let n = self.short_varint()?;
+                if n > i32::MAX as u64 {
+                    return Err(E::Slow);
+                }
+                Wire::Len(self.take(n as usize)?)
             }
             5 => Wire::Fixed32(u32::from_le_bytes(self.take(4)?.try_into().map_err(|_| E::Slow)?)),
             _ => return Err(E::Slow), // groups (3, 4) and the wire types protobuf does not define
         };
         Ok(Some((number as u32, wire)))
+    }
+
+    /// A tag or a length: protobuf's decoding refuses one longer than 5 bytes or past 32 bits.
+    fn short_varint(&mut self) -> R<u64> {
+        let start = self.i;
+        let x = self.varint()?;
+        if self.i - start > 5 || x > u64::from(u32::MAX) {
+            return Err(E::Slow);
+        }
+        Ok(x)
     }
 
     fn varint(&mut self) -> R<u64> {
@@ -104,6 +118,9 @@ mod tests {
         assert_eq!(all(&[0x00, 0x01]), None); // field number 0
         assert_eq!(all(&[0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02]), None); // past 64 bits
         assert_eq!(all(&[0x08, 0x80]), None); // a varint cut short
+        assert_eq!(all(&[0x88, 0x80, 0x80, 0x80, 0x80, 0x00, 0x01]), None); // a tag in 6 bytes
+        assert_eq!(all(&[0x1a, 0x81, 0x80, 0x80, 0x80, 0x80, 0x00, b'x']), None); // a length in 6 bytes
+        assert_eq!(all(&[0x88, 0x80, 0x80, 0x80, 0x00, 0x01]), Some(vec![(1, 1)])); // a tag in 5 bytes
         let max = [0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01];
         assert_eq!(all(&max), Some(vec![(1, u64::MAX)]));
     }

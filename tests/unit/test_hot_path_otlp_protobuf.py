@@ -101,6 +101,7 @@ MAPPED = [
     ("resource with service name", ld(1, ld(1, ld(1, kv(b"service.name", ld(1, b"svc"))) + vi(2, 4))
                                       + ld(2, ld(1, ld(1, b"n") + ld(2, b"v") + vi(4, 1)) + ld(2, TIME)))),
     ("empty request", b""),
+    ("a tag and a length in 5 bytes", records(bytes([0x9A, 0x80, 0x80, 0x80, 0x00, 0x81, 0x80, 0x80, 0x80, 0x00]) + b"x")),
 ]
 DECLINED = [
     ("a string twice", records(ld(3, b"a") + ld(3, b"b"))),
@@ -122,6 +123,10 @@ DECLINED = [
     ("severity beyond UInt8", records(vi(2, 256))),
     ("a negative severity", records(vi(2, -1))),
     ("not protobuf", b"\xff\xff\xff"),
+    # Tags and lengths protobuf's decoding refuses: more than 5 bytes, or past 32 bits.
+    ("a tag in 6 bytes", records(bytes([0x9A, 0x80, 0x80, 0x80, 0x80, 0x00]) + b"\x01x")),
+    ("a tag past 32 bits", records(bytes([0x9A, 0x80, 0x80, 0x80, 0x10]) + b"\x01x")),
+    ("a length in 6 bytes", records(bytes([0x1A, 0x81, 0x80, 0x80, 0x80, 0x80, 0x00]) + b"x")),
 ]
 JSON_FIXTURES = [(name, pb) for name, body in FIXTURES if (pb := as_protobuf(body)) is not None]
 EXPORTERS = [("exporter request", request().SerializeToString()),
@@ -239,8 +244,11 @@ def test_mutated_requests_are_declined_or_mapped_as_the_reference_does():
 
 
 def test_a_request_the_reference_refuses_is_never_mapped():
+    refused = []
     for name, body in DECLINED:
         try:
             decode(PB, body)
         except InvalidBody:
+            refused.append(name)
             assert hotpath.entries(PB, body) is None, name
+    assert {"a tag in 6 bytes", "a length in 6 bytes", "a level that is not UTF-8", "cut short"} <= set(refused)
