@@ -8,10 +8,10 @@
 //! another way than one JSON member per field: a non-repeated field given twice (protobuf keeps the last scalar
 //! and merges messages), an AnyValue or KeyValue giving two of its values, a field the message has that the
 //! declaration does not name (protobuf checks its contents), a field on a wire type its type does not take,
-//! a string that is not UTF-8, an id of another size than declared, a double that is not finite, values nested
-//! deeper than ``MAX_DEPTH`` allows twice over.
+//! a string that is not UTF-8, an id of another size than declared, a double that is not finite, messages
+//! nested near protobuf's own limit (``MAX_MESSAGES``).
 
-use crate::json::{E, MAX_DEPTH, R};
+use crate::json::{E, R};
 use crate::json_write::write_str;
 use crate::nested::{Config, Form};
 use crate::num::write_f64;
@@ -84,9 +84,17 @@ pub fn wire(cfg: &Config, declared: Vec<DeclaredWire>) -> Result<Vec<PbMessage>,
     Ok(out)
 }
 
+/// Messages nested deeper than this are declined: protobuf's decoding refuses a request past 100.
+const MAX_MESSAGES: u32 = 96;
+
 /// The protobuf request `body` as the JSON the walk reads, appended to `out`.
 pub fn transcode(cfg: &Config, wire: &[PbMessage], body: &[u8], out: &mut Vec<u8>) -> R<()> {
-    message(cfg, wire, 0, body, out, &mut Vec::new())
+    message(cfg, wire, 0, body, out, &mut Vec::new(), 1)
+}
+
+/// `depth`: how many messages hold this one, itself included.
+fn deep(depth: u32) -> R<()> {
+    if depth > MAX_MESSAGES { Err(E::Slow) } else { Ok(()) }
 }
 
 fn repeated(form: Form) -> bool {
@@ -96,7 +104,8 @@ fn repeated(form: Form) -> bool {
 /// Message `m` as a JSON object. A repeated member's elements wait in `found` (scratch, left as it was), any
 /// other member's one value in `one`.
 fn message<'a>(cfg: &Config, wire: &[PbMessage], m: usize, b: &'a [u8], out: &mut Vec<u8>,
-               found: &mut Vec<(usize, Wire<'a>)>) -> R<()> {
+               found: &mut Vec<(usize, Wire<'a>)>, depth: u32) -> R<()> {
+    deep(depth)?;
     let (members, pb) = (&cfg.messages[m].members, &wire[m]);
     let base = found.len();
     let mut one: [Option<Wire<'a>>; 32] = [None; 32];
@@ -143,8 +152,8 @@ fn message<'a>(cfg: &Config, wire: &[PbMessage], m: usize, b: &'a [u8], out: &mu
                         }
                         n += 1;
                         match member.form {
-                            Form::Repeated(c) => message(cfg, wire, c, element, out, found)?,
-                            _ => key_value(element, out, 0)?,
+                            Form::Repeated(c) => message(cfg, wire, c, element, out, found, depth + 1)?,
+                            _ => key_value(element, out, depth + 1)?,
                         }
                     }
                 }
@@ -154,8 +163,8 @@ fn message<'a>(cfg: &Config, wire: &[PbMessage], m: usize, b: &'a [u8], out: &mu
             continue;
         };
         match (member.form, value) {
-            (Form::Message(c), Wire::Len(inner)) => message(cfg, wire, c, inner, out, found)?,
-            (Form::AnyValue, Wire::Len(inner)) => any_value(inner, out, 0)?,
+            (Form::Message(c), Wire::Len(inner)) => message(cfg, wire, c, inner, out, found, depth + 1)?,
+            (Form::AnyValue, Wire::Len(inner)) => any_value(inner, out, depth + 1)?,
             (Form::Str, Wire::Len(s)) => string(s, out)?,
             (Form::HexId(size), Wire::Len(id)) => hex_id(id, size, out)?,
             (Form::Int | Form::Enum, _) => integer(pb.fields[i].1, value, out),
@@ -231,9 +240,7 @@ fn hex_id(id: &[u8], size: usize, out: &mut Vec<u8>) -> R<()> {
 /// bytes 7. Here and in the messages below it any other field is declined: the reader does not know whether
 /// protobuf's decoding would read it (sluice/hotpath.py COMMON).
 fn any_value(b: &[u8], out: &mut Vec<u8>, depth: u32) -> R<()> {
-    if depth > 2 * MAX_DEPTH {
-        return Err(E::Slow);
-    }
+    deep(depth)?;
     let mut fields = Fields::new(b);
     let mut set: Option<(u32, Wire)> = None;
     while let Some((number, value)) = fields.next()? {
@@ -267,11 +274,11 @@ fn any_value(b: &[u8], out: &mut Vec<u8>, depth: u32) -> R<()> {
         }
         (5, Wire::Len(list)) => {
             out.extend_from_slice(b"{\"arrayValue\":");
-            values(list, out, |element, out| any_value(element, out, depth + 1))?;
+            values(list, out, depth + 1, |element, out| any_value(element, out, depth + 2))?;
         }
         (6, Wire::Len(list)) => {
             out.extend_from_slice(b"{\"kvlistValue\":");
-            values(list, out, |element, out| key_value(element, out, depth + 1))?;
+            values(list, out, depth + 1, |element, out| key_value(element, out, depth + 2))?;
         }
         (7, Wire::Len(bytes)) => {
             out.extend_from_slice(b"{\"bytesValue\":\"");
@@ -285,7 +292,8 @@ fn any_value(b: &[u8], out: &mut Vec<u8>, depth: u32) -> R<()> {
 }
 
 /// ArrayValue's and KeyValueList's one member, ``repeated … values = 1``, as ``{"values":[…]}``.
-fn values(b: &[u8], out: &mut Vec<u8>, mut element: impl FnMut(&[u8], &mut Vec<u8>) -> R<()>) -> R<()> {
+fn values(b: &[u8], out: &mut Vec<u8>, depth: u32, mut element: impl FnMut(&[u8], &mut Vec<u8>) -> R<()>) -> R<()> {
+    deep(depth)?;
     out.extend_from_slice(b"{\"values\":[");
     let mut fields = Fields::new(b);
     let mut n = 0;
@@ -307,6 +315,7 @@ fn values(b: &[u8], out: &mut Vec<u8>, mut element: impl FnMut(&[u8], &mut Vec<u
 
 /// common.proto's KeyValue: key 1, value 2 (an AnyValue).
 fn key_value(b: &[u8], out: &mut Vec<u8>, depth: u32) -> R<()> {
+    deep(depth)?;
     let mut fields = Fields::new(b);
     let (mut key, mut value): (Option<&[u8]>, Option<&[u8]>) = (None, None);
     while let Some((number, wire)) = fields.next()? {
@@ -327,7 +336,7 @@ fn key_value(b: &[u8], out: &mut Vec<u8>, depth: u32) -> R<()> {
     }
     if let Some(value) = value {
         out.extend_from_slice(if key.is_some() { b",\"value\":" } else { b"\"value\":" });
-        any_value(value, out, depth)?;
+        any_value(value, out, depth + 1)?;
     }
     out.push(b'}');
     Ok(())

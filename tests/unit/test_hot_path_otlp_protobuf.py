@@ -243,6 +243,34 @@ def test_mutated_requests_are_declined_or_mapped_as_the_reference_does():
     assert len(mapped) >= EXAMPLES // 10, "some mutations leave a valid request, and those are compared"
 
 
+def _kvlists(depth: int) -> bytes:
+    value = b""
+    for _ in range(depth):
+        value = ld(6, ld(1, kv(b"k", value)))
+    return value
+
+
+def _arrays(depth: int) -> bytes:
+    value = b""
+    for _ in range(depth):
+        value = ld(5, ld(1, value))
+    return value
+
+
+@pytest.mark.parametrize("depth", [20, 30, 31, 32, 33, 40])
+def test_values_nested_near_protobufs_own_limit_are_declined_or_mapped_as_the_reference_does(depth):
+    bodies = [records(ld(5, _kvlists(depth))), records(ld(6, kv(b"a", _kvlists(depth)))), records(ld(5, _arrays(depth))),
+              ld(1, ld(1, ld(1, kv(b"r", _kvlists(depth)))) + ld(2, ld(2, b"")))]
+    assert differs(bodies, [ENV] * len(bodies), PB) is None
+    for body in bodies:
+        try:
+            decode(PB, body)
+        except InvalidBody:
+            assert hotpath.entries(PB, body) is None
+    if depth <= 30:  # an attribute's 31 lists are 99 messages deep: past the extension's 96, declined
+        assert all(hotpath.entries(PB, body) == 1 for body in bodies)
+
+
 def test_a_request_the_reference_refuses_is_never_mapped():
     refused = []
     for name, body in DECLINED:
