@@ -87,7 +87,7 @@ def wire(declared: Nested) -> list[tuple[list[tuple[int, str]], list[int]]]:
     name (the extension declines a request that sets one: protobuf's decoding checks what they hold).
 
     Raises ValueError where the installed protobuf messages are not what the extension reads: a declared
-    name the message lacks, a type it does not take, or a field of common.proto's AnyValue, KeyValue,
+    name the message lacks, a type it does not take, a list declared of a single field or the reverse, or a field of common.proto's AnyValue, KeyValue,
     ArrayValue or KeyValueList that the extension reads renumbered."""
     table: list[tuple[list[tuple[int, str]], list[int]]] = []
 
@@ -99,6 +99,11 @@ def wire(declared: Nested) -> list[tuple[list[tuple[int, str]], list[int]]]:
             field = descriptor.fields_by_name.get(m.name)
             if field is None or field.type not in _PB_TYPES:
                 raise ValueError(f"{descriptor.full_name}.{m.name}: no such field of a type the hot path reads")
+            # protobuf 7 has is_repeated and no label; earlier versions have the label only
+            listed = field.is_repeated if hasattr(field, "is_repeated") else field.label == FieldDescriptor.LABEL_REPEATED
+            if (m.form in ("repeated", "key_values")) != listed:
+                raise ValueError(f"{descriptor.full_name}.{m.name}: declared {m.form}, but the field is "
+                                 f"{'' if listed else 'not '}repeated")
             if m.form in ("any_value", "key_values"):
                 _common(field.message_type)
             if m.members:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import struct
+from dataclasses import replace
 
 import pytest
 from google.protobuf import json_format
@@ -18,6 +19,7 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsSer
 from schemas.dialects import decode
 from schemas.dialects.otlp.wire import record_count
 from schemas.formats import Format, InvalidBody
+from schemas.nested import Member
 from sluice import hotpath
 from tests.unit.test_hot_path_otlp import ENV, ENV2, EXAMPLES, FIXTURES, declined, differs, otlp_body, reference
 from tests.unit.test_otlp import every_kind_of_value, request
@@ -179,10 +181,11 @@ def test_the_installed_protobuf_messages_are_the_ones_the_extension_reads():
     table = hotpath.wire(REQUEST)
     assert len(table) == len(hotpath.messages(REQUEST))
     assert [[number for number, _ in fields] for fields, _ in table][-1] == [1, 11, 2, 3, 5, 6, 7, 8, 9, 10, 12]
+    levels = REQUEST.members[0].members
     with pytest.raises(ValueError, match="no such field"):
-        from schemas.nested import Member, Nested
-        from dataclasses import replace
-        hotpath.wire(replace(REQUEST, members=(Member("resource_logz", "repeated", members=REQUEST.members[0].members),)))
+        hotpath.wire(replace(REQUEST, members=(Member("resource_logz", "repeated", members=levels),)))
+    with pytest.raises(ValueError, match="declared message, but the field is repeated"):
+        hotpath.wire(replace(REQUEST, members=(Member("resource_logs", "message", members=levels),)))
 
 
 # --- Hypothesis ---------------------------------------------------------------------------------------------
