@@ -13,9 +13,11 @@ load (after a warm-up), measured in this run:
 * ``otelcol``      — the OpenTelemetry Collector (OTLP receiver → Kafka
                      exporter, sending queue off so it answers after the
                      write like Sluice; acks=all), fed the same records as
-                     OTLP/JSON, next to Sluice's own OTLP/JSON endpoint.
+                     OTLP/JSON and as OTLP/protobuf (500), next to Sluice's own
+                     OTLP endpoint: each encoding is compared with its own.
 
-LogTrace bodies of 1, 100 and 500 records; OTLP bodies of 100 and 500. Then,
+LogTrace bodies of 1, 100 and 500 records; OTLP/JSON bodies of 100 and 500,
+OTLP/protobuf of 500. Then,
 for LogTrace 100 and 500 (and OTLP 500 where said):
 
 * ``latency_*_at_N%`` — accept latency p50/p99/p99.9 with vegeta sending at a
@@ -23,7 +25,7 @@ for LogTrace 100 and 500 (and OTLP 500 where said):
                      (open loop: a slow answer does not hold back the next send);
 * ``*_2_processes_*`` — two gateway (and two decode-only) processes sharing
                      the port, one per core, as the Collector's Go runtime uses
-                     every core (OTLP 500 too);
+                     every core (both OTLP encodings at 500 too);
 * ``profile_*``    — py-spy samples of the gateway at full load, batches of 500.
 """
 
@@ -66,6 +68,11 @@ def logtrace_body(batch: int) -> bytes:
 
 def otlp_body(batch: int) -> bytes:
     """The same records as ``logtrace_body`` in OTLP/JSON, grouped by service like an SDK would."""
+    return json.dumps(otlp_request(batch)).encode()
+
+
+def otlp_request(batch: int) -> dict:
+    """``otlp_body``'s request, as a dict (``tools.otlp_protobuf`` gives its protobuf form)."""
     by_service: dict[str, list] = {}
     for i in range(batch):
         by_service.setdefault(f"svc-{i % 8}", []).append({
@@ -74,9 +81,9 @@ def otlp_body(batch: int) -> bytes:
             "traceId": uuid.uuid4().hex,
             "attributes": [{"key": "http.status", "value": {"intValue": str(200 + i % 5)}},
                            {"key": "user", "value": {"stringValue": f"u{i % 1000}"}}]})
-    return json.dumps({"resourceLogs": [
+    return {"resourceLogs": [
         {"resource": {"attributes": [{"key": "service.name", "value": {"stringValue": s}}]},
-         "scopeLogs": [{"logRecords": logs}]} for s, logs in by_service.items()]}).encode()
+         "scopeLogs": [{"logRecords": logs}]} for s, logs in by_service.items()]}
 
 
 @contextlib.contextmanager
@@ -125,13 +132,16 @@ def run(args) -> dict:
         headers = {"Authorization": f"Bearer {bench.key}", "Content-Type": "application/json"}
         bodies = {("logtrace", n): logtrace_body(n) for n in (1, 100, 500)}
         bodies.update({("otlp", n): otlp_body(n) for n in (100, 500)})
-        paths = {"logtrace": "/v1/logs/ingest", "otlp": "/v1/logs"}
+        bodies[("otlp_protobuf", 500)] = tools.otlp_protobuf(otlp_request(500))
+        paths = {"logtrace": "/v1/logs/ingest", "otlp": "/v1/logs", "otlp_protobuf": "/v1/logs"}
+        types = {"otlp_protobuf": "application/x-protobuf"}
         files = {}
         for (dialect, n), body in bodies.items():
             files[(dialect, n)] = tmp / f"{dialect}-{n}.json"
             files[(dialect, n)].write_bytes(body)
 
         def load(url: str, dialect: str, n: int, expect_headers=headers, seconds: int = args.seconds) -> dict:
+            expect_headers = {**expect_headers, "Content-Type": types.get(dialect, "application/json")}
             tools.wrk(bench.settings.cache_dir, url + paths[dialect], files[(dialect, n)], expect_headers, 3,
                       args.connections)  # warm-up
             r = tools.wrk(bench.settings.cache_dir, url + paths[dialect], files[(dialect, n)], expect_headers,
@@ -158,7 +168,7 @@ def run(args) -> dict:
                     r = vegeta.attack(paced, bench.settings.gateway_url + paths["logtrace"], bodies[("logtrace", n)],
                                       headers, top * share, args.seconds)
                     results[f"latency_logtrace_{n}_at_{share:.0%}"] = r.figures(n)
-        both_cores = (("logtrace", 100), ("logtrace", 500), ("otlp", 500))
+        both_cores = (("logtrace", 100), ("logtrace", 500), ("otlp", 500), ("otlp_protobuf", 500))
         with decode_only(bench, replicas=2) as url:
             for dialect, n in both_cores:
                 results[f"decode_only_2_processes_{dialect}_{n}"] = load(url, dialect, n)
@@ -175,7 +185,8 @@ def run(args) -> dict:
             asyncio.run(ensure_topics(bench.settings.replace(ingest_topic=peer_topic)))
             with otelcol.running(collector, b.config.bootstrap, peer_topic, tmp, bench.settings.kafka_compression) as url:
                 for n in (100, 500):
-                    results[f"otelcol_otlp_{n}"] = load(url, "otlp", n, {"Content-Type": "application/json"})
+                    results[f"otelcol_otlp_{n}"] = load(url, "otlp", n, {})
+                results["otelcol_otlp_protobuf_500"] = load(url, "otlp_protobuf", 500, {})
     for dialect, n in bodies:
         ours = results[f"sluice_{dialect}_{n}"]["records_per_s"]
         results[f"ratio_sluice_vs_decode_only_{dialect}_{n}"] = ours / results[f"decode_only_{dialect}_{n}"]["records_per_s"]
@@ -185,12 +196,12 @@ def run(args) -> dict:
                 / results[f"decode_only_2_processes_{dialect}_{n}"]["records_per_s"])
         if dialect == "logtrace":
             results[f"ratio_sluice_vs_kcat_{n}"] = ours / results[f"kcat_logtrace_{n}"]["records_per_s"]
-        if f"otelcol_otlp_{n}" in results and dialect == "otlp":
-            peer = results[f"otelcol_otlp_{n}"]["records_per_s"]
-            results[f"ratio_sluice_vs_otelcol_otlp_{n}"] = ours / peer
-            if f"sluice_2_processes_otlp_{n}" in results:
-                results[f"ratio_sluice_2_processes_vs_otelcol_otlp_{n}"] = (
-                    results[f"sluice_2_processes_otlp_{n}"]["records_per_s"] / peer)
+        if f"otelcol_{dialect}_{n}" in results and dialect.startswith("otlp"):  # each encoding against its own
+            peer = results[f"otelcol_{dialect}_{n}"]["records_per_s"]
+            results[f"ratio_sluice_vs_otelcol_{dialect}_{n}"] = ours / peer
+            if f"sluice_2_processes_{dialect}_{n}" in results:
+                results[f"ratio_sluice_2_processes_vs_otelcol_{dialect}_{n}"] = (
+                    results[f"sluice_2_processes_{dialect}_{n}"]["records_per_s"] / peer)
     return results
 
 

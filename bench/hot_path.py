@@ -44,6 +44,7 @@ import time
 from pathlib import Path
 
 from bench.harness import machine, report
+from bench.tools import otlp_protobuf
 
 PER_CHUNK = 20
 VARIANTS = ("reference", "hot", "reference+insert", "hot+insert")
@@ -96,21 +97,6 @@ def _any_value(value) -> dict:
     if isinstance(value, list):
         return {"arrayValue": {"values": [_any_value(v) for v in value]}}
     return {"stringValue": value}
-
-
-def _protobuf(request: dict) -> bytes:
-    """An OTLP/JSON request as protobuf's binary form (ids from hex to protobuf's JSON base64 first)."""
-    import base64
-
-    from google.protobuf import json_format
-    from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
-
-    def ids(node):
-        if isinstance(node, dict):
-            return {k: base64.b64encode(bytes.fromhex(v)).decode() if k in ("traceId", "spanId") else ids(v)
-                    for k, v in node.items()}
-        return [ids(v) for v in node] if isinstance(node, list) else node
-    return json_format.ParseDict(ids(request), ExportLogsServiceRequest()).SerializeToString()
 
 
 def _key_values(values: dict) -> list[dict]:
@@ -195,7 +181,7 @@ def workload(dialect: str, records: int, per_record: int) -> tuple[list[bytes], 
     elif dialect == "otlp":
         values = [json.dumps(_otlp_request(rng, r, per_record)).encode() for r in range(records)]
     elif dialect == "otlp_protobuf":
-        values = [_protobuf(_otlp_request(rng, r, per_record)) for r in range(records)]
+        values = [otlp_protobuf(_otlp_request(rng, r, per_record)) for r in range(records)]
     else:
         values = [json.dumps({"logs": [_entry(dialect, rng, r, i) for i in range(per_record)]}).encode()
                   for r in range(records)]

@@ -152,6 +152,22 @@ class CpuMeter:
         return {name: process_cpu_s(pid) - self._start[name] for name, pid in self.pids.items()}
 
 
+def otlp_protobuf(request: dict) -> bytes:
+    """An OTLP/JSON request (a dict) as the same ExportLogsServiceRequest in protobuf's binary form: ids
+    from OTLP/JSON's hex to the base64 of protobuf's own JSON mapping, then parsed and serialized."""
+    import base64
+
+    from google.protobuf import json_format
+    from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+
+    def ids(node):
+        if isinstance(node, dict):
+            return {k: base64.b64encode(bytes.fromhex(v)).decode() if k in ("traceId", "spanId") else ids(v)
+                    for k, v in node.items()}
+        return [ids(v) for v in node] if isinstance(node, list) else node
+    return json_format.ParseDict(ids(request), ExportLogsServiceRequest()).SerializeToString()
+
+
 def percentile(ordered: list[float], q: float) -> float:
     """The ``q`` quantile (0–1) of ascending ``ordered``, nearest rank; NaN when empty."""
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
