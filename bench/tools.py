@@ -152,9 +152,10 @@ class CpuMeter:
         return {name: process_cpu_s(pid) - self._start[name] for name, pid in self.pids.items()}
 
 
-def otlp_protobuf(request: dict) -> bytes:
+def otlp_protobuf(request: dict, ignore_unknown_fields: bool = False) -> bytes:
     """An OTLP/JSON request (a dict) as the same ExportLogsServiceRequest in protobuf's binary form: ids
-    from OTLP/JSON's hex to the base64 of protobuf's own JSON mapping, then parsed and serialized."""
+    from OTLP/JSON's hex to the base64 of protobuf's own JSON mapping, then parsed and serialized.
+    Raises what protobuf's JSON parser (or ``bytes.fromhex``) raises for a request it cannot read."""
     import base64
 
     from google.protobuf import json_format
@@ -162,10 +163,11 @@ def otlp_protobuf(request: dict) -> bytes:
 
     def ids(node):
         if isinstance(node, dict):
-            return {k: base64.b64encode(bytes.fromhex(v)).decode() if k in ("traceId", "spanId") else ids(v)
-                    for k, v in node.items()}
+            return {k: base64.b64encode(bytes.fromhex(v)).decode() if k in ("traceId", "spanId") and isinstance(v, str)
+                    else ids(v) for k, v in node.items()}
         return [ids(v) for v in node] if isinstance(node, list) else node
-    return json_format.ParseDict(ids(request), ExportLogsServiceRequest()).SerializeToString()
+    return json_format.ParseDict(ids(request), ExportLogsServiceRequest(),
+                                 ignore_unknown_fields=ignore_unknown_fields).SerializeToString()
 
 
 def percentile(ordered: list[float], q: float) -> float:

@@ -85,8 +85,6 @@ pub struct Config {
     pub messages: Vec<Message>,
     /// The resource attribute that is ``ServiceName``.
     pub service_key: Vec<u8>,
-    /// Each message's protobuf fields when requests come in protobuf's binary form (nested_pb.rs), else None.
-    pub protobuf: Option<Vec<crate::nested_pb::PbMessage>>,
 }
 
 /// One member as Python gives it: (JSON name, form, role or "", message index or -1, hex id size).
@@ -105,8 +103,7 @@ impl Config {
                 .collect::<Result<Vec<_>, _>>()?;
             messages.push(Message { members, row: false, level_roles: Vec::new() });
         }
-        let mut cfg = Config { source, severities, names, time_low: time.0, time_high: time.1, messages, service_key,
-                               protobuf: None };
+        let mut cfg = Config { source, severities, names, time_low: time.0, time_high: time.1, messages, service_key };
         cfg.levels()?;
         Ok(cfg)
     }

@@ -1,4 +1,5 @@
-//! A nested request in protobuf's binary form, written out as the JSON form the walk reads (nested_walk.rs),
+//! A nested request in protobuf's binary form (``Protobuf``, a ``Mapping``), written out as the JSON form the
+//! walk reads (nested_walk.rs, which knows nothing of protobuf),
 //! member by member by the same declaration (nested.rs): each message's fields grouped by member (a repeated
 //! member's elements in the order written), ids in hex, 64-bit integers as numbers, bytes in base64, AnyValue
 //! and KeyValue as OTLP's common.proto defines them. So both encodings of a request go through one mapping.
@@ -13,9 +14,12 @@
 
 use crate::json::{E, R};
 use crate::json_write::write_str;
+use crate::mapper::Cols;
 use crate::nested::{Config, Form};
+use crate::nested_walk::Scratch;
 use crate::num::write_f64;
 use crate::pb::{Fields, Wire};
+use crate::record::Mapping;
 
 /// A field's protobuf type, as far as its wire and its value go.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -41,8 +45,43 @@ pub struct PbMessage {
 /// As Python gives it (sluice/hotpath.py ``wire``): each member's (number, type name), the other numbers.
 pub type DeclaredWire = (Vec<(u32, String)>, Vec<u32>);
 
-/// The messages' wire, checked against their members' forms.
-pub fn wire(cfg: &Config, declared: Vec<DeclaredWire>) -> Result<Vec<PbMessage>, String> {
+/// A nested mapping over requests in protobuf's binary form: each written as JSON, then walked by ``config``.
+pub struct Protobuf {
+    config: Config,
+    wire: Vec<PbMessage>,
+}
+
+impl Protobuf {
+    /// ``config`` with its messages' wire, checked against their members' forms.
+    pub fn new(config: Config, declared: Vec<DeclaredWire>) -> Result<Self, String> {
+        let wire = wire(&config, declared)?;
+        Ok(Protobuf { config, wire })
+    }
+}
+
+/// The walk's scratch and a request's JSON, reused across requests.
+#[derive(Default)]
+pub struct PbScratch {
+    walk: Scratch,
+    json: Vec<u8>,
+}
+
+impl Mapping for Protobuf {
+    type Scratch = PbScratch;
+    const SLOW: &'static str = <Config as Mapping>::SLOW;
+
+    fn source(&self) -> &[u8] {
+        self.config.source()
+    }
+
+    fn rows(&self, cols: &mut Cols, body: &[u8], received_ns: i64, s: &mut PbScratch) -> R<()> {
+        s.json.clear();
+        transcode(&self.config, &self.wire, body, &mut s.json)?;
+        self.config.rows(cols, &s.json, received_ns, &mut s.walk)
+    }
+}
+
+fn wire(cfg: &Config, declared: Vec<DeclaredWire>) -> Result<Vec<PbMessage>, String> {
     if declared.len() != cfg.messages.len() {
         return Err("one wire table per declared message".into());
     }
@@ -88,7 +127,7 @@ pub fn wire(cfg: &Config, declared: Vec<DeclaredWire>) -> Result<Vec<PbMessage>,
 const MAX_MESSAGES: u32 = 96;
 
 /// The protobuf request `body` as the JSON the walk reads, appended to `out`.
-pub fn transcode(cfg: &Config, wire: &[PbMessage], body: &[u8], out: &mut Vec<u8>) -> R<()> {
+fn transcode(cfg: &Config, wire: &[PbMessage], body: &[u8], out: &mut Vec<u8>) -> R<()> {
     message(cfg, wire, 0, body, out, &mut Vec::new(), 1)
 }
 

@@ -6,14 +6,19 @@ use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
 use crate::nested::{Config, Declared};
-use crate::nested_pb::{wire, DeclaredWire};
+use crate::nested_pb::{DeclaredWire, Protobuf};
 use crate::severity::Severities;
 use crate::{count, map_values, Env, Mapped};
 
-/// A nested mapping, ready to run.
+/// A nested mapping, ready to run: over JSON requests, or over protobuf ones.
 #[pyclass(frozen, module = "sluice_hot")]
 pub struct Nested {
-    config: Config,
+    mapping: Encoding,
+}
+
+enum Encoding {
+    Json(Config),
+    Protobuf(Protobuf),
 }
 
 #[pymethods]
@@ -33,24 +38,31 @@ impl Nested {
            messages: Vec<Vec<Declared>>, service_key: String, protobuf: Option<Vec<DeclaredWire>>) -> PyResult<Self> {
         let bytes = |v: Vec<(String, u8)>| v.into_iter().map(|(name, n)| (name.into_bytes(), n)).collect();
         let severities = Severities::new(severities).map_err(PyValueError::new_err)?;
-        let mut config = Config::new(source.into_bytes(), severities, bytes(names), time_bounds, messages,
-                                     service_key.into_bytes()).map_err(PyValueError::new_err)?;
-        if let Some(declared) = protobuf {
-            config.protobuf = Some(wire(&config, declared).map_err(PyValueError::new_err)?);
-        }
-        Ok(Nested { config })
+        let config = Config::new(source.into_bytes(), severities, bytes(names), time_bounds, messages,
+                                 service_key.into_bytes()).map_err(PyValueError::new_err)?;
+        let mapping = match protobuf {
+            None => Encoding::Json(config),
+            Some(declared) => Encoding::Protobuf(Protobuf::new(config, declared).map_err(PyValueError::new_err)?),
+        };
+        Ok(Nested { mapping })
     }
 
     /// ``entries(body) -> int | None``, as ``Mapper.entries``: the request's rows when ``map`` maps it whole,
     /// else None (declined: the dialect's decoding says whether and why it is wrong). The gateway's check: the
     /// rows are built and dropped, never copied out.
     fn entries(&self, py: Python<'_>, body: &Bound<'_, PyBytes>) -> Option<usize> {
-        count(py, &self.config, body)
+        match &self.mapping {
+            Encoding::Json(config) => count(py, config, body),
+            Encoding::Protobuf(protobuf) => count(py, protobuf, body),
+        }
     }
 
     /// ``map(values, envelopes) -> (counts, declined, buffers)``, as ``Mapper.map``: a value's count is its
     /// rows, or -1 when it is declined (its reason in ``declined``).
     fn map<'py>(&self, py: Python<'py>, values: Vec<Bound<'py, PyBytes>>, envelopes: Vec<Env>) -> PyResult<Mapped<'py>> {
-        map_values(py, &self.config, values, envelopes)
+        match &self.mapping {
+            Encoding::Json(config) => map_values(py, config, values, envelopes),
+            Encoding::Protobuf(protobuf) => map_values(py, protobuf, values, envelopes),
+        }
     }
 }

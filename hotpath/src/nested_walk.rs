@@ -11,7 +11,6 @@ use crate::columns::{MapCol, StrCol};
 use crate::json::{array, bad, object, E, P, R};
 use crate::mapper::Cols;
 use crate::nested::{Config, Form, Role};
-use crate::nested_pb::transcode;
 use crate::otlp_attributes::Attrs;
 use crate::otlp_scan::{once, skip_unknown};
 use crate::record::{whole, Mapping};
@@ -62,15 +61,13 @@ pub enum At<'a> {
     Level(&'a mut Frame),
 }
 
-/// Scratch reused across requests: one frame per level, the forms' scratch, a protobuf request's JSON.
+/// Scratch reused across requests: one frame per level, the forms' scratch.
 #[derive(Default)]
 pub struct Scratch {
     frames: Vec<Frame>,
     pub(crate) attrs: Attrs,
     pub(crate) text: Vec<u8>,
     pub(crate) map: Option<MapCol>,
-    /// A protobuf request written as JSON (nested_pb.rs).
-    json: Vec<u8>,
 }
 
 impl Mapping for Config {
@@ -85,14 +82,7 @@ impl Mapping for Config {
         if cols.scope_attributes.offsets.len() != cols.rows() + 1 {
             return bad("the nested mapper fills columns of its own only", 0);
         }
-        let Some(wire) = &self.protobuf else {
-            return whole(body, |p| cols.level(self, 0, p, s, 0, received_ns));
-        };
-        let mut json = std::mem::take(&mut s.json);
-        json.clear();
-        let read = transcode(self, wire, body, &mut json).and_then(|()| whole(&json, |p| cols.level(self, 0, p, s, 0, received_ns)));
-        s.json = json;
-        read
+        whole(body, |p| cols.level(self, 0, p, s, 0, received_ns))
     }
 }
 

@@ -6,7 +6,6 @@ protobuf, requests written field by field on the wire, and mutations of both."""
 
 from __future__ import annotations
 
-import base64
 import json
 import struct
 from dataclasses import replace
@@ -14,8 +13,8 @@ from dataclasses import replace
 import pytest
 from google.protobuf import json_format
 from hypothesis import HealthCheck, given, settings, strategies as st
-from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 
+from bench.tools import otlp_protobuf
 from schemas.dialects import decode
 from schemas.dialects.otlp.wire import record_count
 from schemas.formats import Format, InvalidBody
@@ -29,18 +28,11 @@ PB = Format.OTLP_PROTOBUF
 
 
 def as_protobuf(body: bytes) -> bytes | None:
-    """An OTLP/JSON body as the same request in protobuf (ids from hex to the base64 of protobuf's JSON
-    mapping), or None where protobuf's JSON parser refuses it."""
-    def ids(node):
-        if isinstance(node, dict):
-            return {k: base64.b64encode(bytes.fromhex(v)).decode() if k in ("traceId", "spanId") and isinstance(v, str)
-                    else ids(v) for k, v in node.items()}
-        return [ids(v) for v in node] if isinstance(node, list) else node
+    """An OTLP/JSON body as the same request in protobuf, or None where protobuf's JSON parser refuses it."""
     try:
-        message = json_format.ParseDict(ids(json.loads(body)), ExportLogsServiceRequest(), ignore_unknown_fields=True)
+        return otlp_protobuf(json.loads(body), ignore_unknown_fields=True)
     except (ValueError, json_format.ParseError, TypeError, AttributeError):
         return None
-    return message.SerializeToString()
 
 
 # --- the wire, field by field --------------------------------------------------------------------------------
