@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-fuzz fuzz test-unit test-integration bench bench-gateway bench-e2e bench-worker bench-logflux bench-insert-size bench-profound bench-query bench-limiter bench-logstash bench-poison bench-peer bench-hot-path bench-capacity bench-search test-faults broker clean
+.PHONY: run test test-fuzz fuzz test-unit test-integration bench bench-gateway bench-e2e bench-worker bench-logflux bench-insert-size bench-profound bench-query bench-limiter bench-logstash bench-poison bench-peer bench-hot-path bench-capacity bench-search bench-attribute-indexes test-faults broker clean
 
 # The worker's hot path (hotpath/) is Rust, built by maturin into the venv; cargo's build
 # directory stays out of the repository.
@@ -95,6 +95,10 @@ SEARCH_RECORDS ?= 1000000
 bench-search: $(STAMP)
 	$(BIN)/sluice broker fetch >/dev/null
 	$(BIN)/python -m bench.search --records $(SEARCH_RECORDS) --json $(BENCH_OUT)/search.json
+
+## bench-attribute-indexes: what each attribute index costs at insert against what it saves attribute searches
+bench-attribute-indexes: $(STAMP)
+	$(BIN)/python -m bench.attribute_indexes --json $(BENCH_OUT)/attribute_indexes.json
 
 ## bench-worker: the worker stage alone against raw ClickHouse inserts
 bench-worker: $(STAMP)

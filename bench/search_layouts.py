@@ -6,8 +6,8 @@ The records of bench/search_corpus.py are loaded once into a scratch chDB
 (never Sluice's data) and copied into one database per variant, each holding
 a ``logs`` table: the declared columns and the indexes before migration 7
 (schemas/clickhouse.py) with the variant's changes; ``production`` is the table
-the migrations leave (migration 7's layout, migration 9's default codec),
-``migration_7`` the one before migration 9. Each variant's table is merged to
+the migrations leave (migration 7's layout, migration 9's default codec, migration 10's indexes),
+``migration_7`` its indexes in LZ4 as before migration 9. Each variant's table is merged to
 one part (``OPTIMIZE … FINAL``), so every variant is measured on settled data. Then,
 for the query shapes of bench/search.py, the median engine time of ``--runs``
 warm rounds (one run first, not counted; every variant in turn in each round),
@@ -40,7 +40,7 @@ from bench.harness import machine, report
 from bench.search import shapes
 from bench.search_corpus import HOUR_NS, records
 from bench.search_sql import ENVIRONMENT, TENANT, normalized, statement
-from schemas.clickhouse import BODY_INDEX, LOGS_COLUMNS, LOGS_COLUMNS_7, LOGS_DEFAULT_CODEC, SORT_KEY
+from schemas.clickhouse import BODY_INDEX, LOGS_COLUMNS, LOGS_COLUMNS_10, LOGS_DEFAULT_CODEC, SORT_KEY
 from schemas.tables import LOGS
 
 TODAY_ORDER = "TenantId, toStartOfFiveMinutes(Timestamp), ServiceName, Timestamp"  # before migration 7
@@ -125,8 +125,8 @@ VARIANTS = (
 
 def ddl(v: Variant, db: str) -> str:
     """The variant's CREATE TABLE: the columns and indexes before migration 7 (or production's,
-    migration 7's) with its changes (``Seq`` is declared; the benchmark writes it)."""
-    columns = LOGS_COLUMNS_7 if v.base == "production" else LOGS_COLUMNS
+    migration 10's) with its changes (``Seq`` is declared; the benchmark writes it)."""
+    columns = LOGS_COLUMNS_10 if v.base == "production" else LOGS_COLUMNS
     for name, codec in v.codecs.items():
         declared = LOGS.column(name)
         columns = columns.replace(f"    {declared.ddl}", f"    {declared.name} {declared.type} CODEC({codec})")

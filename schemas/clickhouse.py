@@ -32,13 +32,17 @@ def _column_list(table: Table, indexes: tuple[str, ...]) -> str:
     return "\n" + ",\n".join(f"    {item}" for item in (*(c.ddl for c in table.columns), *indexes)) + "\n"
 
 
-# The bloom filters that find a trace, an attribute key or an attribute value.
-_LOGS_INDEXES = (
-    "INDEX idx_trace_id TraceId TYPE bloom_filter(0.001) GRANULARITY 1",
+# The bloom filters that find a trace or an attribute value.
+_TRACE_BLOOM = "INDEX idx_trace_id TraceId TYPE bloom_filter(0.001) GRANULARITY 1"
+_VALUE_BLOOM = "INDEX idx_log_attr_value mapValues(LogAttributes) TYPE bloom_filter(0.01) GRANULARITY 1"
+#: The bloom filters on the attribute keys, dropped by migration 10: a granule of 8,192 log lines
+#: holds nearly every key its services write, so they skipped nothing but a key no row holds, and the
+#: one on LogAttributes was a third of the engine's insert CPU (docs/search.md, "Attribute indexes").
+ATTRIBUTE_KEY_BLOOMS = (
     "INDEX idx_res_attr_key mapKeys(ResourceAttributes) TYPE bloom_filter(0.01) GRANULARITY 1",
     "INDEX idx_log_attr_key mapKeys(LogAttributes) TYPE bloom_filter(0.01) GRANULARITY 1",
-    "INDEX idx_log_attr_value mapValues(LogAttributes) TYPE bloom_filter(0.01) GRANULARITY 1",
 )
+_LOGS_INDEXES = (_TRACE_BLOOM, *ATTRIBUTE_KEY_BLOOMS, _VALUE_BLOOM)
 # Words of the message, lower-cased (KQL's words ignore case): the index answers hasAllTokens.
 _TEXT = "text(tokenizer = 'splitByNonAlpha')"
 #: The body index since migration 7: posting lists bit-packed (24 instead of 33 bytes per record) and its dictionary in blocks of
@@ -56,6 +60,8 @@ HTTP_LOGS_COLUMNS_7 = _column_list(HTTP_LOGS, (
     f"INDEX idx_path Path TYPE {BODY_INDEX}",
     f"INDEX idx_lower_body lower(Body) TYPE {BODY_INDEX}",
 ))
+# Migration 10's: migration 7's without the attribute key blooms.
+LOGS_COLUMNS_10 = _column_list(LOGS, (_TRACE_BLOOM, _VALUE_BLOOM, f"INDEX idx_lower_body lower(Body) TYPE {BODY_INDEX}"))
 
 #: What ``logs`` compresses with ZSTD since migration 9 instead of the engine's LZ4: everything declared
 #: without a codec, above all the skip indexes. The text index's dictionary (front-coded tokens, each
@@ -231,6 +237,20 @@ MIGRATIONS: tuple[Migration, ...] = (
         # keep running; a day already merged keeps LZ4 until its next merge or its retention.
         forwards=(f"ALTER TABLE {{db}}.logs MODIFY SETTING default_compression_codec = '{LOGS_DEFAULT_CODEC}'",),
         backwards=("ALTER TABLE {db}.logs RESET SETTING default_compression_codec",),
+    ),
+    Migration(
+        10,
+        "attribute_key_blooms",
+        # The engine's insert CPU a row fell by a third (LogTrace entries of seven attributes) and no
+        # attribute search got slower (docs/search.md, "Attribute indexes"). Dropping an index is a change
+        # of metadata: the parts' index files go with it, nothing is copied. Its reversal declares them
+        # again for the parts written from then on (MATERIALIZE INDEX builds them for older ones).
+        forwards=("ALTER TABLE {db}.logs DROP INDEX IF EXISTS idx_log_attr_key",
+                  "ALTER TABLE {db}.logs DROP INDEX IF EXISTS idx_res_attr_key"),
+        backwards=(f"ALTER TABLE {{db}}.logs ADD INDEX IF NOT EXISTS {ATTRIBUTE_KEY_BLOOMS[0].removeprefix('INDEX ')} "
+                   "AFTER idx_trace_id",
+                   f"ALTER TABLE {{db}}.logs ADD INDEX IF NOT EXISTS {ATTRIBUTE_KEY_BLOOMS[1].removeprefix('INDEX ')} "
+                   "AFTER idx_res_attr_key"),
     ),
 )
 

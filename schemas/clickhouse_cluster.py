@@ -54,7 +54,8 @@ def clustered(statement: str, cluster: str) -> tuple[str, ...]:
         return local, _distributed(table, cluster)
     if match := _ALTER.match(statement):
         table, change = match.groups()
-        if change.startswith(("MODIFY SETTING", "RESET SETTING")):  # storage settings: the replicated tables'
+        # Storage settings and skip indexes belong to the replicated tables; a Distributed table has neither.
+        if change.startswith(("MODIFY SETTING", "RESET SETTING", "ADD INDEX", "DROP INDEX")):
             return (f"ALTER TABLE {{db}}.{table}_local {on} {change}",)
         return (f"ALTER TABLE {{db}}.{table}_local {on} {change}", f"ALTER TABLE {{db}}.{table} {on} {change}")
     if match := _DROP.match(statement):

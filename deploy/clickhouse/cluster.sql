@@ -287,3 +287,9 @@ CREATE TABLE IF NOT EXISTS sluice.stored_batches ON CLUSTER 'sluice' AS sluice.s
 -- 0009_logs_index_codec
 
 ALTER TABLE sluice.logs_local ON CLUSTER 'sluice' MODIFY SETTING default_compression_codec = 'ZSTD(1)';
+
+-- 0010_attribute_key_blooms
+
+ALTER TABLE sluice.logs_local ON CLUSTER 'sluice' DROP INDEX IF EXISTS idx_log_attr_key;
+
+ALTER TABLE sluice.logs_local ON CLUSTER 'sluice' DROP INDEX IF EXISTS idx_res_attr_key;

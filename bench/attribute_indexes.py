@@ -1,0 +1,185 @@
+"""What the attribute indexes of ``logs`` cost at insert, and what they give back to attribute searches.
+
+    python -m bench.attribute_indexes [--records 2000] [--rounds 3] [--runs 15] [--json FILE]
+
+The records are bench/hot_path.py's LogTrace batches (500 entries each, seven attributes an entry:
+an HTTP method and status, a user id of 5,000, a tier of three, a cache flag, a duration that is
+nearly unique, two tags), mapped by the worker's hot path into Arrow tables of 20,000 rows, as a
+worker inserts them. Each variant is a copy of the table the migrations leave (``production``,
+read back with ``SHOW CREATE`` from a freshly migrated scratch engine) with skip indexes added or
+dropped:
+
+* ``production``  — what the migrations leave;
+* ``key_blooms``  — plus the bloom filters on the attribute *keys* (``mapKeys`` of ``LogAttributes``
+  and ``ResourceAttributes``) the table had before migration 10;
+* ``no_value_bloom`` — production without the bloom filter on the attribute values.
+
+Per round every batch is inserted into every variant (the variants' order turning), merges
+stopped, so the CPU of this process (the engine runs in it) is the inserts'; then each table is
+merged to one part and that merge's CPU is taken apart. The last round's tables then answer
+the attribute searches of a KQL filter through production's SQL (``sluice.query.search.build``):
+a value of one row, a user's rows, a tier's, a value no row holds, a key every row holds and a
+key none holds; every variant must return the same rows. Reported: median insert and merge CPU
+µs per row, the skip indexes' bytes per row, and per search the median wall ms over ``--runs``
+rounds and the granules the indexes left to read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.harness import machine, report
+from schemas.clickhouse import ATTRIBUTE_KEY_BLOOMS
+
+BATCH_RECORDS = 40  # of 500 entries: 20,000 rows an insert
+# variant -> (indexes added to production's table, indexes dropped from it)
+VARIANTS = {"production": ((), ()), "key_blooms": (ATTRIBUTE_KEY_BLOOMS, ()), "no_value_bloom": ((), ("idx_log_attr_value",))}
+
+
+def tables(records: int) -> list:
+    """The workload as the worker inserts it: hot-path-mapped Arrow tables of 20,000 rows."""
+    import pyarrow as pa
+
+    from bench.hot_path import FORMATS, workload
+    from schemas.formats import Format
+    from workers import hot
+
+    fmt = Format(FORMATS["logtrace"])
+    values, envelopes = workload("logtrace", records, 500)
+    out = []
+    for i in range(0, len(values), BATCH_RECORDS):
+        mapped = hot.map_values(fmt, values[i:i + BATCH_RECORDS], envelopes[i:i + BATCH_RECORDS])
+        assert not mapped.declined
+        out.append(pa.concat_tables(hot.joined([r for r in mapped.rows if r is not None])).combine_chunks())
+    return out
+
+
+def searches(sample: dict) -> dict[str, str]:
+    """KQL filters over the attributes, built around one stored row's values."""
+    attributes = dict(sample["LogAttributes"])
+    return {"a value of one row": f'duration_ms:"{attributes["duration_ms"]}"',
+            "one user's rows": f"user.id:{attributes['user.id']}",
+            "a tier's rows": "user.tier:pro",
+            "a value no row holds": "user.id:u999999",
+            "a key every row holds": "user.tier:*",
+            "a key no row holds": "no.such.key:*"}
+
+
+def _create(client, production_ddl: str, db: str, add: tuple[str, ...], drop: tuple[str, ...]) -> None:
+    client.command(f"CREATE DATABASE {db}")
+    client.command(production_ddl.replace("CREATE TABLE sluice.logs", f"CREATE TABLE {db}.logs", 1))
+    for index in add:
+        client.command(f"ALTER TABLE {db}.logs ADD INDEX {index.removeprefix('INDEX ')}")
+    for name in drop:
+        client.command(f"ALTER TABLE {db}.logs DROP INDEX {name}")
+
+
+def _granules(client, sql: str, params: dict) -> str:
+    lines = [r[0] for r in client.query("EXPLAIN indexes = 1 " + sql, parameters=params).result_rows]
+    found = [line.split("Granules:")[1].strip() for line in lines if "Granules:" in line]
+    return found[-1] if found else ""
+
+
+def run(records: int, rounds: int, runs: int) -> dict:
+    from sluice.query.search import LIMITS, SearchRequest, build
+    from sluice.settings import load_settings
+    from sluice.storage import Storage, migrate
+
+    batches = tables(records)
+    rows = sum(t.num_rows for t in batches)
+    sample = batches[len(batches) // 2].slice(1234, 1).to_pylist()[0]
+    filters = searches(sample)
+    state = Path(tempfile.mkdtemp(prefix="sluice-bench-attr-"))
+    settings = load_settings({}, state_dir=state)
+    storage = Storage(settings)
+    inserts: dict[str, list[float]] = {v: [] for v in VARIANTS}
+    merges: dict[str, list[float]] = {v: [] for v in VARIANTS}
+    out: dict = {**machine(), "records": records, "rows": rows, "rounds": rounds, "runs": runs, "variants": {}}
+    try:
+        storage.run_sync(migrate, settings)
+        production = storage.run_sync(lambda c: c.query("SHOW CREATE TABLE sluice.logs").result_rows[0][0])
+
+        def load(client, r: int) -> None:
+            names = list(VARIANTS) if r % 2 == 0 else list(VARIANTS)[::-1]
+            for name in names:
+                client.command(f"DROP DATABASE IF EXISTS attr_{name} SYNC")
+                _create(client, production, f"attr_{name}", *VARIANTS[name])
+                client.command(f"SYSTEM STOP MERGES attr_{name}.logs")
+            spent = dict.fromkeys(names, 0.0)
+            for i, batch in enumerate(batches):
+                for name in names[i % len(names):] + names[:i % len(names)]:
+                    began = time.process_time()
+                    client.insert_arrow(f"attr_{name}.logs", batch, settings={"insert_deduplicate": 0})
+                    spent[name] += time.process_time() - began
+            for name in names:
+                inserts[name].append(spent[name] * 1e6 / rows)
+                client.command(f"SYSTEM START MERGES attr_{name}.logs")
+                began = time.process_time()
+                client.command(f"OPTIMIZE TABLE attr_{name}.logs FINAL")
+                merges[name].append((time.process_time() - began) * 1e6 / rows)
+
+        for r in range(rounds):
+            storage.run_sync(load, r)
+
+        def ask(client) -> dict:
+            requests = {shape: SearchRequest(filter=f, from_="2026-11-01T00:00:00Z", to="2026-12-01T00:00:00Z",
+                                             limit=100) for shape, f in filters.items()}
+            queries = {(name, shape): build(request, sample["TenantId"], f"attr_{name}", time.time_ns())
+                       for name in VARIANTS for shape, request in requests.items()}
+            answers, granules = {}, {}
+            for (name, shape), (sql, params) in queries.items():
+                # every column but Seq, which the engine numbers anew in each table
+                got = [row[:-1] for row in client.query(sql, parameters=params, settings=LIMITS).result_rows]
+                if answers.setdefault(shape, got) != got:
+                    raise RuntimeError(f"{name}: {shape} answered differently from production")
+                granules[name, shape] = _granules(client, sql, params)
+            wall: dict = {key: [] for key in queries}
+            keys = list(queries)
+            for r in range(runs):
+                for key in keys[r % len(keys):] + keys[:r % len(keys)]:
+                    sql, params = queries[key]
+                    began = time.perf_counter()
+                    client.query(sql, parameters=params, settings=LIMITS)
+                    wall[key].append((time.perf_counter() - began) * 1000)
+            sizes = {name: dict(client.query(
+                "SELECT name, data_compressed_bytes FROM system.data_skipping_indices WHERE database = {d:String}",
+                parameters={"d": f"attr_{name}"}).result_rows) for name in VARIANTS}
+            return {"rows_found": {shape: len(a) for shape, a in answers.items()},
+                    "wall_ms": {f"{n} / {s}": statistics.median(t) for (n, s), t in wall.items()},
+                    "granules": {f"{n} / {s}": g for (n, s), g in granules.items()}, "sizes": sizes}
+
+        asked = storage.run_sync(ask)
+    finally:
+        storage.close()
+        shutil.rmtree(state, ignore_errors=True)
+    for name in VARIANTS:
+        out["variants"][name] = {
+            "insert_cpu_us_per_row": round(statistics.median(inserts[name]), 2),
+            "merge_cpu_us_per_row": round(statistics.median(merges[name]), 2),
+            "insert_cpu_us_per_row_each": [round(x, 2) for x in inserts[name]],
+            "index_bytes_per_row": {i: round(b / rows, 3) for i, b in asked["sizes"][name].items()},
+            "search_wall_ms": {s: round(asked["wall_ms"][f"{name} / {s}"], 2) for s in filters},
+            "granules_read": {s: asked["granules"][f"{name} / {s}"] for s in filters}}
+    out["searches"] = {s: {"filter": f, "rows": asked["rows_found"][s]} for s, f in filters.items()}
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--records", type=int, default=2000, help="LogTrace batches of 500 entries")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--runs", type=int, default=15)
+    ap.add_argument("--json", type=Path, help="also write the results here (and Markdown beside it)")
+    args = ap.parse_args()
+    report(run(args.records, args.rounds, args.runs), args.json, "attribute indexes: insert cost against search")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
