@@ -34,6 +34,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench import search_layouts
 from bench.harness import machine, report
 from schemas.clickhouse import ATTRIBUTE_KEY_BLOOMS
 
@@ -78,12 +79,6 @@ def _create(client, production_ddl: str, db: str, add: tuple[str, ...], drop: tu
         client.command(f"ALTER TABLE {db}.logs ADD INDEX {index.removeprefix('INDEX ')}")
     for name in drop:
         client.command(f"ALTER TABLE {db}.logs DROP INDEX {name}")
-
-
-def _granules(client, sql: str, params: dict) -> str:
-    lines = [r[0] for r in client.query("EXPLAIN indexes = 1 " + sql, parameters=params).result_rows]
-    found = [line.split("Granules:")[1].strip() for line in lines if "Granules:" in line]
-    return found[-1] if found else ""
 
 
 def run(records: int, rounds: int, runs: int) -> dict:
@@ -138,7 +133,7 @@ def run(records: int, rounds: int, runs: int) -> dict:
                 got = [row[:-1] for row in client.query(sql, parameters=params, settings=LIMITS).result_rows]
                 if answers.setdefault(shape, got) != got:
                     raise RuntimeError(f"{name}: {shape} answered differently from production")
-                granules[name, shape] = _granules(client, sql, params)
+                granules[name, shape] = search_layouts.granules(client, sql, params)
             wall: dict = {key: [] for key in queries}
             keys = list(queries)
             for r in range(runs):

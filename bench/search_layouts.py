@@ -172,7 +172,7 @@ def arrow_batch(n: int, start_ns: int, first: int, count: int, now_ns: int) -> p
     return pa.Table.from_arrays(arrays, schema=schema)
 
 
-def _granules(client, sql: str, params: dict) -> str:
+def granules(client, sql: str, params: dict) -> str:
     """The last ``Granules: selected/total`` of ``EXPLAIN indexes = 1``: what every index left to read."""
     lines = [r[0] for r in client.query("EXPLAIN indexes = 1 " + sql, parameters=params).result_rows]
     found = [line.split("Granules:")[1].strip() for line in lines if "Granules:" in line]
@@ -209,7 +209,7 @@ def measure(client, tables: dict[str, tuple[Variant, str]], n: int, runs: int, s
             if got != expected[shape.name]:
                 raise RuntimeError(f"{name}: {shape.name} answered differently from production: {str(got)[:200]}")
             if shape.kind != "histogram":
-                out[name]["granules"][shape.name] = _granules(client, sql, params)
+                out[name]["granules"][shape.name] = granules(client, sql, params)
     wall: dict = {key: [] for key in ((name, s.name) for name in queries for s in shapes(n))}
     cpu: dict = {key: [] for key in wall}
     names = list(queries)
