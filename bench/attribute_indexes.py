@@ -17,7 +17,8 @@ dropped:
 Per round every batch is inserted into every variant (the variants' order turning), merges
 stopped, so the CPU of this process (the engine runs in it) is the inserts'; then each table is
 merged to one part and that merge's CPU is taken apart. The last round's tables then answer
-the attribute searches of a KQL filter through production's SQL (``sluice.query.search.build``):
+the attribute searches of a KQL filter through production's SQL (``sluice.query.search.build``, scoped
+to a tenant and an environment as a key's searches are):
 a value of one row, a user's rows, a tier's, a value no row holds, a key every row holds and a
 key none holds; every variant must return the same rows. Reported: median insert and merge CPU
 µs per row, the skip indexes' bytes per row, and per search the median wall ms over ``--runs``
@@ -125,7 +126,9 @@ def run(records: int, rounds: int, runs: int) -> dict:
         def ask(client) -> dict:
             requests = {shape: SearchRequest(filter=f, from_="2026-11-01T00:00:00Z", to="2026-12-01T00:00:00Z",
                                              limit=100) for shape, f in filters.items()}
-            queries = {(name, shape): build(request, sample["TenantId"], f"attr_{name}", time.time_ns())
+            # scoped as the gateway scopes a key's searches: its tenant and its environment
+            queries = {(name, shape): build(request, sample["TenantId"], f"attr_{name}", time.time_ns(),
+                                            sample["Environment"])
                        for name in VARIANTS for shape, request in requests.items()}
             answers, granules = {}, {}
             for (name, shape), (sql, params) in queries.items():

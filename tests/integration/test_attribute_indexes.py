@@ -44,7 +44,7 @@ def _rows(tenant: str) -> pa.Table:
 
 def _found(storage, tenant: str, kql: str) -> list[tuple]:
     request = SearchRequest(filter=kql, from_="2026-11-01T00:00:00Z", to="2026-12-01T00:00:00Z", limit=1000)
-    sql, params = build(request, tenant, "sluice", time.time_ns())
+    sql, params = build(request, tenant, "sluice", time.time_ns(), "production")  # a key's scope, as the gateway's
     return storage.run_sync(lambda c: c.query(sql, parameters=params, settings=LIMITS).result_rows)
 
 
