@@ -37,7 +37,7 @@ _TRACE_BLOOM = "INDEX idx_trace_id TraceId TYPE bloom_filter(0.001) GRANULARITY 
 _VALUE_BLOOM = "INDEX idx_log_attr_value mapValues(LogAttributes) TYPE bloom_filter(0.01) GRANULARITY 1"
 #: The bloom filters on the attribute keys, dropped by migration 10: a granule of 8,192 log lines
 #: holds nearly every key its services write, so they skipped nothing but a key no row holds, and the
-#: one on LogAttributes was a third of the engine's insert CPU (docs/search.md, "Attribute indexes").
+#: one on LogAttributes was a fifth to a third of the engine's insert CPU (docs/search.md, "Attribute indexes").
 ATTRIBUTE_KEY_BLOOMS = (
     "INDEX idx_res_attr_key mapKeys(ResourceAttributes) TYPE bloom_filter(0.01) GRANULARITY 1",
     "INDEX idx_log_attr_key mapKeys(LogAttributes) TYPE bloom_filter(0.01) GRANULARITY 1",
@@ -241,7 +241,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         10,
         "attribute_key_blooms",
-        # The engine's insert CPU a row fell by a third (LogTrace entries of seven attributes) and no
+        # The engine's insert CPU a row fell by a fifth to a third (LogTrace entries of seven attributes) and no
         # attribute search got slower (docs/search.md, "Attribute indexes"). Dropping an index is a change
         # of metadata: the parts' index files go with it, nothing is copied. Its reversal declares them
         # again for the parts written from then on (MATERIALIZE INDEX builds them for older ones).
