@@ -41,7 +41,8 @@ from schemas.clickhouse import ATTRIBUTE_KEY_BLOOMS
 
 BATCH_RECORDS = 40  # of 500 entries: 20,000 rows an insert
 # variant -> (indexes added to production's table, indexes dropped from it)
-VARIANTS = {"production": ((), ()), "key_blooms": (ATTRIBUTE_KEY_BLOOMS, ()), "no_value_bloom": ((), ("idx_log_attr_value",))}
+VARIANTS = {"production": ((), ()), "key_blooms": (ATTRIBUTE_KEY_BLOOMS, ()),
+            "no_value_bloom": ((), ("idx_log_attr_value",))}
 
 
 def tables(records: int) -> list:

@@ -61,7 +61,8 @@ HTTP_LOGS_COLUMNS_7 = _column_list(HTTP_LOGS, (
     f"INDEX idx_lower_body lower(Body) TYPE {BODY_INDEX}",
 ))
 # Migration 10's: migration 7's without the attribute key blooms.
-LOGS_COLUMNS_10 = _column_list(LOGS, (_TRACE_BLOOM, _VALUE_BLOOM, f"INDEX idx_lower_body lower(Body) TYPE {BODY_INDEX}"))
+LOGS_COLUMNS_10 = _column_list(LOGS, (_TRACE_BLOOM, _VALUE_BLOOM,
+                                      f"INDEX idx_lower_body lower(Body) TYPE {BODY_INDEX}"))
 
 #: What ``logs`` compresses with ZSTD since migration 9 instead of the engine's LZ4: everything declared
 #: without a codec, above all the skip indexes. The text index's dictionary (front-coded tokens, each
