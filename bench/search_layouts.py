@@ -76,7 +76,7 @@ VARIANTS = (
             base="production", settings="min_compress_block_size = 1048576, max_compress_block_size = 8388608"),
     Variant("prod_request_id_lowcard", "production, RequestId LowCardinality", body_index=BODY_INDEX,
             base="production", types={"RequestId": "LowCardinality(String)"}),
-    Variant("migration_7", "production before migration 9: the skip indexes in LZ4", body_index=BODY_INDEX,
+    Variant("migration_7", "production's table with its skip indexes in LZ4, as before migration 9", body_index=BODY_INDEX,
             base="production", default_codec="LZ4"),
     Variant("prod_index_zstd3", "production, ZSTD(3) instead of ZSTD(1) for the skip indexes", body_index=BODY_INDEX,
             base="production", default_codec="ZSTD(3)"),

@@ -32,12 +32,13 @@ def _column_list(table: Table, indexes: tuple[str, ...]) -> str:
     return "\n" + ",\n".join(f"    {item}" for item in (*(c.ddl for c in table.columns), *indexes)) + "\n"
 
 
-# The bloom filters that find a trace or an attribute value.
+# The bloom filters that find a trace or an attribute value (and, in the layouts migrations 1 and 7 create,
+# ``_LOGS_INDEXES``, those on the attribute keys as well, which migration 10 drops).
 _TRACE_BLOOM = "INDEX idx_trace_id TraceId TYPE bloom_filter(0.001) GRANULARITY 1"
 _VALUE_BLOOM = "INDEX idx_log_attr_value mapValues(LogAttributes) TYPE bloom_filter(0.01) GRANULARITY 1"
 #: The bloom filters on the attribute keys, dropped by migration 10: a granule of 8,192 log lines
-#: holds nearly every key its services write, so they skipped nothing but a key no row holds, and the
-#: one on LogAttributes was a fifth to a third of the engine's insert CPU (docs/search.md, "Attribute indexes").
+#: holds nearly every key its services write, so they skipped nothing but a key no row holds, and
+#: together they were a fifth to a third of the engine's insert CPU (docs/search.md, "Attribute indexes").
 ATTRIBUTE_KEY_BLOOMS = (
     "INDEX idx_res_attr_key mapKeys(ResourceAttributes) TYPE bloom_filter(0.01) GRANULARITY 1",
     "INDEX idx_log_attr_key mapKeys(LogAttributes) TYPE bloom_filter(0.01) GRANULARITY 1",
@@ -243,9 +244,10 @@ MIGRATIONS: tuple[Migration, ...] = (
         10,
         "attribute_key_blooms",
         # The engine's insert CPU a row fell by a fifth to a third (LogTrace entries of seven attributes) and no
-        # attribute search got slower (docs/search.md, "Attribute indexes"). Dropping an index is a change
-        # of metadata: the parts' index files go with it, nothing is copied. Its reversal declares them
-        # again for the parts written from then on (MATERIALIZE INDEX builds them for older ones).
+        # attribute search got measurably slower (docs/search.md, "Attribute indexes"). The engine drops an index
+        # as a light mutation (system.mutations): each part is hard-linked without the index's files, nothing is
+        # copied and the workers keep running. Its reversal declares them again for the parts written from
+        # then on (MATERIALIZE INDEX builds them for older ones).
         forwards=("ALTER TABLE {db}.logs DROP INDEX IF EXISTS idx_log_attr_key",
                   "ALTER TABLE {db}.logs DROP INDEX IF EXISTS idx_res_attr_key"),
         backwards=(f"ALTER TABLE {{db}}.logs ADD INDEX IF NOT EXISTS {ATTRIBUTE_KEY_BLOOMS[0].removeprefix('INDEX ')} "

@@ -11,7 +11,7 @@ import pyarrow as pa
 import pytest
 
 from bench.attribute_indexes import tables
-from bench.search_layouts import VARIANTS, ddl
+from bench.search_layouts import VARIANTS, ddl, granules
 from schemas.clickhouse import MIGRATIONS
 from sluice.query.search import LIMITS, SearchRequest, build
 
@@ -36,16 +36,39 @@ def _indexes(storage) -> list[str]:
 def _rows(tenant: str) -> pa.Table:
     """LogTrace entries of seven attributes each, as the hot path maps them, of ``tenant``, received now."""
     (table,) = tables(2)
-    size = table.num_rows
-    table = table.set_column(table.schema.get_field_index("TenantId"), "TenantId", pa.array([tenant] * size))
-    received = pa.array([time.time_ns()] * size, table.schema.field("ReceivedAt").type)
-    return table.set_column(table.schema.get_field_index("ReceivedAt"), "ReceivedAt", received)
+    return table.set_column(table.schema.get_field_index("TenantId"), "TenantId", pa.array([tenant] * table.num_rows))
+
+
+def _search(tenant: str, kql: str) -> tuple[str, dict]:
+    request = SearchRequest(filter=kql, from_="2026-11-01T00:00:00Z", to="2026-12-01T00:00:00Z", limit=1000)
+    return build(request, tenant, "sluice", time.time_ns(), "production")  # a key's scope, as the gateway's
 
 
 def _found(storage, tenant: str, kql: str) -> list[tuple]:
-    request = SearchRequest(filter=kql, from_="2026-11-01T00:00:00Z", to="2026-12-01T00:00:00Z", limit=1000)
-    sql, params = build(request, tenant, "sluice", time.time_ns(), "production")  # a key's scope, as the gateway's
+    sql, params = _search(tenant, kql)
     return storage.run_sync(lambda c: c.query(sql, parameters=params, settings=LIMITS).result_rows)
+
+
+def _granules(storage, tenant: str, kql: str) -> str:
+    """What the indexes leave of the search's granules, ``selected/total``."""
+    sql, params = _search(tenant, kql)
+    return storage.run_sync(lambda c: granules(c, sql, params))
+
+
+def _expected(rows: pa.Table) -> dict[str, int]:
+    """Attribute searches over ``rows`` and how many rows each finds, counted from the rows themselves."""
+    attributes = [dict(a) for a in rows.column("LogAttributes").to_pylist()]
+    user, duration = attributes[17]["user.id"], attributes[3]["duration_ms"]
+    expected = {
+        "user.tier:pro": sum(a["user.tier"] == "pro" for a in attributes),
+        f"user.id:{user}": sum(a["user.id"] == user for a in attributes),
+        f'duration_ms:"{duration}"': sum(a["duration_ms"] == duration for a in attributes),
+        "user.tier:*": len(attributes),
+        "no.such.key:*": 0,
+        "user.id:u999999": 0,
+    }
+    assert 0 < expected["user.tier:pro"] < len(attributes) and expected[f"user.id:{user}"] >= 1
+    return expected
 
 
 def test_the_table_keeps_the_trace_value_and_body_indexes_and_the_migration_runs_again_and_back(storage):
@@ -61,7 +84,25 @@ def test_the_table_keeps_the_trace_value_and_body_indexes_and_the_migration_runs
     assert _indexes(storage) == KEPT
 
 
-def test_attribute_searches_find_the_same_rows_in_parts_written_with_and_without_the_key_blooms(storage):
+def test_attribute_searches_find_the_same_rows_with_the_key_blooms_and_after_they_are_dropped(storage):
+    rows = _rows("attr-keys")
+    expected = _expected(rows)
+    _apply(storage, KEYS.backwards)
+    try:
+        storage.run_sync(lambda c: c.insert_arrow("sluice.logs", rows))
+        with_blooms = {kql: _found(storage, "attr-keys", kql) for kql in expected}
+        # The key bloom is in use while declared: a key no row holds leaves no granule to read.
+        assert _granules(storage, "attr-keys", "no.such.key:*").startswith("0/")
+    finally:
+        _apply(storage, KEYS.forwards)
+    assert not _granules(storage, "attr-keys", "no.such.key:*").startswith("0/")
+    for kql, count in expected.items():
+        found = _found(storage, "attr-keys", kql)
+        assert len(found) == count, kql
+        assert found == with_blooms[kql], kql  # the same part, so the same rows, Seq and all
+
+
+def test_a_part_written_without_the_key_blooms_answers_as_one_written_with_them(storage):
     _apply(storage, KEYS.backwards)
     try:
         storage.run_sync(lambda c: c.insert_arrow("sluice.logs", _rows("attr-before")))
@@ -69,19 +110,7 @@ def test_attribute_searches_find_the_same_rows_in_parts_written_with_and_without
         _apply(storage, KEYS.forwards)
     rows = _rows("attr-after")
     storage.run_sync(lambda c: c.insert_arrow("sluice.logs", rows))
-    attributes = [dict(a) for a in rows.column("LogAttributes").to_pylist()]
-    user = attributes[17]["user.id"]
-    expected = {
-        "user.tier:pro": sum(a["user.tier"] == "pro" for a in attributes),
-        f"user.id:{user}": sum(a["user.id"] == user for a in attributes),
-        f'duration_ms:"{attributes[3]["duration_ms"]}"': sum(a["duration_ms"] == attributes[3]["duration_ms"]
-                                                              for a in attributes),
-        "user.tier:*": len(attributes),
-        "no.such.key:*": 0,
-        "user.id:u999999": 0,
-    }
-    assert 0 < expected["user.tier:pro"] < len(attributes) and expected[f"user.id:{user}"] >= 1
-    for kql, count in expected.items():
+    for kql, count in _expected(rows).items():
         before, after = _found(storage, "attr-before", kql), _found(storage, "attr-after", kql)
         assert len(after) == count, kql
         # The same rows: every column but the engine's Seq, which numbers each insert anew (the tenant is not one).

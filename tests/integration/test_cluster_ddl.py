@@ -49,6 +49,15 @@ def test_a_rebuild_makes_the_distributed_table_again_over_the_exchanged_replicat
     assert not any("logs_v7" in s for s in layout.backwards)
 
 
+def test_index_changes_go_to_the_replicated_tables_alone():
+    # A Distributed table has no skip indexes: ALTER … INDEX on it would fail on a real cluster.
+    (keys,) = [m for m in cluster_migrations("c1") if m.name == "attribute_key_blooms"]
+    assert len(keys.forwards) == len(keys.backwards) == 2
+    for statement in keys.forwards + keys.backwards:
+        assert statement.startswith("ALTER TABLE {db}.logs_local ON CLUSTER 'c1' "), statement
+        assert " INDEX " in statement
+
+
 def test_the_cluster_schema_parses_in_the_clickhouse_engine(storage):
     script = render("sluice")
     found = statements(script)
