@@ -91,8 +91,64 @@ def _create(client, production_ddl: str, db: str, add: tuple[str, ...], drop: tu
         client.command(f"ALTER TABLE {db}.logs DROP INDEX {name}")
 
 
-def run(records: int, rounds: int, runs: int) -> dict:
+def _load(client, production: str, batches: list, r: int) -> dict[str, tuple[float, float]]:
+    """Round ``r``: every variant's table made anew and given every batch, merges stopped, then merged to one
+    part; per variant, (insert, merge) CPU seconds of this process."""
+    names = list(VARIANTS) if r % 2 == 0 else list(VARIANTS)[::-1]
+    for name in names:
+        client.command(f"DROP DATABASE IF EXISTS attr_{name} SYNC")
+        _create(client, production, f"attr_{name}", *VARIANTS[name])
+        client.command(f"SYSTEM STOP MERGES attr_{name}.logs")
+    spent = dict.fromkeys(names, 0.0)
+    for i, batch in enumerate(batches):
+        for name in names[i % len(names):] + names[:i % len(names)]:
+            began = time.process_time()
+            client.insert_arrow(f"attr_{name}.logs", batch, settings={"insert_deduplicate": 0})
+            spent[name] += time.process_time() - began
+    out = {}
+    for name in names:
+        client.command(f"SYSTEM START MERGES attr_{name}.logs")
+        began = time.process_time()
+        client.command(f"OPTIMIZE TABLE attr_{name}.logs FINAL")
+        out[name] = (spent[name], time.process_time() - began)
+    return out
+
+
+def _ask(client, sample: dict, filters: dict[str, str], runs: int) -> dict:
+    """Each search on each variant: the rows found (checked alike across variants), the granules the indexes
+    left, the median wall ms over ``runs`` rounds (the order turning), and each variant's index bytes."""
     from sluice.query.search import LIMITS, SearchRequest, build
+
+    # scoped as the gateway scopes a key's searches: its tenant and its environment
+    queries = {(name, shape): build(SearchRequest(filter=f, from_="2026-11-01T00:00:00Z", to="2026-12-01T00:00:00Z",
+                                                  limit=100),
+                                    sample["TenantId"], f"attr_{name}", time.time_ns(), sample["Environment"])
+               for name in VARIANTS for shape, f in filters.items()}
+    answers, granules = {}, {}
+    for (name, shape), (sql, params) in queries.items():
+        # every column but Seq, which the engine numbers anew in each table
+        got = [row[:-1] for row in client.query(sql, parameters=params, settings=LIMITS).result_rows]
+        if answers.setdefault(shape, got) != got:
+            raise RuntimeError(f"{name}: {shape} answered differently from production")
+        if bool(got) != (shape in FINDING):  # timings of searches that found nothing by mistake mean nothing
+            raise RuntimeError(f"{name}: {shape} found {len(got)} rows")
+        granules[name, shape] = search_layouts.granules(client, sql, params)
+    wall: dict = {key: [] for key in queries}
+    keys = list(queries)
+    for r in range(runs):
+        for key in keys[r % len(keys):] + keys[:r % len(keys)]:
+            sql, params = queries[key]
+            began = time.perf_counter()
+            client.query(sql, parameters=params, settings=LIMITS)
+            wall[key].append((time.perf_counter() - began) * 1000)
+    sizes = {name: dict(client.query(
+        "SELECT name, data_compressed_bytes FROM system.data_skipping_indices WHERE database = {d:String}",
+        parameters={"d": f"attr_{name}"}).result_rows) for name in VARIANTS}
+    return {"rows_found": {shape: len(a) for shape, a in answers.items()}, "granules": granules,
+            "wall_ms": {key: statistics.median(times) for key, times in wall.items()}, "sizes": sizes}
+
+
+def run(records: int, rounds: int, runs: int) -> dict:
     from sluice.settings import load_settings
     from sluice.storage import Storage, migrate
 
@@ -103,78 +159,24 @@ def run(records: int, rounds: int, runs: int) -> dict:
     state = Path(tempfile.mkdtemp(prefix="sluice-bench-attr-"))
     settings = load_settings({}, state_dir=state)
     storage = Storage(settings)
-    inserts: dict[str, list[float]] = {v: [] for v in VARIANTS}
-    merges: dict[str, list[float]] = {v: [] for v in VARIANTS}
-    out: dict = {**machine(), "records": records, "rows": rows, "rounds": rounds, "runs": runs, "variants": {}}
     try:
         storage.run_sync(migrate, settings)
         production = storage.run_sync(lambda c: c.query("SHOW CREATE TABLE sluice.logs").result_rows[0][0])
-
-        def load(client, r: int) -> None:
-            names = list(VARIANTS) if r % 2 == 0 else list(VARIANTS)[::-1]
-            for name in names:
-                client.command(f"DROP DATABASE IF EXISTS attr_{name} SYNC")
-                _create(client, production, f"attr_{name}", *VARIANTS[name])
-                client.command(f"SYSTEM STOP MERGES attr_{name}.logs")
-            spent = dict.fromkeys(names, 0.0)
-            for i, batch in enumerate(batches):
-                for name in names[i % len(names):] + names[:i % len(names)]:
-                    began = time.process_time()
-                    client.insert_arrow(f"attr_{name}.logs", batch, settings={"insert_deduplicate": 0})
-                    spent[name] += time.process_time() - began
-            for name in names:
-                inserts[name].append(spent[name] * 1e6 / rows)
-                client.command(f"SYSTEM START MERGES attr_{name}.logs")
-                began = time.process_time()
-                client.command(f"OPTIMIZE TABLE attr_{name}.logs FINAL")
-                merges[name].append((time.process_time() - began) * 1e6 / rows)
-
-        for r in range(rounds):
-            storage.run_sync(load, r)
-
-        def ask(client) -> dict:
-            requests = {shape: SearchRequest(filter=f, from_="2026-11-01T00:00:00Z", to="2026-12-01T00:00:00Z",
-                                             limit=100) for shape, f in filters.items()}
-            # scoped as the gateway scopes a key's searches: its tenant and its environment
-            queries = {(name, shape): build(request, sample["TenantId"], f"attr_{name}", time.time_ns(),
-                                            sample["Environment"])
-                       for name in VARIANTS for shape, request in requests.items()}
-            answers, granules = {}, {}
-            for (name, shape), (sql, params) in queries.items():
-                # every column but Seq, which the engine numbers anew in each table
-                got = [row[:-1] for row in client.query(sql, parameters=params, settings=LIMITS).result_rows]
-                if answers.setdefault(shape, got) != got:
-                    raise RuntimeError(f"{name}: {shape} answered differently from production")
-                if bool(got) != (shape in FINDING):  # timings of searches that found nothing by mistake mean nothing
-                    raise RuntimeError(f"{name}: {shape} found {len(got)} rows")
-                granules[name, shape] = search_layouts.granules(client, sql, params)
-            wall: dict = {key: [] for key in queries}
-            keys = list(queries)
-            for r in range(runs):
-                for key in keys[r % len(keys):] + keys[:r % len(keys)]:
-                    sql, params = queries[key]
-                    began = time.perf_counter()
-                    client.query(sql, parameters=params, settings=LIMITS)
-                    wall[key].append((time.perf_counter() - began) * 1000)
-            sizes = {name: dict(client.query(
-                "SELECT name, data_compressed_bytes FROM system.data_skipping_indices WHERE database = {d:String}",
-                parameters={"d": f"attr_{name}"}).result_rows) for name in VARIANTS}
-            return {"rows_found": {shape: len(a) for shape, a in answers.items()},
-                    "wall_ms": {f"{n} / {s}": statistics.median(t) for (n, s), t in wall.items()},
-                    "granules": {f"{n} / {s}": g for (n, s), g in granules.items()}, "sizes": sizes}
-
-        asked = storage.run_sync(ask)
+        spent = [storage.run_sync(_load, production, batches, r) for r in range(rounds)]
+        asked = storage.run_sync(_ask, sample, filters, runs)
     finally:
         storage.close()
         shutil.rmtree(state, ignore_errors=True)
+    out: dict = {**machine(), "records": records, "rows": rows, "rounds": rounds, "runs": runs, "variants": {}}
     for name in VARIANTS:
+        inserts = [round(r[name][0] * 1e6 / rows, 2) for r in spent]
         out["variants"][name] = {
-            "insert_cpu_us_per_row": round(statistics.median(inserts[name]), 2),
-            "merge_cpu_us_per_row": round(statistics.median(merges[name]), 2),
-            "insert_cpu_us_per_row_each": [round(x, 2) for x in inserts[name]],
+            "insert_cpu_us_per_row": round(statistics.median(inserts), 2),
+            "merge_cpu_us_per_row": round(statistics.median(r[name][1] * 1e6 / rows for r in spent), 2),
+            "insert_cpu_us_per_row_each": inserts,
             "index_bytes_per_row": {i: round(b / rows, 3) for i, b in asked["sizes"][name].items()},
-            "search_wall_ms": {s: round(asked["wall_ms"][f"{name} / {s}"], 2) for s in filters},
-            "granules_read": {s: asked["granules"][f"{name} / {s}"] for s in filters}}
+            "search_wall_ms": {s: round(asked["wall_ms"][name, s], 2) for s in filters},
+            "granules_read": {s: asked["granules"][name, s] for s in filters}}
     out["searches"] = {s: {"filter": f, "rows": asked["rows_found"][s]} for s, f in filters.items()}
     return out
 

@@ -56,14 +56,11 @@ HTTP_LOGS_COLUMNS = _column_list(HTTP_LOGS, (
     f"INDEX idx_lower_body lower(Body) TYPE {_TEXT}",
 ))
 # Migration 7's layout: the same columns, the bit-packed text index.
-LOGS_COLUMNS_7 = _column_list(LOGS, (*_LOGS_INDEXES, f"INDEX idx_lower_body lower(Body) TYPE {BODY_INDEX}"))
-HTTP_LOGS_COLUMNS_7 = _column_list(HTTP_LOGS, (
-    f"INDEX idx_path Path TYPE {BODY_INDEX}",
-    f"INDEX idx_lower_body lower(Body) TYPE {BODY_INDEX}",
-))
+_BODY_INDEX_7 = f"INDEX idx_lower_body lower(Body) TYPE {BODY_INDEX}"
+LOGS_COLUMNS_7 = _column_list(LOGS, (*_LOGS_INDEXES, _BODY_INDEX_7))
+HTTP_LOGS_COLUMNS_7 = _column_list(HTTP_LOGS, (f"INDEX idx_path Path TYPE {BODY_INDEX}", _BODY_INDEX_7))
 # Migration 10's: migration 7's without the attribute key blooms.
-LOGS_COLUMNS_10 = _column_list(LOGS, (_TRACE_BLOOM, _VALUE_BLOOM,
-                                      f"INDEX idx_lower_body lower(Body) TYPE {BODY_INDEX}"))
+LOGS_COLUMNS_10 = _column_list(LOGS, (_TRACE_BLOOM, _VALUE_BLOOM, _BODY_INDEX_7))
 
 #: What ``logs`` compresses with ZSTD since migration 9 instead of the engine's LZ4: everything declared
 #: without a codec, above all the skip indexes. The text index's dictionary (front-coded tokens, each
