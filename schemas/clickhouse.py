@@ -252,6 +252,16 @@ MIGRATIONS: tuple[Migration, ...] = (
                    f"ALTER TABLE {{db}}.logs ADD INDEX IF NOT EXISTS {ATTRIBUTE_KEY_BLOOMS[1].removeprefix('INDEX ')} "
                    "AFTER idx_res_attr_key"),
     ),
+    Migration(
+        11,
+        "insert_groups",
+        # The group insert a batch's rows went in with, when the worker stored several partitions' batches
+        # in one insert (workers/groups.py): a replay of the batch asks whether that insert landed before it
+        # stores the batch alone. Empty for a batch inserted alone. A new column with a default: existing
+        # parts keep their files, nothing is copied.
+        forwards=("ALTER TABLE {db}.ingest_batches ADD COLUMN IF NOT EXISTS InsertGroup String DEFAULT ''",),
+        backwards=("ALTER TABLE {db}.ingest_batches DROP COLUMN IF EXISTS InsertGroup",),
+    ),
 )
 
 MIGRATIONS_TABLE = """CREATE TABLE IF NOT EXISTS {db}.schema_migrations (

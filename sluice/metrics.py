@@ -108,6 +108,8 @@ WORKER_BATCH_ROWS = Histogram(
 WORKER_INSERT_SECONDS = Histogram(
     "sluice_worker_insert_seconds", "ClickHouse insert latency.", buckets=_LATENCY_BUCKETS
 )
+# Inserts of several partitions' batches as one (workers/groups.py).
+WORKER_GROUP_INSERTS = Counter("sluice_worker_group_inserts_total", "ClickHouse inserts of several partitions' batches.")
 # Inserts that failed and were retried.
 WORKER_INSERT_RETRIES = Counter("sluice_worker_insert_retries_total", "ClickHouse insert retries.")
 # Sends to the dead-letter topic or the slow lane retried after a transient Kafka failure (workers/forward.py).

@@ -210,6 +210,9 @@ class Settings:
     # A batch closes at this many Kafka records or rows, or after `batch_max_wait_s`.
     batch_max_records: int = 2000
     batch_max_rows: int = 100_000
+    # With the embedded engine, a chunk's batches of several partitions holding at most this many rows together
+    # go in as one insert (workers/groups.py): fewer, larger inserts under a moderate load. 0: each alone.
+    insert_group_max_rows: int = 50_000
     # A chunk closes as soon as nothing more is buffered (workers/take.py), and at most this long after its first record.
     batch_max_wait_s: float = 0.5
     # A chunk holds at most this many bytes of Kafka record values (or one larger record alone). Chunks this

@@ -52,6 +52,7 @@ class Intent(NamedTuple):
     last: int
     diverted: tuple[int, ...] = ()  # offsets sent to the slow lane, not stored
     stored: bool = False  # the range's rows are in ClickHouse and its side effects done
+    group: str = ""  # the token of the group insert the range's rows went in with (workers/groups.py)
 
 
 class Intents(list):
@@ -86,6 +87,7 @@ class Batch:
     stored: bool = False  # rebuilt over a range marked stored: acknowledge it, store nothing
     claim: Claim | None = None  # the claim it was planned under; None: this worker is the only writer
     key: str = ""  # the topic's bookkeeping key, "name@<topic id>" (``Intents``); empty: the name
+    group: str = ""  # the token of the group insert planned for its rows with other partitions' (workers/groups.py)
 
     @property
     def bookkeeping(self) -> str:
@@ -96,6 +98,10 @@ class Batch:
     def token(self) -> str:
         if self.part_of:
             return f"{self.part_of}/{self.first}-{self.last}"
+        # A batch planned into a group insert is stored alone only when that insert did not land (or
+        # was refused): under a token of its own, named after the group so it differs from the group's.
+        if self.group:
+            return f"{self.group}/{self.partition}:{self.first}-{self.last}"
         # A dead letter re-published by `sluice dlq replay` stands alone and is
         # named after its original position, so replaying it twice stores it once.
         if len(self.items) == 1 and self.items[0].replay_of:
@@ -191,7 +197,7 @@ class BatchPlanner:
         intent = state.intents.popleft()
         if state.held:
             out.append(Batch(topic, partition, intent.first, intent.last, state.held, replay=True,
-                             stored=intent.stored, claim=state.claim, key=state.key))
+                             stored=intent.stored, claim=state.claim, key=state.key, group=intent.group))
         state.held = []
 
     def _flush(self, fresh: list[Pending], state: _Partition, topic: str, partition: int,

@@ -46,7 +46,11 @@ class Lanes:
             quarantine = Quarantine(settings.dlq_max_ratio, settings.dlq_window, settings.dlq_min_records,
                                     settings.dlq_quarantine_s)
             return Pipeline(sink, BatchPlanner(settings.batch_max_rows), self.dead_letters, quarantine, context,
-                            slow_lane, self.claims)
+                            slow_lane, self.claims, group_max_rows)
+
+        # Group inserts only where the worker is its partitions' only writer (workers/groups.py): the embedded
+        # engine admits one worker; against a server, other workers may replay what this one is inserting.
+        group_max_rows = settings.insert_group_max_rows if settings.embedded_clickhouse else 0
 
         kdf_budget = TokenBuckets(settings.kdf_budget_per_s, settings.kdf_budget_burst)
 

@@ -15,6 +15,7 @@ from typing import Awaitable, Callable, Iterable
 
 from sluice import metrics
 from workers.batches import Batch, BatchPlanner, Pending, TopicPartition
+from workers import groups
 from workers.claims import Claims, Fenced
 from workers.consumed import Consumed
 from workers.deadletter import DeadLetter, DeadLetters
@@ -38,7 +39,7 @@ async def _nothing_to_acknowledge(handle: object) -> None:
 class Pipeline:
     def __init__(self, sink: ClickHouseSink, planner: BatchPlanner, dead_letters: DeadLetters,
                  quarantine: Quarantine, context: Context, slow_lane: SlowLane | None = None,
-                 claims: Claims | None = None):
+                 claims: Claims | None = None, group_max_rows: int = 0):
         self.sink = sink
         self.planner = planner
         self.dead_letters = dead_letters
@@ -48,6 +49,8 @@ class Pipeline:
         # This worker's claims, shared by its lanes (workers/claims.py); None when the pipeline
         # is its partitions' only writer (tests, tools), which then plans them unfenced.
         self.claims = claims
+        # Rows a group insert may hold (workers/groups.py); 0: none is formed.
+        self.group_max_rows = group_max_rows
         # Decoding, decrypting and normalizing run off the event loop: a key
         # derivation takes a tenth of a second, and the consumer's heartbeats
         # and the web server share that loop.
@@ -84,17 +87,26 @@ class Pipeline:
                 await self._start(tp, offset)
         # A replay moves to the slow lane exactly what its first life moved.
         moved = {tp: self.planner.diverted(tp) for tp in firsts}
-        groups = await asyncio.get_running_loop().run_in_executor(self._cpu, self._group, records, moved, premapped)
+        by_partition = await asyncio.get_running_loop().run_in_executor(self._cpu, self._group, records, moved,
+                                                                        premapped)
         by_offset = {(r.topic, r.partition, r.offset): r for r in records}
-        planned = [self.planner.plan(tp, items) for tp, items in groups.items()]
+        planned = [self.planner.plan(tp, items) for tp, items in by_partition.items()]
         every = [batch for batches in planned for batch in batches]
+        # Several partitions' batches as one insert, when the worker is their only writer (workers/groups.py):
+        # the group is named in their intents, so it is chosen before they are recorded.
+        group = groups.plan(every, self.group_max_rows)
+        if group:
+            token = groups.token(group)
+            for batch in group:
+                batch.group = token
         # Every batch's intent and claim check in two calls rather than two each (workers/claims.py).
         await self.sink.prepare(every)
+        written = {id(b) for b in group} if group and await self.sink.write_group(group) else set()
 
         async def in_order(batches: list[Batch]) -> list[Batch]:
             done = []
             for batch in batches:
-                if not await self.commit(batch, by_offset, acknowledge):
+                if not await self.commit(batch, by_offset, acknowledge, id(batch) in written):
                     break  # fenced: the partition's later batches are its new owner's too
                 done.append(batch)
             return done
@@ -128,10 +140,11 @@ class Pipeline:
         self.planner.load(tp, offset, await self.sink.load_intents(tp[0], tp[1], offset), claim)
 
     async def commit(self, batch: Batch, by_offset: dict[tuple[str, int, int], Consumed],
-                     acknowledge: Acknowledge) -> bool:
+                     acknowledge: Acknowledge, written: bool = False) -> bool:
         """The commit order of one batch, written once. Each step starts only after the
         previous one was acknowledged by its system, so a crash anywhere re-reads the batch
         and the replay stores, dead-letters and moves nothing twice (workers/batches.py).
+        ``written``: its rows are in already, with its group's (``Pipeline._process_run``): step 1 is done.
         False when the batch was fenced: nothing of it stored or acknowledged."""
         if batch.stored:
             # Rebuilt over a range marked stored: steps 1-4 are done, only the acknowledgement was lost.
@@ -142,7 +155,7 @@ class Pipeline:
         #    with the offsets moved to the slow lane). Records refused for their data come back.
         #    Another owner claimed the partition since: drop the batch, forget the partition.
         try:
-            refused = await self.sink.write(batch)
+            refused = [] if written else await self.sink.write(batch)
         except Fenced as exc:
             log.warning("batch %s dropped unacknowledged, its owner re-reads it: %s", batch.token, exc)
             metrics.WORKER_FENCED_BATCHES.inc()
@@ -177,7 +190,7 @@ class Pipeline:
 
     def _group(self, records: list[Consumed], moved: dict[TopicPartition, frozenset[int]],
                premapped: Premapped | None = None) -> dict[TopicPartition, list[Pending]]:
-        groups: dict[TopicPartition, list[Pending]] = {}
+        out: dict[TopicPartition, list[Pending]] = {}
         # The hot path maps the run's JSON records in one call per format; the rest are judged one by one.
         mapped = premapped if premapped is not None else hot_outcomes(
             [(r.value, r.headers, r.timestamp_ns) for r in records], self.context)
@@ -196,9 +209,9 @@ class Pipeline:
             dead = tuple(DeadLetter(r.topic, r.partition, r.offset, r.key, value, r.headers, *why)
                          for value, why in rejected)
             divert = r if divert_for is not None and self.slow_lane is not None else None
-            groups.setdefault(tp, []).append(Pending(r.offset, rows, r.handle, dead, r.replay_of, divert,
-                                                     r.idempotency))
-        return groups
+            out.setdefault(tp, []).append(Pending(r.offset, rows, r.handle, dead, r.replay_of, divert,
+                                                  r.idempotency))
+        return out
 
 
 def _refused(record: Consumed, message: str) -> DeadLetter:

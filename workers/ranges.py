@@ -15,11 +15,12 @@ from workers.batches import Batch, Intent
 
 
 def record_intents(client: Client, db: str, batches: list[Batch], settings: dict) -> None:
-    """Record the batches' ranges, and what each moved to the slow lane, in one insert."""
+    """Record the batches' ranges, what each moved to the slow lane, and the group insert each is part of
+    (workers/groups.py), in one insert."""
     client.insert(
         f"{db}.ingest_batches",
-        [[b.bookkeeping, b.partition, b.first, b.last, b.row_count, b.diverted] for b in batches],
-        column_names=["Topic", "Partition", "FirstOffset", "LastOffset", "Rows", "Diverted"],
+        [[b.bookkeeping, b.partition, b.first, b.last, b.row_count, b.diverted, b.group] for b in batches],
+        column_names=["Topic", "Partition", "FirstOffset", "LastOffset", "Rows", "Diverted", "InsertGroup"],
         settings=settings,
     )
 
@@ -32,7 +33,7 @@ def record_stored(client: Client, db: str, marks: list[list], settings: dict) ->
 
 def read(client: Client, db: str, topic: str, partition: int, offset: int, settings: dict) -> list[Intent]:
     """Recorded batch ranges of ``topic`` (a key) / ``partition`` that end at or after ``offset``, in order,
-    each marked when it was stored.
+    each marked when it was stored, and with the group insert it was part of.
 
     Ranges recorded before topic ids were read are under the bare name, which no key matches.
     That is safe: the workers of the older version committed the offsets of every batch they
@@ -41,7 +42,7 @@ def read(client: Client, db: str, topic: str, partition: int, offset: int, setti
     and regrouped; its records sent with an ``Idempotency-Key`` are repeats of their own keys'
     entries, which are under the bare name and so not the new batch's own (workers/idempotency.py)."""
     result = client.query(
-        f"SELECT FirstOffset, LastOffset, any(Diverted), (FirstOffset, LastOffset) IN ("
+        f"SELECT FirstOffset, LastOffset, any(Diverted), max(InsertGroup), (FirstOffset, LastOffset) IN ("
         f"  SELECT FirstOffset, LastOffset FROM {db}.stored_batches "
         "  WHERE Topic = {t:String} AND Partition = {p:UInt32} AND LastOffset >= {o:UInt64}) "
         f"FROM {db}.ingest_batches "
@@ -49,4 +50,4 @@ def read(client: Client, db: str, topic: str, partition: int, offset: int, setti
         "GROUP BY FirstOffset, LastOffset ORDER BY FirstOffset",
         parameters={"t": topic, "p": partition, "o": offset}, settings=settings,
     )
-    return [Intent(int(a), int(b), tuple(map(int, d)), bool(s)) for a, b, d, s in result.result_rows]
+    return [Intent(int(a), int(b), tuple(map(int, d)), bool(s), g) for a, b, d, g, s in result.result_rows]

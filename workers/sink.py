@@ -25,6 +25,7 @@ import asyncio
 import logging
 import time
 
+import pyarrow as pa
 from clickhouse_connect.driver.client import Client
 
 from sluice import metrics
@@ -32,7 +33,7 @@ from sluice.failpoints import CLICKHOUSE_AFTER_INSERT, CLICKHOUSE_BEFORE_INSERT,
 from sluice.kafka.topic_ids import TopicKeys
 from sluice.settings import Settings
 from sluice.storage import Storage
-from workers import claims, idempotency, insert_errors, ranges
+from workers import claims, groups, idempotency, insert_errors, ranges
 from workers.topic_keys import StartKeys
 from workers.batches import Batch, Intents, Pending
 from workers.insert_rows import insert, split
@@ -56,6 +57,7 @@ class ClickHouseSink:
         self._marks_since = 0.0  # when the oldest of them was added (monotonic)
         self._tried: set[str] = set()  # tokens of batches with an attempt under way that failed before
         self._prepared: set[str] = set()  # tokens of batches whose intent and claim ``prepare`` did
+        self._timezone: str | None = None  # the engine's, which its daily partitions follow (``insert_group``)
         # Each topic's bookkeeping key, read when a partition starts.
         self.keys = StartKeys(topic_keys or TopicKeys(settings.kafka_bootstrap),
                               lambda fn, *args: self.storage.run(fn, *args), self.db, self._consistent)
@@ -88,7 +90,14 @@ class ClickHouseSink:
         self.failpoints.hit(CLICKHOUSE_BEFORE_INSERT, where)
         retry = batch.token in self._tried
         self._tried.add(batch.token)
-        if (retry or batch.replay) and idempotency.recorded(client, self.db, batch, self._consistent):
+        if batch.group and batch.replay and not batch.part_of and logs is not None and groups.landed(
+                client, self.db, logs, self._consistent):
+            # Its rows went in with the group insert it was planned into (workers/groups.py); a crash may have
+            # come before its keys did.
+            log.warning("batch %s was stored by its group insert before the replay: not inserted again", batch.token)
+            metrics.WORKER_UNHEARD_COMMITS.labels("group").inc()
+            idempotency.remember(client, self.db, batch, repeated, dedup)
+        elif (retry or batch.replay) and idempotency.recorded(client, self.db, batch, self._consistent):
             log.warning("batch %s was stored by an earlier attempt (%s): not inserted again", batch.token,
                         "one that failed as heard" if retry else "before the replay")
             metrics.WORKER_UNHEARD_COMMITS.labels("retry" if retry else "replay").inc()
@@ -100,6 +109,59 @@ class ClickHouseSink:
             idempotency.remember(client, self.db, batch, repeated, dedup)
         self.failpoints.hit(CLICKHOUSE_AFTER_INSERT, where)  # all of it accepted, the worker told otherwise
         return repeated
+
+    def insert_group(self, client: Client, members: list[Batch]) -> bool:
+        """One attempt at ``members``' rows as one insert under their group's token (workers/groups.py); False,
+        inserting nothing, when they cannot form one part (rows of two days, or ``http_logs`` rows), and each is
+        stored alone instead. Their intents are recorded and their claims checked (``prepare_batches``)."""
+        if self._timezone is None:
+            self._timezone = str(client.command("SELECT timezone()"))
+        repeated = [idempotency.repeats(client, self.db, b, self._consistent) for b in members]
+        tables = []
+        for batch, skip in zip(members, repeated):
+            logs, http = split(batch, skip)
+            if http is not None:
+                return False
+            if logs is not None:
+                tables.append(logs)
+        if not tables:
+            return False
+        table = pa.concat_tables(tables).combine_chunks()
+        if not groups.one_day(table, self._timezone):
+            return False
+        for batch in members:
+            self.failpoints.hit(CLICKHOUSE_BEFORE_INSERT, f"{batch.topic}:{batch.partition}")
+        insert(client, f"{self.db}.logs", table,
+               {"insert_deduplicate": 1, "insert_deduplication_token": members[0].group, **self._bookkeeping})
+        for batch, skip in zip(members, repeated):  # each member's keys under its own token, as it would alone
+            idempotency.remember(client, self.db, batch, skip,
+                                 {"insert_deduplicate": 1, "insert_deduplication_token": batch.token, **self._bookkeeping})
+        for batch in members:
+            self.failpoints.hit(CLICKHOUSE_AFTER_INSERT, f"{batch.topic}:{batch.partition}")
+        metrics.WORKER_BATCH_ROWS.observe(table.num_rows)
+        metrics.WORKER_ROWS_STORED.inc(table.num_rows)
+        return True
+
+    async def write_group(self, members: list[Batch]) -> bool:
+        """Store ``members`` as one insert (``insert_group``), retried like any insert; True once stored. False
+        when they are to be stored alone: a claim that no longer held at ``prepare``, rows that cannot form one
+        part, or rows the engine refused (each member alone then finds the records at fault)."""
+        tokens = [b.token for b in members]
+        try:
+            if not all(t in self._prepared for t in tokens):
+                return False
+            started = time.perf_counter()
+            stored = await self._until_accepted_call(self.insert_group, members, members[0].group)
+            if stored:
+                metrics.WORKER_INSERT_SECONDS.observe(time.perf_counter() - started)
+                metrics.WORKER_GROUP_INSERTS.inc()
+            return stored
+        except PermanentInsertError as exc:
+            log.warning("group insert %s refused for its data, storing its batches alone: %s", members[0].group, exc)
+            metrics.WORKER_INSERT_REFUSALS.labels("group").inc()
+            return False
+        finally:
+            self._prepared.difference_update(tokens)
 
     def record_intent(self, client: Client, batch: Batch) -> None:
         """Record the batch's offset range (and what it moved to the slow lane) before its rows."""

@@ -293,3 +293,9 @@ ALTER TABLE sluice.logs_local ON CLUSTER 'sluice' MODIFY SETTING default_compres
 ALTER TABLE sluice.logs_local ON CLUSTER 'sluice' DROP INDEX IF EXISTS idx_log_attr_key;
 
 ALTER TABLE sluice.logs_local ON CLUSTER 'sluice' DROP INDEX IF EXISTS idx_res_attr_key;
+
+-- 0011_insert_groups
+
+ALTER TABLE sluice.ingest_batches_local ON CLUSTER 'sluice' ADD COLUMN IF NOT EXISTS InsertGroup String DEFAULT '';
+
+ALTER TABLE sluice.ingest_batches ON CLUSTER 'sluice' ADD COLUMN IF NOT EXISTS InsertGroup String DEFAULT '';
