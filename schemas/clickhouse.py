@@ -258,7 +258,8 @@ MIGRATIONS: tuple[Migration, ...] = (
         # The group insert a batch's rows went in with, when the worker stored several partitions' batches
         # in one insert (workers/groups.py): a replay of the batch asks whether that insert landed before it
         # stores the batch alone. Empty for a batch inserted alone. A new column with a default: existing
-        # parts keep their files, nothing is copied.
+        # parts keep their files, nothing is copied. Before reversing it, stop the workers with their offsets
+        # committed: an older worker would replay a group's batch under the batch's own token.
         forwards=("ALTER TABLE {db}.ingest_batches ADD COLUMN IF NOT EXISTS InsertGroup String DEFAULT ''",),
         backwards=("ALTER TABLE {db}.ingest_batches DROP COLUMN IF EXISTS InsertGroup",),
     ),

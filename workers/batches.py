@@ -111,7 +111,7 @@ class Batch:
     def part(self, items: list[Pending]) -> "Batch":
         """A part of this batch, named after it (the sink splits a batch ClickHouse refused)."""
         return Batch(self.topic, self.partition, items[0].offset, items[-1].offset, items, self.replay,
-                     self.token, claim=self.claim, key=self.key)
+                     self.token, claim=self.claim, key=self.key, group=self.group)
 
     @property
     def row_count(self) -> int:

@@ -26,6 +26,7 @@ import logging
 import time
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from clickhouse_connect.driver.client import Client
 
 from sluice import metrics
@@ -90,11 +91,10 @@ class ClickHouseSink:
         self.failpoints.hit(CLICKHOUSE_BEFORE_INSERT, where)
         retry = batch.token in self._tried
         self._tried.add(batch.token)
-        if batch.group and batch.replay and not batch.part_of and logs is not None and groups.landed(
-                client, self.db, logs, self._consistent):
-            # Its rows went in with the group insert it was planned into (workers/groups.py); a crash may have
-            # come before its keys did.
-            log.warning("batch %s was stored by its group insert before the replay: not inserted again", batch.token)
+        if batch.group and logs is not None and groups.landed(client, self.db, batch.group, self._consistent):
+            # Its rows went in with the group insert it was planned into (workers/groups.py), whatever they are
+            # now; a crash, or a failure after that insert, may have come before its keys did.
+            log.warning("batch %s was stored by its group insert: not inserted again", batch.token)
             metrics.WORKER_UNHEARD_COMMITS.labels("group").inc()
             idempotency.remember(client, self.db, batch, repeated, dedup)
         elif (retry or batch.replay) and idempotency.recorded(client, self.db, batch, self._consistent):
@@ -111,9 +111,10 @@ class ClickHouseSink:
         return repeated
 
     def insert_group(self, client: Client, members: list[Batch]) -> bool:
-        """One attempt at ``members``' rows as one insert under their group's token (workers/groups.py); False,
-        inserting nothing, when they cannot form one part (rows of two days, or ``http_logs`` rows), and each is
-        stored alone instead. Their intents are recorded and their claims checked (``prepare_batches``)."""
+        """One attempt at ``members``' rows, and their group's marker row, as one insert under the group's token
+        (workers/groups.py); False, inserting nothing, when they cannot form one part (rows of two days, or
+        ``http_logs`` rows), and each is stored alone instead. Their intents are recorded and their claims
+        checked (``prepare_batches``)."""
         if self._timezone is None:
             self._timezone = str(client.command("SELECT timezone()"))
         repeated = [idempotency.repeats(client, self.db, b, self._consistent) for b in members]
@@ -126,9 +127,12 @@ class ClickHouseSink:
                 tables.append(logs)
         if not tables:
             return False
-        table = pa.concat_tables(tables).combine_chunks()
+        table = pa.concat_tables(tables)
         if not groups.one_day(table, self._timezone):
             return False
+        # The marker is in the same block, so in the same part, as the rows it stands for.
+        received = pc.max(table.column("ReceivedAt")).value
+        table = pa.concat_tables([table, groups.marker(members[0].group, received)]).combine_chunks()
         for batch in members:
             self.failpoints.hit(CLICKHOUSE_BEFORE_INSERT, f"{batch.topic}:{batch.partition}")
         insert(client, f"{self.db}.logs", table,
@@ -138,8 +142,8 @@ class ClickHouseSink:
                                  {"insert_deduplicate": 1, "insert_deduplication_token": batch.token, **self._bookkeeping})
         for batch in members:
             self.failpoints.hit(CLICKHOUSE_AFTER_INSERT, f"{batch.topic}:{batch.partition}")
-        metrics.WORKER_BATCH_ROWS.observe(table.num_rows)
-        metrics.WORKER_ROWS_STORED.inc(table.num_rows)
+        metrics.WORKER_BATCH_ROWS.observe(table.num_rows - 1)
+        metrics.WORKER_ROWS_STORED.inc(table.num_rows - 1)
         return True
 
     async def write_group(self, members: list[Batch]) -> bool:

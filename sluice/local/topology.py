@@ -292,7 +292,7 @@ def _banner(settings: Settings, dev: DevCredentials | None) -> None:
         f"  Profound      POST {url}/v1/logs/custom        x-api-key: <key>\n"
         f"  metrics       {url}/metrics  {'  '.join(w.worker_url + '/metrics' for w in worker_group.members(settings))}\n"
         f"  search        sluice query 'level:ERROR' --from -1h    (or POST {url}/v1/logs/query)\n"
-        f"  SQL           sluice sql \"SELECT count() FROM {settings.clickhouse_database}.logs\"\n"
+        f"  SQL           sluice sql \"SELECT count() FROM {settings.clickhouse_database}.logs WHERE TenantId != ''\"\n"
         "Ctrl-C stops everything.\n",
         flush=True,
     )

@@ -233,7 +233,7 @@ def accounted(run: Run) -> tuple[dict[str, int], list[tuple[str, str]]]:
     s = run.sluice.settings
     stored: Counter = Counter()
     for tenant, source, rid, count in sql(s, "SELECT TenantId, Source, RequestId, count() FROM "
-                                             "(SELECT TenantId, Source, RequestId FROM sluice.logs UNION ALL "
+                                             "(SELECT TenantId, Source, RequestId FROM sluice.logs WHERE TenantId != '' UNION ALL "
                                              "SELECT TenantId, 'profound', RequestId FROM sluice.http_logs) "
                                              "GROUP BY TenantId, Source, RequestId"):
         key = "logstash" if source == "logstash" else ("beta:" if tenant == "beta" else "") + rid
