@@ -212,3 +212,8 @@ def test_a_group_is_planned_over_fresh_batches_one_a_partition_within_the_row_bo
     assert groups.plan([batch(0, 5), Batch("u", 1, 10, 12, [Pending(10, [None], "h")], False)], 15) == []
     replayed_letter = Batch("t", 1, 10, 10, [Pending(10, [None], "h", replay_of="t:1:3")], False)
     assert groups.plan([batch(0, 5), replayed_letter], 15) == []  # keeps its own "replay:" token
+    # A member stored alone has a token of its own, named after its group; its parts, after a refusal, after it.
+    member = batch(1, 5, group="group:t:0:10-12+1:10-12")
+    assert member.token == "group:t:0:10-12+1:10-12/1:10-12"
+    part = member.part(member.items)
+    assert (part.token, part.group) == ("group:t:0:10-12+1:10-12/1:10-12/10-10", member.group)
