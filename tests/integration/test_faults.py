@@ -138,7 +138,7 @@ def audit(settings, load: Load, timeout_s: float) -> dict:
         pass  # the audit below says what is missing
     total, distinct = sql(settings, "SELECT count(), uniqExact(Body) FROM sluice.logs WHERE TenantId != ''")[0]
     acknowledged_distinct = sql(settings, "SELECT uniqExact(Body) FROM sluice.logs WHERE TenantId != '' AND "
-                                f"toUInt64(splitByChar('-', Body)[2]) IN ({','.join(map(str, load.acknowledged))})"
+                                f"toUInt64OrNull(splitByChar('-', Body)[2]) IN ({','.join(map(str, load.acknowledged))})"
                                 )[0][0] if load.acknowledged else 0
     # A request answered 503 may still land (its write was under way when the deadline passed),
     # and its retry lands again: the idempotency key must make that one copy. Counted apart too.
