@@ -135,8 +135,16 @@ class ClickHouseSink:
         table = pa.concat_tables([table, groups.marker(members[0].group, received)]).combine_chunks()
         for batch in members:
             self.failpoints.hit(CLICKHOUSE_BEFORE_INSERT, f"{batch.topic}:{batch.partition}")
-        insert(client, f"{self.db}.logs", table,
-               {"insert_deduplicate": 1, "insert_deduplication_token": members[0].group, **self._bookkeeping})
+        group = members[0].group
+        retry = group in self._tried
+        self._tried.add(group)
+        if retry and groups.landed(client, self.db, group, self._consistent):
+            # An attempt the worker heard fail had committed: its marker is in.
+            log.warning("group insert %s was stored by an earlier attempt: not inserted again", group)
+            metrics.WORKER_UNHEARD_COMMITS.labels("retry").inc()
+        else:
+            insert(client, f"{self.db}.logs", table,
+                   {"insert_deduplicate": 1, "insert_deduplication_token": group, **self._bookkeeping})
         for batch, skip in zip(members, repeated):  # each member's keys under its own token, as it would alone
             idempotency.remember(client, self.db, batch, skip,
                                  {"insert_deduplicate": 1, "insert_deduplication_token": batch.token, **self._bookkeeping})
@@ -166,6 +174,7 @@ class ClickHouseSink:
             return False
         finally:
             self._prepared.difference_update(tokens)
+            self._tried.discard(members[0].group)
 
     def record_intent(self, client: Client, batch: Batch) -> None:
         """Record the batch's offset range (and what it moved to the slow lane) before its rows."""

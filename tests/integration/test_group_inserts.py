@@ -217,3 +217,22 @@ def test_a_group_is_planned_over_fresh_batches_one_a_partition_within_the_row_bo
     assert member.token == "group:t:0:10-12+1:10-12/1:10-12"
     part = member.part(member.items)
     assert (part.token, part.group) == ("group:t:0:10-12+1:10-12/1:10-12/10-10", member.group)
+
+
+async def test_a_group_insert_heard_to_fail_after_it_committed_is_not_inserted_again(storage):
+    class UnheardOnce(ClickHouseSink):
+        told = False
+
+        def insert_group(self, client, members):
+            stored = super().insert_group(client, members)
+            if not UnheardOnce.told:
+                UnheardOnce.told = True
+                raise ConnectionError("the answer was lost")  # retried: the rows are in already
+            return stored
+
+    unheard = metrics.WORKER_UNHEARD_COMMITS.labels("retry")._value.get()
+    before = groups_inserted()
+    stored = await pipeline(storage, UnheardOnce(storage, storage.settings)).process(records("unheard", 3, range(2)))
+    assert len(stored) == 3 and groups_inserted() - before == 1
+    assert metrics.WORKER_UNHEARD_COMMITS.labels("retry")._value.get() - unheard == 1
+    assert count(storage, "unheard") == (18, 18)
