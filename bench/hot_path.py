@@ -17,6 +17,8 @@ records as make the same rows per chunk, and so per insert):
                        table: what the worker runs now;
 * ``py_decrypt``       LogFlux only: decode + one ``AESGCM.decrypt`` per entry in a tight Python loop and
                        nothing more, the part that would stay in Python if Rust mapped only the plaintexts;
+* ``engine+insert``    LogTrace only: issue #25's floor, the values written to a file and mapped and
+                       inserted by one ``INSERT … SELECT … FROM file()`` (bench/sql_floor.py);
 * ``*+insert``         each plus ``insert_arrow`` into the embedded engine's ``logs`` table (a fresh
                        state directory per run; the engine runs in this process, so its threads count).
 
@@ -44,6 +46,7 @@ import time
 from pathlib import Path
 
 from bench.harness import machine, report
+from bench import sql_floor
 from bench.tools import otlp_protobuf
 
 PER_CHUNK = 20
@@ -237,7 +240,8 @@ def _child(variant: str, dialect: str, records: int, per_record: int) -> dict:
                 rows += 1
         return pa.table({"n": pa.nulls(rows)})
 
-    build = {"hot": hot_path, "reference": reference, "py_decrypt": py_decrypt}[variant.partition("+")[0]]
+    build = {"hot": hot_path, "reference": reference, "py_decrypt": py_decrypt,
+             "engine": None}[variant.partition("+")[0]]
     insert = None
     if variant.endswith("+insert"):
         from sluice.settings import load_settings
@@ -252,10 +256,17 @@ def _child(variant: str, dialect: str, records: int, per_record: int) -> dict:
     rows = 0
     cpu, wall = time.process_time(), time.perf_counter()
     for vs, es in chunks:
+        if build is None:  # the engine maps and inserts: the rows are counted after the clock stops
+            sql_floor.write_chunk(state / "chunk.ndjson", vs, es)
+            storage.run_sync(lambda c: c.command(sql_floor.insert_sql(state / "chunk.ndjson")))
+            continue
         table = build(vs, es)
         rows += table.num_rows
         if insert is not None:
             insert(table)
+    if build is None:
+        rows = storage.run_sync(lambda c: c.command("SELECT count() FROM sluice.logs"))
+        assert rows == len(values) * per_record, f"the SQL mapping stored {rows} of {len(values) * per_record} rows"
     figures = {"rows": rows, "cpu_s": time.process_time() - cpu, "wall_s": time.perf_counter() - wall}
     if insert is not None:  # each child's engine and its parts: 6 MiB a run, 30 runs for `make bench-hot-path`
         storage.close()
@@ -266,8 +277,11 @@ def _child(variant: str, dialect: str, records: int, per_record: int) -> dict:
 def run(args) -> dict:
     results: dict = {**machine(), "records": args.records, "per_record": args.per_record, "runs": args.runs,
                      "per_chunk": PER_CHUNK}
+    floors: dict[str, float] = {}
+    hots: dict[str, float] = {}
     for dialect in args.dialects.split(","):
-        variants = VARIANTS + (("py_decrypt",) if dialect.startswith("logflux") else ())
+        variants = VARIANTS + (("py_decrypt",) if dialect.startswith("logflux") else ()) \
+            + (("engine+insert",) if dialect in sql_floor.DIALECTS else ())
         samples: dict[str, list[float]] = {v: [] for v in variants}
         for _ in range(args.runs):
             for variant in variants:
@@ -280,6 +294,14 @@ def run(args) -> dict:
         results[dialect] = {f"{v}_cpu_us_per_row": round(m, 2) for v, m in medians.items()}
         results[dialect]["hot_vs_reference"] = round(medians["hot"] / medians["reference"], 3)
         results[dialect]["hot_vs_reference_with_insert"] = round(medians["hot+insert"] / medians["reference+insert"], 3)
+        if "engine+insert" in medians:
+            floors[dialect] = medians["engine+insert"]
+        hots[dialect] = medians["hot+insert"]
+    # The issue's goals, 4 µs a row for the JSON dialects and 6 for LogFlux warm, were set beside its 3.8 µs
+    # floor: ratios of about 1.05 and 1.58 to the floor measured here, in the same run.
+    if "logtrace" in floors:
+        for dialect, hot_cost in hots.items():
+            results[dialect]["hot_with_insert_vs_logtrace_floor"] = round(hot_cost / floors["logtrace"], 3)
     return results
 
 

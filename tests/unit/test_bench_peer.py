@@ -115,7 +115,11 @@ def test_the_report_judges_the_peer_goals(tmp_path):
     text = summary(tmp_path)
     assert "| end to end stored ≥ 0.55 of VictoriaLogs, same records in the same run (batches of 500) | 0.50 | no |" \
         in text
-    assert "until the last record is queryable (peer run) | 160,000 logs/s | yes |" in text
+    # 160,000 logs/s, but 0.50 of VictoriaLogs in the same run: the issue set 150,000 beside VictoriaLogs'
+    # 269,000, so the ratio it implies (0.558) decides, and this machine's speed does not.
+    assert "until the last record is queryable (peer run) | 160,000 logs/s; 0.500, goal ≥ 0.558 of Victoria" in text
+    goals = json.loads((tmp_path / "report.json").read_text())["goals"]
+    assert [g["met"] for g in goals] == [False, False]
 
 
 def test_a_benchmarks_set_options_become_settings_overrides():
