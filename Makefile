@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-fuzz fuzz test-unit test-integration bench bench-gateway bench-e2e bench-worker bench-logflux bench-insert-size bench-profound bench-query bench-limiter bench-logstash bench-poison bench-peer bench-hot-path bench-capacity bench-search bench-attribute-indexes test-faults broker clean
+.PHONY: run test test-fuzz fuzz test-unit test-integration bench bench-gateway bench-e2e bench-worker bench-logflux bench-insert-size bench-profound bench-query bench-limiter bench-logstash bench-poison bench-peer bench-hot-path bench-capacity bench-search bench-attribute-indexes bench-memory test-faults broker clean
 
 # The worker's hot path (hotpath/) is Rust, built by maturin into the venv; cargo's build
 # directory stays out of the repository.
@@ -71,8 +71,15 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.e2e --json $(BENCH_OUT)/e2e.json
 	$(BIN)/python -m bench.logflux --json $(BENCH_OUT)/logflux.json
 	$(BIN)/python -m bench.peer --json $(BENCH_OUT)/peer.json
+	$(MAKE) --no-print-directory bench-memory
 	$(BIN)/python -m bench.capacity --peer $(BENCH_OUT)/peer.json --hot-path $(BENCH_OUT)/hot_path.json --write docs/capacity.md
 	$(BIN)/python -m bench.summary $(BENCH_OUT)
+
+## bench-memory: the worker's peak RSS with a backlog of 1,000 records of 1 MiB, against a separate engine (the
+## deployed topology: the worker's own memory) and with the engine inside it (make run's one process)
+bench-memory: $(STAMP)
+	$(BIN)/python -m bench.batching --probes 2 --big-records 1000 --engine process --json $(BENCH_OUT)/memory.json
+	$(BIN)/python -m bench.batching --probes 2 --big-records 1000 --engine embedded --json $(BENCH_OUT)/memory_embedded.json
 
 ## bench-gateway: HTTP → Kafka acknowledged vs decode-only, kcat and the OpenTelemetry Collector
 bench-gateway: $(STAMP)

@@ -2,8 +2,8 @@
 
     python -m bench.summary [DIR]   (DIR: where the scenarios wrote their JSON; .sluice/bench)
 
-Reads ``gateway.json``, ``worker.json``, ``hot_path.json``, ``e2e.json``, ``logflux.json`` and
-``peer.json`` (whichever exist) and writes ``report.md`` and ``report.json`` beside them: the
+Reads ``gateway.json``, ``worker.json``, ``hot_path.json``, ``e2e.json``, ``logflux.json``, ``peer.json``,
+``memory.json`` and ``memory_embedded.json`` (whichever exist) and writes ``report.md`` and ``report.json`` beside them: the
 goals first, each with its figure, then every scenario's table. Where a goal names an absolute figure
 that its issue set beside a peer (VictoriaLogs' stored rate, the engine's own mapping), the ratio it
 implies against that peer, measured in the same run, is shown beside it and decides it.
@@ -19,7 +19,7 @@ from typing import Callable
 
 from bench.report import markdown
 
-SCENARIOS = ("gateway", "worker", "hot_path", "e2e", "logflux", "peer")
+SCENARIOS = ("gateway", "worker", "hot_path", "e2e", "logflux", "peer", "memory", "memory_embedded")
 
 
 @dataclass(frozen=True)
@@ -101,6 +101,10 @@ GOALS = (
          lambda r: r["logflux"]["hot+insert_cpu_us_per_row"], lambda v: v <= 6, "µs",
          Implied(f"≤ {6 / ISSUE_FLOOR_US:.2f} of the engine mapping and inserting LogTrace's values (6 ÷ 3.8 µs)",
                  lambda r: r["logflux"]["hot_with_insert_vs_logtrace_floor"], lambda v: v <= 6 / ISSUE_FLOOR_US)),
+    # The worker's own memory: against a separate engine, as deployed (memory_embedded.json reports make run's
+    # one process, which is the database too: chDB's code and its insert and merge memory, docs/performance.md).
+    Goal("memory", "worker peak RSS ≤ 512 MiB with a backlog of 1 MiB records (its own memory, engine apart)",
+         lambda r: r["worker_peak_rss_mib"], lambda v: v <= 512, "MiB"),
     Goal("logflux", "LogFlux ≥ 100,000 encrypted entries/s end to end, warm key cache",
          lambda r: r["warm_e2e_eps"], lambda v: v >= 100_000, "entries/s"),
     Goal("logflux", "a well-behaved tenant keeps ≥ 90 % of its throughput during a fresh-salt flood",

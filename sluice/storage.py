@@ -36,6 +36,9 @@ def connect(settings: Settings) -> Client:
     """A clickhouse-connect client: the embedded engine, or the server of ``clickhouse_url``."""
     if settings.embedded_clickhouse:
         (settings.state_dir / "clickhouse").mkdir(parents=True, exist_ok=True)
+        # The engine is the process's, made by its first client: each passes the same options.
+        return clickhouse_connect.get_client(dsn=settings.clickhouse_dsn, chdb_options={
+            "background_pool_size": max(1, settings.engine_merge_threads)})
     return clickhouse_connect.get_client(dsn=settings.clickhouse_dsn)
 
 

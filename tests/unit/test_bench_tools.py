@@ -312,3 +312,15 @@ def test_the_engines_own_mapping_stores_the_hot_paths_rows_but_for_nested_attrib
         assert {k: v for k, v in got[13].items() if k not in ("user", "tags")} == \
             {k: v for k, v in attributes.items() if not k.startswith(("user.", "tags"))}
         assert json.loads(got[13]["user"]) == {"id": attributes["user.id"], "tier": attributes["user.tier"]}
+
+
+def test_the_memory_goal_reads_the_worker_against_a_separate_engine_and_reports_the_embedded_one(tmp_path):
+    from bench.summary import write as summary
+
+    (tmp_path / "memory.json").write_text(json.dumps({"worker_peak_rss_mib": 530, "engine_peak_rss_mib": 700}))
+    (tmp_path / "memory_embedded.json").write_text(json.dumps({"worker_peak_rss_mib": 1141}))
+    text = summary(tmp_path)
+    assert "| worker peak RSS ≤ 512 MiB with a backlog of 1 MiB records (its own memory, engine apart) | 530 MiB | no |" \
+        in text
+    assert "| worker_peak_rss_mib | 1,141 |" in text.split("memory_embedded", 1)[1]  # reported in its own table, judged by no goal
+    assert [g["met"] for g in json.loads((tmp_path / "report.json").read_text())["goals"]] == [False]
