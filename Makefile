@@ -60,8 +60,9 @@ test-unit: $(STAMP)
 test-integration: $(STAMP)
 	$(BIN)/python -m pytest -q -m integration
 
-## bench: the gateway, worker, end-to-end and LogFlux scenarios, each against ceilings measured in the same run;
-## reports (JSON and Markdown) in $(BENCH_OUT), and report.md there: the goals and every figure
+## bench: the gateway, worker, hot path, end-to-end, LogFlux, peer and memory scenarios, each against ceilings or
+## peers measured in the same run; reports (JSON and Markdown) in $(BENCH_OUT), and report.md there: the goals
+## (absolute ones also as the ratio they imply against their same-run peer, which decides) and every figure
 BENCH_OUT ?= .sluice/bench
 bench: $(STAMP)
 	$(BIN)/sluice broker fetch >/dev/null
@@ -135,7 +136,8 @@ bench-limiter: $(STAMP)
 bench-logstash: $(STAMP)
 	$(BIN)/python -m bench.logstash
 
-## bench-hot-path: worker CPU per row by dialect, the hot path (Rust) against the reference mapping, with and without the insert
+## bench-hot-path: worker CPU per row by dialect, the hot path (Rust) against the reference mapping, with and without the
+## insert, and against the engine mapping and inserting LogTrace's values itself (issue #25's floor, bench/sql_floor.py)
 bench-hot-path: $(STAMP)
 	$(BIN)/python -m bench.hot_path --json $(BENCH_OUT)/hot_path.json
 

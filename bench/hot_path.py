@@ -264,10 +264,11 @@ def _child(variant: str, dialect: str, records: int, per_record: int) -> dict:
         rows += table.num_rows
         if insert is not None:
             insert(table)
-    if build is None:
-        rows = storage.run_sync(lambda c: c.command("SELECT count() FROM sluice.logs"))
-        assert rows == len(values) * per_record, f"the SQL mapping stored {rows} of {len(values) * per_record} rows"
     figures = {"rows": rows, "cpu_s": time.process_time() - cpu, "wall_s": time.perf_counter() - wall}
+    if build is None:
+        figures["rows"] = storage.run_sync(lambda c: c.command("SELECT count() FROM sluice.logs"))
+        assert figures["rows"] == len(values) * per_record, \
+            f"the SQL mapping stored {figures['rows']} of {len(values) * per_record} rows"
     if insert is not None:  # each child's engine and its parts: 6 MiB a run, 30 runs for `make bench-hot-path`
         storage.close()
         shutil.rmtree(state, ignore_errors=True)
