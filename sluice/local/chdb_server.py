@@ -94,7 +94,6 @@ class Engine:
 
         self.conn = chdb.connect(path)
         self.lock = threading.Lock()
-        self.tmp = tempfile.mkdtemp(prefix="chdb-server-")
 
     def run(self, statement: str, data: bytes | None, params: dict[str, str],
             settings: dict[str, str]) -> tuple[bytes, str]:
@@ -102,7 +101,8 @@ class Engine:
             match = _INSERT.match(statement)
             if match is None:
                 raise ValueError("Code: 62. DB::Exception: data sent with a statement that is no INSERT ... FORMAT")
-            fd, path = tempfile.mkstemp(dir=self.tmp)
+            # One file an insert, gone when it is: a directory of them outlived every killed engine process.
+            fd, path = tempfile.mkstemp(prefix="chdb-server-insert-")
             try:
                 with os.fdopen(fd, "wb") as fh:
                     fh.write(data)

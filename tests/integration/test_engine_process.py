@@ -27,3 +27,17 @@ def test_an_engine_that_cannot_start_is_reported_not_waited_for(tmp_path):
     with pytest.raises(RuntimeError, match="exited with"):
         with engine_process(blocker / "engine"):
             pass
+
+
+def test_an_engine_process_leaves_nothing_in_the_temporary_directory(tmp_path, monkeypatch):
+    import clickhouse_connect
+
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setenv("TMPDIR", str(scratch))  # the engine process's, inherited
+    with engine_process(tmp_path / "engine") as (url, _):
+        client = clickhouse_connect.get_client(dsn=url)
+        client.command("CREATE TABLE default.t (x UInt8) ENGINE = Memory")
+        client.insert("default.t", [[1], [2]], column_names=["x"])  # through a file, as the worker's inserts
+        assert client.query("SELECT sum(x) FROM default.t").result_rows == [(3,)]
+    assert list(scratch.iterdir()) == []
