@@ -117,6 +117,7 @@ class ClickHouseSink:
         checked (``prepare_batches``)."""
         if self._timezone is None:
             self._timezone = str(client.command("SELECT timezone()"))
+        group = members[0].group
         repeated = [idempotency.repeats(client, self.db, b, self._consistent) for b in members]
         tables = []
         for batch, skip in zip(members, repeated):
@@ -130,12 +131,12 @@ class ClickHouseSink:
         table = pa.concat_tables(tables)
         if not groups.one_day(table, self._timezone):
             return False
+        rows = table.num_rows
         # The marker is in the same block, so in the same part, as the rows it stands for.
         received = pc.max(table.column("ReceivedAt")).value
-        table = pa.concat_tables([table, groups.marker(members[0].group, received)]).combine_chunks()
+        table = pa.concat_tables([table, groups.marker(group, received)]).combine_chunks()
         for batch in members:
             self.failpoints.hit(CLICKHOUSE_BEFORE_INSERT, f"{batch.topic}:{batch.partition}")
-        group = members[0].group
         retry = group in self._tried
         self._tried.add(group)
         if retry and groups.landed(client, self.db, group, self._consistent):
@@ -150,8 +151,8 @@ class ClickHouseSink:
                                  {"insert_deduplicate": 1, "insert_deduplication_token": batch.token, **self._bookkeeping})
         for batch in members:
             self.failpoints.hit(CLICKHOUSE_AFTER_INSERT, f"{batch.topic}:{batch.partition}")
-        metrics.WORKER_BATCH_ROWS.observe(table.num_rows - 1)
-        metrics.WORKER_ROWS_STORED.inc(table.num_rows - 1)
+        metrics.WORKER_BATCH_ROWS.observe(rows)
+        metrics.WORKER_ROWS_STORED.inc(rows)
         return True
 
     async def write_group(self, members: list[Batch]) -> bool:
