@@ -3,7 +3,7 @@
 No ClickHouse server runs on the test machines, so this process answers the
 HTTP interface itself: the statement (``query`` URL parameter and/or the body),
 ``param_<name>`` parameters and a trailing ``FORMAT <name>`` are handed to an
-in-memory chDB engine, whose answer goes back in that format (clickhouse-connect
+chDB engine kept in ``--path``, whose answer goes back in that format (clickhouse-connect
 asks for Native). Other settings in the URL are ignored.
 
 What it imitates of the server's sessions: a request whose ``session_id`` is
@@ -12,7 +12,7 @@ HTTP 500 with ``X-ClickHouse-Exception-Code: 373`` (SESSION_IS_LOCKED). Each
 request holds its session for ``--hold`` seconds before the engine runs it,
 so that requests which overlap in a real server overlap here too.
 
-Run as ``python -m tests.fake_clickhouse [--hold S]``; it prints its port, then serves
+Run as ``python -m tests.fake_clickhouse --path DIR [--hold S]``; it prints its port, then serves
 until killed. It counts answers by kind on ``GET /stats`` (JSON).
 """
 
@@ -33,10 +33,12 @@ _FORMAT = re.compile(r"\s+FORMAT\s+(\w+)\s*$", re.IGNORECASE)
 class Engine:
     """One chDB connection, one statement at a time; sessions in use; answer counts."""
 
-    def __init__(self, hold_s: float):
+    def __init__(self, path: str, hold_s: float):
         import chdb
 
-        self.conn = chdb.connect(":memory:")
+        # A directory the caller removes: chDB's in-memory engine keeps one of its own in /tmp,
+        # which outlives a process that is killed, as this one always is.
+        self.conn = chdb.connect(path)
         self.lock = threading.Lock()
         self.hold_s = hold_s
         self.sessions: set[str] = set()
@@ -115,9 +117,10 @@ def handler(engine: Engine) -> type[BaseHTTPRequestHandler]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
+    parser.add_argument("--path", required=True, help="the engine's data directory")
     parser.add_argument("--hold", type=float, default=0.05, help="seconds each request holds its session")
     args = parser.parse_args()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler(Engine(args.hold)))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler(Engine(args.path, args.hold)))
     server.daemon_threads = True
     print(server.server_address[1], flush=True)
     server.serve_forever()

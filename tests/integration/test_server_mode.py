@@ -34,8 +34,9 @@ ROWS_PER_SERVICE = 250
 
 
 @pytest.fixture(scope="module")
-def server():
-    proc = subprocess.Popen([sys.executable, "-m", "tests.fake_clickhouse", "--hold", "0.05"],
+def server(tmp_path_factory):
+    data = tmp_path_factory.mktemp("fake-clickhouse")
+    proc = subprocess.Popen([sys.executable, "-m", "tests.fake_clickhouse", "--path", str(data), "--hold", "0.05"],
                             stdout=subprocess.PIPE, text=True)
     try:
         port = int(proc.stdout.readline())
