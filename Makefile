@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-fuzz fuzz test-unit test-integration bench bench-gateway bench-e2e bench-worker bench-logflux bench-insert-size bench-profound bench-query bench-limiter bench-logstash bench-poison bench-peer bench-hot-path bench-capacity bench-search bench-attribute-indexes bench-memory test-faults broker clean
+.PHONY: run test test-fuzz fuzz test-unit test-integration bench bench-gateway bench-e2e bench-worker bench-logflux bench-insert-size bench-profound bench-query bench-limiter bench-logstash bench-poison bench-peer bench-steady bench-hot-path bench-capacity bench-search bench-attribute-indexes bench-memory test-faults broker clean
 
 # The worker's hot path (hotpath/) is Rust, built by maturin into the venv; cargo's build
 # directory stays out of the repository.
@@ -89,6 +89,13 @@ bench-gateway: $(STAMP)
 ## bench-e2e: end-to-end throughput of the local topology against its ceilings
 bench-e2e: $(STAMP)
 	$(BIN)/python -m bench.e2e --json $(BENCH_OUT)/e2e.json
+
+## bench-steady: one fixed rate (STEADY_RATE records/s) for six 30 s windows back to back, the engine's merges
+## included: freshness, the age of the oldest record not yet stored, CPU per record by process, window by window
+STEADY_RATE ?= 100000
+bench-steady: $(STAMP)
+	$(BIN)/sluice broker fetch >/dev/null
+	$(BIN)/python -m bench.steady --rate $(STEADY_RATE) --json $(BENCH_OUT)/steady.json
 
 ## bench-peer: the same records into VictoriaLogs (built from the Go module proxy into the cache) and into Sluice,
 ## each until the last is queryable: stored rate, accept latency, CPU and disk per record, and the ratios

@@ -5,7 +5,11 @@ every ``interval_s`` (tenant ``probe``, so the load's rows do not slow the
 lookups) and, in a second thread, asks ClickHouse every ``poll_s`` which of
 the outstanding ids are visible. A probe's freshness is the time from its
 202 to when the first query that saw it was asked (``Outstanding``); the
-poll's period, ``poll_s`` plus the query before, bounds the error.
+poll's period, ``poll_s`` plus the query before, bounds the error, which only
+ever adds to a probe's figure. Each poll is a query the engine plans and runs
+(about 9 ms of the worker's CPU under load), so the default period, 0.1 s
+and about 30 ms of query, keeps the measurement's own load near 0.1 core while
+its error stays under 0.15 s.
 """
 
 from __future__ import annotations
@@ -69,7 +73,7 @@ class Outstanding:
 
 
 @contextlib.contextmanager
-def probing(bench: Bench, interval_s: float = 0.05, poll_s: float = 0.025, settle_s: float = 30) -> Iterator[Freshness]:
+def probing(bench: Bench, interval_s: float = 0.05, poll_s: float = 0.1, settle_s: float = 30) -> Iterator[Freshness]:
     result = Freshness()
     outstanding = Outstanding(result)
     stop = threading.Event()
