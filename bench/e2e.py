@@ -16,7 +16,8 @@ Starts its own Kafka broker, gateway and worker (fresh state, free ports):
 * sustained       — the stored rate while that load runs (from a third of the way
                     in), then bisected up towards the rate to the last row with
                     paced 30 s loads, keeping the highest the worker kept up with
-                    (bench/rates.py): the maximum a steady load can be stored at.
+                    (bench/rates.py; below the rate under load when no trial was):
+                    the maximum a steady load can be stored at.
                     The engine's merges settle before the first trial only, so
                     each trial pays for the merges the ones before it left;
 * freshness       — vegeta sending at a fixed 25 %, 50 % and 90 % of the sustained rate,

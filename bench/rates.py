@@ -5,8 +5,8 @@ visible" counts the drain after the load, when the worker has the cores to itsel
 steady load at that rate grows a backlog. ``under_load`` is the rate while the gateway,
 loaded far past it, takes its own share of the cores: a steady load at that rate leaves
 the gateway cores to spare. ``sustained`` bisects between the two with paced loads and
-keeps the highest rate the worker kept up with: the maximum the paced phases take their
-shares of.
+keeps the highest rate the worker kept up with (stepping below the lower bound when no trial
+was): the maximum the paced phases take their shares of.
 """
 
 from __future__ import annotations
@@ -62,16 +62,33 @@ class Trial:
     behind_s: float  # accepted and not yet stored at the end, in seconds of this rate
 
 
-def sustained(low: float, high: float, steps: int, paced: Callable[[float], Trial]) -> tuple[float, list[Trial]]:
+#: When no trial of the bisection kept up, the lower bound is tried too, and then rates a tenth lower
+#: each, at most ``DOWN_STEPS`` trials in all: the rate under load is a drain rate, not one a paced load
+#: was shown to be kept up with.
+DOWN_STEPS, DOWN_FACTOR = 3, 0.9
+
+
+def sustained(low: float, high: float, steps: int, paced: Callable[[float], Trial],
+              down_steps: int = DOWN_STEPS) -> tuple[float, list[Trial]]:
     """The highest rate found, in ``steps`` bisections of [``low``, ``high``], that ``paced(rate)``
-    kept up with (``behind_s`` ≤ ``BEHIND_S``), and the trials; ``low`` when none was."""
-    trials = []
+    kept up with (``behind_s`` ≤ ``BEHIND_S``), and the trials. When none was, ``low`` and then rates
+    ``DOWN_FACTOR`` lower each are tried, ``down_steps`` at most, and the first kept up with is the
+    rate; when none of those was either, the last one tried, a bound the rate is below."""
+    trials, kept = [], False
     for _ in range(steps):
         rate = (low + high) / 2
         trial = paced(rate)
         trials.append(trial)
         if trial.behind_s <= BEHIND_S:
-            low = rate
+            low, kept = rate, True
         else:
             high = rate
-    return low, trials
+    if kept or not down_steps:
+        return low, trials
+    rate = low
+    for _ in range(down_steps):
+        trials.append(paced(rate))
+        if trials[-1].behind_s <= BEHIND_S:
+            break
+        rate *= DOWN_FACTOR
+    return trials[-1].rate, trials

@@ -7,7 +7,9 @@ bench.e2e's phases each start with the engine's merges settled and last 30 s; a 
 minutes also pays for the merges of the parts it made, which come due in bursts. This benchmark
 starts its own broker, worker and gateway, warms them (until the broker's JIT has settled), settles
 the merges once, and then sends LogTrace batches at one fixed rate (vegeta) for ``windows`` windows
-back to back, with the freshness probes of bench/freshness.py running throughout. Each window reports:
+with the freshness probes of bench/freshness.py. A window follows the one before once that one's probes
+were seen (under a second while the worker keeps up, at most 5 s), so the load pauses no longer than
+that and the merges never settle between windows. Each window reports:
 
 * freshness p50 / p99 / max (202 → a query returns the probe) and accept p99;
 * how far behind the worker is at the window's end: records accepted and not yet queryable, in

@@ -44,9 +44,21 @@ def test_the_sustained_rate_is_the_highest_rate_a_paced_load_was_kept_up_with():
     assert [t.behind_s <= BEHIND_S for t in trials] == [True, False, False]
 
 
-def test_a_worker_that_keeps_up_with_no_trial_leaves_the_lower_bound_untested_but_reported():
+def test_when_no_trial_kept_up_the_lower_bound_and_rates_below_it_are_tried_until_one_is():
     found, trials = sustained(60_000, 140_000, 2, _worker_keeping_up_to(50_000))
-    assert found == 60_000 and [t.rate for t in trials] == [100_000, 80_000]
+    assert [round(t.rate) for t in trials] == [100_000, 80_000, 60_000, 54_000, 48_600]
+    assert found == trials[-1].rate and trials[-1].behind_s <= BEHIND_S
+
+
+def test_the_lower_bound_kept_up_with_is_the_rate_after_a_failed_bisection():
+    found, trials = sustained(60_000, 140_000, 2, _worker_keeping_up_to(65_000))
+    assert found == 60_000 and [t.rate for t in trials] == [100_000, 80_000, 60_000]
+
+
+def test_steps_below_that_all_fall_behind_report_the_last_as_a_bound():
+    found, trials = sustained(60_000, 140_000, 2, _worker_keeping_up_to(10_000), down_steps=2)
+    assert [round(t.rate) for t in trials] == [100_000, 80_000, 60_000, 54_000]
+    assert round(found) == 54_000 and all(t.behind_s > BEHIND_S for t in trials)
 
 
 def _bench_reading(monkeypatch, states: list[tuple[int, int]]) -> tuple[Bench, list]:
