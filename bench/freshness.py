@@ -45,7 +45,7 @@ class Outstanding:
 
     A probe is fresh from its 202 to when the first query that returned it was asked: a
     query asked then returns it, so it was queryable by then. The time the query itself
-    took (up to 150 ms under load) is the poll's, not the pipeline's, and is not counted.
+    took (p99 about 90 ms, up to 200, under load) is the poll's, not the pipeline's: not counted.
     """
 
     def __init__(self, result: Freshness, clock: Callable[[], float] = time.perf_counter):
