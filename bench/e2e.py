@@ -43,8 +43,8 @@ from pathlib import Path
 
 from bench import freshness, gateway_view, profile, tools, vegeta
 from bench.rates import Trial, sustained, under_load
-from bench.harness import (add_set_option, broker, machine, processes, provision, report, setting_overrides,
-                           tables_of)
+from bench.harness import (add_set_option, body_files, broker, machine, processes, provision, report,
+                           setting_overrides, tables_of)
 from schemas.envelope import Envelope, to_headers
 from schemas.formats import Format
 from sluice.kafka.clients import ensure_topics, producer
@@ -126,10 +126,7 @@ def run(args) -> dict:
             kafka_ceiling(s, ceiling, args.connections))
         results["storage_ceiling_rps"] = len(ceiling) * args.batch / storage_ceiling(
             tmp / "ceiling", ceiling, s.batch_max_rows)
-        files = []
-        for i, body in enumerate(bodies):
-            files.append(tmp / f"body-{i}.json")
-            files[-1].write_bytes(body)
+        files = body_files(tmp, bodies)
         headers = {"Authorization": f"Bearer {bench.key}", "Content-Type": "application/json"}
         url = s.gateway_url + "/v1/logs/ingest"
         with processes(bench, "worker", "gateway") as (worker, _):

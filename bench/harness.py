@@ -100,6 +100,15 @@ def broker() -> Iterator[tuple[local.LocalBroker, Path]]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def body_files(tmp: Path, bodies: list[bytes]) -> list[Path]:
+    """``bodies`` written one a file under ``tmp``, in order: wrk's load sends them in turn."""
+    files = []
+    for i, body in enumerate(bodies):
+        files.append(tmp / f"body-{i}.json")
+        files[-1].write_bytes(body)
+    return files
+
+
 def add_set_option(parser: argparse.ArgumentParser) -> None:
     """``--set NAME=VALUE``, repeatable: a Sluice setting for one benchmark run (``setting_overrides``)."""
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",

@@ -42,7 +42,7 @@ from typing import Iterator
 
 from bench import freshness, tools, vegeta
 from bench.e2e import make_bodies
-from bench.harness import add_set_option, broker, machine, processes, provision, report, setting_overrides
+from bench.harness import add_set_option, body_files, broker, machine, processes, provision, report, setting_overrides
 from bench.peer import tree_cpu_s
 from sluice.local.harness import sql
 
@@ -111,10 +111,7 @@ def run(args) -> dict:
     with broker() as (b, tmp):
         bench = provision(b.config.bootstrap, tmp, **setting_overrides(args.set))
         s = bench.settings
-        files = []
-        for i, body in enumerate(bodies):
-            files.append(tmp / f"body-{i}.json")
-            files[-1].write_bytes(body)
+        files = body_files(tmp, bodies)
         headers = {"Authorization": f"Bearer {bench.key}", "Content-Type": "application/json"}
         url = s.gateway_url + "/v1/logs/ingest"
         with processes(bench, "worker", "gateway") as (worker, gateway):
