@@ -29,7 +29,8 @@ from workers.lanes import Lanes
 from workers.consumed import Consumed, headers_of
 from workers.handover import Handover
 from workers.pipeline import Pipeline
-from workers.readahead import ReadAhead, poll_consumer
+from workers.poll_wake import PollWake, consumer_thread
+from workers.readahead import ReadAhead
 from workers.take import stream_chunks
 
 log = logging.getLogger(__name__)
@@ -75,13 +76,17 @@ def _faust_app(settings: Settings) -> faust.App:
 
 async def _consume(stream, pipeline: Pipeline, settings: Settings, lanes: Lanes, fatal: Fatal,
                    on_stored: Callable[[Batch], None] = lambda batch: None,
-                   pacer: AsyncPacer | None = None, readahead: ReadAhead | None = None) -> None:
+                   pacer: AsyncPacer | None = None, readahead: ReadAhead | None = None,
+                   wake: PollWake | None = None) -> None:
     """Read and map chunks in one task, store them in another (workers/handover.py): the next chunk
     is mapped while the one before it is stored. ``readahead`` bounds what waits in the stream's buffer
-    by the sizes of the records taken (workers/readahead.py)."""
+    by the sizes of the records taken (workers/readahead.py); ``wake`` wakes the consumer's poll as the
+    buffer drains (workers/poll_wake.py)."""
     await lanes.ready()
     if readahead is not None:
         readahead.bind(queue=stream.channel.queue)
+    if wake is not None:
+        wake.bind_queue(stream.channel.queue)
     # A paced lane takes about a second's worth of records at a time.
     chunk = settings.batch_max_records if pacer is None else max(1, min(settings.batch_max_records, int(pacer.rate)))
     handover: Handover[Consumed, object] = Handover(settings.batch_max_bytes, chunk)
@@ -165,6 +170,7 @@ def create_app(settings: Settings, storage: Storage, fatal: Fatal | None = None)
     # 0 records: Faust's buffer and polls unbounded, as Faust reads it (_faust_app).
     readahead = ReadAhead(settings.stream_buffer_records, settings.read_ahead_bytes,
                           settings.max_record_bytes) if settings.stream_buffer_records else None
+    wake = PollWake()
     lag = LagMonitor(settings, (settings.ingest_topic, settings.native_topic, settings.slow_topic,
                                 settings.overflow_topic))
     raw = dict(value_type=bytes, key_type=bytes, value_serializer="raw", key_serializer="raw")
@@ -173,21 +179,22 @@ def create_app(settings: Settings, storage: Storage, fatal: Fatal | None = None)
     @app.agent(app.topic(settings.ingest_topic, settings.native_topic, **raw), concurrency=1)
     async def ingest(stream):
         try:
-            await _consume(stream, lanes.main, settings, lanes, fatal, readahead=readahead)
+            await _consume(stream, lanes.main, settings, lanes, fatal, readahead=readahead, wake=wake)
         finally:
             await lanes.stop()
             await lag.stop()
 
     @app.agent(app.topic(settings.slow_topic, **raw), concurrency=1)
     async def slow_lane(stream):
-        await _consume(stream, lanes.slow, settings, lanes, fatal, on_stored=_count_slow, readahead=readahead)
+        await _consume(stream, lanes.slow, settings, lanes, fatal, on_stored=_count_slow, readahead=readahead,
+                       wake=wake)
 
     # Enterprise requests over their rate limit, accepted by the gateway: stored
     # at a bounded pace, never dropped (gateway/ratelimit.py).
     @app.agent(app.topic(settings.overflow_topic, **raw), concurrency=1)
     async def overflow_lane(stream):
         await _consume(stream, lanes.overflow, settings, lanes, fatal,
-                       pacer=AsyncPacer(settings.overflow_records_per_s), readahead=readahead)
+                       pacer=AsyncPacer(settings.overflow_records_per_s), readahead=readahead, wake=wake)
 
     @app.timer(interval=5.0)
     async def sample_lag():
@@ -204,8 +211,10 @@ def create_app(settings: Settings, storage: Storage, fatal: Fatal | None = None)
     async def on_assigned(app, assigned, **kwargs):
         # The claim's time is the assignment's: taken before anything here can wait.
         lanes.assigned([(tp.topic, tp.partition) for tp in assigned])
-        if readahead is not None:  # the consumer has started by its first assignment
-            readahead.bind(consumer=poll_consumer(app))
+        loop, consumer = consumer_thread(app)  # started by the first assignment
+        if readahead is not None:
+            readahead.bind(consumer=consumer)
+        wake.bind_consumer(loop, consumer)
         await reread_uncommitted(app.consumer, assigned)
 
     @app.page("/metrics")

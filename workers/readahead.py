@@ -82,11 +82,3 @@ class ReadAhead:
         for consumer in self._consumers:
             consumer._max_poll_records = records
 
-
-def poll_consumer(app: Any) -> Any:
-    """The started aiokafka consumer behind a Faust app, whose polls ``ReadAhead`` bounds."""
-    consumer = getattr(getattr(app.consumer, "_thread", None), "_consumer", None)
-    if consumer is None:
-        raise RuntimeError("no started aiokafka consumer behind this Faust app: the read-ahead bound "
-                           "cannot be applied to its polls")
-    return consumer

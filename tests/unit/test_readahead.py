@@ -13,7 +13,8 @@ from mode.utils.queues import ThrowableQueue
 
 from sluice.settings import load_settings
 from workers.app import Fatal, _consume
-from workers.readahead import ReadAhead, poll_consumer
+from workers.poll_wake import consumer_thread
+from workers.readahead import ReadAhead
 
 MiB = 1 << 20
 
@@ -75,7 +76,7 @@ def test_a_faust_or_aiokafka_that_keeps_the_counts_elsewhere_is_refused():
     with pytest.raises(RuntimeError, match="polls"):
         readahead.bind(consumer=SimpleNamespace(max_poll_records=16))
     with pytest.raises(RuntimeError, match="no started aiokafka consumer"):
-        poll_consumer(faust.App("readahead-unstarted", broker="kafka://127.0.0.1:1"))
+        consumer_thread(faust.App("readahead-unstarted", broker="kafka://127.0.0.1:1"))
     with pytest.raises(ValueError, match="positive"):
         ReadAhead(max_records=16, max_bytes=0, start_size=MiB)
 
