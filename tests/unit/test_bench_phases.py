@@ -5,7 +5,7 @@ import threading
 import pytest
 
 import bench.harness
-from bench.rates import BEHIND_S, Trial, sustained, under_load
+from bench.rates import BEHIND_S, Trial, backlog, sustained, under_load
 from bench.harness import Bench
 
 
@@ -28,6 +28,40 @@ def test_a_load_shorter_than_the_skip_gives_no_rate_rather_than_a_wrong_one():
     with under_load(lambda: pytest.fail("no sample was due"), skip_s=3600) as during:
         pass
     assert during.rate is None
+
+
+def _then_the_last(values: list):
+    """Each value in turn, then the last one for good (a sampler may sample again before it is stopped)."""
+    it = iter(values)
+    last = [None]
+
+    def take():
+        last[0] = next(it, last[0])
+        return last[0]
+    return take
+
+
+def test_a_paced_load_is_as_far_behind_as_the_least_of_its_samples():
+    sampled = threading.Event()
+    clock = _then_the_last([0.0, 20.0, 20.5, 21.0])  # the block begins at 0, samples follow
+    counts = _then_the_last([1_850, 2_020, 1_930])
+
+    def stored() -> int:
+        n = counts()
+        if n == 1_930:
+            sampled.set()
+        return n
+
+    with backlog(stored, rate=100, from_s=0, every_s=0, clock=clock) as behind:
+        assert sampled.wait(10), "the samples were never taken"
+    # 1.5 s behind as a chunk was being inserted, 0.3 s once it was stored, 1.7 s at the next one's
+    assert behind.least_s == pytest.approx(0.3)
+
+
+def test_a_load_shorter_than_the_first_sample_gives_no_backlog_rather_than_a_wrong_one():
+    with backlog(lambda: pytest.fail("no sample was due"), rate=100, from_s=3600) as behind:
+        pass
+    assert behind.least_s is None
 
 
 def _worker_keeping_up_to(capacity: float):
