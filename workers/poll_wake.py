@@ -8,9 +8,13 @@ backlog the main lane's buffer fills at every chunk, so all its partitions are l
 poll then waits on the other lanes' idle partitions (the slow lane, the overflow lane). When the
 main buffer drains, Faust puts its partitions back in the set the poll was given, but the poll does
 not look at it again until its second ends or a fetch brings new records. The worker waited idle up
-to a second at a time: a backlog of LogFlux records drained at 75,000-85,000 entries/s with every
-thread of the worker idle four fifths of the time, and at 112,000-133,000 entries/s once the poll
-was woken (docs/performance.md, "a poll woken when a buffer drains").
+to a second at a time: a backlog of LogFlux records drained at 67,000-88,000 entries/s with every
+thread of the worker idle four fifths of the time, and at 145,000-200,000 entries/s once the poll
+was woken (docs/performance.md, "A poll woken when a buffer drains").
+
+When every lane's buffer is full at once no poll is made: Faust sleeps a second instead, and nothing
+here shortens that sleep. The idle lanes' buffers are not full, so a backlog on the main lane alone
+does not get there.
 
 ``PollWake.wake`` is the stream queue's ``on_pressure_drop`` hook, which mode's ``FlowControlQueue``
 calls right after Faust's callbacks put the drained partitions back. It resolves the waiters of
