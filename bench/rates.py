@@ -29,11 +29,25 @@ class UnderLoad:
 
 
 @contextlib.contextmanager
+def _sampling(sample: Callable[[threading.Event], None]) -> Iterator[None]:
+    """Runs ``sample(done)`` in a thread while the block runs; ``done`` is set as the block ends, and the
+    block's exit waits for the thread."""
+    done = threading.Event()
+    sampler = threading.Thread(target=sample, args=(done,))
+    sampler.start()
+    try:
+        yield
+    finally:
+        done.set()
+        sampler.join()
+
+
+@contextlib.contextmanager
 def under_load(rows: Callable[[], int], skip_s: float,
                clock: Callable[[], float] = time.perf_counter) -> Iterator[UnderLoad]:
     """The stored rate (by ``rows()``) while the block's load runs, from ``skip_s`` after it began
     to its end; None when the block ended before ``skip_s``."""
-    result, done = UnderLoad(), threading.Event()
+    result = UnderLoad()
     first: list[tuple[float, int]] = []
 
     def sample() -> tuple[float, int]:
@@ -41,17 +55,12 @@ def under_load(rows: Callable[[], int], skip_s: float,
         n = rows()
         return (began + clock()) / 2, n  # the count is of some moment during the query
 
-    def first_sample() -> None:
+    def first_sample(done: threading.Event) -> None:
         if not done.wait(skip_s):  # a timed sample point, not a wait for a condition
             first.append(sample())
 
-    sampler = threading.Thread(target=first_sample)
-    sampler.start()
-    try:
+    with _sampling(first_sample):
         yield result
-    finally:
-        done.set()
-        sampler.join()
     if first:
         (t0, rows0), (t1, rows1) = first[0], sample()
         result.rate = (rows1 - rows0) / (t1 - t0)
@@ -70,10 +79,10 @@ def backlog(stored: Callable[[], int], rate: float, from_s: float, every_s: floa
     inserted then: at 150,000 records/s, kept up with for three minutes, it read 0.3 to 1.7 s behind from
     one 30 s window to the next (``make bench-steady``). The least of the samples is how close the worker
     came back to the load; None when the block ended before ``from_s``."""
-    result, done = Backlog(), threading.Event()
+    result = Backlog()
     began = clock()
 
-    def sample() -> None:
+    def sample(done: threading.Event) -> None:
         if done.wait(from_s):  # timed sample points, not a wait for a condition
             return
         while True:
@@ -83,13 +92,8 @@ def backlog(stored: Callable[[], int], rate: float, from_s: float, every_s: floa
             if done.wait(every_s):
                 return
 
-    sampler = threading.Thread(target=sample)
-    sampler.start()
-    try:
+    with _sampling(sample):
         yield result
-    finally:
-        done.set()
-        sampler.join()
 
 
 @dataclass(frozen=True)
