@@ -100,12 +100,13 @@ def broker() -> Iterator[tuple[local.LocalBroker, Path]]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def body_files(tmp: Path, bodies: list[bytes]) -> list[Path]:
-    """``bodies`` written one a file under ``tmp``, in order: wrk's load sends them in turn."""
-    files = []
-    for i, body in enumerate(bodies):
-        files.append(tmp / f"body-{i}.json")
-        files[-1].write_bytes(body)
+def body_files(directory: Path, bodies: list[bytes], prefix: str = "body") -> list[Path]:
+    """``bodies`` written one a file under ``directory`` (made if missing), in order, named ``prefix-i``:
+    wrk's load sends them in turn."""
+    directory.mkdir(parents=True, exist_ok=True)
+    files = [directory / f"{prefix}-{i}" for i in range(len(bodies))]
+    for path, body in zip(files, bodies):
+        path.write_bytes(body)
     return files
 
 

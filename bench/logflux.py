@@ -45,7 +45,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from bench import profile, tools
 from bench.e2e import WORKER_MODULES
 from bench.gateway import PROFILED_MODULES as GATEWAY_MODULES
-from bench.harness import broker, machine, processes, provision, report, send_all
+from bench.harness import body_files, broker, machine, processes, provision, report, send_all
 from schemas.registry import TenantRecord
 from sluice import registry as registry_topic
 from sluice import secrets
@@ -93,10 +93,7 @@ def run(args) -> dict:
         asyncio.run(secrets.add(s, "flooder", SECRET))
         url = s.gateway_url + "/v1/batch"
         headers = {"Authorization": f"Bearer {bench.logflux_key}", "Content-Type": "application/json"}
-        files = []
-        for i, body in enumerate(bodies):
-            files.append(tmp / f"logflux-{i}.json")
-            files[-1].write_bytes(body)
+        files = body_files(tmp, bodies, "logflux")
 
         def phase(name: str) -> tuple[float, tools.WrkResult]:
             before, _ = bench.settled(0)

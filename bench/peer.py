@@ -45,7 +45,7 @@ from typing import Callable
 
 from bench import tools, victorialogs
 from bench.e2e import BODIES, make_bodies
-from bench.harness import add_set_option, broker, machine, processes, provision, report, setting_overrides
+from bench.harness import add_set_option, body_files, broker, machine, processes, provision, report, setting_overrides
 from sluice.local.chdb_server import engine_process
 from sluice.local.harness import free_port, metric, sql
 from sluice.settings import load_settings
@@ -175,13 +175,6 @@ def ratios(sluice: dict, peer: dict) -> dict:
                 sluice["disk_bytes_per_record"] / peer["disk_bytes_per_record"]}
 
 
-def _files(directory: Path, prefix: str, bodies: list[bytes]) -> list[Path]:
-    directory.mkdir(parents=True, exist_ok=True)
-    for i, body in enumerate(bodies):
-        (directory / f"{prefix}-{i}").write_bytes(body)
-    return [directory / f"{prefix}-{i}" for i in range(len(bodies))]
-
-
 def run(args) -> dict:
     bodies = make_bodies(BODIES, args.batch)
     cache = load_settings({}).cache_dir
@@ -193,7 +186,7 @@ def run(args) -> dict:
     results["victorialogs_build_s"] = time.perf_counter() - started  # ~0 once it is in the cache
     tmp = Path(tempfile.mkdtemp(prefix="sluice-bench-peer-"))
     try:
-        files = _files(tmp / "bodies", "jsonl", [victorialogs.jsonlines(b) for b in bodies])
+        files = body_files(tmp / "bodies", [victorialogs.jsonlines(b) for b in bodies], "jsonl")
         with victorialogs.running(binary, tmp) as vl:
             peer = System("victorialogs", vl.url + victorialogs.INSERT_PATH, files,
                           {"Content-Type": "application/stream+json"}, vl.count, vl.ingested,
@@ -211,7 +204,7 @@ def run(args) -> dict:
             overrides["clickhouse_url"], pids["engine"] = url, engine.pid
         bench = provision(b.config.bootstrap, btmp, **overrides)
         s = bench.settings
-        files = _files(btmp / "bodies", "logtrace", bodies)
+        files = body_files(btmp / "bodies", bodies, "logtrace")
         for i in range(args.workers):
             settings = s if i == 0 else s.replace(worker_port=free_port())
             (worker,) = stack.enter_context(processes(bench, "worker", settings=settings))
