@@ -17,16 +17,12 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
-#: A paced load is kept up with when the records it sent and were not yet stored do not grow across it. A
-#: worker stores a chunk at a time, so that backlog rises and falls with each chunk; its least value over a
-#: stretch of the load is how close the worker came back. A worker that keeps up comes back as close in the
-#: trial's last third as in its middle third; one that does not falls further behind every second, by
-#: (rate ÷ what it stores − 1) seconds a second: ``GROWTH_S`` over the ten or more seconds between the two
-#: thirds' samples is a load 3 % or more past what the worker stores. At 160,000 records/s the worker held a
-#: backlog of 1.5–2.4 s for three minutes without growing (``make bench-steady``): a least value up to
-#: ``BOUND_S`` is a worker storing each chunk as large loads make it, not one falling behind. A trial within
-#: ``BEHIND_S`` at its least is kept up with whatever its trend (a chunk's noise at low rates).
-BEHIND_S, GROWTH_S, BOUND_S = 1.0, 0.3, 5.0
+#: A paced load is kept up with when, at some moment of its last third, no more than this many seconds'
+#: worth of its records were sent and not yet stored: a worker that keeps up stores a chunk at a time
+#: and comes back within its freshness (about half a second) of the load after each, one that does not
+#: falls further behind every second and never comes back.
+BEHIND_S = 1.0
+
 
 class UnderLoad:
     rate: float | None = None  # rows stored per second while the gateway was loaded too
@@ -71,32 +67,28 @@ def under_load(rows: Callable[[], int], skip_s: float,
 
 
 class Backlog:
-    earlier_s: float | None = None  # the least behind among the samples before the second mark
-    least_s: float | None = None  # the least behind among the samples from the second mark on
+    least_s: float | None = None  # the least behind among the samples, in seconds of the load's rate
 
 
 @contextlib.contextmanager
-def backlog(stored: Callable[[], int], rate: float, marks: tuple[float, float], every_s: float = 0.5,
+def backlog(stored: Callable[[], int], rate: float, from_s: float, every_s: float = 0.5,
             clock: Callable[[], float] = time.perf_counter) -> Iterator[Backlog]:
-    """How far a load paced at ``rate`` was behind, sampled every ``every_s`` from ``marks[0]`` seconds after
-    the block began to its end: records it sent by then (``rate`` × the seconds since the block began) less
-    ``stored()``, the rows stored since it began, in seconds of the rate. The least of the samples taken
-    before ``marks[1]`` is ``earlier_s``, of those from it on ``least_s``: how close the worker came back to
-    the load in each stretch. A single sample reads whatever chunk is being inserted then: at 150,000
-    records/s, kept up with for three minutes, one at each 30 s window's end read 0.3 to 1.7 s behind
-    (``make bench-steady``). Either is None when the block ended before its stretch began."""
+    """How far a load paced at ``rate`` was behind, sampled every ``every_s`` from ``from_s`` after the
+    block began to its end: records it sent by then (``rate`` × the seconds since the block began) less
+    ``stored()``, the rows stored since it began. A single sample at the end reads whatever chunk is being
+    inserted then: at 150,000 records/s, kept up with for three minutes, it read 0.3 to 1.7 s behind from
+    one 30 s window to the next (``make bench-steady``). The least of the samples is how close the worker
+    came back to the load; None when the block ended before ``from_s``."""
     result = Backlog()
     began = clock()
 
     def sample(done: threading.Event) -> None:
-        if done.wait(marks[0]):  # timed sample points, not a wait for a condition
+        if done.wait(from_s):  # timed sample points, not a wait for a condition
             return
         while True:
             at = clock()
             behind = (rate * (at - began) - stored()) / rate
-            field = "earlier_s" if at - began < marks[1] else "least_s"
-            least = getattr(result, field)
-            setattr(result, field, behind if least is None else min(least, behind))
+            result.least_s = behind if result.least_s is None else min(result.least_s, behind)
             if done.wait(every_s):
                 return
 
@@ -108,14 +100,6 @@ def backlog(stored: Callable[[], int], rate: float, marks: tuple[float, float], 
 class Trial:
     rate: float  # records/s asked for
     behind_s: float  # the least sent and not yet stored in the trial's last third, in seconds of this rate
-    growth_s: float | None = None  # ``behind_s`` less the least in its middle third; None when not measured
-
-    @property
-    def kept_up(self) -> bool:
-        """The backlog did not grow across the trial (see ``GROWTH_S``), or stayed within ``BEHIND_S``."""
-        if self.behind_s <= BEHIND_S:
-            return True
-        return self.growth_s is not None and self.growth_s <= GROWTH_S and self.behind_s <= BOUND_S
 
 
 #: When no trial of the bisection kept up, the lower bound is tried too, and then rates a tenth lower
@@ -127,7 +111,7 @@ DOWN_STEPS, DOWN_FACTOR = 3, 0.9
 def sustained(low: float, high: float, steps: int, paced: Callable[[float], Trial],
               down_steps: int = DOWN_STEPS) -> tuple[float, list[Trial]]:
     """The highest rate found, in ``steps`` bisections of [``low``, ``high``], that ``paced(rate)``
-    kept up with (``Trial.kept_up``), and the trials. When none was, ``low`` and then rates
+    kept up with (``behind_s`` ≤ ``BEHIND_S``), and the trials. When none was, ``low`` and then rates
     ``DOWN_FACTOR`` lower each are tried, ``down_steps`` at most, and the first kept up with is the
     rate; when none of those was either, the last one tried, a bound the rate is below."""
     trials, kept = [], False
@@ -135,7 +119,7 @@ def sustained(low: float, high: float, steps: int, paced: Callable[[float], Tria
         rate = (low + high) / 2
         trial = paced(rate)
         trials.append(trial)
-        if trial.kept_up:
+        if trial.behind_s <= BEHIND_S:
             low, kept = rate, True
         else:
             high = rate
@@ -144,7 +128,7 @@ def sustained(low: float, high: float, steps: int, paced: Callable[[float], Tria
     rate = low
     for _ in range(down_steps):
         trials.append(paced(rate))
-        if trials[-1].kept_up:
+        if trials[-1].behind_s <= BEHIND_S:
             break
         rate *= DOWN_FACTOR
     return trials[-1].rate, trials
